@@ -1,0 +1,176 @@
+//! What a page says: title, message and the two optional names.
+//!
+//! Leading and trailing whitespace is trimmed; a field that is empty after trimming counts as
+//! missing. Lengths count Unicode scalar values (what people call characters), never bytes.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Longest title, in characters.
+pub const TITLE_MAX: usize = 100;
+/// Longest message, in characters.
+pub const MESSAGE_MAX: usize = 2000;
+/// Longest sender or recipient name, in characters.
+pub const NAME_MAX: usize = 50;
+
+/// A field of a page's content, as named in the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    /// The page's heading.
+    Title,
+    /// The page's body.
+    Message,
+    /// Who the page is from.
+    SenderName,
+    /// Who the page is for.
+    RecipientName,
+    /// The design.
+    TemplateId,
+}
+
+impl Field {
+    /// The field's name in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Title => "title",
+            Self::Message => "message",
+            Self::SenderName => "sender_name",
+            Self::RecipientName => "recipient_name",
+            Self::TemplateId => "template_id",
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One broken content rule. Messages never echo the input back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Violation {
+    /// A required field is absent or blank.
+    #[error("{0} is required")]
+    Missing(Field),
+    /// A field is longer than its limit.
+    #[error("{field} must be at most {max} characters")]
+    TooLong {
+        /// Which field.
+        field: Field,
+        /// Its limit, in characters.
+        max: usize,
+    },
+    /// `template_id` names none of the eight templates.
+    #[error(
+        "template_id must be one of: classic, modern, playful, elegant, proposal, envelope, scratch, countdown"
+    )]
+    UnknownTemplate,
+}
+
+impl Violation {
+    /// The field the rule is about.
+    pub fn field(&self) -> Field {
+        match self {
+            Self::Missing(field) | Self::TooLong { field, .. } => *field,
+            Self::UnknownTemplate => Field::TemplateId,
+        }
+    }
+}
+
+/// Every rule a command's content broke, in field order. Never empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violations(Vec<Violation>);
+
+impl Violations {
+    /// The violations among `found`, in order. Call it only when at least one check failed.
+    pub(crate) fn of(found: impl IntoIterator<Item = Option<Violation>>) -> Self {
+        let all: Vec<_> = found.into_iter().flatten().collect();
+        debug_assert!(!all.is_empty(), "Violations must not be empty");
+        Self(all)
+    }
+
+    /// The broken rules.
+    pub fn as_slice(&self) -> &[Violation] {
+        &self.0
+    }
+}
+
+impl fmt::Display for Violations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, v) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Trims `raw`; `None` when nothing is left.
+fn trimmed(raw: &str) -> Option<&str> {
+    let t = raw.trim();
+    (!t.is_empty()).then_some(t)
+}
+
+fn bounded(field: Field, value: &str, max: usize) -> Result<String, Violation> {
+    // `nth(max)` stops after max + 1 characters, so a huge input costs no more than a short one.
+    if value.chars().nth(max).is_some() {
+        Err(Violation::TooLong { field, max })
+    } else {
+        Ok(value.to_owned())
+    }
+}
+
+/// A required, bounded text field (title or message) after trimming.
+pub(crate) fn required(field: Field, raw: &str, max: usize) -> Result<String, Violation> {
+    let value = trimmed(raw).ok_or(Violation::Missing(field))?;
+    bounded(field, value, max)
+}
+
+/// An optional name after trimming: blank becomes `None`.
+pub(crate) fn optional_name(field: Field, raw: Option<&str>) -> Result<Option<String>, Violation> {
+    match raw.and_then(trimmed) {
+        None => Ok(None),
+        Some(value) => bounded(field, value, NAME_MAX).map(Some),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trims_and_counts_characters_not_bytes() {
+        assert_eq!(required(Field::Title, "  Hi  ", TITLE_MAX), Ok("Hi".to_owned()));
+        let hearts = "❤".repeat(TITLE_MAX); // 300 bytes, 100 characters
+        assert_eq!(required(Field::Title, &hearts, TITLE_MAX), Ok(hearts.clone()));
+        let too_many = "❤".repeat(TITLE_MAX + 1);
+        assert_eq!(
+            required(Field::Title, &too_many, TITLE_MAX),
+            Err(Violation::TooLong { field: Field::Title, max: TITLE_MAX })
+        );
+    }
+
+    #[test]
+    fn blank_required_field_is_missing() {
+        assert_eq!(required(Field::Message, " \n\t ", MESSAGE_MAX), Err(Violation::Missing(Field::Message)));
+    }
+
+    #[test]
+    fn blank_name_is_absent() {
+        assert_eq!(optional_name(Field::SenderName, Some("   ")), Ok(None));
+        assert_eq!(optional_name(Field::SenderName, None), Ok(None));
+        assert_eq!(optional_name(Field::SenderName, Some(" Ana ")), Ok(Some("Ana".to_owned())));
+    }
+
+    #[test]
+    fn violation_messages_do_not_echo_the_input() {
+        let v = Violation::TooLong { field: Field::Message, max: MESSAGE_MAX };
+        assert_eq!(v.to_string(), "message must be at most 2000 characters");
+        assert_eq!(Violation::Missing(Field::Title).to_string(), "title is required");
+    }
+}

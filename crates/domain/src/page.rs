@@ -1,0 +1,200 @@
+//! The `Page` aggregate: one per lowercase slug, across all of that slug's lives.
+//!
+//! A slug's stream holds every page ever created at it: after `PageDeleted` the slug is free
+//! and `CreatePage` starts a new page on the same stream. Slug uniqueness is therefore this
+//! aggregate's own invariant, enforced by optimistic concurrency on its stream.
+
+mod command;
+mod error;
+mod event;
+
+use cqrs_es::Aggregate;
+use cqrs_es::event_sink::EventSink;
+use serde::{Deserialize, Serialize};
+
+pub use self::command::{CreatePage, DeletePage, PageCommand, UpdatePage};
+pub use self::error::PageError;
+pub use self::event::{PageCreated, PageDeleted, PageEvent, PageUpdated};
+use crate::content::{self, Field, MESSAGE_MAX, TITLE_MAX, Violations};
+use crate::template::TemplateId;
+use crate::token::{EditToken, EditTokenHash};
+
+/// The write-side state of a slug: the live page, if there is one.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    live: Option<LivePage>,
+}
+
+/// What the aggregate needs to know about a live page to decide on commands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LivePage {
+    /// Slug in the author's casing.
+    pub slug: String,
+    /// Current title.
+    pub title: String,
+    /// Current message.
+    pub message: String,
+    /// Current sender name.
+    pub sender_name: Option<String>,
+    /// Current recipient name.
+    pub recipient_name: Option<String>,
+    /// Current design.
+    pub template_id: TemplateId,
+    /// Hash of the edit token.
+    pub edit_token_hash: EditTokenHash,
+}
+
+impl Page {
+    /// The live page, or `None` when the slug is free.
+    pub fn live(&self) -> Option<&LivePage> {
+        self.live.as_ref()
+    }
+
+    fn create(&self, cmd: &CreatePage) -> Result<PageCreated, PageError> {
+        if self.live.is_some() {
+            return Err(PageError::SlugTaken);
+        }
+        let title = content::required(Field::Title, &cmd.title, TITLE_MAX);
+        let message = content::required(Field::Message, &cmd.message, MESSAGE_MAX);
+        let sender_name = content::optional_name(Field::SenderName, cmd.sender_name.as_deref());
+        let recipient_name = content::optional_name(Field::RecipientName, cmd.recipient_name.as_deref());
+        let template_id = cmd.template_id.as_deref().map_or(Ok(TemplateId::default()), TemplateId::parse);
+        match (title, message, sender_name, recipient_name, template_id) {
+            (Ok(title), Ok(message), Ok(sender_name), Ok(recipient_name), Ok(template_id)) => {
+                Ok(PageCreated {
+                    slug: cmd.slug.as_str().to_owned(),
+                    title,
+                    message,
+                    sender_name,
+                    recipient_name,
+                    template_id,
+                    edit_token_hash: cmd.edit_token_hash,
+                })
+            }
+            (title, message, sender_name, recipient_name, template_id) => {
+                Err(PageError::Invalid(Violations::of([
+                    title.err(),
+                    message.err(),
+                    sender_name.err(),
+                    recipient_name.err(),
+                    template_id.err(),
+                ])))
+            }
+        }
+    }
+
+    fn authorize(&self, token: &EditToken) -> Result<&LivePage, PageError> {
+        let live = self.live.as_ref().ok_or(PageError::NotFound)?;
+        if live.edit_token_hash.matches(token) { Ok(live) } else { Err(PageError::WrongEditToken) }
+    }
+
+    fn update(&self, cmd: UpdatePage) -> Result<PageUpdated, PageError> {
+        let live = self.authorize(&cmd.edit_token)?;
+        let title = cmd.title.map(|raw| content::required(Field::Title, &raw, TITLE_MAX)).transpose();
+        let message = cmd.message.map(|raw| content::required(Field::Message, &raw, MESSAGE_MAX)).transpose();
+        let sender_name =
+            cmd.sender_name.map(|raw| content::optional_name(Field::SenderName, Some(&raw))).transpose();
+        let recipient_name = cmd
+            .recipient_name
+            .map(|raw| content::optional_name(Field::RecipientName, Some(&raw)))
+            .transpose();
+        let template_id = cmd.template_id.map(|raw| TemplateId::parse(&raw)).transpose();
+        match (title, message, sender_name, recipient_name, template_id) {
+            // Keep only what differs from the current page, so the event lists real changes.
+            (Ok(title), Ok(message), Ok(sender_name), Ok(recipient_name), Ok(template_id)) => {
+                Ok(PageUpdated {
+                    title: title.filter(|t| *t != live.title),
+                    message: message.filter(|m| *m != live.message),
+                    sender_name: sender_name.filter(|n| *n != live.sender_name),
+                    recipient_name: recipient_name.filter(|n| *n != live.recipient_name),
+                    template_id: template_id.filter(|t| *t != live.template_id),
+                })
+            }
+            (title, message, sender_name, recipient_name, template_id) => {
+                Err(PageError::Invalid(Violations::of([
+                    title.err(),
+                    message.err(),
+                    sender_name.err(),
+                    recipient_name.err(),
+                    template_id.err(),
+                ])))
+            }
+        }
+    }
+}
+
+impl Aggregate for Page {
+    /// Frozen: stored with every event.
+    const TYPE: &'static str = "Page";
+    type Command = PageCommand;
+    type Event = PageEvent;
+    type Error = PageError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: PageCommand,
+        _: &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), PageError> {
+        let event = match command {
+            PageCommand::Create(cmd) => PageEvent::PageCreated(self.create(&cmd)?),
+            PageCommand::Update(cmd) => {
+                let update = self.update(cmd)?;
+                if update.is_empty() {
+                    // Nothing to record: the page already says exactly this.
+                    return Ok(());
+                }
+                PageEvent::PageUpdated(update)
+            }
+            PageCommand::Delete(cmd) => {
+                self.authorize(&cmd.edit_token)?;
+                PageEvent::PageDeleted(PageDeleted {})
+            }
+        };
+        sink.write(event, self).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, event: PageEvent) {
+        match event {
+            PageEvent::PageCreated(e) => {
+                self.live = Some(LivePage {
+                    slug: e.slug,
+                    title: e.title,
+                    message: e.message,
+                    sender_name: e.sender_name,
+                    recipient_name: e.recipient_name,
+                    template_id: e.template_id,
+                    edit_token_hash: e.edit_token_hash,
+                });
+            }
+            PageEvent::PageUpdated(e) => {
+                if let Some(live) = self.live.as_mut() {
+                    live.apply(e);
+                }
+            }
+            PageEvent::PageDeleted(_) => self.live = None,
+        }
+    }
+}
+
+impl LivePage {
+    fn apply(&mut self, update: PageUpdated) {
+        if let Some(title) = update.title {
+            self.title = title;
+        }
+        if let Some(message) = update.message {
+            self.message = message;
+        }
+        if let Some(sender_name) = update.sender_name {
+            self.sender_name = sender_name;
+        }
+        if let Some(recipient_name) = update.recipient_name {
+            self.recipient_name = recipient_name;
+        }
+        if let Some(template_id) = update.template_id {
+            self.template_id = template_id;
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! What callers ask of a page.
+
+use crate::slug::Slug;
+use crate::token::{EditToken, EditTokenHash};
+
+/// Every command of the `Page` aggregate. The aggregate id is always the slug's
+/// [`Slug::key`]; [`CreatePage::aggregate_id`] gives it for creation.
+#[derive(Debug, Clone)]
+pub enum PageCommand {
+    /// Create a page at a free slug.
+    Create(CreatePage),
+    /// Change some fields, with the edit token.
+    Update(UpdatePage),
+    /// Delete the page, with the edit token.
+    Delete(DeletePage),
+}
+
+/// Create a page. Text fields are raw: the aggregate trims and checks them.
+#[derive(Debug, Clone)]
+pub struct CreatePage {
+    /// Where the page lives.
+    pub slug: Slug,
+    /// Required, 1–100 characters after trimming.
+    pub title: String,
+    /// Required, 1–2000 characters after trimming.
+    pub message: String,
+    /// Optional, at most 50 characters.
+    pub sender_name: Option<String>,
+    /// Optional, at most 50 characters.
+    pub recipient_name: Option<String>,
+    /// One of the eight template ids; `None` means `classic`.
+    pub template_id: Option<String>,
+    /// Hash of the edit token the caller generated and will hand to the author.
+    pub edit_token_hash: EditTokenHash,
+}
+
+impl CreatePage {
+    /// The aggregate id this command must be executed against.
+    pub fn aggregate_id(&self) -> String {
+        self.slug.key()
+    }
+}
+
+/// Change any subset of a page's fields. `None` leaves a field as it is; a blank name removes
+/// it; a blank title or message is rejected.
+#[derive(Debug, Clone)]
+pub struct UpdatePage {
+    /// The token the caller presented.
+    pub edit_token: EditToken,
+    /// New title.
+    pub title: Option<String>,
+    /// New message.
+    pub message: Option<String>,
+    /// New sender name; blank removes it.
+    pub sender_name: Option<String>,
+    /// New recipient name; blank removes it.
+    pub recipient_name: Option<String>,
+    /// New template id.
+    pub template_id: Option<String>,
+}
+
+impl UpdatePage {
+    /// An update that changes nothing yet; set the fields to change.
+    pub fn with_token(edit_token: EditToken) -> Self {
+        Self {
+            edit_token,
+            title: None,
+            message: None,
+            sender_name: None,
+            recipient_name: None,
+            template_id: None,
+        }
+    }
+}
+
+/// Delete a page.
+#[derive(Debug, Clone)]
+pub struct DeletePage {
+    /// The token the caller presented.
+    pub edit_token: EditToken,
+}

@@ -1,0 +1,21 @@
+//! Why the aggregate refused a command. Messages are fit to show to people.
+
+use crate::content::Violations;
+
+/// A command the `Page` aggregate refused. Only domain reasons: storage failures live in the
+/// event store's errors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PageError {
+    /// The content broke one or more rules.
+    #[error("{0}")]
+    Invalid(Violations),
+    /// A live page already has this slug (in any casing).
+    #[error("This slug is already taken")]
+    SlugTaken,
+    /// No live page has this slug.
+    #[error("Page not found")]
+    NotFound,
+    /// The presented edit token is not this page's.
+    #[error("Invalid edit token")]
+    WrongEditToken,
+}

@@ -1,0 +1,169 @@
+//! What happened to a page. Event types and their JSON shapes are frozen: change a shape only
+//! by adding a new `event_version` and an upcaster.
+
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+
+use crate::content::Field;
+use crate::template::TemplateId;
+use crate::token::EditTokenHash;
+
+/// Every event of the `Page` aggregate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PageEvent {
+    /// A page came into being at a free slug.
+    PageCreated(PageCreated),
+    /// Its author changed some fields.
+    PageUpdated(PageUpdated),
+    /// Its author deleted it; the slug is free again.
+    PageDeleted(PageDeleted),
+}
+
+impl PageEvent {
+    /// `event_type` of [`PageEvent::PageCreated`].
+    pub const CREATED: &'static str = "PageCreated";
+    /// `event_type` of [`PageEvent::PageUpdated`].
+    pub const UPDATED: &'static str = "PageUpdated";
+    /// `event_type` of [`PageEvent::PageDeleted`].
+    pub const DELETED: &'static str = "PageDeleted";
+    /// The version of every current event shape.
+    pub const VERSION: &'static str = "1.0";
+}
+
+impl DomainEvent for PageEvent {
+    fn event_type(&self) -> String {
+        match self {
+            Self::PageCreated(_) => Self::CREATED,
+            Self::PageUpdated(_) => Self::UPDATED,
+            Self::PageDeleted(_) => Self::DELETED,
+        }
+        .to_owned()
+    }
+
+    fn event_version(&self) -> String {
+        Self::VERSION.to_owned()
+    }
+}
+
+/// A new page. The slug is kept as a plain string, not a [`crate::Slug`], so that stored
+/// events stay readable even if the rules for new slugs tighten later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageCreated {
+    /// The slug in the author's casing.
+    pub slug: String,
+    /// Trimmed title.
+    pub title: String,
+    /// Trimmed message.
+    pub message: String,
+    /// Trimmed sender name, if any.
+    pub sender_name: Option<String>,
+    /// Trimmed recipient name, if any.
+    pub recipient_name: Option<String>,
+    /// The design.
+    pub template_id: TemplateId,
+    /// SHA-256 of the edit token; the token itself is never stored.
+    pub edit_token_hash: EditTokenHash,
+}
+
+/// The fields an update changed, and only those. For the names, `Some(None)` means the name
+/// was removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageUpdated {
+    /// New title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// New message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// New sender name, or `Some(None)` when it was removed.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "present")]
+    pub sender_name: Option<Option<String>>,
+    /// New recipient name, or `Some(None)` when it was removed.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "present")]
+    pub recipient_name: Option<Option<String>>,
+    /// New design.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<TemplateId>,
+}
+
+impl PageUpdated {
+    /// The fields this update changed, in API order.
+    pub fn changed_fields(&self) -> Vec<Field> {
+        [
+            (self.title.is_some(), Field::Title),
+            (self.message.is_some(), Field::Message),
+            (self.sender_name.is_some(), Field::SenderName),
+            (self.recipient_name.is_some(), Field::RecipientName),
+            (self.template_id.is_some(), Field::TemplateId),
+        ]
+        .into_iter()
+        .filter_map(|(changed, field)| changed.then_some(field))
+        .collect()
+    }
+
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.changed_fields().is_empty()
+    }
+}
+
+/// A deleted page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageDeleted {}
+
+/// Serde for `Option<Option<T>>` that tells an absent field (`None`) from an explicit `null`
+/// (`Some(None)`); pair it with `default` and `skip_serializing_if = "Option::is_none"`.
+mod present {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(super) fn serialize<S, T>(value: &Option<Option<T>>, serializer: S) -> Result<S::Ok, S::Error>
+    where
+        S: Serializer,
+        T: Serialize,
+    {
+        // Only reached for `Some`, because the field is skipped when `None`.
+        value.as_ref().and_then(Option::as_ref).serialize(serializer)
+    }
+
+    pub(super) fn deserialize<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de>,
+    {
+        Option::<T>::deserialize(deserializer).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn event_types_and_versions_are_frozen() {
+        let updated = PageEvent::PageUpdated(PageUpdated::default());
+        let deleted = PageEvent::PageDeleted(PageDeleted {});
+        assert_eq!(updated.event_type(), "PageUpdated");
+        assert_eq!(deleted.event_type(), "PageDeleted");
+        assert_eq!(deleted.event_version(), "1.0");
+    }
+
+    #[test]
+    fn update_tells_a_removed_name_from_an_untouched_one() {
+        let removed = PageUpdated { sender_name: Some(None), ..PageUpdated::default() };
+        let json = serde_json::to_value(&removed).expect("serializes");
+        assert_eq!(json, json!({ "sender_name": null }));
+        assert_eq!(serde_json::from_value::<PageUpdated>(json).expect("deserializes"), removed);
+
+        let untouched: PageUpdated = serde_json::from_value(json!({ "title": "Hi" })).expect("deserializes");
+        assert_eq!(untouched.sender_name, None);
+        assert_eq!(untouched.changed_fields(), [Field::Title]);
+    }
+
+    #[test]
+    fn stored_json_shape_of_a_deletion_is_stable() {
+        let json = serde_json::to_value(PageEvent::PageDeleted(PageDeleted {})).expect("serializes");
+        assert_eq!(json, json!({ "PageDeleted": {} }));
+    }
+}

@@ -1,0 +1,353 @@
+//! Given/when/then tests of the `Page` aggregate: every command path and every content rule.
+
+use cqrs_es::test::TestFramework;
+use valentine_domain::content::{MESSAGE_MAX, NAME_MAX, TITLE_MAX};
+use valentine_domain::{
+    CreatePage, DeletePage, EditToken, Field, Page, PageCommand, PageCreated, PageDeleted, PageError,
+    PageEvent, PageUpdated, Slug, TemplateId, UpdatePage, Violation,
+};
+
+type PageTest = TestFramework<Page>;
+
+fn token() -> EditToken {
+    EditToken::from_random_bytes([42; 32])
+}
+
+fn other_token() -> EditToken {
+    EditToken::from_random_bytes([43; 32])
+}
+
+fn create(slug: &str) -> CreatePage {
+    CreatePage {
+        slug: Slug::parse(slug).expect("valid slug"),
+        title: "Be mine".to_owned(),
+        message: "Every day with you".to_owned(),
+        sender_name: Some("Sam".to_owned()),
+        recipient_name: Some("Alex".to_owned()),
+        template_id: Some("proposal".to_owned()),
+        edit_token_hash: token().hash(),
+    }
+}
+
+fn created(slug: &str) -> PageEvent {
+    PageEvent::PageCreated(PageCreated {
+        slug: slug.to_owned(),
+        title: "Be mine".to_owned(),
+        message: "Every day with you".to_owned(),
+        sender_name: Some("Sam".to_owned()),
+        recipient_name: Some("Alex".to_owned()),
+        template_id: TemplateId::Proposal,
+        edit_token_hash: token().hash(),
+    })
+}
+
+fn deleted() -> PageEvent {
+    PageEvent::PageDeleted(PageDeleted {})
+}
+
+fn update(edit: impl FnOnce(&mut UpdatePage)) -> PageCommand {
+    let mut cmd = UpdatePage::with_token(token());
+    edit(&mut cmd);
+    PageCommand::Update(cmd)
+}
+
+fn invalid(violations: &[Violation]) -> impl Fn(PageError) {
+    let expected = violations.to_vec();
+    move |err| match err {
+        PageError::Invalid(found) => assert_eq!(found.as_slice(), expected.as_slice()),
+        other => panic!("expected Invalid({expected:?}), got {other:?}"),
+    }
+}
+
+fn expect_invalid(given: Vec<PageEvent>, cmd: PageCommand, violations: &[Violation]) {
+    let result = PageTest::with(()).given(given).when(cmd).inspect_result();
+    invalid(violations)(result.expect_err("the command must be refused"));
+}
+
+// --- CreatePage -----------------------------------------------------------------------------
+
+#[test]
+fn create_at_a_free_slug_records_the_page_in_the_authors_casing() {
+    PageTest::with(())
+        .given_no_previous_events()
+        .when(PageCommand::Create(create("AliceAndBob")))
+        .then_expect_events(vec![created("AliceAndBob")]);
+}
+
+#[test]
+fn create_trims_text_drops_blank_names_and_defaults_to_classic() {
+    let cmd = CreatePage {
+        title: "  Be mine \n".to_owned(),
+        message: "\tEvery day with you  ".to_owned(),
+        sender_name: Some("   ".to_owned()),
+        recipient_name: None,
+        template_id: None,
+        ..create("alice")
+    };
+    PageTest::with(()).given_no_previous_events().when(PageCommand::Create(cmd)).then_expect_events(vec![
+        PageEvent::PageCreated(PageCreated {
+            slug: "alice".to_owned(),
+            title: "Be mine".to_owned(),
+            message: "Every day with you".to_owned(),
+            sender_name: None,
+            recipient_name: None,
+            template_id: TemplateId::Classic,
+            edit_token_hash: token().hash(),
+        }),
+    ]);
+}
+
+#[test]
+fn create_accepts_each_of_the_eight_templates() {
+    for template in valentine_domain::TEMPLATES {
+        let cmd = CreatePage { template_id: Some(template.id.as_str().to_owned()), ..create("alice") };
+        let events =
+            PageTest::with(()).given_no_previous_events().when(PageCommand::Create(cmd)).inspect_result();
+        match events.expect("accepted").as_slice() {
+            [PageEvent::PageCreated(e)] => assert_eq!(e.template_id, template.id),
+            other => panic!("unexpected events {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn create_rejects_an_unknown_template_instead_of_defaulting() {
+    for bad in ["rainbow", "", "Classic", "classic "] {
+        let cmd = CreatePage { template_id: Some(bad.to_owned()), ..create("alice") };
+        expect_invalid(vec![], PageCommand::Create(cmd), &[Violation::UnknownTemplate]);
+    }
+}
+
+#[test]
+fn create_requires_a_title_and_a_message_that_are_not_blank() {
+    let cmd = CreatePage { title: " \n ".to_owned(), message: String::new(), ..create("alice") };
+    expect_invalid(
+        vec![],
+        PageCommand::Create(cmd),
+        &[Violation::Missing(Field::Title), Violation::Missing(Field::Message)],
+    );
+}
+
+#[test]
+fn create_enforces_every_length_limit_in_characters_at_its_boundary() {
+    // At the limit, in multi-byte characters: accepted.
+    let at_limit = CreatePage {
+        title: "é".repeat(TITLE_MAX),
+        message: "❤".repeat(MESSAGE_MAX),
+        sender_name: Some("名".repeat(NAME_MAX)),
+        recipient_name: Some("😀".repeat(NAME_MAX)),
+        ..create("alice")
+    };
+    let events =
+        PageTest::with(()).given_no_previous_events().when(PageCommand::Create(at_limit)).inspect_result();
+    assert!(events.is_ok(), "{events:?}");
+
+    // One more character each: every violation is reported at once, in field order.
+    let over = CreatePage {
+        title: "é".repeat(TITLE_MAX + 1),
+        message: "❤".repeat(MESSAGE_MAX + 1),
+        sender_name: Some("名".repeat(NAME_MAX + 1)),
+        recipient_name: Some("😀".repeat(NAME_MAX + 1)),
+        template_id: Some("nope".to_owned()),
+        ..create("alice")
+    };
+    expect_invalid(
+        vec![],
+        PageCommand::Create(over),
+        &[
+            Violation::TooLong { field: Field::Title, max: TITLE_MAX },
+            Violation::TooLong { field: Field::Message, max: MESSAGE_MAX },
+            Violation::TooLong { field: Field::SenderName, max: NAME_MAX },
+            Violation::TooLong { field: Field::RecipientName, max: NAME_MAX },
+            Violation::UnknownTemplate,
+        ],
+    );
+}
+
+#[test]
+fn limits_apply_after_trimming() {
+    let padded = CreatePage { title: format!("  {}  ", "t".repeat(TITLE_MAX)), ..create("alice") };
+    let events =
+        PageTest::with(()).given_no_previous_events().when(PageCommand::Create(padded)).inspect_result();
+    assert!(events.is_ok(), "{events:?}");
+}
+
+#[test]
+fn create_at_a_live_slug_is_refused_in_any_casing() {
+    PageTest::with(())
+        .given(vec![created("alice")])
+        .when(PageCommand::Create(create("ALICE")))
+        .then_expect_error(PageError::SlugTaken);
+}
+
+#[test]
+fn a_deleted_pages_slug_can_be_created_again_as_a_new_page() {
+    let fresh = CreatePage { edit_token_hash: other_token().hash(), ..create("Alice") };
+    let events = PageTest::with(())
+        .given(vec![created("alice"), deleted()])
+        .when(PageCommand::Create(fresh))
+        .inspect_result()
+        .expect("the slug is free again");
+    match events.as_slice() {
+        [PageEvent::PageCreated(e)] => {
+            assert_eq!(e.slug, "Alice");
+            assert_eq!(e.edit_token_hash, other_token().hash());
+        }
+        other => panic!("unexpected events {other:?}"),
+    }
+}
+
+#[test]
+fn the_event_holds_only_a_hash_of_the_token() {
+    let events = PageTest::with(())
+        .given_no_previous_events()
+        .when(PageCommand::Create(create("alice")))
+        .inspect_result()
+        .expect("accepted");
+    let json = serde_json::to_string(&events).expect("serializes");
+    assert!(!json.contains(token().expose()));
+    assert!(json.contains(&token().hash().to_hex()));
+}
+
+// --- UpdatePage -----------------------------------------------------------------------------
+
+#[test]
+fn update_records_only_the_fields_that_change() {
+    PageTest::with(())
+        .given(vec![created("alice")])
+        .when(update(|u| {
+            u.title = Some(" Still mine ".to_owned());
+            u.message = Some("Every day with you".to_owned()); // unchanged
+            u.template_id = Some("countdown".to_owned());
+        }))
+        .then_expect_events(vec![PageEvent::PageUpdated(PageUpdated {
+            title: Some("Still mine".to_owned()),
+            template_id: Some(TemplateId::Countdown),
+            ..PageUpdated::default()
+        })]);
+}
+
+#[test]
+fn update_that_changes_nothing_records_nothing() {
+    PageTest::with(()).given(vec![created("alice")]).when(update(|_| {})).then_expect_events(vec![]);
+    PageTest::with(())
+        .given(vec![created("alice")])
+        .when(update(|u| u.title = Some("Be mine".to_owned())))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn update_with_a_blank_name_removes_it() {
+    PageTest::with(())
+        .given(vec![created("alice")])
+        .when(update(|u| {
+            u.sender_name = Some("  ".to_owned());
+            u.recipient_name = Some(" Jo ".to_owned());
+        }))
+        .then_expect_events(vec![PageEvent::PageUpdated(PageUpdated {
+            sender_name: Some(None),
+            recipient_name: Some(Some("Jo".to_owned())),
+            ..PageUpdated::default()
+        })]);
+}
+
+#[test]
+fn update_cannot_blank_a_required_field_or_break_a_limit() {
+    expect_invalid(
+        vec![created("alice")],
+        update(|u| {
+            u.title = Some("   ".to_owned());
+            u.message = Some("m".repeat(MESSAGE_MAX + 1));
+            u.sender_name = Some("s".repeat(NAME_MAX + 1));
+            u.template_id = Some("rainbow".to_owned());
+        }),
+        &[
+            Violation::Missing(Field::Title),
+            Violation::TooLong { field: Field::Message, max: MESSAGE_MAX },
+            Violation::TooLong { field: Field::SenderName, max: NAME_MAX },
+            Violation::UnknownTemplate,
+        ],
+    );
+}
+
+#[test]
+fn update_needs_the_pages_own_token_before_anything_else_is_checked() {
+    let mut cmd = UpdatePage::with_token(other_token());
+    cmd.title = Some(String::new()); // invalid too, but the token is checked first
+    PageTest::with(())
+        .given(vec![created("alice")])
+        .when(PageCommand::Update(cmd))
+        .then_expect_error(PageError::WrongEditToken);
+}
+
+#[test]
+fn update_of_a_page_that_never_existed_or_was_deleted_is_not_found() {
+    PageTest::with(())
+        .given_no_previous_events()
+        .when(update(|u| u.title = Some("x".to_owned())))
+        .then_expect_error(PageError::NotFound);
+    PageTest::with(())
+        .given(vec![created("alice"), deleted()])
+        .when(update(|u| u.title = Some("x".to_owned())))
+        .then_expect_error(PageError::NotFound);
+}
+
+#[test]
+fn updates_fold_into_the_state_in_order() {
+    let first =
+        PageEvent::PageUpdated(PageUpdated { title: Some("One".to_owned()), ..PageUpdated::default() });
+    let second = PageEvent::PageUpdated(PageUpdated { sender_name: Some(None), ..PageUpdated::default() });
+    // Setting the title back to "One" and the sender back to none changes nothing.
+    PageTest::with(())
+        .given(vec![created("alice"), first, second])
+        .when(update(|u| {
+            u.title = Some("One".to_owned());
+            u.sender_name = Some(String::new());
+        }))
+        .then_expect_events(vec![]);
+}
+
+// --- DeletePage -----------------------------------------------------------------------------
+
+#[test]
+fn delete_with_the_token_records_the_deletion() {
+    PageTest::with(())
+        .given(vec![created("alice")])
+        .when(PageCommand::Delete(DeletePage { edit_token: token() }))
+        .then_expect_events(vec![deleted()]);
+}
+
+#[test]
+fn delete_with_another_token_is_refused() {
+    PageTest::with(())
+        .given(vec![created("alice")])
+        .when(PageCommand::Delete(DeletePage { edit_token: other_token() }))
+        .then_expect_error(PageError::WrongEditToken);
+}
+
+#[test]
+fn delete_of_a_missing_or_deleted_page_is_not_found() {
+    PageTest::with(())
+        .given_no_previous_events()
+        .when(PageCommand::Delete(DeletePage { edit_token: token() }))
+        .then_expect_error(PageError::NotFound);
+    PageTest::with(())
+        .given(vec![created("alice"), deleted()])
+        .when(PageCommand::Delete(DeletePage { edit_token: token() }))
+        .then_expect_error(PageError::NotFound);
+}
+
+#[test]
+fn an_earlier_pages_token_has_no_power_over_a_new_page_at_the_same_slug() {
+    let recreated = PageEvent::PageCreated(PageCreated {
+        edit_token_hash: other_token().hash(),
+        ..match created("alice") {
+            PageEvent::PageCreated(e) => e,
+            _ => unreachable!(),
+        }
+    });
+    PageTest::with(())
+        .given(vec![created("alice"), deleted(), recreated])
+        .when(PageCommand::Delete(DeletePage { edit_token: token() }))
+        .then_expect_error(PageError::WrongEditToken);
+}
