@@ -2,7 +2,8 @@
 # Installs what this machine lacks to build, run and test Valentine, and nothing else.
 # Idempotent: a second run only checks. Needs root for Debian packages (or sudo).
 #
-#   WITH_BROWSER=0 scripts/bootstrap.sh   skips Chromium (not needed by the Rust suites)
+# Chromium is installed once web/ has a package.json (its end-to-end tests drive it);
+# WITH_BROWSER=0 skips it anyway.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +15,9 @@ need=()
 command -v redis-server > /dev/null || need+=(redis-server)
 command -v sqlite3 > /dev/null || need+=(sqlite3)
 command -v python3 > /dev/null || need+=(python3 python3-venv)
-if [ "${WITH_BROWSER:-1}" = 1 ] && [ ! -x /usr/bin/chromium ]; then need+=(chromium); fi
+if [ "${WITH_BROWSER:-1}" = 1 ] && [ -f web/package.json ] && [ ! -x /usr/bin/chromium ]; then
+  need+=(chromium)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   log "installing Debian packages: ${need[*]}"
   sudo_cmd=()

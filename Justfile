@@ -1,0 +1,43 @@
+# Valentine: recipes for daily work. `just` alone lists them.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# Tools installed by scripts/bootstrap.sh (just, nats-server, check-jsonschema) come first.
+export PATH := justfile_directory() / ".venv/bin" + ":" + env("PATH")
+
+# List the recipes
+default:
+    @just --list --unsorted
+
+# Install what this machine lacks (idempotent)
+bootstrap:
+    scripts/bootstrap.sh
+
+# Start the development servers in the foreground; Ctrl-C stops them
+up:
+    scripts/up.sh
+
+# Everything CI runs: formatting, lints, the compose schema, then every test on real servers
+test: fmt-check lint check-compose
+    cargo nextest run --workspace
+
+# Format the Rust code
+fmt:
+    cargo fmt --all
+
+# Fail if the Rust code is not formatted
+fmt-check:
+    cargo fmt --all --check
+
+# Clippy on every target, warnings as errors
+lint:
+    cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# Validate docker-compose.yml against the compose-spec schema
+check-compose:
+    check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+
+# Remove build output and local data (data/, .run/)
+clean:
+    cargo clean
+    rm -rf data .run

@@ -1,0 +1,30 @@
+//! Valentine's event store: cqrs-es's `PersistedEventRepository` on NATS JetStream.
+//!
+//! The stream is the only source of truth. Each aggregate instance has its own subject;
+//! appends are guarded per subject with `Nats-Expected-Last-Subject-Sequence` and made
+//! idempotent with `Nats-Msg-Id`; each command's events travel as one message, so they land
+//! together or not at all. Depends on the domain only through cqrs-es's `Aggregate`.
+//!
+//! # Layout
+//! - [`repository`]: [`JetStreamEventRepository`], the cqrs-es adapter.
+//! - [`stream`]: the stream's configuration, ensured idempotently at start.
+//! - [`envelope`]: the wire format of a commit, shared with the projector.
+//! - [`subjects`]: the subject layout.
+//! - [`receipt`]: the stream sequence of an append, for read-your-writes.
+//! - [`cqrs`]: the page command framework.
+//! - [`error`]: [`EventStoreError`] and its mapping to cqrs-es errors.
+
+pub mod cqrs;
+pub mod envelope;
+pub mod error;
+pub mod receipt;
+pub mod repository;
+pub mod stream;
+pub mod subjects;
+
+pub use cqrs::{PageCqrs, PageStore, page_cqrs};
+pub use envelope::{Commit, StoredCommit};
+pub use error::EventStoreError;
+pub use receipt::AppendReceipt;
+pub use repository::JetStreamEventRepository;
+pub use stream::{EventStoreConfig, ensure_stream};

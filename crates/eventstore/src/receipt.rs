@@ -1,0 +1,38 @@
+//! Where an append landed, for callers that need its stream sequence.
+//!
+//! cqrs-es's `execute` returns nothing about storage, yet the API must know the stream
+//! sequence of a new page to wait for the projector to reach it. The repository records a
+//! receipt in a task-local slot that [`capture`] opens around the command.
+
+use std::cell::Cell;
+use std::future::Future;
+
+/// Where a command's events were stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendReceipt {
+    /// JetStream stream sequence of the message that holds the command's events.
+    pub stream_sequence: u64,
+    /// Whether the message was already stored by an earlier attempt of the same command.
+    pub duplicate: bool,
+}
+
+tokio::task_local! {
+    static RECEIPT: Cell<Option<AppendReceipt>>;
+}
+
+/// Runs `fut` (one command execution) and returns its output with the receipt of the append
+/// it made, if it made one.
+pub async fn capture<F: Future>(fut: F) -> (F::Output, Option<AppendReceipt>) {
+    RECEIPT
+        .scope(Cell::new(None), async move {
+            let output = fut.await;
+            (output, RECEIPT.with(Cell::get))
+        })
+        .await
+}
+
+/// Records a receipt for the enclosing [`capture`], if any.
+pub(crate) fn record(receipt: AppendReceipt) {
+    // Outside `capture` nobody is listening; that is fine.
+    let _ = RECEIPT.try_with(|slot| slot.set(Some(receipt)));
+}

@@ -1,0 +1,385 @@
+//! `PersistedEventRepository` on JetStream.
+
+use std::time::Duration;
+
+use async_nats::jetstream;
+use async_nats::jetstream::consumer::{DeliverPolicy, pull};
+use async_nats::jetstream::context::PublishError;
+use async_nats::jetstream::message::{PublishMessage, StreamMessage};
+use async_nats::jetstream::stream::{DirectGetErrorKind, Stream};
+use cqrs_es::Aggregate;
+use cqrs_es::persist::{
+    PersistedEventRepository, PersistenceError, ReplayFeed, ReplayStream, SerializedEvent, SerializedSnapshot,
+};
+use futures::StreamExt;
+use serde_json::Value;
+use time::OffsetDateTime;
+use tracing::{Instrument, debug, instrument, warn};
+
+use crate::envelope::{self, Commit, MalformedCommit, StoredCommit, header};
+use crate::error::{EventStoreError, PublishFailure, classify};
+use crate::receipt::{self, AppendReceipt};
+use crate::stream::{EventStoreConfig, ensure_stream};
+use crate::subjects;
+
+/// Up to this many earlier commits, a load reads them one direct get at a time; beyond it,
+/// one ordered consumer streams them, which costs a consumer setup but no round trip each.
+const DIRECT_READ_LIMIT: usize = 16;
+
+/// How often a publish whose ack went missing is resent (same message id, so at most once
+/// stored) before the append is reported as unavailable.
+const PUBLISH_ATTEMPTS: u32 = 3;
+
+/// Messages buffered between a replay's reader task and its consumer.
+const REPLAY_QUEUE: usize = 1024;
+
+/// Events of every aggregate on one JetStream stream, one subject per aggregate instance.
+///
+/// Appends carry `Nats-Expected-Last-Subject-Sequence` (0 for a new aggregate), so two
+/// commands racing on one aggregate cannot both land; the loser gets
+/// [`PersistenceError::OptimisticLockError`], which cqrs-es reports as `AggregateConflict`.
+/// They also carry `Nats-Msg-Id` = the command id, so resending an append is harmless.
+///
+/// Snapshots are not stored: pages have short histories, and the store runs in cqrs-es's
+/// pure event-sourcing mode (`PersistedEventStore::new_event_store`).
+#[derive(Debug, Clone)]
+pub struct JetStreamEventRepository {
+    js: jetstream::Context,
+    stream: Stream,
+    config: EventStoreConfig,
+}
+
+impl JetStreamEventRepository {
+    /// Connects to the stream, creating or updating it first.
+    ///
+    /// # Errors
+    /// When the stream cannot be set up.
+    pub async fn new(js: jetstream::Context, config: EventStoreConfig) -> Result<Self, EventStoreError> {
+        let stream = ensure_stream(&js, &config).await?;
+        Ok(Self { js, stream, config })
+    }
+
+    /// The stream configuration in use.
+    pub fn config(&self) -> &EventStoreConfig {
+        &self.config
+    }
+
+    /// The JetStream stream handle.
+    pub fn stream(&self) -> &Stream {
+        &self.stream
+    }
+
+    fn subject(&self, aggregate_type: &str, id: &str) -> Result<String, EventStoreError> {
+        if subjects::is_valid_id(id) {
+            Ok(subjects::aggregate(&self.config.subject_prefix, aggregate_type, id))
+        } else {
+            Err(EventStoreError::InvalidAggregateId(id.to_owned()))
+        }
+    }
+
+    /// The newest message on `subject`, or `None` when it has none.
+    async fn last_message(&self, subject: &str) -> Result<Option<StreamMessage>, EventStoreError> {
+        match self.stream.direct_get_last_for_subject(subject).await {
+            Ok(message) => Ok(Some(message)),
+            Err(e) if e.kind() == DirectGetErrorKind::NotFound => Ok(None),
+            Err(e) => Err(EventStoreError::unavailable(e)),
+        }
+    }
+
+    /// Every commit of one aggregate, oldest first, reading only its subject.
+    #[instrument(skip(self), fields(subject = %subject, commits))]
+    pub async fn load_commits(&self, subject: &str) -> Result<Vec<StoredCommit>, EventStoreError> {
+        let Some(last) = self.last_message(subject).await? else {
+            return Ok(Vec::new());
+        };
+        let last = Commit::decode(last.sequence, &last.payload)?;
+        let earlier_events = last.commit.first_sequence() - 1;
+        let mut commits = if earlier_events == 0 {
+            Vec::new()
+        } else if earlier_events <= DIRECT_READ_LIMIT {
+            self.read_directly(subject, last.stream_sequence).await?
+        } else {
+            self.read_with_consumer(subject, last.stream_sequence).await?
+        };
+        commits.push(last);
+        check_history(&commits)?;
+        tracing::Span::current().record("commits", commits.len());
+        Ok(commits)
+    }
+
+    /// The commits on `subject` before stream sequence `until`, by direct gets.
+    async fn read_directly(&self, subject: &str, until: u64) -> Result<Vec<StoredCommit>, EventStoreError> {
+        let mut commits = Vec::new();
+        let mut from = 1;
+        loop {
+            let message = self
+                .stream
+                .direct_get_next_for_subject(subject, Some(from))
+                .await
+                .map_err(EventStoreError::unavailable)?;
+            if message.sequence >= until {
+                return Ok(commits);
+            }
+            from = message.sequence + 1;
+            commits.push(Commit::decode(message.sequence, &message.payload)?);
+        }
+    }
+
+    /// The commits on `subject` before stream sequence `until`, through an ordered consumer.
+    async fn read_with_consumer(
+        &self,
+        subject: &str,
+        until: u64,
+    ) -> Result<Vec<StoredCommit>, EventStoreError> {
+        let consumer = self
+            .stream
+            .create_consumer(pull::OrderedConfig {
+                filter_subject: subject.to_owned(),
+                deliver_policy: DeliverPolicy::All,
+                ..Default::default()
+            })
+            .await
+            .map_err(EventStoreError::unavailable)?;
+        let mut messages = consumer.messages().await.map_err(EventStoreError::unavailable)?;
+        let mut commits = Vec::new();
+        while let Some(message) = messages.next().await {
+            let message = message.map_err(EventStoreError::unavailable)?;
+            let sequence = message.info().map_err(EventStoreError::unavailable)?.stream_sequence;
+            if sequence >= until {
+                break;
+            }
+            commits.push(Commit::decode(sequence, &message.payload)?);
+        }
+        Ok(commits)
+    }
+
+    /// The expected last subject sequence for an append whose first event is `first`, or the
+    /// receipt of the same command when an earlier attempt of it is already the newest commit.
+    async fn expectation(
+        &self,
+        subject: &str,
+        first: usize,
+        command_id: &str,
+    ) -> Result<Expectation, EventStoreError> {
+        if first == 1 {
+            return Ok(Expectation::Sequence(0));
+        }
+        let Some(last) = self.last_message(subject).await? else {
+            return Err(EventStoreError::Conflict);
+        };
+        if header_value(&last, header::MSG_ID) == Some(command_id) {
+            return Ok(Expectation::AlreadyStored(last.sequence));
+        }
+        let stored_last: Option<usize> =
+            header_value(&last, header::LAST_SEQUENCE).and_then(|v| v.parse().ok());
+        match stored_last {
+            Some(seq) if seq + 1 == first => Ok(Expectation::Sequence(last.sequence)),
+            Some(_) => Err(EventStoreError::Conflict),
+            None => Err(MalformedCommit {
+                stream_sequence: last.sequence,
+                reason: format!("no {} header", header::LAST_SEQUENCE),
+            }
+            .into()),
+        }
+    }
+
+    /// Appends one commit with optimistic concurrency; retries lost acks with the same id.
+    #[instrument(skip(self, commit), fields(subject = %subject, expected, stream_sequence))]
+    async fn append(
+        &self,
+        subject: &str,
+        commit: &Commit,
+        expected: u64,
+    ) -> Result<AppendReceipt, EventStoreError> {
+        tracing::Span::current().record("expected", expected);
+        let payload = commit.encode().map_err(|e| EventStoreError::Rejected(e.into()))?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let message = PublishMessage::build()
+                .headers(commit.headers())
+                .payload(payload.clone())
+                .message_id(&commit.command_id)
+                .expected_last_subject_sequence(expected);
+            match self.publish(subject, message).await {
+                Ok(ack) => {
+                    tracing::Span::current().record("stream_sequence", ack.sequence);
+                    return Ok(AppendReceipt { stream_sequence: ack.sequence, duplicate: ack.duplicate });
+                }
+                Err(e) => match classify(&e) {
+                    PublishFailure::Conflict => {
+                        // A resent create whose first attempt landed outside the duplicate
+                        // window looks like a conflict; the head of the subject tells.
+                        if let Some(last) = self.last_message(subject).await?
+                            && header_value(&last, header::MSG_ID) == Some(commit.command_id.as_str())
+                        {
+                            return Ok(AppendReceipt { stream_sequence: last.sequence, duplicate: true });
+                        }
+                        return Err(EventStoreError::Conflict);
+                    }
+                    PublishFailure::Retryable if attempt < PUBLISH_ATTEMPTS => {
+                        warn!(error = %e, attempt, "append not acknowledged; resending");
+                        tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+                    }
+                    PublishFailure::Retryable | PublishFailure::Unavailable => {
+                        return Err(EventStoreError::unavailable(e));
+                    }
+                    PublishFailure::Rejected => return Err(EventStoreError::Rejected(e.into())),
+                },
+            }
+        }
+    }
+
+    async fn publish(
+        &self,
+        subject: &str,
+        message: PublishMessage,
+    ) -> Result<jetstream::publish::PublishAck, PublishError> {
+        self.js.send_publish(subject.to_owned(), message).await?.await
+    }
+
+    /// Streams every commit matching `filter` up to the stream's current end into `feed`.
+    fn spawn_replay(&self, filter: String, aggregate_type: &'static str) -> ReplayStream {
+        let (feed, replay) = ReplayStream::new(REPLAY_QUEUE);
+        let stream = self.stream.clone();
+        let span = tracing::info_span!("replay", %filter, aggregate_type);
+        tokio::spawn(
+            async move {
+                if let Err(e) = replay_into(stream, filter, feed).await {
+                    warn!(error = %e, "replay ended early");
+                }
+            }
+            .instrument(span),
+        );
+        replay
+    }
+}
+
+/// Whether an append should be sent, and with which expectation.
+enum Expectation {
+    Sequence(u64),
+    AlreadyStored(u64),
+}
+
+fn header_value<'a>(message: &'a StreamMessage, name: &str) -> Option<&'a str> {
+    message.headers.get(name).map(async_nats::HeaderValue::as_str)
+}
+
+/// Checks that commits hold aggregate sequences 1, 2, 3, … with no gap or overlap.
+fn check_history(commits: &[StoredCommit]) -> Result<(), EventStoreError> {
+    let mut next = 1;
+    for stored in commits {
+        for event in &stored.commit.events {
+            if event.sequence != next {
+                return Err(EventStoreError::BrokenHistory {
+                    aggregate_id: stored.commit.aggregate_id.clone(),
+                    sequence: next,
+                });
+            }
+            next += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Reader task of a replay. The ordered consumer counts the messages matching `filter` when it
+/// is created; exactly that many are read, so the replay ends at the stream's end as of its
+/// start instead of following new events.
+async fn replay_into(stream: Stream, filter: String, mut feed: ReplayFeed) -> Result<(), PersistenceError> {
+    let connection = |e: Box<dyn std::error::Error + Send + Sync>| PersistenceError::ConnectionError(e);
+    let mut consumer = stream
+        .create_consumer(pull::OrderedConfig { filter_subject: filter, ..Default::default() })
+        .await
+        .map_err(|e| connection(e.into()))?;
+    let mut remaining = consumer.info().await.map_err(|e| connection(e.into()))?.num_pending;
+    if remaining == 0 {
+        return Ok(());
+    }
+    let mut messages = consumer.messages().await.map_err(|e| connection(e.into()))?;
+    while remaining > 0 {
+        let Some(message) = messages.next().await else { break };
+        let message = message.map_err(|e| connection(e.into()))?;
+        let sequence = message.info().map_err(PersistenceError::UnknownError)?.stream_sequence;
+        let stored = Commit::decode(sequence, &message.payload).map_err(EventStoreError::from)?;
+        for event in stored.commit.into_serialized() {
+            feed.push(Ok(event)).await?;
+        }
+        remaining -= 1;
+    }
+    Ok(())
+}
+
+impl PersistedEventRepository for JetStreamEventRepository {
+    #[instrument(skip(self), fields(aggregate_type = A::TYPE))]
+    async fn get_events<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        let subject = self.subject(A::TYPE, aggregate_id)?;
+        let commits = self.load_commits(&subject).await?;
+        Ok(commits.into_iter().flat_map(|c| c.commit.into_serialized()).collect())
+    }
+
+    async fn get_last_events<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+        last_sequence: usize,
+    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        let mut events = self.get_events::<A>(aggregate_id).await?;
+        events.retain(|e| e.sequence > last_sequence);
+        Ok(events)
+    }
+
+    async fn get_snapshot<A: Aggregate>(
+        &self,
+        _aggregate_id: &str,
+    ) -> Result<Option<SerializedSnapshot>, PersistenceError> {
+        Ok(None)
+    }
+
+    #[instrument(skip_all, fields(aggregate_type = A::TYPE, aggregate_id, event_types, command_id))]
+    async fn persist<A: Aggregate>(
+        &self,
+        events: &[SerializedEvent],
+        _snapshot_update: Option<(String, Value, usize)>,
+    ) -> Result<(), PersistenceError> {
+        let Some(first) = events.first() else {
+            return Ok(());
+        };
+        let span = tracing::Span::current();
+        span.record("aggregate_id", first.aggregate_id.as_str());
+        let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+        span.record("event_types", types.join(",").as_str());
+        if events.iter().any(|e| e.aggregate_id != first.aggregate_id) {
+            return Err(EventStoreError::Rejected("a commit spans several aggregates".into()).into());
+        }
+        let subject = self.subject(A::TYPE, &first.aggregate_id)?;
+        let command_id = envelope::command_id_of(first);
+        span.record("command_id", command_id.as_str());
+
+        let receipt = match self.expectation(&subject, first.sequence, &command_id).await? {
+            Expectation::AlreadyStored(stream_sequence) => {
+                debug!("this command's append is already stored");
+                AppendReceipt { stream_sequence, duplicate: true }
+            }
+            Expectation::Sequence(expected) => {
+                let commit = Commit::new(A::TYPE, events, &command_id, OffsetDateTime::now_utc());
+                self.append(&subject, &commit, expected).await?
+            }
+        };
+        receipt::record(receipt);
+        Ok(())
+    }
+
+    async fn stream_events<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<ReplayStream, PersistenceError> {
+        let subject = self.subject(A::TYPE, aggregate_id)?;
+        Ok(self.spawn_replay(subject, A::TYPE))
+    }
+
+    async fn stream_all_events<A: Aggregate>(&self) -> Result<ReplayStream, PersistenceError> {
+        Ok(self.spawn_replay(subjects::all_of_type(&self.config.subject_prefix, A::TYPE), A::TYPE))
+    }
+}

@@ -1,0 +1,114 @@
+//! The event stream's configuration, created or updated idempotently at start.
+
+use std::time::Duration;
+
+use async_nats::jetstream::context::{CreateStreamErrorKind, GetStreamErrorKind};
+use async_nats::jetstream::stream::{self, DiscardPolicy, RetentionPolicy, StorageType};
+use async_nats::jetstream::{self, ErrorCode};
+use tracing::{info, instrument};
+
+use crate::error::EventStoreError;
+use crate::subjects;
+
+/// Where events live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventStoreConfig {
+    /// JetStream stream name.
+    pub stream_name: String,
+    /// First subject token of every event subject.
+    pub subject_prefix: String,
+    /// Replica count. `None` keeps an existing stream's count and creates new streams with 1;
+    /// set it (3 in a cluster) to change it.
+    pub replicas: Option<usize>,
+    /// How long JetStream remembers message ids to drop duplicate appends.
+    pub duplicate_window: Duration,
+}
+
+impl Default for EventStoreConfig {
+    fn default() -> Self {
+        Self {
+            stream_name: "EVENTS".to_owned(),
+            subject_prefix: "events".to_owned(),
+            replicas: None,
+            duplicate_window: Duration::from_secs(120),
+        }
+    }
+}
+
+impl EventStoreConfig {
+    /// Applies what this service requires of the stream to `config`, keeping anything else an
+    /// operator set (placement, compression, metadata, …).
+    fn require(&self, config: &mut stream::Config) {
+        config.name.clone_from(&self.stream_name);
+        config.description = Some("Valentine events: the source of truth".to_owned());
+        config.subjects = vec![subjects::everything(&self.subject_prefix)];
+        config.storage = StorageType::File;
+        // The store keeps every event forever: limits retention with no limits.
+        config.retention = RetentionPolicy::Limits;
+        config.discard = DiscardPolicy::Old;
+        config.max_age = Duration::ZERO;
+        config.max_messages = -1;
+        config.max_bytes = -1;
+        config.max_messages_per_subject = -1;
+        config.duplicate_window = self.duplicate_window;
+        // Direct get lets any replica answer "last message of this page" cheaply.
+        config.allow_direct = true;
+        if let Some(replicas) = self.replicas {
+            config.num_replicas = replicas;
+        }
+    }
+}
+
+/// Creates the stream, or brings an existing one up to [`EventStoreConfig`]; a no-op when it
+/// already matches. Safe to call from many processes at once.
+///
+/// # Errors
+/// When JetStream is unreachable or refuses the configuration.
+#[instrument(skip_all, fields(stream = %config.stream_name))]
+pub async fn ensure_stream(
+    js: &jetstream::Context,
+    config: &EventStoreConfig,
+) -> Result<stream::Stream, EventStoreError> {
+    let setup = |source: Box<dyn std::error::Error + Send + Sync>| EventStoreError::Setup {
+        stream: config.stream_name.clone(),
+        source,
+    };
+    // Two processes may race to create it; the loser goes round again and finds it.
+    for _ in 0..3 {
+        match js.get_stream(&config.stream_name).await {
+            Ok(mut existing) => {
+                let current = existing.info().await.map_err(|e| setup(e.into()))?.config.clone();
+                let mut wanted = current.clone();
+                config.require(&mut wanted);
+                if wanted != current {
+                    info!("updating stream configuration");
+                    js.update_stream(wanted).await.map_err(|e| setup(e.into()))?;
+                }
+                return Ok(existing);
+            }
+            Err(e) if is_api_error(&e.kind(), ErrorCode::STREAM_NOT_FOUND) => {
+                let mut wanted = stream::Config { num_replicas: 1, ..Default::default() };
+                config.require(&mut wanted);
+                match js.create_stream(wanted).await {
+                    Ok(created) => {
+                        info!("created stream");
+                        return Ok(created);
+                    }
+                    Err(e)
+                        if matches!(e.kind(), CreateStreamErrorKind::JetStream(ref api)
+                        if api.error_code() == ErrorCode::STREAM_NAME_EXIST) =>
+                    {
+                        tracing::debug!("another process created the stream first; looking again");
+                    }
+                    Err(e) => return Err(setup(e.into())),
+                }
+            }
+            Err(e) => return Err(setup(e.into())),
+        }
+    }
+    Err(setup("the stream kept changing while it was set up".into()))
+}
+
+fn is_api_error(kind: &GetStreamErrorKind, code: ErrorCode) -> bool {
+    matches!(kind, GetStreamErrorKind::JetStream(api) if api.error_code() == code)
+}

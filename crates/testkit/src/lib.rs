@@ -1,0 +1,43 @@
+//! Test harness for Valentine: real servers, isolated per test.
+//!
+//! Each [`NatsServer`] is its own `nats-server -js` process on a free loopback port with a
+//! throwaway store directory, configured from the repository's `nats/nats-server.conf`. It is
+//! stopped and its store removed when dropped, so tests run in parallel without sharing state.
+//! Only a dev-dependency: nothing here ships.
+//!
+//! # Layout
+//! - [`nats`]: [`NatsServer`]: start, stop, kill, restart on the same store.
+//! - [`tracing`](init_tracing): opt-in test logs with `TEST_LOG=1`.
+
+pub mod nats;
+
+use std::path::PathBuf;
+use std::sync::Once;
+
+pub use nats::NatsServer;
+
+/// The repository root, for files the tests share with development (e.g. `nats/`).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Finds a tool: `$<ENV_VAR>`, else the project's `.venv/bin/<name>`, else `<name>` on `PATH`.
+pub fn tool(name: &str, env_var: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(env_var) {
+        return path.into();
+    }
+    let local = repo_root().join(".venv/bin").join(name);
+    if local.is_file() { local } else { name.into() }
+}
+
+/// Sends tracing output to the test's captured stdout when `TEST_LOG` is set.
+pub fn init_tracing() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,valentine=debug".into());
+            tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().init();
+        }
+    });
+}

@@ -1,0 +1,161 @@
+//! A real `nats-server` with JetStream, per test.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tempfile::TempDir;
+
+use crate::{repo_root, tool};
+
+/// How long a server may take to accept clients with JetStream ready.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A running `nats-server -js` on 127.0.0.1, stopped and cleaned up on drop.
+#[derive(Debug)]
+pub struct NatsServer {
+    child: Option<Child>,
+    port: u16,
+    dir: TempDir,
+}
+
+impl NatsServer {
+    /// Starts a server on a free port with an empty store.
+    ///
+    /// # Panics
+    /// When nats-server cannot be started or does not become ready in time: a test cannot
+    /// go on without it.
+    pub async fn start() -> Self {
+        let dir = tempfile::Builder::new().prefix("valentine-nats-").tempdir().expect("a temp dir");
+        let mut server = Self { child: None, port: 0, dir };
+        server.launch(None).await;
+        server
+    }
+
+    /// The client URL.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// The client port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The JetStream store directory, kept across restarts.
+    pub fn store_dir(&self) -> PathBuf {
+        self.dir.path().join("jetstream")
+    }
+
+    /// A new client connection.
+    ///
+    /// # Panics
+    /// When the server cannot be reached.
+    pub async fn client(&self) -> async_nats::Client {
+        async_nats::connect(self.url()).await.expect("connect to the test nats-server")
+    }
+
+    /// A JetStream context on a new connection.
+    pub async fn jetstream(&self) -> jetstream::Context {
+        jetstream::new(self.client().await)
+    }
+
+    /// Stops the server gracefully (SIGTERM) and waits for it to exit.
+    pub fn stop(&mut self) {
+        self.signal_and_wait(Signal::SIGTERM);
+    }
+
+    /// Kills the server abruptly (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        self.signal_and_wait(Signal::SIGKILL);
+    }
+
+    /// Starts the server again on the same port and store directory.
+    ///
+    /// # Panics
+    /// As [`NatsServer::start`]; also if the server is still running.
+    pub async fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop or kill the server before restarting it");
+        self.launch(Some(self.port)).await;
+    }
+
+    fn signal_and_wait(&mut self, signal: Signal) {
+        if let Some(mut child) = self.child.take() {
+            let pid = Pid::from_raw(i32::try_from(child.id()).expect("a pid fits in i32"));
+            let _ = kill(pid, signal);
+            let _ = child.wait();
+        }
+    }
+
+    async fn launch(&mut self, port: Option<u16>) {
+        let ports_dir = self.dir.path().join("ports");
+        std::fs::create_dir_all(&ports_dir).expect("a ports dir");
+        let log = std::fs::File::create(self.dir.path().join("nats.log")).expect("a log file");
+        let port_arg = port.map_or_else(|| "-1".to_owned(), |p| p.to_string());
+        let child = Command::new(tool("nats-server", "NATS_SERVER_BIN"))
+            .arg("-c")
+            .arg(repo_root().join("nats/nats-server.conf"))
+            .args(["-a", "127.0.0.1", "-p", &port_arg, "-js", "-sd"])
+            .arg(self.dir.path())
+            .arg("--ports_file_dir")
+            .arg(&ports_dir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("a log handle"))
+            .stderr(log)
+            .spawn()
+            .expect("nats-server starts (run scripts/bootstrap.sh to install it)");
+        let pid = child.id();
+        self.child = Some(child);
+        self.port = wait_for_port(&ports_dir, pid, self).await;
+        self.wait_for_jetstream().await;
+    }
+
+    async fn wait_for_jetstream(&self) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Ok(client) = async_nats::connect(self.url()).await
+                && jetstream::new(client).query_account().await.is_ok()
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "JetStream not ready in time; log:\n{}", self.log());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// What the server has logged so far, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("nats.log")).unwrap_or_default()
+    }
+}
+
+/// Reads the client port from the ports file the server writes once it listens.
+async fn wait_for_port(ports_dir: &Path, pid: u32, server: &mut NatsServer) -> u16 {
+    let file = ports_dir.join(format!("nats-server_{pid}.ports"));
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        if let Some(port) = std::fs::read_to_string(&file).ok().and_then(|text| client_port(&text)) {
+            return port;
+        }
+        if let Some(Ok(Some(status))) = server.child.as_mut().map(Child::try_wait) {
+            panic!("nats-server exited with {status}; log:\n{}", server.log());
+        }
+        assert!(Instant::now() < deadline, "nats-server did not listen in time; log:\n{}", server.log());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn client_port(ports_json: &str) -> Option<u16> {
+    let ports: serde_json::Value = serde_json::from_str(ports_json).ok()?;
+    let url = ports.get("nats")?.get(0)?.as_str()?;
+    url.rsplit(':').next()?.parse().ok()
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.signal_and_wait(Signal::SIGKILL);
+    }
+}
