@@ -23,6 +23,7 @@
 use async_nats::HeaderMap;
 use bytes::Bytes;
 use cqrs_es::persist::SerializedEvent;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -61,8 +62,11 @@ pub mod meta {
 }
 
 /// All events of one command, as stored in one message.
+///
+/// Generic over how payloads and metadata are decoded: `Commit` (JSON values) is what
+/// cqrs-es stores and loads; a projector decodes `Commit<PageEvent, EventMeta>` directly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Commit {
+pub struct Commit<P = Value, M = Value> {
     /// Aggregate type, e.g. `Page`.
     pub aggregate_type: String,
     /// Aggregate id, e.g. `alice`.
@@ -70,12 +74,12 @@ pub struct Commit {
     /// The command that produced these events.
     pub command_id: String,
     /// The events, in aggregate-sequence order. Never empty.
-    pub events: Vec<WireEvent>,
+    pub events: Vec<WireEvent<P, M>>,
 }
 
 /// One event inside a [`Commit`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WireEvent {
+pub struct WireEvent<P = Value, M = Value> {
     /// Aggregate sequence, from 1.
     pub sequence: usize,
     /// Frozen event type, e.g. `PageCreated`.
@@ -83,18 +87,27 @@ pub struct WireEvent {
     /// Shape version of the payload.
     pub event_version: String,
     /// The serialized domain event.
-    pub payload: Value,
+    pub payload: P,
     /// String-valued metadata, including the keys in [`meta`].
-    pub metadata: Value,
+    pub metadata: M,
+}
+
+/// The standard metadata of an event, for readers that need only these keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventMeta {
+    /// A ULID unique to the event.
+    pub event_id: String,
+    /// When the event was appended, RFC 3339 in UTC.
+    pub timestamp: String,
 }
 
 /// A commit as read back, with its place in the stream.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StoredCommit {
+pub struct StoredCommit<P = Value, M = Value> {
     /// JetStream stream sequence of the message.
     pub stream_sequence: u64,
     /// What the message holds.
-    pub commit: Commit,
+    pub commit: Commit<P, M>,
 }
 
 /// A message that is not a well-formed commit.
@@ -148,16 +161,6 @@ impl Commit {
         }
     }
 
-    /// Aggregate sequence of the first event.
-    pub fn first_sequence(&self) -> usize {
-        self.events.first().map_or(0, |e| e.sequence)
-    }
-
-    /// Aggregate sequence of the last event.
-    pub fn last_sequence(&self) -> usize {
-        self.events.last().map_or(0, |e| e.sequence)
-    }
-
     /// The descriptive headers (not the concurrency ones, which the publisher adds).
     pub fn headers(&self) -> HeaderMap {
         let mut headers = HeaderMap::new();
@@ -179,21 +182,12 @@ impl Commit {
         serde_json::to_vec(self).map(Bytes::from)
     }
 
-    /// Parses and checks a stored message's payload.
+    /// Parses and checks a stored message's payload as JSON values.
     ///
     /// # Errors
     /// When the payload is not a commit with at least one event and contiguous sequences.
     pub fn decode(stream_sequence: u64, payload: &[u8]) -> Result<StoredCommit, MalformedCommit> {
-        let malformed = |reason: String| MalformedCommit { stream_sequence, reason };
-        let commit: Self = serde_json::from_slice(payload).map_err(|e| malformed(e.to_string()))?;
-        if commit.events.is_empty() {
-            return Err(malformed("a commit without events".to_owned()));
-        }
-        let contiguous = commit.events.windows(2).all(|w| w[1].sequence == w[0].sequence + 1);
-        if !contiguous || commit.first_sequence() == 0 {
-            return Err(malformed("event sequences are not contiguous from 1".to_owned()));
-        }
-        Ok(StoredCommit { stream_sequence, commit })
+        Self::decode_as(stream_sequence, payload)
     }
 
     /// The events as cqrs-es expects them.
@@ -208,6 +202,36 @@ impl Commit {
             payload: e.payload,
             metadata: e.metadata,
         })
+    }
+}
+
+impl<P: DeserializeOwned, M: DeserializeOwned> Commit<P, M> {
+    /// Aggregate sequence of the first event.
+    pub fn first_sequence(&self) -> usize {
+        self.events.first().map_or(0, |e| e.sequence)
+    }
+
+    /// Aggregate sequence of the last event.
+    pub fn last_sequence(&self) -> usize {
+        self.events.last().map_or(0, |e| e.sequence)
+    }
+
+    /// Parses and checks a stored message's payload, decoding payloads as `P` and metadata
+    /// as `M`.
+    ///
+    /// # Errors
+    /// When the payload is not a commit with at least one event and contiguous sequences.
+    pub fn decode_as(stream_sequence: u64, payload: &[u8]) -> Result<StoredCommit<P, M>, MalformedCommit> {
+        let malformed = |reason: String| MalformedCommit { stream_sequence, reason };
+        let commit: Self = serde_json::from_slice(payload).map_err(|e| malformed(e.to_string()))?;
+        if commit.events.is_empty() {
+            return Err(malformed("a commit without events".to_owned()));
+        }
+        let contiguous = commit.events.windows(2).all(|w| w[1].sequence == w[0].sequence + 1);
+        if !contiguous || commit.first_sequence() == 0 {
+            return Err(malformed("event sequences are not contiguous from 1".to_owned()));
+        }
+        Ok(StoredCommit { stream_sequence, commit })
     }
 }
 

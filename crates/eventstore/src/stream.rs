@@ -36,11 +36,17 @@ impl Default for EventStoreConfig {
 }
 
 impl EventStoreConfig {
+    /// The stream of view tallies, kept apart from the events so that counting views never
+    /// touches a page's own subject (see `crate::views`).
+    pub fn views() -> Self {
+        Self { stream_name: "VIEWS".to_owned(), subject_prefix: "views".to_owned(), ..Self::default() }
+    }
+
     /// Applies what this service requires of the stream to `config`, keeping anything else an
     /// operator set (placement, compression, metadata, …).
     fn require(&self, config: &mut stream::Config) {
         config.name.clone_from(&self.stream_name);
-        config.description = Some("Valentine events: the source of truth".to_owned());
+        config.description = Some(format!("Valentine {}", self.stream_name.to_ascii_lowercase()));
         config.subjects = vec![subjects::everything(&self.subject_prefix)];
         config.storage = StorageType::File;
         // The store keeps every event forever: limits retention with no limits.

@@ -1,0 +1,18 @@
+//! Errors of the read side.
+
+/// What can go wrong building or reading the read model.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    /// SQLite refused or failed (locked past the busy timeout, disk full, …).
+    #[error("read model database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The schema could not be brought up to date.
+    #[error("read model schema: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// The read model's files could not be created or swapped.
+    #[error("read model files: {0}")]
+    Io(#[from] std::io::Error),
+    /// A stored value is not what the schema promises.
+    #[error("read model row: {0}")]
+    Corrupt(String),
+}

@@ -1,0 +1,26 @@
+//! Valentine's read side: the SQLite read model the API answers from, and how events become
+//! rows in it.
+//!
+//! Depends on the domain (event types) and the event store's wire format; never on the API.
+//! Rows are only ever written by projecting the event stream, so a rebuild from the stream
+//! gives the same rows (see [`hash::content_hash`]).
+//!
+//! # Layout
+//! - [`db`]: opening the database, pragmas, generations and the atomic swap of a rebuild.
+//! - [`pages`]: the `pages` and `page_events` read models: projection and queries.
+//! - [`views`]: view tallies into `pages.view_count`.
+//! - [`hash`]: the content hash of the read model.
+//! - [`cache`]: Redis keys of cached answers and their invalidation.
+//! - [`position`]: announcing and awaiting projected stream sequences.
+
+pub mod cache;
+pub mod db;
+pub mod error;
+pub mod hash;
+pub mod pages;
+pub mod position;
+pub mod views;
+
+pub use error::ProjectionError;
+pub use pages::{BatchOutcome, HistoryRow, PageCommit, PageRow, Verdict, project_batch};
+pub use position::PositionWatch;

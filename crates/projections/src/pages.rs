@@ -1,0 +1,554 @@
+//! The `pages` and `page_events` read models: projecting page events, and the queries the
+//! API asks of them.
+//!
+//! Projection is idempotent and order-safe per page. Each row remembers the aggregate
+//! sequence of the last event applied to it; a commit is applied only if it starts right
+//! after that. Already-applied commits (redeliveries, older events arriving late) are
+//! skipped, so nothing older ever overwrites something newer; a commit that arrives before
+//! its predecessor is deferred until the predecessor lands. This is what lets any number of
+//! projectors share one consumer and still build the same rows as one projector would.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde::Serialize;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqliteExecutor};
+use valentine_domain::{Field, PageCreated, PageEvent, PageUpdated};
+use valentine_eventstore::{EventMeta, StoredCommit};
+
+use crate::error::ProjectionError;
+
+/// A page commit as the projector decodes it.
+pub type PageCommit = StoredCommit<PageEvent, EventMeta>;
+
+/// A row of `pages`: a slug's current (or last) page.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize)]
+pub struct PageRow {
+    /// Lowercase slug.
+    pub slug_key: String,
+    /// Slug in the author's casing.
+    pub slug: String,
+    /// Stream sequence of this page's `PageCreated`: the page's id.
+    pub page_id: i64,
+    /// Title.
+    pub title: String,
+    /// Message.
+    pub message: String,
+    /// Sender name.
+    pub sender_name: Option<String>,
+    /// Recipient name.
+    pub recipient_name: Option<String>,
+    /// Template id.
+    pub template_id: String,
+    /// SHA-256 hex of the edit token.
+    pub edit_token_hash: String,
+    /// When the page was created (RFC 3339).
+    pub created_at: String,
+    /// When it last changed (RFC 3339).
+    pub updated_at: String,
+    /// Whether the page is deleted (its slug is free).
+    pub deleted: bool,
+    /// Views counted so far.
+    pub view_count: i64,
+    /// Command that created the page (the job id of an asynchronous create).
+    pub created_command_id: String,
+    /// Aggregate sequence of the last event applied.
+    pub last_sequence: i64,
+    /// Stream sequence of the last event applied.
+    pub last_stream_sequence: i64,
+}
+
+/// A row of `page_events`: one event in a page's history.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize)]
+pub struct HistoryRow {
+    /// Lowercase slug.
+    pub slug_key: String,
+    /// Aggregate sequence.
+    pub sequence: i64,
+    /// Stream sequence.
+    pub stream_sequence: i64,
+    /// Which page (life of the slug) it belongs to.
+    pub page_id: i64,
+    /// `PageCreated`, `PageUpdated` or `PageDeleted`.
+    pub event_type: String,
+    /// When it was appended (RFC 3339).
+    pub occurred_at: String,
+    /// JSON array of the fields it set.
+    pub changed_fields: String,
+    /// The command that produced it.
+    pub command_id: String,
+}
+
+/// What became of one delivered commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Applied in this batch.
+    Applied,
+    /// Applied before (a redelivery, or an older event arriving late): skipped.
+    AlreadyApplied,
+    /// Its predecessor has not been applied yet: try again later.
+    Deferred,
+}
+
+/// The result of projecting a batch.
+#[derive(Debug, Default)]
+pub struct BatchOutcome {
+    /// One verdict per delivered commit, in delivery order.
+    pub verdicts: Vec<Verdict>,
+    /// Slugs whose rows changed: their cached answers are stale.
+    pub touched: Vec<String>,
+    /// Stream sequences of the commits applied.
+    pub applied: Vec<u64>,
+}
+
+/// Folds commits into rows in memory, enforcing the per-page sequence guard.
+#[derive(Debug, Default)]
+struct Fold {
+    rows: HashMap<String, PageRow>,
+    dirty: BTreeSet<String>,
+    history: Vec<HistoryRow>,
+}
+
+impl Fold {
+    fn apply(&mut self, delivery: &PageCommit) -> Verdict {
+        let commit = &delivery.commit;
+        let key = commit.aggregate_id.as_str();
+        let last = self.rows.get(key).map_or(0, |r| r.last_sequence);
+        let first = i64::try_from(commit.first_sequence()).unwrap_or(i64::MAX);
+        if first <= last {
+            return Verdict::AlreadyApplied;
+        }
+        if first != last + 1 {
+            return Verdict::Deferred;
+        }
+        let stream_sequence = i64::try_from(delivery.stream_sequence).unwrap_or(i64::MAX);
+        for event in &commit.events {
+            let sequence = i64::try_from(event.sequence).unwrap_or(i64::MAX);
+            let at = &event.metadata.timestamp;
+            let changed = match &event.payload {
+                PageEvent::PageCreated(created) => {
+                    let row = created_row(key, created, stream_sequence, at, &commit.command_id);
+                    self.rows.insert(key.to_owned(), row);
+                    created_fields(created)
+                }
+                PageEvent::PageUpdated(update) => {
+                    if let Some(row) = self.rows.get_mut(key) {
+                        apply_update(row, update, at);
+                    }
+                    update.changed_fields()
+                }
+                PageEvent::PageDeleted(_) => {
+                    if let Some(row) = self.rows.get_mut(key) {
+                        row.deleted = true;
+                        row.updated_at.clone_from(at);
+                    }
+                    Vec::new()
+                }
+            };
+            let Some(row) = self.rows.get_mut(key) else {
+                // An update or deletion of a page never created: impossible by the aggregate's
+                // rules. Nothing to show for it; the sequence guard stays where it was.
+                tracing::warn!(slug = key, sequence, "event for a page that does not exist; skipped");
+                return Verdict::AlreadyApplied;
+            };
+            row.last_sequence = sequence;
+            row.last_stream_sequence = stream_sequence;
+            self.history.push(HistoryRow {
+                slug_key: key.to_owned(),
+                sequence,
+                stream_sequence,
+                page_id: row.page_id,
+                event_type: event.event_type.clone(),
+                occurred_at: at.clone(),
+                changed_fields: field_list(&changed),
+                command_id: commit.command_id.clone(),
+            });
+        }
+        self.dirty.insert(key.to_owned());
+        Verdict::Applied
+    }
+}
+
+fn created_row(key: &str, e: &PageCreated, stream_sequence: i64, at: &str, command_id: &str) -> PageRow {
+    PageRow {
+        slug_key: key.to_owned(),
+        slug: e.slug.clone(),
+        page_id: stream_sequence,
+        title: e.title.clone(),
+        message: e.message.clone(),
+        sender_name: e.sender_name.clone(),
+        recipient_name: e.recipient_name.clone(),
+        template_id: e.template_id.as_str().to_owned(),
+        edit_token_hash: e.edit_token_hash.to_hex(),
+        created_at: at.to_owned(),
+        updated_at: at.to_owned(),
+        deleted: false,
+        view_count: 0,
+        created_command_id: command_id.to_owned(),
+        last_sequence: 0,
+        last_stream_sequence: 0,
+    }
+}
+
+fn created_fields(e: &PageCreated) -> Vec<Field> {
+    let mut fields = vec![Field::Title, Field::Message];
+    if e.sender_name.is_some() {
+        fields.push(Field::SenderName);
+    }
+    if e.recipient_name.is_some() {
+        fields.push(Field::RecipientName);
+    }
+    fields.push(Field::TemplateId);
+    fields
+}
+
+fn apply_update(row: &mut PageRow, update: &PageUpdated, at: &str) {
+    if let Some(title) = &update.title {
+        row.title.clone_from(title);
+    }
+    if let Some(message) = &update.message {
+        row.message.clone_from(message);
+    }
+    if let Some(sender_name) = &update.sender_name {
+        row.sender_name.clone_from(sender_name);
+    }
+    if let Some(recipient_name) = &update.recipient_name {
+        row.recipient_name.clone_from(recipient_name);
+    }
+    if let Some(template_id) = update.template_id {
+        row.template_id = template_id.as_str().to_owned();
+    }
+    row.updated_at = at.to_owned();
+}
+
+fn field_list(fields: &[Field]) -> String {
+    let names: Vec<&str> = fields.iter().map(|f| f.as_str()).collect();
+    serde_json::to_string(&names).unwrap_or_else(|_| "[]".to_owned())
+}
+
+const PAGE_COLUMNS: &str = "slug_key, slug, page_id, title, message, sender_name, recipient_name, template_id, \
+    edit_token_hash, created_at, updated_at, deleted, view_count, created_command_id, last_sequence, \
+    last_stream_sequence";
+
+/// Rows per multi-row statement: well under SQLite's 32,766 bound parameters.
+const CHUNK: usize = 500;
+
+/// Projects a batch of commits in one write transaction, in the order given.
+///
+/// Takes the write lock first (`BEGIN IMMEDIATE`), so concurrent projectors serialise and
+/// each sees the others' committed rows before deciding.
+///
+/// # Errors
+/// When SQLite fails; the transaction is rolled back and nothing is applied.
+pub async fn project_batch(
+    conn: &mut SqliteConnection,
+    batch: &[PageCommit],
+) -> Result<BatchOutcome, ProjectionError> {
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+    match project_in_transaction(conn, batch).await {
+        Ok(outcome) => {
+            sqlx::query("COMMIT").execute(&mut *conn).await?;
+            Ok(outcome)
+        }
+        Err(e) => {
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+            Err(e)
+        }
+    }
+}
+
+async fn project_in_transaction(
+    conn: &mut SqliteConnection,
+    batch: &[PageCommit],
+) -> Result<BatchOutcome, ProjectionError> {
+    let keys: BTreeSet<&str> = batch.iter().map(|d| d.commit.aggregate_id.as_str()).collect();
+    let mut fold = Fold::default();
+    let keys: Vec<&str> = keys.into_iter().collect();
+    for chunk in keys.chunks(CHUNK) {
+        for row in load_rows(&mut *conn, chunk).await? {
+            fold.rows.insert(row.slug_key.clone(), row);
+        }
+    }
+    let mut outcome = BatchOutcome::default();
+    for delivery in batch {
+        let verdict = fold.apply(delivery);
+        if verdict == Verdict::Applied {
+            outcome.applied.push(delivery.stream_sequence);
+        }
+        outcome.verdicts.push(verdict);
+    }
+    let dirty: Vec<&PageRow> = fold.dirty.iter().filter_map(|k| fold.rows.get(k)).collect();
+    for chunk in dirty.chunks(CHUNK) {
+        upsert_rows(&mut *conn, chunk).await?;
+    }
+    for chunk in fold.history.chunks(CHUNK) {
+        insert_history(&mut *conn, chunk).await?;
+    }
+    outcome.touched = fold.dirty.into_iter().collect();
+    Ok(outcome)
+}
+
+async fn load_rows<'e>(
+    conn: impl SqliteExecutor<'e>,
+    keys: &[&str],
+) -> Result<Vec<PageRow>, ProjectionError> {
+    let mut query =
+        QueryBuilder::<Sqlite>::new(format!("SELECT {PAGE_COLUMNS} FROM pages WHERE slug_key IN ("));
+    let mut list = query.separated(", ");
+    for key in keys {
+        list.push_bind(*key);
+    }
+    query.push(")");
+    Ok(query.build_query_as::<PageRow>().fetch_all(conn).await?)
+}
+
+async fn upsert_rows<'e>(conn: impl SqliteExecutor<'e>, rows: &[&PageRow]) -> Result<(), ProjectionError> {
+    let mut query = QueryBuilder::<Sqlite>::new(format!("INSERT INTO pages ({PAGE_COLUMNS}) "));
+    query.push_values(rows, |mut b, r| {
+        b.push_bind(&r.slug_key)
+            .push_bind(&r.slug)
+            .push_bind(r.page_id)
+            .push_bind(&r.title)
+            .push_bind(&r.message)
+            .push_bind(&r.sender_name)
+            .push_bind(&r.recipient_name)
+            .push_bind(&r.template_id)
+            .push_bind(&r.edit_token_hash)
+            .push_bind(&r.created_at)
+            .push_bind(&r.updated_at)
+            .push_bind(r.deleted)
+            .push_bind(r.view_count)
+            .push_bind(&r.created_command_id)
+            .push_bind(r.last_sequence)
+            .push_bind(r.last_stream_sequence);
+    });
+    // The guard again, in SQL: a row only ever moves forward.
+    query.push(
+        " ON CONFLICT (slug_key) DO UPDATE SET slug = excluded.slug, page_id = excluded.page_id, \
+         title = excluded.title, message = excluded.message, sender_name = excluded.sender_name, \
+         recipient_name = excluded.recipient_name, template_id = excluded.template_id, \
+         edit_token_hash = excluded.edit_token_hash, created_at = excluded.created_at, \
+         updated_at = excluded.updated_at, deleted = excluded.deleted, view_count = excluded.view_count, \
+         created_command_id = excluded.created_command_id, last_sequence = excluded.last_sequence, \
+         last_stream_sequence = excluded.last_stream_sequence \
+         WHERE excluded.last_sequence > pages.last_sequence",
+    );
+    query.build().execute(conn).await?;
+    Ok(())
+}
+
+async fn insert_history<'e>(
+    conn: impl SqliteExecutor<'e>,
+    rows: &[HistoryRow],
+) -> Result<(), ProjectionError> {
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "INSERT OR IGNORE INTO page_events (slug_key, sequence, stream_sequence, page_id, event_type, \
+         occurred_at, changed_fields, command_id) ",
+    );
+    query.push_values(rows, |mut b, r| {
+        b.push_bind(&r.slug_key)
+            .push_bind(r.sequence)
+            .push_bind(r.stream_sequence)
+            .push_bind(r.page_id)
+            .push_bind(&r.event_type)
+            .push_bind(&r.occurred_at)
+            .push_bind(&r.changed_fields)
+            .push_bind(&r.command_id);
+    });
+    query.build().execute(conn).await?;
+    Ok(())
+}
+
+// --- Queries ---------------------------------------------------------------------------------
+
+/// The live page at `slug_key`, if there is one.
+///
+/// # Errors
+/// When SQLite fails.
+pub async fn live_page<'e>(
+    conn: impl SqliteExecutor<'e>,
+    slug_key: &str,
+) -> Result<Option<PageRow>, ProjectionError> {
+    let sql = format!("SELECT {PAGE_COLUMNS} FROM pages WHERE slug_key = ? AND deleted = 0");
+    Ok(sqlx::query_as::<_, PageRow>(&sql).bind(slug_key).fetch_optional(conn).await?)
+}
+
+/// The row at `slug_key`, live or deleted.
+///
+/// # Errors
+/// When SQLite fails.
+pub async fn row<'e>(
+    conn: impl SqliteExecutor<'e>,
+    slug_key: &str,
+) -> Result<Option<PageRow>, ProjectionError> {
+    let sql = format!("SELECT {PAGE_COLUMNS} FROM pages WHERE slug_key = ?");
+    Ok(sqlx::query_as::<_, PageRow>(&sql).bind(slug_key).fetch_optional(conn).await?)
+}
+
+/// Which of `slug_keys` have a live page.
+///
+/// # Errors
+/// When SQLite fails.
+pub async fn taken<'e>(
+    conn: impl SqliteExecutor<'e>,
+    slug_keys: &[&str],
+) -> Result<BTreeSet<String>, ProjectionError> {
+    if slug_keys.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    let mut query =
+        QueryBuilder::<Sqlite>::new("SELECT slug_key FROM pages WHERE deleted = 0 AND slug_key IN (");
+    let mut list = query.separated(", ");
+    for key in slug_keys.iter().take(CHUNK) {
+        list.push_bind(*key);
+    }
+    query.push(")");
+    let rows: Vec<(String,)> = query.build_query_as().fetch_all(conn).await?;
+    Ok(rows.into_iter().map(|(k,)| k).collect())
+}
+
+/// The events of the page `page_id` at `slug_key`, oldest first.
+///
+/// # Errors
+/// When SQLite fails.
+pub async fn history<'e>(
+    conn: impl SqliteExecutor<'e>,
+    slug_key: &str,
+    page_id: i64,
+) -> Result<Vec<HistoryRow>, ProjectionError> {
+    Ok(sqlx::query_as::<_, HistoryRow>(
+        "SELECT slug_key, sequence, stream_sequence, page_id, event_type, occurred_at, changed_fields, command_id \
+         FROM page_events WHERE slug_key = ? AND page_id = ? ORDER BY sequence",
+    )
+    .bind(slug_key)
+    .bind(page_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The event a command produced, if it has been projected.
+///
+/// # Errors
+/// When SQLite fails.
+pub async fn event_of_command<'e>(
+    conn: impl SqliteExecutor<'e>,
+    command_id: &str,
+) -> Result<Option<HistoryRow>, ProjectionError> {
+    Ok(sqlx::query_as::<_, HistoryRow>(
+        "SELECT slug_key, sequence, stream_sequence, page_id, event_type, occurred_at, changed_fields, command_id \
+         FROM page_events WHERE command_id = ? ORDER BY sequence LIMIT 1",
+    )
+    .bind(command_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Whether the event stored at `stream_sequence` for `slug_key` has been projected.
+///
+/// # Errors
+/// When SQLite fails.
+pub async fn is_projected<'e>(
+    conn: impl SqliteExecutor<'e>,
+    slug_key: &str,
+    stream_sequence: u64,
+) -> Result<bool, ProjectionError> {
+    let seq = i64::try_from(stream_sequence).unwrap_or(i64::MAX);
+    let found: Option<(i64,)> =
+        sqlx::query_as("SELECT 1 FROM pages WHERE slug_key = ? AND last_stream_sequence >= ?")
+            .bind(slug_key)
+            .bind(seq)
+            .fetch_optional(conn)
+            .await?;
+    Ok(found.is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use valentine_domain::{EditToken, PageDeleted, TemplateId};
+    use valentine_eventstore::envelope::{Commit, WireEvent};
+
+    use super::*;
+
+    fn commit(slug: &str, stream_sequence: u64, first: usize, events: Vec<PageEvent>) -> PageCommit {
+        let events = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, payload)| WireEvent {
+                sequence: first + i,
+                event_type: cqrs_event_type(&payload),
+                event_version: "1.0".to_owned(),
+                payload,
+                metadata: EventMeta {
+                    event_id: format!("e{stream_sequence}.{i}"),
+                    timestamp: format!("t{stream_sequence}"),
+                },
+            })
+            .collect();
+        StoredCommit {
+            stream_sequence,
+            commit: Commit {
+                aggregate_type: "Page".to_owned(),
+                aggregate_id: slug.to_owned(),
+                command_id: format!("c{stream_sequence}"),
+                events,
+            },
+        }
+    }
+
+    fn cqrs_event_type(e: &PageEvent) -> String {
+        cqrs_es::DomainEvent::event_type(e)
+    }
+
+    fn created(slug: &str) -> PageEvent {
+        PageEvent::PageCreated(PageCreated {
+            slug: slug.to_owned(),
+            title: "T".to_owned(),
+            message: "M".to_owned(),
+            sender_name: None,
+            recipient_name: Some("R".to_owned()),
+            template_id: TemplateId::Envelope,
+            edit_token_hash: EditToken::presented("x").hash(),
+        })
+    }
+
+    fn titled(title: &str) -> PageEvent {
+        PageEvent::PageUpdated(PageUpdated { title: Some(title.to_owned()), ..PageUpdated::default() })
+    }
+
+    #[test]
+    fn applies_in_order_skips_repeats_and_defers_gaps() {
+        let mut fold = Fold::default();
+        assert_eq!(fold.apply(&commit("a", 1, 1, vec![created("A")])), Verdict::Applied);
+        assert_eq!(fold.apply(&commit("a", 3, 3, vec![titled("three")])), Verdict::Deferred);
+        assert_eq!(fold.apply(&commit("a", 2, 2, vec![titled("two")])), Verdict::Applied);
+        assert_eq!(fold.apply(&commit("a", 2, 2, vec![titled("two")])), Verdict::AlreadyApplied);
+        assert_eq!(fold.apply(&commit("a", 3, 3, vec![titled("three")])), Verdict::Applied);
+        assert_eq!(fold.apply(&commit("a", 1, 1, vec![created("A")])), Verdict::AlreadyApplied);
+        let row = &fold.rows["a"];
+        assert_eq!((row.title.as_str(), row.last_sequence, row.last_stream_sequence), ("three", 3, 3));
+        assert_eq!(fold.history.len(), 3);
+    }
+
+    #[test]
+    fn a_new_life_of_a_slug_starts_a_fresh_row_with_its_own_id() {
+        let mut fold = Fold::default();
+        fold.apply(&commit("a", 1, 1, vec![created("A")]));
+        fold.apply(&commit("a", 5, 2, vec![PageEvent::PageDeleted(PageDeleted {})]));
+        assert!(fold.rows["a"].deleted);
+        fold.apply(&commit("a", 9, 3, vec![created("a")]));
+        let row = &fold.rows["a"];
+        assert!(!row.deleted);
+        assert_eq!((row.page_id, row.slug.as_str(), row.view_count), (9, "a", 0));
+        let ids: Vec<_> = fold.history.iter().map(|h| h.page_id).collect();
+        assert_eq!(ids, [1, 1, 9]);
+        assert_eq!(fold.history[0].changed_fields, r#"["title","message","recipient_name","template_id"]"#);
+    }
+
+    #[test]
+    fn a_multi_event_commit_applies_whole() {
+        let mut fold = Fold::default();
+        let verdict = fold.apply(&commit("b", 4, 1, vec![created("b"), titled("x"), titled("y")]));
+        assert_eq!(verdict, Verdict::Applied);
+        assert_eq!(fold.rows["b"].last_sequence, 3);
+        assert_eq!(fold.rows["b"].title, "y");
+    }
+}
