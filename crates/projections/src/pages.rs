@@ -124,26 +124,23 @@ impl Fold {
         for event in &commit.events {
             let sequence = i64::try_from(event.sequence).unwrap_or(i64::MAX);
             let at = &event.metadata.timestamp;
-            let changed = match &event.payload {
+            match &event.payload {
                 PageEvent::PageCreated(created) => {
                     let row = created_row(key, created, stream_sequence, at, &commit.command_id);
                     self.rows.insert(key.to_owned(), row);
-                    created_fields(created)
                 }
                 PageEvent::PageUpdated(update) => {
                     if let Some(row) = self.rows.get_mut(key) {
                         apply_update(row, update, at);
                     }
-                    update.changed_fields()
                 }
                 PageEvent::PageDeleted(_) => {
                     if let Some(row) = self.rows.get_mut(key) {
                         row.deleted = true;
                         row.updated_at.clone_from(at);
                     }
-                    Vec::new()
                 }
-            };
+            }
             let Some(row) = self.rows.get_mut(key) else {
                 // An update or deletion of a page never created: impossible by the aggregate's
                 // rules. Nothing to show for it; the sequence guard stays where it was.
@@ -159,7 +156,7 @@ impl Fold {
                 page_id: row.page_id,
                 event_type: event.event_type.clone(),
                 occurred_at: at.clone(),
-                changed_fields: field_list(&changed),
+                changed_fields: field_list(&event.payload.changed_fields()),
                 command_id: commit.command_id.clone(),
             });
         }
@@ -187,18 +184,6 @@ fn created_row(key: &str, e: &PageCreated, stream_sequence: i64, at: &str, comma
         last_sequence: 0,
         last_stream_sequence: 0,
     }
-}
-
-fn created_fields(e: &PageCreated) -> Vec<Field> {
-    let mut fields = vec![Field::Title, Field::Message];
-    if e.sender_name.is_some() {
-        fields.push(Field::SenderName);
-    }
-    if e.recipient_name.is_some() {
-        fields.push(Field::RecipientName);
-    }
-    fields.push(Field::TemplateId);
-    fields
 }
 
 fn apply_update(row: &mut PageRow, update: &PageUpdated, at: &str) {

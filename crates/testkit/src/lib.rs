@@ -7,14 +7,17 @@
 //!
 //! # Layout
 //! - [`nats`]: [`NatsServer`]: start, stop, kill, restart on the same store.
+//! - [`redis`]: [`RedisServer`]: start, stop, restart.
 //! - [`tracing`](init_tracing): opt-in test logs with `TEST_LOG=1`.
 
 pub mod nats;
+pub mod redis;
 
 use std::path::PathBuf;
 use std::sync::Once;
 
 pub use nats::NatsServer;
+pub use redis::RedisServer;
 
 /// The repository root, for files the tests share with development (e.g. `nats/`).
 pub fn repo_root() -> PathBuf {

@@ -30,6 +30,24 @@ impl PageEvent {
     pub const VERSION: &'static str = "1.0";
 }
 
+impl PageEvent {
+    /// The fields this event set: for a creation every field given, for an update the
+    /// changed ones, for a deletion none.
+    pub fn changed_fields(&self) -> Vec<Field> {
+        match self {
+            Self::PageCreated(e) => {
+                let mut fields = vec![Field::Title, Field::Message];
+                fields.extend(e.sender_name.as_ref().map(|_| Field::SenderName));
+                fields.extend(e.recipient_name.as_ref().map(|_| Field::RecipientName));
+                fields.push(Field::TemplateId);
+                fields
+            }
+            Self::PageUpdated(e) => e.changed_fields(),
+            Self::PageDeleted(_) => Vec::new(),
+        }
+    }
+}
+
 impl DomainEvent for PageEvent {
     fn event_type(&self) -> String {
         match self {

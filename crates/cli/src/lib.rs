@@ -1,0 +1,147 @@
+//! The `valentine` binary: one executable for every role.
+//!
+//! # Layout
+//! - [`settings`]: environment variables, typed.
+//! - [`telemetry`]: structured logs.
+//! - subcommands are defined and run below.
+
+pub mod settings;
+pub mod telemetry;
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+use valentine_projector::progress::reporter;
+use valentine_projector::{Projector, rebuild, replay};
+
+use crate::settings::Settings;
+
+/// Valentine: shareable pages for loved ones, event-sourced on NATS JetStream.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one projector worker: events and view tallies into the read model. Run several
+    /// for scale; they share the work.
+    Projector,
+    /// Rebuild the read model from the whole stream and swap it in; prints its content hash.
+    Rebuild {
+        /// Compare a fresh build with the live read model instead; exits 1 if they differ.
+        #[arg(long)]
+        verify: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a page's full event history from the stream, every life of the slug.
+    Replay {
+        /// The page's slug, in any casing.
+        slug: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Parses the command line and runs it.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("valentine: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(settings.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("valentine: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, settings)) {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "failed");
+            eprintln!("valentine: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
+    let config = settings.read_side;
+    match command {
+        Command::Projector => {
+            let projector = Projector::connect(config).await.context("starting the projector")?;
+            let shutdown = CancellationToken::new();
+            tokio::spawn(cancel_on_signal(shutdown.clone()));
+            projector.run(shutdown).await.context("projecting")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rebuild { verify: false, json } => {
+            let report = rebuild::rebuild(&config, reporter().as_ref()).await.context("rebuilding")?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                let secs = report.elapsed.as_secs_f64().max(1e-9);
+                #[allow(clippy::cast_precision_loss)] // a rate for people to read
+                let rate = report.events as f64 / secs;
+                eprintln!(
+                    "rebuilt {} events ({} commits) and {} view tallies in {secs:.2}s ({rate:.0} events/s)",
+                    report.events, report.commits, report.tallies
+                );
+                println!("{}", report.content_hash);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rebuild { verify: true, json } => {
+            let verification = rebuild::verify(&config, reporter().as_ref()).await.context("verifying")?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&verification)?);
+            } else {
+                println!("live  {}\nfresh {}", verification.live, verification.fresh);
+                let verdict =
+                    if verification.matches() { "the read model matches the stream" } else { "MISMATCH" };
+                eprintln!("{verdict}");
+            }
+            Ok(if verification.matches() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Replay { slug, json } => {
+            let events = replay::history(&config, &slug).await.context("reading the history")?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                replay::write_json(&events, &mut out)?;
+            } else {
+                replay::write_table(&slug, &events, &mut out)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Cancels `token` on Ctrl-C or SIGTERM.
+async fn cancel_on_signal(token: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = ctrl_c => {}
+        () = async {
+            match term.as_mut() {
+                Some(t) => { t.recv().await; }
+                None => std::future::pending().await,
+            }
+        } => {}
+    }
+    tracing::info!("stopping");
+    token.cancel();
+}

@@ -1,0 +1,194 @@
+//! The `valentine` binary as operators run it, against real servers.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use async_nats::jetstream;
+use sqlx::{Connection, SqliteConnection};
+use tempfile::TempDir;
+use valentine_domain::{CreatePage, DeletePage, EditToken, PageCommand, Slug, UpdatePage};
+use valentine_eventstore::{EventStoreConfig, JetStreamEventRepository, page_cqrs};
+use valentine_projector::synthetic::{Workload, publish_events};
+use valentine_testkit::{NatsServer, RedisServer};
+
+const WAIT: Duration = Duration::from_secs(120);
+
+struct Env {
+    nats: NatsServer,
+    redis: RedisServer,
+    dir: TempDir,
+}
+
+impl Env {
+    async fn start() -> Self {
+        Self {
+            nats: NatsServer::start().await,
+            redis: RedisServer::start().await,
+            dir: tempfile::tempdir().expect("dir"),
+        }
+    }
+
+    fn db(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn valentine(&self, db: &Path, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_valentine"));
+        command
+            .args(args)
+            .env("NATS_URL", self.nats.url())
+            .env("REDIS_URL", self.redis.url())
+            .env("DATABASE_PATH", db)
+            .env("PROJECTOR_CONSUMER", "projector")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null());
+        command
+    }
+
+    fn run(&self, db: &Path, args: &[&str]) -> Output {
+        self.valentine(db, args).output().expect("valentine runs")
+    }
+
+    fn spawn_projector(&self, db: &Path) -> Child {
+        self.valentine(db, &["projector"])
+            .env("PROJECTOR_BATCH_SIZE", "50")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("projector starts")
+    }
+}
+
+async fn consumer_state(js: &jetstream::Context, name: &str) -> Option<(u64, u64, usize)> {
+    let stream = js.get_stream("EVENTS").await.ok()?;
+    let info = stream.consumer_info(name).await.ok()?;
+    Some((info.ack_floor.stream_sequence, info.num_pending, info.num_ack_pending))
+}
+
+async fn hash_of(link: &Path) -> String {
+    let file = std::fs::canonicalize(link).expect("the read model exists");
+    let mut conn =
+        SqliteConnection::connect(&format!("sqlite://{}?mode=ro", file.display())).await.expect("opens");
+    valentine_projections::hash::content_hash(&mut conn).await.expect("hash")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(output.status.success(), "failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout.clone()).expect("utf-8")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_projector_killed_mid_batch_resumes_to_the_same_read_model_as_a_rebuild() {
+    let env = Env::start().await;
+    let js = env.nats.jetstream().await;
+    valentine_eventstore::ensure_stream(&js, &EventStoreConfig::default()).await.expect("stream");
+    publish_events(&js, &EventStoreConfig::default(), Workload::new(20_000, 21)).await.expect("published");
+    let live = env.db("live.db");
+
+    // Kill -9 while it is busy: some events applied, many still to come.
+    let mut projector = env.spawn_projector(&live);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some((floor, pending, _)) = consumer_state(&js, "projector").await
+            && floor > 2_000
+        {
+            assert!(pending > 0, "finished before it could be interrupted");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no progress");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    projector.kill().expect("killed"); // SIGKILL
+    projector.wait().expect("reaped");
+
+    let mut projector = env.spawn_projector(&live);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while consumer_state(&js, "projector")
+        .await
+        .is_none_or(|(_, pending, in_flight)| pending + in_flight as u64 > 0)
+    {
+        assert!(tokio::time::Instant::now() < deadline, "did not catch up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = Command::new("kill").args(["-TERM", &projector.id().to_string()]).status();
+    let status = projector.wait().expect("stopped");
+    assert!(status.success(), "a graceful stop exits 0, got {status}");
+
+    let rebuilt = env.db("rebuilt.db");
+    let output = env.run(&rebuilt, &["rebuild"]);
+    let hash = stdout(&output).trim().to_owned();
+    assert_eq!(hash.len(), 64, "a SHA-256 hex digest: {hash:?}");
+    assert_eq!(hash_of(&live).await, hash);
+    assert_eq!(hash_of(&rebuilt).await, hash);
+
+    let verified = env.run(&live, &["rebuild", "--verify"]);
+    assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stderr));
+}
+
+#[tokio::test]
+async fn replay_shows_every_life_of_a_slug_as_a_table_and_as_json() {
+    let env = Env::start().await;
+    let repo = JetStreamEventRepository::new(env.nats.jetstream().await, EventStoreConfig::default())
+        .await
+        .expect("repo");
+    let cqrs = page_cqrs(repo);
+    let token = EditToken::presented("secret-token");
+    let create = |title: &str| {
+        PageCommand::Create(CreatePage {
+            slug: Slug::parse("Mia").expect("valid"),
+            title: title.to_owned(),
+            message: "Line one\nline two".to_owned(),
+            sender_name: None,
+            recipient_name: Some("Leo".to_owned()),
+            template_id: Some("envelope".to_owned()),
+            edit_token_hash: token.hash(),
+        })
+    };
+    cqrs.execute("mia", create("First")).await.expect("created");
+    cqrs.execute("mia", PageCommand::Delete(DeletePage { edit_token: token.clone() }))
+        .await
+        .expect("deleted");
+    cqrs.execute("mia", create("Second")).await.expect("created again");
+    let mut update = UpdatePage::with_token(token.clone());
+    update.title = Some("Second, edited".to_owned());
+    cqrs.execute("mia", PageCommand::Update(update)).await.expect("updated");
+
+    let db = env.db("unused.db");
+    let table = stdout(&env.run(&db, &["replay", "MIA"]));
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("STREAM"), "{table}");
+    let types: Vec<&str> =
+        lines[1..5].iter().map(|l| l.split_whitespace().nth(4).unwrap_or_default()).collect();
+    assert_eq!(types, ["PageCreated", "PageDeleted", "PageCreated", "PageUpdated"], "{table}");
+    assert!(table.contains(r#"title="Second, edited""#), "{table}");
+    assert!(table.contains(r#"message="Line one\nline two""#), "one event stays on one line: {table}");
+    assert!(table.ends_with("4 events, 2 page(s) at this slug\n"), "{table}");
+    assert!(!table.contains("secret-token"));
+
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&env.run(&db, &["replay", "mia", "--json"]))).expect("JSON");
+    let events = json.as_array().expect("an array");
+    assert_eq!(events.len(), 4);
+    let pages: Vec<u64> = events.iter().map(|e| e["page_id"].as_u64().expect("a page id")).collect();
+    assert_eq!((pages[0], pages[1]), (1, 1));
+    assert_eq!((pages[2], pages[3]), (3, 3));
+    assert_eq!(events[3]["changed_fields"], serde_json::json!(["title"]));
+    assert!(events.iter().all(|e| e["event_id"].as_str().is_some_and(|id| id.len() == 26)));
+
+    let nothing = stdout(&env.run(&db, &["replay", "nobody-here"]));
+    assert_eq!(nothing.trim(), r#"no events for "nobody-here""#);
+}
+
+#[tokio::test]
+async fn an_unusable_setting_is_named_and_refused() {
+    let env = Env::start().await;
+    let output = env
+        .valentine(&env.db("x.db"), &["projector"])
+        .env("PROJECTOR_BATCH_SIZE", "lots")
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("PROJECTOR_BATCH_SIZE"), "{stderr}");
+}

@@ -1,0 +1,104 @@
+//! The durable consumers projectors share, and pausing them for a rebuild's swap.
+
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
+use async_nats::jetstream::stream::Stream;
+use time::OffsetDateTime;
+use tracing::info;
+
+use crate::error::ProjectorError;
+
+/// How long a delivered message may stay unacknowledged before JetStream offers it again.
+/// This bounds how long a crashed projector's messages wait. It may be shorter than a slow
+/// batch: a message offered twice is applied once (the second is skipped as already applied).
+pub const ACK_WAIT: Duration = Duration::from_secs(5);
+
+/// Messages delivered but not yet acknowledged, across all projectors.
+const MAX_ACK_PENDING: i64 = 20_000;
+
+/// Creates the durable pull consumer reading `stream` from its start, or brings an existing
+/// one up to this configuration. Every projector process binds the same one, and JetStream
+/// spreads messages over them.
+///
+/// Redelivery is unlimited: a message a projector could not apply (its predecessor was still
+/// in flight elsewhere, or SQLite refused) must come back until it is applied.
+///
+/// # Errors
+/// When JetStream refuses.
+pub async fn durable(stream: &Stream, name: &str, filter: String) -> Result<PullConsumer, ProjectorError> {
+    stream
+        .create_consumer(pull::Config {
+            durable_name: Some(name.to_owned()),
+            description: Some("Valentine projectors".to_owned()),
+            filter_subject: filter,
+            deliver_policy: DeliverPolicy::All,
+            ack_policy: AckPolicy::Explicit,
+            ack_wait: ACK_WAIT,
+            max_deliver: -1,
+            max_ack_pending: MAX_ACK_PENDING,
+            ..Default::default()
+        })
+        .await
+        .map_err(ProjectorError::nats)
+}
+
+/// A paused durable consumer, resumed on [`Paused::resume`] or, should the pauser die, by
+/// JetStream itself when the pause expires.
+#[derive(Debug)]
+pub struct Paused {
+    stream: Stream,
+    name: String,
+    /// Stream sequence up to which every delivered message was acknowledged when it settled.
+    pub settled_at: u64,
+}
+
+impl Paused {
+    /// Resumes delivery.
+    ///
+    /// # Errors
+    /// When JetStream refuses.
+    pub async fn resume(self) -> Result<(), ProjectorError> {
+        self.stream.resume_consumer(&self.name).await.map_err(ProjectorError::nats)?;
+        info!(consumer = %self.name, "resumed");
+        Ok(())
+    }
+}
+
+/// Pauses `name` on `stream` (if it exists) for at most `pause_for`, and waits until no
+/// message is in flight, so everything delivered so far has been applied.
+///
+/// Returns `None` when there is no such consumer: no projector has run.
+///
+/// # Errors
+/// When JetStream refuses, or projectors do not settle within `settle_within`.
+pub async fn pause_and_settle(
+    stream: &Stream,
+    name: &str,
+    pause_for: Duration,
+    settle_within: Duration,
+) -> Result<Option<Paused>, ProjectorError> {
+    let stream = stream.clone();
+    if stream.consumer_info(name).await.is_err() {
+        return Ok(None);
+    }
+    let until = OffsetDateTime::now_utc() + pause_for;
+    stream.pause_consumer(name, until).await.map_err(ProjectorError::nats)?;
+    info!(consumer = name, "paused");
+    let deadline = tokio::time::Instant::now() + settle_within;
+    loop {
+        let info = stream.consumer_info(name).await.map_err(ProjectorError::nats)?;
+        if info.num_ack_pending == 0 {
+            return Ok(Some(Paused {
+                stream: stream.clone(),
+                name: name.to_owned(),
+                settled_at: info.ack_floor.stream_sequence,
+            }));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            stream.resume_consumer(name).await.map_err(ProjectorError::nats)?;
+            return Err(ProjectorError::NotSettled(settle_within));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

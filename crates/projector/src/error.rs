@@ -1,0 +1,35 @@
+//! Errors of the projector, rebuild and replay.
+
+use valentine_eventstore::EventStoreError;
+use valentine_projections::ProjectionError;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What stops a projector, a rebuild or a replay.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectorError {
+    /// NATS or JetStream failed.
+    #[error("NATS: {0}")]
+    Nats(#[source] BoxError),
+    /// The event store failed.
+    #[error(transparent)]
+    EventStore(#[from] EventStoreError),
+    /// The read model failed.
+    #[error(transparent)]
+    Projection(#[from] ProjectionError),
+    /// A replayed history is not in order: the stream is damaged.
+    #[error("the stream's history is out of order at stream sequence {0}")]
+    OutOfOrder(u64),
+    /// Live projectors did not settle in time for a rebuild's final step.
+    #[error("projectors did not finish their in-flight batches within {0:?}")]
+    NotSettled(std::time::Duration),
+    /// Writing output failed.
+    #[error("output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+impl ProjectorError {
+    pub(crate) fn nats(err: impl Into<BoxError>) -> Self {
+        Self::Nats(err.into())
+    }
+}

@@ -1,0 +1,27 @@
+//! Valentine's projector side: workers that turn the event stream into the read model, the
+//! rebuild that makes a fresh one, and the replay that shows a page's history.
+//!
+//! Depends on the event store (streams, wire format) and the projections (SQLite); the
+//! `valentine` binary wires it to the command line.
+//!
+//! # Layout
+//! - [`worker`]: [`Projector`], one worker process: events and view tallies.
+//! - [`consumers`]: the shared durable consumers; pausing them for a swap.
+//! - [`rebuild`]: `valentine rebuild` and `--verify`.
+//! - [`replay`]: `valentine replay <slug>`.
+//! - [`progress`]: progress bar or log lines.
+//! - [`synthetic`]: a reproducible mixed workload for tests and benchmarks.
+//! - [`config`]: the read side settings, [`ReadSideConfig`].
+
+pub mod config;
+pub mod consumers;
+pub mod error;
+pub mod progress;
+pub mod rebuild;
+pub mod replay;
+pub mod synthetic;
+pub mod worker;
+
+pub use config::ReadSideConfig;
+pub use error::ProjectorError;
+pub use worker::Projector;

@@ -1,0 +1,383 @@
+//! Rebuilding the read model from the whole stream, and verifying the live one against a
+//! fresh build.
+//!
+//! A rebuild writes a new generation while live projectors keep running on the current one.
+//! When it has caught up, it pauses the live consumers, waits for their in-flight batches,
+//! projects the last few events, swaps the new generation in (one rename) and resumes them.
+//! Readers never stop: old connections finish on the old generation, new ones open the new.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::consumer::{DeliverPolicy, pull};
+use async_nats::jetstream::stream::Stream;
+use async_nats::jetstream::{self, Message};
+use futures::StreamExt;
+use serde::Serialize;
+use sqlx::{Connection, SqliteConnection};
+use tokio::sync::mpsc;
+use tracing::info;
+use valentine_eventstore::views::ViewTally;
+use valentine_eventstore::{Commit, ensure_stream, subjects};
+use valentine_projections::views::{DeliveredTally, project_tallies};
+use valentine_projections::{PageCommit, Verdict, db, hash, project_batch};
+
+use crate::config::ReadSideConfig;
+use crate::consumers::{self, Paused};
+use crate::error::ProjectorError;
+use crate::progress::Progress;
+
+/// Commits per transaction while building: big batches, few commits.
+const BUILD_BATCH: usize = 4096;
+
+/// Decoded batches buffered between the reader and the writer.
+const PIPELINE_DEPTH: usize = 4;
+
+/// How long live projectors stay paused at most, should the rebuild die while they are.
+const PAUSE_FOR: Duration = Duration::from_secs(120);
+
+/// How long in-flight batches may take to finish before a rebuild gives up.
+const SETTLE_WITHIN: Duration = Duration::from_secs(60);
+
+/// What a rebuild did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RebuildReport {
+    /// Event messages (commits) projected.
+    pub commits: u64,
+    /// Events projected.
+    pub events: u64,
+    /// View tallies projected.
+    pub tallies: u64,
+    /// Wall time.
+    #[serde(with = "seconds")]
+    pub elapsed: Duration,
+    /// Content hash of the new read model.
+    pub content_hash: String,
+    /// The generation file now in use.
+    pub generation: PathBuf,
+}
+
+/// What a verification found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verification {
+    /// Content hash of the live read model.
+    pub live: String,
+    /// Content hash of a fresh build up to the same position.
+    pub fresh: String,
+}
+
+impl Verification {
+    /// Whether the live read model is exactly what the stream says it should be.
+    pub fn matches(&self) -> bool {
+        self.live == self.fresh
+    }
+}
+
+mod seconds {
+    pub(super) fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Copied {
+    commits: u64,
+    events: u64,
+    last: u64,
+}
+
+struct Streams {
+    events: Stream,
+    views: Stream,
+}
+
+async fn open_streams(config: &ReadSideConfig) -> Result<Streams, ProjectorError> {
+    let client = async_nats::connect(&config.nats_url).await.map_err(ProjectorError::nats)?;
+    let js = jetstream::new(client);
+    Ok(Streams {
+        events: ensure_stream(&js, &config.events).await?,
+        views: ensure_stream(&js, &config.views).await?,
+    })
+}
+
+/// Builds a new generation from the whole stream and swaps it in.
+///
+/// # Errors
+/// When NATS or SQLite fail, or the stream's history is out of order; the current read
+/// model is untouched then.
+pub async fn rebuild(
+    config: &ReadSideConfig,
+    progress: &dyn Progress,
+) -> Result<RebuildReport, ProjectorError> {
+    let started = Instant::now();
+    let streams = open_streams(config).await?;
+    db::prepare(&config.database_path).await?;
+    let (mut conn, generation) = db::build_connection(&config.database_path).await?;
+    let built = async {
+        let events = copy_commits(&streams.events, config, 1, None, &mut conn, progress).await?;
+        let tallies = copy_tallies(&streams.views, config, 1, None, &mut conn, progress).await?;
+
+        // Catch up the last events with live projectors paused, so none is missed.
+        let paused = pause_live(&streams, config).await?;
+        let caught_up = async {
+            let more =
+                copy_commits(&streams.events, config, events.last + 1, None, &mut conn, progress).await?;
+            let more_tallies =
+                copy_tallies(&streams.views, config, tallies.last + 1, None, &mut conn, progress).await?;
+            let content_hash = hash::content_hash(&mut conn).await?;
+            Ok::<_, ProjectorError>((more, more_tallies, content_hash))
+        }
+        .await;
+        let swapped = match caught_up {
+            Ok(done) => swap(conn, &config.database_path, &generation).await.map(|()| done),
+            Err(e) => Err(e),
+        };
+        resume_all(paused).await?;
+        let (more, more_tallies, content_hash) = swapped?;
+        Ok::<_, ProjectorError>(RebuildReport {
+            commits: events.commits + more.commits,
+            events: events.events + more.events,
+            tallies: tallies.commits + more_tallies.commits,
+            elapsed: started.elapsed(),
+            content_hash,
+            generation: generation.clone(),
+        })
+    }
+    .await;
+    if built.is_err() {
+        remove_generation(&generation);
+    }
+    let report = built?;
+    info!(commits = report.commits, tallies = report.tallies, hash = %report.content_hash, "rebuilt");
+    Ok(report)
+}
+
+async fn swap(
+    conn: SqliteConnection,
+    link: &std::path::Path,
+    generation: &std::path::Path,
+) -> Result<(), ProjectorError> {
+    db::finish_build(conn).await?;
+    db::swap_in(link, generation)?;
+    Ok(())
+}
+
+/// Builds a fresh read model up to where the live projectors are, and compares content
+/// hashes. The fresh build is thrown away.
+///
+/// # Errors
+/// When NATS or SQLite fail.
+pub async fn verify(
+    config: &ReadSideConfig,
+    progress: &dyn Progress,
+) -> Result<Verification, ProjectorError> {
+    let streams = open_streams(config).await?;
+    let live_file = db::prepare(&config.database_path).await?;
+    let paused = pause_live(&streams, config).await?;
+    let (until_events, until_views) = (
+        paused.iter().find(|p| p.0 == Which::Events).map(|p| p.1.settled_at),
+        paused.iter().find(|p| p.0 == Which::Views).map(|p| p.1.settled_at),
+    );
+    let (mut conn, generation) = match db::build_connection(&config.database_path).await {
+        Ok(opened) => opened,
+        Err(e) => {
+            resume_all(paused).await?;
+            return Err(e.into());
+        }
+    };
+    let compared = async {
+        copy_commits(&streams.events, config, 1, until_events, &mut conn, progress).await?;
+        copy_tallies(&streams.views, config, 1, until_views, &mut conn, progress).await?;
+        let fresh = hash::content_hash(&mut conn).await?;
+        let mut live = SqliteConnection::connect(&format!("sqlite://{}?mode=ro", live_file.display()))
+            .await
+            .map_err(valentine_projections::ProjectionError::from)?;
+        let live = hash::content_hash(&mut live).await?;
+        Ok::<_, ProjectorError>(Verification { live, fresh })
+    }
+    .await;
+    resume_all(paused).await?;
+    drop(conn);
+    remove_generation(&generation);
+    compared
+}
+
+/// Which stream a paused consumer reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Which {
+    Events,
+    Views,
+}
+
+async fn pause_live(
+    streams: &Streams,
+    config: &ReadSideConfig,
+) -> Result<Vec<(Which, Paused)>, ProjectorError> {
+    let mut paused = Vec::new();
+    let targets = [
+        (Which::Events, &streams.events, config.events_consumer()),
+        (Which::Views, &streams.views, config.views_consumer()),
+    ];
+    for (which, stream, name) in targets {
+        match consumers::pause_and_settle(stream, &name, PAUSE_FOR, SETTLE_WITHIN).await {
+            Ok(Some(p)) => paused.push((which, p)),
+            Ok(None) => {}
+            Err(e) => {
+                resume_all(paused).await?;
+                return Err(e);
+            }
+        }
+    }
+    Ok(paused)
+}
+
+async fn resume_all(paused: Vec<(Which, Paused)>) -> Result<(), ProjectorError> {
+    for (_, p) in paused {
+        p.resume().await?;
+    }
+    Ok(())
+}
+
+fn remove_generation(file: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut path = file.as_os_str().to_owned();
+        path.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(path));
+    }
+}
+
+/// Reads every message of `stream` from `from` (up to `until`, or the end as of the start),
+/// handing decoded batches to the caller's writer through a bounded pipeline, so that the
+/// next batch is fetched and parsed while the previous one commits.
+async fn read_pipelined<T, F>(
+    stream: &Stream,
+    filter: String,
+    from: u64,
+    until: Option<u64>,
+    decode: F,
+) -> Result<(u64, mpsc::Receiver<Result<Vec<T>, ProjectorError>>), ProjectorError>
+where
+    T: Send + 'static,
+    F: Fn(&Message, u64) -> Result<T, ProjectorError> + Send + 'static,
+{
+    let mut consumer = stream
+        .create_consumer(pull::OrderedConfig {
+            filter_subject: filter,
+            deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: from.max(1) },
+            ..Default::default()
+        })
+        .await
+        .map_err(ProjectorError::nats)?;
+    let total = consumer.info().await.map_err(ProjectorError::nats)?.num_pending;
+    let (tx, rx) = mpsc::channel(PIPELINE_DEPTH);
+    tokio::spawn(async move {
+        let mut remaining = total;
+        let mut batch = Vec::with_capacity(BUILD_BATCH);
+        let mut messages = match consumer.messages().await {
+            Ok(m) => m,
+            Err(e) => {
+                let _ = tx.send(Err(ProjectorError::nats(e))).await;
+                return;
+            }
+        };
+        while remaining > 0 {
+            let item = match messages.next().await {
+                Some(Ok(message)) => match message.info() {
+                    Ok(info) => {
+                        let sequence = info.stream_sequence;
+                        if until.is_some_and(|u| sequence > u) {
+                            break;
+                        }
+                        decode(&message, sequence)
+                    }
+                    Err(e) => Err(ProjectorError::nats(e)),
+                },
+                Some(Err(e)) => Err(ProjectorError::nats(e)),
+                None => break,
+            };
+            remaining -= 1;
+            match item {
+                Ok(decoded) => batch.push(decoded),
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            }
+            if batch.len() == BUILD_BATCH
+                && tx.send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(BUILD_BATCH)))).await.is_err()
+            {
+                return;
+            }
+        }
+        if !batch.is_empty() {
+            let _ = tx.send(Ok(batch)).await;
+        }
+    });
+    Ok((total, rx))
+}
+
+async fn copy_commits(
+    stream: &Stream,
+    config: &ReadSideConfig,
+    from: u64,
+    until: Option<u64>,
+    conn: &mut SqliteConnection,
+    progress: &dyn Progress,
+) -> Result<Copied, ProjectorError> {
+    let filter = subjects::everything(&config.events.subject_prefix);
+    let (total, mut batches) = read_pipelined(stream, filter, from, until, |message, sequence| {
+        Ok(Commit::decode_as(sequence, &message.payload)
+            .map_err(valentine_eventstore::EventStoreError::from)?)
+    })
+    .await?;
+    progress.start("events", total);
+    let mut copied = Copied { last: from.saturating_sub(1), ..Copied::default() };
+    while let Some(batch) = batches.recv().await {
+        let batch: Vec<PageCommit> = batch?;
+        let outcome = project_batch(conn, &batch).await?;
+        if let Some(position) = outcome.verdicts.iter().position(|v| *v == Verdict::Deferred) {
+            return Err(ProjectorError::OutOfOrder(batch[position].stream_sequence));
+        }
+        copied.commits += batch.len() as u64;
+        copied.events += batch.iter().map(|c| c.commit.events.len() as u64).sum::<u64>();
+        copied.last = batch.last().map_or(copied.last, |c| c.stream_sequence);
+        progress.advance(batch.len() as u64);
+    }
+    progress.finish();
+    Ok(copied)
+}
+
+async fn copy_tallies(
+    stream: &Stream,
+    config: &ReadSideConfig,
+    from: u64,
+    until: Option<u64>,
+    conn: &mut SqliteConnection,
+    progress: &dyn Progress,
+) -> Result<Copied, ProjectorError> {
+    let prefix = format!("{}.", config.views.subject_prefix);
+    let filter = subjects::everything(&config.views.subject_prefix);
+    let (total, mut batches) = read_pipelined(stream, filter, from, until, move |message, sequence| {
+        let slug_key = message.subject.as_str().strip_prefix(&prefix).unwrap_or_default().to_owned();
+        let tally: Option<ViewTally> = serde_json::from_slice(&message.payload).ok();
+        Ok(tally.map(|tally| DeliveredTally { stream_sequence: sequence, slug_key, tally }))
+    })
+    .await?;
+    progress.start("views", total);
+    let mut copied = Copied { last: from.saturating_sub(1), ..Copied::default() };
+    while let Some(batch) = batches.recv().await {
+        let batch: Vec<DeliveredTally> = batch?.into_iter().flatten().collect();
+        let outcome = project_tallies(conn, &batch).await?;
+        // Every event is projected before any tally, so a deferred tally counts a page that
+        // never existed: it counts for nothing, here as in live projection.
+        let orphans = outcome.verdicts.iter().filter(|v| **v == Verdict::Deferred).count();
+        if orphans > 0 {
+            tracing::warn!(orphans, "view tallies for pages that do not exist");
+        }
+        copied.commits += batch.len() as u64;
+        copied.last = batch.last().map_or(copied.last, |t| t.stream_sequence);
+        progress.advance(batch.len() as u64);
+    }
+    progress.finish();
+    Ok(copied)
+}

@@ -1,0 +1,296 @@
+//! A synthetic, reproducible workload: mixed page events (creates, updates, deletes and
+//! re-creates) and view tallies, published straight to the streams in the real wire format.
+//!
+//! For tests and benchmarks of the read side only. It bypasses the aggregate and the
+//! optimistic-concurrency headers (it is the only writer, and publishes each page's commits
+//! in order on one connection), so it can fill a stream at JetStream's full publish rate.
+
+use std::collections::HashMap;
+use std::future::IntoFuture;
+
+use async_nats::jetstream;
+use cqrs_es::DomainEvent;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use valentine_domain::{EditToken, PageCreated, PageDeleted, PageEvent, PageUpdated, TemplateId};
+use valentine_eventstore::envelope::{Commit, EventMeta, WireEvent, header};
+use valentine_eventstore::views::ViewTally;
+use valentine_eventstore::{EventStoreConfig, subjects};
+
+use crate::error::ProjectorError;
+
+/// Publishes in flight before waiting for acknowledgements.
+const IN_FLIGHT: usize = 4096;
+
+/// A small deterministic generator (xorshift64*), so a seed always gives the same workload.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from `seed` (any value).
+    pub fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    /// The next number.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number below `n` (n > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next_u64() % n as u64).unwrap_or(0)
+    }
+}
+
+#[derive(Debug)]
+struct SimPage {
+    key: String,
+    sequence: usize,
+    live: bool,
+}
+
+/// The mixed page workload: `events` events over a growing set of pages.
+#[derive(Debug)]
+pub struct Workload {
+    rng: Rng,
+    pages: Vec<SimPage>,
+    remaining: usize,
+    next_command: u64,
+}
+
+const TEMPLATES: [TemplateId; 8] = [
+    TemplateId::Classic,
+    TemplateId::Modern,
+    TemplateId::Playful,
+    TemplateId::Elegant,
+    TemplateId::Proposal,
+    TemplateId::Envelope,
+    TemplateId::Scratch,
+    TemplateId::Countdown,
+];
+
+impl Workload {
+    /// A workload of `events` events, reproducible from `seed`.
+    pub fn new(events: usize, seed: u64) -> Self {
+        Self { rng: Rng::new(seed), pages: Vec::new(), remaining: events, next_command: 0 }
+    }
+
+    fn created(&mut self, slug: &str) -> PageEvent {
+        let n = self.rng.next_u64();
+        PageEvent::PageCreated(PageCreated {
+            slug: slug.to_owned(),
+            title: format!("For you, #{n:x}"),
+            message: format!("Every day with you is a gift. ({n})\nYours, always."),
+            sender_name: (!n.is_multiple_of(3)).then(|| format!("Sam {}", n % 97)),
+            recipient_name: (n.is_multiple_of(2)).then(|| format!("Alex {}", n % 89)),
+            template_id: TEMPLATES[self.rng.below(TEMPLATES.len())],
+            edit_token_hash: EditToken::presented(format!("token-{n}")).hash(),
+        })
+    }
+
+    fn updated(&mut self) -> PageEvent {
+        let n = self.rng.next_u64();
+        let mut update = PageUpdated::default();
+        match n % 4 {
+            0 => update.title = Some(format!("Still you, #{n:x}")),
+            1 => update.message = Some(format!("More than yesterday ({n}).")),
+            2 => update.sender_name = Some((!n.is_multiple_of(8)).then(|| format!("S {n}"))),
+            _ => update.template_id = Some(TEMPLATES[self.rng.below(TEMPLATES.len())]),
+        }
+        PageEvent::PageUpdated(update)
+    }
+
+    /// The next commit (always one event), or `None` when the workload is done.
+    pub fn next_commit(&mut self) -> Option<Commit<PageEvent, EventMeta>> {
+        if self.remaining == 0 {
+            return None;
+        }
+        self.remaining -= 1;
+        let roll = self.rng.below(100);
+        let pick_live = |rng: &mut Rng, pages: &[SimPage]| -> Option<usize> {
+            // A few random probes find a live page quickly in a mostly-live population.
+            (0..8).map(|_| rng.below(pages.len().max(1))).find(|&i| pages.get(i).is_some_and(|p| p.live))
+        };
+        let (index, event) = if self.pages.is_empty() || roll < 30 {
+            let key = format!("page-{}", self.pages.len());
+            self.pages.push(SimPage { key: key.clone(), sequence: 0, live: true });
+            let slug = if roll.is_multiple_of(2) { key.to_ascii_uppercase() } else { key };
+            (self.pages.len() - 1, self.created(&slug))
+        } else if roll < 90 {
+            match pick_live(&mut self.rng, &self.pages) {
+                Some(i) if roll < 82 => (i, self.updated()),
+                Some(i) => {
+                    self.pages[i].live = false;
+                    (i, PageEvent::PageDeleted(PageDeleted {}))
+                }
+                None => return self.recreate_or_create(),
+            }
+        } else {
+            return self.recreate_or_create();
+        };
+        Some(self.commit(index, event))
+    }
+
+    fn recreate_or_create(&mut self) -> Option<Commit<PageEvent, EventMeta>> {
+        let dead = (0..8).map(|_| self.rng.below(self.pages.len().max(1))).find(|&i| !self.pages[i].live);
+        let index = dead.unwrap_or_else(|| {
+            let key = format!("page-{}", self.pages.len());
+            self.pages.push(SimPage { key, sequence: 0, live: false });
+            self.pages.len() - 1
+        });
+        self.pages[index].live = true;
+        let slug = self.pages[index].key.clone();
+        let event = self.created(&slug);
+        Some(self.commit(index, event))
+    }
+
+    fn commit(&mut self, index: usize, event: PageEvent) -> Commit<PageEvent, EventMeta> {
+        let page = &mut self.pages[index];
+        page.sequence += 1;
+        self.next_command += 1;
+        let id = format!("{:026}", self.next_command);
+        Commit {
+            aggregate_type: "Page".to_owned(),
+            aggregate_id: page.key.clone(),
+            command_id: id.clone(),
+            events: vec![WireEvent {
+                sequence: page.sequence,
+                event_type: event.event_type(),
+                event_version: PageEvent::VERSION.to_owned(),
+                payload: event,
+                metadata: EventMeta {
+                    event_id: id,
+                    timestamp: format!("2026-02-14T09:00:00.{:09}Z", self.next_command),
+                },
+            }],
+        }
+    }
+}
+
+/// What a published workload left behind: the current page id of every live page.
+#[derive(Debug, Default)]
+pub struct Published {
+    /// Messages published.
+    pub messages: u64,
+    /// Live pages by slug key, with their page id (stream sequence of their creation).
+    pub live_pages: HashMap<String, u64>,
+}
+
+/// Publishes `workload` to the event stream with acknowledgements pipelined.
+///
+/// # Errors
+/// When JetStream refuses a message.
+pub async fn publish_events(
+    js: &jetstream::Context,
+    config: &EventStoreConfig,
+    mut workload: Workload,
+) -> Result<Published, ProjectorError> {
+    let mut in_flight = FuturesUnordered::new();
+    let mut published = Published::default();
+    let mut latest: HashMap<String, Latest> = HashMap::new();
+    while let Some(commit) = workload.next_commit() {
+        let subject = subjects::aggregate(&config.subject_prefix, "Page", &commit.aggregate_id);
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(header::MSG_ID, commit.command_id.as_str());
+        headers.insert(header::AGGREGATE_TYPE, "Page");
+        headers.insert(header::AGGREGATE_ID, commit.aggregate_id.as_str());
+        headers.insert(header::LAST_SEQUENCE, commit.last_sequence().to_string().as_str());
+        let payload = serde_json::to_vec(&commit).map_err(|e| ProjectorError::nats(e.to_string()))?;
+        let key = commit.aggregate_id.clone();
+        let creates = matches!(commit.events[0].payload, PageEvent::PageCreated(_));
+        let deletes = matches!(commit.events[0].payload, PageEvent::PageDeleted(_));
+        let order = commit.first_sequence();
+        let ack =
+            js.publish_with_headers(subject, headers, payload.into()).await.map_err(ProjectorError::nats)?;
+        in_flight.push(async move { (key, creates, deletes, order, ack.await) });
+        while in_flight.len() >= IN_FLIGHT {
+            record(in_flight.next().await, &mut published, &mut latest)?;
+        }
+    }
+    while !in_flight.is_empty() {
+        record(in_flight.next().await, &mut published, &mut latest)?;
+    }
+    published.live_pages =
+        latest.into_iter().filter(|(_, l)| !l.deleted_last).map(|(key, l)| (key, l.creation.1)).collect();
+    Ok(published)
+}
+
+type Acked =
+    (String, bool, bool, usize, Result<jetstream::publish::PublishAck, jetstream::context::PublishError>);
+
+/// What the newest acknowledged events of a page say. Acknowledgements complete in any
+/// order, so each fact is kept with the aggregate sequence it came from.
+#[derive(Debug, Default)]
+struct Latest {
+    /// (aggregate sequence, stream sequence) of the newest creation.
+    creation: (usize, u64),
+    /// Aggregate sequence of the newest event.
+    newest: usize,
+    /// Whether the newest event is a deletion.
+    deleted_last: bool,
+}
+
+fn record(
+    acked: Option<Acked>,
+    published: &mut Published,
+    latest: &mut HashMap<String, Latest>,
+) -> Result<(), ProjectorError> {
+    let Some((key, creates, deletes, order, ack)) = acked else { return Ok(()) };
+    let ack = ack.map_err(ProjectorError::nats)?;
+    published.messages += 1;
+    let page = latest.entry(key).or_default();
+    if creates && order > page.creation.0 {
+        page.creation = (order, ack.sequence);
+    }
+    if order > page.newest {
+        page.newest = order;
+        page.deleted_last = deletes;
+    }
+    Ok(())
+}
+
+/// Publishes `count` view tallies spread over `pages` (slug key → page id).
+///
+/// # Errors
+/// When JetStream refuses a message.
+pub async fn publish_tallies(
+    js: &jetstream::Context,
+    config: &EventStoreConfig,
+    pages: &HashMap<String, u64>,
+    count: usize,
+    seed: u64,
+) -> Result<u64, ProjectorError> {
+    let mut keys: Vec<(&String, &u64)> = pages.iter().collect();
+    keys.sort();
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    let mut rng = Rng::new(seed);
+    let mut in_flight = FuturesUnordered::new();
+    let mut total = 0;
+    for i in 0..count {
+        let (key, page_id) = keys[rng.below(keys.len())];
+        let tally = ViewTally { page_id: *page_id, count: 1 + rng.next_u64() % 5 };
+        total += tally.count;
+        let subject = valentine_eventstore::views::subject(config, key);
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(header::MSG_ID, format!("tally-{seed}-{i}").as_str());
+        let payload = serde_json::to_vec(&tally).map_err(|e| ProjectorError::nats(e.to_string()))?;
+        let ack =
+            js.publish_with_headers(subject, headers, payload.into()).await.map_err(ProjectorError::nats)?;
+        in_flight.push(ack.into_future());
+        while in_flight.len() >= IN_FLIGHT {
+            if let Some(ack) = in_flight.next().await {
+                ack.map_err(ProjectorError::nats)?;
+            }
+        }
+    }
+    while let Some(ack) = in_flight.next().await {
+        ack.map_err(ProjectorError::nats)?;
+    }
+    Ok(total)
+}

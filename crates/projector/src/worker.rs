@@ -1,0 +1,347 @@
+//! The projector worker: the durable consumers in, the read model and cache invalidation out.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::PullConsumer;
+use async_nats::jetstream::{self, AckKind, Message};
+use futures::StreamExt;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use sqlx::SqliteConnection;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, debug, error, info, info_span, warn};
+use valentine_eventstore::views::ViewTally;
+use valentine_eventstore::{Commit, ensure_stream, subjects};
+use valentine_projections::views::{DeliveredTally, project_tallies};
+use valentine_projections::{PageCommit, Verdict, cache, db, position, project_batch};
+
+use crate::config::ReadSideConfig;
+use crate::consumers;
+use crate::error::ProjectorError;
+
+/// How long a deferred commit waits before it is offered again; its predecessor is usually
+/// in another projector's batch, committing within milliseconds.
+const DEFER_DELAY: Duration = Duration::from_millis(100);
+
+/// How long a batch SQLite refused waits before it is offered again.
+const RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// One projector process: events and view tallies, each on its own writer connection.
+#[derive(Debug)]
+pub struct Projector {
+    config: ReadSideConfig,
+    client: async_nats::Client,
+    events: PullConsumer,
+    views: PullConsumer,
+}
+
+impl Projector {
+    /// Connects to NATS and makes sure the streams and the read model exist.
+    ///
+    /// # Errors
+    /// When NATS, JetStream or SQLite refuse.
+    pub async fn connect(config: ReadSideConfig) -> Result<Self, ProjectorError> {
+        let client = async_nats::connect(&config.nats_url).await.map_err(ProjectorError::nats)?;
+        let js = jetstream::new(client.clone());
+        let events_stream = ensure_stream(&js, &config.events).await?;
+        let views_stream = ensure_stream(&js, &config.views).await?;
+        db::prepare(&config.database_path).await?;
+        let events_filter = subjects::everything(&config.events.subject_prefix);
+        let events = consumers::durable(&events_stream, &config.events_consumer(), events_filter).await?;
+        let views_filter = subjects::everything(&config.views.subject_prefix);
+        let views = consumers::durable(&views_stream, &config.views_consumer(), views_filter).await?;
+        Ok(Self { config, client, events, views })
+    }
+
+    /// Projects until `shutdown` is cancelled; in-flight batches finish first.
+    ///
+    /// # Errors
+    /// When the consumers cannot be set up or their message streams end.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), ProjectorError> {
+        let (events, views) = (self.events.clone(), self.views.clone());
+        info!(consumer = %self.config.consumer, database = %self.config.database_path.display(), "projecting");
+        let (a, b) = tokio::join!(
+            self.project_events(events, shutdown.clone()).instrument(info_span!("events")),
+            self.project_views(views, shutdown.clone()).instrument(info_span!("views")),
+        );
+        // Acknowledgements are fire-and-forget publishes: make sure they are out.
+        let _ = self.client.flush().await;
+        a.and(b)
+    }
+
+    async fn project_events(
+        &self,
+        consumer: PullConsumer,
+        shutdown: CancellationToken,
+    ) -> Result<(), ProjectorError> {
+        let mut batches = Batches::open(&consumer, self.config.batch_size, "event").await?;
+        let mut writer = Writer::open(&self.config.database_path).await?;
+        let mut cache = Invalidator::new(self.config.redis_url.as_deref());
+        while let Some(messages) = batches.next(&shutdown).await? {
+            let (messages, commits) = decode_commits(messages).await;
+            if commits.is_empty() {
+                continue;
+            }
+            let span = info_span!("batch", size = commits.len(), first = commits[0].stream_sequence);
+            match writer.project(&commits).instrument(span).await {
+                Ok(outcome) => {
+                    for (message, verdict) in messages.iter().zip(&outcome.verdicts) {
+                        let ack = match verdict {
+                            Verdict::Applied | Verdict::AlreadyApplied => AckKind::Ack,
+                            Verdict::Deferred => AckKind::Nak(Some(DEFER_DELAY)),
+                        };
+                        acknowledge(message, ack).await;
+                    }
+                    debug!(
+                        applied = outcome.applied.len(),
+                        touched = outcome.touched.len(),
+                        "batch committed"
+                    );
+                    cache.invalidate(outcome.touched).await;
+                    position::announce(&self.client, &outcome.applied).await;
+                }
+                Err(e) => {
+                    error!(error = %e, "batch not applied; it will be offered again");
+                    for message in &messages {
+                        acknowledge(message, AckKind::Nak(Some(RETRY_DELAY))).await;
+                    }
+                    writer.reset().await;
+                    tokio::time::sleep(RETRY_DELAY).await;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn project_views(
+        &self,
+        consumer: PullConsumer,
+        shutdown: CancellationToken,
+    ) -> Result<(), ProjectorError> {
+        let prefix = format!("{}.", self.config.views.subject_prefix);
+        let mut batches = Batches::open(&consumer, self.config.batch_size, "view").await?;
+        let mut writer = Writer::open(&self.config.database_path).await?;
+        let mut cache = Invalidator::new(self.config.redis_url.as_deref());
+        while let Some(batch) = batches.next(&shutdown).await? {
+            let mut messages = Vec::with_capacity(batch.len());
+            let mut tallies = Vec::with_capacity(batch.len());
+            for message in batch {
+                match decode_tally(&message, &prefix) {
+                    Some(tally) => {
+                        tallies.push(tally);
+                        messages.push(message);
+                    }
+                    None => {
+                        warn!(subject = %message.subject, "malformed view tally; dropped");
+                        acknowledge(&message, AckKind::Term).await;
+                    }
+                }
+            }
+            match writer.ensure_current().await {
+                Ok(conn) => match project_tallies(conn, &tallies).await {
+                    Ok(outcome) => {
+                        for (message, verdict) in messages.iter().zip(&outcome.verdicts) {
+                            let ack = match verdict {
+                                Verdict::Applied | Verdict::AlreadyApplied => AckKind::Ack,
+                                // Its page is not projected yet: wait longer each time.
+                                Verdict::Deferred => AckKind::Nak(Some(tally_backoff(message))),
+                            };
+                            acknowledge(message, ack).await;
+                        }
+                        cache.invalidate(outcome.touched).await;
+                        continue;
+                    }
+                    Err(e) => error!(error = %e, "tallies not applied; they will be offered again"),
+                },
+                Err(e) => error!(error = %e, "read model unavailable"),
+            }
+            for message in &messages {
+                acknowledge(message, AckKind::Nak(Some(RETRY_DELAY))).await;
+            }
+            writer.reset().await;
+            tokio::time::sleep(RETRY_DELAY).await;
+        }
+        Ok(())
+    }
+}
+
+/// Messages of a durable consumer in batches of whatever has arrived, up to a size.
+struct Batches {
+    what: &'static str,
+    messages: futures::stream::ReadyChunks<jetstream::consumer::pull::Stream>,
+}
+
+impl Batches {
+    async fn open(consumer: &PullConsumer, size: usize, what: &'static str) -> Result<Self, ProjectorError> {
+        let messages = consumer
+            .stream()
+            .max_messages_per_batch(size)
+            .messages()
+            .await
+            .map_err(ProjectorError::nats)?
+            .ready_chunks(size);
+        Ok(Self { what, messages })
+    }
+
+    /// The next batch, or `None` once `shutdown` is cancelled.
+    async fn next(&mut self, shutdown: &CancellationToken) -> Result<Option<Vec<Message>>, ProjectorError> {
+        loop {
+            let batch = tokio::select! {
+                () = shutdown.cancelled() => return Ok(None),
+                batch = self.messages.next() => batch,
+            };
+            let Some(batch) = batch else {
+                return Err(ProjectorError::nats(format!(
+                    "the {} consumer's message stream ended",
+                    self.what
+                )));
+            };
+            let messages: Vec<Message> = batch
+                .into_iter()
+                .filter_map(|m| m.map_err(|e| warn!(error = %e, consumer = self.what, "consumer error")).ok())
+                .collect();
+            if !messages.is_empty() {
+                return Ok(Some(messages));
+            }
+        }
+    }
+}
+
+/// How long a deferred tally waits: longer with every delivery, at most 30 s.
+fn tally_backoff(message: &Message) -> Duration {
+    let deliveries = message.info().map_or(1, |i| i.delivered.max(1));
+    (DEFER_DELAY * u32::try_from(deliveries).unwrap_or(u32::MAX)).min(Duration::from_secs(30))
+}
+
+/// Decodes each message's commit; a message that is not one is terminated (never
+/// redelivered) and reported, since no retry can make it readable.
+async fn decode_commits(messages: Vec<Message>) -> (Vec<Message>, Vec<PageCommit>) {
+    let mut kept = Vec::with_capacity(messages.len());
+    let mut commits = Vec::with_capacity(messages.len());
+    for message in messages {
+        let sequence = match message.info() {
+            Ok(info) => info.stream_sequence,
+            Err(e) => {
+                warn!(error = %e, "message without JetStream metadata; dropped");
+                continue;
+            }
+        };
+        match Commit::decode_as(sequence, &message.payload) {
+            Ok(commit) => {
+                commits.push(commit);
+                kept.push(message);
+            }
+            Err(e) => {
+                error!(error = %e, "unreadable event message; terminated");
+                acknowledge(&message, AckKind::Term).await;
+            }
+        }
+    }
+    (kept, commits)
+}
+
+fn decode_tally(message: &Message, prefix: &str) -> Option<DeliveredTally> {
+    let slug_key = message.subject.as_str().strip_prefix(prefix)?.to_owned();
+    let tally: ViewTally = serde_json::from_slice(&message.payload).ok()?;
+    let stream_sequence = message.info().ok()?.stream_sequence;
+    Some(DeliveredTally { stream_sequence, slug_key, tally })
+}
+
+async fn acknowledge(message: &Message, kind: AckKind) {
+    if let Err(e) = message.ack_with(kind).await {
+        // The message will be redelivered after the ack wait; the sequence guards make that
+        // harmless.
+        warn!(error = %e, "acknowledgement not sent");
+    }
+}
+
+/// A writer connection that follows the read model link across rebuild swaps.
+struct Writer {
+    link: PathBuf,
+    current: Option<(SqliteConnection, PathBuf)>,
+}
+
+impl Writer {
+    async fn open(link: &Path) -> Result<Self, ProjectorError> {
+        let mut writer = Self { link: link.to_owned(), current: None };
+        writer.ensure_current().await?;
+        Ok(writer)
+    }
+
+    /// The connection to the generation the link points to now, reopened after a swap.
+    async fn ensure_current(&mut self) -> Result<&mut SqliteConnection, ProjectorError> {
+        let target =
+            std::fs::canonicalize(&self.link).map_err(valentine_projections::ProjectionError::from)?;
+        let current = match self.current.take() {
+            Some(current) if current.1 == target => current,
+            previous => {
+                if previous.is_some() {
+                    info!(generation = %target.display(), "read model swapped; reconnecting");
+                }
+                db::projector_connection(&self.link).await?
+            }
+        };
+        Ok(&mut self.current.insert(current).0)
+    }
+
+    async fn project(
+        &mut self,
+        commits: &[PageCommit],
+    ) -> Result<valentine_projections::BatchOutcome, ProjectorError> {
+        let conn = self.ensure_current().await?;
+        Ok(project_batch(conn, commits).await?)
+    }
+
+    /// Drops the connection so the next batch opens a fresh one.
+    async fn reset(&mut self) {
+        self.current = None;
+    }
+}
+
+/// Deletes cached answers the projected changes made stale. When Redis is unreachable the
+/// keys are kept and deleted with the next batch, so a cache that comes back is cleaned
+/// before it can serve them for long.
+struct Invalidator {
+    client: Option<redis::Client>,
+    connection: Option<ConnectionManager>,
+    pending: BTreeSet<String>,
+}
+
+impl Invalidator {
+    fn new(url: Option<&str>) -> Self {
+        let client = url.and_then(|u| {
+            redis::Client::open(u)
+                .map_err(|e| error!(error = %e, "invalid REDIS_URL; cache invalidation off"))
+                .ok()
+        });
+        Self { client, connection: None, pending: BTreeSet::new() }
+    }
+
+    async fn invalidate(&mut self, touched: Vec<String>) {
+        let Some(client) = &self.client else { return };
+        self.pending.extend(touched);
+        if self.pending.is_empty() {
+            return;
+        }
+        if self.connection.is_none() {
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(Duration::from_secs(1)))
+                .set_response_timeout(Some(Duration::from_secs(1)))
+                .set_number_of_retries(1);
+            match client.get_connection_manager_with_config(config).await {
+                Ok(connection) => self.connection = Some(connection),
+                Err(e) => {
+                    warn!(error = %e, pending = self.pending.len(), "redis unreachable; invalidation deferred");
+                    return;
+                }
+            }
+        }
+        let Some(connection) = self.connection.as_mut() else { return };
+        let keys: Vec<String> = self.pending.iter().cloned().collect();
+        match cache::invalidate(connection, &keys).await {
+            Ok(()) => self.pending.clear(),
+            Err(e) => warn!(error = %e, pending = keys.len(), "invalidation failed; will retry"),
+        }
+    }
+}

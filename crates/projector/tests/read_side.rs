@@ -1,0 +1,274 @@
+//! The read side on real servers: nats-server with JetStream, redis-server, SQLite files.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_nats::jetstream;
+use sqlx::{Connection, SqliteConnection};
+use tempfile::TempDir;
+use tokio_util::sync::CancellationToken;
+use valentine_domain::{CreatePage, EditToken, PageCommand, Slug, UpdatePage};
+use valentine_eventstore::{EventStoreConfig, JetStreamEventRepository, page_cqrs, receipt};
+use valentine_projections::{PositionWatch, cache, db, hash, pages};
+use valentine_projector::progress::Silent;
+use valentine_projector::synthetic::{Workload, publish_events, publish_tallies};
+use valentine_projector::{Projector, ReadSideConfig, rebuild};
+use valentine_testkit::{NatsServer, RedisServer, init_tracing};
+
+const WAIT: Duration = Duration::from_secs(120);
+
+struct Servers {
+    nats: NatsServer,
+    redis: RedisServer,
+    dir: TempDir,
+}
+
+impl Servers {
+    async fn start() -> Self {
+        init_tracing();
+        Self {
+            nats: NatsServer::start().await,
+            redis: RedisServer::start().await,
+            dir: tempfile::tempdir().expect("dir"),
+        }
+    }
+
+    fn config(&self, name: &str) -> ReadSideConfig {
+        ReadSideConfig {
+            nats_url: self.nats.url(),
+            redis_url: Some(self.redis.url()),
+            database_path: self.dir.path().join(format!("{name}.db")),
+            batch_size: 64,
+            consumer: format!("projector-{name}"),
+            ..ReadSideConfig::default()
+        }
+    }
+}
+
+/// Runs `n` projectors in this process, each with its own NATS and SQLite connections.
+struct Running {
+    shutdown: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+async fn run_projectors(config: &ReadSideConfig, n: usize) -> Running {
+    let shutdown = CancellationToken::new();
+    let mut tasks = Vec::new();
+    for _ in 0..n {
+        let projector = Projector::connect(config.clone()).await.expect("projector starts");
+        let token = shutdown.clone();
+        tasks.push(tokio::spawn(async move { projector.run(token).await.expect("projector runs") }));
+    }
+    Running { shutdown, tasks }
+}
+
+impl Running {
+    async fn stop(self) {
+        self.shutdown.cancel();
+        for task in self.tasks {
+            task.await.expect("projector stopped cleanly");
+        }
+    }
+}
+
+/// Waits until both consumers have nothing pending or in flight.
+async fn drained(js: &jetstream::Context, config: &ReadSideConfig) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let targets = [("EVENTS", config.events_consumer()), ("VIEWS", config.views_consumer())];
+    for (stream, consumer) in targets {
+        let stream = js.get_stream(stream).await.expect("stream");
+        loop {
+            let info = stream.consumer_info(&consumer).await.expect("consumer info");
+            if info.num_pending == 0 && info.num_ack_pending == 0 {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{consumer} not drained: {info:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+async fn read_hash(link: &Path) -> String {
+    let file = std::fs::canonicalize(link).expect("the read model exists");
+    let mut conn =
+        SqliteConnection::connect(&format!("sqlite://{}?mode=ro", file.display())).await.expect("opens");
+    hash::content_hash(&mut conn).await.expect("hash")
+}
+
+async fn count(link: &Path, sql: &str) -> i64 {
+    let file = std::fs::canonicalize(link).expect("the read model exists");
+    let mut conn =
+        SqliteConnection::connect(&format!("sqlite://{}?mode=ro", file.display())).await.expect("opens");
+    sqlx::query_scalar(sql).fetch_one(&mut conn).await.expect("count")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_two_and_four_projectors_build_the_same_read_model_as_a_rebuild() {
+    let servers = Servers::start().await;
+    let js = servers.nats.jetstream().await;
+    let events = EventStoreConfig::default();
+    let views = EventStoreConfig::views();
+    valentine_eventstore::ensure_stream(&js, &events).await.expect("events stream");
+    valentine_eventstore::ensure_stream(&js, &views).await.expect("views stream");
+    let published = publish_events(&js, &events, Workload::new(10_000, 7)).await.expect("published");
+    assert_eq!(published.messages, 10_000);
+    let views_total = publish_tallies(&js, &views, &published.live_pages, 2_000, 11).await.expect("tallies");
+
+    let mut hashes = Vec::new();
+    for n in [1, 2, 4] {
+        let config = servers.config(&format!("n{n}"));
+        let running = run_projectors(&config, n).await;
+        drained(&js, &config).await;
+        running.stop().await;
+        let live = count(&config.database_path, "SELECT count(*) FROM pages WHERE deleted = 0").await;
+        assert_eq!(usize::try_from(live).expect("a count"), published.live_pages.len(), "{n} projectors");
+        let counted = count(&config.database_path, "SELECT coalesce(sum(view_count), 0) FROM pages").await;
+        assert_eq!(u64::try_from(counted).expect("a count"), views_total, "{n} projectors");
+        hashes.push((n, read_hash(&config.database_path).await));
+    }
+    let history = count(&servers.config("n4").database_path, "SELECT count(*) FROM page_events").await;
+    assert_eq!(history, 10_000);
+
+    let rebuilt = rebuild::rebuild(&servers.config("rebuilt"), &Silent).await.expect("rebuilt");
+    assert_eq!(rebuilt.commits, 10_000);
+    for (n, hash) in &hashes {
+        assert_eq!(hash, &rebuilt.content_hash, "{n} projectors differ from the rebuild");
+    }
+    assert_eq!(read_hash(&servers.config("rebuilt").database_path).await, rebuilt.content_hash);
+}
+
+fn create(slug: &str) -> PageCommand {
+    PageCommand::Create(CreatePage {
+        slug: Slug::parse(slug).expect("valid"),
+        title: "Hello".to_owned(),
+        message: "You".to_owned(),
+        sender_name: None,
+        recipient_name: None,
+        template_id: None,
+        edit_token_hash: EditToken::presented("tok").hash(),
+    })
+}
+
+fn retitle(title: &str) -> PageCommand {
+    let mut update = UpdatePage::with_token(EditToken::presented("tok"));
+    update.title = Some(title.to_owned());
+    PageCommand::Update(update)
+}
+
+#[tokio::test]
+async fn cached_answers_are_gone_once_the_change_is_projected() {
+    let servers = Servers::start().await;
+    let config = servers.config("cache");
+    let client = servers.nats.client().await;
+    let watch = PositionWatch::start(&client).await.expect("watching");
+    let repo = JetStreamEventRepository::new(jetstream::new(client.clone()), config.events.clone())
+        .await
+        .expect("repo");
+    let cqrs = page_cqrs(repo);
+    let mut redis = servers.redis.client().get_connection_manager().await.expect("redis");
+    let running = run_projectors(&config, 1).await;
+
+    let (created, at) = receipt::capture(cqrs.execute("ann", create("Ann"))).await;
+    created.expect("created");
+    assert!(watch.wait_for(at.expect("receipt").stream_sequence, WAIT).await, "create projected");
+
+    // The API caches the page and its slug check; then the page changes.
+    for key in cache::keys_for("ann") {
+        redis::cmd("SET").arg(&key).arg("stale").query_async::<()>(&mut redis).await.expect("set");
+    }
+    let (updated, at) = receipt::capture(cqrs.execute("ann", retitle("Changed"))).await;
+    updated.expect("updated");
+    assert!(watch.wait_for(at.expect("receipt").stream_sequence, WAIT).await, "update projected");
+    for key in cache::keys_for("ann") {
+        let exists: bool = redis::cmd("EXISTS").arg(&key).query_async(&mut redis).await.expect("exists");
+        assert!(!exists, "{key} still cached after the update was projected");
+    }
+    let file = std::fs::canonicalize(&config.database_path).expect("exists");
+    let mut conn =
+        SqliteConnection::connect(&format!("sqlite://{}?mode=ro", file.display())).await.expect("opens");
+    assert_eq!(pages::live_page(&mut conn, "ann").await.expect("query").expect("live").title, "Changed");
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rebuild_swaps_in_while_projectors_and_readers_keep_working() {
+    let servers = Servers::start().await;
+    let config = servers.config("swap");
+    let js = servers.nats.jetstream().await;
+    valentine_eventstore::ensure_stream(&js, &config.events).await.expect("events stream");
+    publish_events(&js, &config.events, Workload::new(3_000, 3)).await.expect("published");
+    let running = run_projectors(&config, 2).await;
+    drained(&js, &config).await;
+    let before: PathBuf = std::fs::canonicalize(&config.database_path).expect("exists");
+
+    // Readers query without pause through the swap.
+    let pool = db::reader_pool(&config.database_path, 4, Duration::from_millis(200)).await.expect("pool");
+    let (reads, failures) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let stop_readers = CancellationToken::new();
+    let readers = tokio::spawn({
+        let (reads, failures, stop) = (Arc::clone(&reads), Arc::clone(&failures), stop_readers.clone());
+        async move {
+            while !stop.is_cancelled() {
+                match pages::live_page(&pool, "page-1").await {
+                    Ok(_) => reads.fetch_add(1, Ordering::Relaxed),
+                    Err(_) => failures.fetch_add(1, Ordering::Relaxed),
+                };
+                tokio::task::yield_now().await;
+            }
+        }
+    });
+    // Events keep arriving during the rebuild, for other pages.
+    let writer = tokio::spawn({
+        let config = config.clone();
+        let client = servers.nats.client().await;
+        async move {
+            let repo =
+                JetStreamEventRepository::new(jetstream::new(client), config.events).await.expect("repo");
+            let cqrs = page_cqrs(repo);
+            for i in 0..50 {
+                cqrs.execute(&format!("late-{i}"), create(&format!("late-{i}"))).await.expect("created");
+            }
+        }
+    });
+    let report = rebuild::rebuild(&config, &Silent).await.expect("rebuilt");
+    writer.await.expect("writer done");
+    drained(&js, &config).await;
+    stop_readers.cancel();
+    readers.await.expect("readers done");
+
+    assert_eq!(failures.load(Ordering::Relaxed), 0, "a reader failed during the swap");
+    assert!(reads.load(Ordering::Relaxed) > 0);
+    let after = std::fs::canonicalize(&config.database_path).expect("exists");
+    assert_ne!(before, after, "a new generation is in use");
+    assert_eq!(after, report.generation);
+    // Live projectors moved to the new generation and kept projecting into it.
+    let late = count(&config.database_path, "SELECT count(*) FROM pages WHERE slug_key LIKE 'late-%'").await;
+    assert_eq!(late, 50);
+    let verification = rebuild::verify(&config, &Silent).await.expect("verified");
+    assert!(verification.matches(), "{verification:?}");
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn verify_notices_a_read_model_that_drifted_from_the_stream() {
+    let servers = Servers::start().await;
+    let config = servers.config("drift");
+    let js = servers.nats.jetstream().await;
+    valentine_eventstore::ensure_stream(&js, &config.events).await.expect("events stream");
+    publish_events(&js, &config.events, Workload::new(200, 5)).await.expect("published");
+    let running = run_projectors(&config, 1).await;
+    drained(&js, &config).await;
+    running.stop().await;
+    assert!(rebuild::verify(&config, &Silent).await.expect("verified").matches());
+
+    let file = std::fs::canonicalize(&config.database_path).expect("exists");
+    let mut conn = SqliteConnection::connect(&format!("sqlite://{}", file.display())).await.expect("opens");
+    sqlx::query("UPDATE pages SET title = 'tampered' WHERE slug_key = 'page-0'")
+        .execute(&mut conn)
+        .await
+        .expect("ok");
+    conn.close().await.expect("closed");
+    assert!(!rebuild::verify(&config, &Silent).await.expect("verified").matches());
+}

@@ -1,0 +1,118 @@
+//! A real `redis-server`, per test.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// How long a server may take to answer PING.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A running `redis-server` on 127.0.0.1 without persistence, stopped on drop.
+#[derive(Debug)]
+pub struct RedisServer {
+    child: Option<Child>,
+    port: u16,
+    dir: TempDir,
+}
+
+impl RedisServer {
+    /// Starts a server on a free port.
+    ///
+    /// # Panics
+    /// When redis-server cannot be started or does not answer in time.
+    pub async fn start() -> Self {
+        let dir = tempfile::Builder::new().prefix("valentine-redis-").tempdir().expect("a temp dir");
+        let mut server = Self { child: None, port: 0, dir };
+        server.launch().await;
+        server
+    }
+
+    /// The client URL.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// A client for this server.
+    ///
+    /// # Panics
+    /// When the URL is malformed, which it never is.
+    pub fn client(&self) -> redis::Client {
+        redis::Client::open(self.url()).expect("a redis URL")
+    }
+
+    /// Stops the server (SIGKILL); [`RedisServer::restart`] brings it back on the same port.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port, empty.
+    pub async fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop the server before restarting it");
+        self.launch().await;
+    }
+
+    async fn launch(&mut self) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            let port = if self.port == 0 { free_port() } else { self.port };
+            let child = Command::new("redis-server")
+                .args([
+                    "--bind",
+                    "127.0.0.1",
+                    "--port",
+                    &port.to_string(),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .arg("--dir")
+                .arg(self.dir.path())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server starts (run scripts/bootstrap.sh to install it)");
+            self.child = Some(child);
+            self.port = port;
+            if self.answers(deadline).await {
+                return;
+            }
+            // The port was taken between choosing and binding it: choose again.
+            self.stop();
+            self.port = 0;
+            assert!(Instant::now() < deadline, "redis-server did not start in time");
+        }
+    }
+
+    async fn answers(&mut self, deadline: Instant) -> bool {
+        let client = self.client();
+        while Instant::now() < deadline {
+            if let Some(Ok(Some(_))) = self.child.as_mut().map(Child::try_wait) {
+                return false;
+            }
+            if let Ok(mut conn) = client.get_multiplexed_async_connection().await
+                && redis::cmd("PING").query_async::<String>(&mut conn).await.is_ok()
+            {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
