@@ -96,8 +96,10 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                 let secs = report.elapsed.as_secs_f64().max(1e-9);
                 #[allow(clippy::cast_precision_loss)] // a rate for people to read
                 let rate = report.events as f64 / secs;
+                let peak =
+                    report.peak_rss_bytes.map_or_else(String::new, |b| format!(", peak RSS {} MiB", b >> 20));
                 eprintln!(
-                    "rebuilt {} events ({} commits) and {} view tallies in {secs:.2}s ({rate:.0} events/s)",
+                    "rebuilt {} events ({} commits) and {} view tallies in {secs:.2}s ({rate:.0} events/s{peak})",
                     report.events, report.commits, report.tallies
                 );
                 println!("{}", report.content_hash);

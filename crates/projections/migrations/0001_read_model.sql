@@ -1,9 +1,11 @@
 -- The read model: everything the API answers queries from. Built only by projecting the
 -- event stream; a rebuild from the stream gives the same rows.
 
--- One row per slug ever used: its current (or last) page.
+-- One row per slug ever used: its current (or last) page. A rowid table with a unique slug
+-- index rather than a table keyed by slug: new rows append instead of landing at random
+-- places in a B-tree that holds whole rows, which keeps bulk projection fast.
 CREATE TABLE pages (
-    slug_key             TEXT    NOT NULL PRIMARY KEY,  -- lowercase slug, the aggregate id
+    slug_key             TEXT    NOT NULL UNIQUE,       -- lowercase slug, the aggregate id
     slug                 TEXT    NOT NULL,              -- the author's casing
     page_id              INTEGER NOT NULL,              -- stream sequence of this page's PageCreated
     title                TEXT    NOT NULL,
@@ -19,21 +21,23 @@ CREATE TABLE pages (
     created_command_id   TEXT    NOT NULL,              -- the command that created this page
     last_sequence        INTEGER NOT NULL,              -- aggregate sequence of the last event applied
     last_stream_sequence INTEGER NOT NULL               -- its stream sequence
-) WITHOUT ROWID;
+);
 
--- Every event of every page, for the author's history and for job status.
+-- Every event of every page, for the author's history and for job status. Keyed by stream
+-- position, so projection appends in order; the slug index serves history queries.
 CREATE TABLE page_events (
-    slug_key        TEXT    NOT NULL,
-    sequence        INTEGER NOT NULL,  -- aggregate sequence
     stream_sequence INTEGER NOT NULL,
+    sequence        INTEGER NOT NULL,  -- aggregate sequence
+    slug_key        TEXT    NOT NULL,
     page_id         INTEGER NOT NULL,  -- which life of the slug it belongs to
     event_type      TEXT    NOT NULL,
     occurred_at     TEXT    NOT NULL,
     changed_fields  TEXT    NOT NULL,  -- JSON array of field names
     command_id      TEXT    NOT NULL,
-    PRIMARY KEY (slug_key, sequence)
+    PRIMARY KEY (stream_sequence, sequence)
 ) WITHOUT ROWID;
 
+CREATE UNIQUE INDEX page_events_by_slug ON page_events (slug_key, sequence);
 CREATE INDEX page_events_by_command ON page_events (command_id);
 
 -- View tallies already counted, by their sequence in the VIEWS stream, so a redelivered

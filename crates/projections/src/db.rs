@@ -77,14 +77,74 @@ async fn migrate_file(file: &Path, mode: Mode) -> Result<(), ProjectionError> {
     Ok(())
 }
 
+/// Opens `file` for the synchronous write and hash paths (see `pages::project_batch`).
+///
+/// # Errors
+/// When the database cannot be opened.
+pub fn open_sync(file: &Path, mode: Mode) -> Result<rusqlite::Connection, ProjectionError> {
+    use rusqlite::OpenFlags;
+    let flags = match mode {
+        Mode::Reader => OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        Mode::Projector | Mode::Build => {
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        }
+    };
+    let conn = rusqlite::Connection::open_with_flags(file, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(32);
+    conn.pragma_update(None, "cache_size", -32768)?; // 32 MiB
+    conn.pragma_update(None, "temp_store", "memory")?;
+    match mode {
+        Mode::Projector => {
+            conn.pragma_update(None, "journal_mode", "wal")?;
+            conn.pragma_update(None, "synchronous", "full")?;
+        }
+        Mode::Build => {
+            conn.pragma_update(None, "journal_mode", "off")?;
+            conn.pragma_update(None, "synchronous", "off")?;
+        }
+        Mode::Reader => {}
+    }
+    Ok(conn)
+}
+
+/// Runs `f` on `conn` on a blocking thread, and hands the connection back with the result.
+/// A panic in `f` is resumed here.
+pub async fn blocking<R, F>(
+    mut conn: rusqlite::Connection,
+    f: F,
+) -> (rusqlite::Connection, Result<R, ProjectionError>)
+where
+    R: Send + 'static,
+    F: FnOnce(&mut rusqlite::Connection) -> Result<R, ProjectionError> + Send + 'static,
+{
+    let handle = tokio::task::spawn_blocking(move || {
+        let result = f(&mut conn);
+        (conn, result)
+    });
+    match handle.await {
+        Ok(done) => done,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
 /// A writer connection for a projector, on the generation `link` points to now.
 ///
 /// # Errors
 /// When the database cannot be opened.
-pub async fn projector_connection(link: &Path) -> Result<(SqliteConnection, PathBuf), ProjectionError> {
+pub fn projector_connection(link: &Path) -> Result<(rusqlite::Connection, PathBuf), ProjectionError> {
     let file = std::fs::canonicalize(link)?;
-    let conn = SqliteConnection::connect_with(&options(&file, Mode::Projector)).await?;
-    Ok((conn, file))
+    Ok((open_sync(&file, Mode::Projector)?, file))
+}
+
+/// A read-only connection to the generation `link` points to now, for hashing.
+///
+/// # Errors
+/// When the database cannot be opened.
+pub fn reader_connection(link: &Path) -> Result<rusqlite::Connection, ProjectionError> {
+    open_sync(&std::fs::canonicalize(link)?, Mode::Reader)
 }
 
 /// A pool of read-only connections to whatever `link` points to when each connects.
@@ -110,23 +170,94 @@ pub async fn reader_pool(
 ///
 /// # Errors
 /// When the file system or SQLite refuse.
-pub async fn build_connection(link: &Path) -> Result<(SqliteConnection, PathBuf), ProjectionError> {
+pub async fn build_connection(link: &Path) -> Result<(rusqlite::Connection, PathBuf), ProjectionError> {
     let file = new_generation(link)?;
-    let mut conn = SqliteConnection::connect_with(&options(&file, Mode::Build)).await?;
-    sqlx::migrate!("./migrations").run(&mut conn).await?;
+    migrate_file(&file, Mode::Build).await?;
+    let conn = open_sync(&file, Mode::Build)?;
+    defer_indexes(&conn)?;
     Ok((conn, file))
 }
 
-/// Makes a built generation durable and ready for readers: WAL mode, synced to disk.
+/// Tables whose secondary indexes a build creates once at the end: sorting all entries
+/// at once is cheaper than keeping the indexes up to date through every insert.
+const DEFERRED_INDEX_TABLES: &str = "'page_events'";
+
+/// Drops the deferrable indexes of a fresh build, keeping their definitions in the build
+/// itself (a half-built generation is thrown away, so nothing else needs them).
+fn defer_indexes(conn: &rusqlite::Connection) -> Result<(), ProjectionError> {
+    conn.execute_batch(&format!(
+        "CREATE TABLE deferred_indexes AS SELECT name, sql FROM sqlite_master \
+         WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({DEFERRED_INDEX_TABLES})"
+    ))?;
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM deferred_indexes")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for name in names {
+        conn.execute_batch(&format!("DROP INDEX \"{name}\""))?;
+    }
+    Ok(())
+}
+
+/// Creates the indexes a build deferred. Call it before reading a build (hashing it);
+/// [`finish_build`] calls it too.
 ///
 /// # Errors
 /// When SQLite refuses.
-pub async fn finish_build(mut conn: SqliteConnection) -> Result<(), ProjectionError> {
-    sqlx::query("PRAGMA synchronous = FULL").execute(&mut conn).await?;
-    sqlx::query("PRAGMA journal_mode = WAL").execute(&mut conn).await?;
-    sqlx::query("PRAGMA optimize").execute(&mut conn).await?;
-    conn.close().await?;
+pub fn create_deferred_indexes(conn: &mut rusqlite::Connection) -> Result<(), ProjectionError> {
+    let pending: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'deferred_indexes'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !pending {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    let definitions: Vec<String> = tx
+        .prepare("SELECT sql FROM deferred_indexes")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for sql in definitions {
+        tx.execute_batch(&sql)?;
+    }
+    tx.execute_batch("DROP TABLE deferred_indexes")?;
+    tx.commit()?;
     Ok(())
+}
+
+/// Makes a built generation durable and ready for readers: its indexes complete, WAL mode,
+/// synced to disk.
+///
+/// # Errors
+/// When SQLite refuses.
+pub fn finish_build(mut conn: rusqlite::Connection) -> Result<(), ProjectionError> {
+    create_deferred_indexes(&mut conn)?;
+    conn.pragma_update(None, "synchronous", "full")?;
+    conn.pragma_update(None, "journal_mode", "wal")?;
+    conn.execute_batch("PRAGMA optimize")?;
+    conn.close().map_err(|(_, e)| e)?;
+    Ok(())
+}
+
+/// Completes a build and returns its content hash. The deferred indexes are created on the
+/// build's connection while a second connection hashes a snapshot of the rows at the same
+/// time: indexes change no content, and the two together take as long as the longer one.
+///
+/// # Errors
+/// When SQLite refuses.
+pub async fn complete_build(conn: rusqlite::Connection, file: &Path) -> Result<String, ProjectionError> {
+    // WAL lets the reader below keep a snapshot while the writer creates indexes.
+    conn.pragma_update(None, "journal_mode", "wal")?;
+    let reader = open_sync(file, Mode::Reader)?;
+    // It reads each page once: a big cache would only cost memory.
+    reader.pragma_update(None, "cache_size", -2048)?;
+    let ((_, hashed), (conn, indexed)) =
+        tokio::join!(blocking(reader, crate::hash::content_hash), blocking(conn, create_deferred_indexes));
+    indexed?;
+    let content_hash = hashed?;
+    finish_build(conn)?;
+    Ok(content_hash)
 }
 
 /// Atomically points `link` at `generation`, then removes generations older than the

@@ -6,6 +6,9 @@ pub enum ProjectionError {
     /// SQLite refused or failed (locked past the busy timeout, disk full, …).
     #[error("read model database: {0}")]
     Database(#[from] sqlx::Error),
+    /// SQLite refused or failed on the projection's write path.
+    #[error("read model database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     /// The schema could not be brought up to date.
     #[error("read model schema: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),

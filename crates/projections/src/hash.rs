@@ -4,47 +4,76 @@
 //! hash depends only on what the rows say, never on the order they were written in, the
 //! number of projectors, or bookkeeping such as which tallies were already counted.
 
+use std::io::Write;
+
+use rusqlite::types::ValueRef;
 use sha2::{Digest, Sha256};
-use sqlx::{Row, SqliteConnection};
 
 use crate::error::ProjectionError;
 
-/// The tables that hold content, with the order that makes their rows canonical.
-const TABLES: [(&str, &str); 2] = [("pages", "slug_key"), ("page_events", "slug_key, sequence")];
+/// The tables that hold content: their columns, and the order that makes their rows
+/// canonical. Named columns, so storage details such as rowids never count.
+const TABLES: [(&str, &str, &str); 2] = [
+    (
+        "pages",
+        "slug_key, slug, page_id, title, message, sender_name, recipient_name, template_id, edit_token_hash, \
+         created_at, updated_at, deleted, view_count, created_command_id, last_sequence, last_stream_sequence",
+        "slug_key",
+    ),
+    (
+        "page_events",
+        "slug_key, sequence, stream_sequence, page_id, event_type, occurred_at, changed_fields, command_id",
+        // Stream order is as canonical as slug order (both are content), and is the table's own
+        // key order, so the rows are read straight through.
+        "stream_sequence, sequence",
+    ),
+];
 
-/// SHA-256 (hex) of every content row of the read model.
+/// SHA-256 (hex) of every content row of the read model. Synchronous; reads one consistent
+/// snapshot.
 ///
 /// # Errors
 /// When SQLite fails.
-pub async fn content_hash(conn: &mut SqliteConnection) -> Result<String, ProjectionError> {
-    use futures::TryStreamExt;
-
-    let mut hasher = Sha256::new();
-    for (table, order) in TABLES {
-        hasher.update(format!("table {table}\n"));
-        let sql = format!("SELECT * FROM {table} ORDER BY {order}");
-        let mut rows = sqlx::query(&sql).fetch(&mut *conn);
-        while let Some(row) = rows.try_next().await? {
-            let mut values = Vec::with_capacity(row.len());
-            for i in 0..row.len() {
-                values.push(cell(&row, i)?);
+pub fn content_hash(conn: &mut rusqlite::Connection) -> Result<String, ProjectionError> {
+    let tx = conn.transaction()?;
+    let mut sink = HashSink(Sha256::new());
+    for (table, columns, order) in TABLES {
+        writeln!(sink, "table {table}")?;
+        let mut statement = tx.prepare(&format!("SELECT {columns} FROM {table} ORDER BY {order}"))?;
+        let columns = statement.column_count();
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            sink.write_all(b"[")?;
+            for i in 0..columns {
+                if i > 0 {
+                    sink.write_all(b",")?;
+                }
+                match row.get_ref(i)? {
+                    ValueRef::Null => sink.write_all(b"null")?,
+                    ValueRef::Integer(n) => write!(sink, "{n}")?,
+                    ValueRef::Real(x) => write!(sink, "{x:?}")?,
+                    ValueRef::Text(t) => serde_json::to_writer(&mut sink, &String::from_utf8_lossy(t))
+                        .map_err(std::io::Error::from)?,
+                    ValueRef::Blob(b) => serde_json::to_writer(&mut sink, b).map_err(std::io::Error::from)?,
+                }
             }
-            hasher.update(serde_json::Value::Array(values).to_string());
-            hasher.update(b"\n");
+            sink.write_all(b"]\n")?;
         }
     }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    drop(tx);
+    Ok(sink.0.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
-fn cell(row: &sqlx::sqlite::SqliteRow, i: usize) -> Result<serde_json::Value, ProjectionError> {
-    use sqlx::{TypeInfo, ValueRef};
-    let raw = row.try_get_raw(i)?;
-    if raw.is_null() {
-        return Ok(serde_json::Value::Null);
+/// Writes straight into the hasher, so rows are never collected.
+struct HashSink(Sha256);
+
+impl Write for HashSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
     }
-    Ok(match raw.type_info().name() {
-        "INTEGER" | "BOOLEAN" => row.try_get::<i64, _>(i)?.into(),
-        "REAL" => row.try_get::<f64, _>(i)?.into(),
-        _ => row.try_get::<String, _>(i)?.into(),
-    })
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use rusqlite::OptionalExtension;
 use valentine_eventstore::views::ViewTally;
 
 use crate::error::ProjectionError;
@@ -38,103 +38,68 @@ pub struct TallyOutcome {
     pub touched: Vec<String>,
 }
 
-/// Adds a batch of tallies in one write transaction.
+/// Adds a batch of tallies in one write transaction. Synchronous, like
+/// [`crate::pages::project_batch`]; call it from a blocking thread.
 ///
 /// # Errors
 /// When SQLite fails; nothing is applied then.
-pub async fn project_tallies(
-    conn: &mut SqliteConnection,
+pub fn project_tallies(
+    conn: &mut rusqlite::Connection,
     batch: &[DeliveredTally],
 ) -> Result<TallyOutcome, ProjectionError> {
-    if batch.is_empty() {
-        return Ok(TallyOutcome::default());
-    }
-    sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-    match tallies_in_transaction(conn, batch).await {
-        Ok(touched) => {
-            sqlx::query("COMMIT").execute(&mut *conn).await?;
-            Ok(touched)
-        }
-        Err(e) => {
-            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-            Err(e)
-        }
-    }
-}
-
-async fn tallies_in_transaction(
-    conn: &mut SqliteConnection,
-    batch: &[DeliveredTally],
-) -> Result<TallyOutcome, ProjectionError> {
-    let mut seen = BTreeSet::new();
-    let mut lives: BTreeMap<String, i64> = BTreeMap::new();
-    for chunk in batch.chunks(500) {
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT stream_sequence FROM view_tallies WHERE stream_sequence IN (",
-        );
-        let mut list = query.separated(", ");
-        for t in chunk {
-            list.push_bind(sequence(t));
-        }
-        query.push(")");
-        let found: Vec<(i64,)> = query.build_query_as().fetch_all(&mut *conn).await?;
-        seen.extend(found.into_iter().map(|(s,)| s));
-
-        let mut query =
-            QueryBuilder::<Sqlite>::new("SELECT slug_key, page_id FROM pages WHERE slug_key IN (");
-        let mut list = query.separated(", ");
-        for t in chunk {
-            list.push_bind(t.slug_key.as_str());
-        }
-        query.push(")");
-        let rows: Vec<(String, i64)> = query.build_query_as().fetch_all(&mut *conn).await?;
-        lives.extend(rows);
-    }
-
     let mut outcome = TallyOutcome::default();
-    let mut counted = Vec::new();
-    let mut sums: BTreeMap<(&str, i64), i64> = BTreeMap::new();
-    for t in batch {
-        let page_id = i64::try_from(t.tally.page_id).unwrap_or(i64::MAX);
-        let verdict = if seen.contains(&sequence(t)) {
-            Verdict::AlreadyApplied
-        } else {
-            match lives.get(&t.slug_key) {
+    if batch.is_empty() {
+        return Ok(outcome);
+    }
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    {
+        let mut counted_before =
+            tx.prepare_cached("SELECT 1 FROM view_tallies WHERE stream_sequence = ?1")?;
+        let mut life = tx.prepare_cached("SELECT page_id FROM pages WHERE slug_key = ?1")?;
+        let mut record =
+            tx.prepare_cached("INSERT OR IGNORE INTO view_tallies (stream_sequence) VALUES (?1)")?;
+        let mut seen = BTreeSet::new();
+        let mut lives: BTreeMap<&str, Option<i64>> = BTreeMap::new();
+        let mut sums: BTreeMap<(&str, i64), i64> = BTreeMap::new();
+        for t in batch {
+            let seq = i64::try_from(t.stream_sequence).unwrap_or(i64::MAX);
+            let page_id = i64::try_from(t.tally.page_id).unwrap_or(i64::MAX);
+            if seen.contains(&seq) || counted_before.exists([seq])? {
+                outcome.verdicts.push(Verdict::AlreadyApplied);
+                continue;
+            }
+            let current = match lives.get(t.slug_key.as_str()) {
+                Some(current) => *current,
+                None => {
+                    let current = life.query_row([&t.slug_key], |r| r.get::<_, i64>(0)).optional()?;
+                    lives.insert(t.slug_key.as_str(), current);
+                    current
+                }
+            };
+            let verdict = match current {
                 // The page this tally counts is not projected yet.
                 None => Verdict::Deferred,
-                Some(&current) if current < page_id => Verdict::Deferred,
-                Some(&current) => {
-                    seen.insert(sequence(t));
-                    counted.push(sequence(t));
+                Some(current) if current < page_id => Verdict::Deferred,
+                Some(current) => {
+                    seen.insert(seq);
+                    record.execute([seq])?;
                     if current == page_id {
                         *sums.entry((t.slug_key.as_str(), page_id)).or_default() +=
                             i64::try_from(t.tally.count).unwrap_or(i64::MAX);
                     }
                     Verdict::Applied
                 }
-            }
-        };
-        outcome.verdicts.push(verdict);
+            };
+            outcome.verdicts.push(verdict);
+        }
+        let mut add = tx.prepare_cached(
+            "UPDATE pages SET view_count = view_count + ?1 WHERE slug_key = ?2 AND page_id = ?3",
+        )?;
+        for ((slug_key, page_id), count) in sums {
+            add.execute(rusqlite::params![count, slug_key, page_id])?;
+            outcome.touched.push(slug_key.to_owned());
+        }
     }
-    for chunk in counted.chunks(500) {
-        let mut query = QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO view_tallies (stream_sequence) ");
-        query.push_values(chunk, |mut b, seq| {
-            b.push_bind(*seq);
-        });
-        query.build().execute(&mut *conn).await?;
-    }
-    for ((slug_key, page_id), count) in sums {
-        sqlx::query("UPDATE pages SET view_count = view_count + ? WHERE slug_key = ? AND page_id = ?")
-            .bind(count)
-            .bind(slug_key)
-            .bind(page_id)
-            .execute(&mut *conn)
-            .await?;
-        outcome.touched.push(slug_key.to_owned());
-    }
+    tx.commit()?;
     Ok(outcome)
-}
-
-fn sequence(t: &DeliveredTally) -> i64 {
-    i64::try_from(t.stream_sequence).unwrap_or(i64::MAX)
 }

@@ -1,7 +1,7 @@
 //! The read model on a real SQLite file: delivery order and repetition never change the
 //! outcome.
 
-use sqlx::SqliteConnection;
+use sqlx::{Connection, SqliteConnection};
 use tempfile::TempDir;
 use valentine_domain::{EditToken, PageCreated, PageDeleted, PageEvent, PageUpdated, TemplateId};
 use valentine_eventstore::StoredCommit;
@@ -48,99 +48,99 @@ fn titled(title: &str) -> PageEvent {
     PageEvent::PageUpdated(PageUpdated { title: Some(title.to_owned()), ..PageUpdated::default() })
 }
 
-async fn fresh_db() -> (TempDir, SqliteConnection) {
+/// A fresh read model: the projection's writer connection, and an async connection for the
+/// queries the API makes.
+async fn fresh_db() -> (TempDir, rusqlite::Connection, SqliteConnection) {
     let dir = tempfile::tempdir().expect("a temp dir");
     let link = dir.path().join("valentine.db");
-    db::prepare(&link).await.expect("prepared");
-    let (conn, _) = db::projector_connection(&link).await.expect("opened");
-    (dir, conn)
+    let file = db::prepare(&link).await.expect("prepared");
+    let (writer, _) = db::projector_connection(&link).expect("opened");
+    let reader = SqliteConnection::connect(&format!("sqlite://{}", file.display())).await.expect("opened");
+    (dir, writer, reader)
 }
 
 #[tokio::test]
 async fn duplicate_and_out_of_order_deliveries_apply_once_and_never_regress() {
-    let (_dir, mut conn) = fresh_db().await;
+    let (_dir, mut conn, mut read) = fresh_db().await;
     let c1 = commit("amy", 1, 1, created("Amy", "one"));
     let c2 = commit("amy", 4, 2, titled("two"));
     let c3 = commit("amy", 9, 3, titled("three"));
 
     // Out of order: 3 and 2 before 1; then 1, 2, 3 with repeats.
-    let outcome = project_batch(&mut conn, &[c3.clone(), c2.clone()]).await.expect("projected");
+    let outcome = project_batch(&mut conn, vec![c3.clone(), c2.clone()]).expect("projected");
     assert_eq!(outcome.verdicts, [Verdict::Deferred, Verdict::Deferred]);
-    assert!(pages::row(&mut conn, "amy").await.expect("query").is_none());
+    assert!(pages::row(&mut read, "amy").await.expect("query").is_none());
 
     let outcome =
-        project_batch(&mut conn, &[c1.clone(), c3.clone(), c2.clone(), c2.clone()]).await.expect("projected");
+        project_batch(&mut conn, vec![c1.clone(), c3.clone(), c2.clone(), c2.clone()]).expect("projected");
     assert_eq!(
         outcome.verdicts,
         [Verdict::Applied, Verdict::Deferred, Verdict::Applied, Verdict::AlreadyApplied]
     );
-    let outcome = project_batch(&mut conn, &[c3.clone(), c1.clone(), c2.clone()]).await.expect("projected");
+    let outcome = project_batch(&mut conn, vec![c3.clone(), c1.clone(), c2.clone()]).expect("projected");
     assert_eq!(outcome.verdicts, [Verdict::Applied, Verdict::AlreadyApplied, Verdict::AlreadyApplied]);
 
     // An old event redelivered after the newest one changes nothing.
-    let before = hash::content_hash(&mut conn).await.expect("hash");
-    let outcome = project_batch(&mut conn, &[c2, c1]).await.expect("projected");
+    let before = hash::content_hash(&mut conn).expect("hash");
+    let outcome = project_batch(&mut conn, vec![c2, c1]).expect("projected");
     assert_eq!(outcome.verdicts, [Verdict::AlreadyApplied, Verdict::AlreadyApplied]);
     assert!(outcome.touched.is_empty());
-    assert_eq!(hash::content_hash(&mut conn).await.expect("hash"), before);
+    assert_eq!(hash::content_hash(&mut conn).expect("hash"), before);
 
-    let row = pages::live_page(&mut conn, "amy").await.expect("query").expect("live");
+    let row = pages::live_page(&mut read, "amy").await.expect("query").expect("live");
     assert_eq!((row.title.as_str(), row.slug.as_str(), row.page_id), ("three", "Amy", 1));
     assert_eq!((row.last_sequence, row.last_stream_sequence), (3, 9));
     assert_eq!(row.created_at, "2026-02-14T09:00:01Z");
     assert_eq!(row.updated_at, "2026-02-14T09:00:09Z");
-    let history = pages::history(&mut conn, "amy", 1).await.expect("query");
+    let history = pages::history(&mut read, "amy", 1).await.expect("query");
     assert_eq!(history.iter().map(|h| h.sequence).collect::<Vec<_>>(), [1, 2, 3]);
     assert_eq!(history[1].changed_fields, r#"["title"]"#);
 }
 
 #[tokio::test]
 async fn deletion_frees_the_slug_and_a_new_life_gets_a_new_id_and_history() {
-    let (_dir, mut conn) = fresh_db().await;
+    let (_dir, mut conn, mut read) = fresh_db().await;
     let batch = [
         commit("bo", 2, 1, created("Bo", "first")),
         commit("bo", 3, 2, PageEvent::PageDeleted(PageDeleted {})),
     ];
-    project_batch(&mut conn, &batch).await.expect("projected");
-    assert!(pages::live_page(&mut conn, "bo").await.expect("query").is_none());
-    assert!(pages::taken(&mut conn, &["bo"]).await.expect("query").is_empty());
+    project_batch(&mut conn, batch.to_vec()).expect("projected");
+    assert!(pages::live_page(&mut read, "bo").await.expect("query").is_none());
+    assert!(pages::taken(&mut read, &["bo"]).await.expect("query").is_empty());
 
-    project_batch(&mut conn, &[commit("bo", 7, 3, created("BO", "second"))]).await.expect("projected");
-    let row = pages::live_page(&mut conn, "bo").await.expect("query").expect("live");
+    project_batch(&mut conn, vec![commit("bo", 7, 3, created("BO", "second"))]).expect("projected");
+    let row = pages::live_page(&mut read, "bo").await.expect("query").expect("live");
     assert_eq!((row.page_id, row.slug.as_str(), row.title.as_str()), (7, "BO", "second"));
-    assert_eq!(pages::history(&mut conn, "bo", 7).await.expect("query").len(), 1);
-    assert_eq!(pages::history(&mut conn, "bo", 2).await.expect("query").len(), 2);
-    let job = pages::event_of_command(&mut conn, "cmd-7").await.expect("query").expect("found");
+    assert_eq!(pages::history(&mut read, "bo", 7).await.expect("query").len(), 1);
+    assert_eq!(pages::history(&mut read, "bo", 2).await.expect("query").len(), 2);
+    let job = pages::event_of_command(&mut read, "cmd-7").await.expect("query").expect("found");
     assert_eq!((job.slug_key.as_str(), job.stream_sequence), ("bo", 7));
-    assert!(pages::is_projected(&mut conn, "bo", 7).await.expect("query"));
-    assert!(!pages::is_projected(&mut conn, "bo", 8).await.expect("query"));
+    assert!(pages::is_projected(&mut read, "bo", 7).await.expect("query"));
+    assert!(!pages::is_projected(&mut read, "bo", 8).await.expect("query"));
 }
 
 #[tokio::test]
 async fn tallies_count_once_and_only_for_their_own_life_of_the_slug() {
-    let (_dir, mut conn) = fresh_db().await;
-    project_batch(&mut conn, &[commit("cy", 1, 1, created("cy", "hi"))]).await.expect("projected");
+    let (_dir, mut conn, mut read) = fresh_db().await;
+    project_batch(&mut conn, vec![commit("cy", 1, 1, created("cy", "hi"))]).expect("projected");
     let tally = |seq, page_id, count| DeliveredTally {
         stream_sequence: seq,
         slug_key: "cy".to_owned(),
         tally: ViewTally { page_id, count },
     };
-    let outcome =
-        project_tallies(&mut conn, &[tally(1, 1, 3), tally(2, 1, 2), tally(1, 1, 3)]).await.expect("ok");
+    let outcome = project_tallies(&mut conn, &[tally(1, 1, 3), tally(2, 1, 2), tally(1, 1, 3)]).expect("ok");
     assert_eq!(outcome.verdicts, [Verdict::Applied, Verdict::Applied, Verdict::AlreadyApplied]);
     assert_eq!(outcome.touched, ["cy"]);
     // A tally for a life not projected yet waits; one for an earlier life counts for nothing.
-    let outcome = project_tallies(&mut conn, &[tally(2, 1, 2), tally(3, 99, 50)]).await.expect("ok");
+    let outcome = project_tallies(&mut conn, &[tally(2, 1, 2), tally(3, 99, 50)]).expect("ok");
     assert_eq!(outcome.verdicts, [Verdict::AlreadyApplied, Verdict::Deferred]);
-    assert_eq!(pages::live_page(&mut conn, "cy").await.expect("query").expect("live").view_count, 5);
+    assert_eq!(pages::live_page(&mut read, "cy").await.expect("query").expect("live").view_count, 5);
 
-    project_batch(&mut conn, &[commit("cy", 99, 2, PageEvent::PageDeleted(PageDeleted {}))])
-        .await
-        .expect("ok");
-    project_batch(&mut conn, &[commit("cy", 120, 3, created("cy", "again"))]).await.expect("ok");
-    let outcome = project_tallies(&mut conn, &[tally(4, 1, 7), tally(5, 120, 1)]).await.expect("ok");
+    project_batch(&mut conn, vec![commit("cy", 99, 2, PageEvent::PageDeleted(PageDeleted {}))]).expect("ok");
+    project_batch(&mut conn, vec![commit("cy", 120, 3, created("cy", "again"))]).expect("ok");
+    let outcome = project_tallies(&mut conn, &[tally(4, 1, 7), tally(5, 120, 1)]).expect("ok");
     assert_eq!(outcome.verdicts, [Verdict::Applied, Verdict::Applied]);
-    assert_eq!(pages::live_page(&mut conn, "cy").await.expect("query").expect("live").view_count, 1);
+    assert_eq!(pages::live_page(&mut read, "cy").await.expect("query").expect("live").view_count, 1);
 }
 
 #[tokio::test]
@@ -151,17 +151,17 @@ async fn the_content_hash_ignores_how_and_in_what_order_rows_were_written() {
         commit("dee", 3, 2, titled("c")),
         commit("eve", 4, 2, PageEvent::PageDeleted(PageDeleted {})),
     ];
-    let (_a, mut one_batch) = fresh_db().await;
-    project_batch(&mut one_batch, &events).await.expect("projected");
+    let (_a, mut one_batch, _) = fresh_db().await;
+    project_batch(&mut one_batch, events.to_vec()).expect("projected");
 
-    let (_b, mut shuffled) = fresh_db().await;
+    let (_b, mut shuffled, _) = fresh_db().await;
     for delivery in [&events[3], &events[1], &events[2], &events[0], &events[3], &events[2]] {
-        project_batch(&mut shuffled, std::slice::from_ref(delivery)).await.expect("projected");
+        project_batch(&mut shuffled, vec![delivery.clone()]).expect("projected");
     }
-    let (_c, mut partial) = fresh_db().await;
-    project_batch(&mut partial, &events[..3]).await.expect("projected");
+    let (_c, mut partial, _) = fresh_db().await;
+    project_batch(&mut partial, events[..3].to_vec()).expect("projected");
 
-    let first = hash::content_hash(&mut one_batch).await.expect("hash");
-    assert_eq!(first, hash::content_hash(&mut shuffled).await.expect("hash"));
-    assert_ne!(first, hash::content_hash(&mut partial).await.expect("hash"));
+    let first = hash::content_hash(&mut one_batch).expect("hash");
+    assert_eq!(first, hash::content_hash(&mut shuffled).expect("hash"));
+    assert_ne!(first, hash::content_hash(&mut partial).expect("hash"));
 }

@@ -14,7 +14,6 @@ use async_nats::jetstream::stream::Stream;
 use async_nats::jetstream::{self, Message};
 use futures::StreamExt;
 use serde::Serialize;
-use sqlx::{Connection, SqliteConnection};
 use tokio::sync::mpsc;
 use tracing::info;
 use valentine_eventstore::views::ViewTally;
@@ -55,6 +54,16 @@ pub struct RebuildReport {
     pub content_hash: String,
     /// The generation file now in use.
     pub generation: PathBuf,
+    /// Peak resident memory of this process so far, where the OS reports it (Linux).
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// The process's peak resident set size (`VmHWM`), on Linux.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// What a verification found.
@@ -112,28 +121,27 @@ pub async fn rebuild(
     let started = Instant::now();
     let streams = open_streams(config).await?;
     db::prepare(&config.database_path).await?;
-    let (mut conn, generation) = db::build_connection(&config.database_path).await?;
+    let (conn, generation) = db::build_connection(&config.database_path).await?;
     let built = async {
-        let events = copy_commits(&streams.events, config, 1, None, &mut conn, progress).await?;
-        let tallies = copy_tallies(&streams.views, config, 1, None, &mut conn, progress).await?;
+        let (conn, events) = copy_commits(&streams.events, config, 1, None, conn, progress).await?;
+        let (conn, tallies) = copy_tallies(&streams.views, config, 1, None, conn, progress).await?;
 
         // Catch up the last events with live projectors paused, so none is missed.
         let paused = pause_live(&streams, config).await?;
         let caught_up = async {
-            let more =
-                copy_commits(&streams.events, config, events.last + 1, None, &mut conn, progress).await?;
-            let more_tallies =
-                copy_tallies(&streams.views, config, tallies.last + 1, None, &mut conn, progress).await?;
-            let content_hash = hash::content_hash(&mut conn).await?;
+            let (conn, more) =
+                copy_commits(&streams.events, config, events.last + 1, None, conn, progress).await?;
+            let (conn, more_tallies) =
+                copy_tallies(&streams.views, config, tallies.last + 1, None, conn, progress).await?;
+            let finishing = Instant::now();
+            let content_hash = db::complete_build(conn, &generation).await?;
+            info!(seconds = finishing.elapsed().as_secs_f64(), "indexed and hashed");
+            db::swap_in(&config.database_path, &generation)?;
             Ok::<_, ProjectorError>((more, more_tallies, content_hash))
         }
         .await;
-        let swapped = match caught_up {
-            Ok(done) => swap(conn, &config.database_path, &generation).await.map(|()| done),
-            Err(e) => Err(e),
-        };
         resume_all(paused).await?;
-        let (more, more_tallies, content_hash) = swapped?;
+        let (more, more_tallies, content_hash) = caught_up?;
         Ok::<_, ProjectorError>(RebuildReport {
             commits: events.commits + more.commits,
             events: events.events + more.events,
@@ -141,6 +149,7 @@ pub async fn rebuild(
             elapsed: started.elapsed(),
             content_hash,
             generation: generation.clone(),
+            peak_rss_bytes: peak_rss_bytes(),
         })
     }
     .await;
@@ -150,16 +159,6 @@ pub async fn rebuild(
     let report = built?;
     info!(commits = report.commits, tallies = report.tallies, hash = %report.content_hash, "rebuilt");
     Ok(report)
-}
-
-async fn swap(
-    conn: SqliteConnection,
-    link: &std::path::Path,
-    generation: &std::path::Path,
-) -> Result<(), ProjectorError> {
-    db::finish_build(conn).await?;
-    db::swap_in(link, generation)?;
-    Ok(())
 }
 
 /// Builds a fresh read model up to where the live projectors are, and compares content
@@ -178,7 +177,7 @@ pub async fn verify(
         paused.iter().find(|p| p.0 == Which::Events).map(|p| p.1.settled_at),
         paused.iter().find(|p| p.0 == Which::Views).map(|p| p.1.settled_at),
     );
-    let (mut conn, generation) = match db::build_connection(&config.database_path).await {
+    let (conn, generation) = match db::build_connection(&config.database_path).await {
         Ok(opened) => opened,
         Err(e) => {
             resume_all(paused).await?;
@@ -186,18 +185,15 @@ pub async fn verify(
         }
     };
     let compared = async {
-        copy_commits(&streams.events, config, 1, until_events, &mut conn, progress).await?;
-        copy_tallies(&streams.views, config, 1, until_views, &mut conn, progress).await?;
-        let fresh = hash::content_hash(&mut conn).await?;
-        let mut live = SqliteConnection::connect(&format!("sqlite://{}?mode=ro", live_file.display()))
-            .await
-            .map_err(valentine_projections::ProjectionError::from)?;
-        let live = hash::content_hash(&mut live).await?;
-        Ok::<_, ProjectorError>(Verification { live, fresh })
+        let (conn, _) = copy_commits(&streams.events, config, 1, until_events, conn, progress).await?;
+        let (conn, _) = copy_tallies(&streams.views, config, 1, until_views, conn, progress).await?;
+        let fresh = db::complete_build(conn, &generation).await;
+        let live = db::reader_connection(&live_file)?;
+        let (_, live) = db::blocking(live, hash::content_hash).await;
+        Ok::<_, ProjectorError>(Verification { live: live?, fresh: fresh? })
     }
     .await;
     resume_all(paused).await?;
-    drop(conn);
     remove_generation(&generation);
     compared
 }
@@ -321,9 +317,9 @@ async fn copy_commits(
     config: &ReadSideConfig,
     from: u64,
     until: Option<u64>,
-    conn: &mut SqliteConnection,
+    mut conn: rusqlite::Connection,
     progress: &dyn Progress,
-) -> Result<Copied, ProjectorError> {
+) -> Result<(rusqlite::Connection, Copied), ProjectorError> {
     let filter = subjects::everything(&config.events.subject_prefix);
     let (total, mut batches) = read_pipelined(stream, filter, from, until, |message, sequence| {
         Ok(Commit::decode_as(sequence, &message.payload)
@@ -331,20 +327,39 @@ async fn copy_commits(
     })
     .await?;
     progress.start("events", total);
+    let started = Instant::now();
     let mut copied = Copied { last: from.saturating_sub(1), ..Copied::default() };
-    while let Some(batch) = batches.recv().await {
+    // Time spent waiting for the reader: tells whether reading or writing bounds a rebuild.
+    let mut waiting = Duration::ZERO;
+    loop {
+        let asked = Instant::now();
+        let Some(batch) = batches.recv().await else { break };
+        waiting += asked.elapsed();
         let batch: Vec<PageCommit> = batch?;
-        let outcome = project_batch(conn, &batch).await?;
-        if let Some(position) = outcome.verdicts.iter().position(|v| *v == Verdict::Deferred) {
-            return Err(ProjectorError::OutOfOrder(batch[position].stream_sequence));
-        }
         copied.commits += batch.len() as u64;
         copied.events += batch.iter().map(|c| c.commit.events.len() as u64).sum::<u64>();
         copied.last = batch.last().map_or(copied.last, |c| c.stream_sequence);
-        progress.advance(batch.len() as u64);
+        let size = batch.len() as u64;
+        let (back, out_of_order) = db::blocking(conn, move |c| {
+            let sequences: Vec<u64> = batch.iter().map(|b| b.stream_sequence).collect();
+            let outcome = project_batch(c, batch)?;
+            Ok(outcome.verdicts.iter().position(|v| *v == Verdict::Deferred).map(|i| sequences[i]))
+        })
+        .await;
+        conn = back;
+        if let Some(sequence) = out_of_order? {
+            return Err(ProjectorError::OutOfOrder(sequence));
+        }
+        progress.advance(size);
     }
     progress.finish();
-    Ok(copied)
+    info!(
+        commits = copied.commits,
+        seconds = started.elapsed().as_secs_f64(),
+        waiting_for_reader = waiting.as_secs_f64(),
+        "events projected"
+    );
+    Ok((conn, copied))
 }
 
 async fn copy_tallies(
@@ -352,9 +367,9 @@ async fn copy_tallies(
     config: &ReadSideConfig,
     from: u64,
     until: Option<u64>,
-    conn: &mut SqliteConnection,
+    mut conn: rusqlite::Connection,
     progress: &dyn Progress,
-) -> Result<Copied, ProjectorError> {
+) -> Result<(rusqlite::Connection, Copied), ProjectorError> {
     let prefix = format!("{}.", config.views.subject_prefix);
     let filter = subjects::everything(&config.views.subject_prefix);
     let (total, mut batches) = read_pipelined(stream, filter, from, until, move |message, sequence| {
@@ -367,17 +382,19 @@ async fn copy_tallies(
     let mut copied = Copied { last: from.saturating_sub(1), ..Copied::default() };
     while let Some(batch) = batches.recv().await {
         let batch: Vec<DeliveredTally> = batch?.into_iter().flatten().collect();
-        let outcome = project_tallies(conn, &batch).await?;
+        copied.commits += batch.len() as u64;
+        copied.last = batch.last().map_or(copied.last, |t| t.stream_sequence);
+        let size = batch.len() as u64;
+        let (back, outcome) = db::blocking(conn, move |c| project_tallies(c, &batch)).await;
+        conn = back;
         // Every event is projected before any tally, so a deferred tally counts a page that
         // never existed: it counts for nothing, here as in live projection.
-        let orphans = outcome.verdicts.iter().filter(|v| **v == Verdict::Deferred).count();
+        let orphans = outcome?.verdicts.iter().filter(|v| **v == Verdict::Deferred).count();
         if orphans > 0 {
             tracing::warn!(orphans, "view tallies for pages that do not exist");
         }
-        copied.commits += batch.len() as u64;
-        copied.last = batch.last().map_or(copied.last, |t| t.stream_sequence);
-        progress.advance(batch.len() as u64);
+        progress.advance(size);
     }
     progress.finish();
-    Ok(copied)
+    Ok((conn, copied))
 }

@@ -8,13 +8,12 @@ use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::{self, AckKind, Message};
 use futures::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use sqlx::SqliteConnection;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 use valentine_eventstore::views::ViewTally;
 use valentine_eventstore::{Commit, ensure_stream, subjects};
 use valentine_projections::views::{DeliveredTally, project_tallies};
-use valentine_projections::{PageCommit, Verdict, cache, db, position, project_batch};
+use valentine_projections::{PageCommit, ProjectionError, Verdict, cache, db, position, project_batch};
 
 use crate::config::ReadSideConfig;
 use crate::consumers;
@@ -76,7 +75,7 @@ impl Projector {
         shutdown: CancellationToken,
     ) -> Result<(), ProjectorError> {
         let mut batches = Batches::open(&consumer, self.config.batch_size, "event").await?;
-        let mut writer = Writer::open(&self.config.database_path).await?;
+        let mut writer = Writer::open(&self.config.database_path)?;
         let mut cache = Invalidator::new(self.config.redis_url.as_deref());
         while let Some(messages) = batches.next(&shutdown).await? {
             let (messages, commits) = decode_commits(messages).await;
@@ -84,7 +83,7 @@ impl Projector {
                 continue;
             }
             let span = info_span!("batch", size = commits.len(), first = commits[0].stream_sequence);
-            match writer.project(&commits).instrument(span).await {
+            match writer.with(move |conn| project_batch(conn, commits)).instrument(span).await {
                 Ok(outcome) => {
                     for (message, verdict) in messages.iter().zip(&outcome.verdicts) {
                         let ack = match verdict {
@@ -106,7 +105,7 @@ impl Projector {
                     for message in &messages {
                         acknowledge(message, AckKind::Nak(Some(RETRY_DELAY))).await;
                     }
-                    writer.reset().await;
+                    writer.reset();
                     tokio::time::sleep(RETRY_DELAY).await;
                 }
             }
@@ -121,7 +120,7 @@ impl Projector {
     ) -> Result<(), ProjectorError> {
         let prefix = format!("{}.", self.config.views.subject_prefix);
         let mut batches = Batches::open(&consumer, self.config.batch_size, "view").await?;
-        let mut writer = Writer::open(&self.config.database_path).await?;
+        let mut writer = Writer::open(&self.config.database_path)?;
         let mut cache = Invalidator::new(self.config.redis_url.as_deref());
         while let Some(batch) = batches.next(&shutdown).await? {
             let mut messages = Vec::with_capacity(batch.len());
@@ -138,28 +137,25 @@ impl Projector {
                     }
                 }
             }
-            match writer.ensure_current().await {
-                Ok(conn) => match project_tallies(conn, &tallies).await {
-                    Ok(outcome) => {
-                        for (message, verdict) in messages.iter().zip(&outcome.verdicts) {
-                            let ack = match verdict {
-                                Verdict::Applied | Verdict::AlreadyApplied => AckKind::Ack,
-                                // Its page is not projected yet: wait longer each time.
-                                Verdict::Deferred => AckKind::Nak(Some(tally_backoff(message))),
-                            };
-                            acknowledge(message, ack).await;
-                        }
-                        cache.invalidate(outcome.touched).await;
-                        continue;
+            match writer.with(move |conn| project_tallies(conn, &tallies)).await {
+                Ok(outcome) => {
+                    for (message, verdict) in messages.iter().zip(&outcome.verdicts) {
+                        let ack = match verdict {
+                            Verdict::Applied | Verdict::AlreadyApplied => AckKind::Ack,
+                            // Its page is not projected yet: wait longer each time.
+                            Verdict::Deferred => AckKind::Nak(Some(tally_backoff(message))),
+                        };
+                        acknowledge(message, ack).await;
                     }
-                    Err(e) => error!(error = %e, "tallies not applied; they will be offered again"),
-                },
-                Err(e) => error!(error = %e, "read model unavailable"),
+                    cache.invalidate(outcome.touched).await;
+                    continue;
+                }
+                Err(e) => error!(error = %e, "tallies not applied; they will be offered again"),
             }
             for message in &messages {
                 acknowledge(message, AckKind::Nak(Some(RETRY_DELAY))).await;
             }
-            writer.reset().await;
+            writer.reset();
             tokio::time::sleep(RETRY_DELAY).await;
         }
         Ok(())
@@ -256,45 +252,42 @@ async fn acknowledge(message: &Message, kind: AckKind) {
     }
 }
 
-/// A writer connection that follows the read model link across rebuild swaps.
+/// A writer connection that follows the read model link across rebuild swaps, used from a
+/// blocking thread.
 struct Writer {
     link: PathBuf,
-    current: Option<(SqliteConnection, PathBuf)>,
+    current: Option<(rusqlite::Connection, PathBuf)>,
 }
 
 impl Writer {
-    async fn open(link: &Path) -> Result<Self, ProjectorError> {
-        let mut writer = Self { link: link.to_owned(), current: None };
-        writer.ensure_current().await?;
-        Ok(writer)
+    fn open(link: &Path) -> Result<Self, ProjectorError> {
+        Ok(Self { link: link.to_owned(), current: Some(db::projector_connection(link)?) })
     }
 
-    /// The connection to the generation the link points to now, reopened after a swap.
-    async fn ensure_current(&mut self) -> Result<&mut SqliteConnection, ProjectorError> {
-        let target =
-            std::fs::canonicalize(&self.link).map_err(valentine_projections::ProjectionError::from)?;
-        let current = match self.current.take() {
+    /// Runs `f` on the connection to the generation the link points to now (reopened after a
+    /// swap), on a blocking thread.
+    async fn with<R, F>(&mut self, f: F) -> Result<R, ProjectorError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut rusqlite::Connection) -> Result<R, ProjectionError> + Send + 'static,
+    {
+        let target = std::fs::canonicalize(&self.link).map_err(ProjectionError::from)?;
+        let (conn, file) = match self.current.take() {
             Some(current) if current.1 == target => current,
             previous => {
                 if previous.is_some() {
                     info!(generation = %target.display(), "read model swapped; reconnecting");
                 }
-                db::projector_connection(&self.link).await?
+                db::projector_connection(&self.link)?
             }
         };
-        Ok(&mut self.current.insert(current).0)
-    }
-
-    async fn project(
-        &mut self,
-        commits: &[PageCommit],
-    ) -> Result<valentine_projections::BatchOutcome, ProjectorError> {
-        let conn = self.ensure_current().await?;
-        Ok(project_batch(conn, commits).await?)
+        let (conn, result) = db::blocking(conn, f).await;
+        self.current = Some((conn, file));
+        Ok(result?)
     }
 
     /// Drops the connection so the next batch opens a fresh one.
-    async fn reset(&mut self) {
+    fn reset(&mut self) {
         self.current = None;
     }
 }

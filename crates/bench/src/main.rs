@@ -1,0 +1,59 @@
+//! `valentine-bench`: tools for benchmarks, never for a real deployment (it writes synthetic
+//! pages straight into the streams).
+
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use valentine_eventstore::{EventStoreConfig, ensure_stream};
+use valentine_projector::synthetic::{Workload, publish_events, publish_tallies};
+
+/// Benchmark tools for Valentine.
+#[derive(Debug, Parser)]
+#[command(about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Publish a mixed workload of page events (and view tallies) to the streams at NATS_URL.
+    Seed {
+        /// Page events to publish.
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+        /// View tallies to publish after them.
+        #[arg(long, default_value_t = 0)]
+        tallies: usize,
+        /// Seed of the workload; the same seed gives the same events.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let Command::Seed { events, tallies, seed } = Cli::parse().command;
+    let url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
+    let js = async_nats::jetstream::new(async_nats::connect(&url).await.context("connecting to NATS")?);
+    let (events_config, views_config) = (EventStoreConfig::default(), EventStoreConfig::views());
+    ensure_stream(&js, &events_config).await?;
+    ensure_stream(&js, &views_config).await?;
+
+    let started = Instant::now();
+    let published = publish_events(&js, &events_config, Workload::new(events, seed)).await?;
+    let secs = started.elapsed().as_secs_f64();
+    #[allow(clippy::cast_precision_loss)] // a rate for people to read
+    let rate = published.messages as f64 / secs;
+    eprintln!(
+        "seeded {} events in {secs:.1}s ({rate:.0}/s); {} live pages",
+        published.messages,
+        published.live_pages.len()
+    );
+    if tallies > 0 {
+        let views = publish_tallies(&js, &views_config, &published.live_pages, tallies, seed).await?;
+        eprintln!("seeded {tallies} view tallies ({views} views)");
+    }
+    Ok(())
+}
