@@ -10,23 +10,15 @@ use rusqlite::types::ValueRef;
 use sha2::{Digest, Sha256};
 
 use crate::error::ProjectionError;
+use crate::pages::{HISTORY_COLUMNS, PAGE_COLUMNS};
 
 /// The tables that hold content: their columns, and the order that makes their rows
 /// canonical. Named columns, so storage details such as rowids never count.
 const TABLES: [(&str, &str, &str); 2] = [
-    (
-        "pages",
-        "slug_key, slug, page_id, title, message, sender_name, recipient_name, template_id, edit_token_hash, \
-         created_at, updated_at, deleted, view_count, created_command_id, last_sequence, last_stream_sequence",
-        "slug_key",
-    ),
-    (
-        "page_events",
-        "slug_key, sequence, stream_sequence, page_id, event_type, occurred_at, changed_fields, command_id",
-        // Stream order is as canonical as slug order (both are content), and is the table's own
-        // key order, so the rows are read straight through.
-        "stream_sequence, sequence",
-    ),
+    ("pages", PAGE_COLUMNS, "slug_key"),
+    // Stream order is as canonical as slug order (both are content), and is the table's own
+    // key order, so the rows are read straight through.
+    ("page_events", HISTORY_COLUMNS, "stream_sequence, sequence"),
 ];
 
 /// SHA-256 (hex) of every content row of the read model. Synchronous; reads one consistent

@@ -215,7 +215,7 @@ fn field_list(fields: &[Field]) -> String {
     serde_json::to_string(&names).unwrap_or_else(|_| "[]".to_owned())
 }
 
-const PAGE_COLUMNS: &str = "slug_key, slug, page_id, title, message, sender_name, recipient_name, template_id, \
+pub(crate) const PAGE_COLUMNS: &str = "slug_key, slug, page_id, title, message, sender_name, recipient_name, template_id, \
     edit_token_hash, created_at, updated_at, deleted, view_count, created_command_id, last_sequence, \
     last_stream_sequence";
 
@@ -338,6 +338,9 @@ const UPSERT_PAGE: &str = "INSERT INTO pages (slug_key, slug, page_id, title, me
     last_stream_sequence = excluded.last_stream_sequence \
     WHERE excluded.last_sequence > pages.last_sequence";
 
+pub(crate) const HISTORY_COLUMNS: &str =
+    "slug_key, sequence, stream_sequence, page_id, event_type, occurred_at, changed_fields, command_id";
+
 const INSERT_HISTORY: &str = "INSERT OR IGNORE INTO page_events (slug_key, sequence, stream_sequence, \
     page_id, event_type, occurred_at, changed_fields, command_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 
@@ -351,8 +354,7 @@ pub async fn live_page<'e>(
     conn: impl SqliteExecutor<'e>,
     slug_key: &str,
 ) -> Result<Option<PageRow>, ProjectionError> {
-    let sql = format!("SELECT {PAGE_COLUMNS} FROM pages WHERE slug_key = ? AND deleted = 0");
-    Ok(sqlx::query_as::<_, PageRow>(&sql).bind(slug_key).fetch_optional(conn).await?)
+    page_where(conn, "slug_key = ? AND deleted = 0", slug_key).await
 }
 
 /// The row at `slug_key`, live or deleted.
@@ -363,7 +365,15 @@ pub async fn row<'e>(
     conn: impl SqliteExecutor<'e>,
     slug_key: &str,
 ) -> Result<Option<PageRow>, ProjectionError> {
-    let sql = format!("SELECT {PAGE_COLUMNS} FROM pages WHERE slug_key = ?");
+    page_where(conn, "slug_key = ?", slug_key).await
+}
+
+async fn page_where<'e>(
+    conn: impl SqliteExecutor<'e>,
+    condition: &str,
+    slug_key: &str,
+) -> Result<Option<PageRow>, ProjectionError> {
+    let sql = format!("SELECT {PAGE_COLUMNS} FROM pages WHERE {condition}");
     Ok(sqlx::query_as::<_, PageRow>(&sql).bind(slug_key).fetch_optional(conn).await?)
 }
 
@@ -398,10 +408,9 @@ pub async fn history<'e>(
     slug_key: &str,
     page_id: i64,
 ) -> Result<Vec<HistoryRow>, ProjectionError> {
-    Ok(sqlx::query_as::<_, HistoryRow>(
-        "SELECT slug_key, sequence, stream_sequence, page_id, event_type, occurred_at, changed_fields, command_id \
-         FROM page_events WHERE slug_key = ? AND page_id = ? ORDER BY sequence",
-    )
+    Ok(sqlx::query_as::<_, HistoryRow>(&format!(
+        "SELECT {HISTORY_COLUMNS} FROM page_events WHERE slug_key = ? AND page_id = ? ORDER BY sequence"
+    ))
     .bind(slug_key)
     .bind(page_id)
     .fetch_all(conn)
@@ -416,10 +425,9 @@ pub async fn event_of_command<'e>(
     conn: impl SqliteExecutor<'e>,
     command_id: &str,
 ) -> Result<Option<HistoryRow>, ProjectionError> {
-    Ok(sqlx::query_as::<_, HistoryRow>(
-        "SELECT slug_key, sequence, stream_sequence, page_id, event_type, occurred_at, changed_fields, command_id \
-         FROM page_events WHERE command_id = ? ORDER BY sequence LIMIT 1",
-    )
+    Ok(sqlx::query_as::<_, HistoryRow>(&format!(
+        "SELECT {HISTORY_COLUMNS} FROM page_events WHERE command_id = ? ORDER BY sequence LIMIT 1"
+    ))
     .bind(command_id)
     .fetch_optional(conn)
     .await?)
