@@ -20,19 +20,19 @@ up:
 
 # Run one projector worker against the servers of `just up` (start several to scale)
 projector:
-    cargo run -q -p valentine-cli -- projector
+    @cargo run -q -p valentine-cli -- projector
 
 # Rebuild the read model from the whole stream and swap it in; `just rebuild --verify` compares
 rebuild *ARGS:
-    cargo run -q --release -p valentine-cli -- rebuild {{ ARGS }}
+    @cargo run -q --release -p valentine-cli -- rebuild {{ ARGS }}
 
 # Print a page's full event history from the stream (add --json for JSON)
 replay SLUG *ARGS:
-    cargo run -q -p valentine-cli -- replay {{ SLUG }} {{ ARGS }}
+    @cargo run -q -p valentine-cli -- replay {{ SLUG }} {{ ARGS }}
 
 # Rebuild benchmark: EVENTS (1,000,000) mixed events into a throwaway server, timed rebuild
 bench-rebuild:
-    scripts/bench-rebuild.sh
+    @scripts/bench-rebuild.sh
 
 # Everything CI runs: formatting, lints, the compose schema, then every test on real servers
 test: fmt-check lint check-compose

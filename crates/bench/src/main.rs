@@ -38,8 +38,15 @@ async fn main() -> anyhow::Result<()> {
     let url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
     let js = async_nats::jetstream::new(async_nats::connect(&url).await.context("connecting to NATS")?);
     let (events_config, views_config) = (EventStoreConfig::default(), EventStoreConfig::views());
-    ensure_stream(&js, &events_config).await?;
+    let mut events_stream = ensure_stream(&js, &events_config).await?;
     ensure_stream(&js, &views_config).await?;
+    // The workload numbers its pages from zero and assumes they are new: on top of other
+    // events it would write histories the aggregate could never produce.
+    let existing = events_stream.info().await.context("reading the events stream")?.state.messages;
+    anyhow::ensure!(
+        existing == 0,
+        "the events stream already holds {existing} messages: seed only an empty, throwaway server"
+    );
 
     let started = Instant::now();
     let published = publish_events(&js, &events_config, Workload::new(events, seed)).await?;

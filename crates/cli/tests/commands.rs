@@ -189,3 +189,37 @@ async fn an_unusable_setting_is_named_and_refused() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("PROJECTOR_BATCH_SIZE"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_relative_database_path_resolves_from_the_working_directory() {
+    let env = Env::start().await;
+    let js = env.nats.jetstream().await;
+    valentine_eventstore::ensure_stream(&js, &EventStoreConfig::default()).await.expect("stream");
+    publish_events(&js, &EventStoreConfig::default(), Workload::new(300, 4)).await.expect("published");
+
+    // As on a developer machine: DATABASE_PATH=data/valentine.db, run from the project folder.
+    let relative = Path::new("data/valentine.db");
+    let rebuilt = env.valentine(relative, &["rebuild"]).current_dir(env.dir.path()).output().expect("runs");
+    let hash = stdout(&rebuilt).trim().to_owned();
+    let link = env.dir.path().join(relative);
+    let target = std::fs::read_link(&link).expect("a link");
+    assert!(target.is_relative(), "the link is relative to its folder: {target:?}");
+    assert_eq!(hash_of(&link), hash);
+
+    let mut projector =
+        env.valentine(relative, &["projector"]).current_dir(env.dir.path()).spawn().expect("starts");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while consumer_state(&js, "projector")
+        .await
+        .is_none_or(|(_, pending, in_flight)| pending + in_flight as u64 > 0)
+    {
+        assert!(projector.try_wait().expect("status").is_none(), "the projector exited");
+        assert!(tokio::time::Instant::now() < deadline, "did not catch up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = Command::new("kill").args(["-TERM", &projector.id().to_string()]).status();
+    assert!(projector.wait().expect("stopped").success());
+    let verified =
+        env.valentine(relative, &["rebuild", "--verify"]).current_dir(env.dir.path()).output().expect("runs");
+    assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stderr));
+}

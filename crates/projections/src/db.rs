@@ -288,15 +288,18 @@ fn point_link(link: &Path, target: &Path) -> Result<(), ProjectionError> {
     if let Some(parent) = link.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    // A relative target keeps the folder movable (backups, containers).
-    let relative = match (target.parent(), target.file_name()) {
-        (Some(dir), Some(file)) if dir == std::fs::canonicalize(generations_dir(link))? => {
-            Path::new(generations_dir(link).file_name().unwrap_or_default()).join(file)
+    // A link relative to its own folder keeps the folder movable (backups, containers),
+    // whatever the working directory. A target elsewhere gets an absolute link.
+    let generations = generations_dir(link);
+    let target = std::fs::canonicalize(target)?;
+    let pointer = match (target.parent(), target.file_name(), generations.file_name()) {
+        (Some(dir), Some(file), Some(dir_name)) if dir == std::fs::canonicalize(&generations)? => {
+            Path::new(dir_name).join(file)
         }
-        _ => target.to_path_buf(),
+        _ => target.clone(),
     };
-    let temp = link.with_file_name(format!(".{}.{}", Ulid::new(), "link"));
-    std::os::unix::fs::symlink(&relative, &temp)?;
+    let temp = link.with_file_name(format!(".{}.link", Ulid::new()));
+    std::os::unix::fs::symlink(&pointer, &temp)?;
     std::fs::rename(&temp, link)?;
     Ok(())
 }
