@@ -79,7 +79,6 @@ fn stdout(output: &Output) -> String {
 async fn a_projector_killed_mid_batch_resumes_to_the_same_read_model_as_a_rebuild() {
     let env = Env::start().await;
     let js = env.nats.jetstream().await;
-    valentine_eventstore::ensure_stream(&js, &EventStoreConfig::default()).await.expect("stream");
     publish_events(&js, &EventStoreConfig::default(), Workload::new(20_000, 21)).await.expect("published");
     let live = env.db("live.db");
 
@@ -194,7 +193,6 @@ async fn an_unusable_setting_is_named_and_refused() {
 async fn a_relative_database_path_resolves_from_the_working_directory() {
     let env = Env::start().await;
     let js = env.nats.jetstream().await;
-    valentine_eventstore::ensure_stream(&js, &EventStoreConfig::default()).await.expect("stream");
     publish_events(&js, &EventStoreConfig::default(), Workload::new(300, 4)).await.expect("published");
 
     // As on a developer machine: DATABASE_PATH=data/valentine.db, run from the project folder.

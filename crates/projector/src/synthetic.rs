@@ -15,7 +15,7 @@ use futures::stream::FuturesUnordered;
 use valentine_domain::{EditToken, PageCreated, PageDeleted, PageEvent, PageUpdated, TemplateId};
 use valentine_eventstore::envelope::{Commit, EventMeta, WireEvent, header};
 use valentine_eventstore::views::ViewTally;
-use valentine_eventstore::{EventStoreConfig, subjects};
+use valentine_eventstore::{EventStoreConfig, ensure_stream, subjects};
 
 use crate::error::ProjectorError;
 
@@ -180,15 +180,17 @@ pub struct Published {
     pub live_pages: HashMap<String, u64>,
 }
 
-/// Publishes `workload` to the event stream with acknowledgements pipelined.
+/// Publishes `workload` to the event stream (created if missing) with acknowledgements
+/// pipelined.
 ///
 /// # Errors
-/// When JetStream refuses a message.
+/// When JetStream refuses the stream or a message.
 pub async fn publish_events(
     js: &jetstream::Context,
     config: &EventStoreConfig,
     mut workload: Workload,
 ) -> Result<Published, ProjectorError> {
+    ensure_stream(js, config).await?;
     let mut in_flight = FuturesUnordered::new();
     let mut published = Published::default();
     let mut latest: HashMap<String, Latest> = HashMap::new();
@@ -253,10 +255,11 @@ fn record(
     Ok(())
 }
 
-/// Publishes `count` view tallies spread over `pages` (slug key → page id).
+/// Publishes `count` view tallies spread over `pages` (slug key → page id) to the view
+/// stream (created if missing).
 ///
 /// # Errors
-/// When JetStream refuses a message.
+/// When JetStream refuses the stream or a message.
 pub async fn publish_tallies(
     js: &jetstream::Context,
     config: &EventStoreConfig,
@@ -264,6 +267,7 @@ pub async fn publish_tallies(
     count: usize,
     seed: u64,
 ) -> Result<u64, ProjectorError> {
+    ensure_stream(js, config).await?;
     let mut keys: Vec<(&String, &u64)> = pages.iter().collect();
     keys.sort();
     if keys.is_empty() {

@@ -107,7 +107,6 @@ async fn one_two_and_four_projectors_build_the_same_read_model_as_a_rebuild() {
     let js = servers.nats.jetstream().await;
     let events = EventStoreConfig::default();
     let views = EventStoreConfig::views();
-    valentine_eventstore::ensure_stream(&js, &events).await.expect("events stream");
     valentine_eventstore::ensure_stream(&js, &views).await.expect("views stream");
     let published = publish_events(&js, &events, Workload::new(10_000, 7)).await.expect("published");
     assert_eq!(published.messages, 10_000);
@@ -194,7 +193,6 @@ async fn a_rebuild_swaps_in_while_projectors_and_readers_keep_working() {
     let servers = Servers::start().await;
     let config = servers.config("swap");
     let js = servers.nats.jetstream().await;
-    valentine_eventstore::ensure_stream(&js, &config.events).await.expect("events stream");
     publish_events(&js, &config.events, Workload::new(3_000, 3)).await.expect("published");
     let running = run_projectors(&config, 2).await;
     drained(&js, &config).await;
@@ -253,7 +251,6 @@ async fn verify_notices_a_read_model_that_drifted_from_the_stream() {
     let servers = Servers::start().await;
     let config = servers.config("drift");
     let js = servers.nats.jetstream().await;
-    valentine_eventstore::ensure_stream(&js, &config.events).await.expect("events stream");
     publish_events(&js, &config.events, Workload::new(200, 5)).await.expect("published");
     let running = run_projectors(&config, 1).await;
     drained(&js, &config).await;
