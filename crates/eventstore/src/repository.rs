@@ -167,7 +167,7 @@ impl JetStreamEventRepository {
         let Some(last) = self.last_message(subject).await? else {
             return Err(EventStoreError::Conflict);
         };
-        if header_value(&last, header::MSG_ID) == Some(command_id) {
+        if written_by(&last, command_id) {
             return Ok(Expectation::AlreadyStored(last.sequence));
         }
         let stored_last: Option<usize> =
@@ -211,7 +211,7 @@ impl JetStreamEventRepository {
                         // A resent create whose first attempt landed outside the duplicate
                         // window looks like a conflict; the head of the subject tells.
                         if let Some(last) = self.last_message(subject).await?
-                            && header_value(&last, header::MSG_ID) == Some(commit.command_id.as_str())
+                            && written_by(&last, &commit.command_id)
                         {
                             return Ok(AppendReceipt { stream_sequence: last.sequence, duplicate: true });
                         }
@@ -259,6 +259,11 @@ impl JetStreamEventRepository {
 enum Expectation {
     Sequence(u64),
     AlreadyStored(u64),
+}
+
+/// Whether `message` was appended by the command `command_id` (an earlier attempt of it).
+fn written_by(message: &StreamMessage, command_id: &str) -> bool {
+    header_value(message, header::MSG_ID) == Some(command_id)
 }
 
 fn header_value<'a>(message: &'a StreamMessage, name: &str) -> Option<&'a str> {
