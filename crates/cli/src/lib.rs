@@ -28,6 +28,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Serve the HTTP API (and the web app, when WEB_DIST is set) on BIND_ADDR.
+    Api,
     /// Run one projector worker: events and view tallies into the read model. Run several
     /// for scale; they share the work.
     Projector,
@@ -81,6 +83,13 @@ pub fn main() -> ExitCode {
 async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
     let config = settings.read_side;
     match command {
+        Command::Api => {
+            let app = valentine_api::Application::build(settings.api).await.context("starting the API")?;
+            let shutdown = CancellationToken::new();
+            tokio::spawn(cancel_on_signal(shutdown.clone()));
+            app.run(shutdown).await.context("serving")?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Projector => {
             let projector = Projector::connect(config).await.context("starting the projector")?;
             let shutdown = CancellationToken::new();

@@ -4,6 +4,11 @@
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use valentine_api::ApiConfig;
 use valentine_eventstore::EventStoreConfig;
 use valentine_projector::ReadSideConfig;
 
@@ -33,6 +38,64 @@ pub struct Settings {
     /// Read-side settings: `NATS_URL`, `REDIS_URL`, `DATABASE_PATH`,
     /// `PROJECTOR_BATCH_SIZE`, `PROJECTOR_CONSUMER`, `NATS_REPLICAS`.
     pub read_side: ReadSideConfig,
+    /// API settings (`valentine api`): `BIND_ADDR`, `ALLOWED_ORIGINS`, `FRONTEND_DOMAIN`,
+    /// `RATE_LIMIT_PAGES_PER_HOUR`, `RATE_LIMIT_SLUG_CHECKS_PER_MINUTE`, `SYNC_WAIT_MS`,
+    /// `TRUSTED_PROXIES`, `IP_HASH_SECRET`, `WEB_DIST`, `MAX_BODY_BYTES`, `READ_CONNECTIONS`,
+    /// plus the read-side settings above.
+    pub api: ApiConfig,
+}
+
+fn invalid(name: &'static str, value: &str, reason: impl Into<String>) -> SettingError {
+    SettingError { name, value: value.to_owned(), reason: reason.into() }
+}
+
+/// A comma-separated list, blanks dropped.
+fn list(name: &'static str) -> Option<Vec<String>> {
+    var(name).map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+}
+
+fn api_settings(read_side: &ReadSideConfig) -> Result<ApiConfig, SettingError> {
+    let defaults = ApiConfig::default();
+    let trusted_proxies = match list("TRUSTED_PROXIES") {
+        None => defaults.trusted_proxies,
+        Some(items) => items
+            .iter()
+            .map(|item| {
+                item.parse::<IpNet>().or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from)).map_err(
+                    |_| invalid("TRUSTED_PROXIES", item, "use addresses or CIDR ranges, comma separated"),
+                )
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let frontend_domain = var("FRONTEND_DOMAIN").map_or(defaults.frontend_domain, |d| d.trim().to_owned());
+    if !(frontend_domain.starts_with("http://") || frontend_domain.starts_with("https://")) {
+        return Err(invalid(
+            "FRONTEND_DOMAIN",
+            &frontend_domain,
+            "use a URL such as https://valentine.example",
+        ));
+    }
+    let max_body_bytes = parsed("MAX_BODY_BYTES", defaults.max_body_bytes)?;
+    if max_body_bytes < 1024 {
+        return Err(invalid("MAX_BODY_BYTES", &max_body_bytes.to_string(), "must be at least 1024"));
+    }
+    Ok(ApiConfig {
+        read_side: read_side.clone(),
+        bind_addr: parsed::<SocketAddr>("BIND_ADDR", defaults.bind_addr)?,
+        allowed_origins: list("ALLOWED_ORIGINS").unwrap_or(defaults.allowed_origins),
+        frontend_domain,
+        pages_per_hour: parsed("RATE_LIMIT_PAGES_PER_HOUR", defaults.pages_per_hour)?,
+        slug_checks_per_minute: parsed("RATE_LIMIT_SLUG_CHECKS_PER_MINUTE", defaults.slug_checks_per_minute)?,
+        sync_wait: Duration::from_millis(parsed(
+            "SYNC_WAIT_MS",
+            u64::try_from(defaults.sync_wait.as_millis()).unwrap_or(2000),
+        )?),
+        trusted_proxies,
+        ip_hash_secret: var("IP_HASH_SECRET").filter(|s| !s.is_empty()),
+        web_dist: var("WEB_DIST").filter(|s| !s.trim().is_empty()).map(PathBuf::from),
+        max_body_bytes,
+        read_connections: parsed("READ_CONNECTIONS", defaults.read_connections)?.max(1),
+    })
 }
 
 fn var(name: &'static str) -> Option<String> {
@@ -95,6 +158,7 @@ impl Settings {
             events: EventStoreConfig { replicas, ..EventStoreConfig::default() },
             views: EventStoreConfig { replicas, ..EventStoreConfig::views() },
         };
-        Ok(Self { log_format, read_side })
+        let api = api_settings(&read_side)?;
+        Ok(Self { log_format, read_side, api })
     }
 }

@@ -21,6 +21,6 @@ pub use page::{
     CreatePage, DeletePage, LivePage, Page, PageCommand, PageCreated, PageDeleted, PageError, PageEvent,
     PageUpdated, UpdatePage,
 };
-pub use slug::{Slug, SlugError};
+pub use slug::{Slug, SlugError, suggestions};
 pub use template::{TEMPLATES, Template, TemplateId};
 pub use token::{EditToken, EditTokenHash};

@@ -123,6 +123,18 @@ impl Page {
     }
 }
 
+impl CreatePage {
+    /// Checks the content rules without any page: what [`PageCommand::Create`] would refuse
+    /// as [`PageError::Invalid`] on a free slug. Lets a caller refuse bad input before doing
+    /// any I/O; the aggregate checks again when the command runs.
+    ///
+    /// # Errors
+    /// Every broken content rule.
+    pub fn check(&self) -> Result<(), PageError> {
+        Page::default().create(self).map(drop)
+    }
+}
+
 impl Aggregate for Page {
     /// Frozen: stored with every event.
     const TYPE: &'static str = "Page";

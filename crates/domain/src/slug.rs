@@ -116,6 +116,58 @@ pub fn reserved() -> impl Iterator<Item = &'static str> {
     RESERVED_ORIGINAL.iter().chain(RESERVED_ROUTES).copied()
 }
 
+/// Words a suggestion may add to a base; short, so that a base near the length limit keeps
+/// most of its own characters.
+const SUGGESTION_WORDS: &[&str] = &["love", "xo", "forever", "always", "mine", "sweet"];
+
+/// Alternatives to `base` for someone whose slug is taken or reserved, best first, each a
+/// valid slug (not necessarily free: the caller checks availability).
+///
+/// `base` may be anything a person typed: characters other than letters and digits become
+/// hyphens, runs of hyphens collapse, hyphens at the edges go, and the result is cut short
+/// enough to leave room for a suffix. The work is bounded by the length of `base` plus a
+/// constant, whatever the input, and every candidate is checked with [`Slug::parse`].
+/// `numbers` adds `<base>-<n>` candidates (callers pass a few random ones for variety).
+pub fn suggestions(base: &str, numbers: &[u32]) -> Vec<String> {
+    let stem = suggestion_stem(base);
+    let stem = if stem.len() < MIN_LEN { "our-love".to_owned() } else { stem };
+    let mut candidates: Vec<String> = Vec::with_capacity(SUGGESTION_WORDS.len() * 2 + numbers.len() + 4);
+    candidates.push(format!("{stem}-{}", SUGGESTION_WORDS[0]));
+    candidates.extend((2..=4).map(|n| format!("{stem}-{n}")));
+    candidates.push(format!("my-{stem}"));
+    candidates.extend(SUGGESTION_WORDS[1..].iter().map(|w| format!("{stem}-{w}")));
+    candidates.extend(numbers.iter().map(|n| format!("{stem}-{n}")));
+    candidates.push(format!("{}-{stem}", SUGGESTION_WORDS[0]));
+    let mut seen = std::collections::HashSet::new();
+    candidates
+        .into_iter()
+        .filter(|c| Slug::parse(c).is_ok() && !c.eq_ignore_ascii_case(base))
+        .filter(|c| seen.insert(c.to_ascii_lowercase()))
+        .collect()
+}
+
+/// The part of a suggestion taken from what the person typed: lowercase letters, digits and
+/// single inner hyphens, at most `MAX_LEN - 12` characters (room for `-` and a suffix).
+fn suggestion_stem(base: &str) -> String {
+    const STEM_MAX: usize = MAX_LEN - 12;
+    let mut stem = String::with_capacity(STEM_MAX);
+    // Only the first few hundred characters can matter; the rest is never looked at.
+    for c in base.chars().take(MAX_LEN * 8) {
+        if stem.len() >= STEM_MAX {
+            break;
+        }
+        if c.is_ascii_alphanumeric() {
+            stem.push(c.to_ascii_lowercase());
+        } else if !stem.is_empty() && !stem.ends_with('-') {
+            stem.push('-');
+        }
+    }
+    while stem.ends_with('-') {
+        stem.pop();
+    }
+    stem
+}
+
 impl AsRef<str> for Slug {
     fn as_ref(&self) -> &str {
         &self.0
@@ -212,6 +264,36 @@ mod tests {
         assert!(serde_json::from_str::<Slug>("\"alice\\n\"").is_err());
     }
 
+    #[test]
+    fn suggestions_are_valid_distinct_and_avoid_the_base() {
+        for base in ["alice", "Alice", "admin", "a", "", "-", "--a--", "a b c", "ÄÖÜ", "x\n", &"y".repeat(50)]
+        {
+            let all = suggestions(base, &[7, 7, 42]);
+            assert!(all.len() >= 8, "{base:?}: {all:?}");
+            let mut keys: Vec<_> = all.iter().map(|s| s.to_ascii_lowercase()).collect();
+            keys.sort();
+            keys.dedup();
+            assert_eq!(keys.len(), all.len(), "{base:?}: duplicates in {all:?}");
+            for s in &all {
+                assert!(Slug::parse(s).is_ok(), "{base:?} gave invalid {s:?}");
+                assert!(!s.eq_ignore_ascii_case(base));
+            }
+        }
+        assert_eq!(suggestions("Alice", &[])[0], "alice-love");
+        assert_eq!(suggestions("admin", &[])[0], "admin-love");
+    }
+
+    #[test]
+    fn suggestions_for_huge_and_hyphen_edged_bases_stay_bounded() {
+        // The original looped forever on long or hyphen-edged slugs.
+        let huge = "-".repeat(100_000) + &"ab-".repeat(100_000);
+        let started = std::time::Instant::now();
+        let all = suggestions(&huge, &[1, 2, 3]);
+        assert!(!all.is_empty());
+        assert!(all.iter().all(|s| s.len() <= MAX_LEN));
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    }
+
     /// The reference rule, written independently of the parser.
     fn reference_accepts(s: &str) -> bool {
         let chars: Vec<char> = s.chars().collect();
@@ -242,6 +324,13 @@ mod tests {
             prop_assert_eq!(slug.key(), s.to_ascii_lowercase());
             let json = serde_json::to_string(&slug).expect("serializes");
             prop_assert_eq!(serde_json::from_str::<Slug>(&json).expect("deserializes"), slug);
+        }
+
+        #[test]
+        fn every_suggestion_of_any_input_is_a_valid_slug(base in any::<String>(), n in any::<u32>()) {
+            for s in suggestions(&base, &[n]) {
+                prop_assert!(Slug::parse(&s).is_ok(), "{:?}", s);
+            }
         }
 
         #[test]

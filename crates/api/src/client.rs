@@ -1,0 +1,123 @@
+//! Who is asking: the client address behind a request, and its hashed key.
+//!
+//! `X-Forwarded-For` is believed only when the peer is a trusted proxy, and then only as far as
+//! the chain of trusted proxies goes: the rightmost address not itself a trusted proxy is the
+//! client. So a client cannot choose its own rate-limit bucket by sending the header itself.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use ipnet::IpNet;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The client of a request, by its hashed address.
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// HMAC of the client address under the server secret.
+    pub key: String,
+}
+
+impl FromRequestParts<AppState> for Client {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
+        let address = client_address(peer, &parts.headers, &state.config().trusted_proxies);
+        Ok(Self { key: state.secret().client_key(&address.to_string()) })
+    }
+}
+
+/// The client's address, given the peer, the headers and the trusted proxies.
+pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(&canonical(*ip)));
+    if !is_trusted(&peer) {
+        return canonical(peer);
+    }
+    let mut client = peer;
+    // Every X-Forwarded-For header, in order, then right to left: each hop appends the
+    // address it received the request from.
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect();
+    for hop in hops.iter().rev() {
+        let Ok(ip) = hop.trim().parse::<IpAddr>() else {
+            // A malformed entry ends what can be believed.
+            break;
+        };
+        client = ip;
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    canonical(client)
+}
+
+/// IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) count as the IPv4 address.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn headers(xff: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in xff {
+            h.append("x-forwarded-for", HeaderValue::from_str(v).expect("header"));
+        }
+        h
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("ip")
+    }
+
+    #[test]
+    fn an_untrusted_peer_is_the_client_whatever_it_forwards() {
+        let trusted = vec!["10.0.0.0/8".parse().expect("net")];
+        let got = client_address(ip("203.0.113.9"), &headers(&["1.2.3.4"]), &trusted);
+        assert_eq!(got, ip("203.0.113.9"));
+        assert_eq!(client_address(ip("203.0.113.9"), &headers(&["1.2.3.4"]), &[]), ip("203.0.113.9"));
+    }
+
+    #[test]
+    fn a_trusted_proxy_passes_on_the_rightmost_untrusted_address() {
+        let trusted = vec!["10.0.0.0/8".parse().expect("net")];
+        // The client forged the first entry; the proxy appended the real one.
+        let got = client_address(ip("10.0.0.2"), &headers(&["6.6.6.6, 198.51.100.4"]), &trusted);
+        assert_eq!(got, ip("198.51.100.4"));
+        let chained =
+            client_address(ip("10.0.0.2"), &headers(&["6.6.6.6", "198.51.100.4, 10.0.0.3"]), &trusted);
+        assert_eq!(chained, ip("198.51.100.4"));
+    }
+
+    #[test]
+    fn garbage_in_the_header_is_not_believed() {
+        let trusted = vec!["10.0.0.0/8".parse().expect("net")];
+        assert_eq!(client_address(ip("10.0.0.2"), &headers(&["nonsense"]), &trusted), ip("10.0.0.2"));
+        assert_eq!(client_address(ip("10.0.0.2"), &headers(&[]), &trusted), ip("10.0.0.2"));
+    }
+
+    #[test]
+    fn mapped_ipv4_counts_as_ipv4() {
+        let trusted = vec!["127.0.0.1/32".parse().expect("net")];
+        let got = client_address(ip("::ffff:127.0.0.1"), &headers(&["192.0.2.1"]), &trusted);
+        assert_eq!(got, ip("192.0.2.1"));
+    }
+}

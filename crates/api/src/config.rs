@@ -1,0 +1,69 @@
+//! What `valentine api` needs to know. Built by the `valentine` binary from environment
+//! variables (`.env.example` lists them); tests build it directly with random ports and paths.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use valentine_projector::ReadSideConfig;
+
+/// Settings of the HTTP API.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// NATS, Redis, the read model and the consumer name the projectors use (`NATS_URL`,
+    /// `REDIS_URL`, `DATABASE_PATH`, `PROJECTOR_CONSUMER`, `NATS_REPLICAS`).
+    pub read_side: ReadSideConfig,
+    /// `BIND_ADDR`: where to listen; port 0 picks a free one.
+    pub bind_addr: SocketAddr,
+    /// `ALLOWED_ORIGINS`: browser origins allowed to call the API (CORS); empty allows none.
+    pub allowed_origins: Vec<String>,
+    /// `FRONTEND_DOMAIN`: the public base URL pages are shared at, e.g. `https://valentine.example`.
+    pub frontend_domain: String,
+    /// `RATE_LIMIT_PAGES_PER_HOUR`: page creations per client per hour; 0 turns the limit off.
+    pub pages_per_hour: u32,
+    /// `RATE_LIMIT_SLUG_CHECKS_PER_MINUTE`: slug checks and suggestions per client per minute;
+    /// 0 turns the limit off.
+    pub slug_checks_per_minute: u32,
+    /// `SYNC_WAIT_MS`: how long a create waits for its page to be projected before answering
+    /// `202` with a job id instead of `201`.
+    pub sync_wait: Duration,
+    /// `TRUSTED_PROXIES`: addresses or CIDR ranges whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// `IP_HASH_SECRET`: the server secret client addresses are hashed with (and idempotent
+    /// creates derive their ids from). `None` draws a random one per process, which is fine
+    /// for one instance; several instances must share one.
+    pub ip_hash_secret: Option<String>,
+    /// `WEB_DIST`: the built web app to serve for every path outside the API, if set.
+    pub web_dist: Option<PathBuf>,
+    /// `MAX_BODY_BYTES`: the largest request body accepted.
+    pub max_body_bytes: usize,
+    /// `READ_CONNECTIONS`: read-only SQLite connections in the pool.
+    pub read_connections: u32,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            read_side: ReadSideConfig::default(),
+            bind_addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            allowed_origins: vec!["http://localhost:5173".to_owned(), "http://127.0.0.1:5173".to_owned()],
+            frontend_domain: "http://localhost:8000".to_owned(),
+            pages_per_hour: 10,
+            slug_checks_per_minute: 60,
+            sync_wait: Duration::from_millis(2000),
+            trusted_proxies: Vec::new(),
+            ip_hash_secret: None,
+            web_dist: None,
+            max_body_bytes: 64 * 1024,
+            read_connections: 8,
+        }
+    }
+}
+
+impl ApiConfig {
+    /// The public URL of a page.
+    pub fn page_url(&self, slug: &str) -> String {
+        format!("{}/{slug}", self.frontend_domain.trim_end_matches('/'))
+    }
+}

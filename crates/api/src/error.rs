@@ -1,0 +1,187 @@
+//! `ApiError`: every way a request can fail, and the status and JSON body each one gets.
+//!
+//! Every error body is `{"detail": "<human readable>", "code": "<stable id>"}`, the shape the
+//! original API used plus a machine-readable `code`; validation errors add `errors`, one entry
+//! per broken rule. Internal failures are logged once here and reach the client only as a
+//! generic message.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+use valentine_domain::Violations;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A failed request.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// `400`: the request is malformed (not JSON, bad header, bad query string).
+    #[error("{0}")]
+    BadRequest(String),
+    /// `422`: well-formed, but the content breaks the rules; one entry per broken rule.
+    #[error("{detail}")]
+    Invalid {
+        /// All broken rules in one sentence.
+        detail: String,
+        /// Each broken rule.
+        errors: Vec<FieldError>,
+    },
+    /// `401`: the `X-Edit-Token` header is missing.
+    #[error("The X-Edit-Token header is required")]
+    MissingToken,
+    /// `403`: the edit token is not this page's.
+    #[error("Invalid edit token")]
+    WrongToken,
+    /// `404`: no such page, job, template or route.
+    #[error("{0}")]
+    NotFound(&'static str),
+    /// `405`: the route exists, the method does not.
+    #[error("Method not allowed")]
+    MethodNotAllowed,
+    /// `409`: the slug is taken (or reserved).
+    #[error("{0}")]
+    Conflict(String),
+    /// `413`: the body is larger than the limit.
+    #[error("Request body is too large")]
+    PayloadTooLarge,
+    /// `415`: the body is not declared as JSON.
+    #[error("Request body must be JSON (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    /// `429`: too many requests from this client; `Retry-After` says when to try again.
+    #[error("Too many requests; try again in {retry_after} seconds")]
+    RateLimited {
+        /// Seconds until a slot frees up.
+        retry_after: u64,
+    },
+    /// `503`: a service the request needs is unreachable, or the request timed out; safe to
+    /// retry (creates with the same `Idempotency-Key`).
+    #[error("{detail}")]
+    Unavailable {
+        /// What is unavailable, in plain words.
+        detail: &'static str,
+        /// Seconds after which a retry is sensible.
+        retry_after: u64,
+        /// The cause, for the log only.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// `500`: a bug or an unexpected failure; logged with its cause, never shown.
+    #[error("internal error: {0}")]
+    Internal(#[source] BoxError),
+}
+
+/// One broken rule of a request's content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// The field, as named in the request.
+    pub field: String,
+    /// What is wrong with it, fit to show as is.
+    pub message: String,
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong, fit to show to people.
+    pub detail: String,
+    /// A stable identifier of the kind of error, e.g. `slug_taken`.
+    pub code: &'static str,
+    /// For `422`: each broken rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+}
+
+impl ApiError {
+    /// A `500` from any error.
+    pub fn internal(err: impl Into<BoxError>) -> Self {
+        Self::Internal(err.into())
+    }
+
+    /// A `503` with a cause for the log.
+    pub fn unavailable(detail: &'static str, err: impl Into<BoxError>) -> Self {
+        Self::Unavailable { detail, retry_after: 1, source: Some(err.into()) }
+    }
+
+    /// A `422` from the domain's content rules.
+    pub fn invalid(violations: &Violations) -> Self {
+        let errors = violations
+            .as_slice()
+            .iter()
+            .map(|v| FieldError { field: v.field().as_str().to_owned(), message: v.to_string() })
+            .collect();
+        Self::Invalid { detail: violations.to_string(), errors }
+    }
+
+    /// A `422` about one field.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self::Invalid {
+            detail: message.clone(),
+            errors: vec![FieldError { field: field.to_owned(), message }],
+        }
+    }
+
+    /// The status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::MissingToken => StatusCode::UNAUTHORIZED,
+            Self::WrongToken => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable `code` of the body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad_request",
+            Self::Invalid { .. } => "invalid",
+            Self::MissingToken => "missing_token",
+            Self::WrongToken => "wrong_token",
+            Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict(_) => "slug_taken",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Unavailable { .. } => "unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let (detail, errors, retry_after) = match &self {
+            Self::Internal(cause) => {
+                tracing::error!(error = %cause, cause = ?cause, "request failed");
+                ("Internal server error".to_owned(), None, None)
+            }
+            Self::Unavailable { detail, retry_after, source } => {
+                if let Some(cause) = source {
+                    tracing::warn!(error = %cause, "{detail}");
+                }
+                ((*detail).to_owned(), None, Some(*retry_after))
+            }
+            Self::Invalid { detail, errors } => (detail.clone(), Some(errors.clone()), None),
+            Self::RateLimited { retry_after } => (self.to_string(), None, Some(*retry_after)),
+            _ => (self.to_string(), None, None),
+        };
+        let body = ErrorBody { detail, code: self.code(), errors };
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        }
+        response
+    }
+}

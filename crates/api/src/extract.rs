@@ -1,0 +1,111 @@
+//! Extractors whose rejections are [`ApiError`]s, so that every malformed request gets the
+//! same JSON error body as everything else.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// Longest piece of a parser's message shown to a client, so an error never echoes a huge
+/// input back.
+const MESSAGE_MAX: usize = 160;
+
+/// A JSON request body: must be declared `application/json`, at most the configured size
+/// (enforced by the body limit layer), valid UTF-8 JSON without lone surrogates, and of the
+/// right shape. Malformed JSON is a `400`; well-formed JSON of the wrong shape a `422`.
+#[derive(Debug, Clone)]
+pub struct Json<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(&req) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e: BytesRejection| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::BadRequest("Could not read the request body".to_owned())
+            }
+        })?;
+        parse(&bytes).map(Json)
+    }
+}
+
+/// Parses a JSON body, sorting its errors into `400` (not JSON) and `422` (wrong shape).
+///
+/// # Errors
+/// As described.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        use serde_json::error::Category;
+        match e.classify() {
+            Category::Data => ApiError::invalid_field("body", format!("Invalid request body: {}", short(&e))),
+            Category::Syntax | Category::Eof | Category::Io => {
+                ApiError::BadRequest(format!("Request body is not valid JSON: {}", short(&e)))
+            }
+        }
+    })
+}
+
+fn short(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    if text.chars().count() <= MESSAGE_MAX {
+        return text;
+    }
+    let cut: String = text.chars().take(MESSAGE_MAX).collect();
+    format!("{cut}…")
+}
+
+fn is_json(req: &Request) -> bool {
+    let Some(value) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let mime = value.split(';').next().unwrap_or_default().trim();
+    mime.eq_ignore_ascii_case("application/json")
+        || (mime.len() > 5 && mime[..mime.len() - 5].contains('/') && mime.ends_with("+json"))
+}
+
+/// A path parameter; a parameter that is not valid percent-encoded UTF-8 is a `400`.
+#[derive(Debug, Clone)]
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state).await.map(|p| Path(p.0)).map_err(
+            |e: PathRejection| ApiError::BadRequest(format!("Invalid path: {}", truncate(&e.body_text()))),
+        )
+    }
+}
+
+/// A query string; one that does not fit the expected parameters is a `400`.
+#[derive(Debug, Clone)]
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state).await.map(|q| Query(q.0)).map_err(
+            |e: QueryRejection| {
+                ApiError::BadRequest(format!("Invalid query string: {}", truncate(&e.body_text())))
+            },
+        )
+    }
+}
+
+fn truncate(text: &str) -> String {
+    if text.chars().count() <= MESSAGE_MAX {
+        text.to_owned()
+    } else {
+        format!("{}…", text.chars().take(MESSAGE_MAX).collect::<String>())
+    }
+}

@@ -1,0 +1,189 @@
+//! Prometheus metrics of one API process, served at `/metrics`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::cache::Lookup;
+use crate::rate_limit::Bucket;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CommandLabels {
+    command: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CacheLabels {
+    cache: &'static str,
+    result: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BucketLabels {
+    bucket: &'static str,
+}
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    // 250 µs to about 8 s.
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 16))
+}
+
+/// Every metric, cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    registry: Registry,
+    requests: HistogramFamily<RequestLabels>,
+    commands: Family<CommandLabels, Counter>,
+    conflicts: Counter,
+    cache: Family<CacheLabels, Counter>,
+    rate_limited: Family<BucketLabels, Counter>,
+    redis_failures: Counter,
+    views: Counter,
+    tallies: Counter,
+    lag: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every metric registered.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("valentine");
+        let requests = HistogramFamily::<RequestLabels>::new_with_constructor(latency_histogram);
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by method, route and status",
+            requests.clone(),
+        );
+        let commands = Family::<CommandLabels, Counter>::default();
+        registry.register("commands", "Page commands handled, by command and outcome", commands.clone());
+        let conflicts = Counter::default();
+        registry.register(
+            "command_conflicts",
+            "Appends that lost an optimistic-concurrency race and were retried",
+            conflicts.clone(),
+        );
+        let cache = Family::<CacheLabels, Counter>::default();
+        registry.register(
+            "cache_requests",
+            "Cache lookups by cache and result (hit, miss, bypass)",
+            cache.clone(),
+        );
+        let rate_limited = Family::<BucketLabels, Counter>::default();
+        registry.register("rate_limit_rejections", "Requests refused by a rate limit", rate_limited.clone());
+        let redis_failures = Counter::default();
+        registry.register("redis_failures", "Redis calls that failed or timed out", redis_failures.clone());
+        let views = Counter::default();
+        registry.register("page_views", "Page views counted", views.clone());
+        let tallies = Counter::default();
+        registry.register(
+            "view_tallies_published",
+            "View tallies published to the VIEWS stream",
+            tallies.clone(),
+        );
+        let lag = Gauge::default();
+        registry.register(
+            "projection_lag_events",
+            "Events not yet projected (pending plus unacknowledged), as of the last scrape",
+            lag.clone(),
+        );
+        let inner = Inner {
+            registry,
+            requests,
+            commands,
+            conflicts,
+            cache,
+            rate_limited,
+            redis_failures,
+            views,
+            tallies,
+            lag,
+        };
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// Records one answered request.
+    pub fn request(&self, method: &str, route: &str, status: u16, took: Duration) {
+        let labels = RequestLabels { method: method.to_owned(), route: route.to_owned(), status };
+        self.inner.requests.get_or_create(&labels).observe(took.as_secs_f64());
+    }
+
+    /// Records a handled command.
+    pub fn command(&self, command: &'static str, outcome: &'static str) {
+        self.inner.commands.get_or_create(&CommandLabels { command, outcome }).inc();
+    }
+
+    /// Records an optimistic-concurrency conflict.
+    pub fn conflict(&self) {
+        self.inner.conflicts.inc();
+    }
+
+    /// Records a cache lookup.
+    pub fn cache(&self, cache: &'static str, lookup: &Lookup) {
+        let result = match lookup {
+            Lookup::Hit(_) => "hit",
+            Lookup::Miss { .. } => "miss",
+            Lookup::Bypass => "bypass",
+        };
+        self.inner.cache.get_or_create(&CacheLabels { cache, result }).inc();
+    }
+
+    /// Records a refusal by a rate limit.
+    pub fn rate_limited(&self, bucket: Bucket) {
+        self.inner.rate_limited.get_or_create(&BucketLabels { bucket: bucket.as_str() }).inc();
+    }
+
+    /// Records a failed Redis call.
+    pub fn redis_failure(&self) {
+        self.inner.redis_failures.inc();
+    }
+
+    /// Records a counted view.
+    pub fn view(&self) {
+        self.inner.views.inc();
+    }
+
+    /// Records published tallies.
+    pub fn tallies(&self, n: u64) {
+        self.inner.tallies.inc_by(n);
+    }
+
+    /// Sets the projection lag.
+    pub fn set_lag(&self, events: u64) {
+        self.inner.lag.set(i64::try_from(events).unwrap_or(i64::MAX));
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.inner.registry);
+        out
+    }
+}

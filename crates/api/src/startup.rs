@@ -1,0 +1,180 @@
+//! Building the application from its configuration, and running it until shutdown.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use async_nats::jetstream;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+use valentine_eventstore::{EventStoreError, JetStreamEventRepository, ensure_stream, page_cqrs};
+use valentine_projections::{PositionWatch, ProjectionError, db};
+
+use crate::cache::Cache;
+use crate::config::ApiConfig;
+use crate::jobs::JobMemo;
+use crate::metrics::Metrics;
+use crate::rate_limit::{Limit, RateLimiter};
+use crate::routes::{self, templates};
+use crate::secret::ServerSecret;
+use crate::state::{AppState, Parts};
+use crate::views::{self, ViewCounter};
+
+/// How often Redis is pinged in the background, so the breaker and `/health` follow it even
+/// when no request needs it.
+const REDIS_WATCH_EVERY: Duration = Duration::from_secs(2);
+
+/// How long read connections live before reconnecting, so readers move to a rebuilt read
+/// model within this time.
+const READ_CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
+
+/// Why the API could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// NATS is unreachable.
+    #[error("cannot connect to NATS: {0}")]
+    Nats(#[from] async_nats::ConnectError),
+    /// Projection announcements cannot be subscribed to.
+    #[error("cannot subscribe to projection announcements: {0}")]
+    Subscribe(#[from] async_nats::SubscribeError),
+    /// The streams cannot be set up.
+    #[error(transparent)]
+    EventStore(#[from] EventStoreError),
+    /// The read model cannot be opened.
+    #[error(transparent)]
+    ReadModel(#[from] ProjectionError),
+    /// `REDIS_URL` is malformed.
+    #[error("invalid REDIS_URL: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// The operating system's random source failed.
+    #[error("no randomness: {0}")]
+    Random(#[from] getrandom::Error),
+    /// The address cannot be bound.
+    #[error("cannot listen on the bind address: {0}")]
+    Bind(#[from] std::io::Error),
+}
+
+/// A built API, listening, not yet serving.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects to everything, makes sure the streams and the read model schema exist, and
+    /// binds the listener.
+    ///
+    /// # Errors
+    /// When a dependency is unreachable or refuses.
+    pub async fn build(config: ApiConfig) -> Result<Self, StartupError> {
+        let metrics = Metrics::new();
+        if config.ip_hash_secret.is_none() {
+            warn!(
+                "IP_HASH_SECRET is not set: using a random secret for this process; set one shared by all instances"
+            );
+        }
+        let secret = ServerSecret::new(config.ip_hash_secret.as_deref())?;
+        let nats = async_nats::ConnectOptions::new()
+            .name("valentine-api")
+            .connect(&config.read_side.nats_url)
+            .await?;
+        let js = jetstream::new(nats.clone());
+        let repo = JetStreamEventRepository::new(js.clone(), config.read_side.events.clone()).await?;
+        ensure_stream(&js, &config.read_side.views).await?;
+        db::prepare(&config.read_side.database_path).await?;
+        let pool = db::reader_pool(
+            &config.read_side.database_path,
+            config.read_connections,
+            READ_CONNECTION_LIFETIME,
+        )
+        .await?;
+        let cache = Cache::new(config.read_side.redis_url.as_deref(), metrics.clone())?;
+        let limiter = RateLimiter::new(
+            cache.clone(),
+            Limit { attempts: config.pages_per_hour, window: Duration::from_secs(3600) },
+            Limit { attempts: config.slug_checks_per_minute, window: Duration::from_secs(60) },
+            metrics.clone(),
+        );
+        let position = PositionWatch::start(&nats).await?;
+        let listener = TcpListener::bind(config.bind_addr).await?;
+        let parts = Parts {
+            cqrs: page_cqrs(repo.clone()),
+            config,
+            secret,
+            nats,
+            js,
+            repo,
+            db: pool,
+            cache,
+            limiter,
+            position,
+            views: ViewCounter::default(),
+            metrics,
+            jobs: JobMemo::default(),
+            templates_json: templates::list_json(),
+        };
+        Ok(Self { listener, state: AppState::new(parts) })
+    }
+
+    /// The address it listens on (useful with port 0).
+    ///
+    /// # Errors
+    /// When the socket has no address, which a bound one always has.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The shared state.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` is cancelled; then finishes in-flight requests and publishes
+    /// the views counted so far.
+    ///
+    /// # Errors
+    /// When the server fails.
+    pub async fn run(self, shutdown: CancellationToken) -> std::io::Result<()> {
+        let state = self.state;
+        let background = CancellationToken::new();
+        let flusher = tokio::spawn(views::flush_loop(
+            state.views().clone(),
+            state.js().clone(),
+            state.config().read_side.views.clone(),
+            state.metrics().clone(),
+            background.clone(),
+        ));
+        let watcher = tokio::spawn(watch_redis(state.cache().clone(), background.clone()));
+        info!(address = %self.listener.local_addr()?, "serving the API");
+        let app = routes::router(state);
+        let served = axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await;
+        background.cancel();
+        let _ = tokio::join!(flusher, watcher);
+        served
+    }
+}
+
+async fn watch_redis(cache: Cache, stop: CancellationToken) {
+    if !cache.is_configured() {
+        return;
+    }
+    let mut was_up = true;
+    loop {
+        let up = cache.ping().await.is_ok();
+        if up != was_up {
+            if up {
+                info!("redis is back");
+            } else {
+                warn!("redis is unreachable; serving without the cache, rate limits per process");
+            }
+            was_up = up;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(REDIS_WATCH_EVERY) => {}
+            () = stop.cancelled() => return,
+        }
+    }
+}

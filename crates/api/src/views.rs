@@ -1,0 +1,117 @@
+//! Counting page views without writing on every read.
+//!
+//! Each view is counted in memory; about once a second the counts go out as one tally per
+//! viewed page to the VIEWS stream, and projectors add them to the read model. A tally keeps
+//! its message id until JetStream has stored it, so a resend after a lost acknowledgement
+//! counts once. What a crash can lose is the last second's views of this process.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_nats::jetstream;
+use futures::future::join_all;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, info_span, warn};
+use ulid::Ulid;
+use valentine_eventstore::EventStoreConfig;
+use valentine_eventstore::views::{ViewTally, publish};
+
+use crate::metrics::Metrics;
+
+/// How often tallies are published.
+pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
+
+/// Tallies published at once.
+const IN_FLIGHT: usize = 512;
+
+/// Views counted since the last flush, by page.
+#[derive(Debug, Clone, Default)]
+pub struct ViewCounter {
+    counts: Arc<Mutex<HashMap<(String, u64), u64>>>,
+}
+
+impl ViewCounter {
+    /// Counts one view of the page `page_id` at `slug_key`.
+    pub fn count(&self, slug_key: &str, page_id: u64) {
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = counts.get_mut(&(slug_key.to_owned(), page_id)) {
+            *n += 1;
+        } else {
+            counts.insert((slug_key.to_owned(), page_id), 1);
+        }
+    }
+
+    fn take(&self) -> HashMap<(String, u64), u64> {
+        std::mem::take(&mut *self.counts.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// A tally on its way to the stream, with the message id it keeps until stored.
+#[derive(Debug, Clone)]
+struct Outgoing {
+    slug_key: String,
+    tally: ViewTally,
+    message_id: String,
+}
+
+/// Publishes counted views every [`FLUSH_EVERY`] until `shutdown`, then once more.
+pub async fn flush_loop(
+    counter: ViewCounter,
+    js: jetstream::Context,
+    config: EventStoreConfig,
+    metrics: Metrics,
+    shutdown: CancellationToken,
+) {
+    let mut unsent: Vec<Outgoing> = Vec::new();
+    let mut tick = tokio::time::interval(FLUSH_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let stopping = tokio::select! {
+            _ = tick.tick() => false,
+            () = shutdown.cancelled() => true,
+        };
+        unsent.extend(counter.take().into_iter().map(|((slug_key, page_id), count)| Outgoing {
+            slug_key,
+            tally: ViewTally { page_id, count },
+            message_id: format!("view-{}", Ulid::new()),
+        }));
+        if !unsent.is_empty() {
+            let batch = std::mem::take(&mut unsent);
+            unsent = flush(&js, &config, batch, &metrics).instrument(info_span!("view_tallies")).await;
+        }
+        if stopping {
+            if !unsent.is_empty() {
+                warn!(tallies = unsent.len(), "view tallies not published before shutdown");
+            }
+            return;
+        }
+    }
+}
+
+/// Publishes `batch`; returns what could not be stored, to resend with the same ids.
+async fn flush(
+    js: &jetstream::Context,
+    config: &EventStoreConfig,
+    batch: Vec<Outgoing>,
+    metrics: &Metrics,
+) -> Vec<Outgoing> {
+    let mut failed = Vec::new();
+    let mut published = 0u64;
+    for chunk in batch.chunks(IN_FLIGHT) {
+        let sends = chunk.iter().map(|t| publish(js, config, &t.slug_key, t.tally, &t.message_id));
+        for (outgoing, result) in chunk.iter().zip(join_all(sends).await) {
+            match result {
+                Ok(_) => published += 1,
+                Err(e) => {
+                    if failed.is_empty() {
+                        warn!(error = %e, "view tally not stored; will resend");
+                    }
+                    failed.push(outgoing.clone());
+                }
+            }
+        }
+    }
+    metrics.tallies(published);
+    failed
+}
