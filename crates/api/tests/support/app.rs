@@ -1,0 +1,246 @@
+//! `spawn_app()`: the API on port 0 against real nats-server, redis-server and SQLite, with
+//! a projector running, all private to one test.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use valentine_api::{ApiConfig, Application};
+use valentine_projector::{Projector, ReadSideConfig};
+use valentine_testkit::{NatsServer, RedisServer, init_tracing};
+
+/// Longest any condition is waited for.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+pub struct TestApp {
+    pub nats: NatsServer,
+    pub redis: RedisServer,
+    pub dir: TempDir,
+    pub config: ApiConfig,
+    pub address: SocketAddr,
+    pub http: reqwest::Client,
+    api: Option<(CancellationToken, JoinHandle<()>)>,
+    projector: Option<(CancellationToken, JoinHandle<()>)>,
+}
+
+/// The API with default settings (limits off) and a projector.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// The API with settings adjusted by `adjust`, and a projector.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut ApiConfig)) -> TestApp {
+    let mut app = spawn_servers(adjust).await;
+    app.start_projector().await;
+    app.start_api().await;
+    app
+}
+
+/// The API without a projector: creates are stored but never projected until
+/// [`TestApp::start_projector`].
+pub async fn spawn_app_without_projector(adjust: impl FnOnce(&mut ApiConfig)) -> TestApp {
+    let mut app = spawn_servers(adjust).await;
+    app.start_api().await;
+    app
+}
+
+async fn spawn_servers(adjust: impl FnOnce(&mut ApiConfig)) -> TestApp {
+    init_tracing();
+    let nats = NatsServer::start().await;
+    let redis = RedisServer::start().await;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let mut config = ApiConfig {
+        read_side: ReadSideConfig {
+            nats_url: nats.url(),
+            redis_url: Some(redis.url()),
+            database_path: dir.path().join("read.db"),
+            batch_size: 64,
+            ..ReadSideConfig::default()
+        },
+        bind_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        allowed_origins: vec!["https://app.example".to_owned()],
+        frontend_domain: "https://valentine.example".to_owned(),
+        pages_per_hour: 0,
+        slug_checks_per_minute: 0,
+        sync_wait: Duration::from_secs(10),
+        ip_hash_secret: Some("test secret".to_owned()),
+        ..ApiConfig::default()
+    };
+    adjust(&mut config);
+    let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().expect("an HTTP client");
+    TestApp {
+        nats,
+        redis,
+        dir,
+        config,
+        address: SocketAddr::from(([127, 0, 0, 1], 0)),
+        http,
+        api: None,
+        projector: None,
+    }
+}
+
+impl TestApp {
+    /// Starts the API (again, after [`TestApp::stop_api`]) on a new port.
+    pub async fn start_api(&mut self) {
+        let app = Application::build(self.config.clone()).await.expect("the API starts");
+        self.address = app.local_addr().expect("an address");
+        let token = CancellationToken::new();
+        let stop = token.clone();
+        let task = tokio::spawn(async move { app.run(stop).await.expect("the API serves") });
+        self.api = Some((token, task));
+    }
+
+    /// Stops the API gracefully.
+    pub async fn stop_api(&mut self) {
+        if let Some((token, task)) = self.api.take() {
+            token.cancel();
+            task.await.expect("the API stopped cleanly");
+        }
+    }
+
+    /// Aborts the API task, as a crash would (no graceful shutdown).
+    pub async fn abort_api(&mut self) {
+        if let Some((_, task)) = self.api.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
+    pub async fn start_projector(&mut self) {
+        let projector =
+            Projector::connect(self.config.read_side.clone()).await.expect("the projector starts");
+        let token = CancellationToken::new();
+        let stop = token.clone();
+        let task = tokio::spawn(async move { projector.run(stop).await.expect("the projector runs") });
+        self.projector = Some((token, task));
+    }
+
+    pub async fn stop_projector(&mut self) {
+        if let Some((token, task)) = self.projector.take() {
+            token.cancel();
+            task.await.expect("the projector stopped cleanly");
+        }
+    }
+
+    pub fn database(&self) -> PathBuf {
+        self.config.read_side.database_path.clone()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.http.get(self.url(path)).send().await.expect("GET answered")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.http.post(self.url(path)).json(body).send().await.expect("POST answered")
+    }
+
+    /// `POST /api/pages` with a raw body and content type.
+    pub async fn post_raw(&self, body: impl Into<reqwest::Body>, content_type: &str) -> Response {
+        self.http
+            .post(self.url("/api/pages"))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("POST answered")
+    }
+
+    pub async fn patch(&self, slug: &str, token: Option<&str>, body: &Value) -> Response {
+        let mut request = self.http.patch(self.url(&format!("/api/pages/{slug}"))).json(body);
+        if let Some(token) = token {
+            request = request.header("x-edit-token", token);
+        }
+        request.send().await.expect("PATCH answered")
+    }
+
+    pub async fn delete(&self, slug: &str, token: Option<&str>) -> Response {
+        let mut request = self.http.delete(self.url(&format!("/api/pages/{slug}")));
+        if let Some(token) = token {
+            request = request.header("x-edit-token", token);
+        }
+        request.send().await.expect("DELETE answered")
+    }
+
+    pub async fn history(&self, slug: &str, token: Option<&str>) -> Response {
+        let mut request = self.http.get(self.url(&format!("/api/pages/{slug}/history")));
+        if let Some(token) = token {
+            request = request.header("x-edit-token", token);
+        }
+        request.send().await.expect("GET answered")
+    }
+
+    /// Creates a page and expects `201`; returns the answer.
+    pub async fn create(&self, slug: &str) -> Value {
+        let response = self.post_json("/api/pages", &page_body(slug)).await;
+        let status = response.status();
+        let body: Value = response.json().await.expect("JSON");
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    /// Waits until `check` holds, polling; panics after [`PATIENCE`].
+    pub async fn eventually<F, Fut>(&self, what: &str, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = bool>,
+    {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while !check().await {
+            assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        for (token, task) in [self.api.take(), self.projector.take()].into_iter().flatten() {
+            token.cancel();
+            task.abort();
+        }
+    }
+}
+
+/// A valid create body.
+pub fn page_body(slug: &str) -> Value {
+    json!({
+        "slug": slug,
+        "title": "Be mine",
+        "message": "Every day with you is a gift.",
+        "sender_name": "Sam",
+        "recipient_name": "Alex",
+        "template_id": "envelope",
+    })
+}
+
+/// A slug no other test uses.
+pub fn unique_slug(prefix: &str) -> String {
+    format!("{prefix}-{}", ulid::Ulid::new().to_string().to_ascii_lowercase())
+}
+
+/// Status and JSON body of a response.
+pub async fn answer(response: Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.expect("a body");
+    let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text:?}"));
+    (status, body)
+}
+
+/// Asserts the error shape: `{"detail": <non-empty string>, "code": <string>}`.
+pub fn assert_error(status: StatusCode, body: &Value, expected: StatusCode) {
+    assert_eq!(status, expected, "{body}");
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "no detail in {body}");
+    assert!(body["code"].is_string(), "no code in {body}");
+}
