@@ -22,8 +22,9 @@ use crate::error::ApiError;
 use crate::read;
 use crate::state::AppState;
 
-/// How many times a command that lost a race is re-run before giving up with a `503`.
-const ATTEMPTS: usize = 4;
+/// How many times a command that lost a race is re-run before giving up with a `503`. Each
+/// round lets at least one of the racing commands land, and a create needs at most two.
+const ATTEMPTS: u32 = 10;
 
 /// Which command, for metrics and spans.
 #[derive(Debug, Clone, Copy)]
@@ -77,6 +78,8 @@ pub async fn execute(
                 Err(AggregateError::AggregateConflict) if attempt < ATTEMPTS => {
                     state.metrics().conflict();
                     tracing::debug!(attempt, "lost a race on the page; running the command again");
+                    // A little jitter spreads the next round of racers apart.
+                    tokio::time::sleep(jitter(attempt)).await;
                 }
                 Err(e) => {
                     let error = refusal(e);
@@ -88,6 +91,13 @@ pub async fn execute(
     }
     .instrument(span)
     .await
+}
+
+/// Up to 2 ms per attempt so far, at random.
+fn jitter(attempt: u32) -> std::time::Duration {
+    let mut byte = [0u8; 2];
+    let _ = getrandom::fill(&mut byte);
+    std::time::Duration::from_micros(u64::from(u16::from_le_bytes(byte)) % (2000 * u64::from(attempt)))
 }
 
 fn refusal(err: AggregateError<PageError>) -> ApiError {

@@ -1,0 +1,213 @@
+//! The HTTP surface on real servers: every malformed request gets a JSON error, security
+//! headers, CORS, metrics, the OpenAPI document, and serving through a Redis outage.
+
+#[path = "support/app.rs"]
+mod app;
+
+use app::{answer, assert_error, page_body, spawn_app, spawn_app_with, unique_slug};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn malformed_bodies_get_clear_json_errors_and_store_nothing() {
+    let app = spawn_app_with(|c| c.max_body_bytes = 16 * 1024).await;
+    let slug = unique_slug("body");
+    let valid = serde_json::to_string(&page_body(&slug)).expect("json");
+
+    let cases: Vec<(Vec<u8>, &str, StatusCode)> = vec![
+        (b"{not json".to_vec(), "application/json", StatusCode::BAD_REQUEST),
+        (b"".to_vec(), "application/json", StatusCode::BAD_REQUEST),
+        // A lone surrogate: the original answered 500.
+        (valid.replace("Be mine", "\\ud800").into_bytes(), "application/json", StatusCode::BAD_REQUEST),
+        (
+            b"{\"slug\": \"abc\", \"title\": \"\xff\xfe\"}".to_vec(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+        ),
+        (b"[1, 2, 3]".to_vec(), "application/json", StatusCode::UNPROCESSABLE_ENTITY),
+        (b"{\"slug\": 5}".to_vec(), "application/json", StatusCode::UNPROCESSABLE_ENTITY),
+        (valid.clone().into_bytes(), "text/plain", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        (
+            format!("\"{}\"", "x".repeat(20_000)).into_bytes(),
+            "application/json",
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+    ];
+    for (body, content_type, expected) in cases {
+        let (status, error) = answer(app.post_raw(body, content_type).await).await;
+        assert_error(status, &error, expected);
+        assert!(error.to_string().len() < 600, "errors never echo big inputs: {error}");
+    }
+    // An oversized body sent in chunks, with no Content-Length, is refused as well.
+    let chunks = futures::stream::iter((0..64).map(|_| Ok::<_, std::io::Error>(vec![b' '; 1024])));
+    let (status, error) =
+        answer(app.post_raw(reqwest::Body::wrap_stream(chunks), "application/json").await).await;
+    assert_error(status, &error, StatusCode::PAYLOAD_TOO_LARGE);
+
+    let (_, check) = answer(app.get(&format!("/api/slugs/check/{slug}")).await).await;
+    assert_eq!(check["available"], true, "nothing was stored");
+}
+
+#[tokio::test]
+async fn unknown_routes_methods_and_bad_paths_get_json_errors() {
+    let app = spawn_app().await;
+    for (method, path, expected) in [
+        (Method::GET, "/nope", StatusCode::NOT_FOUND),
+        (Method::GET, "/api/nope", StatusCode::NOT_FOUND),
+        (Method::PUT, "/api/pages/alice", StatusCode::METHOD_NOT_ALLOWED),
+        (Method::DELETE, "/api/templates", StatusCode::METHOD_NOT_ALLOWED),
+        (Method::GET, "/api/pages/%FF%FE", StatusCode::BAD_REQUEST),
+        (Method::GET, "/api/pages/no%20such", StatusCode::NOT_FOUND),
+        (Method::GET, "/api/slugs/suggest", StatusCode::BAD_REQUEST),
+    ] {
+        let response = app.http.request(method.clone(), app.url(path)).send().await.expect("answered");
+        assert_eq!(response.headers()["content-type"], "application/json", "{method} {path}");
+        let (status, error) = answer(response).await;
+        assert_error(status, &error, expected);
+    }
+}
+
+#[tokio::test]
+async fn responses_carry_security_headers_and_cors_is_narrow() {
+    let app = spawn_app().await;
+    let response = app.get("/api/templates").await;
+    let headers = response.headers();
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert!(headers["content-security-policy"].to_str().expect("ascii").contains("default-src 'none'"));
+
+    let preflight = |origin: &'static str| {
+        app.http
+            .request(Method::OPTIONS, app.url("/api/pages"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type, idempotency-key")
+            .send()
+    };
+    let allowed = preflight("https://app.example").await.expect("answered");
+    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://app.example");
+    assert!(allowed.headers().get("access-control-allow-credentials").is_none());
+    let methods = allowed.headers()["access-control-allow-methods"].to_str().expect("ascii").to_owned();
+    assert!(methods.contains("PATCH") && !methods.contains("PUT"), "{methods}");
+    let other = preflight("https://evil.example").await.expect("answered");
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn liveness_readiness_and_metrics_report_the_dependencies() {
+    let app = spawn_app().await;
+    let (status, health) = answer(app.get("/health").await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(health, json!({ "status": "healthy", "nats": "connected", "redis": "ok" }));
+
+    let slug = unique_slug("m");
+    app.create(&slug).await;
+    assert_eq!(app.get(&format!("/api/pages/{slug}")).await.status(), StatusCode::OK);
+    let (status, ready) = answer(app.get("/ready").await).await;
+    assert_eq!(status, StatusCode::OK, "{ready}");
+    assert_eq!(ready["status"], "ready");
+    for part in ["nats", "redis", "read_model"] {
+        assert_eq!(ready[part]["status"], "ok", "{part}: {ready}");
+    }
+    assert_eq!(ready["projection"]["lag"], 0);
+
+    let metrics = app.get("/metrics").await.text().await.expect("text");
+    for name in [
+        "valentine_http_request_duration_seconds_bucket",
+        "route=\"/api/pages\"",
+        "valentine_commands_total{command=\"create\",outcome=\"ok\"} 1",
+        "valentine_projection_lag_events",
+        "valentine_cache_requests_total",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from:\n{metrics}");
+    }
+    assert!(!metrics.contains("127.0.0.1"), "no client address in metrics");
+}
+
+#[tokio::test]
+async fn with_redis_gone_reads_and_creates_still_work_and_readiness_says_degraded() {
+    // The original's /health said healthy with Redis down.
+    let mut app = spawn_app_with(|c| {
+        c.pages_per_hour = 100;
+        c.slug_checks_per_minute = 100;
+    })
+    .await;
+    let before = unique_slug("before");
+    app.create(&before).await;
+    assert_eq!(app.get(&format!("/api/pages/{before}")).await.status(), StatusCode::OK);
+
+    app.redis.stop();
+    let during = unique_slug("during");
+    app.create(&during).await;
+    for slug in [&before, &during] {
+        let (status, page) = answer(app.get(&format!("/api/pages/{slug}")).await).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_eq!(page["slug"], slug.as_str());
+    }
+    let (_, check) = answer(app.get(&format!("/api/slugs/check/{during}")).await).await;
+    assert_eq!(check["available"], false);
+
+    let (status, ready) = answer(app.get("/ready").await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ready["status"], "degraded");
+    assert_eq!(ready["redis"]["status"], "down");
+    let (_, health) = answer(app.get("/health").await).await;
+    assert_eq!(health["status"], "degraded");
+    assert_eq!(health["redis"], "down");
+
+    // Rate limits still hold, per process, while Redis is away.
+    let limited = spawn_app_with(|c| c.slug_checks_per_minute = 2).await;
+    let mut limited = limited;
+    limited.redis.stop();
+    let statuses: Vec<u16> = futures::future::join_all((0..4).map(|_| limited.get("/api/slugs/check/solo")))
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 2, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 2, "{statuses:?}");
+
+    // Redis comes back (empty): the cache fills again and answers stay right.
+    app.redis.restart().await;
+    app.eventually("redis to be seen again", || async {
+        let (_, ready): (_, Value) = answer(app.get("/ready").await).await;
+        ready["status"] == "ready"
+    })
+    .await;
+    let after = unique_slug("after");
+    let created = app.create(&after).await;
+    let token = created["edit_token"].as_str().expect("token");
+    assert_eq!(app.get(&format!("/api/pages/{after}")).await.status(), StatusCode::OK);
+    let (status, _) = answer(app.patch(&after, Some(token), &json!({ "title": "Fresh" })).await).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, page) = answer(app.get(&format!("/api/pages/{after}")).await).await;
+    assert_eq!(page["title"], "Fresh", "the cache holds nothing stale");
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route() {
+    let app = spawn_app().await;
+    let (status, doc) = answer(app.get("/api/openapi.json").await).await;
+    assert_eq!(status, StatusCode::OK);
+    let paths = doc["paths"].as_object().expect("paths");
+    for (path, methods) in [
+        ("/api/templates", &["get"][..]),
+        ("/api/templates/{id}", &["get"]),
+        ("/api/slugs/check/{slug}", &["get"]),
+        ("/api/slugs/suggest", &["get"]),
+        ("/api/pages", &["post"]),
+        ("/api/pages/job/{job_id}", &["get"]),
+        ("/api/pages/{slug}", &["get", "patch", "delete"]),
+        ("/api/pages/{slug}/history", &["get"]),
+        ("/api/openapi.json", &["get"]),
+        ("/health", &["get"]),
+        ("/ready", &["get"]),
+        ("/metrics", &["get"]),
+    ] {
+        for method in methods {
+            assert!(paths[path][*method].is_object(), "{method} {path} missing");
+        }
+    }
+    assert_eq!(paths.len(), 12, "{:?}", paths.keys().collect::<Vec<_>>());
+}
