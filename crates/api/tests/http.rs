@@ -211,3 +211,59 @@ async fn the_openapi_document_lists_every_route() {
     }
     assert_eq!(paths.len(), 12, "{:?}", paths.keys().collect::<Vec<_>>());
 }
+
+#[tokio::test]
+async fn a_slug_with_a_trailing_newline_is_refused_not_trimmed() {
+    // The original accepted "alice\n": impersonation, and a way around the reserved list.
+    let app = spawn_app().await;
+    let slug = unique_slug("nl");
+    app.create(&slug).await;
+    for sneaky in [format!("{slug}\n"), "admin\n".to_owned(), format!(" {slug}")] {
+        let (status, error) = answer(app.post_json("/api/pages", &page_body(&sneaky)).await).await;
+        assert_error(status, &error, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(error["errors"][0]["field"], "slug");
+    }
+}
+
+#[tokio::test]
+async fn reads_never_write_so_they_never_meet_a_locked_database() {
+    // The original wrote every view to SQLite, and reads failed with "database is locked".
+    let app = spawn_app().await;
+    let slug = unique_slug("hot");
+    app.create(&slug).await;
+    let path = format!("/api/pages/{slug}");
+    let reads = (0..300).map(|_| async { app.get(&path).await.status() });
+    let writes =
+        (0..20).map(|_| async { app.post_json("/api/pages", &page_body(&unique_slug("w"))).await.status() });
+    let (reads, writes) = tokio::join!(futures::future::join_all(reads), futures::future::join_all(writes));
+    assert!(reads.iter().all(|s| *s == StatusCode::OK), "{reads:?}");
+    assert!(writes.iter().all(|s| *s == StatusCode::CREATED), "{writes:?}");
+}
+
+#[tokio::test]
+async fn an_unreachable_event_store_is_a_503_that_reveals_nothing_and_passes() {
+    // The original leaked internal error text to clients.
+    let mut app = spawn_app().await;
+    let slug = unique_slug("down");
+    app.nats.stop();
+    let (status, error) = answer(app.post_json("/api/pages", &page_body(&slug)).await).await;
+    assert_error(status, &error, StatusCode::SERVICE_UNAVAILABLE);
+    let text = error.to_string().to_ascii_lowercase();
+    for secret in ["nats", "127.0.0.1", "connection", "jetstream", "io error"] {
+        assert!(!text.contains(secret), "{secret} leaked in {error}");
+    }
+    let (status, ready) = answer(app.get("/ready").await).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{ready}");
+    assert_eq!(ready["status"], "unready");
+
+    // Back on the same store: the client reconnects and the retried create goes through.
+    app.nats.restart().await;
+    app.eventually("the API to reach NATS again", || async {
+        app.get("/ready").await.status() == StatusCode::OK
+    })
+    .await;
+    app.eventually("a create to go through", || async {
+        app.post_json("/api/pages", &page_body(&slug)).await.status() == StatusCode::CREATED
+    })
+    .await;
+}
