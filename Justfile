@@ -18,6 +18,10 @@ bootstrap:
 up:
     scripts/up.sh
 
+# Serve the HTTP API against the servers of `just up` (BIND_ADDR, default 127.0.0.1:8000)
+api:
+    @cargo run -q -p valentine-cli -- api
+
 # Run one projector worker against the servers of `just up` (start several to scale)
 projector:
     @cargo run -q -p valentine-cli -- projector
