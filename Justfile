@@ -38,6 +38,10 @@ replay SLUG *ARGS:
 bench-rebuild:
     @scripts/bench-rebuild.sh
 
+# HTTP API benchmark: the whole stack on free ports, wrk scenarios (BENCH_SECONDS), figures vs targets
+bench:
+    @scripts/bench.sh
+
 # Everything CI runs: formatting, lints, the compose schema, then every test on real servers
 test: fmt-check lint check-compose
     cargo nextest run --workspace

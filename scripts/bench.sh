@@ -1,0 +1,347 @@
+#!/usr/bin/env bash
+# HTTP API benchmark: the whole stack on free loopback ports (nats-server, redis-server without
+# persistence, two `valentine projector` workers, one `valentine api`), a fresh read model in a
+# temp dir, then wrk scenarios (32 connections, 2 threads) against the API:
+#
+#   page-get     GET /api/pages/{slug} over BENCH_PAGES (100) pages created first
+#   slug-check   GET /api/slugs/check/{random valid slug}
+#   templates    GET /api/templates
+#   create       POST /api/pages, a unique slug per request; answers counted by status
+#
+# Every request carries a random X-Forwarded-For client address (the API trusts the loopback
+# peer as a proxy), so the rate limits run at their defaults, for real, per simulated client.
+#
+#   BENCH_SECONDS (15)  BENCH_CREATE_SECONDS (30)  BENCH_WARMUP_SECONDS (3)  BENCH_PAGES (100)
+#   BENCH_RUST_LOG (info: the API's RUST_LOG, as in .env.example)  BENCH_PROJECTORS (2)
+#   BENCH_SCENARIOS ("page-get slug-check templates create": a subset runs only those)
+#
+# Settings from .env or the environment do not leak in: every variable the binary reads is
+# set or unset here. Logs are removed after a clean run and kept (path printed) after a failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+
+seconds="${BENCH_SECONDS:-15}"
+create_seconds="${BENCH_CREATE_SECONDS:-30}"
+warmup="${BENCH_WARMUP_SECONDS:-3}"
+page_count="${BENCH_PAGES:-100}"
+projectors="${BENCH_PROJECTORS:-2}"
+scenarios="${BENCH_SCENARIOS:-page-get slug-check templates create}"
+connections=32
+threads=2
+page_prefix="bench-page-"
+
+say() { printf 'bench: %s\n' "$*"; }
+die() {
+  say "$*" >&2
+  exit 1
+}
+
+for tool in wrk curl python3 redis-server nats-server; do
+  command -v "$tool" > /dev/null || die "$tool is missing; run scripts/bootstrap.sh"
+done
+
+cargo build --release --locked -q -p valentine-cli
+bin="$PWD/target/release/valentine"
+
+tmp="$(mktemp -d)"
+logs="$(mktemp -d)"
+# The script's own stdout and stderr, for cleanup: a signal can arrive while a redirection
+# is in force.
+exec 3>&1 4>&2
+names=()
+pids=()
+
+# stop PID...: TERM, up to 10 s to exit, then KILL.
+stop() {
+  [ $# -gt 0 ] || return 0
+  kill -TERM "$@" 2> /dev/null || true
+  local pid running
+  for _ in $(seq 100); do
+    running=0
+    for pid in "$@"; do kill -0 "$pid" 2> /dev/null && running=1; done
+    [ "$running" = 0 ] && break
+    sleep 0.1
+  done
+  kill -KILL "$@" 2> /dev/null || true
+  wait "$@" 2> /dev/null || true
+}
+
+# Stops every started process, the API and projectors before the servers they publish to;
+# removes the temp dirs; after a failure (not an interruption) shows the end of each log and
+# keeps the logs.
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  exec 1>&3 2>&4
+  local i valentine=() servers=()
+  for i in "${!pids[@]}"; do
+    case "${names[$i]}" in
+      nats | redis) servers+=("${pids[$i]}") ;;
+      *) valentine+=("${pids[$i]}") ;;
+    esac
+  done
+  stop "${valentine[@]}"
+  stop "${servers[@]}"
+  rm -rf "$tmp"
+  if [ "$status" -eq 130 ] || [ "$status" -eq 143 ]; then
+    say "interrupted; everything it started is stopped" >&2
+    rm -rf "$logs"
+  elif [ "$status" -ne 0 ]; then
+    for name in "${names[@]}"; do
+      echo "---- $name (last 20 lines)" >&2
+      tail -n 20 "$logs/$name.log" >&2 || true
+    done
+    say "failed; logs kept in $logs" >&2
+  else
+    rm -rf "$logs"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# start NAME COMMAND...: runs COMMAND in the background, output in $logs/NAME.log.
+start() {
+  local name=$1
+  shift
+  "$@" > "$logs/$name.log" 2>&1 3>&- 4>&- &
+  names+=("$name")
+  pids+=($!)
+}
+
+pid_of() {
+  local i
+  for i in "${!names[@]}"; do [ "${names[$i]}" = "$1" ] && echo "${pids[$i]}" && return; done
+  return 1
+}
+
+# Fails when any started process has exited.
+all_alive() {
+  local i
+  for i in "${!pids[@]}"; do
+    kill -0 "${pids[$i]}" 2> /dev/null || die "${names[$i]} exited"
+  done
+}
+
+# wait_until WHAT SECONDS COMMAND...: polls COMMAND every 0.1 s while everything is alive.
+wait_until() {
+  local what=$1 limit=$2
+  shift 2
+  local tries=$((limit * 10))
+  for _ in $(seq "$tries"); do
+    "$@" && return 0
+    all_alive
+    sleep 0.1
+  done
+  die "$what: not within $limit s"
+}
+
+# Free loopback ports, all bound at once so they differ, then released for the servers.
+free_ports() {
+  python3 - "$1" << 'PY'
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+PY
+}
+
+listening() { (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
+
+# Every variable the binary reads (crates/cli/src/settings.rs), so nothing comes from .env.
+unset NATS_URL REDIS_URL DATABASE_PATH NATS_REPLICAS PROJECTOR_BATCH_SIZE PROJECTOR_CONSUMER \
+  LOG_FORMAT RUST_LOG BIND_ADDR ALLOWED_ORIGINS FRONTEND_DOMAIN RATE_LIMIT_PAGES_PER_HOUR \
+  RATE_LIMIT_SLUG_CHECKS_PER_MINUTE SYNC_WAIT_MS TRUSTED_PROXIES IP_HASH_SECRET WEB_DIST \
+  MAX_BODY_BYTES READ_CONNECTIONS
+
+# --- the stack -----------------------------------------------------------------------------
+mkdir -p "$tmp/ports" "$tmp/redis" "$tmp/db"
+start nats nats-server -c nats/nats-server.conf -a 127.0.0.1 -p -1 -js -sd "$tmp/js" \
+  --ports_file_dir "$tmp/ports"
+wait_until "nats-server ports file" 20 compgen -G "$tmp/ports/*.ports" > /dev/null
+nats_port="$(sed -E 's/.*:([0-9]+)".*/\1/' "$tmp"/ports/*.ports)"
+
+read -r redis_port api_port <<< "$(free_ports 2)"
+start redis redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$tmp/redis" \
+  --save '' --appendonly no
+wait_until "redis-server on :$redis_port" 20 listening "$redis_port"
+
+export NATS_URL="nats://127.0.0.1:$nats_port"
+export REDIS_URL="redis://127.0.0.1:$redis_port"
+export DATABASE_PATH="$tmp/db/valentine.db"
+export RUST_LOG="${BENCH_RUST_LOG:-info}" NO_COLOR=1
+
+# The first projector creates the read model; the others and the API open it once it exists.
+start projector-1 "$bin" projector
+wait_until "the read model at DATABASE_PATH" 60 test -L "$DATABASE_PATH"
+for i in $(seq 2 "$projectors"); do start "projector-$i" "$bin" projector; done
+start api env BIND_ADDR="127.0.0.1:$api_port" TRUSTED_PROXIES=127.0.0.1/32 IP_HASH_SECRET=bench \
+  "$bin" api
+base="http://127.0.0.1:$api_port"
+
+ready_code() { [ "$(curl -s -o "$tmp/ready.json" -w '%{http_code}' "$base/ready")" = 200 ]; }
+wait_until "GET /ready answering 200" 60 ready_code
+fully_ready() { ready_code && grep -q '^{"status":"ready"' "$tmp/ready.json"; }
+if ! (for _ in $(seq 50); do fully_ready && exit 0; sleep 0.1; done; exit 1); then
+  say "warning: /ready says $(cat "$tmp/ready.json")"
+fi
+say "stack up: nats :$nats_port, redis :$redis_port, api :$api_port, $projectors projectors (release build)"
+
+# --- the pages that page-get reads ---------------------------------------------------------
+say "creating $page_count pages"
+for i in $(seq "$page_count"); do
+  code="$(curl -s -o "$tmp/create.json" -w '%{http_code}' -X POST "$base/api/pages" \
+    -H 'Content-Type: application/json' -H "X-Forwarded-For: 192.168.$((i / 250)).$((i % 250 + 1))" \
+    --data "{\"slug\":\"$page_prefix$i\",\"title\":\"Page $i\",\"message\":\"A benchmark page, number $i, with a message of a usual length for a valentine: a few warm sentences.\",\"sender_name\":\"Sam\",\"recipient_name\":\"Alex\",\"template_id\":\"classic\"}")"
+  case "$code" in
+    201 | 202) ;;
+    *) die "creating $page_prefix$i answered $code: $(cat "$tmp/create.json")" ;;
+  esac
+done
+page_visible() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/api/pages/$page_prefix$1")" = 200 ]; }
+for i in $(seq "$page_count"); do wait_until "page $page_prefix$i readable" 30 page_visible "$i"; done
+
+# --- scenarios -----------------------------------------------------------------------------
+clk_tck="$(getconf CLK_TCK)"
+# CPU time (clock ticks) a process has used so far.
+cpu_ticks() { sed -E 's/^.*\) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+# CPU ticks of: the API, all projectors together, nats-server, redis-server.
+cpu_all() {
+  local projected=0 i
+  for i in $(seq "$projectors"); do projected=$((projected + $(cpu_ticks "$(pid_of "projector-$i")"))); done
+  echo "$(cpu_ticks "$(pid_of api)") $projected $(cpu_ticks "$(pid_of nats)") $(cpu_ticks "$(pid_of redis)")"
+}
+
+# CPU seconds used by this script's finished children (user + system), from `times` (run in
+# this shell: a subshell would count only its own children).
+children_cpu() {
+  times > "$tmp/times"
+  awk 'NR == 2 { n = 0; for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); n += p[1] * 60 + p[2] }; print n }' \
+    "$tmp/times"
+}
+
+declare -A result
+# run NAME SCRIPT SECONDS: a warm-up, then the measured run; fills result[NAME.*].
+run() {
+  local name=$1 script=$2 duration=$3
+  local out="$logs/wrk-$name.txt"
+  export BENCH_PAGE_PREFIX="$page_prefix" BENCH_PAGE_COUNT="$page_count"
+  if [ "$warmup" -gt 0 ]; then
+    wrk -t "$threads" -c "$connections" -d "${warmup}s" --timeout 10s -s "scripts/bench/$script" \
+      "$base" > "$logs/wrk-$name-warmup.txt" 2>&1 3>&- 4>&-
+  fi
+  all_alive
+  local before after wrk_cpu
+  read -r -a before <<< "$(cpu_all)"
+  children_cpu > "$tmp/cpu-before"
+  wrk -t "$threads" -c "$connections" -d "${duration}s" --timeout 10s --latency \
+    -s "scripts/bench/$script" "$base" > "$out" 2>&1 3>&- 4>&-
+  children_cpu > "$tmp/cpu-after"
+  wrk_cpu="$(awk 'NR == FNR { b = $1; next } { printf "%.1f", $1 - b }' "$tmp/cpu-before" "$tmp/cpu-after")"
+  read -r -a after <<< "$(cpu_all)"
+  all_alive
+  local line
+  line="$(grep '^result ' "$out")" || die "wrk printed no result for $name (see $out)"
+  local kv
+  for kv in ${line#result }; do result["$name.${kv%%=*}"]="${kv#*=}"; done
+  result["$name.cpu"]="$(awk -v t="$clk_tck" -v w="$wrk_cpu" \
+    -v b="${before[*]}" -v a="${after[*]}" 'BEGIN {
+      split(b, x, " "); split(a, y, " ")
+      printf "api %.1f s, projectors %.1f s, nats %.1f s, redis %.1f s, wrk %.1f s", \
+        (y[1]-x[1])/t, (y[2]-x[2])/t, (y[3]-x[3])/t, (y[4]-x[4])/t, w }')"
+  result["$name.rps"]="$(awk -v n="${result[$name.requests]}" -v s="${result[$name.seconds]}" \
+    'BEGIN { printf "%.0f", n / s }')"
+  local extra=""
+  if [ "$name" = create ]; then
+    result["create.share201"]="$(awk -v ok="${result[create.s201]}" -v n="${result[create.requests]}" \
+      'BEGIN { printf "%.2f", n ? 100 * ok / n : 0 }')"
+    local other=$((${result[create.s409]} + ${result[create.s429]} + ${result[create.s5xx]} + ${result[create.sother]}))
+    extra="  201: ${result[create.share201]} % (${result[create.s201]} × 201, ${result[create.s202]} × 202, $other other"
+    [ "$other" -gt 0 ] && extra+=": 409 ${result[create.s409]}, 429 ${result[create.s429]}, 5xx ${result[create.s5xx]}, else ${result[create.sother]}"
+    extra+=")"
+  elif [ "${result[$name.non_2xx]}" != 0 ]; then
+    extra="  non-2xx: ${result[$name.non_2xx]}"
+  fi
+  [ "${result[$name.socket_errors]}" != 0 ] && extra+="  socket errors/timeouts: ${result[$name.socket_errors]}"
+  printf 'bench: %-10s %8s req/s  p50 %7.2f ms  p99 %7.2f ms%s\n' "$name" "${result[$name.rps]}" \
+    "${result[$name.p50_ms]}" "${result[$name.p99_ms]}" "$extra"
+  printf 'bench: %-10s CPU over %s s: %s\n' "" "$duration" "${result[$name.cpu]}"
+}
+
+say "scenarios: $connections connections, $threads threads, ${warmup} s warm-up each"
+for s in $scenarios; do
+  case "$s" in
+    page-get) run page-get page_get.lua "$seconds" ;;
+    slug-check) run slug-check slug_check.lua "$seconds" ;;
+    templates) run templates templates.lua "$seconds" ;;
+    create) run create create.lua "$create_seconds" ;;
+    *) die "unknown scenario $s (page-get, slug-check, templates, create)" ;;
+  esac
+done
+
+# --- summary -------------------------------------------------------------------------------
+# verdict NAME MIN_RPS MAX_P99_MS [MIN_SHARE_201]
+verdict() {
+  awk -v r="${result[$1.rps]}" -v p="${result[$1.p99_ms]}" -v s="${result[$1.share201]:-100}" \
+    -v R="$2" -v P="$3" -v S="${4:-0}" 'BEGIN { print (r >= R && (P == "" || p <= P) && s >= S) ? "met" : "MISSED" }'
+}
+echo
+printf '%-11s %9s %9s %9s %8s  %-7s %s\n' scenario 'req/s' 'p50 ms' 'p99 ms' '201 %' verdict target
+for s in $scenarios; do
+  case "$s" in
+    page-get) target="≥ 20,000 req/s, p99 ≤ 10 ms" v="$(verdict page-get 20000 10)" ;;
+    slug-check) target="≥ 15,000 req/s" v="$(verdict slug-check 15000 '')" ;;
+    templates) target="≥ 30,000 req/s" v="$(verdict templates 30000 '')" ;;
+    create) target="≥ 5,000/s, p99 ≤ 50 ms, ≥ 99 % 201" v="$(verdict create 5000 50 99)" ;;
+  esac
+  printf '%-11s %9s %9.2f %9.2f %8s  %-7s %s\n' "$s" "${result[$s.rps]}" "${result[$s.p50_ms]}" \
+    "${result[$s.p99_ms]}" "${result[$s.share201]:--}" "$v" "$target"
+done
+echo
+
+# What the API saw, by route, from its own histogram; then each process's CPU time.
+curl -s "$base/metrics" > "$logs/metrics.txt"
+python3 - "$logs/metrics.txt" << 'PY'
+import re, sys
+from collections import defaultdict
+series = re.compile(r'^valentine_http_request_duration_seconds_(bucket|sum|count)\{(.*)\} (\S+)')
+label = re.compile(r'(\w+)="([^"]*)"')
+routes = defaultdict(lambda: {"buckets": [], "sum": 0.0, "count": 0.0})
+other = []
+for line in open(sys.argv[1]):
+    m = series.match(line)
+    if m:
+        kind, labels, value = m.group(1), dict(label.findall(m.group(2))), float(m.group(3))
+        r = routes[(labels["method"], labels["route"], labels["status"])]
+        if kind == "bucket":
+            r["buckets"].append((float(labels["le"]), value))
+        elif kind == "sum":
+            r["sum"] = value
+        else:
+            r["count"] = value
+    elif re.match(r'^valentine_(cache_requests|rate_limit_rejections|redis_failures|commands|command_conflicts)_total', line):
+        other.append(line.strip())
+print("API latency by route (its own histogram, whole run incl. warm-ups; p99 = bucket bound):")
+print(f"  {'route':<34} {'status':>6} {'requests':>10} {'mean ms':>8} {'p99 ≤ ms':>9}")
+for (method, route, status), r in sorted(routes.items(), key=lambda kv: -kv[1]["count"]):
+    if not r["count"]:
+        continue
+    p99 = next((le for le, n in sorted(r["buckets"]) if n >= 0.99 * r["count"]), float("inf"))
+    p99 = "+Inf" if p99 == float("inf") else f"{p99 * 1000:.2f}"
+    print(f"  {method + ' ' + route:<34} {status:>6} {int(r['count']):>10} {1000 * r['sum'] / r['count']:>8.3f} {p99:>9}")
+for line in other:
+    print("  " + line)
+PY
+echo
+say "CPU time of each process since it started (ps):"
+for i in "${!pids[@]}"; do
+  printf '  %-12s pid %-8s %s\n' "${names[$i]}" "${pids[$i]}" "$(ps -o time= -p "${pids[$i]}")"
+done
+for name in "${names[@]}"; do
+  problems="$(grep -cE ' (WARN|ERROR) ' "$logs/$name.log" || true)"
+  [ "$problems" != 0 ] && say "$name logged $problems warnings/errors, e.g.: $(grep -m1 -E ' (WARN|ERROR) ' "$logs/$name.log")"
+done
+exit 0
