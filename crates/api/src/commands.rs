@@ -140,7 +140,24 @@ pub async fn earlier_attempt(
         c.commit.command_id == command_id.to_string()
             && c.commit.events.first().is_some_and(|e| e.event_type == PageEvent::CREATED)
     });
-    Ok(ours.map(|c| AppendReceipt { stream_sequence: c.stream_sequence, duplicate: true }))
+    Ok(ours.map(|c| AppendReceipt { stream_sequence: c.stream_sequence, duplicate: true, timestamp: None }))
+}
+
+/// Waits up to the sync wait for the event at `stream_sequence` on `slug_key` to be
+/// projected; whether it was.
+///
+/// # Errors
+/// When SQLite fails.
+pub async fn await_projection(
+    state: &AppState,
+    slug_key: &str,
+    stream_sequence: u64,
+) -> Result<bool, ApiError> {
+    if state.position().wait_for(stream_sequence, state.config().sync_wait).await {
+        return Ok(true);
+    }
+    // Announcements are best effort: the read model has the last word.
+    pages::is_projected(state.db(), slug_key, stream_sequence).await.map_err(read::read_failed)
 }
 
 /// Waits up to the sync wait for the event at `stream_sequence` on `slug_key` to be
@@ -153,14 +170,8 @@ pub async fn projected_row(
     slug_key: &str,
     stream_sequence: u64,
 ) -> Result<Option<PageRow>, ApiError> {
-    let announced = state.position().wait_for(stream_sequence, state.config().sync_wait).await;
-    if !announced {
-        // Announcements are best effort: the read model has the last word.
-        let projected =
-            pages::is_projected(state.db(), slug_key, stream_sequence).await.map_err(read::read_failed)?;
-        if !projected {
-            return Ok(None);
-        }
+    if !await_projection(state, slug_key, stream_sequence).await? {
+        return Ok(None);
     }
     let row = read::row(state, slug_key).await?;
     Ok(row.filter(|r| u64::try_from(r.last_stream_sequence).unwrap_or(0) >= stream_sequence))

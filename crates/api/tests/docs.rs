@@ -40,8 +40,13 @@ fn every_test_named_in_the_defects_table_exists() {
     let mut named = 0;
     for cell in table.split('`').skip(1).step_by(2) {
         let Some((_, test)) = cell.rsplit_once("::").filter(|(_, t)| !t.ends_with('…')) else { continue };
-        if test.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()) && test.contains('_') {
-            assert!(sources.contains(&format!("fn {test}(")), "{test} is named in docs/api.md but does not exist");
+        if test.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit())
+            && test.contains('_')
+        {
+            assert!(
+                sources.contains(&format!("fn {test}(")),
+                "{test} is named in docs/api.md but does not exist"
+            );
             named += 1;
         }
     }

@@ -28,6 +28,10 @@ async fn a_created_page_is_readable_at_once_in_any_casing() {
     let token = created["edit_token"].as_str().expect("a token");
     assert_eq!(token.len(), 43, "256 bits, URL-safe base64");
 
+    // The answer is exactly what reads show (the first read, before its own view counts).
+    let (_, first) = answer(app.get(&format!("/api/pages/{slug}")).await).await;
+    assert_eq!(&first, page);
+
     for path in [slug.clone(), slug.to_ascii_lowercase(), slug.to_ascii_uppercase()] {
         let (status, body) = answer(app.get(&format!("/api/pages/{path}")).await).await;
         assert_eq!(status, StatusCode::OK);

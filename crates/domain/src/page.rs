@@ -124,14 +124,14 @@ impl Page {
 }
 
 impl CreatePage {
-    /// Checks the content rules without any page: what [`PageCommand::Create`] would refuse
-    /// as [`PageError::Invalid`] on a free slug. Lets a caller refuse bad input before doing
-    /// any I/O; the aggregate checks again when the command runs.
+    /// What this command records on a free slug, decided without any page: lets a caller
+    /// refuse bad input before doing any I/O, and know the trimmed content it will store.
+    /// The aggregate decides again when the command runs.
     ///
     /// # Errors
-    /// Every broken content rule.
-    pub fn check(&self) -> Result<(), PageError> {
-        Page::default().create(self).map(drop)
+    /// [`PageError::Invalid`] with every broken content rule.
+    pub fn check(&self) -> Result<PageCreated, PageError> {
+        Page::default().create(self)
     }
 }
 

@@ -131,7 +131,7 @@ impl Commit {
         command_id: &str,
         at: OffsetDateTime,
     ) -> Self {
-        let timestamp = at.format(&Rfc3339).unwrap_or_else(|_| at.unix_timestamp().to_string());
+        let timestamp = format_timestamp(at);
         let aggregate_id = events.first().map(|e| e.aggregate_id.clone()).unwrap_or_default();
         let events = events
             .iter()
@@ -233,6 +233,11 @@ impl<P: DeserializeOwned, M: DeserializeOwned> Commit<P, M> {
         }
         Ok(StoredCommit { stream_sequence, commit })
     }
+}
+
+/// How event times are written in metadata (RFC 3339, UTC), and so in read models.
+pub fn format_timestamp(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_else(|_| at.unix_timestamp().to_string())
 }
 
 /// The command id the caller chose (metadata key `command_id`), or a fresh ULID.

@@ -7,6 +7,8 @@
 use std::cell::Cell;
 use std::future::Future;
 
+use time::OffsetDateTime;
+
 /// Where a command's events were stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AppendReceipt {
@@ -14,6 +16,9 @@ pub struct AppendReceipt {
     pub stream_sequence: u64,
     /// Whether the message was already stored by an earlier attempt of the same command.
     pub duplicate: bool,
+    /// The time written into the events' metadata, when this attempt stored them (not for
+    /// duplicates, whose time is the earlier attempt's).
+    pub timestamp: Option<OffsetDateTime>,
 }
 
 tokio::task_local! {

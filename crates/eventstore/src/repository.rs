@@ -204,7 +204,11 @@ impl JetStreamEventRepository {
             match self.publish(subject, message).await {
                 Ok(ack) => {
                     tracing::Span::current().record("stream_sequence", ack.sequence);
-                    return Ok(AppendReceipt { stream_sequence: ack.sequence, duplicate: ack.duplicate });
+                    return Ok(AppendReceipt {
+                        stream_sequence: ack.sequence,
+                        duplicate: ack.duplicate,
+                        timestamp: None,
+                    });
                 }
                 Err(e) => match classify(&e) {
                     PublishFailure::Conflict => {
@@ -213,7 +217,11 @@ impl JetStreamEventRepository {
                         if let Some(last) = self.last_message(subject).await?
                             && written_by(&last, &commit.command_id)
                         {
-                            return Ok(AppendReceipt { stream_sequence: last.sequence, duplicate: true });
+                            return Ok(AppendReceipt {
+                                stream_sequence: last.sequence,
+                                duplicate: true,
+                                timestamp: None,
+                            });
                         }
                         return Err(EventStoreError::Conflict);
                     }
@@ -365,11 +373,13 @@ impl PersistedEventRepository for JetStreamEventRepository {
         let receipt = match self.expectation(&subject, first.sequence, &command_id).await? {
             Expectation::AlreadyStored(stream_sequence) => {
                 debug!("this command's append is already stored");
-                AppendReceipt { stream_sequence, duplicate: true }
+                AppendReceipt { stream_sequence, duplicate: true, timestamp: None }
             }
             Expectation::Sequence(expected) => {
-                let commit = Commit::new(A::TYPE, events, &command_id, OffsetDateTime::now_utc());
-                self.append(&subject, &commit, expected).await?
+                let at = OffsetDateTime::now_utc();
+                let commit = Commit::new(A::TYPE, events, &command_id, at);
+                let receipt = self.append(&subject, &commit, expected).await?;
+                AppendReceipt { timestamp: (!receipt.duplicate).then_some(at), ..receipt }
             }
         };
         receipt::record(receipt);

@@ -33,23 +33,43 @@ pub enum Mode {
     Reader,
 }
 
+/// How often a writer that found the write lock taken tries again. SQLite's own busy timeout
+/// sleeps 1, 2, 5, 10 … ms between tries, while another projector's batch usually holds the
+/// lock for a few milliseconds: short, even waits hand the lock over without idling.
+const BUSY_STEP: Duration = Duration::from_micros(250);
+
+/// Busy handler of writer connections: wait [`BUSY_STEP`] and try again, for up to
+/// [`BUSY_TIMEOUT`] in all.
+fn wait_for_writer(attempts_so_far: i32) -> bool {
+    let limit = BUSY_TIMEOUT.as_micros() / BUSY_STEP.as_micros();
+    if u128::try_from(attempts_so_far).unwrap_or(u128::MAX) >= limit {
+        return false;
+    }
+    std::thread::sleep(BUSY_STEP);
+    true
+}
+
 fn options(path: &Path, mode: Mode) -> SqliteConnectOptions {
     let options = SqliteConnectOptions::new()
         .filename(path)
         .busy_timeout(BUSY_TIMEOUT)
         .pragma("cache_size", "-32768") // 32 MiB
-        .pragma("temp_store", "memory")
-        .pragma("mmap_size", "268435456");
+        .pragma("temp_store", "memory");
     match mode {
         Mode::Projector => options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full),
+            .synchronous(SqliteSynchronous::Full)
+            .pragma("mmap_size", "268435456"),
         Mode::Build => options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Off)
-            .synchronous(SqliteSynchronous::Off),
-        Mode::Reader => options.read_only(true).journal_mode(SqliteJournalMode::Wal),
+            .synchronous(SqliteSynchronous::Off)
+            .pragma("mmap_size", "268435456"),
+        // No memory map for readers: in WAL mode SQLite drops a connection's whole mapping
+        // at the start of every read transaction that follows a write, and unmapping costs
+        // more than the point queries the API makes (measured in docs/performance.md).
+        Mode::Reader => options.read_only(true).journal_mode(SqliteJournalMode::Wal).pragma("mmap_size", "0"),
     }
 }
 
@@ -92,7 +112,10 @@ pub fn open_sync(file: &Path, mode: Mode) -> Result<rusqlite::Connection, Projec
         }
     };
     let conn = rusqlite::Connection::open_with_flags(file, flags)?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+    match mode {
+        Mode::Reader => conn.busy_timeout(BUSY_TIMEOUT)?,
+        Mode::Projector | Mode::Build => conn.busy_handler(Some(wait_for_writer))?,
+    }
     conn.set_prepared_statement_cache_capacity(32);
     conn.pragma_update(None, "cache_size", -32768)?; // 32 MiB
     conn.pragma_update(None, "temp_store", "memory")?;
@@ -162,6 +185,9 @@ pub async fn reader_pool(
     Ok(SqlitePoolOptions::new()
         .max_connections(size)
         .max_lifetime(max_lifetime)
+        // A local file does not go away under an open connection; pinging each one before
+        // handing it out doubled the cost of a point query.
+        .test_before_acquire(false)
         .connect_with(options)
         .await?)
 }

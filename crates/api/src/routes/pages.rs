@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use valentine_domain::{
     CreatePage, DeletePage, EditToken, EditTokenHash, PageCommand, PageError, Slug, SlugError, UpdatePage,
 };
+use valentine_eventstore::envelope::format_timestamp;
 use valentine_projections::{PageRow, pages};
 
 use crate::client::Client;
@@ -266,7 +267,7 @@ pub async fn create_page(
         template_id: body.template_id,
         edit_token_hash: token.hash(),
     };
-    command.check().map_err(|e| match e {
+    let event = command.check().map_err(|e| match e {
         PageError::Invalid(v) => ApiError::invalid(&v),
         other => ApiError::internal(other),
     })?;
@@ -296,9 +297,8 @@ pub async fn create_page(
             }
             Err(e) => return Err(e),
         };
-    match commands::projected_row(&state, &slug_key, receipt.stream_sequence).await? {
-        Some(row) => created(&state, Some(row), receipt.stream_sequence, command_id, &token),
-        None => json(
+    if !commands::await_projection(&state, &slug_key, receipt.stream_sequence).await? {
+        return json(
             StatusCode::ACCEPTED,
             &QueuedResponse {
                 job_id: command_id.to_string(),
@@ -307,7 +307,33 @@ pub async fn create_page(
                     .to_owned(),
                 edit_token: token.expose().to_owned(),
             },
-        ),
+        );
+    }
+    match receipt.timestamp {
+        // This attempt stored the page: the answer is what it stored, as the read model now
+        // shows it, without reading it back.
+        Some(at) => {
+            let timestamp = format_timestamp(at);
+            let page = PageResponse {
+                id: i64::try_from(receipt.stream_sequence).map_err(ApiError::internal)?,
+                slug: event.slug,
+                title: event.title,
+                message: event.message,
+                sender_name: event.sender_name,
+                recipient_name: event.recipient_name,
+                template_id: event.template_id.as_str().to_owned(),
+                created_at: timestamp.clone(),
+                updated_at: timestamp,
+                view_count: 0,
+            };
+            let url = state.config().page_url(&page.slug);
+            json(StatusCode::CREATED, &CreatedResponse { page, edit_token: token.expose().to_owned(), url })
+        }
+        // An earlier attempt stored it: answer from the read model.
+        None => {
+            let row = read::row(&state, &slug_key).await?;
+            created(&state, row, receipt.stream_sequence, command_id, &token)
+        }
     }
 }
 
