@@ -437,7 +437,7 @@ pub async fn delete_page(
     if let Some(receipt) = commands::execute(&state, Kind::Delete, &slug_key, command, Ulid::new()).await? {
         // Answer once reads agree, when that comes within the sync wait; the deletion is
         // stored either way.
-        commands::projected_row(&state, &slug_key, receipt.stream_sequence).await?;
+        commands::await_projection(&state, &slug_key, receipt.stream_sequence).await?;
     }
     json(StatusCode::OK, &DeletedResponse { message: "Page deleted successfully".to_owned() })
 }
