@@ -14,6 +14,7 @@
 //! - [`rate_limit`], [`client`], [`secret`]: who is asking and how often.
 //! - [`cache`]: Redis with timeouts and a breaker.
 //! - [`views`]: counting views, published as tallies.
+//! - [`share`]: link previews of `/{slug}` for crawlers.
 //! - [`error`], [`extract`]: `ApiError` and extractors that reject with it.
 //! - [`metrics`], [`openapi`]: `/metrics` and `/api/openapi.json`.
 
@@ -30,6 +31,7 @@ pub mod rate_limit;
 pub mod read;
 pub mod routes;
 pub mod secret;
+pub mod share;
 pub mod startup;
 pub mod state;
 pub mod views;

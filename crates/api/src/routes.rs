@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -30,9 +30,13 @@ use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use valentine_domain::Slug;
+
 use crate::error::ApiError;
-use crate::openapi;
+use crate::routes::pages::PageResponse;
+use crate::share::{self, Preview};
 use crate::state::AppState;
+use crate::{openapi, read};
 
 /// Longest a request may take before it is answered `503`. A create waits at most the sync
 /// wait for its projection, plus its append.
@@ -106,24 +110,58 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Unknown API paths are a JSON `404`; with `WEB_DIST` set, every other path belongs to the
-/// web app: its files, and `index.html` for its own routes.
+/// web app: its files, `index.html` for its own routes, and for `/{slug}` an `index.html`
+/// carrying that page's link preview.
 async fn fallback(State(state): State<AppState>, request: Request) -> Response {
-    let path = request.uri().path();
+    let path = request.uri().path().to_owned();
     let for_web = path != "/api" && !path.starts_with("/api/");
-    match &state.config().web_dist {
-        Some(dist) if for_web && matches!(*request.method(), Method::GET | Method::HEAD) => {
-            // Vite puts content-hashed files under /assets/: they never change.
-            let cache =
-                if path.starts_with("/assets/") { "public, max-age=31536000, immutable" } else { "no-cache" };
-            let files = ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html")));
-            let Ok(mut response) = files.oneshot(request).await;
-            let headers = response.headers_mut();
-            headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(WEB_CSP));
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-            response.map(Body::new)
-        }
-        _ => ApiError::NotFound("Not found").into_response(),
+    let Some(dist) = state.config().web_dist.clone().filter(|_| for_web) else {
+        return ApiError::NotFound("Not found").into_response();
+    };
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        return ApiError::MethodNotAllowed.into_response();
     }
+    if let Some(page) = app_page(&state, &dist, &path).await {
+        return page;
+    }
+    // Vite puts content-hashed files under /assets/: they never change.
+    let cache = if path.starts_with("/assets/") { "public, max-age=31536000, immutable" } else { "no-cache" };
+    let files = ServeDir::new(&dist).fallback(ServeFile::new(dist.join("index.html")));
+    let Ok(response) = files.oneshot(request).await;
+    web_headers(response.map(Body::new), cache)
+}
+
+/// `/{slug}` and `/{slug}/edit`, rendered from `index.html`; `None` for any other path.
+async fn app_page(state: &AppState, dist: &std::path::Path, path: &str) -> Option<Response> {
+    let mut segments = path.trim_start_matches('/').split('/');
+    let slug = Slug::parse(segments.next()?).ok()?;
+    let rest = (segments.next(), segments.next());
+    let index = tokio::fs::read_to_string(dist.join("index.html")).await.ok()?;
+    let (status, html) = match rest {
+        (None, None) => match read::page(state, &slug.key()).await {
+            Ok(Some(answer)) => {
+                let page: PageResponse = serde_json::from_slice(&answer.json).ok()?;
+                let preview = Preview::of(&page, state.config().page_url(&page.slug));
+                (StatusCode::OK, share::render(&index, &preview))
+            }
+            // The app shows its friendly "not found"; crawlers see the status.
+            Ok(None) => (StatusCode::NOT_FOUND, index),
+            // Without the read model the app still loads and asks the API itself.
+            Err(_) => (StatusCode::OK, index),
+        },
+        (Some("edit"), None) => (StatusCode::OK, share::no_index(&index)),
+        _ => return None,
+    };
+    let response =
+        (status, [(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))], html);
+    Some(web_headers(response.into_response(), "no-cache"))
+}
+
+fn web_headers(mut response: Response, cache: &'static str) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(WEB_CSP));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    response
 }
 
 async fn method_not_allowed() -> ApiError {

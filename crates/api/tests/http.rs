@@ -267,3 +267,51 @@ async fn an_unreachable_event_store_is_a_503_that_reveals_nothing_and_passes() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn with_a_web_app_page_links_get_escaped_previews_and_api_paths_stay_json() {
+    let web = tempfile::tempdir().expect("a dir");
+    let index = "<!doctype html><html><head><title>Valentine</title></head><body><div id=\"root\"></div></body></html>";
+    std::fs::write(web.path().join("index.html"), index).expect("index");
+    std::fs::create_dir(web.path().join("assets")).expect("assets");
+    std::fs::write(web.path().join("assets/app-1234.js"), "console.log(1)").expect("asset");
+    let dist = web.path().to_path_buf();
+    let app = spawn_app_with(move |c| c.web_dist = Some(dist)).await;
+    let slug = unique_slug("share");
+    let mut body = page_body(&slug);
+    body["title"] = "<script>alert('hi')</script> & more".into();
+    let (status, _) = answer(app.post_json("/api/pages", &body).await).await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let response = app.get(&format!("/{slug}")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/html; charset=utf-8");
+    assert!(
+        response.headers()["content-security-policy"].to_str().expect("ascii").contains("default-src 'self'")
+    );
+    let html = response.text().await.expect("html");
+    assert!(html.contains("<meta property=\"og:title\" content=\"&lt;script&gt;alert(&#39;hi&#39;)&lt;/script&gt; &amp; more — for Alex\">"), "{html}");
+    assert!(html.contains("og:description\" content=\"Every day with you is a gift.\""));
+    assert!(html.contains(&format!("og:url\" content=\"https://valentine.example/{slug}\"")));
+    assert!(!html.contains("<script>alert"), "page text never becomes markup");
+    assert!(html.contains("<div id=\"root\"></div>"));
+
+    let missing = app.get(&format!("/{}", unique_slug("nobody"))).await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(missing.text().await.expect("html").contains("<div id=\"root\">"), "the app shows its own 404");
+    let edit = app.get(&format!("/{slug}/edit")).await.text().await.expect("html");
+    assert!(edit.contains("noindex") && !edit.contains("og:title"));
+    for route in ["/", "/some/app/route"] {
+        assert_eq!(app.get(route).await.text().await.expect("html"), index, "{route}");
+    }
+    let asset = app.get("/assets/app-1234.js").await;
+    assert_eq!(asset.headers()["cache-control"], "public, max-age=31536000, immutable");
+    assert_eq!(asset.text().await.expect("js"), "console.log(1)");
+
+    let (status, error) = answer(app.get("/api/nope").await).await;
+    assert_error(status, &error, StatusCode::NOT_FOUND);
+    let (status, error) = answer(app.http.post(app.url("/somewhere")).send().await.expect("answered")).await;
+    assert_error(status, &error, StatusCode::METHOD_NOT_ALLOWED);
+    let metrics = app.get("/metrics").await.text().await.expect("text");
+    assert!(!metrics.contains("valentine_page_views_total 1"), "a preview is not a view");
+}
