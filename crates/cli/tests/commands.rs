@@ -221,3 +221,75 @@ async fn a_relative_database_path_resolves_from_the_working_directory() {
         env.valentine(relative, &["rebuild", "--verify"]).current_dir(env.dir.path()).output().expect("runs");
     assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stderr));
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn valentine_api_takes_its_settings_from_the_environment_and_stops_on_sigterm() {
+    let env = Env::start().await;
+    let db = env.db("api.db");
+    let mut projector = env.spawn_projector(&db);
+    let port = free_port();
+    let mut api = env
+        .valentine(&db, &["api"])
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("FRONTEND_DOMAIN", "https://love.example")
+        .env("RATE_LIMIT_PAGES_PER_HOUR", "1")
+        .env("IP_HASH_SECRET", "s3cret")
+        .env("SYNC_WAIT_MS", "10000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("api starts");
+
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Ok(r) = http.get(format!("{base}/ready")).send().await
+            && r.status().is_success()
+        {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the API did not become ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let body = serde_json::json!({ "slug": "from-env", "title": "T", "message": "M" });
+    let created = http.post(format!("{base}/api/pages")).json(&body).send().await.expect("answered");
+    assert_eq!(created.status(), 201);
+    let created: serde_json::Value = created.json().await.expect("json");
+    assert_eq!(created["url"], "https://love.example/from-env");
+    let body = serde_json::json!({ "slug": "second-one", "title": "T", "message": "M" });
+    let limited = http.post(format!("{base}/api/pages")).json(&body).send().await.expect("answered");
+    assert_eq!(limited.status(), 429, "RATE_LIMIT_PAGES_PER_HOUR=1 applies");
+
+    for child in [&mut api, &mut projector] {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("signal");
+        let status = child.wait().expect("exits");
+        assert!(status.success(), "{status}");
+    }
+}
+
+#[test]
+fn an_unusable_setting_is_refused_at_start_with_its_name() {
+    for (name, value) in [
+        ("BIND_ADDR", "nowhere"),
+        ("TRUSTED_PROXIES", "10.0.0.0/99"),
+        ("FRONTEND_DOMAIN", "valentine.example"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_valentine"))
+            .arg("api")
+            .env(name, value)
+            .stdin(Stdio::null())
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.code(), Some(2), "{name}");
+        assert!(String::from_utf8_lossy(&output.stderr).contains(name), "{name}");
+    }
+}
