@@ -14,9 +14,13 @@ default:
 bootstrap:
     scripts/bootstrap.sh
 
-# Start the development servers in the foreground; Ctrl-C stops them
+# Build and start everything (NATS, Redis, 2 projectors, the API with the web app) on :8000; Ctrl-C stops it
 up:
     scripts/up.sh
+
+# Follow the logs of `just up` (.run/*.log)
+logs:
+    tail -n 20 -F .run/*.log
 
 # Serve the HTTP API against the servers of `just up` (BIND_ADDR, default 127.0.0.1:8000)
 api:

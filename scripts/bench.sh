@@ -45,146 +45,34 @@ cargo build --release --locked -q -p valentine-cli
 bin="$PWD/target/release/valentine"
 
 tmp="$(mktemp -d)"
-logs="$(mktemp -d)"
-# The script's own stdout and stderr, for cleanup: a signal can arrive while a redirection
-# is in force.
-exec 3>&1 4>&2
-names=()
-pids=()
-
-# stop PID...: TERM, up to 10 s to exit, then KILL.
-stop() {
-  [ $# -gt 0 ] || return 0
-  kill -TERM "$@" 2> /dev/null || true
-  local pid running
-  for _ in $(seq 100); do
-    running=0
-    for pid in "$@"; do kill -0 "$pid" 2> /dev/null && running=1; done
-    [ "$running" = 0 ] && break
-    sleep 0.1
-  done
-  kill -KILL "$@" 2> /dev/null || true
-  wait "$@" 2> /dev/null || true
-}
-
-# Stops every started process, the API and projectors before the servers they publish to;
-# removes the temp dirs; after a failure (not an interruption) shows the end of each log and
-# keeps the logs.
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  exec 1>&3 2>&4
-  local i valentine=() servers=()
-  for i in "${!pids[@]}"; do
-    case "${names[$i]}" in
-      nats | redis) servers+=("${pids[$i]}") ;;
-      *) valentine+=("${pids[$i]}") ;;
-    esac
-  done
-  stop "${valentine[@]}"
-  stop "${servers[@]}"
+STACK_NAME=bench
+STACK_LOGS="$(mktemp -d)"
+logs="$STACK_LOGS"
+# Removes the temp dirs; keeps the logs after a failure (not after an interruption).
+stack_on_exit() {
   rm -rf "$tmp"
-  if [ "$status" -eq 130 ] || [ "$status" -eq 143 ]; then
-    say "interrupted; everything it started is stopped" >&2
-    rm -rf "$logs"
-  elif [ "$status" -ne 0 ]; then
-    for name in "${names[@]}"; do
-      echo "---- $name (last 20 lines)" >&2
-      tail -n 20 "$logs/$name.log" >&2 || true
-    done
+  if [ "$1" -ne 0 ] && [ "$1" -ne 130 ] && [ "$1" -ne 143 ]; then
     say "failed; logs kept in $logs" >&2
   else
     rm -rf "$logs"
   fi
-  exit "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# start NAME COMMAND...: runs COMMAND in the background, output in $logs/NAME.log.
-start() {
-  local name=$1
-  shift
-  "$@" > "$logs/$name.log" 2>&1 3>&- 4>&- &
-  names+=("$name")
-  pids+=($!)
-}
-
-pid_of() {
-  local i
-  for i in "${!names[@]}"; do [ "${names[$i]}" = "$1" ] && echo "${pids[$i]}" && return; done
-  return 1
-}
-
-# Fails when any started process has exited.
-all_alive() {
-  local i
-  for i in "${!pids[@]}"; do
-    kill -0 "${pids[$i]}" 2> /dev/null || die "${names[$i]} exited"
-  done
-}
-
-# wait_until WHAT SECONDS COMMAND...: polls COMMAND every 0.1 s while everything is alive.
-wait_until() {
-  local what=$1 limit=$2
-  shift 2
-  local tries=$((limit * 10))
-  for _ in $(seq "$tries"); do
-    "$@" && return 0
-    all_alive
-    sleep 0.1
-  done
-  die "$what: not within $limit s"
-}
-
-# Free loopback ports, all bound at once so they differ, then released for the servers.
-free_ports() {
-  python3 - "$1" << 'PY'
-import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-PY
-}
-
-listening() { (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
-
-# Every variable the binary reads (crates/cli/src/settings.rs), so nothing comes from .env.
-unset NATS_URL REDIS_URL DATABASE_PATH NATS_REPLICAS PROJECTOR_BATCH_SIZE PROJECTOR_CONSUMER \
-  LOG_FORMAT RUST_LOG BIND_ADDR ALLOWED_ORIGINS FRONTEND_DOMAIN RATE_LIMIT_PAGES_PER_HOUR \
-  RATE_LIMIT_SLUG_CHECKS_PER_MINUTE SYNC_WAIT_MS TRUSTED_PROXIES IP_HASH_SECRET WEB_DIST \
-  MAX_BODY_BYTES READ_CONNECTIONS
+# shellcheck source=scripts/lib/stack.sh
+. scripts/lib/stack.sh
+die() { stack_die "$@"; }
+all_alive() { stack_all_alive; }
+wait_until() { stack_wait_until "$@"; }
+pid_of() { stack_pid "$@"; }
 
 # --- the stack -----------------------------------------------------------------------------
-mkdir -p "$tmp/ports" "$tmp/redis" "$tmp/db"
-start nats nats-server -c nats/nats-server.conf -a 127.0.0.1 -p -1 -js -sd "$tmp/js" \
-  --ports_file_dir "$tmp/ports"
-wait_until "nats-server ports file" 20 compgen -G "$tmp/ports/*.ports" > /dev/null
-nats_port="$(sed -E 's/.*:([0-9]+)".*/\1/' "$tmp"/ports/*.ports)"
-
-read -r redis_port api_port <<< "$(free_ports 2)"
-start redis redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$tmp/redis" \
-  --save '' --appendonly no
-wait_until "redis-server on :$redis_port" 20 listening "$redis_port"
-
-export NATS_URL="nats://127.0.0.1:$nats_port"
-export REDIS_URL="redis://127.0.0.1:$redis_port"
-export DATABASE_PATH="$tmp/db/valentine.db"
+stack_clear_settings
 export RUST_LOG="${BENCH_RUST_LOG:-info}" NO_COLOR=1
-
-# The first projector creates the read model; the others and the API open it once it exists.
-start projector-1 "$bin" projector
-wait_until "the read model at DATABASE_PATH" 60 test -L "$DATABASE_PATH"
-for i in $(seq 2 "$projectors"); do start "projector-$i" "$bin" projector; done
-start api env BIND_ADDR="127.0.0.1:$api_port" TRUSTED_PROXIES=127.0.0.1/32 IP_HASH_SECRET=bench \
-  "$bin" api
-base="http://127.0.0.1:$api_port"
-
-ready_code() { [ "$(curl -s -o "$tmp/ready.json" -w '%{http_code}' "$base/ready")" = 200 ]; }
-wait_until "GET /ready answering 200" 60 ready_code
-fully_ready() { ready_code && grep -q '^{"status":"ready"' "$tmp/ready.json"; }
+read -r redis_port api_port <<< "$(stack_free_ports 2)"
+stack_up "$bin" "$tmp" -1 "$redis_port" "127.0.0.1:$api_port" "$projectors" no \
+  TRUSTED_PROXIES=127.0.0.1/32 IP_HASH_SECRET=bench
+base="$STACK_BASE"
+nats_port="${NATS_URL##*:}"
+fully_ready() { [ "$(curl -s -o "$tmp/ready.json" -w '%{http_code}' "$base/ready")" = 200 ] && grep -q '^{"status":"ready"' "$tmp/ready.json"; }
 if ! (for _ in $(seq 50); do fully_ready && exit 0; sleep 0.1; done; exit 1); then
   say "warning: /ready says $(cat "$tmp/ready.json")"
 fi
@@ -337,10 +225,10 @@ for line in other:
 PY
 echo
 say "CPU time of each process since it started (ps):"
-for i in "${!pids[@]}"; do
-  printf '  %-12s pid %-8s %s\n' "${names[$i]}" "${pids[$i]}" "$(ps -o time= -p "${pids[$i]}")"
+for i in "${!stack_pids[@]}"; do
+  printf '  %-12s pid %-8s %s\n' "${stack_names[$i]}" "${stack_pids[$i]}" "$(ps -o time= -p "${stack_pids[$i]}")"
 done
-for name in "${names[@]}"; do
+for name in "${stack_names[@]}"; do
   problems="$(grep -cE ' (WARN|ERROR) ' "$logs/$name.log" || true)"
   [ "$problems" != 0 ] && say "$name logged $problems warnings/errors, e.g.: $(grep -m1 -E ' (WARN|ERROR) ' "$logs/$name.log")"
 done

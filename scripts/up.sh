@@ -1,44 +1,64 @@
 #!/usr/bin/env bash
-# Starts Valentine's servers for development in the foreground, with their data under data/,
-# and stops all of them on Ctrl-C or when any one exits.
+# Builds and starts all of Valentine for development, in the foreground: nats-server with
+# JetStream (store in data/nats), redis-server (append-only file in data/redis), two
+# `valentine projector` workers and one `valentine api` serving the built web app, with the
+# read model in data/valentine.db and logs in .run/. Ctrl-C (or any process exiting) stops
+# all of it.
 #
-#   NATS_PORT (4222)  REDIS_PORT (6379)   ports on 127.0.0.1
+#   API_PORT (8000)  NATS_PORT (4222)  REDIS_PORT (6379)   ports on 127.0.0.1
+#   PROJECTORS (2)   UP_PROFILE (debug, or release for an optimized build)
+#   UP_WEB (1; 0 serves the API alone, without building the web app)
+#
+# Other settings (.env, which `just` loads, or the environment) apply to the API and the
+# projectors as usual; the addresses and the read model's path are this script's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 
+api_port="${API_PORT:-8000}"
 nats_port="${NATS_PORT:-4222}"
 redis_port="${REDIS_PORT:-6379}"
-mkdir -p data/nats data/redis .run
+projectors="${PROJECTORS:-2}"
+profile="${UP_PROFILE:-debug}"
 
-port_free() { ! (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
-for p in "$nats_port" "$redis_port"; do
-  if ! port_free "$p"; then
-    echo "up: port $p on 127.0.0.1 is in use; pick others with NATS_PORT / REDIS_PORT" >&2
-    exit 1
+STACK_NAME=up
+STACK_LOGS="$PWD/.run"
+mkdir -p "$STACK_LOGS" data
+# shellcheck source=scripts/lib/stack.sh
+. scripts/lib/stack.sh
+
+for p in "$api_port" "$nats_port" "$redis_port"; do
+  if stack_listening "$p"; then
+    stack_die "port $p on 127.0.0.1 is in use; pick others with API_PORT / NATS_PORT / REDIS_PORT"
   fi
 done
 
-pids=()
-stop() {
-  trap - INT TERM EXIT
-  echo "up: stopping"
-  kill "${pids[@]}" 2> /dev/null || true
-  wait "${pids[@]}" 2> /dev/null || true
-}
-trap stop INT TERM EXIT
+stack_say "building valentine ($profile)"
+if [ "$profile" = release ]; then
+  cargo build --release --locked -q -p valentine-cli
+else
+  cargo build --locked -q -p valentine-cli
+fi
+bin="$PWD/target/$profile/valentine"
 
-nats-server -c nats/nats-server.conf -a 127.0.0.1 -p "$nats_port" -js -sd data/nats \
-  > .run/nats.log 2>&1 &
-pids+=($!)
-redis-server --bind 127.0.0.1 --port "$redis_port" --dir data/redis \
-  --appendonly yes --maxmemory 256mb --maxmemory-policy allkeys-lru > .run/redis.log 2>&1 &
-pids+=($!)
+web_env=()
+if [ "${UP_WEB:-1}" = 1 ] && [ -f web/package.json ]; then
+  stack_say "building the web app"
+  (cd web && npm run --silent build > "$STACK_LOGS/web-build.log" 2>&1) ||
+    stack_die "the web app did not build; see $STACK_LOGS/web-build.log"
+  web_env=(WEB_DIST="$PWD/web/dist")
+fi
 
-for _ in $(seq 100); do
-  if ! port_free "$nats_port" && ! port_free "$redis_port"; then break; fi
-  sleep 0.1
+stack_up "$bin" "$PWD/data" "$nats_port" "$redis_port" "127.0.0.1:$api_port" "$projectors" yes \
+  FRONTEND_DOMAIN="${FRONTEND_DOMAIN:-http://localhost:$api_port}" "${web_env[@]}"
+
+stack_say "Valentine is up: $STACK_BASE"
+stack_say "NATS_URL=$NATS_URL  REDIS_URL=$REDIS_URL  DATABASE_PATH=data/valentine.db"
+stack_say "logs in .run/ (just logs); Ctrl-C stops everything"
+# Until any process exits (then the cleanup stops the others) or Ctrl-C.
+set +e
+wait -n "${stack_pids[@]}"
+set -e
+for i in "${!stack_pids[@]}"; do
+  kill -0 "${stack_pids[$i]}" 2> /dev/null || stack_die "${stack_names[$i]} exited"
 done
-echo "up: NATS_URL=nats://127.0.0.1:$nats_port  REDIS_URL=redis://127.0.0.1:$redis_port"
-echo "up: logs in .run/; Ctrl-C stops everything"
-wait -n "${pids[@]}"
