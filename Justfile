@@ -18,6 +18,16 @@ bootstrap:
 up:
     scripts/up.sh
 
+# Run N projectors in the system of `just up` (starts or stops workers while it runs)
+scale-projectors N:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    [ -f .run/up.pid ] && kill -0 "$(cat .run/up.pid)" 2> /dev/null || { echo "scale-projectors: just up is not running" >&2; exit 1; }
+    [[ "{{ N }}" =~ ^[1-9][0-9]*$ ]] || { echo "scale-projectors: N must be 1 or more" >&2; exit 1; }
+    echo "{{ N }}" > .run/projectors
+    kill -HUP "$(cat .run/up.pid)"
+    echo "scale-projectors: asked for {{ N }}; see the output of just up"
+
 # Follow the logs of `just up` (.run/*.log)
 logs:
     tail -n 20 -F .run/*.log

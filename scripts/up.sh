@@ -6,7 +6,8 @@
 # all of it.
 #
 #   API_PORT (8000)  NATS_PORT (4222)  REDIS_PORT (6379)   ports on 127.0.0.1
-#   PROJECTORS (2)   UP_PROFILE (debug, or release for an optimized build)
+#   PROJECTORS (2; `just scale-projectors N` changes it while running)
+#   UP_PROFILE (debug, or release for an optimized build)
 #   UP_WEB (1; 0 serves the API alone, without building the web app)
 #
 # Other settings (.env, which `just` loads, or the environment) apply to the API and the
@@ -55,10 +56,58 @@ stack_up "$bin" "$PWD/data" "$nats_port" "$redis_port" "127.0.0.1:$api_port" "$p
 stack_say "Valentine is up: $STACK_BASE"
 stack_say "NATS_URL=$NATS_URL  REDIS_URL=$REDIS_URL  DATABASE_PATH=data/valentine.db"
 stack_say "logs in .run/ (just logs); Ctrl-C stops everything"
+
+# Scaling: `just scale-projectors N` writes N to .run/projectors and sends SIGHUP here.
+echo "$projectors" > "$STACK_LOGS/projectors"
+echo $$ > "$STACK_LOGS/up.pid"
+stack_on_exit() { rm -f "$STACK_LOGS/up.pid" "$STACK_LOGS/projectors"; }
+
+running_projectors() {
+  local i n=0
+  for i in "${!stack_names[@]}"; do [[ "${stack_names[$i]}" == projector-* ]] && n=$((n + 1)); done
+  echo "$n"
+}
+
+# Starts or stops projectors until as many run as .run/projectors asks for.
+reconcile() {
+  local want have i
+  want="$(cat "$STACK_LOGS/projectors" 2> /dev/null || echo "$projectors")"
+  [[ "$want" =~ ^[0-9]+$ ]] && [ "$want" -ge 1 ] || {
+    stack_say "ignoring projector count '$want' (want 1 or more)"
+    return
+  }
+  have="$(running_projectors)"
+  while [ "$have" -lt "$want" ]; do
+    have=$((have + 1))
+    stack_start "projector-$have" "$bin" projector
+  done
+  while [ "$have" -gt "$want" ]; do
+    for i in "${!stack_names[@]}"; do
+      if [ "${stack_names[$i]}" = "projector-$have" ]; then
+        stack_stop "${stack_pids[$i]}"
+        unset 'stack_names[i]' 'stack_pids[i]'
+      fi
+    done
+    stack_names=("${stack_names[@]}")
+    stack_pids=("${stack_pids[@]}")
+    have=$((have - 1))
+  done
+  stack_say "projectors running: $have"
+}
+trap 'scaling=1' HUP
+
 # Until any process exits (then the cleanup stops the others) or Ctrl-C.
-set +e
-wait -n "${stack_pids[@]}"
-set -e
-for i in "${!stack_pids[@]}"; do
-  kill -0 "${stack_pids[$i]}" 2> /dev/null || stack_die "${stack_names[$i]} exited"
+scaling=0
+while true; do
+  set +e
+  wait -n "${stack_pids[@]}"
+  set -e
+  if [ "$scaling" = 1 ]; then
+    scaling=0
+    reconcile
+    continue
+  fi
+  for i in "${!stack_pids[@]}"; do
+    kill -0 "${stack_pids[$i]}" 2> /dev/null || stack_die "${stack_names[$i]} exited"
+  done
 done
