@@ -44,21 +44,12 @@ done
 cargo build --release --locked -q -p valentine-cli
 bin="$PWD/target/release/valentine"
 
-tmp="$(mktemp -d)"
 STACK_NAME=bench
-STACK_LOGS="$(mktemp -d)"
-logs="$STACK_LOGS"
-# Removes the temp dirs; keeps the logs after a failure (not after an interruption).
-stack_on_exit() {
-  rm -rf "$tmp"
-  if [ "$1" -ne 0 ] && [ "$1" -ne 130 ] && [ "$1" -ne 143 ]; then
-    say "failed; logs kept in $logs" >&2
-  else
-    rm -rf "$logs"
-  fi
-}
 # shellcheck source=scripts/lib/stack.sh
 . scripts/lib/stack.sh
+stack_temp
+tmp="$STACK_TMP"
+logs="$STACK_LOGS"
 die() { stack_die "$@"; }
 all_alive() { stack_all_alive; }
 wait_until() { stack_wait_until "$@"; }

@@ -14,6 +14,21 @@ stack_die() {
   exit 1
 }
 
+# stack_temp: throwaway data in $STACK_TMP and logs in $STACK_LOGS, both removed on exit,
+# except the logs after a failure (their folder is printed). Call before anything starts.
+stack_temp() {
+  STACK_TMP="$(mktemp -d)"
+  STACK_LOGS="$(mktemp -d)"
+  stack_on_exit() {
+    rm -rf "$STACK_TMP"
+    if [ "$1" -ne 0 ] && [ "$1" -ne 130 ] && [ "$1" -ne 143 ]; then
+      stack_say "failed; logs kept in $STACK_LOGS" >&2
+    else
+      rm -rf "$STACK_LOGS"
+    fi
+  }
+}
+
 stack_names=()
 stack_pids=()
 # The script's own stdout and stderr, for cleanup: a signal can arrive while a redirection is

@@ -1,0 +1,119 @@
+import { useEffect, useRef } from "react";
+import { Link } from "react-router";
+
+import { launchConfetti } from "@/components/effects/confetti";
+import { Sparkles } from "@/components/effects/sparkles";
+import { CopyButton } from "@/components/ui/copy-button";
+import { Emblem } from "@/components/ui/emblem";
+import { Notice } from "@/components/ui/notice";
+import { editUrl, pageUrl, paths } from "@/config/paths";
+
+type CreatedProps = {
+  slug: string;
+  editToken: string;
+  /** False when the page is saved but was not yet live when waiting stopped. */
+  live: boolean;
+  onStartOver: () => void;
+};
+
+/** The page exists: its link to share, and the private link to edit it. */
+export function Created({ slug, editToken, live, onStartOver }: CreatedProps) {
+  const share = pageUrl(slug);
+  const edit = editUrl(slug, editToken);
+  const celebrated = useRef(false);
+  const headingRef = useRef<HTMLHeadingElement>(null);
+
+  useEffect(() => {
+    headingRef.current?.focus();
+    if (celebrated.current) return;
+    celebrated.current = true;
+    launchConfetti();
+  }, []);
+
+  const canShare = typeof navigator.share === "function";
+
+  return (
+    <section className="panel created" data-testid="created">
+      <Emblem kind="letter" />
+      <h1 className="screen-title" ref={headingRef} tabIndex={-1}>
+        <Sparkles>Your valentine is ready!</Sparkles>
+      </h1>
+      {!live && (
+        <Notice tone="info" title="Almost live" testId="not-live-yet">
+          Your page is saved and will be live in a moment. If the link says it can't find the page, wait a few seconds
+          and try again.
+        </Notice>
+      )}
+
+      <div className="link-box">
+        <label className="field-label" htmlFor="share-link">
+          Share this link
+        </label>
+        <div className="link-row">
+          <input
+            id="share-link"
+            className="link-input"
+            readOnly
+            value={share}
+            data-testid="share-link"
+            onFocus={(e) => e.target.select()}
+          />
+          <CopyButton
+            text={share}
+            inputId="share-link"
+            testId="copy-share-link"
+            className="button button--primary"
+            label="Copy link"
+          />
+        </div>
+        <div className="button-row">
+          <Link
+            className="button button--ghost"
+            to={paths.page(slug)}
+            target="_blank"
+            rel="noopener"
+            data-testid="open-page"
+          >
+            Open it
+          </Link>
+          {canShare && (
+            <button
+              type="button"
+              className="button button--ghost"
+              onClick={() => navigator.share({ title: "A valentine for you", url: share }).catch(() => undefined)}
+            >
+              Share…
+            </button>
+          )}
+        </div>
+      </div>
+
+      <div className="link-box link-box--private">
+        <label className="field-label" htmlFor="edit-link">
+          Your private edit link
+        </label>
+        <Notice tone="warning" title="Keep this link to yourself" testId="edit-link-warning">
+          It is the only way to change or delete your page, and we can't show it again. Anyone who has it can edit your
+          page, so save it somewhere safe and don't share it.
+        </Notice>
+        <div className="link-row">
+          <input
+            id="edit-link"
+            className="link-input"
+            readOnly
+            value={edit}
+            data-testid="edit-link"
+            onFocus={(e) => e.target.select()}
+          />
+          <CopyButton text={edit} inputId="edit-link" testId="copy-edit-link" label="Copy" />
+        </div>
+      </div>
+
+      <div className="button-row button-row--center">
+        <button type="button" className="link-button" onClick={onStartOver} data-testid="start-over">
+          Make another one
+        </button>
+      </div>
+    </section>
+  );
+}

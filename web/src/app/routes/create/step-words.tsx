@@ -1,0 +1,57 @@
+import type { RefObject } from "react";
+
+import { LivePreview } from "@/components/designs/live-preview";
+import { Notice } from "@/components/ui/notice";
+import { ContentFields } from "@/features/pages/components/content-fields";
+import type { PageContent } from "@/features/pages/types/page";
+import type { ContentErrors, TextField } from "@/features/pages/utils/content-rules";
+
+type StepWordsProps = {
+  headingRef: RefObject<HTMLHeadingElement | null>;
+  content: PageContent;
+  errors: ContentErrors;
+  onChange: (changes: Partial<PageContent>) => void;
+  onBlur: (field: TextField) => void;
+  onBack: () => void;
+  onNext: () => void;
+  error: string | null;
+};
+
+/** Step 2: title, message and names, with the page taking shape beside them. */
+export function StepWords({ headingRef, content, errors, onChange, onBlur, onBack, onNext, error }: StepWordsProps) {
+  return (
+    <div className="step" data-testid="step-2">
+      <h2 className="step-title" ref={headingRef} tabIndex={-1}>
+        Write your message
+      </h2>
+      {error && <Notice tone="error">{error}</Notice>}
+      <div className="compose">
+        <form
+          className="compose-form"
+          noValidate
+          onSubmit={(event) => {
+            event.preventDefault();
+            onNext();
+          }}
+        >
+          <ContentFields content={content} errors={errors} onChange={onChange} onBlur={onBlur} />
+          <div className="step-actions">
+            <button type="button" className="button button--ghost" onClick={onBack} data-testid="previous-step">
+              Back
+            </button>
+            <button type="submit" className="button button--primary" data-testid="next-step">
+              Next: its address
+            </button>
+          </div>
+        </form>
+        <LivePreview
+          templateId={content.template_id}
+          title={content.title}
+          message={content.message}
+          senderName={content.sender_name}
+          recipientName={content.recipient_name}
+        />
+      </div>
+    </div>
+  );
+}

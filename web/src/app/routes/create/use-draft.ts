@@ -1,0 +1,58 @@
+import { useEffect, useState } from "react";
+
+import type { PageContent } from "@/features/pages/types/page";
+
+export type Draft = { step: 1 | 2 | 3; content: PageContent; slug: string };
+
+const KEY = "valentine:draft";
+
+export const EMPTY_DRAFT: Draft = {
+  step: 1,
+  content: { title: "", message: "", sender_name: "", recipient_name: "", template_id: "classic" },
+  slug: "",
+};
+
+function read(): Draft | null {
+  try {
+    const raw = window.sessionStorage.getItem(KEY);
+    if (!raw) return null;
+    const value = JSON.parse(raw) as Partial<Draft>;
+    if (!value || typeof value !== "object" || !value.content) return null;
+    return {
+      step: value.step === 2 || value.step === 3 ? value.step : 1,
+      content: { ...EMPTY_DRAFT.content, ...value.content },
+      slug: typeof value.slug === "string" ? value.slug : "",
+    };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The page being written, kept in this tab's sessionStorage so that a reload or a look at
+ * another page loses none of it. `clear` forgets it once the page exists.
+ */
+export function useDraft(initialSlug: string | null) {
+  const [draft, setDraft] = useState<Draft>(() => {
+    const saved = read() ?? EMPTY_DRAFT;
+    return initialSlug ? { ...saved, slug: initialSlug } : saved;
+  });
+
+  useEffect(() => {
+    try {
+      window.sessionStorage.setItem(KEY, JSON.stringify(draft));
+    } catch {
+      // Without storage the draft lives as long as the page.
+    }
+  }, [draft]);
+
+  const clear = () => {
+    try {
+      window.sessionStorage.removeItem(KEY);
+    } catch {
+      // Nothing stored.
+    }
+  };
+
+  return { draft, setDraft, clear };
+}

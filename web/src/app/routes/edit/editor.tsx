@@ -1,0 +1,295 @@
+import { useEffect, useRef, useState } from "react";
+
+import { LivePreview } from "@/components/designs/live-preview";
+import { CopyButton } from "@/components/ui/copy-button";
+import { Notice } from "@/components/ui/notice";
+import { Spinner } from "@/components/ui/spinner";
+import { pageUrl, paths } from "@/config/paths";
+import { deletePage } from "@/features/pages/api/delete-page";
+import { getPageHistory } from "@/features/pages/api/get-page-history";
+import { updatePage } from "@/features/pages/api/update-page";
+import { PageHistory } from "@/features/pages/components/page-history";
+import { ContentFields } from "@/features/pages/components/content-fields";
+import type { Page, PageContent } from "@/features/pages/types/page";
+import {
+  changesBetween,
+  contentOf,
+  fieldErrorsFrom,
+  hasErrors,
+  validateContent,
+  type ContentErrors,
+  type TextField,
+} from "@/features/pages/utils/content-rules";
+import { TemplatePicker } from "@/features/templates/components/template-picker";
+import { ApiError, errorMessage } from "@/lib/api-client";
+import { useResource } from "@/lib/use-resource";
+
+type EditorProps = {
+  initialPage: Page;
+  token: string;
+  onDeleted: () => void;
+  onTokenRejected: () => void;
+};
+
+type Feedback = { tone: "success" | "error"; text: string; tokenProblem?: boolean } | null;
+
+const when = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+/** The page's fields with a live preview; save, delete and the page's history. */
+export function Editor({ initialPage, token, onDeleted, onTokenRejected }: EditorProps) {
+  const [page, setPage] = useState(initialPage);
+  const [content, setContent] = useState<PageContent>(() => contentOf(initialPage));
+  const [serverErrors, setServerErrors] = useState<ContentErrors>({});
+  const [saving, setSaving] = useState(false);
+  const [feedback, setFeedback] = useState<Feedback>(null);
+  const [confirming, setConfirming] = useState(false);
+  const [deleting, setDeleting] = useState(false);
+  const [deleteError, setDeleteError] = useState<string | null>(null);
+  const confirmRef = useRef<HTMLButtonElement>(null);
+  const history = useResource(
+    (signal) => getPageHistory(page.slug, token, signal),
+    [page.slug, token, page.updated_at],
+  );
+
+  const changes = changesBetween(page, content);
+  const dirty = Object.keys(changes).length > 0;
+  const localErrors = validateContent(content);
+  const errors: ContentErrors = { ...serverErrors, ...localErrors };
+
+  // Leaving with unsaved changes asks first.
+  useEffect(() => {
+    if (!dirty) return;
+    const warn = (event: BeforeUnloadEvent) => event.preventDefault();
+    window.addEventListener("beforeunload", warn);
+    return () => window.removeEventListener("beforeunload", warn);
+  }, [dirty]);
+
+  useEffect(() => {
+    if (confirming) confirmRef.current?.focus();
+  }, [confirming]);
+
+  const update = (next: Partial<PageContent>) => {
+    setContent((c) => ({ ...c, ...next }));
+    setFeedback(null);
+    setServerErrors((e) => {
+      const rest = { ...e };
+      for (const field of Object.keys(next)) delete rest[field as TextField];
+      return rest;
+    });
+  };
+
+  const save = async () => {
+    if (!dirty || saving) return;
+    if (hasErrors(localErrors)) {
+      setFeedback({ tone: "error", text: "Please fix the highlighted fields first." });
+      return;
+    }
+    setSaving(true);
+    setFeedback(null);
+    try {
+      const saved = await updatePage(page.slug, changes, token);
+      setPage(saved);
+      setContent(contentOf(saved));
+      setFeedback({ tone: "success", text: "Saved! Visitors see the new version now." });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 422) {
+        setServerErrors(fieldErrorsFrom(error.errors));
+        setFeedback({ tone: "error", text: error.detail });
+      } else if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+        setFeedback({ tone: "error", text: "Your edit link is no longer accepted for this page.", tokenProblem: true });
+      } else {
+        setFeedback({ tone: "error", text: errorMessage(error) });
+      }
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  const remove = async () => {
+    setDeleting(true);
+    setDeleteError(null);
+    try {
+      await deletePage(page.slug, token);
+      onDeleted();
+    } catch (error) {
+      setDeleting(false);
+      if (error instanceof ApiError && error.status === 404) {
+        onDeleted();
+        return;
+      }
+      setDeleteError(errorMessage(error));
+    }
+  };
+
+  const share = pageUrl(page.slug);
+  const updated = new Date(page.updated_at ?? page.created_at);
+
+  return (
+    <div className="editor" data-testid="editor">
+      <header className="editor-header">
+        <h1 className="screen-title">Edit your page</h1>
+        <p className="editor-meta">
+          <a href={paths.page(page.slug)} target="_blank" rel="noopener" data-testid="view-page">
+            /{page.slug}
+          </a>
+          <span className="muted">
+            {" "}
+            · {page.view_count === 1 ? "1 view" : `${page.view_count} views`}
+            {Number.isNaN(updated.getTime()) ? "" : ` · last changed ${when.format(updated)}`}
+          </span>
+        </p>
+        <CopyButton
+          text={share}
+          label="Copy share link"
+          className="button button--ghost button--small"
+          testId="copy-share-link"
+        />
+      </header>
+
+      <form
+        className="editor-form"
+        noValidate
+        onSubmit={(event) => {
+          event.preventDefault();
+          void save();
+        }}
+      >
+        <section className="editor-section" aria-labelledby="design-heading">
+          <h2 id="design-heading" className="section-title">
+            Design
+          </h2>
+          <TemplatePicker
+            name="edit-template"
+            value={content.template_id}
+            onChange={(id) => update({ template_id: id })}
+          />
+        </section>
+
+        <section className="editor-section" aria-labelledby="words-heading">
+          <h2 id="words-heading" className="section-title">
+            Words
+          </h2>
+          <div className="compose">
+            <ContentFields content={content} errors={errors} onChange={update} />
+            <LivePreview
+              templateId={content.template_id}
+              title={content.title}
+              message={content.message}
+              senderName={content.sender_name}
+              recipientName={content.recipient_name}
+            />
+          </div>
+        </section>
+
+        <div className="editor-actions" data-sticky={dirty ? "true" : undefined}>
+          {feedback && (
+            <Notice tone={feedback.tone} testId="save-feedback">
+              <p>{feedback.text}</p>
+              {feedback.tokenProblem && (
+                <button type="button" className="button button--small" onClick={onTokenRejected}>
+                  Enter another link
+                </button>
+              )}
+            </Notice>
+          )}
+          <div className="button-row">
+            <button
+              type="submit"
+              className="button button--primary"
+              disabled={!dirty || saving}
+              data-testid="save-page"
+            >
+              {saving ? (
+                <>
+                  <Spinner label="Saving" /> Saving…
+                </>
+              ) : dirty ? (
+                "Save changes"
+              ) : (
+                "No changes to save"
+              )}
+            </button>
+            {dirty && (
+              <button
+                type="button"
+                className="button button--ghost"
+                onClick={() => (setContent(contentOf(page)), setServerErrors({}))}
+                data-testid="discard-changes"
+              >
+                Discard changes
+              </button>
+            )}
+          </div>
+        </div>
+      </form>
+
+      <section className="editor-section" aria-labelledby="history-heading">
+        <h2 id="history-heading" className="section-title">
+          History
+        </h2>
+        {history.resource.state === "loading" && <Spinner label="Loading history" />}
+        {history.resource.state === "failed" && (
+          <Notice tone="error">
+            <p>{errorMessage(history.resource.error)}</p>
+            <button type="button" className="button button--small" onClick={history.reload}>
+              Try again
+            </button>
+          </Notice>
+        )}
+        {history.resource.state === "ready" && <PageHistory events={history.resource.data.events} />}
+      </section>
+
+      <section className="editor-section danger-zone" aria-labelledby="delete-heading">
+        <h2 id="delete-heading" className="section-title">
+          Delete this page
+        </h2>
+        {!confirming ? (
+          <>
+            <p>The page disappears for everyone and its address becomes free for anyone to use.</p>
+            <button
+              type="button"
+              className="button button--danger"
+              onClick={() => setConfirming(true)}
+              data-testid="delete-page"
+            >
+              Delete page…
+            </button>
+          </>
+        ) : (
+          <div
+            className="confirm"
+            role="group"
+            aria-labelledby="confirm-delete-text"
+            data-testid="confirm-delete-panel"
+          >
+            <p id="confirm-delete-text">
+              <strong>Delete /{page.slug} for good?</strong> This can't be undone.
+            </p>
+            {deleteError && <Notice tone="error">{deleteError}</Notice>}
+            <div className="button-row">
+              <button
+                ref={confirmRef}
+                type="button"
+                className="button button--danger"
+                onClick={() => void remove()}
+                disabled={deleting}
+                data-testid="confirm-delete"
+              >
+                {deleting ? "Deleting…" : "Yes, delete it"}
+              </button>
+              <button
+                type="button"
+                className="button button--ghost"
+                onClick={() => setConfirming(false)}
+                disabled={deleting}
+                data-testid="cancel-delete"
+              >
+                Keep it
+              </button>
+            </div>
+          </div>
+        )}
+      </section>
+    </div>
+  );
+}

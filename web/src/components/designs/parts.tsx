@@ -1,0 +1,52 @@
+import { createContext, useContext, type ReactNode } from "react";
+
+import type { DesignContent } from "./types";
+
+/** Level of a design's title: `h1` when the design is the page, `h2` inside a preview. */
+export const HeadingLevelContext = createContext<1 | 2>(1);
+
+export function DesignTitle({ children, className = "" }: { children: ReactNode; className?: string }) {
+  const level = useContext(HeadingLevelContext);
+  const Tag = level === 1 ? "h1" : "h2";
+  return (
+    <Tag className={`design-title ${className}`} data-testid="page-title">
+      {children}
+    </Tag>
+  );
+}
+
+/** "Dear Alice," or whatever the design says before the recipient's name. */
+export function ToLine({ content, lead = "For" }: { content: DesignContent; lead?: string }) {
+  if (!content.recipient_name) return null;
+  return (
+    <p className="design-to" data-testid="page-to">
+      {lead} <span className="design-name">{content.recipient_name}</span>
+    </p>
+  );
+}
+
+export function FromLine({ content, lead = "With love," }: { content: DesignContent; lead?: string }) {
+  if (!content.sender_name) return null;
+  return (
+    <p className="design-from" data-testid="page-from">
+      {lead} <span className="design-name">{content.sender_name}</span>
+    </p>
+  );
+}
+
+/** The message, with its line breaks kept. Present only once the visitor may read it. */
+export function Message({ content, className = "" }: { content: DesignContent; className?: string }) {
+  return (
+    <p className={`design-message ${className}`} data-testid="revealed-message">
+      {content.message}
+    </p>
+  );
+}
+
+export function Ornament({ children = "♥" }: { children?: ReactNode }) {
+  return (
+    <p className="design-ornament" aria-hidden="true">
+      {children}
+    </p>
+  );
+}

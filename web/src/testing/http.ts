@@ -1,0 +1,66 @@
+import { vi } from "vitest";
+
+/** A JSON answer as the API sends it. */
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(body === undefined ? null : JSON.stringify(body), {
+    status,
+    headers: { "Content-Type": "application/json", ...headers },
+  });
+}
+
+export type Call = {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body: unknown;
+  signal?: AbortSignal | null;
+};
+
+/**
+ * Replaces `fetch` with `handler` and records every request, headers as a plain object
+ * and the body parsed from JSON.
+ */
+export function mockFetch(handler: (call: Call) => Response | Promise<Response>) {
+  const calls: Call[] = [];
+  const fetchMock = vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {
+    const headers: Record<string, string> = {};
+    new Headers(init.headers).forEach((value, key) => {
+      headers[key] = value;
+    });
+    const call: Call = {
+      url: String(input),
+      method: init.method ?? "GET",
+      headers,
+      body: typeof init.body === "string" ? JSON.parse(init.body) : undefined,
+      signal: init.signal,
+    };
+    calls.push(call);
+    return handler(call);
+  });
+  vi.stubGlobal("fetch", fetchMock);
+  return { calls, fetchMock };
+}
+
+/** A promise with its resolve and reject at hand, to answer requests in any order. */
+export function deferred<T>() {
+  let resolve!: (value: T) => void;
+  let reject!: (reason: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+export const samplePage = {
+  id: 2,
+  slug: "AliceAndBob",
+  title: "Will you be mine?",
+  message: "Every day with you is my favourite day.",
+  sender_name: "Bob",
+  recipient_name: "Alice",
+  template_id: "proposal",
+  created_at: "2026-11-25T11:41:08.756060515Z",
+  updated_at: "2026-11-25T11:41:08.756060515Z",
+  view_count: 3,
+};
