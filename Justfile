@@ -56,9 +56,22 @@ bench-rebuild:
 bench:
     @scripts/bench.sh
 
-# Everything CI runs: formatting, lints, the compose schema, then every test on real servers
-test: fmt-check lint check-compose
+# Everything CI runs: formatting, lints, compose checks, the web app's checks and end-to-end tests, then every Rust test
+test: fmt-check lint check-compose web-check e2e
     cargo nextest run --workspace
+
+# The web app: types, formatting and unit tests (Vitest)
+web-check:
+    cd web && npm run --silent typecheck && npm run --silent format:check && npm test
+
+# End-to-end tests in Chromium against the real stack (scripts/e2e.sh); screenshots in web/test-results/
+e2e *ARGS:
+    E2E_ARGS="{{ ARGS }}" scripts/e2e.sh
+
+# Copy the screenshots of the last end-to-end run into docs/screenshots/
+screenshots:
+    mkdir -p docs/screenshots
+    cp web/test-results/screenshots/*.png docs/screenshots/
 
 # Format the Rust code
 fmt:

@@ -1,0 +1,100 @@
+import { expect, test } from "@playwright/test";
+
+import { clientAddress, createPage, SCREENSHOTS, settle, uniqueSlug } from "./support";
+
+test.describe("a page's life in the browser", () => {
+  test.use({ extraHTTPHeaders: { "x-forwarded-for": clientAddress() } });
+
+  test("create a page in three steps, open its link, edit it and delete it", async ({ page, request }) => {
+    const slug = uniqueSlug("made");
+    await page.goto("/");
+    await expect(page.getByTestId("step-1")).toBeVisible();
+    await expect(page.locator('[data-testid^="template-option-"]')).toHaveCount(8);
+    await page.getByTestId("template-option-modern").click();
+    await settle(page);
+    await page.screenshot({ path: `${SCREENSHOTS}/creator-1-design.png` });
+    await page.getByTestId("next-step").click();
+
+    await expect(page.getByTestId("step-2")).toBeVisible();
+    await page.getByLabel("Title").fill("Will you be my Valentine?");
+    await page.getByLabel("Message").fill("Every day with you is my favourite day.");
+    await page.getByLabel("From").fill("Sam");
+    await page.getByLabel("To").fill("Alex");
+    await settle(page);
+    await page.screenshot({ path: `${SCREENSHOTS}/creator-2-words.png` });
+    await page.getByTestId("next-step").click();
+
+    await expect(page.getByTestId("step-3")).toBeVisible();
+    // A taken address says so and offers free ones; a free one is accepted.
+    const taken = await createPage(request, "classic");
+    await page.getByTestId("slug-input").fill(taken.slug);
+    await expect(page.getByTestId("slug-status")).toHaveAttribute("data-state", "unavailable");
+    await expect(page.getByTestId("slug-suggestion").first()).toBeVisible();
+    await page.getByTestId("slug-input").fill("ab");
+    await expect(page.getByTestId("slug-status")).toHaveAttribute("data-state", "unavailable");
+    await page.getByTestId("slug-input").fill(slug);
+    await expect(page.getByTestId("slug-status")).toHaveAttribute("data-state", "available");
+    await settle(page);
+    await page.screenshot({ path: `${SCREENSHOTS}/creator-3-address.png` });
+    await page.getByTestId("create-page").click();
+
+    await expect(page.getByTestId("created")).toBeVisible();
+    const shareLink = await page.getByTestId("share-link").inputValue();
+    const editLink = await page.getByTestId("edit-link").inputValue();
+    expect(shareLink).toMatch(new RegExp(`/${slug}$`));
+    expect(editLink).toMatch(new RegExp(`/${slug}/edit#token=[A-Za-z0-9_-]{43}$`));
+    await settle(page);
+    await page.screenshot({ path: `${SCREENSHOTS}/creator-4-created.png` });
+
+    await page.goto(shareLink);
+    await expect(page.getByTestId("page-design")).toHaveAttribute("data-template", "modern");
+    await expect(page.getByTestId("page-title")).toHaveText("Will you be my Valentine?");
+    await expect(page.getByTestId("revealed-message")).toHaveText("Every day with you is my favourite day.");
+
+    // The edit link: the token travels in the fragment and leaves the address bar.
+    await page.goto(editLink);
+    await expect(page.getByTestId("editor")).toBeVisible();
+    expect(page.url()).not.toContain("token=");
+    await page.getByLabel("Title").fill("Still my Valentine");
+    await page.getByTestId("save-page").click();
+    await expect(page.getByTestId("save-feedback")).toBeVisible();
+    await expect(page.getByTestId("history-event")).toHaveCount(2);
+    await settle(page);
+    await page.screenshot({ path: `${SCREENSHOTS}/editor.png` });
+
+    const reread = await request.get(`/api/pages/${slug}`);
+    expect(((await reread.json()) as { title: string }).title).toBe("Still my Valentine");
+
+    await page.getByTestId("delete-page").click();
+    await page.getByTestId("confirm-delete").click();
+    await expect(page.getByTestId("deleted")).toBeVisible();
+    await page.goto(`/${slug}`);
+    await expect(page.getByTestId("page-not-found")).toBeVisible();
+  });
+
+  test("a wrong edit link is refused clearly", async ({ page, request }) => {
+    const { slug } = await createPage(request, "elegant");
+    await page.goto(`/${slug}/edit#token=${"x".repeat(43)}`);
+    await expect(page.getByTestId("token-rejected")).toHaveAttribute("data-status", "403");
+  });
+});
+
+test.describe("rate limits", () => {
+  const client = clientAddress();
+  test.use({ extraHTTPHeaders: { "x-forwarded-for": client } });
+
+  test("too many creates show a friendly message with the wait", async ({ page, request }) => {
+    // The end-to-end stack allows 3 creates per hour per client: use them up.
+    for (let i = 0; i < 3; i += 1) await createPage(request, "classic", client);
+    await page.goto("/");
+    await page.getByTestId("template-option-classic").click();
+    await page.getByTestId("next-step").click();
+    await page.getByLabel("Title").fill("One more");
+    await page.getByLabel("Message").fill("Just one more page.");
+    await page.getByTestId("next-step").click();
+    await page.getByTestId("slug-input").fill(uniqueSlug("late"));
+    await expect(page.getByTestId("slug-status")).toHaveAttribute("data-state", "available");
+    await page.getByTestId("create-page").click();
+    await expect(page.getByTestId("create-error")).toContainText("Please try again in");
+  });
+});
