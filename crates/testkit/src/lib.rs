@@ -7,15 +7,19 @@
 //!
 //! # Layout
 //! - [`nats`]: [`NatsServer`]: start, stop, kill, restart on the same store.
-//! - [`redis`]: [`RedisServer`]: start, stop, restart.
+//! - [`cluster`]: [`NatsCluster`]: three routed JetStream nodes; find a stream's leader,
+//!   kill, stop or drain (lame duck) a node, restart it on its store.
+//! - [`redis`]: [`RedisServer`]: start (with or without persistence), stop, restart.
 //! - [`tracing`](init_tracing): opt-in test logs with `TEST_LOG=1`.
 
+pub mod cluster;
 pub mod nats;
 pub mod redis;
 
 use std::path::PathBuf;
 use std::sync::Once;
 
+pub use cluster::NatsCluster;
 pub use nats::NatsServer;
 pub use redis::RedisServer;
 

@@ -9,22 +9,37 @@ use tempfile::TempDir;
 /// How long a server may take to answer PING.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// A running `redis-server` on 127.0.0.1 without persistence, stopped on drop.
+/// A running `redis-server` on 127.0.0.1, stopped on drop.
 #[derive(Debug)]
 pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: TempDir,
+    persistent: bool,
 }
 
 impl RedisServer {
-    /// Starts a server on a free port.
+    /// Starts a server on a free port, without persistence: it restarts empty.
     ///
     /// # Panics
     /// When redis-server cannot be started or does not answer in time.
     pub async fn start() -> Self {
+        Self::launched(false).await
+    }
+
+    /// Starts a server on a free port that writes every change to its append-only file
+    /// before answering, as a production Redis with `appendonly yes` does: it restarts with
+    /// its data, even after SIGKILL.
+    ///
+    /// # Panics
+    /// As [`RedisServer::start`].
+    pub async fn start_persistent() -> Self {
+        Self::launched(true).await
+    }
+
+    async fn launched(persistent: bool) -> Self {
         let dir = tempfile::Builder::new().prefix("valentine-redis-").tempdir().expect("a temp dir");
-        let mut server = Self { child: None, port: 0, dir };
+        let mut server = Self { child: None, port: 0, dir, persistent };
         server.launch().await;
         server
     }
@@ -50,7 +65,8 @@ impl RedisServer {
         }
     }
 
-    /// Starts the server again on the same port, empty.
+    /// Starts the server again on the same port: empty, or with its data if it is
+    /// [persistent](RedisServer::start_persistent).
     pub async fn restart(&mut self) {
         assert!(self.child.is_none(), "stop the server before restarting it");
         self.launch().await;
@@ -60,17 +76,14 @@ impl RedisServer {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             let port = if self.port == 0 { free_port() } else { self.port };
+            let persistence: &[&str] = if self.persistent {
+                &["--appendonly", "yes", "--appendfsync", "always"]
+            } else {
+                &["--appendonly", "no"]
+            };
             let child = Command::new("redis-server")
-                .args([
-                    "--bind",
-                    "127.0.0.1",
-                    "--port",
-                    &port.to_string(),
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ])
+                .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", ""])
+                .args(persistence)
                 .arg("--dir")
                 .arg(self.dir.path())
                 .stdin(Stdio::null())
