@@ -77,7 +77,7 @@ impl Application {
         let secret = ServerSecret::new(config.ip_hash_secret.as_deref())?;
         let nats = async_nats::ConnectOptions::new()
             .name("valentine-api")
-            .connect(&config.read_side.nats_url)
+            .connect(config.read_side.nats_servers())
             .await?;
         let js = jetstream::new(nats.clone());
         let repo = JetStreamEventRepository::new(js.clone(), config.read_side.events.clone()).await?;

@@ -98,6 +98,18 @@ fn api_settings(read_side: &ReadSideConfig) -> Result<ApiConfig, SettingError> {
     })
 }
 
+/// `NATS_URL`: one server URL, or several comma separated (the nodes of a cluster).
+fn check_nats_url(urls: &str) -> Result<(), SettingError> {
+    let servers: Vec<&str> = urls.split(',').map(str::trim).filter(|url| !url.is_empty()).collect();
+    if servers.is_empty() {
+        return Err(invalid("NATS_URL", urls, "name at least one server, e.g. nats://127.0.0.1:4222"));
+    }
+    for server in servers {
+        server.parse::<async_nats::ServerAddr>().map_err(|e| invalid("NATS_URL", server, e.to_string()))?;
+    }
+    Ok(())
+}
+
 fn var(name: &'static str) -> Option<String> {
     std::env::var(name).ok()
 }
@@ -145,8 +157,10 @@ impl Settings {
                 reason: "must be at least 1".to_owned(),
             });
         }
+        let nats_url = var("NATS_URL").unwrap_or(defaults.nats_url);
+        check_nats_url(&nats_url)?;
         let read_side = ReadSideConfig {
-            nats_url: var("NATS_URL").unwrap_or(defaults.nats_url),
+            nats_url,
             redis_url: match var("REDIS_URL") {
                 None => defaults.redis_url,
                 Some(url) if url.trim().is_empty() => None,

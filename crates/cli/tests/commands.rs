@@ -282,6 +282,8 @@ fn an_unusable_setting_is_refused_at_start_with_its_name() {
         ("BIND_ADDR", "nowhere"),
         ("TRUSTED_PROXIES", "10.0.0.0/99"),
         ("FRONTEND_DOMAIN", "valentine.example"),
+        ("NATS_URL", "nats://127.0.0.1:4222,http://127.0.0.1:4223"),
+        ("NATS_URL", " , "),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_valentine"))
             .arg("api")

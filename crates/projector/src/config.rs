@@ -8,7 +8,7 @@ use valentine_eventstore::EventStoreConfig;
 /// Settings of the read side.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadSideConfig {
-    /// NATS server URL.
+    /// NATS server URL; several, comma separated, for a cluster (see [`Self::nats_servers`]).
     pub nats_url: String,
     /// Redis URL; `None` disables cache invalidation (and the API's cache).
     pub redis_url: Option<String>,
@@ -40,6 +40,13 @@ impl Default for ReadSideConfig {
 }
 
 impl ReadSideConfig {
+    /// The NATS servers to connect to: `nats_url` may list several, comma separated (every
+    /// node of a cluster, so a process can start while one is down). Once connected, clients
+    /// also learn the cluster's other nodes from the server and reconnect to any of them.
+    pub fn nats_servers(&self) -> Vec<&str> {
+        self.nats_url.split(',').map(str::trim).filter(|url| !url.is_empty()).collect()
+    }
+
     /// Durable consumer of the event stream.
     pub fn events_consumer(&self) -> String {
         self.consumer.clone()
@@ -48,5 +55,20 @@ impl ReadSideConfig {
     /// Durable consumer of the view tally stream.
     pub fn views_consumer(&self) -> String {
         format!("{}-views", self.consumer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nats_url_may_list_several_servers() {
+        let config = ReadSideConfig {
+            nats_url: "nats://a:4222, nats://b:4222,,nats://c:4222".to_owned(),
+            ..ReadSideConfig::default()
+        };
+        assert_eq!(config.nats_servers(), ["nats://a:4222", "nats://b:4222", "nats://c:4222"]);
+        assert_eq!(ReadSideConfig::default().nats_servers(), ["nats://127.0.0.1:4222"]);
     }
 }

@@ -101,7 +101,7 @@ struct Streams {
 }
 
 async fn open_streams(config: &ReadSideConfig) -> Result<Streams, ProjectorError> {
-    let client = async_nats::connect(&config.nats_url).await.map_err(ProjectorError::nats)?;
+    let client = async_nats::connect(config.nats_servers()).await.map_err(ProjectorError::nats)?;
     let js = jetstream::new(client);
     Ok(Streams {
         events: ensure_stream(&js, &config.events).await?,

@@ -41,7 +41,11 @@ impl Projector {
     /// # Errors
     /// When NATS, JetStream or SQLite refuse.
     pub async fn connect(config: ReadSideConfig) -> Result<Self, ProjectorError> {
-        let client = async_nats::connect(&config.nats_url).await.map_err(ProjectorError::nats)?;
+        let client = async_nats::ConnectOptions::new()
+            .name("valentine-projector")
+            .connect(config.nats_servers())
+            .await
+            .map_err(ProjectorError::nats)?;
         let js = jetstream::new(client.clone());
         let events_stream = ensure_stream(&js, &config.events).await?;
         let views_stream = ensure_stream(&js, &config.views).await?;
