@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 use valentine_projector::progress::reporter;
 use valentine_projector::{Projector, rebuild, replay};
@@ -81,6 +82,7 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
+    survive_file_size_limit()?;
     let config = settings.read_side;
     match command {
         Command::Api => {
@@ -140,10 +142,25 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// A write past the process's file size limit (`RLIMIT_FSIZE`) raises SIGXFSZ, which would
+/// end the process. Handling it turns such a write into a failed write instead: a projector's
+/// SQLite then refuses the batch as on a full disk and the worker retries until the limit is
+/// raised or space is freed; a log line is dropped.
+fn survive_file_size_limit() -> anyhow::Result<()> {
+    let mut signals =
+        signal(SignalKind::from_raw(nix::sys::signal::Signal::SIGXFSZ as i32)).context("handling SIGXFSZ")?;
+    tokio::spawn(async move {
+        while signals.recv().await.is_some() {
+            tracing::warn!("a write went past the file size limit (SIGXFSZ); it fails instead");
+        }
+    });
+    Ok(())
+}
+
 /// Cancels `token` on Ctrl-C or SIGTERM.
 async fn cancel_on_signal(token: CancellationToken) {
     let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let mut term = signal(SignalKind::terminate()).ok();
     tokio::select! {
         _ = ctrl_c => {}
         () = async {
