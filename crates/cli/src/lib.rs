@@ -9,13 +9,14 @@ pub mod settings;
 pub mod telemetry;
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 use valentine_projector::progress::reporter;
-use valentine_projector::{Projector, rebuild, replay};
+use valentine_projector::{Projector, health, rebuild, replay};
 
 use crate::settings::Settings;
 
@@ -32,7 +33,8 @@ enum Command {
     /// Serve the HTTP API (and the web app, when WEB_DIST is set) on BIND_ADDR.
     Api,
     /// Run one projector worker: events and view tallies into the read model. Run several
-    /// for scale; they share the work.
+    /// for scale; they share the work. Serves /health and /ready on PROJECTOR_HEALTH_ADDR if
+    /// set.
     Projector,
     /// Rebuild the read model from the whole stream and swap it in; prints its content hash.
     Rebuild {
@@ -51,11 +53,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// GET an HTTP URL and exit 0 if it answers 2xx, 1 otherwise: a health check for images
+    /// without curl, e.g. `valentine probe http://127.0.0.1:9100/ready`.
+    Probe {
+        /// The URL (http only).
+        url: String,
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 2)]
+        timeout: u64,
+    },
 }
 
 /// Parses the command line and runs it.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Probe { url, timeout } = &cli.command {
+        // Needs no settings: it runs where they may be incomplete.
+        return probe(url, Duration::from_secs(*timeout));
+    }
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
         Err(e) => {
@@ -96,7 +111,21 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             let projector = Projector::connect(config).await.context("starting the projector")?;
             let shutdown = CancellationToken::new();
             tokio::spawn(cancel_on_signal(shutdown.clone()));
-            projector.run(shutdown).await.context("projecting")?;
+            let endpoint = match settings.projector_health_addr {
+                Some(addr) => {
+                    let listener = tokio::net::TcpListener::bind(addr)
+                        .await
+                        .with_context(|| format!("listening on PROJECTOR_HEALTH_ADDR={addr}"))?;
+                    Some(tokio::spawn(health::serve(listener, projector.health(), shutdown.clone())))
+                }
+                None => None,
+            };
+            let projected = projector.run(shutdown.clone()).await;
+            shutdown.cancel();
+            if let Some(endpoint) = endpoint {
+                endpoint.await.context("the health endpoint")?.context("serving the health endpoint")?;
+            }
+            projected.context("projecting")?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Rebuild { verify: false, json } => {
@@ -138,6 +167,33 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                 replay::write_table(&slug, &events, &mut out)?;
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Probe { .. } => unreachable!("answered before the settings are read"),
+    }
+}
+
+/// `valentine probe`: one GET, its status and body on stdout; 0 for a 2xx answer, else 1.
+fn probe(url: &str, timeout: Duration) -> ExitCode {
+    let answer = async {
+        let client = reqwest::Client::builder().timeout(timeout).build()?;
+        let response = client.get(url).send().await?;
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        Ok::<_, reqwest::Error>((status, body))
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+    match runtime.map(|r| r.block_on(answer)) {
+        Ok(Ok((status, body))) => {
+            println!("{} {}", status.as_u16(), body.trim_end());
+            if status.is_success() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        }
+        Ok(Err(e)) => {
+            eprintln!("valentine probe: {url}: {e}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("valentine probe: cannot start the runtime: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -38,6 +38,9 @@ pub struct Settings {
     /// Read-side settings: `NATS_URL`, `REDIS_URL`, `DATABASE_PATH`,
     /// `PROJECTOR_BATCH_SIZE`, `PROJECTOR_CONSUMER`, `NATS_REPLICAS`.
     pub read_side: ReadSideConfig,
+    /// `PROJECTOR_HEALTH_ADDR`: where `valentine projector` serves `/health` and `/ready`;
+    /// unset or empty serves nothing.
+    pub projector_health_addr: Option<SocketAddr>,
     /// API settings (`valentine api`): `BIND_ADDR`, `ALLOWED_ORIGINS`, `FRONTEND_DOMAIN`,
     /// `RATE_LIMIT_PAGES_PER_HOUR`, `RATE_LIMIT_SLUG_CHECKS_PER_MINUTE`, `SYNC_WAIT_MS`,
     /// `TRUSTED_PROXIES`, `IP_HASH_SECRET`, `WEB_DIST`, `MAX_BODY_BYTES`, `READ_CONNECTIONS`,
@@ -159,6 +162,14 @@ impl Settings {
         }
         let nats_url = var("NATS_URL").unwrap_or(defaults.nats_url);
         check_nats_url(&nats_url)?;
+        let projector_health_addr = match var("PROJECTOR_HEALTH_ADDR") {
+            Some(addr) if !addr.trim().is_empty() => Some(
+                addr.trim()
+                    .parse::<SocketAddr>()
+                    .map_err(|e| invalid("PROJECTOR_HEALTH_ADDR", &addr, e.to_string()))?,
+            ),
+            _ => None,
+        };
         let read_side = ReadSideConfig {
             nats_url,
             redis_url: match var("REDIS_URL") {
@@ -173,6 +184,6 @@ impl Settings {
             views: EventStoreConfig { replicas, ..EventStoreConfig::views() },
         };
         let api = api_settings(&read_side)?;
-        Ok(Self { log_format, read_side, api })
+        Ok(Self { log_format, read_side, projector_health_addr, api })
     }
 }

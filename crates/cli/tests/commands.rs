@@ -284,6 +284,7 @@ fn an_unusable_setting_is_refused_at_start_with_its_name() {
         ("FRONTEND_DOMAIN", "valentine.example"),
         ("NATS_URL", "nats://127.0.0.1:4222,http://127.0.0.1:4223"),
         ("NATS_URL", " , "),
+        ("PROJECTOR_HEALTH_ADDR", "9100"),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_valentine"))
             .arg("api")
@@ -294,4 +295,51 @@ fn an_unusable_setting_is_refused_at_start_with_its_name() {
         assert_eq!(output.status.code(), Some(2), "{name}");
         assert!(String::from_utf8_lossy(&output.stderr).contains(name), "{name}");
     }
+}
+
+fn probe(url: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_valentine"))
+        .args(["probe", url])
+        .stdin(Stdio::null())
+        .output()
+        .expect("valentine probe runs")
+}
+
+#[tokio::test]
+async fn probe_tells_a_ready_projector_from_one_that_is_gone() {
+    let env = Env::start().await;
+    let port = free_port();
+    let mut projector = env
+        .valentine(&env.db("probe.db"), &["projector"])
+        .env("PROJECTOR_HEALTH_ADDR", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("projector starts");
+    let ready = format!("http://127.0.0.1:{port}/ready");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let answer = loop {
+        let output = probe(&ready);
+        if output.status.success() {
+            break String::from_utf8(output.stdout).expect("utf-8");
+        }
+        assert_eq!(output.status.code(), Some(1), "not ready yet is exit 1");
+        assert!(projector.try_wait().expect("status").is_none(), "the projector exited");
+        assert!(tokio::time::Instant::now() < deadline, "the projector did not become ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(answer.starts_with(r#"200 {"status":"ready","nats":"connected","read_model":"ok""#), "{answer}");
+    let alive = probe(&format!("http://127.0.0.1:{port}/health"));
+    assert!(alive.status.success());
+    assert_eq!(String::from_utf8_lossy(&alive.stdout).trim(), r#"200 {"status":"healthy"}"#);
+    let missing = probe(&format!("http://127.0.0.1:{port}/nowhere"));
+    assert_eq!(missing.status.code(), Some(1), "any answer but 2xx fails");
+    assert!(String::from_utf8_lossy(&missing.stdout).starts_with("404"));
+
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(projector.id()).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("signal");
+    assert!(projector.wait().expect("exits").success());
+    let gone = probe(&ready);
+    assert_eq!(gone.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&gone.stderr).contains(&ready), "names what it probed");
 }

@@ -7,6 +7,7 @@
 //! # Layout
 //! - [`worker`]: [`Projector`], one worker process: events and view tallies.
 //! - [`consumers`]: the shared durable consumers; pausing them for a swap.
+//! - [`health`]: what a worker knows about its state, and its `/health` and `/ready`.
 //! - [`rebuild`]: `valentine rebuild` and `--verify`.
 //! - [`replay`]: `valentine replay <slug>`.
 //! - [`progress`]: progress bar or log lines.
@@ -16,6 +17,7 @@
 pub mod config;
 pub mod consumers;
 pub mod error;
+pub mod health;
 pub mod progress;
 pub mod rebuild;
 pub mod replay;
@@ -24,4 +26,5 @@ pub mod worker;
 
 pub use config::ReadSideConfig;
 pub use error::ProjectorError;
+pub use health::Health;
 pub use worker::Projector;

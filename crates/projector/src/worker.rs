@@ -18,6 +18,7 @@ use valentine_projections::{PageCommit, ProjectionError, Verdict, cache, db, pos
 use crate::config::ReadSideConfig;
 use crate::consumers;
 use crate::error::ProjectorError;
+use crate::health::{Feed, Health};
 
 /// How long a deferred commit waits before it is offered again; its predecessor is usually
 /// in another projector's batch, committing within milliseconds.
@@ -33,6 +34,7 @@ pub struct Projector {
     client: async_nats::Client,
     events: PullConsumer,
     views: PullConsumer,
+    health: Health,
 }
 
 impl Projector {
@@ -54,7 +56,14 @@ impl Projector {
         let events = consumers::durable(&events_stream, &config.events_consumer(), events_filter).await?;
         let views_filter = subjects::everything(&config.views.subject_prefix);
         let views = consumers::durable(&views_stream, &config.views_consumer(), views_filter).await?;
-        Ok(Self { config, client, events, views })
+        let health = Health::new(client.clone());
+        Ok(Self { config, client, events, views, health })
+    }
+
+    /// Its health, which its batch loops keep up to date: serve it with
+    /// [`health::serve`](crate::health::serve).
+    pub fn health(&self) -> Health {
+        self.health.clone()
     }
 
     /// Projects until `shutdown` is cancelled; in-flight batches finish first.
@@ -96,6 +105,7 @@ impl Projector {
                         };
                         acknowledge(message, ack).await;
                     }
+                    self.health.committed(Feed::Events);
                     debug!(
                         applied = outcome.applied.len(),
                         touched = outcome.touched.len(),
@@ -106,6 +116,7 @@ impl Projector {
                 }
                 Err(e) => {
                     error!(error = %e, "batch not applied; it will be offered again");
+                    self.health.refused(Feed::Events, &e);
                     for message in &messages {
                         acknowledge(message, AckKind::Nak(Some(RETRY_DELAY))).await;
                     }
@@ -151,10 +162,14 @@ impl Projector {
                         };
                         acknowledge(message, ack).await;
                     }
+                    self.health.committed(Feed::Views);
                     cache.invalidate(outcome.touched).await;
                     continue;
                 }
-                Err(e) => error!(error = %e, "tallies not applied; they will be offered again"),
+                Err(e) => {
+                    error!(error = %e, "tallies not applied; they will be offered again");
+                    self.health.refused(Feed::Views, &e);
+                }
             }
             for message in &messages {
                 acknowledge(message, AckKind::Nak(Some(RETRY_DELAY))).await;

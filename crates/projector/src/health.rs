@@ -1,0 +1,162 @@
+//! A projector's health, and the small HTTP endpoint that reports it (`PROJECTOR_HEALTH_ADDR`).
+//!
+//! - `GET /health`: `200` while the process runs.
+//! - `GET /ready`: `200` while it projects: NATS is connected and the last batch of each feed
+//!   (events, view tallies) was committed, or there was nothing to do; `503` while NATS is
+//!   disconnected or the read model refuses writes (disk full, locked), with the reason.
+//!
+//! The worker's batch loops record each outcome in a shared [`Health`]; requests only read it.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
+
+use async_nats::connection::State;
+use axum::Router;
+use axum::extract::State as Shared;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+/// The two things a projector feeds into the read model, each by its own batch loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feed {
+    /// Page events.
+    Events,
+    /// View tallies.
+    Views,
+}
+
+impl Feed {
+    fn index(self) -> usize {
+        match self {
+            Self::Events => 0,
+            Self::Views => 1,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Events => "events",
+            Self::Views => "view tallies",
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Record {
+    /// Why the last batch of each feed was not applied; `None` when it was, or none came.
+    refused: [Option<String>; 2],
+    /// Batches committed since the process started.
+    committed: u64,
+    /// When the last batch was committed.
+    last_commit: Option<SystemTime>,
+}
+
+/// What a projector knows about its own state, shared by its batch loops and its endpoint.
+#[derive(Debug, Clone)]
+pub struct Health {
+    client: async_nats::Client,
+    record: Arc<Mutex<Record>>,
+}
+
+/// The `/ready` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Readiness {
+    /// `ready` or `unready`.
+    pub status: &'static str,
+    /// Why it is unready.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `connected` or `disconnected`.
+    pub nats: &'static str,
+    /// `ok`, or `refusing` while SQLite refuses the batches.
+    pub read_model: &'static str,
+    /// Batches committed since the process started.
+    pub batches: u64,
+    /// When the last batch was committed (RFC 3339), if any was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_commit: Option<String>,
+}
+
+impl Readiness {
+    /// Whether the projector is ready.
+    pub fn is_ready(&self) -> bool {
+        self.status == "ready"
+    }
+}
+
+impl Health {
+    pub(crate) fn new(client: async_nats::Client) -> Self {
+        Self { client, record: Arc::default() }
+    }
+
+    fn record(&self) -> std::sync::MutexGuard<'_, Record> {
+        // A panic elsewhere cannot leave a record half-written: every update is one assignment.
+        self.record.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A batch of `feed` was committed.
+    pub(crate) fn committed(&self, feed: Feed) {
+        let mut record = self.record();
+        record.refused[feed.index()] = None;
+        record.committed += 1;
+        record.last_commit = Some(SystemTime::now());
+    }
+
+    /// SQLite refused a batch of `feed`.
+    pub(crate) fn refused(&self, feed: Feed, error: &dyn std::fmt::Display) {
+        self.record().refused[feed.index()] =
+            Some(format!("the read model refuses {}: {error}", feed.as_str()));
+    }
+
+    /// The state now.
+    pub fn readiness(&self) -> Readiness {
+        let connected = self.client.connection_state() == State::Connected;
+        let record = self.record();
+        let refusal = record.refused.iter().flatten().next().cloned();
+        let reason = if connected { refusal.clone() } else { Some("NATS is disconnected".to_owned()) };
+        Readiness {
+            status: if reason.is_none() { "ready" } else { "unready" },
+            reason,
+            nats: if connected { "connected" } else { "disconnected" },
+            read_model: if refusal.is_none() { "ok" } else { "refusing" },
+            batches: record.committed,
+            last_commit: record.last_commit.and_then(|t| OffsetDateTime::from(t).format(&Rfc3339).ok()),
+        }
+    }
+}
+
+/// Serves `/health` and `/ready` on `listener` until `shutdown` is cancelled.
+///
+/// # Errors
+/// When the server fails.
+pub async fn serve(
+    listener: TcpListener,
+    health: Health,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    info!(address = %listener.local_addr()?, "serving the projector's health");
+    let app = Router::new().route("/health", get(alive)).route("/ready", get(ready)).with_state(health);
+    axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await
+}
+
+#[derive(Serialize)]
+struct Alive {
+    status: &'static str,
+}
+
+async fn alive() -> axum::Json<Alive> {
+    axum::Json(Alive { status: "healthy" })
+}
+
+async fn ready(Shared(health): Shared<Health>) -> Response {
+    let readiness = health.readiness();
+    let code = if readiness.is_ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, axum::Json(readiness)).into_response()
+}
