@@ -27,6 +27,10 @@ const DEFER_DELAY: Duration = Duration::from_millis(100);
 /// How long a batch SQLite refused waits before it is offered again.
 const RETRY_DELAY: Duration = Duration::from_secs(1);
 
+/// How often cache invalidations that failed (Redis away) are retried while no batch comes:
+/// a cache that comes back with stale answers is cleaned even if nothing new is projected.
+const INVALIDATION_RETRY: Duration = Duration::from_secs(1);
+
 /// One projector process: events and view tallies, each on its own writer connection.
 #[derive(Debug)]
 pub struct Projector {
@@ -90,7 +94,15 @@ impl Projector {
         let mut batches = Batches::open(&consumer, self.config.batch_size, "event").await?;
         let mut writer = Writer::open(&self.config.database_path)?;
         let mut cache = Invalidator::new(self.config.redis_url.as_deref());
-        while let Some(messages) = batches.next(&shutdown).await? {
+        loop {
+            let messages = match batches.next(&shutdown).await? {
+                Next::Batch(messages) => messages,
+                Next::Idle => {
+                    cache.retry().await;
+                    continue;
+                }
+                Next::Stopped => break,
+            };
             let (messages, commits) = decode_commits(messages).await;
             if commits.is_empty() {
                 continue;
@@ -137,7 +149,15 @@ impl Projector {
         let mut batches = Batches::open(&consumer, self.config.batch_size, "view").await?;
         let mut writer = Writer::open(&self.config.database_path)?;
         let mut cache = Invalidator::new(self.config.redis_url.as_deref());
-        while let Some(batch) = batches.next(&shutdown).await? {
+        loop {
+            let batch = match batches.next(&shutdown).await? {
+                Next::Batch(messages) => messages,
+                Next::Idle => {
+                    cache.retry().await;
+                    continue;
+                }
+                Next::Stopped => break,
+            };
             let mut messages = Vec::with_capacity(batch.len());
             let mut tallies = Vec::with_capacity(batch.len());
             for message in batch {
@@ -199,11 +219,12 @@ impl Batches {
         Ok(Self { what, messages })
     }
 
-    /// The next batch, or `None` once `shutdown` is cancelled.
-    async fn next(&mut self, shutdown: &CancellationToken) -> Result<Option<Vec<Message>>, ProjectorError> {
+    /// The next batch; [`Next::Idle`] when none came for [`INVALIDATION_RETRY`].
+    async fn next(&mut self, shutdown: &CancellationToken) -> Result<Next, ProjectorError> {
         loop {
             let batch = tokio::select! {
-                () = shutdown.cancelled() => return Ok(None),
+                () = shutdown.cancelled() => return Ok(Next::Stopped),
+                () = tokio::time::sleep(INVALIDATION_RETRY) => return Ok(Next::Idle),
                 batch = self.messages.next() => batch,
             };
             let Some(batch) = batch else {
@@ -217,10 +238,19 @@ impl Batches {
                 .filter_map(|m| m.map_err(|e| warn!(error = %e, consumer = self.what, "consumer error")).ok())
                 .collect();
             if !messages.is_empty() {
-                return Ok(Some(messages));
+                return Ok(Next::Batch(messages));
             }
         }
     }
+}
+
+/// What waiting for a batch brought.
+enum Next {
+    Batch(Vec<Message>),
+    /// Nothing for a while: time for deferred chores.
+    Idle,
+    /// `shutdown` was cancelled.
+    Stopped,
 }
 
 /// How long a deferred tally waits: longer with every delivery, at most 30 s.
@@ -312,8 +342,8 @@ impl Writer {
 }
 
 /// Deletes cached answers the projected changes made stale. When Redis is unreachable the
-/// keys are kept and deleted with the next batch, so a cache that comes back is cleaned
-/// before it can serve them for long.
+/// keys are kept and deleted with the next batch, or within [`INVALIDATION_RETRY`] when none
+/// comes, so a cache that comes back is cleaned before it can serve them for long.
 struct Invalidator {
     client: Option<redis::Client>,
     connection: Option<ConnectionManager>,
@@ -328,6 +358,11 @@ impl Invalidator {
                 .ok()
         });
         Self { client, connection: None, pending: BTreeSet::new() }
+    }
+
+    /// Retries the invalidations that failed, if any.
+    async fn retry(&mut self) {
+        self.invalidate(Vec::new()).await;
     }
 
     async fn invalidate(&mut self, touched: Vec<String>) {

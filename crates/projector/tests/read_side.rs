@@ -27,12 +27,12 @@ struct Servers {
 
 impl Servers {
     async fn start() -> Self {
+        Self::with_redis(RedisServer::start().await).await
+    }
+
+    async fn with_redis(redis: RedisServer) -> Self {
         init_tracing();
-        Self {
-            nats: NatsServer::start().await,
-            redis: RedisServer::start().await,
-            dir: tempfile::tempdir().expect("dir"),
-        }
+        Self { nats: NatsServer::start().await, redis, dir: tempfile::tempdir().expect("dir") }
     }
 
     fn config(&self, name: &str) -> ReadSideConfig {
@@ -185,6 +185,48 @@ async fn cached_answers_are_gone_once_the_change_is_projected() {
     let mut conn =
         SqliteConnection::connect(&format!("sqlite://{}?mode=ro", file.display())).await.expect("opens");
     assert_eq!(pages::live_page(&mut conn, "ann").await.expect("query").expect("live").title, "Changed");
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn stale_answers_a_returning_redis_brings_back_are_deleted_without_new_events() {
+    // A Redis with an append-only file comes back with what it held when it went away.
+    let mut servers = Servers::with_redis(RedisServer::start_persistent().await).await;
+    let config = servers.config("comeback");
+    let client = servers.nats.client().await;
+    let watch = PositionWatch::start(&client).await.expect("watching");
+    let repo = JetStreamEventRepository::new(jetstream::new(client.clone()), config.events.clone())
+        .await
+        .expect("repo");
+    let cqrs = page_cqrs(repo);
+    let running = run_projectors(&config, 1).await;
+    let (created, at) = receipt::capture(cqrs.execute("bea", create("Bea"))).await;
+    created.expect("created");
+    assert!(watch.wait_for(at.expect("receipt").stream_sequence, WAIT).await, "create projected");
+    let mut redis = servers.redis.client().get_connection_manager().await.expect("redis");
+    for key in cache::keys_for("bea") {
+        redis::cmd("SET").arg(&key).arg("cached").query_async::<()>(&mut redis).await.expect("set");
+    }
+
+    // The page changes while Redis is away: its invalidation fails (the announcement of the
+    // update follows the attempt).
+    servers.redis.stop();
+    let (updated, at) = receipt::capture(cqrs.execute("bea", retitle("Changed"))).await;
+    updated.expect("updated");
+    assert!(watch.wait_for(at.expect("receipt").stream_sequence, WAIT).await, "update projected");
+    servers.redis.restart().await;
+    let mut redis = servers.redis.client().get_connection_manager().await.expect("redis");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    for key in cache::keys_for("bea") {
+        loop {
+            let exists: bool = redis::cmd("EXISTS").arg(&key).query_async(&mut redis).await.expect("exists");
+            if !exists {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{key} still cached with nothing new to project");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
     running.stop().await;
 }
 
