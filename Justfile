@@ -85,9 +85,10 @@ fmt-check:
 lint:
     cargo clippy --workspace --all-targets --locked -- -D warnings
 
-# Validate docker-compose.yml against the compose-spec schema
+# Validate the compose files against the compose-spec schema, and check they agree with the code
 check-compose:
-    check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+    check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml deploy/nats-cluster/compose.yml
+    python3 scripts/check-compose.py
 
 # Remove build output and local data (data/, .run/)
 clean:
