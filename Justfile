@@ -44,6 +44,18 @@ projector:
 rebuild *ARGS:
     @cargo run -q --release -p valentine-cli -- rebuild {{ ARGS }}
 
+# The event streams, the projectors' lag and the read model's counts (add --json for JSON)
+status *ARGS:
+    @cargo run -q -p valentine-cli -- status {{ ARGS }}
+
+# A consistent copy of the event streams and the read model into DIR (default backups/<time>)
+backup DIR="":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    dir="{{ DIR }}"
+    [ -n "$dir" ] || dir="backups/$(date -u +%Y%m%dT%H%M%SZ)"
+    cargo run -q -p valentine-cli -- backup "$dir"
+
 # Print a page's full event history from the stream (add --json for JSON)
 replay SLUG *ARGS:
     @cargo run -q -p valentine-cli -- replay {{ SLUG }} {{ ARGS }}
@@ -90,7 +102,7 @@ check-compose:
     check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml deploy/nats-cluster/compose.yml
     python3 scripts/check-compose.py
 
-# Remove build output and local data (data/, .run/)
+# Remove build output and local data (data/, .run/, the web build and its test output)
 clean:
     cargo clean
-    rm -rf data .run
+    rm -rf data .run web/dist web/test-results

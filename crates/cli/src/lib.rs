@@ -8,6 +8,7 @@
 pub mod settings;
 pub mod telemetry;
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use clap::{Parser, Subcommand};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 use valentine_projector::progress::reporter;
-use valentine_projector::{Projector, health, rebuild, replay};
+use valentine_projector::{Projector, backup, health, rebuild, replay, status};
 
 use crate::settings::Settings;
 
@@ -52,6 +53,24 @@ enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Show the event streams, the projectors' lag and the read model's counts.
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy the event streams (as of now) and the read model into a new folder, while the
+    /// services run.
+    Backup {
+        /// The folder to create (or an empty one).
+        dir: std::path::PathBuf,
+    },
+    /// Publish a backup's streams into empty streams, every message at its old sequence;
+    /// then run `valentine rebuild`.
+    Restore {
+        /// The backup's folder.
+        dir: std::path::PathBuf,
     },
     /// GET an HTTP URL and exit 0 if it answers 2xx, 1 otherwise: a health check for images
     /// without curl, e.g. `valentine probe http://127.0.0.1:9100/ready`.
@@ -166,6 +185,36 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             } else {
                 replay::write_table(&slug, &events, &mut out)?;
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { json } => {
+            let status = status::status(&config).await.context("reading the status")?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                serde_json::to_writer_pretty(&mut out, &status)?;
+                writeln!(out)?;
+            } else {
+                status::write_text(&status, &mut out)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backup { dir } => {
+            let manifest = backup::backup(&config, &dir).await.context("backing up")?;
+            for s in &manifest.streams {
+                eprintln!("{}: {} messages, up to sequence {}", s.name, s.messages, s.last_sequence);
+            }
+            if manifest.read_model.is_some() {
+                eprintln!("read model: copied");
+            }
+            println!("{}", dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { dir } => {
+            let manifest = backup::restore(&config, &dir).await.context("restoring")?;
+            for s in &manifest.streams {
+                eprintln!("{}: {} messages restored", s.name, s.messages);
+            }
+            eprintln!("now run `valentine rebuild` to build the read model from them");
             Ok(ExitCode::SUCCESS)
         }
         Command::Probe { .. } => unreachable!("answered before the settings are read"),

@@ -10,10 +10,13 @@
 //! - [`health`]: what a worker knows about its state, and its `/health` and `/ready`.
 //! - [`rebuild`]: `valentine rebuild` and `--verify`.
 //! - [`replay`]: `valentine replay <slug>`.
+//! - [`status`]: `valentine status`.
+//! - [`backup`]: `valentine backup` and `valentine restore`.
 //! - [`progress`]: progress bar or log lines.
 //! - [`synthetic`]: a reproducible mixed workload for tests and benchmarks.
 //! - [`config`]: the read side settings, [`ReadSideConfig`].
 
+pub mod backup;
 pub mod config;
 pub mod consumers;
 pub mod error;
@@ -21,6 +24,7 @@ pub mod health;
 pub mod progress;
 pub mod rebuild;
 pub mod replay;
+pub mod status;
 pub mod synthetic;
 pub mod worker;
 

@@ -1,0 +1,251 @@
+//! `valentine backup DIR` and `valentine restore DIR`.
+//!
+//! A backup is a folder: each stream as of the moment the backup started, one JSON line per
+//! message (sequence, subject, time, headers, payload), written while the services run; a
+//! copy of the read model made with SQLite's `VACUUM INTO` (a consistent snapshot, though it
+//! may be a little behind or ahead of the streams: the streams are the truth); and a
+//! `backup.json` manifest.
+//!
+//! Restoring publishes every message again, in order, into empty streams and checks that
+//! each lands at its old sequence, so page ids (stream sequences of their creation) stay
+//! the same. The read model is then rebuilt from the restored streams (`valentine rebuild`).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::consumer::{DeliverPolicy, pull};
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::{self, stream};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tracing::info;
+use valentine_eventstore::{EventStoreConfig, ensure_stream};
+use valentine_projections::db;
+
+use crate::config::ReadSideConfig;
+use crate::error::ProjectorError;
+
+/// The manifest's file name.
+pub const MANIFEST: &str = "backup.json";
+
+/// The read model copy's file name.
+pub const READ_MODEL: &str = "read-model.sqlite";
+
+/// One stored message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackedUpMessage {
+    /// Its stream sequence.
+    pub sequence: u64,
+    /// Its subject.
+    pub subject: String,
+    /// When JetStream stored it (RFC 3339).
+    pub published: String,
+    /// Its headers.
+    pub headers: BTreeMap<String, Vec<String>>,
+    /// Its payload, base64.
+    pub data: String,
+}
+
+/// What a backup holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// When it was taken.
+    pub created_at: String,
+    /// Each stream backed up.
+    pub streams: Vec<StreamBackup>,
+    /// The read model copy, if there was a read model.
+    pub read_model: Option<String>,
+}
+
+/// One stream in a backup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamBackup {
+    /// The stream's name.
+    pub name: String,
+    /// Its file in the backup folder.
+    pub file: String,
+    /// Messages in the file.
+    pub messages: u64,
+    /// The last sequence included.
+    pub last_sequence: u64,
+}
+
+fn streams(config: &ReadSideConfig) -> [&EventStoreConfig; 2] {
+    [&config.events, &config.views]
+}
+
+/// Backs the streams and the read model up into `dir` (created; must be empty if it exists).
+///
+/// # Errors
+/// When NATS or the file system fail, or `dir` is not empty.
+pub async fn backup(config: &ReadSideConfig, dir: &Path) -> Result<Manifest, ProjectorError> {
+    std::fs::create_dir_all(dir)?;
+    if std::fs::read_dir(dir)?.next().is_some() {
+        return Err(std::io::Error::other(format!("{} is not empty", dir.display())).into());
+    }
+    let client = async_nats::connect(config.nats_servers()).await.map_err(ProjectorError::nats)?;
+    let js = jetstream::new(client);
+    let mut manifest = Manifest { created_at: now(), streams: Vec::new(), read_model: None };
+    for stream_config in streams(config) {
+        let stream = ensure_stream(&js, stream_config).await?;
+        let file = format!("{}.jsonl", stream_config.stream_name.to_ascii_lowercase());
+        let (messages, last_sequence) = dump(&stream, &dir.join(&file)).await?;
+        info!(stream = %stream_config.stream_name, messages, last_sequence, "stream backed up");
+        manifest.streams.push(StreamBackup {
+            name: stream_config.stream_name.clone(),
+            file,
+            messages,
+            last_sequence,
+        });
+    }
+    if std::fs::symlink_metadata(&config.database_path).is_ok() {
+        let link = config.database_path.clone();
+        let target = dir.join(READ_MODEL);
+        tokio::task::spawn_blocking(move || copy_read_model(&link, &target))
+            .await
+            .map_err(|e| ProjectorError::Output(std::io::Error::other(e)))??;
+        manifest.read_model = Some(READ_MODEL.to_owned());
+    }
+    let mut out = BufWriter::new(File::create(dir.join(MANIFEST))?);
+    serde_json::to_writer_pretty(&mut out, &manifest).map_err(std::io::Error::from)?;
+    out.flush()?;
+    Ok(manifest)
+}
+
+fn now() -> String {
+    OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default()
+}
+
+/// Writes every message of `stream` up to its last sequence now into `file`.
+async fn dump(stream: &stream::Stream, file: &Path) -> Result<(u64, u64), ProjectorError> {
+    let mut consumer = stream
+        .create_consumer(pull::OrderedConfig { deliver_policy: DeliverPolicy::All, ..Default::default() })
+        .await
+        .map_err(ProjectorError::nats)?;
+    let info = consumer.info().await.map_err(ProjectorError::nats)?;
+    let mut remaining = info.num_pending;
+    let partial = file.with_extension("partial");
+    let mut out = BufWriter::new(File::create(&partial)?);
+    let (mut count, mut last) = (0, 0);
+    if remaining > 0 {
+        let mut messages = consumer.messages().await.map_err(ProjectorError::nats)?;
+        while remaining > 0 {
+            let Some(message) = messages.next().await else { break };
+            let message = message.map_err(ProjectorError::nats)?;
+            let meta = message.info().map_err(ProjectorError::nats)?;
+            let headers = message
+                .headers
+                .as_ref()
+                .map(|h| {
+                    h.iter()
+                        .map(|(name, values)| {
+                            (name.to_string(), values.iter().map(|v| v.as_str().to_owned()).collect())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let line = BackedUpMessage {
+                sequence: meta.stream_sequence,
+                subject: message.subject.to_string(),
+                published: meta.published.format(&Rfc3339).unwrap_or_default(),
+                headers,
+                data: STANDARD.encode(&message.payload),
+            };
+            serde_json::to_writer(&mut out, &line).map_err(std::io::Error::from)?;
+            out.write_all(b"\n")?;
+            count += 1;
+            last = meta.stream_sequence;
+            remaining -= 1;
+        }
+    }
+    out.flush()?;
+    out.get_ref().sync_all()?;
+    drop(out);
+    std::fs::rename(&partial, file)?;
+    Ok((count, last))
+}
+
+fn copy_read_model(link: &Path, target: &Path) -> Result<(), ProjectorError> {
+    let conn = db::reader_connection(link)?;
+    let target = target.to_str().ok_or_else(|| std::io::Error::other("the backup path is not UTF-8"))?;
+    conn.execute("VACUUM INTO ?1", [target]).map_err(valentine_projections::ProjectionError::from)?;
+    Ok(())
+}
+
+/// Publishes the streams of the backup in `dir` into empty streams, each message at its old
+/// sequence. Returns the manifest.
+///
+/// # Errors
+/// When a stream is not empty, a message lands at another sequence, or NATS or the files fail.
+pub async fn restore(config: &ReadSideConfig, dir: &Path) -> Result<Manifest, ProjectorError> {
+    let manifest: Manifest = serde_json::from_reader(BufReader::new(File::open(dir.join(MANIFEST))?))
+        .map_err(std::io::Error::from)?;
+    let client = async_nats::connect(config.nats_servers()).await.map_err(ProjectorError::nats)?;
+    let js = jetstream::new(client);
+    for stream_config in streams(config) {
+        let Some(backed_up) = manifest.streams.iter().find(|s| s.name == stream_config.stream_name) else {
+            continue;
+        };
+        let mut stream = ensure_stream(&js, stream_config).await?;
+        let state = stream.info().await.map_err(ProjectorError::nats)?.state.clone();
+        if state.messages > 0 || state.last_sequence > 0 {
+            return Err(restore_refused(format!(
+                "stream {} is not empty ({} messages); restore into a fresh server",
+                stream_config.stream_name, state.messages
+            )));
+        }
+        let restored = publish_all(&js, &dir.join(&backed_up.file)).await?;
+        info!(stream = %stream_config.stream_name, messages = restored, "stream restored");
+    }
+    Ok(manifest)
+}
+
+fn restore_refused(reason: String) -> ProjectorError {
+    ProjectorError::Output(std::io::Error::other(reason))
+}
+
+async fn publish_all(js: &jetstream::Context, file: &PathBuf) -> Result<u64, ProjectorError> {
+    let mut count = 0;
+    for line in BufReader::new(File::open(file)?).lines() {
+        let line = line?;
+        if line.is_empty() {
+            continue;
+        }
+        let message: BackedUpMessage = serde_json::from_str(&line).map_err(std::io::Error::from)?;
+        let mut headers = HeaderMap::new();
+        for (name, values) in &message.headers {
+            // The concurrency expectations were checked when the message was first stored.
+            if name.starts_with("Nats-Expected") {
+                continue;
+            }
+            for value in values {
+                headers.append(name.as_str(), value.as_str());
+            }
+        }
+        let payload = STANDARD.decode(&message.data).map_err(std::io::Error::other)?;
+        let publish = PublishMessage::build().headers(headers).payload(payload.into());
+        let ack = js
+            .send_publish(message.subject.clone(), publish)
+            .await
+            .map_err(ProjectorError::nats)?
+            .await
+            .map_err(ProjectorError::nats)?;
+        if ack.sequence != message.sequence {
+            return Err(restore_refused(format!(
+                "message {} of {} landed at sequence {}: the backup has gaps, and page ids would change",
+                message.sequence,
+                file.display(),
+                ack.sequence
+            )));
+        }
+        count += 1;
+    }
+    Ok(count)
+}

@@ -1,0 +1,211 @@
+//! `valentine status`: the event streams, the projectors' consumers and their lag, and the
+//! read model, at a glance.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use async_nats::jetstream;
+use serde::Serialize;
+use valentine_projections::db;
+
+use crate::config::ReadSideConfig;
+use crate::error::ProjectorError;
+
+/// Everything `valentine status` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    /// The EVENTS and VIEWS streams.
+    pub streams: Vec<StreamStatus>,
+    /// The projectors' durable consumers.
+    pub consumers: Vec<ConsumerStatus>,
+    /// The SQLite read model.
+    pub read_model: ReadModelStatus,
+}
+
+/// One stream.
+#[derive(Debug, Clone, Serialize)]
+pub struct StreamStatus {
+    /// Its name.
+    pub name: String,
+    /// Messages stored.
+    pub messages: u64,
+    /// Bytes stored.
+    pub bytes: u64,
+    /// Sequence of the newest message.
+    pub last_sequence: u64,
+    /// Distinct subjects (pages, for EVENTS).
+    pub subjects: u64,
+    /// Replicas.
+    pub replicas: usize,
+}
+
+/// One durable consumer.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConsumerStatus {
+    /// The stream it reads.
+    pub stream: String,
+    /// Its name.
+    pub name: String,
+    /// `None` when no projector has ever bound it.
+    pub state: Option<ConsumerState>,
+}
+
+/// Where a consumer is.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConsumerState {
+    /// Messages not yet delivered.
+    pub pending: u64,
+    /// Delivered, not yet acknowledged.
+    pub unacknowledged: usize,
+    /// Pending plus unacknowledged: what the projectors still have to do.
+    pub lag: u64,
+    /// Every message up to this stream sequence is acknowledged.
+    pub acknowledged_up_to: u64,
+    /// Pull requests waiting: roughly the projectors connected and idle.
+    pub waiting_pulls: usize,
+    /// Whether delivery is paused (a rebuild's swap).
+    pub paused: bool,
+}
+
+/// The read model.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReadModelStatus {
+    /// `DATABASE_PATH`.
+    pub path: PathBuf,
+    /// The generation file it points to, if it exists.
+    pub generation: Option<PathBuf>,
+    /// Live pages.
+    pub pages: i64,
+    /// Deleted pages (their slugs are free).
+    pub deleted_pages: i64,
+    /// Events projected.
+    pub events: i64,
+    /// Views counted, all pages together.
+    pub views: i64,
+    /// Why it could not be read, if it could not.
+    pub error: Option<String>,
+}
+
+/// Gathers the status.
+///
+/// # Errors
+/// When NATS is unreachable. A missing or unreadable read model is reported, not an error.
+pub async fn status(config: &ReadSideConfig) -> Result<Status, ProjectorError> {
+    let client = async_nats::connect(config.nats_servers()).await.map_err(ProjectorError::nats)?;
+    let js = jetstream::new(client);
+    let mut streams = Vec::new();
+    let mut consumers = Vec::new();
+    for (stream_config, consumer) in
+        [(&config.events, config.events_consumer()), (&config.views, config.views_consumer())]
+    {
+        let Ok(mut stream) = js.get_stream(&stream_config.stream_name).await else {
+            continue;
+        };
+        let info = stream.info().await.map_err(ProjectorError::nats)?;
+        streams.push(StreamStatus {
+            name: info.config.name.clone(),
+            messages: info.state.messages,
+            bytes: info.state.bytes,
+            last_sequence: info.state.last_sequence,
+            subjects: info.state.subjects_count,
+            replicas: info.config.num_replicas,
+        });
+        let state = stream.consumer_info(&consumer).await.ok().map(|c| {
+            let unacknowledged = c.num_ack_pending;
+            ConsumerState {
+                pending: c.num_pending,
+                unacknowledged,
+                lag: c.num_pending + u64::try_from(unacknowledged).unwrap_or(u64::MAX),
+                acknowledged_up_to: c.ack_floor.stream_sequence,
+                waiting_pulls: c.num_waiting,
+                paused: c.paused,
+            }
+        });
+        consumers.push(ConsumerStatus { stream: stream_config.stream_name.clone(), name: consumer, state });
+    }
+    let path = config.database_path.clone();
+    let read_model = tokio::task::spawn_blocking(move || read_model_status(path))
+        .await
+        .map_err(|e| ProjectorError::Output(std::io::Error::other(e)))?;
+    Ok(Status { streams, consumers, read_model })
+}
+
+fn read_model_status(path: PathBuf) -> ReadModelStatus {
+    let mut status = ReadModelStatus {
+        generation: std::fs::canonicalize(&path).ok(),
+        path,
+        pages: 0,
+        deleted_pages: 0,
+        events: 0,
+        views: 0,
+        error: None,
+    };
+    let counted = db::reader_connection(&status.path).map_err(|e| e.to_string()).and_then(|conn| {
+        conn.query_row(
+            "SELECT (SELECT count(*) FROM pages WHERE deleted = 0), \
+                    (SELECT count(*) FROM pages WHERE deleted = 1), \
+                    (SELECT count(*) FROM page_events), \
+                    (SELECT coalesce(sum(view_count), 0) FROM pages)",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+        )
+        .map_err(|e| e.to_string())
+    });
+    match counted {
+        Ok((pages, deleted, events, views)) => {
+            status.pages = pages;
+            status.deleted_pages = deleted;
+            status.events = events;
+            status.views = views;
+        }
+        Err(e) => status.error = Some(e),
+    }
+    status
+}
+
+/// Writes the status for people.
+///
+/// # Errors
+/// When writing fails.
+pub fn write_text(status: &Status, out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(out, "streams")?;
+    if status.streams.is_empty() {
+        writeln!(out, "  none yet")?;
+    }
+    for s in &status.streams {
+        writeln!(
+            out,
+            "  {:<8} {:>10} messages {:>12} bytes  last {:>10}  {:>8} subjects  R{}",
+            s.name, s.messages, s.bytes, s.last_sequence, s.subjects, s.replicas
+        )?;
+    }
+    writeln!(out, "projectors")?;
+    for c in &status.consumers {
+        match &c.state {
+            Some(s) => writeln!(
+                out,
+                "  {:<8} {:<18} lag {:>8} ({} pending, {} unacknowledged)  projected up to {}  {} waiting pulls{}",
+                c.stream,
+                c.name,
+                s.lag,
+                s.pending,
+                s.unacknowledged,
+                s.acknowledged_up_to,
+                s.waiting_pulls,
+                if s.paused { "  PAUSED" } else { "" }
+            )?,
+            None => writeln!(out, "  {:<8} {:<18} no projector has run yet", c.stream, c.name)?,
+        }
+    }
+    let r = &status.read_model;
+    writeln!(out, "read model {}", r.path.display())?;
+    match &r.error {
+        Some(e) => writeln!(out, "  unreadable: {e}")?,
+        None => writeln!(
+            out,
+            "  {} pages ({} deleted), {} events, {} views",
+            r.pages, r.deleted_pages, r.events, r.views
+        )?,
+    }
+    Ok(())
+}
