@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::PullConsumer;
+use async_nats::jetstream::consumer::pull::MessagesErrorKind;
 use async_nats::jetstream::{self, AckKind, Message};
 use futures::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -201,22 +202,26 @@ impl Projector {
     }
 }
 
+/// How long a pull request waits for messages before the worker asks again.
+const PULL_EXPIRES: Duration = Duration::from_secs(10);
+
+/// How often the server confirms an open pull request while it has nothing to deliver. When
+/// two in a row do not come, the request is lost (the consumer's leader moved to another node,
+/// which does not know it) and the worker pulls anew instead of waiting for it to expire.
+const PULL_HEARTBEAT: Duration = Duration::from_secs(2);
+
 /// Messages of a durable consumer in batches of whatever has arrived, up to a size.
 struct Batches {
     what: &'static str,
+    consumer: PullConsumer,
+    size: usize,
     messages: futures::stream::ReadyChunks<jetstream::consumer::pull::Stream>,
 }
 
 impl Batches {
     async fn open(consumer: &PullConsumer, size: usize, what: &'static str) -> Result<Self, ProjectorError> {
-        let messages = consumer
-            .stream()
-            .max_messages_per_batch(size)
-            .messages()
-            .await
-            .map_err(ProjectorError::nats)?
-            .ready_chunks(size);
-        Ok(Self { what, messages })
+        let messages = pull(consumer, size).await?;
+        Ok(Self { what, consumer: consumer.clone(), size, messages })
     }
 
     /// The next batch; [`Next::Idle`] when none came for [`INVALIDATION_RETRY`].
@@ -233,15 +238,51 @@ impl Batches {
                     self.what
                 )));
             };
-            let messages: Vec<Message> = batch
-                .into_iter()
-                .filter_map(|m| m.map_err(|e| warn!(error = %e, consumer = self.what, "consumer error")).ok())
-                .collect();
+            let mut messages = Vec::with_capacity(batch.len());
+            let mut lost = false;
+            for message in batch {
+                match message {
+                    Ok(message) => messages.push(message),
+                    Err(e) if e.kind() == MessagesErrorKind::MissingHeartbeat => lost = true,
+                    Err(e) => warn!(error = %e, consumer = self.what, "consumer error"),
+                }
+            }
+            if lost {
+                self.pull_again().await;
+            }
             if !messages.is_empty() {
                 return Ok(Next::Batch(messages));
             }
         }
     }
+
+    /// Replaces a pull request that went unanswered with a new one. Messages already on
+    /// their way to the old one are offered again after the ack wait.
+    async fn pull_again(&mut self) {
+        match pull(&self.consumer, self.size).await {
+            Ok(messages) => {
+                info!(consumer = self.what, "no heartbeat for the pull request; pulled anew");
+                self.messages = messages;
+            }
+            // NATS is away: the current stream pulls again itself once it reconnects.
+            Err(e) => debug!(error = %e, consumer = self.what, "cannot pull anew yet"),
+        }
+    }
+}
+
+async fn pull(
+    consumer: &PullConsumer,
+    size: usize,
+) -> Result<futures::stream::ReadyChunks<jetstream::consumer::pull::Stream>, ProjectorError> {
+    Ok(consumer
+        .stream()
+        .max_messages_per_batch(size)
+        .expires(PULL_EXPIRES)
+        .heartbeat(PULL_HEARTBEAT)
+        .messages()
+        .await
+        .map_err(ProjectorError::nats)?
+        .ready_chunks(size))
 }
 
 /// What waiting for a batch brought.
