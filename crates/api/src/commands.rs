@@ -8,18 +8,18 @@
 
 use std::collections::HashMap;
 
-use cqrs_es::AggregateError;
-use cqrs_es::EventStore;
-use cqrs_es::persist::PersistedEventStore;
+use cqrs_es::{Aggregate, AggregateError};
 use tracing::{Instrument, info_span};
 use ulid::Ulid;
-use valentine_domain::{LivePage, Page, PageCommand, PageError, PageEvent};
+use valentine_domain::{Page, PageCommand, PageError, PageEvent};
+use valentine_eventstore::EventMeta;
 use valentine_eventstore::envelope::meta;
 use valentine_eventstore::{AppendReceipt, receipt, subjects};
 use valentine_projections::{PageRow, pages};
 
 use crate::error::ApiError;
 use crate::read;
+use crate::routes::pages::PageResponse;
 use crate::state::AppState;
 
 /// How many times a command that lost a race is re-run before giving up with a `503`. Each
@@ -178,30 +178,51 @@ pub async fn projected_row(
 }
 
 /// The page as the event stream has it now, for answering an update the projection has not
-/// caught up with: the aggregate's content over the (older) row's bookkeeping.
+/// caught up with (the page may not even be projected yet). `stale` is the read model's row,
+/// if any; its view count is kept when it is the same page.
 ///
 /// # Errors
-/// When the stream cannot be read, or the page is gone.
+/// When the stream cannot be read, or there is no live page.
 pub async fn current_page(
     state: &AppState,
     slug_key: &str,
     stale: Option<PageRow>,
-) -> Result<PageRow, ApiError> {
-    let store: PersistedEventStore<_, Page> = PersistedEventStore::new_event_store(state.repo().clone());
-    let mut context = store
-        .load_aggregate(slug_key)
+) -> Result<PageResponse, ApiError> {
+    let subject = subjects::aggregate(&state.repo().config().subject_prefix, "Page", slug_key);
+    let commits = state
+        .repo()
+        .load_commits(&subject)
         .await
         .map_err(|e| ApiError::unavailable("The event store is unavailable; try again shortly", e))?;
-    let aggregate = cqrs_es::AggregateContext::aggregate(&mut context);
-    let (Some(live), Some(mut row)) = (aggregate.live().cloned(), stale) else {
+    let mut page = Page::default();
+    let mut created: Option<(u64, String)> = None;
+    let mut updated_at = String::new();
+    for stored in commits {
+        for event in stored.commit.events {
+            let typed: PageEvent = serde_json::from_value(event.payload).map_err(ApiError::internal)?;
+            let meta: EventMeta = serde_json::from_value(event.metadata).map_err(ApiError::internal)?;
+            if matches!(typed, PageEvent::PageCreated(_)) {
+                created = Some((stored.stream_sequence, meta.timestamp.clone()));
+            }
+            updated_at = meta.timestamp;
+            page.apply(typed);
+        }
+    }
+    let (Some(live), Some((page_id, created_at))) = (page.live(), created) else {
         return Err(ApiError::NotFound("Page not found"));
     };
-    let LivePage { slug, title, message, sender_name, recipient_name, template_id, .. } = live;
-    row.slug = slug;
-    row.title = title;
-    row.message = message;
-    row.sender_name = sender_name;
-    row.recipient_name = recipient_name;
-    row.template_id = template_id.as_str().to_owned();
-    Ok(row)
+    let id = i64::try_from(page_id).map_err(ApiError::internal)?;
+    let view_count = stale.filter(|r| r.page_id == id).map_or(0, |r| r.view_count);
+    Ok(PageResponse {
+        id,
+        slug: live.slug.clone(),
+        title: live.title.clone(),
+        message: live.message.clone(),
+        sender_name: live.sender_name.clone(),
+        recipient_name: live.recipient_name.clone(),
+        template_id: live.template_id.as_str().to_owned(),
+        created_at,
+        updated_at,
+        view_count,
+    })
 }

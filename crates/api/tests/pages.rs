@@ -232,6 +232,36 @@ async fn a_slow_projection_gets_202_with_a_token_and_a_job_that_finishes() {
 }
 
 #[tokio::test]
+async fn a_page_can_be_edited_before_it_is_projected() {
+    let mut app = spawn_app_without_projector(|c| c.sync_wait = Duration::from_millis(100)).await;
+    let slug = unique_slug("early");
+    let (status, queued) = answer(app.post_json("/api/pages", &page_body(&slug)).await).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{queued}");
+    let token = queued["edit_token"].as_str().expect("a token").to_owned();
+
+    let (status, page) =
+        answer(app.patch(&slug, Some(&token), &json!({ "title": "Early edit" })).await).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["title"], "Early edit");
+    assert_eq!(page["message"], "Every day with you is a gift.");
+    assert!(page["id"].as_i64().is_some_and(|id| id > 0));
+    let (status, _) = answer(app.patch(&slug, Some("wrong"), &json!({ "title": "x" })).await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    app.start_projector().await;
+    let path = format!("/api/pages/{slug}");
+    app.eventually("the edited page to be readable", || async {
+        let response = app.get(&path).await;
+        response.status() == StatusCode::OK
+            && response
+                .json::<Value>()
+                .await
+                .is_ok_and(|p| p["title"] == "Early edit" && p["id"] == page["id"])
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn unknown_jobs_are_404() {
     let app = spawn_app().await;
     for id in [ulid::Ulid::new().to_string(), "not-a-ulid".to_owned()] {

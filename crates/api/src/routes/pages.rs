@@ -407,13 +407,13 @@ pub async fn update_page(
         Some(r) => commands::projected_row(&state, &slug_key, r.stream_sequence).await?,
         None => None,
     };
-    let row = match projected.filter(|r| !r.deleted) {
-        Some(row) => row,
+    let page = match projected.filter(|r| !r.deleted) {
+        Some(row) => PageResponse::from(&row),
         // Not projected yet (or nothing changed and the read model may trail): the stream
         // has the authoritative content.
         None => commands::current_page(&state, &slug_key, read::row(&state, &slug_key).await?).await?,
     };
-    json(StatusCode::OK, &PageResponse::from(&row))
+    json(StatusCode::OK, &page)
 }
 
 /// Delete a page, with its edit token; its slug is free again.
