@@ -231,8 +231,16 @@ impl Stack {
             .await;
     }
 
+    /// Stops the API gracefully (it publishes the views it counted), waits until the
+    /// projectors have acknowledged every event and every view tally, then runs
     /// `valentine rebuild --verify` against the live read model.
-    fn verify(&self) {
+    async fn settle_and_verify(&mut self, js: &jetstream::Context) {
+        if let Some(mut api) = self.api.take() {
+            kill(pid_of(&api), Signal::SIGTERM).expect("SIGTERM");
+            api.wait().expect("reaped");
+        }
+        wait_until_caught_up(js).await;
+        wait_until_consumer_caught_up(js, "VIEWS", "projector-views").await;
         let output = self.valentine(&["rebuild", "--verify"]).output().expect("rebuild runs");
         assert!(
             output.status.success(),
@@ -500,12 +508,16 @@ async fn consumer_state(js: &jetstream::Context) -> Option<(u64, u64, usize, usi
 
 /// Waits until the projectors have acknowledged every event in the stream.
 async fn wait_until_caught_up(js: &jetstream::Context) {
-    eventually("the projection to catch up", || async {
-        let last = match js.get_stream("EVENTS").await {
-            Ok(mut stream) => stream.info().await.map(|i| i.state.last_sequence).ok(),
-            Err(_) => None,
-        };
-        matches!((last, consumer_state(js).await), (Some(last), Some((floor, 0, 0, _))) if floor == last)
+    wait_until_consumer_caught_up(js, "EVENTS", "projector").await;
+}
+
+/// Waits until `consumer` has acknowledged every message of `stream`.
+async fn wait_until_consumer_caught_up(js: &jetstream::Context, stream: &str, consumer: &str) {
+    eventually(&format!("{consumer} to catch up with {stream}"), || async {
+        let Ok(mut handle) = js.get_stream(stream).await else { return false };
+        let Ok(last) = handle.info().await.map(|i| i.state.last_sequence) else { return false };
+        let Ok(info) = handle.consumer_info(consumer).await else { return false };
+        info.ack_floor.stream_sequence == last && info.num_pending == 0 && info.num_ack_pending == 0
     })
     .await;
 }
@@ -537,7 +549,7 @@ fn assert_all_acknowledged(creates: &[Created]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nats_killed_and_restarted_on_its_store_during_creates_loses_no_acknowledged_page() {
     let mut nats = NatsServer::start().await;
-    let stack = Stack::start(nats.url(), RedisServer::start().await, &[("SYNC_WAIT_MS", "1000")]).await;
+    let mut stack = Stack::start(nats.url(), RedisServer::start().await, &[("SYNC_WAIT_MS", "1000")]).await;
     let js_url = nats.url();
     let load = CreateLoad::start(&stack, "nats");
     let started = Instant::now();
@@ -570,13 +582,13 @@ async fn nats_killed_and_restarted_on_its_store_during_creates_loses_no_acknowle
     wait_until_caught_up(&js).await;
     stack.wait_until_readable(&slugs_of(&creates)).await;
     assert_each_created_once(&js, &creates).await;
-    stack.verify();
+    stack.settle_and_verify(&js).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_three_node_cluster_keeps_every_acknowledged_page_when_the_stream_leader_dies() {
     let mut cluster = NatsCluster::start().await;
-    let stack = Stack::start(
+    let mut stack = Stack::start(
         cluster.urls(),
         RedisServer::start().await,
         &[("NATS_REPLICAS", "3"), ("SYNC_WAIT_MS", "1000")],
@@ -630,7 +642,7 @@ async fn a_three_node_cluster_keeps_every_acknowledged_page_when_the_stream_lead
     let replicas =
         js.get_stream("EVENTS").await.expect("stream").info().await.expect("info").config.num_replicas;
     assert_eq!(replicas, 3);
-    stack.verify();
+    stack.settle_and_verify(&js).await;
 }
 
 /// A page a client may change: its slug and edit token.
@@ -885,7 +897,7 @@ async fn the_api_killed_during_creates_and_retried_with_the_same_keys_creates_ea
         assert_eq!(again.edit_token(), first.edit_token(), "{} again", first.slug);
     }
     assert_each_created_once(&js, &creates).await;
-    stack.verify();
+    stack.settle_and_verify(&js).await;
 }
 
 /// Sets the soft limit on the size of the files `pid` may write (`RLIMIT_FSIZE`), as
@@ -904,7 +916,7 @@ fn limit_file_size(pid: u32, soft: &str) {
 async fn a_read_model_refusing_writes_holds_back_acknowledgements_until_it_takes_them_again() {
     let nats = NatsServer::start().await;
     let js = nats.jetstream().await;
-    let stack = Stack::start(nats.url(), RedisServer::start().await, &[("SYNC_WAIT_MS", "300")]).await;
+    let mut stack = Stack::start(nats.url(), RedisServer::start().await, &[("SYNC_WAIT_MS", "300")]).await;
     let mut creates = create_pages(&stack, "before", 16).await;
     assert!(creates.iter().all(|c| c.status == StatusCode::CREATED), "{creates:#?}");
     wait_until_caught_up(&js).await;
@@ -951,5 +963,5 @@ async fn a_read_model_refusing_writes_holds_back_acknowledgements_until_it_takes
         assert_eq!(body["status"], "finished", "{body}");
     }
     assert_each_created_once(&js, &creates).await;
-    stack.verify();
+    stack.settle_and_verify(&js).await;
 }
