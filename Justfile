@@ -85,9 +85,10 @@ screenshots:
     mkdir -p docs/screenshots
     cp web/test-results/screenshots/*.png docs/screenshots/
 
-# Format the Rust code
+# Format the Rust code and the web app
 fmt:
     cargo fmt --all
+    cd web && npm run --silent format
 
 # Fail if the Rust code is not formatted
 fmt-check:

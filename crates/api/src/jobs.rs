@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{DeliverPolicy, pull};
+use async_nats::jetstream::context::ConsumerInfoErrorKind;
 use futures::StreamExt;
 use tracing::instrument;
 use valentine_eventstore::envelope::header;
@@ -104,7 +105,8 @@ async fn position(state: &AppState) -> Result<Position, ApiError> {
             acknowledged: info.ack_floor.stream_sequence,
             delivered: info.delivered.stream_sequence,
         }),
-        Err(e) if e.to_string().contains("consumer not found") => Ok(Position::default()),
+        // No projector has bound its consumer yet: nothing is projected.
+        Err(e) if e.kind() == ConsumerInfoErrorKind::NotFound => Ok(Position::default()),
         Err(e) => Err(ApiError::unavailable("The event store is unavailable; try again shortly", e)),
     }
 }

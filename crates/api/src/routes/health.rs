@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use async_nats::jetstream::context::ConsumerInfoErrorKind;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -163,7 +164,10 @@ async fn projection(state: &AppState) -> Projection {
             Projection { status, lag: Some(lag), last_event, projected: Some(info.ack_floor.stream_sequence) }
         }
         // No projector has ever bound its consumer: nothing is projected.
-        Err(_) => Projection { status: "degraded", lag: last_event, last_event, projected: Some(0) },
+        Err(e) if e.kind() == ConsumerInfoErrorKind::NotFound => {
+            Projection { status: "degraded", lag: last_event, last_event, projected: Some(0) }
+        }
+        Err(_) => Projection { status: "down", lag: None, last_event, projected: None },
     }
 }
 
