@@ -50,10 +50,6 @@ STACK_NAME=bench
 stack_temp
 tmp="$STACK_TMP"
 logs="$STACK_LOGS"
-die() { stack_die "$@"; }
-all_alive() { stack_all_alive; }
-wait_until() { stack_wait_until "$@"; }
-pid_of() { stack_pid "$@"; }
 
 # --- the stack -----------------------------------------------------------------------------
 stack_clear_settings
@@ -77,11 +73,11 @@ for i in $(seq "$page_count"); do
     --data "{\"slug\":\"$page_prefix$i\",\"title\":\"Page $i\",\"message\":\"A benchmark page, number $i, with a message of a usual length for a valentine: a few warm sentences.\",\"sender_name\":\"Sam\",\"recipient_name\":\"Alex\",\"template_id\":\"classic\"}")"
   case "$code" in
     201 | 202) ;;
-    *) die "creating $page_prefix$i answered $code: $(cat "$tmp/create.json")" ;;
+    *) stack_die "creating $page_prefix$i answered $code: $(cat "$tmp/create.json")" ;;
   esac
 done
 page_visible() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/api/pages/$page_prefix$1")" = 200 ]; }
-for i in $(seq "$page_count"); do wait_until "page $page_prefix$i readable" 30 page_visible "$i"; done
+for i in $(seq "$page_count"); do stack_wait_until "page $page_prefix$i readable" 30 page_visible "$i"; done
 
 # --- scenarios -----------------------------------------------------------------------------
 clk_tck="$(getconf CLK_TCK)"
@@ -90,8 +86,8 @@ cpu_ticks() { sed -E 's/^.*\) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 # CPU ticks of: the API, all projectors together, nats-server, redis-server.
 cpu_all() {
   local projected=0 i
-  for i in $(seq "$projectors"); do projected=$((projected + $(cpu_ticks "$(pid_of "projector-$i")"))); done
-  echo "$(cpu_ticks "$(pid_of api)") $projected $(cpu_ticks "$(pid_of nats)") $(cpu_ticks "$(pid_of redis)")"
+  for i in $(seq "$projectors"); do projected=$((projected + $(cpu_ticks "$(stack_pid "projector-$i")"))); done
+  echo "$(cpu_ticks "$(stack_pid api)") $projected $(cpu_ticks "$(stack_pid nats)") $(cpu_ticks "$(stack_pid redis)")"
 }
 
 # CPU seconds used by this script's finished children (user + system), from `times` (run in
@@ -112,7 +108,7 @@ run() {
     wrk -t "$threads" -c "$connections" -d "${warmup}s" --timeout 10s -s "scripts/bench/$script" \
       "$base" > "$logs/wrk-$name-warmup.txt" 2>&1 3>&- 4>&-
   fi
-  all_alive
+  stack_all_alive
   local before after wrk_cpu
   read -r -a before <<< "$(cpu_all)"
   children_cpu > "$tmp/cpu-before"
@@ -121,9 +117,9 @@ run() {
   children_cpu > "$tmp/cpu-after"
   wrk_cpu="$(awk 'NR == FNR { b = $1; next } { printf "%.1f", $1 - b }' "$tmp/cpu-before" "$tmp/cpu-after")"
   read -r -a after <<< "$(cpu_all)"
-  all_alive
+  stack_all_alive
   local line
-  line="$(grep '^result ' "$out")" || die "wrk printed no result for $name (see $out)"
+  line="$(grep '^result ' "$out")" || stack_die "wrk printed no result for $name (see $out)"
   local kv
   for kv in ${line#result }; do result["$name.${kv%%=*}"]="${kv#*=}"; done
   result["$name.cpu"]="$(awk -v t="$clk_tck" -v w="$wrk_cpu" \
@@ -157,7 +153,7 @@ for s in $scenarios; do
     slug-check) run slug-check slug_check.lua "$seconds" ;;
     templates) run templates templates.lua "$seconds" ;;
     create) run create create.lua "$create_seconds" ;;
-    *) die "unknown scenario $s (page-get, slug-check, templates, create)" ;;
+    *) stack_die "unknown scenario $s (page-get, slug-check, templates, create)" ;;
   esac
 done
 

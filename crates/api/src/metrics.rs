@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::Method;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -16,7 +17,7 @@ use crate::rate_limit::Bucket;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
+    method: &'static str,
     route: String,
     status: u16,
 }
@@ -128,9 +129,19 @@ impl Metrics {
         Self { inner: Arc::new(inner) }
     }
 
-    /// Records one answered request.
-    pub fn request(&self, method: &str, route: &str, status: u16, took: Duration) {
-        let labels = RequestLabels { method: method.to_owned(), route: route.to_owned(), status };
+    /// Records one answered request; `route` is its pattern (never the raw path).
+    pub fn request(&self, method: &Method, route: String, status: u16, took: Duration) {
+        let method = match *method {
+            Method::GET => "GET",
+            Method::HEAD => "HEAD",
+            Method::POST => "POST",
+            Method::PATCH => "PATCH",
+            Method::PUT => "PUT",
+            Method::DELETE => "DELETE",
+            Method::OPTIONS => "OPTIONS",
+            _ => "OTHER",
+        };
+        let labels = RequestLabels { method, route, status };
         self.inner.requests.get_or_create(&labels).observe(took.as_secs_f64());
     }
 

@@ -179,7 +179,7 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     let method = request.method().clone();
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
     let response = next.run(request).await;
-    state.metrics().request(method.as_str(), &route, response.status().as_u16(), started.elapsed());
+    state.metrics().request(&method, route, response.status().as_u16(), started.elapsed());
     response
 }
 

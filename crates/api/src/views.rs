@@ -28,21 +28,23 @@ const IN_FLIGHT: usize = 512;
 /// Views counted since the last flush, by page.
 #[derive(Debug, Clone, Default)]
 pub struct ViewCounter {
-    counts: Arc<Mutex<HashMap<(String, u64), u64>>>,
+    /// Slug key → page id → views.
+    counts: Arc<Mutex<HashMap<String, HashMap<u64, u64>>>>,
 }
 
 impl ViewCounter {
     /// Counts one view of the page `page_id` at `slug_key`.
     pub fn count(&self, slug_key: &str, page_id: u64) {
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(n) = counts.get_mut(&(slug_key.to_owned(), page_id)) {
-            *n += 1;
-        } else {
-            counts.insert((slug_key.to_owned(), page_id), 1);
+        match counts.get_mut(slug_key) {
+            Some(pages) => *pages.entry(page_id).or_default() += 1,
+            None => {
+                counts.insert(slug_key.to_owned(), HashMap::from([(page_id, 1)]));
+            }
         }
     }
 
-    fn take(&self) -> HashMap<(String, u64), u64> {
+    fn take(&self) -> HashMap<String, HashMap<u64, u64>> {
         std::mem::take(&mut *self.counts.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
@@ -71,11 +73,13 @@ pub async fn flush_loop(
             _ = tick.tick() => false,
             () = shutdown.cancelled() => true,
         };
-        unsent.extend(counter.take().into_iter().map(|((slug_key, page_id), count)| Outgoing {
-            slug_key,
-            tally: ViewTally { page_id, count },
-            message_id: format!("view-{}", Ulid::new()),
-        }));
+        for (slug_key, pages) in counter.take() {
+            unsent.extend(pages.into_iter().map(|(page_id, count)| Outgoing {
+                slug_key: slug_key.clone(),
+                tally: ViewTally { page_id, count },
+                message_id: format!("view-{}", Ulid::new()),
+            }));
+        }
         if !unsent.is_empty() {
             let batch = std::mem::take(&mut unsent);
             unsent = flush(&js, &config, batch, &metrics).instrument(info_span!("view_tallies")).await;
