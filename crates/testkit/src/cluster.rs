@@ -241,7 +241,14 @@ impl NatsCluster {
         let info = handle.info().await.ok()?;
         let cluster = info.cluster.as_ref()?;
         let leader = self.index_of(cluster.leader.as_deref()?)?;
-        let current = cluster.replicas.iter().filter(|peer| peer.current && !peer.offline).count();
+        // Current and with nothing left to catch up: a follower that has just restarted reports
+        // itself current a moment before it has applied everything, and readers it answers
+        // (direct gets) would see an older stream.
+        let current = cluster
+            .replicas
+            .iter()
+            .filter(|peer| peer.current && !peer.offline && peer.lag.unwrap_or(0) == 0)
+            .count();
         (current == NODES - 1).then_some(leader)
     }
 
