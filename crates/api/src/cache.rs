@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisError, Script};
-use valentine_projections::cache::{FILL, version_key};
+use valentine_projections::cache_keys::{FILL, version_key};
 
 use crate::metrics::Metrics;
 

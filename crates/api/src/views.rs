@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info_span, warn};
 use ulid::Ulid;
 use valentine_eventstore::EventStoreConfig;
-use valentine_eventstore::views::{ViewTally, publish};
+use valentine_eventstore::tallies::{ViewTally, publish};
 
 use crate::metrics::Metrics;
 

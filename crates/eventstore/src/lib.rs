@@ -11,7 +11,7 @@
 //! - [`envelope`]: the wire format of a commit, shared with the projector.
 //! - [`subjects`]: the subject layout.
 //! - [`receipt`]: the stream sequence of an append, for read-your-writes.
-//! - [`views`]: view tallies, on their own stream.
+//! - [`tallies`]: view tallies, on their own stream.
 //! - [`cqrs`]: the page command framework.
 //! - [`error`]: [`EventStoreError`] and its mapping to cqrs-es errors.
 
@@ -22,7 +22,7 @@ pub mod receipt;
 pub mod repository;
 pub mod stream;
 pub mod subjects;
-pub mod views;
+pub mod tallies;
 
 pub use cqrs::{PageCqrs, PageStore, page_cqrs};
 pub use envelope::{Commit, EventMeta, StoredCommit};

@@ -37,7 +37,7 @@ impl Default for EventStoreConfig {
 
 impl EventStoreConfig {
     /// The stream of view tallies, kept apart from the events so that counting views never
-    /// touches a page's own subject (see `crate::views`).
+    /// touches a page's own subject (see `crate::tallies`).
     pub fn views() -> Self {
         Self { stream_name: "VIEWS".to_owned(), subject_prefix: "views".to_owned(), ..Self::default() }
     }

@@ -15,6 +15,9 @@ pub enum ProjectionError {
     /// The read model's files could not be created or swapped.
     #[error("read model files: {0}")]
     Io(#[from] std::io::Error),
+    /// The event stream could not tell where projection stands.
+    #[error("event stream: {0}")]
+    Stream(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
     /// A stored value is not what the schema promises.
     #[error("read model row: {0}")]
     Corrupt(String),

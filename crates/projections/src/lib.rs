@@ -8,18 +8,18 @@
 //! # Layout
 //! - [`db`]: opening the database, pragmas, generations and the atomic swap of a rebuild.
 //! - [`pages`]: the `pages` and `page_events` read models: projection and queries.
-//! - [`views`]: view tallies into `pages.view_count`.
+//! - [`tallies`]: view tallies into `pages.view_count`.
 //! - [`hash`]: the content hash of the read model.
-//! - [`cache`]: Redis keys of cached answers and their invalidation.
+//! - [`cache_keys`]: Redis keys of cached answers and their invalidation.
 //! - [`position`]: announcing and awaiting projected stream sequences.
 
-pub mod cache;
+pub mod cache_keys;
 pub mod db;
 pub mod error;
 pub mod hash;
 pub mod pages;
 pub mod position;
-pub mod views;
+pub mod tallies;
 
 pub use error::ProjectionError;
 pub use pages::{BatchOutcome, HistoryRow, PageCommit, PageRow, Verdict, project_batch};

@@ -10,9 +10,13 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use async_nats::jetstream::context::ConsumerInfoErrorKind;
+use async_nats::jetstream::stream::Stream;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
+
+use crate::error::ProjectionError;
 
 /// Core NATS subject of projection announcements.
 pub const SUBJECT: &str = "valentine.projected";
@@ -35,6 +39,51 @@ pub async fn announce(client: &async_nats::Client, sequences: &[u64]) {
     let body = serde_json::to_vec(&Projected { sequences: sequences.to_vec() }).unwrap_or_default();
     if let Err(e) = client.publish(SUBJECT, body.into()).await {
         tracing::debug!(error = %e, "could not announce projected sequences");
+    }
+}
+
+/// Where the projectors of one read model stand on one stream, as their shared durable
+/// consumer records it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Every message at or below this stream sequence is projected (the ack floor).
+    pub acknowledged: u64,
+    /// Every message at or below this stream sequence has reached a projector.
+    pub delivered: u64,
+    /// Messages not yet delivered to any projector.
+    pub pending: u64,
+    /// Messages delivered and not yet acknowledged.
+    pub unacknowledged: u64,
+    /// Whether an operator (or a rebuild's swap) has paused delivery.
+    pub paused: bool,
+    /// Pull requests projectors have waiting.
+    pub waiting_pulls: usize,
+}
+
+impl Progress {
+    /// Messages not yet projected: pending plus delivered but unacknowledged.
+    pub fn lag(&self) -> u64 {
+        self.pending.saturating_add(self.unacknowledged)
+    }
+}
+
+/// Where the projectors reading `stream` through the durable consumer `consumer` stand;
+/// `None` when no projector has bound that consumer yet (nothing is projected).
+///
+/// # Errors
+/// When JetStream cannot answer.
+pub async fn progress(stream: &Stream, consumer: &str) -> Result<Option<Progress>, ProjectionError> {
+    match stream.consumer_info(consumer).await {
+        Ok(info) => Ok(Some(Progress {
+            acknowledged: info.ack_floor.stream_sequence,
+            delivered: info.delivered.stream_sequence,
+            pending: info.num_pending,
+            unacknowledged: u64::try_from(info.num_ack_pending).unwrap_or(u64::MAX),
+            paused: info.paused,
+            waiting_pulls: info.num_waiting,
+        })),
+        Err(e) if e.kind() == ConsumerInfoErrorKind::NotFound => Ok(None),
+        Err(e) => Err(ProjectionError::Stream(e.into())),
     }
 }
 

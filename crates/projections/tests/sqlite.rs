@@ -6,8 +6,8 @@ use tempfile::TempDir;
 use valentine_domain::{EditToken, PageCreated, PageDeleted, PageEvent, PageUpdated, TemplateId};
 use valentine_eventstore::StoredCommit;
 use valentine_eventstore::envelope::{Commit, EventMeta, WireEvent};
-use valentine_eventstore::views::ViewTally;
-use valentine_projections::views::{DeliveredTally, project_tallies};
+use valentine_eventstore::tallies::ViewTally;
+use valentine_projections::tallies::{DeliveredTally, project_tallies};
 use valentine_projections::{PageCommit, Verdict, db, hash, pages, project_batch};
 
 fn commit(slug: &str, stream_sequence: u64, sequence: usize, payload: PageEvent) -> PageCommit {

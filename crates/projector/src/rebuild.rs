@@ -16,9 +16,9 @@ use futures::StreamExt;
 use serde::Serialize;
 use tokio::sync::mpsc;
 use tracing::info;
-use valentine_eventstore::views::ViewTally;
+use valentine_eventstore::tallies::ViewTally;
 use valentine_eventstore::{Commit, ensure_stream, subjects};
-use valentine_projections::views::{DeliveredTally, project_tallies};
+use valentine_projections::tallies::{DeliveredTally, project_tallies};
 use valentine_projections::{PageCommit, Verdict, db, hash, project_batch};
 
 use crate::config::ReadSideConfig;

@@ -14,7 +14,7 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use valentine_domain::{EditToken, PageCreated, PageDeleted, PageEvent, PageUpdated, TemplateId};
 use valentine_eventstore::envelope::{Commit, EventMeta, WireEvent, header};
-use valentine_eventstore::views::ViewTally;
+use valentine_eventstore::tallies::ViewTally;
 use valentine_eventstore::{EventStoreConfig, ensure_stream, subjects};
 
 use crate::error::ProjectorError;
@@ -280,7 +280,7 @@ pub async fn publish_tallies(
         let (key, page_id) = keys[rng.below(keys.len())];
         let tally = ViewTally { page_id: *page_id, count: 1 + rng.next_u64() % 5 };
         total += tally.count;
-        let subject = valentine_eventstore::views::subject(config, key);
+        let subject = valentine_eventstore::tallies::subject(config, key);
         let mut headers = async_nats::HeaderMap::new();
         headers.insert(header::MSG_ID, format!("tally-{seed}-{i}").as_str());
         let payload = serde_json::to_vec(&tally).map_err(|e| ProjectorError::nats(e.to_string()))?;

@@ -11,10 +11,10 @@ use futures::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, error, info, info_span, warn};
-use valentine_eventstore::views::ViewTally;
+use valentine_eventstore::tallies::ViewTally;
 use valentine_eventstore::{Commit, ensure_stream, subjects};
-use valentine_projections::views::{DeliveredTally, project_tallies};
-use valentine_projections::{PageCommit, ProjectionError, Verdict, cache, db, position, project_batch};
+use valentine_projections::tallies::{DeliveredTally, project_tallies};
+use valentine_projections::{PageCommit, ProjectionError, Verdict, cache_keys, db, position, project_batch};
 
 use crate::config::ReadSideConfig;
 use crate::consumers;
@@ -427,7 +427,7 @@ impl Invalidator {
         }
         let Some(connection) = self.connection.as_mut() else { return };
         let keys: Vec<String> = self.pending.iter().cloned().collect();
-        match cache::invalidate(connection, &keys).await {
+        match cache_keys::invalidate(connection, &keys).await {
             Ok(()) => self.pending.clear(),
             Err(e) => warn!(error = %e, pending = keys.len(), "invalidation failed; will retry"),
         }

@@ -11,7 +11,7 @@ use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
 use valentine_domain::{CreatePage, EditToken, PageCommand, Slug, UpdatePage};
 use valentine_eventstore::{EventStoreConfig, JetStreamEventRepository, page_cqrs, receipt};
-use valentine_projections::{PositionWatch, cache, db, hash, pages};
+use valentine_projections::{PositionWatch, cache_keys, db, hash, pages};
 use valentine_projector::progress::Silent;
 use valentine_projector::synthetic::{Workload, publish_events, publish_tallies};
 use valentine_projector::{Projector, ReadSideConfig, rebuild};
@@ -171,13 +171,13 @@ async fn cached_answers_are_gone_once_the_change_is_projected() {
     assert!(watch.wait_for(at.expect("receipt").stream_sequence, WAIT).await, "create projected");
 
     // The API caches the page and its slug check; then the page changes.
-    for key in cache::keys_for("ann") {
+    for key in cache_keys::keys_for("ann") {
         redis::cmd("SET").arg(&key).arg("stale").query_async::<()>(&mut redis).await.expect("set");
     }
     let (updated, at) = receipt::capture(cqrs.execute("ann", retitle("Changed"))).await;
     updated.expect("updated");
     assert!(watch.wait_for(at.expect("receipt").stream_sequence, WAIT).await, "update projected");
-    for key in cache::keys_for("ann") {
+    for key in cache_keys::keys_for("ann") {
         let exists: bool = redis::cmd("EXISTS").arg(&key).query_async(&mut redis).await.expect("exists");
         assert!(!exists, "{key} still cached after the update was projected");
     }
@@ -204,7 +204,7 @@ async fn stale_answers_a_returning_redis_brings_back_are_deleted_without_new_eve
     created.expect("created");
     assert!(watch.wait_for(at.expect("receipt").stream_sequence, WAIT).await, "create projected");
     let mut redis = servers.redis.client().get_connection_manager().await.expect("redis");
-    for key in cache::keys_for("bea") {
+    for key in cache_keys::keys_for("bea") {
         redis::cmd("SET").arg(&key).arg("cached").query_async::<()>(&mut redis).await.expect("set");
     }
 
@@ -217,7 +217,7 @@ async fn stale_answers_a_returning_redis_brings_back_are_deleted_without_new_eve
     servers.redis.restart().await;
     let mut redis = servers.redis.client().get_connection_manager().await.expect("redis");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    for key in cache::keys_for("bea") {
+    for key in cache_keys::keys_for("bea") {
         loop {
             let exists: bool = redis::cmd("EXISTS").arg(&key).query_async(&mut redis).await.expect("exists");
             if !exists {

@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::OptionalExtension;
-use valentine_eventstore::views::ViewTally;
+use valentine_eventstore::tallies::ViewTally;
 
 use crate::error::ProjectionError;
 use crate::pages::Verdict;
