@@ -10,6 +10,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 use valentine_domain::Violations;
+use valentine_eventstore::EventStoreError;
+use valentine_projections::ProjectionError;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -39,9 +41,16 @@ pub enum ApiError {
     /// `405`: the route exists, the method does not.
     #[error("Method not allowed")]
     MethodNotAllowed,
-    /// `409`: the slug is taken (or reserved).
+    /// `409`: a live page has the slug, in some casing.
     #[error("{0}")]
-    Conflict(String),
+    SlugTaken(String),
+    /// `409`: the slug is reserved for the site's own routes.
+    #[error("{0}")]
+    SlugReserved(String),
+    /// `409`: a retried create (same `Idempotency-Key` and body) whose page has since been
+    /// deleted; the retry must not create it again.
+    #[error("This request already created a page, which has since been deleted")]
+    AlreadyCreated,
     /// `413`: the body is larger than the limit.
     #[error("Request body is too large")]
     PayloadTooLarge,
@@ -82,7 +91,7 @@ pub struct FieldError {
 
 /// The body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
+pub(crate) struct ErrorBody {
     /// What went wrong, fit to show to people.
     pub detail: String,
     /// A stable identifier of the kind of error, e.g. `slug_taken`.
@@ -131,7 +140,7 @@ impl ApiError {
             Self::WrongToken => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::SlugTaken(_) | Self::SlugReserved(_) | Self::AlreadyCreated => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -149,13 +158,44 @@ impl ApiError {
             Self::WrongToken => "wrong_token",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
-            Self::Conflict(_) => "slug_taken",
+            Self::SlugTaken(_) => "slug_taken",
+            Self::SlugReserved(_) => "slug_reserved",
+            Self::AlreadyCreated => "already_created",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable { .. } => "unavailable",
             Self::Internal(_) => "internal",
         }
+    }
+}
+
+/// What a `503` says when the event store cannot be reached.
+const EVENT_STORE_UNAVAILABLE: &str = "The event store is unavailable; try again shortly";
+
+/// What a `503` says when the read model cannot be read.
+const READ_MODEL_UNAVAILABLE: &str = "The read model is unavailable; try again shortly";
+
+impl From<EventStoreError> for ApiError {
+    fn from(err: EventStoreError) -> Self {
+        Self::unavailable(EVENT_STORE_UNAVAILABLE, err)
+    }
+}
+
+impl From<ProjectionError> for ApiError {
+    fn from(err: ProjectionError) -> Self {
+        match err {
+            // The projectors' position comes from the event stream.
+            ProjectionError::Stream(_) => Self::unavailable(EVENT_STORE_UNAVAILABLE, err),
+            _ => Self::unavailable(READ_MODEL_UNAVAILABLE, err),
+        }
+    }
+}
+
+impl ApiError {
+    /// A `503` about the event store, for failures of NATS calls made directly.
+    pub fn event_store_unavailable(err: impl Into<BoxError>) -> Self {
+        Self::unavailable(EVENT_STORE_UNAVAILABLE, err)
     }
 }
 

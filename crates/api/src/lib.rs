@@ -1,42 +1,45 @@
 //! Valentine's HTTP API (`valentine api`): commands through cqrs-es onto the JetStream event
 //! store, queries from the SQLite read model through the Redis cache.
 //!
-//! Never writes the read model (projectors do) and never replays events to answer a query.
-//! Depends on the domain, the event store and the projections; nothing depends on it but
-//! the binary.
+//! Never writes the read model (projectors do); answers from the stream only for an update
+//! the projection has not caught up with. Depends on the domain, the event store and the
+//! projections; nothing depends on it but the binary.
 //!
 //! # Layout
-//! - [`startup`]: [`Application`]: build from [`ApiConfig`], run until shutdown.
-//! - [`routes`]: the router and one module per resource.
-//! - [`commands`]: running page commands and waiting for their projection.
-//! - [`read`]: queries through the cache.
-//! - [`jobs`]: job status from the stream and the projectors' position.
-//! - [`rate_limit`], [`client`], [`secret`]: who is asking and how often.
-//! - [`cache`]: Redis with timeouts and a breaker.
-//! - [`views`]: counting views, published as tallies.
-//! - [`share`]: link previews of `/{slug}` for crawlers.
-//! - [`error`], [`extract`]: `ApiError` and extractors that reject with it.
-//! - [`metrics`], [`openapi`]: `/metrics` and `/api/openapi.json`.
+//! Dependencies point down this list, never up (`tests/architecture.rs` checks it):
+//! - `startup`: [`Application`]: wires everything from [`ApiConfig`], runs until shutdown.
+//! - `openapi`: [`ApiDoc`], generated from the handlers and bodies.
+//! - `routes`: the router, its layers, and one module of handlers per resource: parse,
+//!   call one use case, render.
+//! - `state`: what handlers share, split for extractors with axum's `FromRef`.
+//! - `use_cases`: create, update, delete, read a page, check a slug, locate a job,
+//!   readiness; each owns the handles it needs and knows nothing of HTTP routing.
+//! - `preview`: link previews of `/{slug}` for crawlers.
+//! - adapters: `rate_limit`, `view_counts` (views published as tallies),
+//!   `redis_client` (Redis with timeouts and a breaker), `caller` (who is asking),
+//!   `extract` (extractors that reject with `ApiError`).
+//! - leaves: `wire` (the JSON bodies, one module per resource), `error` ([`ApiError`]),
+//!   `metrics`, `secret` ([`ServerSecret`]), `config`.
 
-pub mod cache;
-pub mod client;
-pub mod commands;
-pub mod config;
-pub mod error;
-pub mod extract;
-pub mod jobs;
-pub mod metrics;
-pub mod openapi;
-pub mod rate_limit;
-pub mod read;
-pub mod routes;
-pub mod secret;
-pub mod share;
-pub mod startup;
-pub mod state;
-pub mod views;
+mod caller;
+mod config;
+mod error;
+mod extract;
+mod metrics;
+mod openapi;
+mod preview;
+mod rate_limit;
+mod redis_client;
+mod routes;
+mod secret;
+mod startup;
+mod state;
+mod use_cases;
+mod view_counts;
+mod wire;
 
 pub use config::ApiConfig;
 pub use error::ApiError;
+pub use openapi::ApiDoc;
+pub use secret::ServerSecret;
 pub use startup::{Application, StartupError};
-pub use state::AppState;

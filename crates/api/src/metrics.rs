@@ -1,4 +1,6 @@
 //! Prometheus metrics of one API process, served at `/metrics`.
+//!
+//! A leaf: callers pass plain labels, so nothing here knows the modules it measures.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,9 +13,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-
-use crate::cache::Lookup;
-use crate::rate_limit::Bucket;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -155,19 +154,15 @@ impl Metrics {
         self.inner.conflicts.inc();
     }
 
-    /// Records a cache lookup.
-    pub fn cache(&self, cache: &'static str, lookup: &Lookup) {
-        let result = match lookup {
-            Lookup::Hit(_) => "hit",
-            Lookup::Miss { .. } => "miss",
-            Lookup::Bypass => "bypass",
-        };
+    /// Records a cache lookup in `cache` (`page`, `slug`) with its `result` (`hit`, `miss`,
+    /// `bypass`).
+    pub fn cache(&self, cache: &'static str, result: &'static str) {
         self.inner.cache.get_or_create(&CacheLabels { cache, result }).inc();
     }
 
-    /// Records a refusal by a rate limit.
-    pub fn rate_limited(&self, bucket: Bucket) {
-        self.inner.rate_limited.get_or_create(&BucketLabels { bucket: bucket.as_str() }).inc();
+    /// Records a refusal by the rate limit of `bucket`.
+    pub fn rate_limited(&self, bucket: &'static str) {
+        self.inner.rate_limited.get_or_create(&BucketLabels { bucket }).inc();
     }
 
     /// Records a failed Redis call.

@@ -1,6 +1,5 @@
 //! The OpenAPI document, generated from the handlers and types themselves.
 
-use axum::response::{IntoResponse, Response};
 use utoipa::OpenApi;
 
 use crate::error::{ErrorBody, FieldError};
@@ -27,7 +26,7 @@ use crate::routes::{health, jobs, pages, slugs, templates};
         health::health,
         health::ready,
         health::metrics,
-        serve,
+        health::openapi_json,
     ),
     components(schemas(ErrorBody, FieldError)),
     tags(
@@ -39,8 +38,9 @@ use crate::routes::{health, jobs, pages, slugs, templates};
 )]
 pub struct ApiDoc;
 
-/// This document.
-#[utoipa::path(get, path = "/api/openapi.json", tag = "operations", responses((status = 200, description = "OpenAPI 3.1 JSON")))]
-pub async fn serve() -> Response {
-    axum::Json(ApiDoc::openapi()).into_response()
+impl ApiDoc {
+    /// The document as JSON bytes, built once at start.
+    pub(crate) fn json() -> bytes::Bytes {
+        bytes::Bytes::from(serde_json::to_vec(&Self::openapi()).unwrap_or_default())
+    }
 }

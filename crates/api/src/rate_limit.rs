@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use redis::Script;
 use ulid::Ulid;
 
-use crate::cache::Cache;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::redis_client::RedisClient;
 
 /// `KEYS[1]`: the bucket. `ARGV`: window in ms, limit, a unique member for this attempt.
 /// Returns `{1, 0}` when the attempt is allowed (and recorded), `{0, ms until a slot frees}`
@@ -68,7 +68,7 @@ pub struct Limit {
 /// The limiter: Redis first, local memory when Redis cannot answer.
 #[derive(Debug, Clone)]
 pub struct RateLimiter {
-    cache: Cache,
+    redis: RedisClient,
     pages: Limit,
     slug_checks: Limit,
     script: Arc<Script>,
@@ -78,9 +78,9 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     /// A limiter with the two limits.
-    pub fn new(cache: Cache, pages: Limit, slug_checks: Limit, metrics: Metrics) -> Self {
+    pub fn new(redis: RedisClient, pages: Limit, slug_checks: Limit, metrics: Metrics) -> Self {
         Self {
-            cache,
+            redis,
             pages,
             slug_checks,
             script: Arc::new(Script::new(SLIDING_WINDOW)),
@@ -106,7 +106,7 @@ impl RateLimiter {
         let script = Arc::clone(&self.script);
         let member = Ulid::new().to_string();
         let shared = self
-            .cache
+            .redis
             .call(|mut c| async move {
                 script
                     .key(&key)
@@ -130,7 +130,7 @@ impl RateLimiter {
         match wait {
             None => Ok(()),
             Some(wait) => {
-                self.metrics.rate_limited(bucket);
+                self.metrics.rate_limited(bucket.as_str());
                 Err(ApiError::RateLimited {
                     retry_after: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
                 })

@@ -5,38 +5,34 @@
 //! - [`jobs`]: job status of a `202`.
 //! - [`slugs`]: availability and suggestions.
 //! - [`templates`]: the eight designs.
-//! - [`health`]: liveness, readiness, metrics.
+//! - [`health`]: liveness, readiness, metrics, the OpenAPI document.
+//! - [`web`]: the web app and its link previews, and `404` for unknown API paths.
 
-pub mod health;
-pub mod jobs;
-pub mod pages;
-pub mod slugs;
-pub mod templates;
+pub(crate) mod health;
+pub(crate) mod jobs;
+pub(crate) mod pages;
+pub(crate) mod slugs;
+pub(crate) mod templates;
+mod web;
 
 use std::any::Any;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use tower::{ServiceBuilder, ServiceExt};
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use valentine_domain::Slug;
-
 use crate::error::ApiError;
-use crate::routes::pages::PageResponse;
-use crate::share::{self, Preview};
+use crate::metrics::Metrics;
 use crate::state::AppState;
-use crate::{openapi, read};
 
 /// Longest a request may take before it is answered `503`. A create waits at most the sync
 /// wait for its projection, plus its append.
@@ -45,13 +41,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// Content-Security-Policy of API answers: JSON only, never framed.
 const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 
-/// Content-Security-Policy of the web app: its own scripts, styles, fonts and images only.
-const WEB_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
-    font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'";
-
 /// The whole application.
-pub fn router(state: AppState) -> Router {
-    let config = state.config().clone();
+pub(crate) fn router(state: AppState) -> Router {
+    let config = state.config.clone();
     let api = Router::new()
         .route("/api/templates", get(templates::list_templates))
         .route("/api/templates/{id}", get(templates::get_template))
@@ -61,11 +53,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/pages/job/{job_id}", get(jobs::job_status))
         .route("/api/pages/{slug}", get(pages::get_page).patch(pages::update_page).delete(pages::delete_page))
         .route("/api/pages/{slug}/history", get(pages::page_history))
-        .route("/api/openapi.json", get(openapi::serve))
+        .route("/api/openapi.json", get(health::openapi_json))
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/metrics", get(health::metrics))
-        .fallback(fallback)
+        .fallback(web::fallback)
         .method_not_allowed_fallback(method_not_allowed);
 
     let app = api;
@@ -73,7 +65,7 @@ pub fn router(state: AppState) -> Router {
     app.layer(
         ServiceBuilder::new()
             .layer(CatchPanicLayer::custom(panicked))
-            .layer(middleware::from_fn_with_state(state.clone(), observe))
+            .layer(middleware::from_fn_with_state(state.metrics.clone(), observe))
             .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
                 let route = request.extensions().get::<MatchedPath>().map_or("", MatchedPath::as_str);
                 tracing::info_span!("request", method = %request.method(), route)
@@ -109,61 +101,6 @@ pub fn router(state: AppState) -> Router {
     .with_state(state)
 }
 
-/// Unknown API paths are a JSON `404`; with `WEB_DIST` set, every other path belongs to the
-/// web app: its files, `index.html` for its own routes, and for `/{slug}` an `index.html`
-/// carrying that page's link preview.
-async fn fallback(State(state): State<AppState>, request: Request) -> Response {
-    let path = request.uri().path().to_owned();
-    let for_web = path != "/api" && !path.starts_with("/api/");
-    let Some(dist) = state.config().web_dist.clone().filter(|_| for_web) else {
-        return ApiError::NotFound("Not found").into_response();
-    };
-    if !matches!(*request.method(), Method::GET | Method::HEAD) {
-        return ApiError::MethodNotAllowed.into_response();
-    }
-    if let Some(page) = app_page(&state, &dist, &path).await {
-        return page;
-    }
-    // Vite puts content-hashed files under /assets/: they never change.
-    let cache = if path.starts_with("/assets/") { "public, max-age=31536000, immutable" } else { "no-cache" };
-    let files = ServeDir::new(&dist).fallback(ServeFile::new(dist.join("index.html")));
-    let Ok(response) = files.oneshot(request).await;
-    web_headers(response.map(Body::new), cache)
-}
-
-/// `/{slug}` and `/{slug}/edit`, rendered from `index.html`; `None` for any other path.
-async fn app_page(state: &AppState, dist: &std::path::Path, path: &str) -> Option<Response> {
-    let mut segments = path.trim_start_matches('/').split('/');
-    let slug = Slug::parse(segments.next()?).ok()?;
-    let rest = (segments.next(), segments.next());
-    let index = tokio::fs::read_to_string(dist.join("index.html")).await.ok()?;
-    let (status, html) = match rest {
-        (None, None) => match read::page(state, &slug.key()).await {
-            Ok(Some(answer)) => {
-                let page: PageResponse = serde_json::from_slice(&answer.json).ok()?;
-                let preview = Preview::of(&page, state.config().page_url(&page.slug));
-                (StatusCode::OK, share::render(&index, &preview))
-            }
-            // The app shows its friendly "not found"; crawlers see the status.
-            Ok(None) => (StatusCode::NOT_FOUND, index),
-            // Without the read model the app still loads and asks the API itself.
-            Err(_) => (StatusCode::OK, index),
-        },
-        (Some("edit"), None) => (StatusCode::OK, share::no_index(&index)),
-        _ => return None,
-    };
-    let response =
-        (status, [(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))], html);
-    Some(web_headers(response.into_response(), "no-cache"))
-}
-
-fn web_headers(mut response: Response, cache: &'static str) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(WEB_CSP));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    response
-}
-
 async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }
@@ -174,12 +111,12 @@ fn panicked(_: Box<dyn Any + Send + 'static>) -> Response {
 }
 
 /// Records each request's latency by its route pattern (never the raw path).
-async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn observe(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
     let response = next.run(request).await;
-    state.metrics().request(&method, route, response.status().as_u16(), started.elapsed());
+    metrics.request(&method, route, response.status().as_u16(), started.elapsed());
     response
 }
 

@@ -88,7 +88,7 @@ impl ServerSecret {
 ///
 /// # Errors
 /// When the random source fails.
-pub fn fresh_token() -> Result<EditToken, getrandom::Error> {
+pub(crate) fn fresh_token() -> Result<EditToken, getrandom::Error> {
     let mut bytes = [0u8; TOKEN_BYTES];
     getrandom::fill(&mut bytes)?;
     Ok(EditToken::from_random_bytes(bytes))

@@ -1,24 +1,31 @@
 //! Building the application from its configuration, and running it until shutdown.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream;
+use cqrs_es::Aggregate;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
-use valentine_eventstore::{EventStoreError, JetStreamEventRepository, ensure_stream, page_cqrs};
+use valentine_domain::Page;
+use valentine_eventstore::{
+    EventStoreConfig, EventStoreError, JetStreamEventRepository, ensure_stream, jetstream_cqrs, subjects,
+};
 use valentine_projections::{PositionWatch, ProjectionError, db};
 
-use crate::cache::Cache;
+use crate::caller::CallerKeys;
 use crate::config::ApiConfig;
-use crate::jobs::JobMemo;
 use crate::metrics::Metrics;
+use crate::openapi::ApiDoc;
 use crate::rate_limit::{Limit, RateLimiter};
+use crate::redis_client::RedisClient;
 use crate::routes::{self, templates};
 use crate::secret::ServerSecret;
-use crate::state::{AppState, Parts};
-use crate::views::{self, ViewCounter};
+use crate::state::AppState;
+use crate::use_cases::{CommandHandles, JobTracker, PageCommands, PageQueries, ReadinessChecks, SlugChecks};
+use crate::view_counts::{self, ViewCounter};
 
 /// How often Redis is pinged in the background, so the breaker and `/health` follow it even
 /// when no request needs it.
@@ -59,6 +66,15 @@ pub enum StartupError {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    background: Background,
+}
+
+/// What runs beside the requests: publishing view tallies and watching Redis.
+#[derive(Debug)]
+struct Background {
+    js: jetstream::Context,
+    tallies: EventStoreConfig,
+    redis: RedisClient,
 }
 
 impl Application {
@@ -89,32 +105,52 @@ impl Application {
             READ_CONNECTION_LIFETIME,
         )
         .await?;
-        let cache = Cache::new(config.read_side.redis_url.as_deref(), metrics.clone())?;
+        let redis = RedisClient::new(config.read_side.redis_url.as_deref(), metrics.clone())?;
         let limiter = RateLimiter::new(
-            cache.clone(),
+            redis.clone(),
             Limit { attempts: config.pages_per_hour, window: Duration::from_secs(3600) },
             Limit { attempts: config.slug_checks_per_minute, window: Duration::from_secs(60) },
             metrics.clone(),
         );
         let position = PositionWatch::start(&nats).await?;
         let listener = TcpListener::bind(config.bind_addr).await?;
-        let parts = Parts {
-            cqrs: page_cqrs(repo.clone()),
-            config,
-            secret,
-            nats,
-            js,
+
+        let consumer = config.read_side.events_consumer();
+        let events = repo.stream().clone();
+        let page_subjects = subjects::all_of_type(&config.read_side.events.subject_prefix, Page::TYPE);
+        let queries = PageQueries::new(pool, redis.clone());
+        let commands = PageCommands::new(CommandHandles {
+            cqrs: jetstream_cqrs::<Page>(repo.clone(), ()),
             repo,
-            db: pool,
-            cache,
-            limiter,
             position,
-            views: ViewCounter::default(),
+            queries: queries.clone(),
+            limiter: limiter.clone(),
+            secret: secret.clone(),
+            sync_wait: config.sync_wait,
+            metrics: metrics.clone(),
+        });
+        let state = AppState {
+            commands,
+            jobs: JobTracker::new(events.clone(), consumer.clone(), page_subjects, queries.clone()),
+            slugs: SlugChecks::new(queries.clone(), limiter),
+            readiness: ReadinessChecks::new(
+                nats,
+                redis.clone(),
+                queries.clone(),
+                events,
+                consumer,
+                metrics.clone(),
+            ),
+            queries,
+            view_counts: ViewCounter::default(),
             metrics,
-            jobs: JobMemo::default(),
+            caller_keys: CallerKeys::new(secret, &config.trusted_proxies),
             templates_json: templates::list_json(),
+            openapi_json: ApiDoc::json(),
+            config: Arc::new(config.clone()),
         };
-        Ok(Self { listener, state: AppState::new(parts) })
+        let background = Background { js, tallies: config.read_side.views.clone(), redis };
+        Ok(Self { listener, state, background })
     }
 
     /// The address it listens on (useful with port 0).
@@ -125,45 +161,40 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// The shared state.
-    pub fn state(&self) -> &AppState {
-        &self.state
-    }
-
     /// Serves until `shutdown` is cancelled; then finishes in-flight requests and publishes
     /// the views counted so far.
     ///
     /// # Errors
     /// When the server fails.
     pub async fn run(self, shutdown: CancellationToken) -> std::io::Result<()> {
-        let state = self.state;
-        let background = CancellationToken::new();
-        let flusher = tokio::spawn(views::flush_loop(
-            state.views().clone(),
-            state.js().clone(),
-            state.config().read_side.views.clone(),
-            state.metrics().clone(),
-            background.clone(),
+        let Self { listener, state, background: Background { js, tallies, redis } } = self;
+        let stop = CancellationToken::new();
+        let flusher = tokio::spawn(view_counts::flush_loop(
+            state.view_counts.clone(),
+            js,
+            tallies,
+            state.metrics.clone(),
+            stop.clone(),
         ));
-        let watcher = tokio::spawn(watch_redis(state.cache().clone(), background.clone()));
-        info!(address = %self.listener.local_addr()?, "serving the API");
+        let watcher = tokio::spawn(watch_redis(redis, stop.clone()));
+        info!(address = %listener.local_addr()?, "serving the API");
         let app = routes::router(state);
-        let served = axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown.cancelled_owned())
             .await;
-        background.cancel();
+        stop.cancel();
         let _ = tokio::join!(flusher, watcher);
         served
     }
 }
 
-async fn watch_redis(cache: Cache, stop: CancellationToken) {
-    if !cache.is_configured() {
+async fn watch_redis(redis: RedisClient, stop: CancellationToken) {
+    if !redis.is_configured() {
         return;
     }
     let mut was_up = true;
     loop {
-        let up = cache.ping().await.is_ok();
+        let up = redis.ping().await.is_ok();
         if up != was_up {
             if up {
                 info!("redis is back");

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use utoipa::OpenApi;
-use valentine_api::openapi::ApiDoc;
+use valentine_api::ApiDoc;
 
 fn repo_file(path: &str) -> String {
     let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(path);

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use app::{answer, page_body, spawn_app, spawn_app_with, unique_slug};
 use reqwest::StatusCode;
-use valentine_api::secret::ServerSecret;
+use valentine_api::ServerSecret;
 
 /// Sends `requests` all at once; counts the answers by status.
 async fn burst(requests: Vec<reqwest::RequestBuilder>) -> BTreeMap<u16, usize> {

@@ -110,6 +110,36 @@ pub struct StoredCommit<P = Value, M = Value> {
     pub commit: Commit<P, M>,
 }
 
+impl StoredCommit {
+    /// The same commit with payloads decoded as `P` and metadata as `M`.
+    ///
+    /// # Errors
+    /// When an event's payload or metadata does not decode.
+    pub fn typed<P: DeserializeOwned, M: DeserializeOwned>(
+        self,
+    ) -> Result<StoredCommit<P, M>, MalformedCommit> {
+        let Self { stream_sequence, commit } = self;
+        let malformed = |e: serde_json::Error| MalformedCommit { stream_sequence, reason: e.to_string() };
+        let Commit { aggregate_type, aggregate_id, command_id, events } = commit;
+        let events = events
+            .into_iter()
+            .map(|e| {
+                Ok(WireEvent {
+                    sequence: e.sequence,
+                    event_type: e.event_type,
+                    event_version: e.event_version,
+                    payload: serde_json::from_value(e.payload).map_err(malformed)?,
+                    metadata: serde_json::from_value(e.metadata).map_err(malformed)?,
+                })
+            })
+            .collect::<Result<_, MalformedCommit>>()?;
+        Ok(StoredCommit {
+            stream_sequence,
+            commit: Commit { aggregate_type, aggregate_id, command_id, events },
+        })
+    }
+}
+
 /// A message that is not a well-formed commit.
 #[derive(Debug, thiserror::Error)]
 #[error("stream sequence {stream_sequence}: {reason}")]

@@ -3,7 +3,7 @@
 //! The stream is the only source of truth. Each aggregate instance has its own subject;
 //! appends are guarded per subject with `Nats-Expected-Last-Subject-Sequence` and made
 //! idempotent with `Nats-Msg-Id`; each command's events travel as one message, so they land
-//! together or not at all. Depends on the domain only through cqrs-es's `Aggregate`.
+//! together or not at all. Knows no aggregate of its own: only cqrs-es's `Aggregate`.
 //!
 //! # Layout
 //! - [`repository`]: [`JetStreamEventRepository`], the cqrs-es adapter.
@@ -12,7 +12,7 @@
 //! - [`subjects`]: the subject layout.
 //! - [`receipt`]: the stream sequence of an append, for read-your-writes.
 //! - [`tallies`]: view tallies, on their own stream.
-//! - [`cqrs`]: the page command framework.
+//! - [`cqrs`]: the command framework on JetStream, generic over the aggregate.
 //! - [`error`]: [`EventStoreError`] and its mapping to cqrs-es errors.
 
 pub mod cqrs;
@@ -24,7 +24,7 @@ pub mod stream;
 pub mod subjects;
 pub mod tallies;
 
-pub use cqrs::{PageCqrs, PageStore, page_cqrs};
+pub use cqrs::{JetStreamCqrs, JetStreamStore, execute_with_receipt, jetstream_cqrs};
 pub use envelope::{Commit, EventMeta, StoredCommit};
 pub use error::EventStoreError;
 pub use receipt::AppendReceipt;

@@ -2,7 +2,8 @@
 //!
 //! cqrs-es's `execute` returns nothing about storage, yet the API must know the stream
 //! sequence of a new page to wait for the projector to reach it. The repository records a
-//! receipt in a task-local slot that [`capture`] opens around the command.
+//! receipt in a task-local slot that `capture` opens around one command, for
+//! [`crate::cqrs::execute_with_receipt`] to return.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -26,7 +27,8 @@ tokio::task_local! {
 }
 
 /// Runs `fut` (one command execution) and returns its output with the receipt of the append
-/// it made, if it made one.
+/// it made, if it made one. Commands go through [`crate::cqrs::execute_with_receipt`]; this is
+/// for appends made straight through the repository.
 pub async fn capture<F: Future>(fut: F) -> (F::Output, Option<AppendReceipt>) {
     RECEIPT
         .scope(Cell::new(None), async move {

@@ -86,6 +86,17 @@ impl JetStreamEventRepository {
         }
     }
 
+    /// Every commit of the aggregate `aggregate_id` of type `A`, oldest first.
+    ///
+    /// # Errors
+    /// When the stream cannot be read or holds a malformed commit.
+    pub async fn load_history<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Vec<StoredCommit>, EventStoreError> {
+        self.load_commits(&subjects::aggregate(&self.config.subject_prefix, A::TYPE, aggregate_id)).await
+    }
+
     /// Every commit of one aggregate, oldest first, reading only its subject.
     #[instrument(skip(self), fields(subject = %subject, commits))]
     pub async fn load_commits(&self, subject: &str) -> Result<Vec<StoredCommit>, EventStoreError> {

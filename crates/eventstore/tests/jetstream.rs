@@ -18,7 +18,8 @@ use valentine_domain::{
 };
 use valentine_eventstore::envelope::{Commit, header};
 use valentine_eventstore::{
-    EventStoreConfig, JetStreamEventRepository, PageCqrs, PageStore, page_cqrs, receipt, subjects,
+    EventStoreConfig, JetStreamCqrs, JetStreamEventRepository, JetStreamStore, jetstream_cqrs, receipt,
+    subjects,
 };
 use valentine_testkit::{NatsServer, init_tracing};
 
@@ -91,7 +92,7 @@ async fn stream_messages(repo: &JetStreamEventRepository) -> u64 {
 /// An event store that holds every loaded aggregate until all racers have loaded, so that all
 /// of them decide on the same state and race only at the append.
 struct LoadBarrier {
-    inner: PageStore,
+    inner: JetStreamStore<Page>,
     barrier: Arc<Barrier>,
 }
 
@@ -158,7 +159,7 @@ async fn hundred_concurrent_creates_of_one_slug_have_exactly_one_winner() {
 async fn unsynchronised_racers_each_get_a_conflict_or_slug_taken_and_one_page_exists() {
     let server = NatsServer::start().await;
     let repo = repository(&server).await;
-    let cqrs = Arc::new(page_cqrs(repo.clone()));
+    let cqrs = Arc::new(jetstream_cqrs::<Page>(repo.clone(), ()));
 
     let results = join_all((0..50).map(|i| {
         let cqrs = Arc::clone(&cqrs);
@@ -240,7 +241,7 @@ async fn a_commands_events_are_one_message_and_a_refused_commit_stores_none_of_t
 async fn events_carry_ids_command_id_timestamp_and_schema_version() {
     let server = NatsServer::start().await;
     let repo = repository(&server).await;
-    let cqrs = page_cqrs(repo.clone());
+    let cqrs = jetstream_cqrs::<Page>(repo.clone(), ());
     let metadata = HashMap::from([("command_id".to_owned(), "01JCMD0000000000000000000A".to_owned())]);
     let (result, receipt) =
         receipt::capture(cqrs.execute_with_metadata("erin", create("erin"), metadata)).await;
@@ -270,14 +271,14 @@ async fn events_carry_ids_command_id_timestamp_and_schema_version() {
 async fn events_survive_a_graceful_restart_and_a_crash_of_the_server() {
     let mut server = NatsServer::start().await;
     {
-        let cqrs = page_cqrs(repository(&server).await);
+        let cqrs = jetstream_cqrs::<Page>(repository(&server).await, ());
         cqrs.execute("frank", create("Frank")).await.expect("created");
         cqrs.execute("frank", retitle("Still mine")).await.expect("updated");
     }
     server.stop();
     server.restart().await;
     {
-        let cqrs = page_cqrs(repository(&server).await);
+        let cqrs = jetstream_cqrs::<Page>(repository(&server).await, ());
         let store = PersistedEventStore::<_, Page>::new_event_store(repository(&server).await);
         let events = store.load_events("frank").await.expect("loads");
         assert_eq!(
@@ -331,7 +332,7 @@ async fn a_page_with_a_thousand_events_loads_complete_and_in_order() {
 async fn a_slug_lives_again_after_deletion_and_every_life_is_kept() {
     let server = NatsServer::start().await;
     let repo = repository(&server).await;
-    let cqrs: PageCqrs = page_cqrs(repo.clone());
+    let cqrs: JetStreamCqrs<Page> = jetstream_cqrs(repo.clone(), ());
     cqrs.execute("jack", create("jack")).await.expect("created");
     cqrs.execute("jack", PageCommand::Delete(DeletePage { edit_token: token() })).await.expect("deleted");
     cqrs.execute("jack", create("Jack")).await.expect("created again");
@@ -348,7 +349,7 @@ async fn a_slug_lives_again_after_deletion_and_every_life_is_kept() {
 async fn an_update_that_lost_the_race_is_a_conflict() {
     let server = NatsServer::start().await;
     let repo = repository(&server).await;
-    let cqrs = page_cqrs(repo.clone());
+    let cqrs = jetstream_cqrs::<Page>(repo.clone(), ());
     cqrs.execute("kate", create("kate")).await.expect("created");
 
     // Both updates decided on sequence 1; only one may follow it.
@@ -363,7 +364,7 @@ async fn an_update_that_lost_the_race_is_a_conflict() {
 async fn replays_stream_every_event_once_and_end() {
     let server = NatsServer::start().await;
     let repo = repository(&server).await;
-    let cqrs = page_cqrs(repo.clone());
+    let cqrs = jetstream_cqrs::<Page>(repo.clone(), ());
     for slug in ["lena", "mark", "nina"] {
         cqrs.execute(slug, create(slug)).await.expect("created");
     }
@@ -425,6 +426,6 @@ async fn an_id_that_cannot_be_a_subject_is_refused_cleanly() {
     let repo = repository(&server).await;
     assert!(repo.get_events::<Page>("a.b").await.is_err());
     assert!(repo.get_events::<Page>("*").await.is_err());
-    let cqrs = page_cqrs(repo);
+    let cqrs = jetstream_cqrs::<Page>(repo, ());
     assert!(cqrs.execute("a b", create("abc")).await.is_err());
 }

@@ -131,12 +131,12 @@ impl Fold {
             let at = metadata.timestamp;
             match payload {
                 PageEvent::PageCreated(created) => {
-                    let row = created_row(&key, created, stream_sequence, &at, &command_id);
+                    let row = PageRow::created(&key, created, stream_sequence, &at, &command_id);
                     self.rows.insert(key.clone(), row);
                 }
                 PageEvent::PageUpdated(update) => {
                     if let Some(row) = self.rows.get_mut(&key) {
-                        apply_update(row, update, &at);
+                        row.apply_update(update, &at);
                     }
                 }
                 PageEvent::PageDeleted(_) => {
@@ -170,44 +170,62 @@ impl Fold {
     }
 }
 
-fn created_row(key: &str, e: PageCreated, stream_sequence: i64, at: &str, command_id: &str) -> PageRow {
-    PageRow {
-        slug_key: key.to_owned(),
-        slug: e.slug,
-        page_id: stream_sequence,
-        title: e.title,
-        message: e.message,
-        sender_name: e.sender_name,
-        recipient_name: e.recipient_name,
-        template_id: e.template_id.as_str().to_owned(),
-        edit_token_hash: e.edit_token_hash.to_hex(),
-        created_at: at.to_owned(),
-        updated_at: at.to_owned(),
-        deleted: false,
-        view_count: 0,
-        created_command_id: command_id.to_owned(),
-        last_sequence: 0,
-        last_stream_sequence: 0,
+impl PageRow {
+    /// The row a `PageCreated` at `key` makes, stored at `stream_sequence` (the page's id) at
+    /// time `at` by the command `command_id`. Projectors and the API's answers share it.
+    pub fn created(key: &str, e: PageCreated, stream_sequence: i64, at: &str, command_id: &str) -> Self {
+        Self {
+            slug_key: key.to_owned(),
+            slug: e.slug,
+            page_id: stream_sequence,
+            title: e.title,
+            message: e.message,
+            sender_name: e.sender_name,
+            recipient_name: e.recipient_name,
+            template_id: e.template_id.as_str().to_owned(),
+            edit_token_hash: e.edit_token_hash.to_hex(),
+            created_at: at.to_owned(),
+            updated_at: at.to_owned(),
+            deleted: false,
+            view_count: 0,
+            created_command_id: command_id.to_owned(),
+            last_sequence: 0,
+            last_stream_sequence: 0,
+        }
+    }
+
+    /// Applies a `PageUpdated` made at time `at`.
+    pub fn apply_update(&mut self, update: PageUpdated, at: &str) {
+        if let Some(title) = update.title {
+            self.title = title;
+        }
+        if let Some(message) = update.message {
+            self.message = message;
+        }
+        if let Some(sender_name) = update.sender_name {
+            self.sender_name = sender_name;
+        }
+        if let Some(recipient_name) = update.recipient_name {
+            self.recipient_name = recipient_name;
+        }
+        if let Some(template_id) = update.template_id {
+            self.template_id = template_id.as_str().to_owned();
+        }
+        at.clone_into(&mut self.updated_at);
     }
 }
 
-fn apply_update(row: &mut PageRow, update: PageUpdated, at: &str) {
-    if let Some(title) = update.title {
-        row.title = title;
+/// The row one slug's commits fold into, oldest first, exactly as projectors would write it
+/// (without views, which are not events); `None` without commits. For answering from the
+/// stream when the read model has not caught up yet.
+pub fn fold_history(commits: impl IntoIterator<Item = PageCommit>) -> Option<PageRow> {
+    let mut fold = Fold::default();
+    let mut key = None;
+    for commit in commits {
+        key = Some(commit.commit.aggregate_id.clone());
+        fold.apply(commit);
     }
-    if let Some(message) = update.message {
-        row.message = message;
-    }
-    if let Some(sender_name) = update.sender_name {
-        row.sender_name = sender_name;
-    }
-    if let Some(recipient_name) = update.recipient_name {
-        row.recipient_name = recipient_name;
-    }
-    if let Some(template_id) = update.template_id {
-        row.template_id = template_id.as_str().to_owned();
-    }
-    at.clone_into(&mut row.updated_at);
+    fold.rows.remove(&key?)
 }
 
 fn field_list(fields: &[Field]) -> String {

@@ -9,8 +9,8 @@ use async_nats::jetstream;
 use sqlx::{Connection, SqliteConnection};
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
-use valentine_domain::{CreatePage, EditToken, PageCommand, Slug, UpdatePage};
-use valentine_eventstore::{EventStoreConfig, JetStreamEventRepository, page_cqrs, receipt};
+use valentine_domain::{CreatePage, EditToken, Page, PageCommand, Slug, UpdatePage};
+use valentine_eventstore::{EventStoreConfig, JetStreamEventRepository, jetstream_cqrs, receipt};
 use valentine_projections::{PositionWatch, cache_keys, db, hash, pages};
 use valentine_projector::progress::Silent;
 use valentine_projector::synthetic::{Workload, publish_events, publish_tallies};
@@ -162,7 +162,7 @@ async fn cached_answers_are_gone_once_the_change_is_projected() {
     let repo = JetStreamEventRepository::new(jetstream::new(client.clone()), config.events.clone())
         .await
         .expect("repo");
-    let cqrs = page_cqrs(repo);
+    let cqrs = jetstream_cqrs::<Page>(repo, ());
     let mut redis = servers.redis.client().get_connection_manager().await.expect("redis");
     let running = run_projectors(&config, 1).await;
 
@@ -198,7 +198,7 @@ async fn stale_answers_a_returning_redis_brings_back_are_deleted_without_new_eve
     let repo = JetStreamEventRepository::new(jetstream::new(client.clone()), config.events.clone())
         .await
         .expect("repo");
-    let cqrs = page_cqrs(repo);
+    let cqrs = jetstream_cqrs::<Page>(repo, ());
     let running = run_projectors(&config, 1).await;
     let (created, at) = receipt::capture(cqrs.execute("bea", create("Bea"))).await;
     created.expect("created");
@@ -263,7 +263,7 @@ async fn a_rebuild_swaps_in_while_projectors_and_readers_keep_working() {
         async move {
             let repo =
                 JetStreamEventRepository::new(jetstream::new(client), config.events).await.expect("repo");
-            let cqrs = page_cqrs(repo);
+            let cqrs = jetstream_cqrs::<Page>(repo, ());
             for i in 0..50 {
                 cqrs.execute(&format!("late-{i}"), create(&format!("late-{i}"))).await.expect("created");
             }

@@ -15,6 +15,17 @@ pub enum PageCommand {
     Delete(DeletePage),
 }
 
+impl PageCommand {
+    /// The command's name in metrics and spans: `create`, `update` or `delete`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Create(_) => "create",
+            Self::Update(_) => "update",
+            Self::Delete(_) => "delete",
+        }
+    }
+}
+
 /// Create a page. Text fields are raw: the aggregate trims and checks them.
 #[derive(Debug, Clone)]
 pub struct CreatePage {

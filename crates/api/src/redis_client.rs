@@ -35,6 +35,17 @@ pub enum Lookup {
     Bypass,
 }
 
+impl Lookup {
+    /// Its name in metrics: `hit`, `miss` or `bypass`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Hit(_) => "hit",
+            Self::Miss { .. } => "miss",
+            Self::Bypass => "bypass",
+        }
+    }
+}
+
 /// Redis as last seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RedisStatus {
@@ -59,7 +70,7 @@ impl RedisStatus {
 
 /// The Redis connection, or nothing when `REDIS_URL` is empty.
 #[derive(Debug, Clone)]
-pub struct Cache {
+pub struct RedisClient {
     inner: Option<Arc<Inner>>,
     metrics: Metrics,
 }
@@ -73,7 +84,7 @@ struct Inner {
     fill: Script,
 }
 
-impl Cache {
+impl RedisClient {
     /// A lazily connecting client for `url`; `None` disables the cache.
     ///
     /// # Errors
@@ -148,7 +159,7 @@ impl Cache {
             Some((None, version)) => Lookup::Miss { version: version.unwrap_or_default() },
             None => Lookup::Bypass,
         };
-        self.metrics.cache(cache, &lookup);
+        self.metrics.cache(cache, lookup.label());
         lookup
     }
 

@@ -5,37 +5,58 @@
 //! client. So a client cannot choose its own rate-limit bucket by sending the header itself.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::HeaderMap;
-use axum::http::request::Parts;
+use axum::http::request::Parts as RequestParts;
 use ipnet::IpNet;
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::secret::ServerSecret;
 
-/// The client of a request, by its hashed address.
+/// Who sent a request, by the hashed address of the client behind it.
 #[derive(Debug, Clone)]
-pub struct Client {
+pub(crate) struct Caller {
     /// HMAC of the client address under the server secret.
     pub key: String,
 }
 
-impl FromRequestParts<AppState> for Client {
+/// What it takes to tell callers apart: the server secret and the proxies whose
+/// `X-Forwarded-For` is believed.
+#[derive(Debug, Clone)]
+pub struct CallerKeys {
+    secret: ServerSecret,
+    trusted_proxies: Arc<[IpNet]>,
+}
+
+impl CallerKeys {
+    /// Keys under `secret`, believing `trusted_proxies`.
+    pub fn new(secret: ServerSecret, trusted_proxies: &[IpNet]) -> Self {
+        Self { secret, trusted_proxies: trusted_proxies.into() }
+    }
+}
+
+impl<S> FromRequestParts<S> for Caller
+where
+    CallerKeys: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut RequestParts, state: &S) -> Result<Self, Self::Rejection> {
+        let keys = CallerKeys::from_ref(state);
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
-        let address = client_address(peer, &parts.headers, &state.config().trusted_proxies);
-        Ok(Self { key: state.secret().client_key(&address.to_string()) })
+        let address = client_address(peer, &parts.headers, &keys.trusted_proxies);
+        Ok(Self { key: keys.secret.client_key(&address.to_string()) })
     }
 }
 
 /// The client's address, given the peer, the headers and the trusted proxies.
-pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+pub(crate) fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(&canonical(*ip)));
     if !is_trusted(&peer) {
         return canonical(peer);

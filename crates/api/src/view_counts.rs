@@ -20,7 +20,7 @@ use valentine_eventstore::tallies::{ViewTally, publish};
 use crate::metrics::Metrics;
 
 /// How often tallies are published.
-pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
+pub(crate) const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
 /// Tallies published at once.
 const IN_FLIGHT: usize = 512;
@@ -58,7 +58,7 @@ struct Outgoing {
 }
 
 /// Publishes counted views every [`FLUSH_EVERY`] until `shutdown`, then once more.
-pub async fn flush_loop(
+pub(crate) async fn flush_loop(
     counter: ViewCounter,
     js: jetstream::Context,
     config: EventStoreConfig,

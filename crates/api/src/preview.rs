@@ -5,14 +5,14 @@
 
 use std::fmt::Write;
 
-use crate::routes::pages::PageResponse;
+use crate::wire::page::PageResponse;
 
 /// Longest description in a preview, in characters.
 const EXCERPT_CHARS: usize = 160;
 
 /// What a preview says about a page.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Preview {
+pub(crate) struct Preview {
     /// The page's title.
     pub title: String,
     /// The beginning of its message.
@@ -23,7 +23,7 @@ pub struct Preview {
 
 impl Preview {
     /// The preview of `page`, shared at `url`.
-    pub fn of(page: &PageResponse, url: String) -> Self {
+    pub(crate) fn of(page: &PageResponse, url: String) -> Self {
         let title = match &page.recipient_name {
             Some(to) => format!("{} — for {to}", page.title),
             None => page.title.clone(),
@@ -45,7 +45,7 @@ fn excerpt(text: &str) -> String {
 }
 
 /// Escapes text for an HTML attribute value or element content.
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -62,7 +62,7 @@ pub fn escape(text: &str) -> String {
 
 /// `index` with the preview's tags before `</head>` and its title as the document title.
 /// An `index` without `</head>` is returned unchanged.
-pub fn render(index: &str, preview: &Preview) -> String {
+pub(crate) fn render(index: &str, preview: &Preview) -> String {
     let title = escape(&preview.title);
     let description = escape(&preview.description);
     let url = escape(&preview.url);
@@ -87,7 +87,7 @@ pub fn render(index: &str, preview: &Preview) -> String {
 }
 
 /// `index` marked as not to be indexed (the editor's pages).
-pub fn no_index(index: &str) -> String {
+pub(crate) fn no_index(index: &str) -> String {
     match index.find("</head>") {
         Some(at) => format!("{}<meta name=\"robots\" content=\"noindex\">{}", &index[..at], &index[at..]),
         None => index.to_owned(),

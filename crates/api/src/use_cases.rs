@@ -1,0 +1,24 @@
+//! What the API does, apart from HTTP: each use case is a struct that owns the handles it
+//! needs, takes parsed input and returns domain or read-model types (or [`ApiError`] for the
+//! ways it can fail). Handlers in `routes` parse, call one of these, and render.
+//!
+//! # Layout
+//! - [`page_queries`]: [`PageQueries`]: pages and slugs from the read model, through the cache.
+//! - [`page_commands`]: [`PageCommands`]: create, update and delete, then wait for the projection.
+//! - [`job_tracker`]: [`JobTracker`]: where a create answered with `202` stands.
+//! - [`slug_checks`]: [`SlugChecks`]: whether a slug is free, and what else would be.
+//! - [`readiness_checks`]: [`ReadinessChecks`]: liveness, readiness and the projection's lag.
+//!
+//! [`ApiError`]: crate::error::ApiError
+
+pub(crate) mod job_tracker;
+pub(crate) mod page_commands;
+pub(crate) mod page_queries;
+pub(crate) mod readiness_checks;
+pub(crate) mod slug_checks;
+
+pub(crate) use job_tracker::{JobState, JobTracker};
+pub(crate) use page_commands::{CommandHandles, CreateOutcome, PageCommands};
+pub(crate) use page_queries::PageQueries;
+pub(crate) use readiness_checks::ReadinessChecks;
+pub(crate) use slug_checks::SlugChecks;

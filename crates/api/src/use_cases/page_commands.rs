@@ -1,0 +1,381 @@
+//! Running page commands: through cqrs-es onto the event stream, then waiting (briefly) for
+//! the projection to show the result.
+//!
+//! A command's append is the one decision point: JetStream's per-subject expected sequence
+//! lets exactly one of any number of racing commands on a page land. A loser is re-run once
+//! the page has moved on, and the aggregate then decides on the new state (for a create:
+//! `SlugTaken`, a `409`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cqrs_es::AggregateError;
+use tracing::{Instrument, info_span};
+use ulid::Ulid;
+use valentine_domain::{
+    CreatePage, DeletePage, EditToken, Page, PageCommand, PageCreated, PageError, PageEvent, Slug, UpdatePage,
+};
+use valentine_eventstore::envelope::{format_timestamp, meta};
+use valentine_eventstore::{
+    AppendReceipt, EventMeta, JetStreamCqrs, JetStreamEventRepository, execute_with_receipt,
+};
+use valentine_projections::{PageCommit, PageRow, PositionWatch, pages};
+
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::rate_limit::{Bucket, RateLimiter};
+use crate::secret::{ServerSecret, fresh_token};
+use crate::use_cases::page_queries::PageQueries;
+use crate::wire::page::CreatePageRequest;
+
+/// Command handling for pages on JetStream.
+pub(crate) type PageCqrs = JetStreamCqrs<Page>;
+
+/// How many times a command that lost a race is re-run before giving up with a `503`. Each
+/// round lets at least one of the racing commands land, and a create needs at most two.
+const ATTEMPTS: u32 = 10;
+
+/// How a create ended.
+#[derive(Debug)]
+pub(crate) enum CreateOutcome {
+    /// Stored and visible in reads: the page as reads show it.
+    Created {
+        /// The page.
+        page: Box<PageRow>,
+        /// The token that edits it.
+        edit_token: EditToken,
+    },
+    /// Stored, not yet visible within the sync wait: its job id.
+    Queued {
+        /// The create command's id.
+        job_id: Ulid,
+        /// The token that edits it.
+        edit_token: EditToken,
+    },
+}
+
+/// Creating, changing and deleting pages; cheap to clone.
+#[derive(Clone)]
+pub struct PageCommands {
+    inner: Arc<CommandHandles>,
+}
+
+/// What page commands need.
+pub(crate) struct CommandHandles {
+    /// Command handling on the event stream.
+    pub(crate) cqrs: PageCqrs,
+    /// The event stream, for reading a page's history.
+    pub(crate) repo: JetStreamEventRepository,
+    /// Projection announcements, to wait for a command's projection.
+    pub(crate) position: PositionWatch,
+    /// The read model.
+    pub(crate) queries: PageQueries,
+    /// The rate limit on creates.
+    pub(crate) limiter: RateLimiter,
+    /// Derives the ids and tokens of idempotent creates.
+    pub(crate) secret: ServerSecret,
+    /// How long a command waits for its projection.
+    pub(crate) sync_wait: Duration,
+    /// Command counts and conflicts.
+    pub(crate) metrics: Metrics,
+}
+
+impl std::fmt::Debug for PageCommands {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PageCommands").field("sync_wait", &self.inner.sync_wait).finish_non_exhaustive()
+    }
+}
+
+impl PageCommands {
+    /// Commands on these handles.
+    pub(crate) fn new(handles: CommandHandles) -> Self {
+        Self { inner: Arc::new(handles) }
+    }
+
+    /// Creates the page `body` asks for at `slug` (parsed from it), for the caller with key
+    /// `caller_key` (rate-limited per caller).
+    ///
+    /// With an `idempotency_key`, the command id and edit token derive from the key and the
+    /// body, and a retry of a create that already went through is answered as the first
+    /// attempt was, without using quota.
+    ///
+    /// # Errors
+    /// `422` for content that breaks the rules, `409` for a taken slug (or a retried create
+    /// whose page was deleted since), `429` over the rate limit, `503` when the event store
+    /// or read model is away.
+    pub(crate) async fn create(
+        &self,
+        slug: Slug,
+        body: CreatePageRequest,
+        idempotency_key: Option<&str>,
+        caller_key: &str,
+    ) -> Result<CreateOutcome, ApiError> {
+        let h = &self.inner;
+        let idempotent = idempotency_key.is_some();
+        let (command_id, edit_token) = match idempotency_key {
+            Some(key) => {
+                let fingerprint = serde_json::to_vec(&body).map_err(ApiError::internal)?;
+                let derived = h.secret.idempotent_create(key, &fingerprint);
+                (derived.command_id, derived.edit_token)
+            }
+            None => (Ulid::new(), fresh_token().map_err(ApiError::internal)?),
+        };
+        let command = CreatePage {
+            slug,
+            title: body.title.unwrap_or_default(),
+            message: body.message.unwrap_or_default(),
+            sender_name: body.sender_name,
+            recipient_name: body.recipient_name,
+            template_id: body.template_id,
+            edit_token_hash: edit_token.hash(),
+        };
+        let event = command.check().map_err(|e| match e {
+            PageError::Invalid(v) => ApiError::invalid(&v),
+            other => ApiError::internal(other),
+        })?;
+        let slug_key = command.aggregate_id();
+
+        if idempotent && let Some(stored) = h.queries.event_of_command(&command_id.to_string()).await? {
+            let page = self.still_created(&stored.slug_key, stored.page_id, command_id).await?;
+            return Ok(CreateOutcome::Created { page: Box::new(page), edit_token });
+        }
+
+        h.limiter.check(Bucket::Pages, caller_key).await?;
+        let receipt = match self.execute(&slug_key, PageCommand::Create(command), command_id).await {
+            Ok(Some(receipt)) => receipt,
+            Ok(None) => return Err(ApiError::internal("a create recorded no event")),
+            Err(ApiError::SlugTaken(taken)) if idempotent => {
+                self.earlier_attempt(&slug_key, command_id).await?.ok_or(ApiError::SlugTaken(taken))?
+            }
+            Err(e) => return Err(e),
+        };
+        if !self.await_projection(&slug_key, receipt.stream_sequence).await? {
+            return Ok(CreateOutcome::Queued { job_id: command_id, edit_token });
+        }
+        let page_id = i64::try_from(receipt.stream_sequence).map_err(ApiError::internal)?;
+        let page = match receipt.timestamp {
+            // This attempt stored the page: the answer is what it stored, as the read model
+            // now shows it, without reading it back.
+            Some(at) => created_row(&slug_key, event, page_id, at, command_id),
+            // An earlier attempt stored it: answer from the read model.
+            None => self.still_created(&slug_key, page_id, command_id).await?,
+        };
+        Ok(CreateOutcome::Created { page: Box::new(page), edit_token })
+    }
+
+    /// Applies `changes` to the page at `slug_key`; the page as it is afterwards.
+    ///
+    /// # Errors
+    /// `401`/`403` for a missing or wrong token, `404` without a live page, `422` for content
+    /// that breaks the rules, `503` when the event store or read model is away.
+    pub async fn update(&self, slug_key: &str, changes: UpdatePage) -> Result<PageRow, ApiError> {
+        let receipt = self.execute(slug_key, PageCommand::Update(changes), Ulid::new()).await?;
+        let projected = match receipt {
+            Some(r) => self.projected_row(slug_key, r.stream_sequence).await?,
+            None => None,
+        };
+        match projected.filter(|r| !r.deleted) {
+            Some(row) => Ok(row),
+            // Not projected yet (or nothing changed and the read model may trail): the stream
+            // has the authoritative content.
+            None => self.current_page(slug_key).await,
+        }
+    }
+
+    /// Deletes the page at `slug_key`; answers once reads agree, when that comes within the
+    /// sync wait (the deletion is stored either way).
+    ///
+    /// # Errors
+    /// `401`/`403` for a missing or wrong token, `404` without a live page, `503` when the
+    /// event store or read model is away.
+    pub async fn delete(&self, slug_key: &str, edit_token: EditToken) -> Result<(), ApiError> {
+        let command = PageCommand::Delete(DeletePage { edit_token });
+        if let Some(receipt) = self.execute(slug_key, command, Ulid::new()).await? {
+            self.await_projection(slug_key, receipt.stream_sequence).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs `command` on the page `slug_key` under `command_id`; returns where its events
+    /// landed, or `None` when it changed nothing.
+    async fn execute(
+        &self,
+        slug_key: &str,
+        command: PageCommand,
+        command_id: Ulid,
+    ) -> Result<Option<AppendReceipt>, ApiError> {
+        let h = &self.inner;
+        let name = command.name();
+        let span = info_span!("command", command = name, aggregate_id = slug_key, %command_id, stream_sequence = tracing::field::Empty);
+        async {
+            let metadata = HashMap::from([(meta::COMMAND_ID.to_owned(), command_id.to_string())]);
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                let (result, receipt) =
+                    execute_with_receipt(&h.cqrs, slug_key, command.clone(), metadata.clone()).await;
+                match result {
+                    Ok(()) => {
+                        if let Some(r) = receipt {
+                            tracing::Span::current().record("stream_sequence", r.stream_sequence);
+                        }
+                        h.metrics.command(name, "ok");
+                        return Ok(receipt);
+                    }
+                    Err(AggregateError::AggregateConflict) if attempt < ATTEMPTS => {
+                        h.metrics.conflict();
+                        tracing::debug!(attempt, "lost a race on the page; running the command again");
+                        // A little jitter spreads the next round of racers apart.
+                        tokio::time::sleep(jitter(attempt)).await;
+                    }
+                    Err(e) => {
+                        let error = refusal(e);
+                        h.metrics.command(name, error.code());
+                        return Err(error);
+                    }
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// When a create finds its slug taken: was it taken by an earlier attempt of this very
+    /// command (a retry under the same `Idempotency-Key`)? Then that attempt's receipt.
+    async fn earlier_attempt(
+        &self,
+        slug_key: &str,
+        command_id: Ulid,
+    ) -> Result<Option<AppendReceipt>, ApiError> {
+        let commits = self.inner.repo.load_history::<Page>(slug_key).await?;
+        let ours = commits.last().filter(|c| {
+            c.commit.command_id == command_id.to_string()
+                && c.commit.events.first().is_some_and(|e| e.event_type == PageEvent::CREATED)
+        });
+        Ok(ours.map(|c| AppendReceipt {
+            stream_sequence: c.stream_sequence,
+            duplicate: true,
+            timestamp: None,
+        }))
+    }
+
+    /// The page created at `page_id`, provided the read model still shows it live.
+    async fn still_created(
+        &self,
+        slug_key: &str,
+        page_id: i64,
+        command_id: Ulid,
+    ) -> Result<PageRow, ApiError> {
+        let row = self.inner.queries.row(slug_key).await?;
+        row.filter(|r| r.page_id == page_id && !r.deleted).ok_or_else(|| {
+            tracing::info!(%command_id, "a retried create's page has since been deleted");
+            ApiError::AlreadyCreated
+        })
+    }
+
+    /// Waits up to the sync wait for the event at `stream_sequence` on `slug_key` to be
+    /// projected; whether it was.
+    async fn await_projection(&self, slug_key: &str, stream_sequence: u64) -> Result<bool, ApiError> {
+        let h = &self.inner;
+        if h.position.wait_for(stream_sequence, h.sync_wait).await {
+            return Ok(true);
+        }
+        // Announcements are best effort: the read model has the last word.
+        h.queries.is_projected(slug_key, stream_sequence).await
+    }
+
+    /// Waits up to the sync wait for the event at `stream_sequence` on `slug_key` to be
+    /// projected; the row then, or `None` if the projection has not caught up.
+    async fn projected_row(&self, slug_key: &str, stream_sequence: u64) -> Result<Option<PageRow>, ApiError> {
+        if !self.await_projection(slug_key, stream_sequence).await? {
+            return Ok(None);
+        }
+        let row = self.inner.queries.row(slug_key).await?;
+        Ok(row.filter(|r| u64::try_from(r.last_stream_sequence).unwrap_or(0) >= stream_sequence))
+    }
+
+    /// The page as the event stream has it now, for answering an update the projection has
+    /// not caught up with (the page may not even be projected yet). The read model's view
+    /// count is kept when it is the same page.
+    async fn current_page(&self, slug_key: &str) -> Result<PageRow, ApiError> {
+        let stale = self.inner.queries.row(slug_key).await?;
+        let commits = self.inner.repo.load_history::<Page>(slug_key).await?;
+        let commits = commits
+            .into_iter()
+            .map(|c| c.typed::<PageEvent, EventMeta>())
+            .collect::<Result<Vec<PageCommit>, _>>()
+            .map_err(ApiError::internal)?;
+        let mut page = pages::fold_history(commits)
+            .filter(|r| !r.deleted)
+            .ok_or(ApiError::NotFound("Page not found"))?;
+        if let Some(stale) = stale.filter(|r| r.page_id == page.page_id) {
+            page.view_count = stale.view_count;
+        }
+        Ok(page)
+    }
+}
+
+/// The row a create just stored makes, as projectors will write it.
+fn created_row(
+    slug_key: &str,
+    event: PageCreated,
+    page_id: i64,
+    at: time::OffsetDateTime,
+    command_id: Ulid,
+) -> PageRow {
+    PageRow::created(slug_key, event, page_id, &format_timestamp(at), &command_id.to_string())
+}
+
+/// Up to 2 ms per attempt so far, at random.
+fn jitter(attempt: u32) -> Duration {
+    let mut byte = [0u8; 2];
+    let _ = getrandom::fill(&mut byte);
+    Duration::from_micros(u64::from(u16::from_le_bytes(byte)) % (2000 * u64::from(attempt)))
+}
+
+/// The one mapping of the aggregate's refusals (and the framework's failures) to API errors.
+fn refusal(err: AggregateError<PageError>) -> ApiError {
+    match err {
+        AggregateError::UserError(PageError::Invalid(violations)) => ApiError::invalid(&violations),
+        AggregateError::UserError(PageError::SlugTaken) => {
+            ApiError::SlugTaken(PageError::SlugTaken.to_string())
+        }
+        AggregateError::UserError(PageError::NotFound) => ApiError::NotFound("Page not found"),
+        AggregateError::UserError(PageError::WrongEditToken) => ApiError::WrongToken,
+        AggregateError::AggregateConflict => ApiError::Unavailable {
+            detail: "The page is being changed right now; try again",
+            retry_after: 1,
+            source: None,
+        },
+        AggregateError::DatabaseConnectionError(e) => ApiError::event_store_unavailable(e),
+        AggregateError::DeserializationError(e) | AggregateError::UnexpectedError(e) => ApiError::internal(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_map_to_their_statuses_and_codes() {
+        let cases = [
+            (AggregateError::UserError(PageError::SlugTaken), 409, "slug_taken"),
+            (AggregateError::UserError(PageError::NotFound), 404, "not_found"),
+            (AggregateError::UserError(PageError::WrongEditToken), 403, "wrong_token"),
+            (AggregateError::AggregateConflict, 503, "unavailable"),
+        ];
+        for (error, status, code) in cases {
+            let mapped = refusal(error);
+            assert_eq!(mapped.status().as_u16(), status);
+            assert_eq!(mapped.code(), code);
+        }
+    }
+
+    #[test]
+    fn jitter_grows_with_the_attempt_and_stays_bounded() {
+        for attempt in 1..=ATTEMPTS {
+            assert!(jitter(attempt) < Duration::from_millis(2 * u64::from(attempt)));
+        }
+    }
+}

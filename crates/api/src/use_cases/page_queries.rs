@@ -1,0 +1,203 @@
+//! Queries: the read model through the Redis cache (cache-aside).
+//!
+//! A miss reads SQLite and fills the cache only if no invalidation came in between (see
+//! `valentine_projections::cache_keys`); with Redis away every answer comes from SQLite.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use bytes::Bytes;
+use sqlx::SqlitePool;
+use tracing::instrument;
+use valentine_domain::{EditToken, EditTokenHash};
+use valentine_projections::{HistoryRow, PageRow, cache_keys, pages};
+
+use crate::error::ApiError;
+use crate::redis_client::{Lookup, RedisClient};
+use crate::wire::page::PageResponse;
+
+/// How long a page answer may stay cached. Projectors delete it the moment the page or its
+/// view count changes, so this only bounds memory.
+const PAGE_TTL: Duration = Duration::from_secs(300);
+
+/// How long a slug's availability may stay cached (the spec's upper bound).
+const SLUG_TTL: Duration = Duration::from_secs(60);
+
+/// A page ready to serve: its id (for counting the view) and its JSON, as cached.
+#[derive(Debug, Clone)]
+pub struct PageAnswer {
+    /// The page's id.
+    pub page_id: u64,
+    /// The page as JSON.
+    pub json: Bytes,
+}
+
+/// Reading pages and slugs; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct PageQueries {
+    db: SqlitePool,
+    redis: RedisClient,
+}
+
+impl PageQueries {
+    /// Queries on the read-only pool `db`, cached in `redis`.
+    pub fn new(db: SqlitePool, redis: RedisClient) -> Self {
+        Self { db, redis }
+    }
+
+    /// The live page at `slug_key`, through the cache.
+    ///
+    /// # Errors
+    /// When SQLite fails.
+    #[instrument(skip(self), fields(cache))]
+    pub async fn page(&self, slug_key: &str) -> Result<Option<PageAnswer>, ApiError> {
+        let key = cache_keys::page_key(slug_key);
+        let version = match self.redis.lookup(&key, slug_key, "page").await {
+            Lookup::Hit(value) => {
+                if let Some(answer) = decode_page(value) {
+                    tracing::Span::current().record("cache", "hit");
+                    return Ok(Some(answer));
+                }
+                None
+            }
+            Lookup::Miss { version } => Some(version),
+            Lookup::Bypass => None,
+        };
+        let Some(row) = self.live_page(slug_key).await? else {
+            return Ok(None);
+        };
+        let answer = PageAnswer {
+            page_id: u64::try_from(row.page_id).unwrap_or_default(),
+            json: Bytes::from(serde_json::to_vec(&PageResponse::from(&row)).map_err(ApiError::internal)?),
+        };
+        if let Some(version) = version {
+            let stored = encode_page(&answer);
+            self.redis.fill(&key, slug_key, &version, &stored, PAGE_TTL).await;
+        }
+        Ok(Some(answer))
+    }
+
+    /// Whether a live page has `slug_key`, through the cache.
+    ///
+    /// # Errors
+    /// When SQLite fails.
+    pub async fn slug_taken(&self, slug_key: &str) -> Result<bool, ApiError> {
+        let key = cache_keys::slug_check_key(slug_key);
+        let version = match self.redis.lookup(&key, slug_key, "slug").await {
+            Lookup::Hit(value) => return Ok(value == b"1"),
+            Lookup::Miss { version } => Some(version),
+            Lookup::Bypass => None,
+        };
+        let taken = pages::taken(&self.db, &[slug_key]).await?.contains(slug_key);
+        if let Some(version) = version {
+            let value: &[u8] = if taken { b"1" } else { b"0" };
+            self.redis.fill(&key, slug_key, &version, value, SLUG_TTL).await;
+        }
+        Ok(taken)
+    }
+
+    /// Which of `slug_keys` are taken, straight from the read model.
+    ///
+    /// # Errors
+    /// When SQLite fails.
+    pub async fn taken(&self, slug_keys: &[&str]) -> Result<BTreeSet<String>, ApiError> {
+        Ok(pages::taken(&self.db, slug_keys).await?)
+    }
+
+    /// The live page at `slug_key`, straight from the read model.
+    ///
+    /// # Errors
+    /// When SQLite fails.
+    pub async fn live_page(&self, slug_key: &str) -> Result<Option<PageRow>, ApiError> {
+        Ok(pages::live_page(&self.db, slug_key).await?)
+    }
+
+    /// The row at `slug_key`, live or deleted, straight from the read model.
+    ///
+    /// # Errors
+    /// When SQLite fails.
+    pub async fn row(&self, slug_key: &str) -> Result<Option<PageRow>, ApiError> {
+        Ok(pages::row(&self.db, slug_key).await?)
+    }
+
+    /// The event the command `command_id` stored, once projected.
+    ///
+    /// # Errors
+    /// When SQLite fails.
+    pub async fn event_of_command(&self, command_id: &str) -> Result<Option<HistoryRow>, ApiError> {
+        Ok(pages::event_of_command(&self.db, command_id).await?)
+    }
+
+    /// Whether the read model has applied the event at `stream_sequence` on `slug_key`.
+    ///
+    /// # Errors
+    /// When SQLite fails.
+    pub async fn is_projected(&self, slug_key: &str, stream_sequence: u64) -> Result<bool, ApiError> {
+        Ok(pages::is_projected(&self.db, slug_key, stream_sequence).await?)
+    }
+
+    /// The live page at `slug_key` and its events, oldest first, for the holder of its edit
+    /// token.
+    ///
+    /// # Errors
+    /// `404` without a live page, `403` for another token, `503` when SQLite fails.
+    pub async fn history(
+        &self,
+        slug_key: &str,
+        token: &EditToken,
+    ) -> Result<(PageRow, Vec<HistoryRow>), ApiError> {
+        let row = self.live_page(slug_key).await?.ok_or(ApiError::NotFound("Page not found"))?;
+        let hash = EditTokenHash::from_hex(&row.edit_token_hash).map_err(ApiError::internal)?;
+        if !hash.matches(token) {
+            return Err(ApiError::WrongToken);
+        }
+        let events = pages::history(&self.db, slug_key, row.page_id).await?;
+        Ok((row, events))
+    }
+
+    /// Whether the read model answers a trivial query: for readiness.
+    ///
+    /// # Errors
+    /// What SQLite said.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM (SELECT 1 FROM pages LIMIT 1)")
+            .fetch_one(&self.db)
+            .await
+            .map(drop)
+    }
+}
+
+/// Cached form: `<page id>\n<json>`.
+fn encode_page(answer: &PageAnswer) -> Vec<u8> {
+    let mut out = Vec::with_capacity(answer.json.len() + 12);
+    out.extend_from_slice(answer.page_id.to_string().as_bytes());
+    out.push(b'\n');
+    out.extend_from_slice(&answer.json);
+    out
+}
+
+fn decode_page(value: Vec<u8>) -> Option<PageAnswer> {
+    let newline = value.iter().position(|b| *b == b'\n')?;
+    let page_id = std::str::from_utf8(&value[..newline]).ok()?.parse().ok()?;
+    let json = Bytes::from(value).slice(newline + 1..);
+    Some(PageAnswer { page_id, json })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cached_answer_decodes_to_what_was_encoded() {
+        let answer = PageAnswer { page_id: 42, json: Bytes::from_static(b"{\"id\":42,\"x\":\"a\\nb\"}") };
+        let decoded = decode_page(encode_page(&answer)).expect("decodes");
+        assert_eq!(decoded.page_id, 42);
+        assert_eq!(decoded.json, answer.json);
+    }
+
+    #[test]
+    fn a_damaged_cache_entry_is_a_miss() {
+        assert!(decode_page(b"no newline".to_vec()).is_none());
+        assert!(decode_page(b"x\n{}".to_vec()).is_none());
+    }
+}

@@ -1,0 +1,167 @@
+//! Pages on the wire: the one place a read-model row becomes the page's JSON.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+use valentine_projections::{HistoryRow, PageRow};
+
+/// A page as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub(crate) struct PageResponse {
+    /// The page's id: unique for each page ever created, even at a reused slug.
+    pub id: i64,
+    /// The slug in the author's casing.
+    pub slug: String,
+    /// Title, 1–100 characters.
+    pub title: String,
+    /// Message, 1–2000 characters.
+    pub message: String,
+    /// Who it is from.
+    pub sender_name: Option<String>,
+    /// Who it is for.
+    pub recipient_name: Option<String>,
+    /// One of the eight template ids.
+    pub template_id: String,
+    /// When it was created (RFC 3339, UTC).
+    pub created_at: String,
+    /// When it last changed (RFC 3339, UTC).
+    pub updated_at: String,
+    /// Views counted so far; trails the views received by about a second.
+    pub view_count: i64,
+}
+
+impl From<&PageRow> for PageResponse {
+    fn from(row: &PageRow) -> Self {
+        Self {
+            id: row.page_id,
+            slug: row.slug.clone(),
+            title: row.title.clone(),
+            message: row.message.clone(),
+            sender_name: row.sender_name.clone(),
+            recipient_name: row.recipient_name.clone(),
+            template_id: row.template_id.clone(),
+            created_at: row.created_at.clone(),
+            updated_at: row.updated_at.clone(),
+            view_count: row.view_count,
+        }
+    }
+}
+
+/// `POST /api/pages` body. Text is trimmed; blank counts as missing.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub(crate) struct CreatePageRequest {
+    /// 3–50 letters, digits and inner hyphens; unique in any casing.
+    #[serde(default)]
+    pub slug: Option<String>,
+    /// Required, 1–100 characters.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Required, 1–2000 characters.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Optional, at most 50 characters.
+    #[serde(default)]
+    pub sender_name: Option<String>,
+    /// Optional, at most 50 characters.
+    #[serde(default)]
+    pub recipient_name: Option<String>,
+    /// One of the eight template ids; `classic` when absent.
+    #[serde(default)]
+    pub template_id: Option<String>,
+}
+
+/// `201`: the page exists and shows in reads.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(crate) struct CreatedResponse {
+    /// The new page.
+    pub page: PageResponse,
+    /// The secret that edits or deletes it; shown only in this answer.
+    pub edit_token: String,
+    /// Where it is shared.
+    pub url: String,
+}
+
+/// `202`: the page is stored but not yet visible; poll the job.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(crate) struct QueuedResponse {
+    /// Poll `GET /api/pages/job/{job_id}`.
+    pub job_id: String,
+    /// Always `queued`.
+    pub status: String,
+    /// What to do, in plain words.
+    pub message: String,
+    /// The secret that edits or deletes the page; keep it.
+    pub edit_token: String,
+}
+
+/// `PATCH /api/pages/{slug}` body: any subset of the fields. A blank or `null` name removes
+/// it; `null` title, message or template leaves them as they are.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub(crate) struct UpdatePageRequest {
+    /// New title, 1–100 characters.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// New message, 1–2000 characters.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// New sender name; blank or `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub sender_name: Option<Option<String>>,
+    /// New recipient name; blank or `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub recipient_name: Option<Option<String>>,
+    /// New template id.
+    #[serde(default)]
+    pub template_id: Option<String>,
+}
+
+/// Tells a field set to `null` (`Some(None)`) from an absent one (`None`).
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
+/// `DELETE /api/pages/{slug}` answer.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(crate) struct DeletedResponse {
+    /// Confirmation.
+    pub message: String,
+}
+
+/// One event in a page's history.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(crate) struct HistoryEvent {
+    /// The page's own sequence: 1 for its creation, then 2, 3, …
+    pub sequence: i64,
+    /// Where the event sits in the whole event stream.
+    pub stream_sequence: i64,
+    /// `PageCreated`, `PageUpdated` or `PageDeleted`.
+    pub event_type: String,
+    /// When it happened (RFC 3339, UTC).
+    pub occurred_at: String,
+    /// The fields it set.
+    pub changed_fields: Vec<String>,
+}
+
+impl From<HistoryRow> for HistoryEvent {
+    fn from(row: HistoryRow) -> Self {
+        Self {
+            sequence: row.sequence,
+            stream_sequence: row.stream_sequence,
+            event_type: row.event_type,
+            occurred_at: row.occurred_at,
+            changed_fields: serde_json::from_str(&row.changed_fields).unwrap_or_default(),
+        }
+    }
+}
+
+/// `GET /api/pages/{slug}/history` answer.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(crate) struct HistoryResponse {
+    /// The slug in the author's casing.
+    pub slug: String,
+    /// The page's id.
+    pub page_id: i64,
+    /// Its events, oldest first.
+    pub events: Vec<HistoryEvent>,
+}
