@@ -34,7 +34,7 @@ fn every_test_named_in_the_defects_table_exists() {
     let table = api.split("## Known defects of the original").nth(1).expect("the defects table");
     let sources: String = ["pages", "limits", "http"]
         .iter()
-        .map(|name| repo_file(&format!("crates/api/tests/{name}.rs")))
+        .map(|name| repo_file(&format!("crates/api/tests/api/{name}.rs")))
         .chain([repo_file("crates/domain/src/slug.rs")])
         .collect();
     let mut named = 0;

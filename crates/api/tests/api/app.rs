@@ -1,8 +1,6 @@
 //! `spawn_app()`: the API on port 0 against real nats-server, redis-server and SQLite, with
 //! a projector running, all private to one test.
 
-#![allow(dead_code, unreachable_pub)]
-
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -17,12 +15,13 @@ use valentine_projector::{Projector, ReadSideConfig};
 use valentine_testkit::{NatsServer, RedisServer, init_tracing};
 
 /// Longest any condition is waited for.
-pub const PATIENCE: Duration = Duration::from_secs(30);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(30);
 
-pub struct TestApp {
+pub(crate) struct TestApp {
     pub nats: NatsServer,
     pub redis: RedisServer,
-    pub dir: TempDir,
+    /// Holds the read model's folder until the test ends.
+    _dir: TempDir,
     pub config: ApiConfig,
     pub address: SocketAddr,
     pub http: reqwest::Client,
@@ -31,12 +30,12 @@ pub struct TestApp {
 }
 
 /// The API with default settings (limits off) and a projector.
-pub async fn spawn_app() -> TestApp {
+pub(crate) async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
 /// The API with settings adjusted by `adjust`, and a projector.
-pub async fn spawn_app_with(adjust: impl FnOnce(&mut ApiConfig)) -> TestApp {
+pub(crate) async fn spawn_app_with(adjust: impl FnOnce(&mut ApiConfig)) -> TestApp {
     let mut app = spawn_servers(adjust).await;
     app.start_projector().await;
     app.start_api().await;
@@ -45,7 +44,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut ApiConfig)) -> TestApp {
 
 /// The API without a projector: creates are stored but never projected until
 /// [`TestApp::start_projector`].
-pub async fn spawn_app_without_projector(adjust: impl FnOnce(&mut ApiConfig)) -> TestApp {
+pub(crate) async fn spawn_app_without_projector(adjust: impl FnOnce(&mut ApiConfig)) -> TestApp {
     let mut app = spawn_servers(adjust).await;
     app.start_api().await;
     app
@@ -78,7 +77,7 @@ async fn spawn_servers(adjust: impl FnOnce(&mut ApiConfig)) -> TestApp {
     TestApp {
         nats,
         redis,
-        dir,
+        _dir: dir,
         config,
         address: SocketAddr::from(([127, 0, 0, 1], 0)),
         http,
@@ -89,7 +88,7 @@ async fn spawn_servers(adjust: impl FnOnce(&mut ApiConfig)) -> TestApp {
 
 impl TestApp {
     /// Starts the API (again, after [`TestApp::stop_api`]) on a new port.
-    pub async fn start_api(&mut self) {
+    pub(crate) async fn start_api(&mut self) {
         let app = Application::build(self.config.clone()).await.expect("the API starts");
         self.address = app.local_addr().expect("an address");
         let token = CancellationToken::new();
@@ -99,22 +98,14 @@ impl TestApp {
     }
 
     /// Stops the API gracefully.
-    pub async fn stop_api(&mut self) {
+    pub(crate) async fn stop_api(&mut self) {
         if let Some((token, task)) = self.api.take() {
             token.cancel();
             task.await.expect("the API stopped cleanly");
         }
     }
 
-    /// Aborts the API task, as a crash would (no graceful shutdown).
-    pub async fn abort_api(&mut self) {
-        if let Some((_, task)) = self.api.take() {
-            task.abort();
-            let _ = task.await;
-        }
-    }
-
-    pub async fn start_projector(&mut self) {
+    pub(crate) async fn start_projector(&mut self) {
         let projector =
             Projector::connect(self.config.read_side.clone()).await.expect("the projector starts");
         let token = CancellationToken::new();
@@ -123,31 +114,24 @@ impl TestApp {
         self.projector = Some((token, task));
     }
 
-    pub async fn stop_projector(&mut self) {
-        if let Some((token, task)) = self.projector.take() {
-            token.cancel();
-            task.await.expect("the projector stopped cleanly");
-        }
-    }
-
-    pub fn database(&self) -> PathBuf {
+    pub(crate) fn database(&self) -> PathBuf {
         self.config.read_side.database_path.clone()
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)
     }
 
-    pub async fn get(&self, path: &str) -> Response {
+    pub(crate) async fn get(&self, path: &str) -> Response {
         self.http.get(self.url(path)).send().await.expect("GET answered")
     }
 
-    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+    pub(crate) async fn post_json(&self, path: &str, body: &Value) -> Response {
         self.http.post(self.url(path)).json(body).send().await.expect("POST answered")
     }
 
     /// `POST /api/pages` with a raw body and content type.
-    pub async fn post_raw(&self, body: impl Into<reqwest::Body>, content_type: &str) -> Response {
+    pub(crate) async fn post_raw(&self, body: impl Into<reqwest::Body>, content_type: &str) -> Response {
         self.http
             .post(self.url("/api/pages"))
             .header("content-type", content_type)
@@ -157,7 +141,7 @@ impl TestApp {
             .expect("POST answered")
     }
 
-    pub async fn patch(&self, slug: &str, token: Option<&str>, body: &Value) -> Response {
+    pub(crate) async fn patch(&self, slug: &str, token: Option<&str>, body: &Value) -> Response {
         let mut request = self.http.patch(self.url(&format!("/api/pages/{slug}"))).json(body);
         if let Some(token) = token {
             request = request.header("x-edit-token", token);
@@ -165,7 +149,7 @@ impl TestApp {
         request.send().await.expect("PATCH answered")
     }
 
-    pub async fn delete(&self, slug: &str, token: Option<&str>) -> Response {
+    pub(crate) async fn delete(&self, slug: &str, token: Option<&str>) -> Response {
         let mut request = self.http.delete(self.url(&format!("/api/pages/{slug}")));
         if let Some(token) = token {
             request = request.header("x-edit-token", token);
@@ -173,7 +157,7 @@ impl TestApp {
         request.send().await.expect("DELETE answered")
     }
 
-    pub async fn history(&self, slug: &str, token: Option<&str>) -> Response {
+    pub(crate) async fn history(&self, slug: &str, token: Option<&str>) -> Response {
         let mut request = self.http.get(self.url(&format!("/api/pages/{slug}/history")));
         if let Some(token) = token {
             request = request.header("x-edit-token", token);
@@ -182,7 +166,7 @@ impl TestApp {
     }
 
     /// Creates a page and expects `201`; returns the answer.
-    pub async fn create(&self, slug: &str) -> Value {
+    pub(crate) async fn create(&self, slug: &str) -> Value {
         let response = self.post_json("/api/pages", &page_body(slug)).await;
         let status = response.status();
         let body: Value = response.json().await.expect("JSON");
@@ -191,7 +175,7 @@ impl TestApp {
     }
 
     /// Waits until `check` holds, polling; panics after [`PATIENCE`].
-    pub async fn eventually<F, Fut>(&self, what: &str, mut check: F)
+    pub(crate) async fn eventually<F, Fut>(&self, what: &str, mut check: F)
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = bool>,
@@ -214,7 +198,7 @@ impl Drop for TestApp {
 }
 
 /// A valid create body.
-pub fn page_body(slug: &str) -> Value {
+pub(crate) fn page_body(slug: &str) -> Value {
     json!({
         "slug": slug,
         "title": "Be mine",
@@ -226,12 +210,12 @@ pub fn page_body(slug: &str) -> Value {
 }
 
 /// A slug no other test uses.
-pub fn unique_slug(prefix: &str) -> String {
+pub(crate) fn unique_slug(prefix: &str) -> String {
     format!("{prefix}-{}", ulid::Ulid::new().to_string().to_ascii_lowercase())
 }
 
 /// Status and JSON body of a response.
-pub async fn answer(response: Response) -> (StatusCode, Value) {
+pub(crate) async fn answer(response: Response) -> (StatusCode, Value) {
     let status = response.status();
     let text = response.text().await.expect("a body");
     let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text:?}"));
@@ -239,7 +223,7 @@ pub async fn answer(response: Response) -> (StatusCode, Value) {
 }
 
 /// Asserts the error shape: `{"detail": <non-empty string>, "code": <string>}`.
-pub fn assert_error(status: StatusCode, body: &Value, expected: StatusCode) {
+pub(crate) fn assert_error(status: StatusCode, body: &Value, expected: StatusCode) {
     assert_eq!(status, expected, "{body}");
     assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "no detail in {body}");
     assert!(body["code"].is_string(), "no code in {body}");

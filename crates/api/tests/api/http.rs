@@ -1,10 +1,7 @@
 //! The HTTP surface on real servers: every malformed request gets a JSON error, security
 //! headers, CORS, metrics, the OpenAPI document, and serving through a Redis outage.
 
-#[path = "support/app.rs"]
-mod app;
-
-use app::{answer, assert_error, page_body, spawn_app, spawn_app_with, unique_slug};
+use crate::app::{answer, assert_error, page_body, spawn_app, spawn_app_with, unique_slug};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

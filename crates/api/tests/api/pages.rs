@@ -1,12 +1,9 @@
 //! Pages through the HTTP API on real servers: create, read, update, delete, history, jobs,
 //! idempotency, views and cache freshness.
 
-#[path = "support/app.rs"]
-mod app;
-
 use std::time::Duration;
 
-use app::{
+use crate::app::{
     answer, assert_error, page_body, spawn_app, spawn_app_with, spawn_app_without_projector, unique_slug,
 };
 use reqwest::StatusCode;

@@ -1,11 +1,8 @@
 //! Concurrency and rate limits on real servers.
 
-#[path = "support/app.rs"]
-mod app;
-
 use std::collections::BTreeMap;
 
-use app::{answer, page_body, spawn_app, spawn_app_with, unique_slug};
+use crate::app::{answer, page_body, spawn_app, spawn_app_with, unique_slug};
 use reqwest::StatusCode;
 use valentine_api::ServerSecret;
 

@@ -1,0 +1,8 @@
+//! The API on real servers, as one test binary: `app` starts it (with a projector) for each
+//! test; the modules test one surface each.
+
+mod app;
+mod docs;
+mod http;
+mod limits;
+mod pages;
