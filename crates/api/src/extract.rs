@@ -7,6 +7,8 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use utoipa::IntoParams;
+use valentine_domain::{EditToken, Slug};
 
 use crate::error::ApiError;
 
@@ -107,5 +109,75 @@ fn truncate(text: &str) -> String {
         text.to_owned()
     } else {
         format!("{}…", text.chars().take(MESSAGE_MAX).collect::<String>())
+    }
+}
+
+/// The page a path names, as its slug's lowercase key: anything that cannot be a page's slug
+/// is a `404` (a path never says why a slug is invalid).
+#[derive(Debug, Clone, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct PageSlug {
+    /// The page's slug, in any casing.
+    #[param(rename = "slug")]
+    pub(crate) key: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PageSlug {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state).await?;
+        let slug = Slug::parse(&raw).map_err(|_| ApiError::NotFound("Page not found"))?;
+        Ok(Self { key: slug.key() })
+    }
+}
+
+/// The edit token a request presents in `X-Edit-Token`: `401` when absent or blank, `403`
+/// when it is not even text (it cannot be any page's token).
+#[derive(Debug, Clone, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub(crate) struct EditTokenHeader {
+    /// The secret the page's author got when creating it.
+    #[param(rename = "X-Edit-Token", value_type = String)]
+    pub(crate) token: EditToken,
+}
+
+/// Header carrying the edit token.
+pub(crate) const EDIT_TOKEN: &str = "x-edit-token";
+
+impl<S: Send + Sync> FromRequestParts<S> for EditTokenHeader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let value = parts.headers.get(EDIT_TOKEN).ok_or(ApiError::MissingToken)?;
+        let text = value.to_str().map_err(|_| ApiError::WrongToken)?.trim();
+        if text.is_empty() {
+            return Err(ApiError::MissingToken);
+        }
+        Ok(Self { token: EditToken::presented(text) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::Request as HttpRequest;
+
+    use super::*;
+
+    async fn token_of(header: Option<&str>) -> Result<EditTokenHeader, ApiError> {
+        let mut request = HttpRequest::builder().uri("/");
+        if let Some(value) = header {
+            request = request.header(EDIT_TOKEN, value);
+        }
+        let (mut parts, ()) = request.body(()).expect("request").into_parts();
+        EditTokenHeader::from_request_parts(&mut parts, &()).await
+    }
+
+    #[tokio::test]
+    async fn a_missing_or_blank_edit_token_is_a_401_and_text_is_presented_trimmed() {
+        assert_eq!(token_of(None).await.expect_err("absent").code(), "missing_token");
+        assert_eq!(token_of(Some("  ")).await.expect_err("blank").code(), "missing_token");
+        let presented = token_of(Some(" abc ")).await.expect("text");
+        assert_eq!(presented.token.expose(), "abc");
     }
 }

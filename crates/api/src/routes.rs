@@ -31,6 +31,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
+use crate::extract::EDIT_TOKEN;
 use crate::metrics::Metrics;
 use crate::state::AppState;
 
@@ -140,7 +141,7 @@ fn cors(origins: &[String]) -> CorsLayer {
         .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
         .allow_headers([
             header::CONTENT_TYPE,
-            HeaderName::from_static(pages::EDIT_TOKEN),
+            HeaderName::from_static(EDIT_TOKEN),
             HeaderName::from_static(pages::IDEMPOTENCY_KEY),
         ])
         .expose_headers([header::RETRY_AFTER])

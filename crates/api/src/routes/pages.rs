@@ -7,12 +7,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use valentine_domain::{EditToken, Slug, SlugError, UpdatePage};
+use valentine_domain::{Slug, SlugError, UpdatePage};
 
 use crate::caller::Caller;
 use crate::config::ApiConfig;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Json, Path};
+use crate::extract::{EditTokenHeader, Json, PageSlug};
 use crate::metrics::Metrics;
 use crate::use_cases::{CreateOutcome, PageCommands, PageQueries};
 use crate::view_counts::ViewCounter;
@@ -20,9 +20,6 @@ use crate::wire::page::{
     CreatePageRequest, CreatedResponse, DeletedResponse, HistoryEvent, HistoryResponse, PageResponse,
     QueuedResponse, UpdatePageRequest,
 };
-
-/// Header carrying the edit token.
-pub(crate) const EDIT_TOKEN: &str = "x-edit-token";
 
 /// Header making a create safe to retry.
 pub(crate) const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -89,7 +86,7 @@ pub(crate) async fn create_page(
 
 /// Read a page, and count the view.
 #[utoipa::path(
-    get, path = "/api/pages/{slug}", tag = "pages", params(("slug" = String, Path, description = "The page's slug, in any casing")),
+    get, path = "/api/pages/{slug}", tag = "pages", params(PageSlug),
     responses(
         (status = 200, description = "The page", body = PageResponse),
         (status = 404, description = "No such page, or deleted", body = ErrorBody),
@@ -99,18 +96,17 @@ pub(crate) async fn get_page(
     State(queries): State<PageQueries>,
     State(view_counts): State<ViewCounter>,
     State(metrics): State<Metrics>,
-    Path(raw): Path<String>,
+    page: PageSlug,
 ) -> Result<Response, ApiError> {
-    let slug_key = page_key(&raw)?;
-    let answer = queries.page(&slug_key).await?.ok_or(ApiError::NotFound("Page not found"))?;
-    view_counts.count(&slug_key, answer.page_id);
+    let answer = queries.page(&page.key).await?.ok_or(ApiError::NotFound("Page not found"))?;
+    view_counts.count(&page.key, answer.page_id);
     metrics.view();
     Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], answer.json).into_response())
 }
 
 /// Change any subset of a page's fields, with its edit token.
 #[utoipa::path(
-    patch, path = "/api/pages/{slug}", tag = "pages", params(("slug" = String, Path, description = "The page's slug, in any casing"), ("X-Edit-Token" = String, Header)),
+    patch, path = "/api/pages/{slug}", tag = "pages", params(PageSlug, EditTokenHeader),
     request_body = UpdatePageRequest,
     responses(
         (status = 200, description = "The updated page", body = PageResponse),
@@ -122,26 +118,27 @@ pub(crate) async fn get_page(
 )]
 pub(crate) async fn update_page(
     State(commands): State<PageCommands>,
-    Path(raw): Path<String>,
-    headers: HeaderMap,
+    page: Result<PageSlug, ApiError>,
+    token: Result<EditTokenHeader, ApiError>,
     Json(body): Json<UpdatePageRequest>,
 ) -> Result<Response, ApiError> {
-    let slug_key = page_key(&raw)?;
+    // A malformed body is refused first (by `Json`), then an unknown page, then the token.
+    let page = page?;
     let changes = UpdatePage {
-        edit_token: edit_token(&headers)?,
+        edit_token: token?.token,
         title: body.title,
         message: body.message,
         sender_name: body.sender_name.map(Option::unwrap_or_default),
         recipient_name: body.recipient_name.map(Option::unwrap_or_default),
         template_id: body.template_id,
     };
-    let page = commands.update(&slug_key, changes).await?;
-    json(StatusCode::OK, &PageResponse::from(&page))
+    let updated = commands.update(&page.key, changes).await?;
+    json(StatusCode::OK, &PageResponse::from(&updated))
 }
 
 /// Delete a page, with its edit token; its slug is free again.
 #[utoipa::path(
-    delete, path = "/api/pages/{slug}", tag = "pages", params(("slug" = String, Path, description = "The page's slug, in any casing"), ("X-Edit-Token" = String, Header)),
+    delete, path = "/api/pages/{slug}", tag = "pages", params(PageSlug, EditTokenHeader),
     responses(
         (status = 200, description = "Deleted", body = DeletedResponse),
         (status = 401, description = "No edit token", body = ErrorBody),
@@ -151,17 +148,16 @@ pub(crate) async fn update_page(
 )]
 pub(crate) async fn delete_page(
     State(commands): State<PageCommands>,
-    Path(raw): Path<String>,
-    headers: HeaderMap,
+    page: PageSlug,
+    token: EditTokenHeader,
 ) -> Result<Response, ApiError> {
-    let slug_key = page_key(&raw)?;
-    commands.delete(&slug_key, edit_token(&headers)?).await?;
+    commands.delete(&page.key, token.token).await?;
     json(StatusCode::OK, &DeletedResponse { message: "Page deleted successfully".to_owned() })
 }
 
 /// The page's events, oldest first, for its author.
 #[utoipa::path(
-    get, path = "/api/pages/{slug}/history", tag = "pages", params(("slug" = String, Path, description = "The page's slug, in any casing"), ("X-Edit-Token" = String, Header)),
+    get, path = "/api/pages/{slug}/history", tag = "pages", params(PageSlug, EditTokenHeader),
     responses(
         (status = 200, description = "The page's events", body = HistoryResponse),
         (status = 401, description = "No edit token", body = ErrorBody),
@@ -171,28 +167,12 @@ pub(crate) async fn delete_page(
 )]
 pub(crate) async fn page_history(
     State(queries): State<PageQueries>,
-    Path(raw): Path<String>,
-    headers: HeaderMap,
+    page: PageSlug,
+    token: EditTokenHeader,
 ) -> Result<Response, ApiError> {
-    let slug_key = page_key(&raw)?;
-    let (page, events) = queries.history(&slug_key, &edit_token(&headers)?).await?;
+    let (row, events) = queries.history(&page.key, &token.token).await?;
     let events = events.into_iter().map(HistoryEvent::from).collect();
-    json(StatusCode::OK, &HistoryResponse { slug: page.slug, page_id: page.page_id, events })
-}
-
-/// The lowercase key of a slug in a path, or `404` for anything that cannot be a page.
-fn page_key(raw: &str) -> Result<String, ApiError> {
-    Slug::parse(raw).map(|s| s.key()).map_err(|_| ApiError::NotFound("Page not found"))
-}
-
-/// The `X-Edit-Token` header: `401` when absent or blank.
-fn edit_token(headers: &HeaderMap) -> Result<EditToken, ApiError> {
-    let value = headers.get(EDIT_TOKEN).ok_or(ApiError::MissingToken)?;
-    let text = value.to_str().map_err(|_| ApiError::WrongToken)?.trim();
-    if text.is_empty() {
-        return Err(ApiError::MissingToken);
-    }
-    Ok(EditToken::presented(text))
+    json(StatusCode::OK, &HistoryResponse { slug: row.slug, page_id: row.page_id, events })
 }
 
 /// The `Idempotency-Key` header, if sent: `400` unless 1 to 255 visible ASCII characters.
@@ -232,13 +212,5 @@ mod tests {
             headers.insert(IDEMPOTENCY_KEY, HeaderValue::from_str(bad).expect("header"));
             assert_eq!(idempotency_key(&headers).expect_err("refused").code(), "bad_request", "{bad:?}");
         }
-    }
-
-    #[test]
-    fn a_blank_edit_token_is_missing() {
-        let mut headers = HeaderMap::new();
-        assert_eq!(edit_token(&headers).expect_err("absent").code(), "missing_token");
-        headers.insert(EDIT_TOKEN, HeaderValue::from_static("  "));
-        assert_eq!(edit_token(&headers).expect_err("blank").code(), "missing_token");
     }
 }

@@ -207,6 +207,16 @@ async fn the_openapi_document_lists_every_route() {
         }
     }
     assert_eq!(paths.len(), 12, "{:?}", paths.keys().collect::<Vec<_>>());
+    for method in ["get", "patch", "delete"] {
+        let params: Vec<(&str, &str)> = paths["/api/pages/{slug}"][method]["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .map(|p| (p["name"].as_str().unwrap_or_default(), p["in"].as_str().unwrap_or_default()))
+            .collect();
+        assert!(params.contains(&("slug", "path")), "{method}: {params:?}");
+        assert_eq!(params.contains(&("X-Edit-Token", "header")), method != "get", "{method}: {params:?}");
+    }
 }
 
 #[tokio::test]
