@@ -6,14 +6,24 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use ipnet::IpNet;
-use valentine_projector::ReadSideConfig;
+use secrecy::SecretString;
+use valentine_eventstore::{EventStoreConfig, NatsSettings};
+use valentine_projections::ReadModelSettings;
 
 /// Settings of the HTTP API.
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
-    /// NATS, Redis, the read model and the consumer name the projectors use (`NATS_URL`,
-    /// `REDIS_URL`, `DATABASE_PATH`, `PROJECTOR_CONSUMER`, `NATS_REPLICAS`).
-    pub read_side: ReadSideConfig,
+    /// `NATS_URL`: where the event store is.
+    pub nats: NatsSettings,
+    /// The event stream (`NATS_REPLICAS`).
+    pub events: EventStoreConfig,
+    /// The view tally stream (`NATS_REPLICAS`).
+    pub tallies: EventStoreConfig,
+    /// The read model it answers from, and its projectors' consumer (`DATABASE_PATH`,
+    /// `PROJECTOR_CONSUMER`).
+    pub read_model: ReadModelSettings,
+    /// `REDIS_URL`: the cache and shared rate limits; `None` goes without.
+    pub redis_url: Option<String>,
     /// `BIND_ADDR`: where to listen; port 0 picks a free one.
     pub bind_addr: SocketAddr,
     /// `ALLOWED_ORIGINS`: browser origins allowed to call the API (CORS); empty allows none.
@@ -33,7 +43,7 @@ pub struct ApiConfig {
     /// `IP_HASH_SECRET`: the server secret client addresses are hashed with (and idempotent
     /// creates derive their ids from). `None` draws a random one per process, which is fine
     /// for one instance; several instances must share one.
-    pub ip_hash_secret: Option<String>,
+    pub ip_hash_secret: Option<SecretString>,
     /// `WEB_DIST`: the built web app to serve for every path outside the API, if set.
     pub web_dist: Option<PathBuf>,
     /// `MAX_BODY_BYTES`: the largest request body accepted.
@@ -45,7 +55,11 @@ pub struct ApiConfig {
 impl Default for ApiConfig {
     fn default() -> Self {
         Self {
-            read_side: ReadSideConfig::default(),
+            nats: NatsSettings::default(),
+            events: EventStoreConfig::default(),
+            tallies: EventStoreConfig::views(),
+            read_model: ReadModelSettings::default(),
+            redis_url: Some("redis://127.0.0.1:6379".to_owned()),
             bind_addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
             allowed_origins: vec!["http://localhost:5173".to_owned(), "http://127.0.0.1:5173".to_owned()],
             frontend_domain: "http://localhost:8000".to_owned(),
@@ -65,5 +79,19 @@ impl ApiConfig {
     /// The public URL of a page.
     pub fn page_url(&self, slug: &str) -> String {
         format!("{}/{slug}", self.frontend_domain.trim_end_matches('/'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_secret_never_prints() {
+        let config =
+            ApiConfig { ip_hash_secret: Some(SecretString::from("hunter2-secret")), ..ApiConfig::default() };
+        let printed = format!("{config:?} {config:#?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(printed.contains("ip_hash_secret"));
     }
 }

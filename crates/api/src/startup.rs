@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 use cqrs_es::Aggregate;
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -90,22 +91,15 @@ impl Application {
                 "IP_HASH_SECRET is not set: using a random secret for this process; set one shared by all instances"
             );
         }
-        let secret = ServerSecret::new(config.ip_hash_secret.as_deref())?;
-        let nats = async_nats::ConnectOptions::new()
-            .name("valentine-api")
-            .connect(config.read_side.nats_servers())
-            .await?;
+        let secret = ServerSecret::new(config.ip_hash_secret.as_ref().map(ExposeSecret::expose_secret))?;
+        let nats = config.nats.connect("valentine-api").await?;
         let js = jetstream::new(nats.clone());
-        let repo = JetStreamEventRepository::new(js.clone(), config.read_side.events.clone()).await?;
-        ensure_stream(&js, &config.read_side.views).await?;
-        db::prepare(&config.read_side.database_path).await?;
-        let pool = db::reader_pool(
-            &config.read_side.database_path,
-            config.read_connections,
-            READ_CONNECTION_LIFETIME,
-        )
-        .await?;
-        let redis = RedisClient::new(config.read_side.redis_url.as_deref(), metrics.clone())?;
+        let repo = JetStreamEventRepository::new(js.clone(), config.events.clone()).await?;
+        ensure_stream(&js, &config.tallies).await?;
+        let database = &config.read_model.database_path;
+        db::prepare(database).await?;
+        let pool = db::reader_pool(database, config.read_connections, READ_CONNECTION_LIFETIME).await?;
+        let redis = RedisClient::new(config.redis_url.as_deref(), metrics.clone())?;
         let limiter = RateLimiter::new(
             redis.clone(),
             Limit { attempts: config.pages_per_hour, window: Duration::from_secs(3600) },
@@ -115,9 +109,9 @@ impl Application {
         let position = PositionWatch::start(&nats).await?;
         let listener = TcpListener::bind(config.bind_addr).await?;
 
-        let consumer = config.read_side.events_consumer();
+        let consumer = config.read_model.events_consumer();
         let events = repo.stream().clone();
-        let page_subjects = subjects::all_of_type(&config.read_side.events.subject_prefix, Page::TYPE);
+        let page_subjects = subjects::all_of_type(&config.events.subject_prefix, Page::TYPE);
         let queries = PageQueries::new(pool, redis.clone());
         let commands = PageCommands::new(CommandHandles {
             cqrs: jetstream_cqrs::<Page>(repo.clone(), ()),
@@ -149,7 +143,7 @@ impl Application {
             openapi_json: ApiDoc::json(),
             config: Arc::new(config.clone()),
         };
-        let background = Background { js, tallies: config.read_side.views.clone(), redis };
+        let background = Background { js, tallies: config.tallies.clone(), redis };
         Ok(Self { listener, state, background })
     }
 

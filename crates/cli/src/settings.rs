@@ -8,8 +8,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use ipnet::IpNet;
+use secrecy::SecretString;
 use valentine_api::ApiConfig;
-use valentine_eventstore::EventStoreConfig;
+use valentine_eventstore::{EventStoreConfig, NatsSettings};
+use valentine_projections::ReadModelSettings;
 use valentine_projector::ReadSideConfig;
 
 /// A variable that is set but cannot be used.
@@ -83,7 +85,14 @@ fn api_settings(read_side: &ReadSideConfig) -> Result<ApiConfig, SettingError> {
         return Err(invalid("MAX_BODY_BYTES", &max_body_bytes.to_string(), "must be at least 1024"));
     }
     Ok(ApiConfig {
-        read_side: read_side.clone(),
+        nats: NatsSettings { url: read_side.nats_url.clone() },
+        events: read_side.events.clone(),
+        tallies: read_side.views.clone(),
+        read_model: ReadModelSettings {
+            database_path: read_side.database_path.clone(),
+            consumer: read_side.consumer.clone(),
+        },
+        redis_url: read_side.redis_url.clone(),
         bind_addr: parsed::<SocketAddr>("BIND_ADDR", defaults.bind_addr)?,
         allowed_origins: list("ALLOWED_ORIGINS").unwrap_or(defaults.allowed_origins),
         frontend_domain,
@@ -94,7 +103,7 @@ fn api_settings(read_side: &ReadSideConfig) -> Result<ApiConfig, SettingError> {
             u64::try_from(defaults.sync_wait.as_millis()).unwrap_or(2000),
         )?),
         trusted_proxies,
-        ip_hash_secret: var("IP_HASH_SECRET").filter(|s| !s.is_empty()),
+        ip_hash_secret: var("IP_HASH_SECRET").filter(|s| !s.is_empty()).map(SecretString::from),
         web_dist: var("WEB_DIST").filter(|s| !s.trim().is_empty()).map(PathBuf::from),
         max_body_bytes,
         read_connections: parsed("READ_CONNECTIONS", defaults.read_connections)?.max(1),

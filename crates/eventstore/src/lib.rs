@@ -7,6 +7,7 @@
 //!
 //! # Layout
 //! - [`repository`]: [`JetStreamEventRepository`], the cqrs-es adapter.
+//! - [`connection`]: [`NatsSettings`], where NATS is.
 //! - [`stream`]: the stream's configuration, ensured idempotently at start.
 //! - [`envelope`]: the wire format of a commit, shared with the projector.
 //! - [`subjects`]: the subject layout.
@@ -15,6 +16,7 @@
 //! - [`cqrs`]: the command framework on JetStream, generic over the aggregate.
 //! - [`error`]: [`EventStoreError`] and its mapping to cqrs-es errors.
 
+pub mod connection;
 pub mod cqrs;
 pub mod envelope;
 pub mod error;
@@ -24,6 +26,7 @@ pub mod stream;
 pub mod subjects;
 pub mod tallies;
 
+pub use connection::NatsSettings;
 pub use cqrs::{JetStreamCqrs, JetStreamStore, execute_with_receipt, jetstream_cqrs};
 pub use envelope::{Commit, EventMeta, StoredCommit};
 pub use error::EventStoreError;

@@ -11,7 +11,8 @@
 //! - [`tallies`]: view tallies into `pages.view_count`.
 //! - [`hash`]: the content hash of the read model.
 //! - [`cache_keys`]: Redis keys of cached answers and their invalidation.
-//! - [`position`]: announcing and awaiting projected stream sequences.
+//! - [`position`]: announcing and awaiting projected stream sequences; where projectors stand.
+//! - [`read_model`]: [`ReadModelSettings`], which read model and which consumers feed it.
 
 pub mod cache_keys;
 pub mod db;
@@ -19,8 +20,10 @@ pub mod error;
 pub mod hash;
 pub mod pages;
 pub mod position;
+pub mod read_model;
 pub mod tallies;
 
 pub use error::ProjectionError;
 pub use pages::{BatchOutcome, HistoryRow, PageCommit, PageRow, Verdict, project_batch};
 pub use position::PositionWatch;
+pub use read_model::ReadModelSettings;

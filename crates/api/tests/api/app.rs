@@ -6,11 +6,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use reqwest::{Response, StatusCode};
+use secrecy::SecretString;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use valentine_api::{ApiConfig, Application};
+use valentine_eventstore::NatsSettings;
+use valentine_projections::ReadModelSettings;
 use valentine_projector::{Projector, ReadSideConfig};
 use valentine_testkit::{NatsServer, RedisServer, init_tracing};
 
@@ -56,12 +59,11 @@ async fn spawn_servers(adjust: impl FnOnce(&mut ApiConfig)) -> TestApp {
     let redis = RedisServer::start().await;
     let dir = tempfile::tempdir().expect("a temp dir");
     let mut config = ApiConfig {
-        read_side: ReadSideConfig {
-            nats_url: nats.url(),
-            redis_url: Some(redis.url()),
+        nats: NatsSettings { url: nats.url() },
+        redis_url: Some(redis.url()),
+        read_model: ReadModelSettings {
             database_path: dir.path().join("read.db"),
-            batch_size: 64,
-            ..ReadSideConfig::default()
+            ..ReadModelSettings::default()
         },
         bind_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         allowed_origins: vec!["https://app.example".to_owned()],
@@ -69,7 +71,7 @@ async fn spawn_servers(adjust: impl FnOnce(&mut ApiConfig)) -> TestApp {
         pages_per_hour: 0,
         slug_checks_per_minute: 0,
         sync_wait: Duration::from_secs(10),
-        ip_hash_secret: Some("test secret".to_owned()),
+        ip_hash_secret: Some(SecretString::from("test secret")),
         ..ApiConfig::default()
     };
     adjust(&mut config);
@@ -105,9 +107,20 @@ impl TestApp {
         }
     }
 
+    /// A projector of the API's read model, on the same servers.
+    fn projector_config(&self) -> ReadSideConfig {
+        ReadSideConfig {
+            nats_url: self.config.nats.url.clone(),
+            redis_url: self.config.redis_url.clone(),
+            database_path: self.config.read_model.database_path.clone(),
+            consumer: self.config.read_model.consumer.clone(),
+            batch_size: 64,
+            ..ReadSideConfig::default()
+        }
+    }
+
     pub(crate) async fn start_projector(&mut self) {
-        let projector =
-            Projector::connect(self.config.read_side.clone()).await.expect("the projector starts");
+        let projector = Projector::connect(self.projector_config()).await.expect("the projector starts");
         let token = CancellationToken::new();
         let stop = token.clone();
         let task = tokio::spawn(async move { projector.run(stop).await.expect("the projector runs") });
@@ -115,7 +128,7 @@ impl TestApp {
     }
 
     pub(crate) fn database(&self) -> PathBuf {
-        self.config.read_side.database_path.clone()
+        self.config.read_model.database_path.clone()
     }
 
     pub(crate) fn url(&self, path: &str) -> String {
