@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use tracing::instrument;
-use valentine_projections::{PageRow, cache as keys, pages};
+use valentine_projections::{PageRow, cache_keys as keys, pages};
 
 use crate::cache::Lookup;
 use crate::error::ApiError;
