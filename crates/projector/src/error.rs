@@ -17,6 +17,15 @@ pub enum ProjectorError {
     /// The read model failed.
     #[error(transparent)]
     Projection(#[from] ProjectionError),
+    /// A stored message cannot be read, so the history cannot be rebuilt from the stream.
+    #[error("unreadable {feed} message: {source}")]
+    Unreadable {
+        /// Which feed it belongs to.
+        feed: &'static str,
+        /// What is wrong with it.
+        #[source]
+        source: BoxError,
+    },
     /// A replayed history is not in order: the stream is damaged.
     #[error("the stream's history is out of order at stream sequence {0}")]
     OutOfOrder(u64),

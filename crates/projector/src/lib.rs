@@ -6,6 +6,8 @@
 //!
 //! # Layout
 //! - [`worker`]: [`Projector`], one worker process: events and view tallies.
+//! - `feeds`: the two feeds, page events and view tallies, for the worker's and the rebuild's
+//!   loops.
 //! - [`consumers`]: the shared durable consumers; pausing them for a swap.
 //! - [`health`]: what a worker knows about its state, and its `/health` and `/ready`.
 //! - [`rebuild`]: `valentine rebuild` and `--verify`.
@@ -20,6 +22,7 @@ pub mod backup;
 pub mod config;
 pub mod consumers;
 pub mod error;
+mod feeds;
 pub mod health;
 pub mod progress;
 pub mod rebuild;

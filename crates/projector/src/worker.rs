@@ -11,18 +11,16 @@ use futures::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, error, info, info_span, warn};
-use valentine_eventstore::tallies::ViewTally;
-use valentine_eventstore::{Commit, ensure_stream, subjects};
-use valentine_projections::tallies::{DeliveredTally, project_tallies};
-use valentine_projections::{PageCommit, ProjectionError, Verdict, cache_keys, db, position, project_batch};
+use valentine_eventstore::{ensure_stream, subjects};
+use valentine_projections::{ProjectionError, Verdict, cache_keys, db, position};
 
 use crate::config::ReadSideConfig;
 use crate::consumers;
 use crate::error::ProjectorError;
-use crate::health::{Feed, Health};
+use crate::feeds::{Events, Feed, Order, Tallies};
+use crate::health::Health;
 
-/// How long a deferred commit waits before it is offered again; its predecessor is usually
-/// in another projector's batch, committing within milliseconds.
+/// How long a deferred message first waits before it is offered again.
 const DEFER_DELAY: Duration = Duration::from_millis(100);
 
 /// How long a batch SQLite refused waits before it is offered again.
@@ -79,20 +77,24 @@ impl Projector {
         let (events, views) = (self.events.clone(), self.views.clone());
         info!(consumer = %self.config.consumer, database = %self.config.database_path.display(), "projecting");
         let (a, b) = tokio::join!(
-            self.project_events(events, shutdown.clone()).instrument(info_span!("events")),
-            self.project_views(views, shutdown.clone()).instrument(info_span!("views")),
+            self.run_feed(Events::new(&self.config.events), events, shutdown.clone())
+                .instrument(info_span!("events")),
+            self.run_feed(Tallies::new(&self.config.views), views, shutdown.clone())
+                .instrument(info_span!("views")),
         );
         // Acknowledgements are fire-and-forget publishes: make sure they are out.
         let _ = self.client.flush().await;
         a.and(b)
     }
 
-    async fn project_events(
+    /// Projects `feed` from `consumer` batch by batch until `shutdown` is cancelled.
+    async fn run_feed<F: Feed>(
         &self,
+        feed: F,
         consumer: PullConsumer,
         shutdown: CancellationToken,
     ) -> Result<(), ProjectorError> {
-        let mut batches = Batches::open(&consumer, self.config.batch_size, "event").await?;
+        let mut batches = Batches::open(&consumer, self.config.batch_size, F::NAME).await?;
         let mut writer = Writer::open(&self.config.database_path)?;
         let mut cache = Invalidator::new(self.config.redis_url.as_deref());
         loop {
@@ -104,32 +106,30 @@ impl Projector {
                 }
                 Next::Stopped => break,
             };
-            let (messages, commits) = decode_commits(messages).await;
-            if commits.is_empty() {
-                continue;
-            }
-            let span = info_span!("batch", size = commits.len(), first = commits[0].stream_sequence);
-            match writer.with(move |conn| project_batch(conn, commits)).instrument(span).await {
-                Ok(outcome) => {
-                    for (message, verdict) in messages.iter().zip(&outcome.verdicts) {
+            let (messages, items) = decode(&feed, messages).await;
+            let Some(first) = items.first().map(F::stream_sequence) else { continue };
+            let span = info_span!("batch", size = items.len(), first);
+            match writer.with(move |conn| F::project(conn, items)).instrument(span).await {
+                Ok(projected) => {
+                    for (message, verdict) in messages.iter().zip(&projected.verdicts) {
                         let ack = match verdict {
                             Verdict::Applied | Verdict::AlreadyApplied => AckKind::Ack,
-                            Verdict::Deferred => AckKind::Nak(Some(DEFER_DELAY)),
+                            Verdict::Deferred => AckKind::Nak(Some(deferral(F::ORDER, message))),
                         };
                         acknowledge(message, ack).await;
                     }
-                    self.health.committed(Feed::Events);
+                    self.health.committed(F::HEALTH);
                     debug!(
-                        applied = outcome.applied.len(),
-                        touched = outcome.touched.len(),
+                        applied = projected.applied.len(),
+                        touched = projected.touched.len(),
                         "batch committed"
                     );
-                    cache.invalidate(outcome.touched).await;
-                    position::announce(&self.client, &outcome.applied).await;
+                    cache.invalidate(projected.touched).await;
+                    position::announce(&self.client, &projected.applied).await;
                 }
                 Err(e) => {
                     error!(error = %e, "batch not applied; it will be offered again");
-                    self.health.refused(Feed::Events, &e);
+                    self.health.refused(F::HEALTH, &e);
                     for message in &messages {
                         acknowledge(message, AckKind::Nak(Some(RETRY_DELAY))).await;
                     }
@@ -137,66 +137,6 @@ impl Projector {
                     tokio::time::sleep(RETRY_DELAY).await;
                 }
             }
-        }
-        Ok(())
-    }
-
-    async fn project_views(
-        &self,
-        consumer: PullConsumer,
-        shutdown: CancellationToken,
-    ) -> Result<(), ProjectorError> {
-        let prefix = format!("{}.", self.config.views.subject_prefix);
-        let mut batches = Batches::open(&consumer, self.config.batch_size, "view").await?;
-        let mut writer = Writer::open(&self.config.database_path)?;
-        let mut cache = Invalidator::new(self.config.redis_url.as_deref());
-        loop {
-            let batch = match batches.next(&shutdown).await? {
-                Next::Batch(messages) => messages,
-                Next::Idle => {
-                    cache.retry().await;
-                    continue;
-                }
-                Next::Stopped => break,
-            };
-            let mut messages = Vec::with_capacity(batch.len());
-            let mut tallies = Vec::with_capacity(batch.len());
-            for message in batch {
-                match decode_tally(&message, &prefix) {
-                    Some(tally) => {
-                        tallies.push(tally);
-                        messages.push(message);
-                    }
-                    None => {
-                        warn!(subject = %message.subject, "malformed view tally; dropped");
-                        acknowledge(&message, AckKind::Term).await;
-                    }
-                }
-            }
-            match writer.with(move |conn| project_tallies(conn, &tallies)).await {
-                Ok(outcome) => {
-                    for (message, verdict) in messages.iter().zip(&outcome.verdicts) {
-                        let ack = match verdict {
-                            Verdict::Applied | Verdict::AlreadyApplied => AckKind::Ack,
-                            // Its page is not projected yet: wait longer each time.
-                            Verdict::Deferred => AckKind::Nak(Some(tally_backoff(message))),
-                        };
-                        acknowledge(message, ack).await;
-                    }
-                    self.health.committed(Feed::Views);
-                    cache.invalidate(outcome.touched).await;
-                    continue;
-                }
-                Err(e) => {
-                    error!(error = %e, "tallies not applied; they will be offered again");
-                    self.health.refused(Feed::Views, &e);
-                }
-            }
-            for message in &messages {
-                acknowledge(message, AckKind::Nak(Some(RETRY_DELAY))).await;
-            }
-            writer.reset();
-            tokio::time::sleep(RETRY_DELAY).await;
         }
         Ok(())
     }
@@ -294,17 +234,25 @@ enum Next {
     Stopped,
 }
 
-/// How long a deferred tally waits: longer with every delivery, at most 30 s.
-fn tally_backoff(message: &Message) -> Duration {
-    let deliveries = message.info().map_or(1, |i| i.delivered.max(1));
-    (DEFER_DELAY * u32::try_from(deliveries).unwrap_or(u32::MAX)).min(Duration::from_secs(30))
+/// How long a deferred message waits before it is offered again.
+fn deferral(order: Order, message: &Message) -> Duration {
+    match order {
+        // Its predecessor is usually in another projector's batch, committing within
+        // milliseconds.
+        Order::History => DEFER_DELAY,
+        // Its page is not projected yet: wait longer with every delivery, at most 30 s.
+        Order::Counts => {
+            let deliveries = message.info().map_or(1, |i| i.delivered.max(1));
+            (DEFER_DELAY * u32::try_from(deliveries).unwrap_or(u32::MAX)).min(Duration::from_secs(30))
+        }
+    }
 }
 
-/// Decodes each message's commit; a message that is not one is terminated (never
+/// Decodes each message of `feed`; a message that cannot be is terminated (never
 /// redelivered) and reported, since no retry can make it readable.
-async fn decode_commits(messages: Vec<Message>) -> (Vec<Message>, Vec<PageCommit>) {
+async fn decode<F: Feed>(feed: &F, messages: Vec<Message>) -> (Vec<Message>, Vec<F::Item>) {
     let mut kept = Vec::with_capacity(messages.len());
-    let mut commits = Vec::with_capacity(messages.len());
+    let mut items = Vec::with_capacity(messages.len());
     for message in messages {
         let sequence = match message.info() {
             Ok(info) => info.stream_sequence,
@@ -313,25 +261,22 @@ async fn decode_commits(messages: Vec<Message>) -> (Vec<Message>, Vec<PageCommit
                 continue;
             }
         };
-        match Commit::decode_as(sequence, &message.payload) {
-            Ok(commit) => {
-                commits.push(commit);
+        match feed.decode(&message, sequence) {
+            Ok(item) => {
+                items.push(item);
                 kept.push(message);
             }
             Err(e) => {
-                error!(error = %e, "unreadable event message; terminated");
+                match F::ORDER {
+                    // A page's history now has a hole: someone must look.
+                    Order::History => error!(error = %e, "unreadable message; terminated"),
+                    Order::Counts => warn!(error = %e, "unreadable message; terminated"),
+                }
                 acknowledge(&message, AckKind::Term).await;
             }
         }
     }
-    (kept, commits)
-}
-
-fn decode_tally(message: &Message, prefix: &str) -> Option<DeliveredTally> {
-    let slug_key = message.subject.as_str().strip_prefix(prefix)?.to_owned();
-    let tally: ViewTally = serde_json::from_slice(&message.payload).ok()?;
-    let stream_sequence = message.info().ok()?.stream_sequence;
-    Some(DeliveredTally { stream_sequence, slug_key, tally })
+    (kept, items)
 }
 
 async fn acknowledge(message: &Message, kind: AckKind) {
