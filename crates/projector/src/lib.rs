@@ -15,7 +15,6 @@
 //! - [`status`]: `valentine status`.
 //! - [`backup`]: `valentine backup` and `valentine restore`.
 //! - [`progress`]: progress bar or log lines.
-//! - [`synthetic`]: a reproducible mixed workload for tests and benchmarks.
 //! - [`config`]: the read side settings, [`ReadSideConfig`].
 
 pub mod backup;
@@ -28,7 +27,6 @@ pub mod progress;
 pub mod rebuild;
 pub mod replay;
 pub mod status;
-pub mod synthetic;
 pub mod worker;
 
 pub use config::ReadSideConfig;

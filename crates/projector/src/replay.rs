@@ -4,9 +4,10 @@
 use std::io::Write;
 
 use async_nats::jetstream;
+use cqrs_es::Aggregate;
 use serde::Serialize;
 use serde_json::Value;
-use valentine_domain::{Field, PageEvent};
+use valentine_domain::{Field, Page, PageEvent};
 use valentine_eventstore::{JetStreamEventRepository, subjects};
 
 use crate::config::ReadSideConfig;
@@ -48,7 +49,7 @@ pub async fn history(config: &ReadSideConfig, slug: &str) -> Result<Vec<Replayed
     }
     let client = async_nats::connect(config.nats_servers()).await.map_err(ProjectorError::nats)?;
     let repo = JetStreamEventRepository::new(jetstream::new(client), config.events.clone()).await?;
-    let subject = subjects::aggregate(&config.events.subject_prefix, "Page", &key);
+    let subject = subjects::aggregate(&config.events.subject_prefix, Page::TYPE, &key);
     let mut page_id = 0;
     let mut events = Vec::new();
     for stored in repo.load_commits(&subject).await? {

@@ -9,11 +9,11 @@ use async_nats::jetstream;
 use sqlx::{Connection, SqliteConnection};
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
+use valentine_bench::synthetic::{Workload, publish_events, publish_tallies};
 use valentine_domain::{CreatePage, EditToken, PageCommand, Slug, UpdatePage};
 use valentine_eventstore::{EventStoreConfig, JetStreamEventRepository, page_cqrs, receipt};
 use valentine_projections::{PositionWatch, cache_keys, db, hash, pages};
 use valentine_projector::progress::Silent;
-use valentine_projector::synthetic::{Workload, publish_events, publish_tallies};
 use valentine_projector::{Projector, ReadSideConfig, rebuild};
 use valentine_testkit::{NatsServer, RedisServer, init_tracing};
 
