@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use async_nats::jetstream;
 use serde::Serialize;
 use valentine_projections::db;
+use valentine_projector::ReadSideConfig;
 
-use crate::config::ReadSideConfig;
-use crate::error::ProjectorError;
+use super::OpsError;
 
 /// Everything `valentine status` reports.
 #[derive(Debug, Clone, Serialize)]
@@ -90,8 +90,8 @@ pub struct ReadModelStatus {
 ///
 /// # Errors
 /// When NATS is unreachable. A missing or unreadable read model is reported, not an error.
-pub async fn status(config: &ReadSideConfig) -> Result<Status, ProjectorError> {
-    let client = async_nats::connect(config.nats_servers()).await.map_err(ProjectorError::nats)?;
+pub async fn status(config: &ReadSideConfig) -> Result<Status, OpsError> {
+    let client = async_nats::connect(config.nats_servers()).await.map_err(OpsError::nats)?;
     let js = jetstream::new(client);
     let mut streams = Vec::new();
     let mut consumers = Vec::new();
@@ -101,7 +101,7 @@ pub async fn status(config: &ReadSideConfig) -> Result<Status, ProjectorError> {
         let Ok(mut stream) = js.get_stream(&stream_config.stream_name).await else {
             continue;
         };
-        let info = stream.info().await.map_err(ProjectorError::nats)?;
+        let info = stream.info().await.map_err(OpsError::nats)?;
         streams.push(StreamStatus {
             name: info.config.name.clone(),
             messages: info.state.messages,
@@ -126,7 +126,7 @@ pub async fn status(config: &ReadSideConfig) -> Result<Status, ProjectorError> {
     let path = config.database_path.clone();
     let read_model = tokio::task::spawn_blocking(move || read_model_status(path))
         .await
-        .map_err(|e| ProjectorError::Output(std::io::Error::other(e)))?;
+        .map_err(|e| OpsError::Output(std::io::Error::other(e)))?;
     Ok(Status { streams, consumers, read_model })
 }
 
