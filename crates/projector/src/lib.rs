@@ -29,4 +29,4 @@ pub mod worker;
 pub use config::ReadSideConfig;
 pub use error::ProjectorError;
 pub use health::Health;
-pub use worker::Projector;
+pub use worker::{Processed, Projector};
