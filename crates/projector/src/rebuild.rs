@@ -98,7 +98,7 @@ struct Copied {
     events: u64,
     /// Unreadable messages skipped.
     skipped: u64,
-    /// Stream sequence of the last item projected.
+    /// Stream sequence of the last message read.
     last: u64,
 }
 
@@ -337,13 +337,13 @@ async fn copy_feed<F: Feed>(
     let filter = feed.filter();
     let (total, mut batches) = read_pipelined(stream, filter, from, until, move |message, sequence| {
         match feed.decode(message, sequence) {
-            Ok(item) => Ok(Some(item)),
+            Ok(item) => Ok((sequence, Some(item))),
             Err(e) => match F::ORDER {
                 Order::History => Err(ProjectorError::Unreadable { feed: F::NAME, source: e.into() }),
                 Order::Counts => {
                     // Live projectors terminate it: it counts for nothing in either.
                     warn!(error = %e, "unreadable message; skipped");
-                    Ok(None)
+                    Ok((sequence, None))
                 }
             },
         }
@@ -360,11 +360,11 @@ async fn copy_feed<F: Feed>(
         waiting += asked.elapsed();
         let batch = batch?;
         let read = batch.len() as u64;
-        let batch: Vec<F::Item> = batch.into_iter().flatten().collect();
+        copied.last = batch.last().map_or(copied.last, |(sequence, _)| *sequence);
+        let batch: Vec<F::Item> = batch.into_iter().filter_map(|(_, item)| item).collect();
         copied.skipped += read - batch.len() as u64;
         copied.items += batch.len() as u64;
         copied.events += batch.iter().map(F::events).sum::<u64>();
-        copied.last = batch.last().map_or(copied.last, F::stream_sequence);
         let (back, deferred) = db::blocking(conn, move |c| {
             let sequences: Vec<u64> = batch.iter().map(F::stream_sequence).collect();
             let projected = F::project(c, batch)?;

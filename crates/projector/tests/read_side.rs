@@ -13,7 +13,7 @@ use valentine_bench::synthetic::{Workload, publish_events, publish_tallies};
 use valentine_domain::{CreatePage, EditToken, PageCommand, Slug, UpdatePage};
 use valentine_eventstore::tallies::{self, ViewTally};
 use valentine_eventstore::{EventStoreConfig, JetStreamEventRepository, page_cqrs, receipt};
-use valentine_projections::{PositionWatch, cache_keys, db, hash, pages};
+use valentine_projections::{PositionWatch, cache_keys, db, hash, pages, position};
 use valentine_projector::progress::Silent;
 use valentine_projector::{Projector, ReadSideConfig, rebuild};
 use valentine_testkit::{NatsServer, RedisServer, init_tracing};
@@ -81,11 +81,11 @@ async fn drained(js: &jetstream::Context, config: &ReadSideConfig) {
     for (stream, consumer) in targets {
         let stream = js.get_stream(stream).await.expect("stream");
         loop {
-            let info = stream.consumer_info(&consumer).await.expect("consumer info");
-            if info.num_pending == 0 && info.num_ack_pending == 0 {
+            let progress = position::progress(&stream, &consumer).await.expect("progress").expect("bound");
+            if progress.lag() == 0 {
                 break;
             }
-            assert!(tokio::time::Instant::now() < deadline, "{consumer} not drained: {info:?}");
+            assert!(tokio::time::Instant::now() < deadline, "{consumer} not drained: {progress:?}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -317,6 +317,27 @@ async fn process_available_projects_what_the_streams_hold_and_returns() {
     assert_eq!((processed.commits, processed.tallies, processed.deferred_tallies), (1, 0, 1));
     let later = count(&config.database_path, "SELECT count(*) FROM pages WHERE slug_key = 'later'").await;
     assert_eq!(later, 1);
+}
+
+#[tokio::test]
+async fn a_malformed_tally_counts_for_nothing_live_and_in_a_rebuild() {
+    let servers = Servers::start().await;
+    let config = servers.config("malformed");
+    let js = servers.nats.jetstream().await;
+    let published = publish_events(&js, &config.events, Workload::new(100, 21)).await.expect("published");
+    let views = publish_tallies(&js, &config.views, &published.live_pages, 50, 22).await.expect("tallies");
+    let subject = tallies::subject(&config.views, "page-1");
+    js.publish(subject, "not a tally".into()).await.expect("sent").await.expect("stored");
+
+    let projector = Projector::connect(config.clone()).await.expect("projector starts");
+    let processed = projector.process_available().await.expect("projected");
+    assert_eq!((processed.tallies, processed.deferred_tallies), (50, 0));
+    let counted = count(&config.database_path, "SELECT coalesce(sum(view_count), 0) FROM pages").await;
+    assert_eq!(u64::try_from(counted).expect("a count"), views);
+
+    let report = rebuild::rebuild(&config, &Silent).await.expect("rebuilt");
+    assert_eq!((report.tallies, report.skipped_tallies), (50, 1));
+    assert!(rebuild::verify(&config, &Silent).await.expect("verified").matches());
 }
 
 #[tokio::test]
