@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use valentine_bench::synthetic::{Workload, publish_events, publish_tallies};
 use valentine_eventstore::{EventStoreConfig, ensure_stream};
-use valentine_projector::synthetic::{Workload, publish_events, publish_tallies};
 
 /// Benchmark tools for Valentine.
 #[derive(Debug, Parser)]

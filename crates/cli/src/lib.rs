@@ -1,10 +1,15 @@
 //! The `valentine` binary: one executable for every role.
 //!
+//! The projector's worker and rebuild come from `valentine_projector`; the operator
+//! commands that only report on or copy the streams and the read model live here.
+//!
 //! # Layout
 //! - [`settings`]: environment variables, typed.
 //! - [`telemetry`]: structured logs.
+//! - [`ops`]: `replay`, `status`, `backup` and `restore`.
 //! - subcommands are defined and run below.
 
+pub mod ops;
 pub mod settings;
 pub mod telemetry;
 
@@ -17,8 +22,9 @@ use clap::{Parser, Subcommand};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 use valentine_projector::progress::reporter;
-use valentine_projector::{Projector, backup, health, rebuild, replay, status};
+use valentine_projector::{Projector, health, rebuild};
 
+use crate::ops::{backup, replay, status};
 use crate::settings::Settings;
 
 /// Valentine: shareable pages for loved ones, event-sourced on NATS JetStream.

@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use valentine_bench::synthetic::{Workload, publish_events, publish_tallies};
 use valentine_eventstore::EventStoreConfig;
-use valentine_projector::synthetic::{Workload, publish_events, publish_tallies};
 use valentine_testkit::NatsServer;
 
 fn valentine(nats: &NatsServer, db: &Path, args: &[&str]) -> Output {

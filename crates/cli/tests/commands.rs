@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 use tempfile::TempDir;
+use valentine_bench::synthetic::{Workload, publish_events};
 use valentine_domain::{CreatePage, DeletePage, EditToken, Page, PageCommand, Slug, UpdatePage};
 use valentine_eventstore::{EventStoreConfig, JetStreamEventRepository, jetstream_cqrs};
-use valentine_projector::synthetic::{Workload, publish_events};
 use valentine_testkit::{NatsServer, RedisServer};
 
 const WAIT: Duration = Duration::from_secs(120);

@@ -191,19 +191,6 @@ impl Commit {
         }
     }
 
-    /// The descriptive headers (not the concurrency ones, which the publisher adds).
-    pub fn headers(&self) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::AGGREGATE_TYPE, self.aggregate_type.as_str());
-        headers.insert(header::AGGREGATE_ID, self.aggregate_id.as_str());
-        headers.insert(header::FIRST_SEQUENCE, self.first_sequence().to_string().as_str());
-        headers.insert(header::LAST_SEQUENCE, self.last_sequence().to_string().as_str());
-        let types: Vec<&str> = self.events.iter().map(|e| e.event_type.as_str()).collect();
-        headers.insert(header::EVENT_TYPES, types.join(",").as_str());
-        headers.insert("Content-Type", "application/json");
-        headers
-    }
-
     /// The message payload.
     ///
     /// # Errors
@@ -235,7 +222,7 @@ impl Commit {
     }
 }
 
-impl<P: DeserializeOwned, M: DeserializeOwned> Commit<P, M> {
+impl<P, M> Commit<P, M> {
     /// Aggregate sequence of the first event.
     pub fn first_sequence(&self) -> usize {
         self.events.first().map_or(0, |e| e.sequence)
@@ -246,6 +233,21 @@ impl<P: DeserializeOwned, M: DeserializeOwned> Commit<P, M> {
         self.events.last().map_or(0, |e| e.sequence)
     }
 
+    /// The descriptive headers (not the concurrency ones, which the publisher adds).
+    pub fn headers(&self) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AGGREGATE_TYPE, self.aggregate_type.as_str());
+        headers.insert(header::AGGREGATE_ID, self.aggregate_id.as_str());
+        headers.insert(header::FIRST_SEQUENCE, self.first_sequence().to_string().as_str());
+        headers.insert(header::LAST_SEQUENCE, self.last_sequence().to_string().as_str());
+        let types: Vec<&str> = self.events.iter().map(|e| e.event_type.as_str()).collect();
+        headers.insert(header::EVENT_TYPES, types.join(",").as_str());
+        headers.insert("Content-Type", "application/json");
+        headers
+    }
+}
+
+impl<P: DeserializeOwned, M: DeserializeOwned> Commit<P, M> {
     /// Parses and checks a stored message's payload, decoding payloads as `P` and metadata
     /// as `M`.
     ///

@@ -28,6 +28,42 @@ pub struct DeliveredTally {
     pub tally: ViewTally,
 }
 
+/// A VIEWS message that is not a tally: it can never count, however often it is offered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("view tally at stream sequence {stream_sequence}: {reason}")]
+pub struct MalformedTally {
+    /// Where it is in the VIEWS stream.
+    pub stream_sequence: u64,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl DeliveredTally {
+    /// Reads the message at `stream_sequence` of the VIEWS stream, whose subjects are
+    /// `<prefix>.<slug key>`.
+    ///
+    /// Live projection and a rebuild both read tallies through here, so they agree on which
+    /// messages count: one that fails here is never applied.
+    ///
+    /// # Errors
+    /// When the subject names no page under `prefix`, or the payload is not a tally.
+    pub fn decode(
+        subject: &str,
+        payload: &[u8],
+        stream_sequence: u64,
+        prefix: &str,
+    ) -> Result<Self, MalformedTally> {
+        let malformed = |reason: String| MalformedTally { stream_sequence, reason };
+        let slug_key = subject
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix('.'))
+            .filter(|key| !key.is_empty())
+            .ok_or_else(|| malformed(format!("subject {subject:?} is not a page's under {prefix:?}")))?;
+        let tally: ViewTally = serde_json::from_slice(payload).map_err(|e| malformed(e.to_string()))?;
+        Ok(Self { stream_sequence, slug_key: slug_key.to_owned(), tally })
+    }
+}
+
 /// The result of projecting a batch of tallies.
 #[derive(Debug, Default)]
 pub struct TallyOutcome {
@@ -102,4 +138,40 @@ pub fn project_tallies(
     }
     tx.commit()?;
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tally_is_read_from_its_subject_and_payload() {
+        let tally = DeliveredTally::decode("views.alice", br#"{"page_id":7,"count":3}"#, 42, "views");
+        assert_eq!(
+            tally,
+            Ok(DeliveredTally {
+                stream_sequence: 42,
+                slug_key: "alice".to_owned(),
+                tally: ViewTally { page_id: 7, count: 3 },
+            })
+        );
+    }
+
+    #[test]
+    fn a_subject_outside_the_prefix_is_malformed() {
+        for subject in ["events.page.alice", "viewsalice", "views.", "views"] {
+            let err = DeliveredTally::decode(subject, br#"{"page_id":7,"count":3}"#, 5, "views")
+                .expect_err(subject);
+            assert_eq!(err.stream_sequence, 5, "{subject}");
+        }
+    }
+
+    #[test]
+    fn a_payload_that_is_not_a_tally_is_malformed() {
+        for payload in [&b"not json"[..], br#"{"page_id":7}"#, br#"{"page_id":-1,"count":1}"#] {
+            let err = DeliveredTally::decode("views.alice", payload, 9, "views").expect_err("malformed");
+            assert_eq!(err.stream_sequence, 9);
+            assert!(err.to_string().contains("stream sequence 9"), "{err}");
+        }
+    }
 }

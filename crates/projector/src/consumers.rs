@@ -6,6 +6,7 @@ use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pu
 use async_nats::jetstream::stream::Stream;
 use time::OffsetDateTime;
 use tracing::info;
+use valentine_projections::position;
 
 use crate::error::ProjectorError;
 
@@ -71,7 +72,8 @@ impl Paused {
 /// Returns `None` when there is no such consumer: no projector has run.
 ///
 /// # Errors
-/// When JetStream refuses, or projectors do not settle within `settle_within`.
+/// When JetStream refuses or cannot tell where the consumer stands, or projectors do not
+/// settle within `settle_within`.
 pub async fn pause_and_settle(
     stream: &Stream,
     name: &str,
@@ -79,7 +81,7 @@ pub async fn pause_and_settle(
     settle_within: Duration,
 ) -> Result<Option<Paused>, ProjectorError> {
     let stream = stream.clone();
-    if stream.consumer_info(name).await.is_err() {
+    if position::progress(&stream, name).await?.is_none() {
         return Ok(None);
     }
     let until = OffsetDateTime::now_utc() + pause_for;
@@ -87,12 +89,14 @@ pub async fn pause_and_settle(
     info!(consumer = name, "paused");
     let deadline = tokio::time::Instant::now() + settle_within;
     loop {
-        let info = stream.consumer_info(name).await.map_err(ProjectorError::nats)?;
-        if info.num_ack_pending == 0 {
+        let progress = position::progress(&stream, name)
+            .await?
+            .ok_or_else(|| ProjectorError::nats(format!("the consumer {name} vanished while paused")))?;
+        if progress.unacknowledged == 0 {
             return Ok(Some(Paused {
                 stream: stream.clone(),
                 name: name.to_owned(),
-                settled_at: info.ack_floor.stream_sequence,
+                settled_at: progress.acknowledged,
             }));
         }
         if tokio::time::Instant::now() >= deadline {

@@ -1,11 +1,11 @@
-//! Errors of the projector, rebuild and replay.
+//! Errors of the projector workers and the rebuild.
 
 use valentine_eventstore::EventStoreError;
 use valentine_projections::ProjectionError;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-/// What stops a projector, a rebuild or a replay.
+/// What stops a projector worker or a rebuild.
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectorError {
     /// NATS or JetStream failed.
@@ -17,15 +17,21 @@ pub enum ProjectorError {
     /// The read model failed.
     #[error(transparent)]
     Projection(#[from] ProjectionError),
+    /// A stored message cannot be read, so the history cannot be rebuilt from the stream.
+    #[error("unreadable {feed} message: {source}")]
+    Unreadable {
+        /// Which feed it belongs to.
+        feed: &'static str,
+        /// What is wrong with it.
+        #[source]
+        source: BoxError,
+    },
     /// A replayed history is not in order: the stream is damaged.
     #[error("the stream's history is out of order at stream sequence {0}")]
     OutOfOrder(u64),
     /// Live projectors did not settle in time for a rebuild's final step.
     #[error("projectors did not finish their in-flight batches within {0:?}")]
     NotSettled(std::time::Duration),
-    /// Writing output failed.
-    #[error("output: {0}")]
-    Output(#[from] std::io::Error),
 }
 
 impl ProjectorError {

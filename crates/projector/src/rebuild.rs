@@ -15,15 +15,14 @@ use async_nats::jetstream::{self, Message};
 use futures::StreamExt;
 use serde::Serialize;
 use tokio::sync::mpsc;
-use tracing::info;
-use valentine_eventstore::tallies::ViewTally;
-use valentine_eventstore::{Commit, ensure_stream, subjects};
-use valentine_projections::tallies::{DeliveredTally, project_tallies};
-use valentine_projections::{PageCommit, Verdict, db, hash, project_batch};
+use tracing::{info, warn};
+use valentine_eventstore::ensure_stream;
+use valentine_projections::{Verdict, db, hash};
 
 use crate::config::ReadSideConfig;
 use crate::consumers::{self, Paused};
 use crate::error::ProjectorError;
+use crate::feeds::{Events, Feed, Order, Tallies};
 use crate::progress::Progress;
 
 /// Commits per transaction while building: big batches, few commits.
@@ -47,6 +46,8 @@ pub struct RebuildReport {
     pub events: u64,
     /// View tallies projected.
     pub tallies: u64,
+    /// Messages of the view stream that are not tallies, skipped (and logged).
+    pub skipped_tallies: u64,
     /// Wall time.
     #[serde(with = "seconds")]
     pub elapsed: Duration,
@@ -88,10 +89,16 @@ mod seconds {
     }
 }
 
+/// What [`copy_feed`] projected.
 #[derive(Debug, Default, Clone, Copy)]
 struct Copied {
-    commits: u64,
+    /// Items (commits or tallies) projected.
+    items: u64,
+    /// Events they carried.
     events: u64,
+    /// Unreadable messages skipped.
+    skipped: u64,
+    /// Stream sequence of the last message read.
     last: u64,
 }
 
@@ -122,17 +129,19 @@ pub async fn rebuild(
     let streams = open_streams(config).await?;
     db::prepare(&config.database_path).await?;
     let (conn, generation) = db::build_connection(&config.database_path).await?;
+    let (events_feed, tallies_feed) = (Events::new(&config.events), Tallies::new(&config.views));
     let built = async {
-        let (conn, events) = copy_commits(&streams.events, config, 1, None, conn, progress).await?;
-        let (conn, tallies) = copy_tallies(&streams.views, config, 1, None, conn, progress).await?;
+        let (conn, events) = copy_feed(events_feed.clone(), &streams.events, 1, None, conn, progress).await?;
+        let (conn, tallies) =
+            copy_feed(tallies_feed.clone(), &streams.views, 1, None, conn, progress).await?;
 
         // Catch up the last events with live projectors paused, so none is missed.
         let paused = pause_live(&streams, config).await?;
         let caught_up = async {
             let (conn, more) =
-                copy_commits(&streams.events, config, events.last + 1, None, conn, progress).await?;
+                copy_feed(events_feed, &streams.events, events.last + 1, None, conn, progress).await?;
             let (conn, more_tallies) =
-                copy_tallies(&streams.views, config, tallies.last + 1, None, conn, progress).await?;
+                copy_feed(tallies_feed, &streams.views, tallies.last + 1, None, conn, progress).await?;
             let finishing = Instant::now();
             let content_hash = db::complete_build(conn, &generation).await?;
             info!(seconds = finishing.elapsed().as_secs_f64(), "indexed and hashed");
@@ -143,9 +152,10 @@ pub async fn rebuild(
         resume_all(paused).await?;
         let (more, more_tallies, content_hash) = caught_up?;
         Ok::<_, ProjectorError>(RebuildReport {
-            commits: events.commits + more.commits,
+            commits: events.items + more.items,
             events: events.events + more.events,
-            tallies: tallies.commits + more_tallies.commits,
+            tallies: tallies.items + more_tallies.items,
+            skipped_tallies: tallies.skipped + more_tallies.skipped,
             elapsed: started.elapsed(),
             content_hash,
             generation: generation.clone(),
@@ -185,8 +195,10 @@ pub async fn verify(
         }
     };
     let compared = async {
-        let (conn, _) = copy_commits(&streams.events, config, 1, until_events, conn, progress).await?;
-        let (conn, _) = copy_tallies(&streams.views, config, 1, until_views, conn, progress).await?;
+        let (conn, _) =
+            copy_feed(Events::new(&config.events), &streams.events, 1, until_events, conn, progress).await?;
+        let (conn, _) =
+            copy_feed(Tallies::new(&config.views), &streams.views, 1, until_views, conn, progress).await?;
         let fresh = db::complete_build(conn, &generation).await;
         let live = db::reader_connection(&live_file)?;
         let (_, live) = db::blocking(live, hash::content_hash).await;
@@ -312,21 +324,32 @@ where
     Ok((total, rx))
 }
 
-async fn copy_commits(
+/// Projects every message of `feed` in `stream` from `from` (up to `until`, or the end as of
+/// the start) into `conn`.
+async fn copy_feed<F: Feed>(
+    feed: F,
     stream: &Stream,
-    config: &ReadSideConfig,
     from: u64,
     until: Option<u64>,
     mut conn: rusqlite::Connection,
     progress: &dyn Progress,
 ) -> Result<(rusqlite::Connection, Copied), ProjectorError> {
-    let filter = subjects::everything(&config.events.subject_prefix);
-    let (total, mut batches) = read_pipelined(stream, filter, from, until, |message, sequence| {
-        Ok(Commit::decode_as(sequence, &message.payload)
-            .map_err(valentine_eventstore::EventStoreError::from)?)
+    let filter = feed.filter();
+    let (total, mut batches) = read_pipelined(stream, filter, from, until, move |message, sequence| {
+        match feed.decode(message, sequence) {
+            Ok(item) => Ok((sequence, Some(item))),
+            Err(e) => match F::ORDER {
+                Order::History => Err(ProjectorError::Unreadable { feed: F::NAME, source: e.into() }),
+                Order::Counts => {
+                    // Live projectors terminate it: it counts for nothing in either.
+                    warn!(error = %e, "unreadable message; skipped");
+                    Ok((sequence, None))
+                }
+            },
+        }
     })
     .await?;
-    progress.start("events", total);
+    progress.start(F::NAME, total);
     let started = Instant::now();
     let mut copied = Copied { last: from.saturating_sub(1), ..Copied::default() };
     // Time spent waiting for the reader: tells whether reading or writing bounds a rebuild.
@@ -335,66 +358,51 @@ async fn copy_commits(
         let asked = Instant::now();
         let Some(batch) = batches.recv().await else { break };
         waiting += asked.elapsed();
-        let batch: Vec<PageCommit> = batch?;
-        copied.commits += batch.len() as u64;
-        copied.events += batch.iter().map(|c| c.commit.events.len() as u64).sum::<u64>();
-        copied.last = batch.last().map_or(copied.last, |c| c.stream_sequence);
-        let size = batch.len() as u64;
-        let (back, out_of_order) = db::blocking(conn, move |c| {
-            let sequences: Vec<u64> = batch.iter().map(|b| b.stream_sequence).collect();
-            let outcome = project_batch(c, batch)?;
-            Ok(outcome.verdicts.iter().position(|v| *v == Verdict::Deferred).map(|i| sequences[i]))
+        let batch = batch?;
+        let read = batch.len() as u64;
+        copied.last = batch.last().map_or(copied.last, |(sequence, _)| *sequence);
+        let batch: Vec<F::Item> = batch.into_iter().filter_map(|(_, item)| item).collect();
+        copied.skipped += read - batch.len() as u64;
+        copied.items += batch.len() as u64;
+        copied.events += batch.iter().map(F::events).sum::<u64>();
+        let (back, deferred) = db::blocking(conn, move |c| {
+            let sequences: Vec<u64> = batch.iter().map(F::stream_sequence).collect();
+            let projected = F::project(c, batch)?;
+            let deferred: Vec<u64> = projected
+                .verdicts
+                .iter()
+                .zip(sequences)
+                .filter(|(v, _)| **v == Verdict::Deferred)
+                .map(|(_, sequence)| sequence)
+                .collect();
+            Ok(deferred)
         })
         .await;
         conn = back;
-        if let Some(sequence) = out_of_order? {
-            return Err(ProjectorError::OutOfOrder(sequence));
+        let deferred = deferred?;
+        match F::ORDER {
+            Order::History => {
+                if let Some(&sequence) = deferred.first() {
+                    return Err(ProjectorError::OutOfOrder(sequence));
+                }
+            }
+            // Every event is projected before any tally, so a deferred tally counts a page that
+            // never existed: it counts for nothing, here as in live projection.
+            Order::Counts if !deferred.is_empty() => {
+                warn!(orphans = deferred.len(), "view tallies for pages that do not exist");
+            }
+            Order::Counts => {}
         }
-        progress.advance(size);
+        progress.advance(read);
     }
     progress.finish();
     info!(
-        commits = copied.commits,
+        feed = F::NAME,
+        items = copied.items,
+        skipped = copied.skipped,
         seconds = started.elapsed().as_secs_f64(),
         waiting_for_reader = waiting.as_secs_f64(),
-        "events projected"
+        "projected"
     );
-    Ok((conn, copied))
-}
-
-async fn copy_tallies(
-    stream: &Stream,
-    config: &ReadSideConfig,
-    from: u64,
-    until: Option<u64>,
-    mut conn: rusqlite::Connection,
-    progress: &dyn Progress,
-) -> Result<(rusqlite::Connection, Copied), ProjectorError> {
-    let prefix = format!("{}.", config.views.subject_prefix);
-    let filter = subjects::everything(&config.views.subject_prefix);
-    let (total, mut batches) = read_pipelined(stream, filter, from, until, move |message, sequence| {
-        let slug_key = message.subject.as_str().strip_prefix(&prefix).unwrap_or_default().to_owned();
-        let tally: Option<ViewTally> = serde_json::from_slice(&message.payload).ok();
-        Ok(tally.map(|tally| DeliveredTally { stream_sequence: sequence, slug_key, tally }))
-    })
-    .await?;
-    progress.start("views", total);
-    let mut copied = Copied { last: from.saturating_sub(1), ..Copied::default() };
-    while let Some(batch) = batches.recv().await {
-        let batch: Vec<DeliveredTally> = batch?.into_iter().flatten().collect();
-        copied.commits += batch.len() as u64;
-        copied.last = batch.last().map_or(copied.last, |t| t.stream_sequence);
-        let size = batch.len() as u64;
-        let (back, outcome) = db::blocking(conn, move |c| project_tallies(c, &batch)).await;
-        conn = back;
-        // Every event is projected before any tally, so a deferred tally counts a page that
-        // never existed: it counts for nothing, here as in live projection.
-        let orphans = outcome?.verdicts.iter().filter(|v| **v == Verdict::Deferred).count();
-        if orphans > 0 {
-            tracing::warn!(orphans, "view tallies for pages that do not exist");
-        }
-        progress.advance(size);
-    }
-    progress.finish();
     Ok((conn, copied))
 }

@@ -6,23 +6,22 @@ use std::time::Duration;
 
 use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::consumer::pull::MessagesErrorKind;
+use async_nats::jetstream::stream::Stream;
 use async_nats::jetstream::{self, AckKind, Message};
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, error, info, info_span, warn};
-use valentine_eventstore::tallies::ViewTally;
-use valentine_eventstore::{Commit, ensure_stream, subjects};
-use valentine_projections::tallies::{DeliveredTally, project_tallies};
-use valentine_projections::{PageCommit, ProjectionError, Verdict, cache_keys, db, position, project_batch};
+use valentine_eventstore::{ensure_stream, subjects};
+use valentine_projections::{ProjectionError, Verdict, cache_keys, db, position};
 
 use crate::config::ReadSideConfig;
 use crate::consumers;
 use crate::error::ProjectorError;
-use crate::health::{Feed, Health};
+use crate::feeds::{Events, Feed, Order, Tallies};
+use crate::health::Health;
 
-/// How long a deferred commit waits before it is offered again; its predecessor is usually
-/// in another projector's batch, committing within milliseconds.
+/// How long a deferred message first waits before it is offered again.
 const DEFER_DELAY: Duration = Duration::from_millis(100);
 
 /// How long a batch SQLite refused waits before it is offered again.
@@ -37,8 +36,10 @@ const INVALIDATION_RETRY: Duration = Duration::from_secs(1);
 pub struct Projector {
     config: ReadSideConfig,
     client: async_nats::Client,
-    events: PullConsumer,
-    views: PullConsumer,
+    /// The event stream and the durable consumer projectors share on it.
+    events: (Stream, PullConsumer),
+    /// The view tally stream and its durable consumer.
+    views: (Stream, PullConsumer),
     health: Health,
 }
 
@@ -62,7 +63,7 @@ impl Projector {
         let views_filter = subjects::everything(&config.views.subject_prefix);
         let views = consumers::durable(&views_stream, &config.views_consumer(), views_filter).await?;
         let health = Health::new(client.clone());
-        Ok(Self { config, client, events, views, health })
+        Ok(Self { config, client, events: (events_stream, events), views: (views_stream, views), health })
     }
 
     /// Its health, which its batch loops keep up to date: serve it with
@@ -76,23 +77,27 @@ impl Projector {
     /// # Errors
     /// When the consumers cannot be set up or their message streams end.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), ProjectorError> {
-        let (events, views) = (self.events.clone(), self.views.clone());
+        let (events, views) = (self.events.1.clone(), self.views.1.clone());
         info!(consumer = %self.config.consumer, database = %self.config.database_path.display(), "projecting");
         let (a, b) = tokio::join!(
-            self.project_events(events, shutdown.clone()).instrument(info_span!("events")),
-            self.project_views(views, shutdown.clone()).instrument(info_span!("views")),
+            self.run_feed(Events::new(&self.config.events), events, shutdown.clone())
+                .instrument(info_span!("events")),
+            self.run_feed(Tallies::new(&self.config.views), views, shutdown.clone())
+                .instrument(info_span!("views")),
         );
         // Acknowledgements are fire-and-forget publishes: make sure they are out.
         let _ = self.client.flush().await;
         a.and(b)
     }
 
-    async fn project_events(
+    /// Projects `feed` from `consumer` batch by batch until `shutdown` is cancelled.
+    async fn run_feed<F: Feed>(
         &self,
+        feed: F,
         consumer: PullConsumer,
         shutdown: CancellationToken,
     ) -> Result<(), ProjectorError> {
-        let mut batches = Batches::open(&consumer, self.config.batch_size, "event").await?;
+        let mut batches = Batches::open(&consumer, self.config.batch_size, F::NAME).await?;
         let mut writer = Writer::open(&self.config.database_path)?;
         let mut cache = Invalidator::new(self.config.redis_url.as_deref());
         loop {
@@ -104,102 +109,175 @@ impl Projector {
                 }
                 Next::Stopped => break,
             };
-            let (messages, commits) = decode_commits(messages).await;
-            if commits.is_empty() {
-                continue;
-            }
-            let span = info_span!("batch", size = commits.len(), first = commits[0].stream_sequence);
-            match writer.with(move |conn| project_batch(conn, commits)).instrument(span).await {
-                Ok(outcome) => {
-                    for (message, verdict) in messages.iter().zip(&outcome.verdicts) {
-                        let ack = match verdict {
-                            Verdict::Applied | Verdict::AlreadyApplied => AckKind::Ack,
-                            Verdict::Deferred => AckKind::Nak(Some(DEFER_DELAY)),
-                        };
-                        acknowledge(message, ack).await;
-                    }
-                    self.health.committed(Feed::Events);
-                    debug!(
-                        applied = outcome.applied.len(),
-                        touched = outcome.touched.len(),
-                        "batch committed"
-                    );
-                    cache.invalidate(outcome.touched).await;
-                    position::announce(&self.client, &outcome.applied).await;
-                }
-                Err(e) => {
-                    error!(error = %e, "batch not applied; it will be offered again");
-                    self.health.refused(Feed::Events, &e);
-                    for message in &messages {
-                        acknowledge(message, AckKind::Nak(Some(RETRY_DELAY))).await;
-                    }
-                    writer.reset();
-                    tokio::time::sleep(RETRY_DELAY).await;
-                }
+            if self.project_messages(&feed, messages, &mut writer, &mut cache).await.is_err() {
+                // Logged and offered again; give the read model a moment first.
+                tokio::time::sleep(RETRY_DELAY).await;
             }
         }
         Ok(())
     }
 
-    async fn project_views(
+    /// Projects everything the streams hold now, events first, then view tallies, and returns
+    /// once it is all projected: a drain, for tests and one-off tools, where [`Self::run`]
+    /// would wait for more.
+    ///
+    /// It reads from the same durable consumers as running projectors, sharing the work with
+    /// them, and waits for what they hold in flight. A view tally whose page is not in the
+    /// stream stays deferred (projectors offer it again later) and is counted in
+    /// [`Processed::deferred_tallies`] instead of waited for; one deferred before the call is
+    /// waited for until it is offered again (at most 30 s), then counted so.
+    ///
+    /// # Errors
+    /// When NATS fails or the read model refuses a batch; what was not applied is offered
+    /// again, as in [`Self::run`].
+    pub async fn process_available(&self) -> Result<Processed, ProjectorError> {
+        let (config, events, views) = (&self.config, &self.events, &self.views);
+        let events = self
+            .drain(Events::new(&config.events), &events.0, &events.1, &config.events_consumer())
+            .instrument(info_span!("events"))
+            .await?;
+        let tallies = self
+            .drain(Tallies::new(&config.views), &views.0, &views.1, &config.views_consumer())
+            .instrument(info_span!("views"))
+            .await?;
+        Ok(Processed {
+            commits: events.applied,
+            tallies: tallies.applied,
+            deferred_tallies: tallies.deferred,
+        })
+    }
+
+    /// Projects `feed` from `consumer` (named `name`, reading `stream`) until every message
+    /// of the stream up to its last one now is acknowledged, or, for a feed of counts,
+    /// deferred here.
+    async fn drain<F: Feed>(
         &self,
-        consumer: PullConsumer,
-        shutdown: CancellationToken,
-    ) -> Result<(), ProjectorError> {
-        let prefix = format!("{}.", self.config.views.subject_prefix);
-        let mut batches = Batches::open(&consumer, self.config.batch_size, "view").await?;
+        feed: F,
+        stream: &Stream,
+        consumer: &PullConsumer,
+        name: &str,
+    ) -> Result<Drained, ProjectorError> {
+        let until = stream.clone().info().await.map_err(ProjectorError::nats)?.state.last_sequence;
         let mut writer = Writer::open(&self.config.database_path)?;
         let mut cache = Invalidator::new(self.config.redis_url.as_deref());
+        let mut deferred = BTreeSet::new();
+        let mut applied = 0;
         loop {
-            let batch = match batches.next(&shutdown).await? {
-                Next::Batch(messages) => messages,
-                Next::Idle => {
-                    cache.retry().await;
-                    continue;
+            let mut messages = fetch(consumer, self.config.batch_size, None).await?;
+            if messages.is_empty() {
+                // Acknowledgements are fire-and-forget publishes: have them out before asking.
+                self.client.flush().await.map_err(ProjectorError::nats)?;
+                let Some(progress) = position::progress(stream, name).await? else { break };
+                let waiting_here = match F::ORDER {
+                    // Its predecessor is in the stream: it comes.
+                    Order::History => 0,
+                    // Its page may never come.
+                    Order::Counts => deferred.len() as u64,
+                };
+                if progress.acknowledged >= until
+                    || (progress.pending == 0 && progress.unacknowledged <= waiting_here)
+                {
+                    break;
                 }
-                Next::Stopped => break,
-            };
-            let mut messages = Vec::with_capacity(batch.len());
-            let mut tallies = Vec::with_capacity(batch.len());
-            for message in batch {
-                match decode_tally(&message, &prefix) {
-                    Some(tally) => {
-                        tallies.push(tally);
-                        messages.push(message);
-                    }
-                    None => {
-                        warn!(subject = %message.subject, "malformed view tally; dropped");
-                        acknowledge(&message, AckKind::Term).await;
-                    }
+                // Messages in flight elsewhere, or deferred for a moment: wait for them to
+                // come back, or to be acknowledged.
+                messages = fetch(consumer, self.config.batch_size, Some(DEFER_DELAY)).await?;
+            }
+            for (sequence, verdict) in self.project_messages(&feed, messages, &mut writer, &mut cache).await?
+            {
+                if verdict == Verdict::Deferred {
+                    deferred.insert(sequence);
+                } else {
+                    deferred.remove(&sequence);
+                    applied += u64::from(verdict == Verdict::Applied);
                 }
             }
-            match writer.with(move |conn| project_tallies(conn, &tallies)).await {
-                Ok(outcome) => {
-                    for (message, verdict) in messages.iter().zip(&outcome.verdicts) {
-                        let ack = match verdict {
-                            Verdict::Applied | Verdict::AlreadyApplied => AckKind::Ack,
-                            // Its page is not projected yet: wait longer each time.
-                            Verdict::Deferred => AckKind::Nak(Some(tally_backoff(message))),
-                        };
-                        acknowledge(message, ack).await;
-                    }
-                    self.health.committed(Feed::Views);
-                    cache.invalidate(outcome.touched).await;
-                    continue;
-                }
-                Err(e) => {
-                    error!(error = %e, "tallies not applied; they will be offered again");
-                    self.health.refused(Feed::Views, &e);
-                }
-            }
-            for message in &messages {
-                acknowledge(message, AckKind::Nak(Some(RETRY_DELAY))).await;
-            }
-            writer.reset();
-            tokio::time::sleep(RETRY_DELAY).await;
         }
-        Ok(())
+        self.client.flush().await.map_err(ProjectorError::nats)?;
+        Ok(Drained { applied, deferred: deferred.len() as u64 })
     }
+
+    /// Decodes, projects and acknowledges one batch of `feed`, and after its commit
+    /// invalidates the cached answers it made stale and announces what it applied. Returns
+    /// each projected message's stream sequence and verdict.
+    ///
+    /// # Errors
+    /// When the read model refuses the batch; its messages are offered again after
+    /// [`RETRY_DELAY`], and the writer reconnects for the next one.
+    async fn project_messages<F: Feed>(
+        &self,
+        feed: &F,
+        messages: Vec<Message>,
+        writer: &mut Writer,
+        cache: &mut Invalidator,
+    ) -> Result<Vec<(u64, Verdict)>, ProjectorError> {
+        let (messages, items) = decode(feed, messages).await;
+        let Some(first) = items.first().map(F::stream_sequence) else { return Ok(Vec::new()) };
+        let sequences: Vec<u64> = items.iter().map(F::stream_sequence).collect();
+        let span = info_span!("batch", size = items.len(), first);
+        match writer.with(move |conn| F::project(conn, items)).instrument(span).await {
+            Ok(projected) => {
+                for (message, verdict) in messages.iter().zip(&projected.verdicts) {
+                    let ack = match verdict {
+                        Verdict::Applied | Verdict::AlreadyApplied => AckKind::Ack,
+                        Verdict::Deferred => AckKind::Nak(Some(deferral(F::ORDER, message))),
+                    };
+                    acknowledge(message, ack).await;
+                }
+                self.health.committed(F::HEALTH);
+                debug!(
+                    applied = projected.applied.len(),
+                    touched = projected.touched.len(),
+                    "batch committed"
+                );
+                cache.invalidate(projected.touched).await;
+                position::announce(&self.client, &projected.applied).await;
+                Ok(sequences.into_iter().zip(projected.verdicts).collect())
+            }
+            Err(e) => {
+                error!(error = %e, "batch not applied; it will be offered again");
+                self.health.refused(F::HEALTH, &e);
+                for message in &messages {
+                    acknowledge(message, AckKind::Nak(Some(RETRY_DELAY))).await;
+                }
+                writer.reset();
+                Err(e)
+            }
+        }
+    }
+}
+
+/// What [`Projector::process_available`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Processed {
+    /// Event messages (commits) it applied; those other projectors applied are not counted.
+    pub commits: u64,
+    /// View tallies it applied.
+    pub tallies: u64,
+    /// View tallies left deferred: their page is not in the event stream (yet).
+    pub deferred_tallies: u64,
+}
+
+/// What draining one feed did.
+#[derive(Debug, Clone, Copy)]
+struct Drained {
+    applied: u64,
+    deferred: u64,
+}
+
+/// The messages `consumer` has for this process now, at most `size`; with `wait`, waiting up
+/// to that long for the first.
+async fn fetch(
+    consumer: &PullConsumer,
+    size: usize,
+    wait: Option<Duration>,
+) -> Result<Vec<Message>, ProjectorError> {
+    let batch = match wait {
+        None => consumer.fetch().max_messages(size).messages().await,
+        Some(wait) => consumer.batch().max_messages(size).expires(wait).messages().await,
+    }
+    .map_err(ProjectorError::nats)?;
+    batch.map(|message| message.map_err(ProjectorError::nats)).try_collect().await
 }
 
 /// How long a pull request waits for messages before the worker asks again.
@@ -294,17 +372,25 @@ enum Next {
     Stopped,
 }
 
-/// How long a deferred tally waits: longer with every delivery, at most 30 s.
-fn tally_backoff(message: &Message) -> Duration {
-    let deliveries = message.info().map_or(1, |i| i.delivered.max(1));
-    (DEFER_DELAY * u32::try_from(deliveries).unwrap_or(u32::MAX)).min(Duration::from_secs(30))
+/// How long a deferred message waits before it is offered again.
+fn deferral(order: Order, message: &Message) -> Duration {
+    match order {
+        // Its predecessor is usually in another projector's batch, committing within
+        // milliseconds.
+        Order::History => DEFER_DELAY,
+        // Its page is not projected yet: wait longer with every delivery, at most 30 s.
+        Order::Counts => {
+            let deliveries = message.info().map_or(1, |i| i.delivered.max(1));
+            (DEFER_DELAY * u32::try_from(deliveries).unwrap_or(u32::MAX)).min(Duration::from_secs(30))
+        }
+    }
 }
 
-/// Decodes each message's commit; a message that is not one is terminated (never
+/// Decodes each message of `feed`; a message that cannot be is terminated (never
 /// redelivered) and reported, since no retry can make it readable.
-async fn decode_commits(messages: Vec<Message>) -> (Vec<Message>, Vec<PageCommit>) {
+async fn decode<F: Feed>(feed: &F, messages: Vec<Message>) -> (Vec<Message>, Vec<F::Item>) {
     let mut kept = Vec::with_capacity(messages.len());
-    let mut commits = Vec::with_capacity(messages.len());
+    let mut items = Vec::with_capacity(messages.len());
     for message in messages {
         let sequence = match message.info() {
             Ok(info) => info.stream_sequence,
@@ -313,25 +399,22 @@ async fn decode_commits(messages: Vec<Message>) -> (Vec<Message>, Vec<PageCommit
                 continue;
             }
         };
-        match Commit::decode_as(sequence, &message.payload) {
-            Ok(commit) => {
-                commits.push(commit);
+        match feed.decode(&message, sequence) {
+            Ok(item) => {
+                items.push(item);
                 kept.push(message);
             }
             Err(e) => {
-                error!(error = %e, "unreadable event message; terminated");
+                match F::ORDER {
+                    // A page's history now has a hole: someone must look.
+                    Order::History => error!(error = %e, "unreadable message; terminated"),
+                    Order::Counts => warn!(error = %e, "unreadable message; terminated"),
+                }
                 acknowledge(&message, AckKind::Term).await;
             }
         }
     }
-    (kept, commits)
-}
-
-fn decode_tally(message: &Message, prefix: &str) -> Option<DeliveredTally> {
-    let slug_key = message.subject.as_str().strip_prefix(prefix)?.to_owned();
-    let tally: ViewTally = serde_json::from_slice(&message.payload).ok()?;
-    let stream_sequence = message.info().ok()?.stream_sequence;
-    Some(DeliveredTally { stream_sequence, slug_key, tally })
+    (kept, items)
 }
 
 async fn acknowledge(message: &Message, kind: AckKind) {

@@ -9,11 +9,12 @@ use async_nats::jetstream;
 use sqlx::{Connection, SqliteConnection};
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
+use valentine_bench::synthetic::{Workload, publish_events, publish_tallies};
 use valentine_domain::{CreatePage, EditToken, Page, PageCommand, Slug, UpdatePage};
+use valentine_eventstore::tallies::{self, ViewTally};
 use valentine_eventstore::{EventStoreConfig, JetStreamEventRepository, jetstream_cqrs, receipt};
-use valentine_projections::{PositionWatch, cache_keys, db, hash, pages};
+use valentine_projections::{PositionWatch, cache_keys, db, hash, pages, position};
 use valentine_projector::progress::Silent;
-use valentine_projector::synthetic::{Workload, publish_events, publish_tallies};
 use valentine_projector::{Projector, ReadSideConfig, rebuild};
 use valentine_testkit::{NatsServer, RedisServer, init_tracing};
 
@@ -80,11 +81,11 @@ async fn drained(js: &jetstream::Context, config: &ReadSideConfig) {
     for (stream, consumer) in targets {
         let stream = js.get_stream(stream).await.expect("stream");
         loop {
-            let info = stream.consumer_info(&consumer).await.expect("consumer info");
-            if info.num_pending == 0 && info.num_ack_pending == 0 {
+            let progress = position::progress(&stream, &consumer).await.expect("progress").expect("bound");
+            if progress.lag() == 0 {
                 break;
             }
-            assert!(tokio::time::Instant::now() < deadline, "{consumer} not drained: {info:?}");
+            assert!(tokio::time::Instant::now() < deadline, "{consumer} not drained: {progress:?}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -289,14 +290,64 @@ async fn a_rebuild_swaps_in_while_projectors_and_readers_keep_working() {
 }
 
 #[tokio::test]
+async fn process_available_projects_what_the_streams_hold_and_returns() {
+    let servers = Servers::start().await;
+    let config = servers.config("drain");
+    let js = servers.nats.jetstream().await;
+    let published = publish_events(&js, &config.events, Workload::new(1_000, 9)).await.expect("published");
+    let views = publish_tallies(&js, &config.views, &published.live_pages, 300, 13).await.expect("tallies");
+    // A tally for a page the stream never had: it waits for its page, and the drain does not.
+    let orphan = ViewTally { page_id: 1, count: 1 };
+    tallies::publish(&js, &config.views, "nobody", orphan, "orphan").await.expect("orphan");
+    let projector = Projector::connect(config.clone()).await.expect("projector starts");
+
+    let processed = projector.process_available().await.expect("projected");
+    assert_eq!(processed.commits, 1_000);
+    assert_eq!(processed.tallies, 300);
+    assert_eq!(processed.deferred_tallies, 1);
+    let counted = count(&config.database_path, "SELECT coalesce(sum(view_count), 0) FROM pages").await;
+    assert_eq!(u64::try_from(counted).expect("a count"), views);
+
+    // More events later: the next drain projects only those.
+    let client = servers.nats.client().await;
+    let repo =
+        JetStreamEventRepository::new(jetstream::new(client), config.events.clone()).await.expect("repo");
+    jetstream_cqrs::<Page>(repo, ()).execute("later", create("later")).await.expect("created");
+    let processed = projector.process_available().await.expect("projected");
+    assert_eq!((processed.commits, processed.tallies, processed.deferred_tallies), (1, 0, 1));
+    let later = count(&config.database_path, "SELECT count(*) FROM pages WHERE slug_key = 'later'").await;
+    assert_eq!(later, 1);
+}
+
+#[tokio::test]
+async fn a_malformed_tally_counts_for_nothing_live_and_in_a_rebuild() {
+    let servers = Servers::start().await;
+    let config = servers.config("malformed");
+    let js = servers.nats.jetstream().await;
+    let published = publish_events(&js, &config.events, Workload::new(100, 21)).await.expect("published");
+    let views = publish_tallies(&js, &config.views, &published.live_pages, 50, 22).await.expect("tallies");
+    let subject = tallies::subject(&config.views, "page-1");
+    js.publish(subject, "not a tally".into()).await.expect("sent").await.expect("stored");
+
+    let projector = Projector::connect(config.clone()).await.expect("projector starts");
+    let processed = projector.process_available().await.expect("projected");
+    assert_eq!((processed.tallies, processed.deferred_tallies), (50, 0));
+    let counted = count(&config.database_path, "SELECT coalesce(sum(view_count), 0) FROM pages").await;
+    assert_eq!(u64::try_from(counted).expect("a count"), views);
+
+    let report = rebuild::rebuild(&config, &Silent).await.expect("rebuilt");
+    assert_eq!((report.tallies, report.skipped_tallies), (50, 1));
+    assert!(rebuild::verify(&config, &Silent).await.expect("verified").matches());
+}
+
+#[tokio::test]
 async fn verify_notices_a_read_model_that_drifted_from_the_stream() {
     let servers = Servers::start().await;
     let config = servers.config("drift");
     let js = servers.nats.jetstream().await;
     publish_events(&js, &config.events, Workload::new(200, 5)).await.expect("published");
-    let running = run_projectors(&config, 1).await;
-    drained(&js, &config).await;
-    running.stop().await;
+    let projector = Projector::connect(config.clone()).await.expect("projector starts");
+    projector.process_available().await.expect("projected");
     assert!(rebuild::verify(&config, &Silent).await.expect("verified").matches());
 
     let file = std::fs::canonicalize(&config.database_path).expect("exists");

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use async_nats::jetstream;
 use serde::Serialize;
-use valentine_projections::db;
+use valentine_projections::{db, position};
+use valentine_projector::ReadSideConfig;
 
-use crate::config::ReadSideConfig;
-use crate::error::ProjectorError;
+use super::OpsError;
 
 /// Everything `valentine status` reports.
 #[derive(Debug, Clone, Serialize)]
@@ -56,7 +56,7 @@ pub struct ConsumerState {
     /// Messages not yet delivered.
     pub pending: u64,
     /// Delivered, not yet acknowledged.
-    pub unacknowledged: usize,
+    pub unacknowledged: u64,
     /// Pending plus unacknowledged: what the projectors still have to do.
     pub lag: u64,
     /// Every message up to this stream sequence is acknowledged.
@@ -89,9 +89,10 @@ pub struct ReadModelStatus {
 /// Gathers the status.
 ///
 /// # Errors
-/// When NATS is unreachable. A missing or unreadable read model is reported, not an error.
-pub async fn status(config: &ReadSideConfig) -> Result<Status, ProjectorError> {
-    let client = async_nats::connect(config.nats_servers()).await.map_err(ProjectorError::nats)?;
+/// When NATS is unreachable or cannot tell where a consumer stands. A missing consumer or an
+/// unreadable read model is reported, not an error.
+pub async fn status(config: &ReadSideConfig) -> Result<Status, OpsError> {
+    let client = async_nats::connect(config.nats_servers()).await.map_err(OpsError::nats)?;
     let js = jetstream::new(client);
     let mut streams = Vec::new();
     let mut consumers = Vec::new();
@@ -101,7 +102,7 @@ pub async fn status(config: &ReadSideConfig) -> Result<Status, ProjectorError> {
         let Ok(mut stream) = js.get_stream(&stream_config.stream_name).await else {
             continue;
         };
-        let info = stream.info().await.map_err(ProjectorError::nats)?;
+        let info = stream.info().await.map_err(OpsError::nats)?;
         streams.push(StreamStatus {
             name: info.config.name.clone(),
             messages: info.state.messages,
@@ -110,23 +111,20 @@ pub async fn status(config: &ReadSideConfig) -> Result<Status, ProjectorError> {
             subjects: info.state.subjects_count,
             replicas: info.config.num_replicas,
         });
-        let state = stream.consumer_info(&consumer).await.ok().map(|c| {
-            let unacknowledged = c.num_ack_pending;
-            ConsumerState {
-                pending: c.num_pending,
-                unacknowledged,
-                lag: c.num_pending + u64::try_from(unacknowledged).unwrap_or(u64::MAX),
-                acknowledged_up_to: c.ack_floor.stream_sequence,
-                waiting_pulls: c.num_waiting,
-                paused: c.paused,
-            }
+        let state = position::progress(&stream, &consumer).await?.map(|p| ConsumerState {
+            pending: p.pending,
+            unacknowledged: p.unacknowledged,
+            lag: p.lag(),
+            acknowledged_up_to: p.acknowledged,
+            waiting_pulls: p.waiting_pulls,
+            paused: p.paused,
         });
         consumers.push(ConsumerStatus { stream: stream_config.stream_name.clone(), name: consumer, state });
     }
     let path = config.database_path.clone();
     let read_model = tokio::task::spawn_blocking(move || read_model_status(path))
         .await
-        .map_err(|e| ProjectorError::Output(std::io::Error::other(e)))?;
+        .map_err(|e| OpsError::Output(std::io::Error::other(e)))?;
     Ok(Status { streams, consumers, read_model })
 }
 

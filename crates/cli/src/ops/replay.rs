@@ -4,13 +4,14 @@
 use std::io::Write;
 
 use async_nats::jetstream;
+use cqrs_es::Aggregate;
 use serde::Serialize;
 use serde_json::Value;
-use valentine_domain::{Field, PageEvent};
+use valentine_domain::{Field, Page, PageEvent};
 use valentine_eventstore::{JetStreamEventRepository, subjects};
+use valentine_projector::ReadSideConfig;
 
-use crate::config::ReadSideConfig;
-use crate::error::ProjectorError;
+use super::OpsError;
 
 /// One event as an auditor sees it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -41,14 +42,14 @@ pub struct ReplayedEvent {
 ///
 /// # Errors
 /// When NATS fails or a stored message is unreadable.
-pub async fn history(config: &ReadSideConfig, slug: &str) -> Result<Vec<ReplayedEvent>, ProjectorError> {
+pub async fn history(config: &ReadSideConfig, slug: &str) -> Result<Vec<ReplayedEvent>, OpsError> {
     let key = slug.to_ascii_lowercase();
     if !subjects::is_valid_id(&key) {
         return Ok(Vec::new());
     }
-    let client = async_nats::connect(config.nats_servers()).await.map_err(ProjectorError::nats)?;
+    let client = async_nats::connect(config.nats_servers()).await.map_err(OpsError::nats)?;
     let repo = JetStreamEventRepository::new(jetstream::new(client), config.events.clone()).await?;
-    let subject = subjects::aggregate(&config.events.subject_prefix, "Page", &key);
+    let subject = subjects::aggregate(&config.events.subject_prefix, Page::TYPE, &key);
     let mut page_id = 0;
     let mut events = Vec::new();
     for stored in repo.load_commits(&subject).await? {
@@ -80,7 +81,7 @@ pub async fn history(config: &ReadSideConfig, slug: &str) -> Result<Vec<Replayed
 ///
 /// # Errors
 /// When writing fails.
-pub fn write_json(events: &[ReplayedEvent], out: &mut impl Write) -> Result<(), ProjectorError> {
+pub fn write_json(events: &[ReplayedEvent], out: &mut impl Write) -> Result<(), OpsError> {
     serde_json::to_writer_pretty(&mut *out, events).map_err(std::io::Error::from)?;
     writeln!(out)?;
     Ok(())
@@ -90,7 +91,7 @@ pub fn write_json(events: &[ReplayedEvent], out: &mut impl Write) -> Result<(), 
 ///
 /// # Errors
 /// When writing fails.
-pub fn write_table(slug: &str, events: &[ReplayedEvent], out: &mut impl Write) -> Result<(), ProjectorError> {
+pub fn write_table(slug: &str, events: &[ReplayedEvent], out: &mut impl Write) -> Result<(), OpsError> {
     if events.is_empty() {
         writeln!(out, "no events for {slug:?}")?;
         return Ok(());

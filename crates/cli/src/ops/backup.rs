@@ -28,9 +28,9 @@ use time::format_description::well_known::Rfc3339;
 use tracing::info;
 use valentine_eventstore::{EventStoreConfig, ensure_stream};
 use valentine_projections::db;
+use valentine_projector::ReadSideConfig;
 
-use crate::config::ReadSideConfig;
-use crate::error::ProjectorError;
+use super::OpsError;
 
 /// The manifest's file name.
 pub const MANIFEST: &str = "backup.json";
@@ -85,12 +85,12 @@ fn streams(config: &ReadSideConfig) -> [&EventStoreConfig; 2] {
 ///
 /// # Errors
 /// When NATS or the file system fail, or `dir` is not empty.
-pub async fn backup(config: &ReadSideConfig, dir: &Path) -> Result<Manifest, ProjectorError> {
+pub async fn backup(config: &ReadSideConfig, dir: &Path) -> Result<Manifest, OpsError> {
     std::fs::create_dir_all(dir)?;
     if std::fs::read_dir(dir)?.next().is_some() {
         return Err(std::io::Error::other(format!("{} is not empty", dir.display())).into());
     }
-    let client = async_nats::connect(config.nats_servers()).await.map_err(ProjectorError::nats)?;
+    let client = async_nats::connect(config.nats_servers()).await.map_err(OpsError::nats)?;
     let js = jetstream::new(client);
     let mut manifest = Manifest { created_at: now(), streams: Vec::new(), read_model: None };
     for stream_config in streams(config) {
@@ -110,7 +110,7 @@ pub async fn backup(config: &ReadSideConfig, dir: &Path) -> Result<Manifest, Pro
         let target = dir.join(READ_MODEL);
         tokio::task::spawn_blocking(move || copy_read_model(&link, &target))
             .await
-            .map_err(|e| ProjectorError::Output(std::io::Error::other(e)))??;
+            .map_err(|e| OpsError::Output(std::io::Error::other(e)))??;
         manifest.read_model = Some(READ_MODEL.to_owned());
     }
     let mut out = BufWriter::new(File::create(dir.join(MANIFEST))?);
@@ -124,22 +124,22 @@ fn now() -> String {
 }
 
 /// Writes every message of `stream` up to its last sequence now into `file`.
-async fn dump(stream: &stream::Stream, file: &Path) -> Result<(u64, u64), ProjectorError> {
+async fn dump(stream: &stream::Stream, file: &Path) -> Result<(u64, u64), OpsError> {
     let mut consumer = stream
         .create_consumer(pull::OrderedConfig { deliver_policy: DeliverPolicy::All, ..Default::default() })
         .await
-        .map_err(ProjectorError::nats)?;
-    let info = consumer.info().await.map_err(ProjectorError::nats)?;
+        .map_err(OpsError::nats)?;
+    let info = consumer.info().await.map_err(OpsError::nats)?;
     let mut remaining = info.num_pending;
     let partial = file.with_extension("partial");
     let mut out = BufWriter::new(File::create(&partial)?);
     let (mut count, mut last) = (0, 0);
     if remaining > 0 {
-        let mut messages = consumer.messages().await.map_err(ProjectorError::nats)?;
+        let mut messages = consumer.messages().await.map_err(OpsError::nats)?;
         while remaining > 0 {
             let Some(message) = messages.next().await else { break };
-            let message = message.map_err(ProjectorError::nats)?;
-            let meta = message.info().map_err(ProjectorError::nats)?;
+            let message = message.map_err(OpsError::nats)?;
+            let meta = message.info().map_err(OpsError::nats)?;
             let headers = message
                 .headers
                 .as_ref()
@@ -172,7 +172,7 @@ async fn dump(stream: &stream::Stream, file: &Path) -> Result<(u64, u64), Projec
     Ok((count, last))
 }
 
-fn copy_read_model(link: &Path, target: &Path) -> Result<(), ProjectorError> {
+fn copy_read_model(link: &Path, target: &Path) -> Result<(), OpsError> {
     let conn = db::reader_connection(link)?;
     let target = target.to_str().ok_or_else(|| std::io::Error::other("the backup path is not UTF-8"))?;
     conn.execute("VACUUM INTO ?1", [target]).map_err(valentine_projections::ProjectionError::from)?;
@@ -184,17 +184,17 @@ fn copy_read_model(link: &Path, target: &Path) -> Result<(), ProjectorError> {
 ///
 /// # Errors
 /// When a stream is not empty, a message lands at another sequence, or NATS or the files fail.
-pub async fn restore(config: &ReadSideConfig, dir: &Path) -> Result<Manifest, ProjectorError> {
+pub async fn restore(config: &ReadSideConfig, dir: &Path) -> Result<Manifest, OpsError> {
     let manifest: Manifest = serde_json::from_reader(BufReader::new(File::open(dir.join(MANIFEST))?))
         .map_err(std::io::Error::from)?;
-    let client = async_nats::connect(config.nats_servers()).await.map_err(ProjectorError::nats)?;
+    let client = async_nats::connect(config.nats_servers()).await.map_err(OpsError::nats)?;
     let js = jetstream::new(client);
     for stream_config in streams(config) {
         let Some(backed_up) = manifest.streams.iter().find(|s| s.name == stream_config.stream_name) else {
             continue;
         };
         let mut stream = ensure_stream(&js, stream_config).await?;
-        let state = stream.info().await.map_err(ProjectorError::nats)?.state.clone();
+        let state = stream.info().await.map_err(OpsError::nats)?.state.clone();
         if state.messages > 0 || state.last_sequence > 0 {
             return Err(restore_refused(format!(
                 "stream {} is not empty ({} messages); restore into a fresh server",
@@ -207,11 +207,11 @@ pub async fn restore(config: &ReadSideConfig, dir: &Path) -> Result<Manifest, Pr
     Ok(manifest)
 }
 
-fn restore_refused(reason: String) -> ProjectorError {
-    ProjectorError::Output(std::io::Error::other(reason))
+fn restore_refused(reason: String) -> OpsError {
+    OpsError::Output(std::io::Error::other(reason))
 }
 
-async fn publish_all(js: &jetstream::Context, file: &PathBuf) -> Result<u64, ProjectorError> {
+async fn publish_all(js: &jetstream::Context, file: &PathBuf) -> Result<u64, OpsError> {
     let mut count = 0;
     for line in BufReader::new(File::open(file)?).lines() {
         let line = line?;
@@ -234,9 +234,9 @@ async fn publish_all(js: &jetstream::Context, file: &PathBuf) -> Result<u64, Pro
         let ack = js
             .send_publish(message.subject.clone(), publish)
             .await
-            .map_err(ProjectorError::nats)?
+            .map_err(OpsError::nats)?
             .await
-            .map_err(ProjectorError::nats)?;
+            .map_err(OpsError::nats)?;
         if ack.sequence != message.sequence {
             return Err(restore_refused(format!(
                 "message {} of {} landed at sequence {}: the backup has gaps, and page ids would change",

@@ -4,20 +4,35 @@
 //! For tests and benchmarks of the read side only. It bypasses the aggregate and the
 //! optimistic-concurrency headers (it is the only writer, and publishes each page's commits
 //! in order on one connection), so it can fill a stream at JetStream's full publish rate.
+//! Otherwise every message carries the headers the event store writes (the commit's
+//! [`Commit::headers`] and a message id), so readers take it for an ordinary commit.
 
 use std::collections::HashMap;
 use std::future::IntoFuture;
 
 use async_nats::jetstream;
-use cqrs_es::DomainEvent;
+use async_nats::jetstream::context::PublishError;
+use cqrs_es::{Aggregate, DomainEvent};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use valentine_domain::{EditToken, PageCreated, PageDeleted, PageEvent, PageUpdated, TemplateId};
+use valentine_domain::{EditToken, Page, PageCreated, PageDeleted, PageEvent, PageUpdated, TemplateId};
 use valentine_eventstore::envelope::{Commit, EventMeta, WireEvent, header};
 use valentine_eventstore::tallies::ViewTally;
-use valentine_eventstore::{EventStoreConfig, ensure_stream, subjects};
+use valentine_eventstore::{EventStoreConfig, EventStoreError, ensure_stream, subjects};
 
-use crate::error::ProjectorError;
+/// Why a workload could not be published.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkloadError {
+    /// The stream could not be set up.
+    #[error(transparent)]
+    Stream(#[from] EventStoreError),
+    /// JetStream refused a message or did not acknowledge it.
+    #[error("JetStream refused a message: {0}")]
+    Publish(#[from] PublishError),
+    /// A message could not be encoded.
+    #[error("encoding a message: {0}")]
+    Encode(#[from] serde_json::Error),
+}
 
 /// Publishes in flight before waiting for acknowledgements.
 const IN_FLIGHT: usize = 4096;
@@ -154,7 +169,7 @@ impl Workload {
         self.next_command += 1;
         let id = format!("{:026}", self.next_command);
         Commit {
-            aggregate_type: "Page".to_owned(),
+            aggregate_type: Page::TYPE.to_owned(),
             aggregate_id: page.key.clone(),
             command_id: id.clone(),
             events: vec![WireEvent {
@@ -189,25 +204,21 @@ pub async fn publish_events(
     js: &jetstream::Context,
     config: &EventStoreConfig,
     mut workload: Workload,
-) -> Result<Published, ProjectorError> {
+) -> Result<Published, WorkloadError> {
     ensure_stream(js, config).await?;
     let mut in_flight = FuturesUnordered::new();
     let mut published = Published::default();
     let mut latest: HashMap<String, Latest> = HashMap::new();
     while let Some(commit) = workload.next_commit() {
-        let subject = subjects::aggregate(&config.subject_prefix, "Page", &commit.aggregate_id);
-        let mut headers = async_nats::HeaderMap::new();
+        let subject = subjects::aggregate(&config.subject_prefix, Page::TYPE, &commit.aggregate_id);
+        let mut headers = commit.headers();
         headers.insert(header::MSG_ID, commit.command_id.as_str());
-        headers.insert(header::AGGREGATE_TYPE, "Page");
-        headers.insert(header::AGGREGATE_ID, commit.aggregate_id.as_str());
-        headers.insert(header::LAST_SEQUENCE, commit.last_sequence().to_string().as_str());
-        let payload = serde_json::to_vec(&commit).map_err(|e| ProjectorError::nats(e.to_string()))?;
+        let payload = serde_json::to_vec(&commit)?;
         let key = commit.aggregate_id.clone();
         let creates = matches!(commit.events[0].payload, PageEvent::PageCreated(_));
         let deletes = matches!(commit.events[0].payload, PageEvent::PageDeleted(_));
         let order = commit.first_sequence();
-        let ack =
-            js.publish_with_headers(subject, headers, payload.into()).await.map_err(ProjectorError::nats)?;
+        let ack = js.publish_with_headers(subject, headers, payload.into()).await?;
         in_flight.push(async move { (key, creates, deletes, order, ack.await) });
         while in_flight.len() >= IN_FLIGHT {
             record(in_flight.next().await, &mut published, &mut latest)?;
@@ -221,8 +232,7 @@ pub async fn publish_events(
     Ok(published)
 }
 
-type Acked =
-    (String, bool, bool, usize, Result<jetstream::publish::PublishAck, jetstream::context::PublishError>);
+type Acked = (String, bool, bool, usize, Result<jetstream::publish::PublishAck, PublishError>);
 
 /// What the newest acknowledged events of a page say. Acknowledgements complete in any
 /// order, so each fact is kept with the aggregate sequence it came from.
@@ -240,9 +250,9 @@ fn record(
     acked: Option<Acked>,
     published: &mut Published,
     latest: &mut HashMap<String, Latest>,
-) -> Result<(), ProjectorError> {
+) -> Result<(), WorkloadError> {
     let Some((key, creates, deletes, order, ack)) = acked else { return Ok(()) };
-    let ack = ack.map_err(ProjectorError::nats)?;
+    let ack = ack?;
     published.messages += 1;
     let page = latest.entry(key).or_default();
     if creates && order > page.creation.0 {
@@ -266,7 +276,7 @@ pub async fn publish_tallies(
     pages: &HashMap<String, u64>,
     count: usize,
     seed: u64,
-) -> Result<u64, ProjectorError> {
+) -> Result<u64, WorkloadError> {
     ensure_stream(js, config).await?;
     let mut keys: Vec<(&String, &u64)> = pages.iter().collect();
     keys.sort();
@@ -283,18 +293,17 @@ pub async fn publish_tallies(
         let subject = valentine_eventstore::tallies::subject(config, key);
         let mut headers = async_nats::HeaderMap::new();
         headers.insert(header::MSG_ID, format!("tally-{seed}-{i}").as_str());
-        let payload = serde_json::to_vec(&tally).map_err(|e| ProjectorError::nats(e.to_string()))?;
-        let ack =
-            js.publish_with_headers(subject, headers, payload.into()).await.map_err(ProjectorError::nats)?;
+        let payload = serde_json::to_vec(&tally)?;
+        let ack = js.publish_with_headers(subject, headers, payload.into()).await?;
         in_flight.push(ack.into_future());
         while in_flight.len() >= IN_FLIGHT {
             if let Some(ack) = in_flight.next().await {
-                ack.map_err(ProjectorError::nats)?;
+                ack?;
             }
         }
     }
     while let Some(ack) = in_flight.next().await {
-        ack.map_err(ProjectorError::nats)?;
+        ack?;
     }
     Ok(total)
 }

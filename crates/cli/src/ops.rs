@@ -1,0 +1,39 @@
+//! Operator commands: the work behind `valentine replay`, `status`, `backup` and `restore`.
+//!
+//! They read the streams and the read model for people, and write neither (a restore only
+//! fills empty streams), so they belong to the binary rather than to the projector library
+//! that every worker links. They use the read side's settings, [`ReadSideConfig`].
+//!
+//! [`ReadSideConfig`]: valentine_projector::ReadSideConfig
+
+pub mod backup;
+pub mod replay;
+pub mod status;
+
+use valentine_eventstore::EventStoreError;
+use valentine_projections::ProjectionError;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What stops an operator command.
+#[derive(Debug, thiserror::Error)]
+pub enum OpsError {
+    /// NATS or JetStream failed.
+    #[error("NATS: {0}")]
+    Nats(#[source] BoxError),
+    /// The event store failed.
+    #[error(transparent)]
+    EventStore(#[from] EventStoreError),
+    /// The read model failed.
+    #[error(transparent)]
+    Projection(#[from] ProjectionError),
+    /// Reading or writing files or output failed, or the command was refused.
+    #[error("output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+impl OpsError {
+    fn nats(err: impl Into<BoxError>) -> Self {
+        Self::Nats(err.into())
+    }
+}

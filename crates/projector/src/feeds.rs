@@ -1,0 +1,154 @@
+//! The two feeds a projector reads into the read model, page events and view tallies,
+//! described once: which messages belong to a feed, how one is decoded, how a batch is
+//! projected, and what an item that cannot be placed means.
+//!
+//! The live worker ([`crate::worker`]) and the rebuild ([`crate::rebuild`]) each have a
+//! single loop, generic over [`Feed`], so both feeds are always read the same way: a message
+//! one of them cannot decode, the other cannot either.
+
+use async_nats::jetstream::Message;
+use valentine_eventstore::envelope::MalformedCommit;
+use valentine_eventstore::{Commit, EventStoreConfig, subjects};
+use valentine_projections::tallies::{DeliveredTally, MalformedTally, project_tallies};
+use valentine_projections::{PageCommit, ProjectionError, Verdict, project_batch};
+
+use crate::health;
+
+/// What it means that an item cannot be projected yet, or cannot be read at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    /// Each item continues a page's history, which must be whole and in order. Live, a
+    /// deferred item waits briefly: its predecessor is in another projector's batch. A
+    /// rebuild reads in stream order, so there a deferred or unreadable item means the
+    /// stream is damaged, and the rebuild stops.
+    History,
+    /// Each item counts on its own, once its page is projected. Live, a deferred item waits
+    /// for its page, longer every time. A rebuild projects every event first, so there a
+    /// deferred item counts for nothing, and an unreadable one is skipped.
+    Counts,
+}
+
+/// What committing a batch settled.
+#[derive(Debug, Default)]
+pub(crate) struct Projected {
+    /// One verdict per item, in delivery order.
+    pub(crate) verdicts: Vec<Verdict>,
+    /// Cache keys whose answers are now stale.
+    pub(crate) touched: Vec<String>,
+    /// Event-stream sequences applied, to announce to waiting writers.
+    pub(crate) applied: Vec<u64>,
+}
+
+/// One feed of the read model.
+pub(crate) trait Feed: Clone + Send + Sync + 'static {
+    /// A decoded message.
+    type Item: Send + 'static;
+    /// Why a message cannot be decoded; no retry changes that.
+    type Malformed: std::error::Error + Send + Sync + 'static;
+    /// Which feed this is, in health records.
+    const HEALTH: health::Feed;
+    /// What a deferred or unreadable item means.
+    const ORDER: Order;
+    /// How logs and progress name it.
+    const NAME: &'static str;
+
+    /// The subjects of its stream it reads.
+    fn filter(&self) -> String;
+    /// Decodes the message at `stream_sequence`.
+    fn decode(&self, message: &Message, stream_sequence: u64) -> Result<Self::Item, Self::Malformed>;
+    /// The item's sequence in its stream.
+    fn stream_sequence(item: &Self::Item) -> u64;
+    /// Events the item carries (zero for what is not an event).
+    fn events(item: &Self::Item) -> u64;
+    /// Projects a batch in one write transaction; call it from a blocking thread.
+    fn project(conn: &mut rusqlite::Connection, batch: Vec<Self::Item>)
+    -> Result<Projected, ProjectionError>;
+}
+
+/// Page events: one commit per message.
+#[derive(Debug, Clone)]
+pub(crate) struct Events {
+    prefix: String,
+}
+
+impl Events {
+    pub(crate) fn new(stream: &EventStoreConfig) -> Self {
+        Self { prefix: stream.subject_prefix.clone() }
+    }
+}
+
+impl Feed for Events {
+    type Item = PageCommit;
+    type Malformed = MalformedCommit;
+    const HEALTH: health::Feed = health::Feed::Events;
+    const ORDER: Order = Order::History;
+    const NAME: &'static str = "events";
+
+    fn filter(&self) -> String {
+        subjects::everything(&self.prefix)
+    }
+
+    fn decode(&self, message: &Message, stream_sequence: u64) -> Result<PageCommit, MalformedCommit> {
+        Commit::decode_as(stream_sequence, &message.payload)
+    }
+
+    fn stream_sequence(item: &PageCommit) -> u64 {
+        item.stream_sequence
+    }
+
+    fn events(item: &PageCommit) -> u64 {
+        item.commit.events.len() as u64
+    }
+
+    fn project(
+        conn: &mut rusqlite::Connection,
+        batch: Vec<PageCommit>,
+    ) -> Result<Projected, ProjectionError> {
+        let outcome = project_batch(conn, batch)?;
+        Ok(Projected { verdicts: outcome.verdicts, touched: outcome.touched, applied: outcome.applied })
+    }
+}
+
+/// View tallies: one page's views per message.
+#[derive(Debug, Clone)]
+pub(crate) struct Tallies {
+    prefix: String,
+}
+
+impl Tallies {
+    pub(crate) fn new(stream: &EventStoreConfig) -> Self {
+        Self { prefix: stream.subject_prefix.clone() }
+    }
+}
+
+impl Feed for Tallies {
+    type Item = DeliveredTally;
+    type Malformed = MalformedTally;
+    const HEALTH: health::Feed = health::Feed::Views;
+    const ORDER: Order = Order::Counts;
+    const NAME: &'static str = "views";
+
+    fn filter(&self) -> String {
+        subjects::everything(&self.prefix)
+    }
+
+    fn decode(&self, message: &Message, stream_sequence: u64) -> Result<DeliveredTally, MalformedTally> {
+        DeliveredTally::decode(message.subject.as_str(), &message.payload, stream_sequence, &self.prefix)
+    }
+
+    fn stream_sequence(item: &DeliveredTally) -> u64 {
+        item.stream_sequence
+    }
+
+    fn events(_: &DeliveredTally) -> u64 {
+        0
+    }
+
+    fn project(
+        conn: &mut rusqlite::Connection,
+        batch: Vec<DeliveredTally>,
+    ) -> Result<Projected, ProjectionError> {
+        let outcome = project_tallies(conn, &batch)?;
+        Ok(Projected { verdicts: outcome.verdicts, touched: outcome.touched, applied: Vec::new() })
+    }
+}
