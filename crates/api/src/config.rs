@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 use secrecy::SecretString;
-use valentine_eventstore::{EventStoreConfig, NatsSettings};
+use valentine_eventstore::{NatsSettings, StreamConfig};
 use valentine_projections::ReadModelSettings;
 
 /// Settings of the HTTP API.
@@ -16,9 +16,9 @@ pub struct ApiConfig {
     /// `NATS_URL`: where the event store is.
     pub nats: NatsSettings,
     /// The event stream (`NATS_REPLICAS`).
-    pub events: EventStoreConfig,
+    pub events: StreamConfig,
     /// The view tally stream (`NATS_REPLICAS`).
-    pub tallies: EventStoreConfig,
+    pub tallies: StreamConfig,
     /// The read model it answers from, and its projectors' consumer (`DATABASE_PATH`,
     /// `PROJECTOR_CONSUMER`).
     pub read_model: ReadModelSettings,
@@ -56,8 +56,8 @@ impl Default for ApiConfig {
     fn default() -> Self {
         Self {
             nats: NatsSettings::default(),
-            events: EventStoreConfig::default(),
-            tallies: EventStoreConfig::views(),
+            events: StreamConfig::default(),
+            tallies: StreamConfig::tallies(),
             read_model: ReadModelSettings::default(),
             redis_url: Some("redis://127.0.0.1:6379".to_owned()),
             bind_addr: SocketAddr::from(([127, 0, 0, 1], 8000)),

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use valentine_domain::Page;
 use valentine_eventstore::{
-    EventStoreConfig, EventStoreError, JetStreamEventRepository, ensure_stream, jetstream_cqrs, subjects,
+    EventStoreError, JetStreamEventRepository, StreamConfig, ensure_stream, jetstream_cqrs, subjects,
 };
 use valentine_projections::{PositionWatch, ProjectionError, db};
 
@@ -74,7 +74,7 @@ pub struct Application {
 #[derive(Debug)]
 struct Background {
     js: jetstream::Context,
-    tallies: EventStoreConfig,
+    tallies: StreamConfig,
     redis: RedisClient,
 }
 

@@ -14,7 +14,7 @@ use futures::future::join_all;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info_span, warn};
 use ulid::Ulid;
-use valentine_eventstore::EventStoreConfig;
+use valentine_eventstore::StreamConfig;
 use valentine_eventstore::tallies::{ViewTally, publish};
 
 use crate::metrics::Metrics;
@@ -61,7 +61,7 @@ struct Outgoing {
 pub(crate) async fn flush_loop(
     counter: ViewCounter,
     js: jetstream::Context,
-    config: EventStoreConfig,
+    config: StreamConfig,
     metrics: Metrics,
     shutdown: CancellationToken,
 ) {
@@ -96,7 +96,7 @@ pub(crate) async fn flush_loop(
 /// Publishes `batch`; returns what could not be stored, to resend with the same ids.
 async fn flush(
     js: &jetstream::Context,
-    config: &EventStoreConfig,
+    config: &StreamConfig,
     batch: Vec<Outgoing>,
     metrics: &Metrics,
 ) -> Vec<Outgoing> {

@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use valentine_bench::synthetic::{Workload, publish_events, publish_tallies};
-use valentine_eventstore::{EventStoreConfig, ensure_stream};
+use valentine_eventstore::{StreamConfig, ensure_stream};
 
 /// Benchmark tools for Valentine.
 #[derive(Debug, Parser)]
@@ -37,7 +37,7 @@ async fn main() -> anyhow::Result<()> {
     let Command::Seed { events, tallies, seed } = Cli::parse().command;
     let url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
     let js = async_nats::jetstream::new(async_nats::connect(&url).await.context("connecting to NATS")?);
-    let (events_config, views_config) = (EventStoreConfig::default(), EventStoreConfig::views());
+    let (events_config, views_config) = (StreamConfig::default(), StreamConfig::tallies());
     let mut events_stream = ensure_stream(&js, &events_config).await?;
     ensure_stream(&js, &views_config).await?;
     // The workload numbers its pages from zero and assumes they are new: on top of other

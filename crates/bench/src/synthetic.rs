@@ -18,7 +18,7 @@ use futures::stream::FuturesUnordered;
 use valentine_domain::{EditToken, Page, PageCreated, PageDeleted, PageEvent, PageUpdated, TemplateId};
 use valentine_eventstore::envelope::{Commit, EventMeta, WireEvent, header};
 use valentine_eventstore::tallies::ViewTally;
-use valentine_eventstore::{EventStoreConfig, EventStoreError, ensure_stream, subjects};
+use valentine_eventstore::{EventStoreError, StreamConfig, ensure_stream, subjects};
 
 /// Why a workload could not be published.
 #[derive(Debug, thiserror::Error)]
@@ -202,7 +202,7 @@ pub struct Published {
 /// When JetStream refuses the stream or a message.
 pub async fn publish_events(
     js: &jetstream::Context,
-    config: &EventStoreConfig,
+    config: &StreamConfig,
     mut workload: Workload,
 ) -> Result<Published, WorkloadError> {
     ensure_stream(js, config).await?;
@@ -272,7 +272,7 @@ fn record(
 /// When JetStream refuses the stream or a message.
 pub async fn publish_tallies(
     js: &jetstream::Context,
-    config: &EventStoreConfig,
+    config: &StreamConfig,
     pages: &HashMap<String, u64>,
     count: usize,
     seed: u64,

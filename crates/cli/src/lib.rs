@@ -25,7 +25,7 @@ use valentine_projector::progress::reporter;
 use valentine_projector::{Projector, health, rebuild};
 
 use crate::ops::{backup, replay, status};
-use crate::settings::Settings;
+use crate::settings::{LogFormat, Settings};
 
 /// Valentine: shareable pages for loved ones, event-sourced on NATS JetStream.
 #[derive(Debug, Parser)]
@@ -38,11 +38,17 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the HTTP API (and the web app, when WEB_DIST is set) on BIND_ADDR.
-    Api,
+    Api {
+        #[command(flatten)]
+        settings: Settings,
+    },
     /// Run one projector worker: events and view tallies into the read model. Run several
     /// for scale; they share the work. Serves /health and /ready on PROJECTOR_HEALTH_ADDR if
     /// set.
-    Projector,
+    Projector {
+        #[command(flatten)]
+        settings: Settings,
+    },
     /// Rebuild the read model from the whole stream and swap it in; prints its content hash.
     Rebuild {
         /// Compare a fresh build with the live read model instead; exits 1 if they differ.
@@ -51,6 +57,8 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        settings: Settings,
     },
     /// Print a page's full event history from the stream, every life of the slug.
     Replay {
@@ -59,24 +67,32 @@ enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        settings: Settings,
     },
     /// Show the event streams, the projectors' lag and the read model's counts.
     Status {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        settings: Settings,
     },
     /// Copy the event streams (as of now) and the read model into a new folder, while the
     /// services run.
     Backup {
         /// The folder to create (or an empty one).
         dir: std::path::PathBuf,
+        #[command(flatten)]
+        settings: Settings,
     },
     /// Publish a backup's streams into empty streams, every message at its old sequence;
     /// then run `valentine rebuild`.
     Restore {
         /// The backup's folder.
         dir: std::path::PathBuf,
+        #[command(flatten)]
+        settings: Settings,
     },
     /// GET an HTTP URL and exit 0 if it answers 2xx, 1 otherwise: a health check for images
     /// without curl, e.g. `valentine probe http://127.0.0.1:9100/ready`.
@@ -89,21 +105,30 @@ enum Command {
     },
 }
 
-/// Parses the command line and runs it.
+impl Command {
+    /// The settings the command runs with; `probe` has none.
+    fn settings(&self) -> Option<&Settings> {
+        match self {
+            Self::Api { settings }
+            | Self::Projector { settings }
+            | Self::Rebuild { settings, .. }
+            | Self::Replay { settings, .. }
+            | Self::Status { settings, .. }
+            | Self::Backup { settings, .. }
+            | Self::Restore { settings, .. } => Some(settings),
+            Self::Probe { .. } => None,
+        }
+    }
+}
+
+/// Parses the command line (and the settings from the environment) and runs it.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Probe { url, timeout } = &cli.command {
         // Needs no settings: it runs where they may be incomplete.
         return probe(url, Duration::from_secs(*timeout));
     }
-    let settings = match Settings::from_env() {
-        Ok(settings) => settings,
-        Err(e) => {
-            eprintln!("valentine: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    telemetry::init(settings.log_format);
+    telemetry::init(cli.command.settings().map_or(LogFormat::Text, |s| s.log_format));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -111,7 +136,7 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command, settings)) {
+    match runtime.block_on(run(cli.command)) {
         Ok(code) => code,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "failed");
@@ -121,22 +146,22 @@ pub fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
+async fn run(command: Command) -> anyhow::Result<ExitCode> {
     survive_file_size_limit()?;
-    let config = settings.read_side;
     match command {
-        Command::Api => {
-            let app = valentine_api::Application::build(settings.api).await.context("starting the API")?;
+        Command::Api { settings } => {
+            let app = valentine_api::Application::build(settings.api()).await.context("starting the API")?;
             let shutdown = CancellationToken::new();
             tokio::spawn(cancel_on_signal(shutdown.clone()));
             app.run(shutdown).await.context("serving")?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Projector => {
-            let projector = Projector::connect(config).await.context("starting the projector")?;
+        Command::Projector { settings } => {
+            let projector =
+                Projector::connect(settings.read_side()).await.context("starting the projector")?;
             let shutdown = CancellationToken::new();
             tokio::spawn(cancel_on_signal(shutdown.clone()));
-            let endpoint = match settings.projector_health_addr {
+            let endpoint = match settings.projector_health_addr.0 {
                 Some(addr) => {
                     let listener = tokio::net::TcpListener::bind(addr)
                         .await
@@ -153,8 +178,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             projected.context("projecting")?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Rebuild { verify: false, json } => {
-            let report = rebuild::rebuild(&config, reporter().as_ref()).await.context("rebuilding")?;
+        Command::Rebuild { verify: false, json, settings } => {
+            let report =
+                rebuild::rebuild(&settings.read_side(), reporter().as_ref()).await.context("rebuilding")?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -171,8 +197,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Rebuild { verify: true, json } => {
-            let verification = rebuild::verify(&config, reporter().as_ref()).await.context("verifying")?;
+        Command::Rebuild { verify: true, json, settings } => {
+            let verification =
+                rebuild::verify(&settings.read_side(), reporter().as_ref()).await.context("verifying")?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&verification)?);
             } else {
@@ -183,8 +210,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             }
             Ok(if verification.matches() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
-        Command::Replay { slug, json } => {
-            let events = replay::history(&config, &slug).await.context("reading the history")?;
+        Command::Replay { slug, json, settings } => {
+            let events =
+                replay::history(&settings.read_side(), &slug).await.context("reading the history")?;
             let mut out = std::io::stdout().lock();
             if json {
                 replay::write_json(&events, &mut out)?;
@@ -193,8 +221,8 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Status { json } => {
-            let status = status::status(&config).await.context("reading the status")?;
+        Command::Status { json, settings } => {
+            let status = status::status(&settings.read_side()).await.context("reading the status")?;
             let mut out = std::io::stdout().lock();
             if json {
                 serde_json::to_writer_pretty(&mut out, &status)?;
@@ -204,8 +232,8 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Backup { dir } => {
-            let manifest = backup::backup(&config, &dir).await.context("backing up")?;
+        Command::Backup { dir, settings } => {
+            let manifest = backup::backup(&settings.read_side(), &dir).await.context("backing up")?;
             for s in &manifest.streams {
                 eprintln!("{}: {} messages, up to sequence {}", s.name, s.messages, s.last_sequence);
             }
@@ -215,8 +243,8 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             println!("{}", dir.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Restore { dir } => {
-            let manifest = backup::restore(&config, &dir).await.context("restoring")?;
+        Command::Restore { dir, settings } => {
+            let manifest = backup::restore(&settings.read_side(), &dir).await.context("restoring")?;
             for s in &manifest.streams {
                 eprintln!("{}: {} messages restored", s.name, s.messages);
             }

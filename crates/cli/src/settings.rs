@@ -1,27 +1,23 @@
-//! The binary's configuration: environment variables with defaults that work on a
-//! developer machine. `.env.example` lists them all.
-
-use std::path::PathBuf;
-use std::str::FromStr;
+//! The binary's configuration: environment variables (each also a flag), with defaults that
+//! work on a developer machine. `.env.example` lists them all and `valentine <command>
+//! --help` shows them with their defaults. A setting that is set but unusable stops the
+//! binary at start with its name and exit code 2.
+//!
+//! An empty variable counts as unset where a setting is optional (`REDIS_URL=` turns the
+//! cache off; `NATS_REPLICAS=` keeps what the streams have).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
+use clap::Args;
 use ipnet::IpNet;
 use secrecy::SecretString;
 use valentine_api::ApiConfig;
-use valentine_eventstore::{EventStoreConfig, NatsSettings};
+use valentine_eventstore::{NatsSettings, StreamConfig};
 use valentine_projections::ReadModelSettings;
 use valentine_projector::ReadSideConfig;
-
-/// A variable that is set but cannot be used.
-#[derive(Debug, thiserror::Error)]
-#[error("{name}={value:?} is not valid: {reason}")]
-pub struct SettingError {
-    name: &'static str,
-    value: String,
-    reason: String,
-}
 
 /// How log lines look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,167 +28,288 @@ pub enum LogFormat {
     Json,
 }
 
-/// Every setting of the binary.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// `LOG_FORMAT`: `text` (default) or `json`. Verbosity comes from `RUST_LOG`.
-    pub log_format: LogFormat,
-    /// Read-side settings: `NATS_URL`, `REDIS_URL`, `DATABASE_PATH`,
-    /// `PROJECTOR_BATCH_SIZE`, `PROJECTOR_CONSUMER`, `NATS_REPLICAS`.
-    pub read_side: ReadSideConfig,
-    /// `PROJECTOR_HEALTH_ADDR`: where `valentine projector` serves `/health` and `/ready`;
-    /// unset or empty serves nothing.
-    pub projector_health_addr: Option<SocketAddr>,
-    /// API settings (`valentine api`): `BIND_ADDR`, `ALLOWED_ORIGINS`, `FRONTEND_DOMAIN`,
-    /// `RATE_LIMIT_PAGES_PER_HOUR`, `RATE_LIMIT_SLUG_CHECKS_PER_MINUTE`, `SYNC_WAIT_MS`,
-    /// `TRUSTED_PROXIES`, `IP_HASH_SECRET`, `WEB_DIST`, `MAX_BODY_BYTES`, `READ_CONNECTIONS`,
-    /// plus the read-side settings above.
-    pub api: ApiConfig,
-}
+/// A value that may be absent: an empty variable is `None`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Optional<T>(pub Option<T>);
 
-fn invalid(name: &'static str, value: &str, reason: impl Into<String>) -> SettingError {
-    SettingError { name, value: value.to_owned(), reason: reason.into() }
+/// Every setting of the binary.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Settings (environment variables, or these flags)")]
+pub struct Settings {
+    /// Log lines: text or json. Verbosity comes from RUST_LOG.
+    #[arg(long, env = "LOG_FORMAT", default_value = "text", value_parser = log_format)]
+    pub log_format: LogFormat,
+    /// NATS server with JetStream (2.11 or later); for a cluster, its nodes comma separated.
+    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222", value_parser = nats)]
+    pub nats_url: NatsSettings,
+    /// Redis for the cache and shared rate limits; empty disables caching and cache
+    /// invalidation.
+    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379", value_parser = text)]
+    pub redis_url: Optional<String>,
+    /// The read model: a link to its current generation under <DATABASE_PATH>.generations/.
+    #[arg(long, env = "DATABASE_PATH", default_value = "data/valentine.db")]
+    pub database_path: PathBuf,
+    /// Replicas of the EVENTS and VIEWS streams (3 on a three-node cluster); empty keeps what
+    /// the streams have (1 when created).
+    #[arg(long, env = "NATS_REPLICAS", default_value = "", hide_default_value = true, value_parser = optional::<usize>)]
+    pub nats_replicas: Optional<usize>,
+    /// Most events a projector applies in one transaction.
+    #[arg(long, env = "PROJECTOR_BATCH_SIZE", default_value = "512", value_parser = batch_size)]
+    pub projector_batch_size: usize,
+    /// Durable consumer shared by all projectors of one read model (<name> and <name>-views).
+    #[arg(long, env = "PROJECTOR_CONSUMER", default_value = "projector")]
+    pub projector_consumer: String,
+    /// Where `valentine projector` serves GET /health and GET /ready, e.g. 127.0.0.1:9100;
+    /// empty serves nothing.
+    #[arg(long, env = "PROJECTOR_HEALTH_ADDR", default_value = "", hide_default_value = true, value_parser = optional::<SocketAddr>)]
+    pub projector_health_addr: Optional<SocketAddr>,
+    /// Where the API listens.
+    #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8000")]
+    pub bind_addr: SocketAddr,
+    /// Browser origins allowed to call the API (CORS), comma separated.
+    #[arg(long, env = "ALLOWED_ORIGINS", default_value = "http://localhost:5173,http://127.0.0.1:5173", value_parser = list)]
+    pub allowed_origins: List,
+    /// Public base URL of shared pages: answers carry <FRONTEND_DOMAIN>/<slug>.
+    #[arg(long, env = "FRONTEND_DOMAIN", default_value = "http://localhost:8000", value_parser = base_url)]
+    pub frontend_domain: String,
+    /// Page creations per client per hour; 0 turns the limit off.
+    #[arg(long, env = "RATE_LIMIT_PAGES_PER_HOUR", default_value = "10", value_parser = parsed::<u32>)]
+    pub rate_limit_pages_per_hour: u32,
+    /// Slug checks and suggestions per client per minute; 0 turns the limit off.
+    #[arg(long, env = "RATE_LIMIT_SLUG_CHECKS_PER_MINUTE", default_value = "60", value_parser = parsed::<u32>)]
+    pub rate_limit_slug_checks_per_minute: u32,
+    /// How long a create waits for its page to be projected before answering 202 with a job
+    /// id, in milliseconds.
+    #[arg(long, env = "SYNC_WAIT_MS", default_value = "2000", value_parser = parsed::<u64>)]
+    pub sync_wait_ms: u64,
+    /// Proxies whose X-Forwarded-For is believed: addresses or CIDR ranges, comma separated.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "", hide_default_value = true, value_parser = proxies)]
+    pub trusted_proxies: Proxies,
+    /// Secret for hashing client addresses and deriving idempotent creates. Empty: random per
+    /// process, fine for one instance; every instance of a deployment must share one.
+    #[arg(long, env = "IP_HASH_SECRET", default_value = "", hide_default_value = true, hide_env_values = true, value_parser = secret)]
+    pub ip_hash_secret: Optional<SecretString>,
+    /// The built web app to serve for paths outside the API; empty serves the API only.
+    #[arg(long, env = "WEB_DIST", default_value = "", hide_default_value = true, value_parser = text)]
+    pub web_dist: Optional<String>,
+    /// Largest request body, in bytes (1024 or more).
+    #[arg(long, env = "MAX_BODY_BYTES", default_value = "65536", value_parser = body_limit)]
+    pub max_body_bytes: usize,
+    /// Read-only SQLite connections per API process.
+    #[arg(long, env = "READ_CONNECTIONS", default_value = "8", value_parser = parsed::<u32>)]
+    pub read_connections: u32,
 }
 
 /// A comma-separated list, blanks dropped.
-fn list(name: &'static str) -> Option<Vec<String>> {
-    var(name).map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct List(pub Vec<String>);
+
+/// Trusted proxies: addresses or CIDR ranges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proxies(pub Vec<IpNet>);
+
+fn log_format(value: &str) -> Result<LogFormat, String> {
+    match value.trim() {
+        "" | "text" | "pretty" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        _ => Err("use text or json".to_owned()),
+    }
 }
 
-fn api_settings(read_side: &ReadSideConfig) -> Result<ApiConfig, SettingError> {
-    let defaults = ApiConfig::default();
-    let trusted_proxies = match list("TRUSTED_PROXIES") {
-        None => defaults.trusted_proxies,
-        Some(items) => items
-            .iter()
-            .map(|item| {
-                item.parse::<IpNet>().or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from)).map_err(
-                    |_| invalid("TRUSTED_PROXIES", item, "use addresses or CIDR ranges, comma separated"),
-                )
-            })
-            .collect::<Result<_, _>>()?,
-    };
-    let frontend_domain = var("FRONTEND_DOMAIN").map_or(defaults.frontend_domain, |d| d.trim().to_owned());
-    if !(frontend_domain.starts_with("http://") || frontend_domain.starts_with("https://")) {
-        return Err(invalid(
-            "FRONTEND_DOMAIN",
-            &frontend_domain,
-            "use a URL such as https://valentine.example",
-        ));
-    }
-    let max_body_bytes = parsed("MAX_BODY_BYTES", defaults.max_body_bytes)?;
-    if max_body_bytes < 1024 {
-        return Err(invalid("MAX_BODY_BYTES", &max_body_bytes.to_string(), "must be at least 1024"));
-    }
-    Ok(ApiConfig {
-        nats: NatsSettings { url: read_side.nats_url.clone() },
-        events: read_side.events.clone(),
-        tallies: read_side.views.clone(),
-        read_model: ReadModelSettings {
-            database_path: read_side.database_path.clone(),
-            consumer: read_side.consumer.clone(),
-        },
-        redis_url: read_side.redis_url.clone(),
-        bind_addr: parsed::<SocketAddr>("BIND_ADDR", defaults.bind_addr)?,
-        allowed_origins: list("ALLOWED_ORIGINS").unwrap_or(defaults.allowed_origins),
-        frontend_domain,
-        pages_per_hour: parsed("RATE_LIMIT_PAGES_PER_HOUR", defaults.pages_per_hour)?,
-        slug_checks_per_minute: parsed("RATE_LIMIT_SLUG_CHECKS_PER_MINUTE", defaults.slug_checks_per_minute)?,
-        sync_wait: Duration::from_millis(parsed(
-            "SYNC_WAIT_MS",
-            u64::try_from(defaults.sync_wait.as_millis()).unwrap_or(2000),
-        )?),
-        trusted_proxies,
-        ip_hash_secret: var("IP_HASH_SECRET").filter(|s| !s.is_empty()).map(SecretString::from),
-        web_dist: var("WEB_DIST").filter(|s| !s.trim().is_empty()).map(PathBuf::from),
-        max_body_bytes,
-        read_connections: parsed("READ_CONNECTIONS", defaults.read_connections)?.max(1),
-    })
+fn nats(value: &str) -> Result<NatsSettings, String> {
+    let settings = NatsSettings { url: value.to_owned() };
+    settings.check()?;
+    Ok(settings)
 }
 
-/// `NATS_URL`: one server URL, or several comma separated (the nodes of a cluster).
-fn check_nats_url(urls: &str) -> Result<(), SettingError> {
-    let servers: Vec<&str> = urls.split(',').map(str::trim).filter(|url| !url.is_empty()).collect();
-    if servers.is_empty() {
-        return Err(invalid("NATS_URL", urls, "name at least one server, e.g. nats://127.0.0.1:4222"));
-    }
-    for server in servers {
-        server.parse::<async_nats::ServerAddr>().map_err(|e| invalid("NATS_URL", server, e.to_string()))?;
-    }
-    Ok(())
+fn text(value: &str) -> Result<Optional<String>, String> {
+    Ok(Optional(Some(value.trim().to_owned()).filter(|v| !v.is_empty())))
 }
 
-fn var(name: &'static str) -> Option<String> {
-    std::env::var(name).ok()
+fn secret(value: &str) -> Result<Optional<SecretString>, String> {
+    Ok(Optional(Some(value).filter(|v| !v.is_empty()).map(SecretString::from)))
 }
 
-fn parsed<T: FromStr>(name: &'static str, default: T) -> Result<T, SettingError>
+fn optional<T: FromStr>(value: &str) -> Result<Optional<T>, String>
 where
     T::Err: std::fmt::Display,
 {
-    match var(name) {
-        None => Ok(default),
-        Some(value) => {
-            value.trim().parse().map_err(|e: T::Err| SettingError { name, value, reason: e.to_string() })
-        }
+    match value.trim() {
+        "" => Ok(Optional(None)),
+        text => text.parse().map(|v| Optional(Some(v))).map_err(|e: T::Err| e.to_string()),
+    }
+}
+
+fn parsed<T: FromStr>(value: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    value.trim().parse().map_err(|e: T::Err| e.to_string())
+}
+
+fn batch_size(value: &str) -> Result<usize, String> {
+    match parsed::<usize>(value)? {
+        0 => Err("must be at least 1".to_owned()),
+        n => Ok(n),
+    }
+}
+
+fn body_limit(value: &str) -> Result<usize, String> {
+    match parsed::<usize>(value)? {
+        n if n < 1024 => Err("must be at least 1024".to_owned()),
+        n => Ok(n),
+    }
+}
+
+fn list(value: &str) -> Result<List, String> {
+    Ok(List(value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()))
+}
+
+fn proxies(value: &str) -> Result<Proxies, String> {
+    list(value)?
+        .0
+        .iter()
+        .map(|item| {
+            item.parse::<IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("{item}: use addresses or CIDR ranges, comma separated"))
+        })
+        .collect::<Result<_, _>>()
+        .map(Proxies)
+}
+
+fn base_url(value: &str) -> Result<String, String> {
+    let url = value.trim();
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(url.to_owned())
+    } else {
+        Err("use a URL such as https://valentine.example".to_owned())
     }
 }
 
 impl Settings {
-    /// Reads the environment.
-    ///
-    /// # Errors
-    /// When a variable is set to something unusable.
-    pub fn from_env() -> Result<Self, SettingError> {
-        let defaults = ReadSideConfig::default();
-        let log_format = match var("LOG_FORMAT").as_deref().map(str::trim) {
-            None | Some("" | "text" | "pretty") => LogFormat::Text,
-            Some("json") => LogFormat::Json,
-            Some(other) => {
-                return Err(SettingError {
-                    name: "LOG_FORMAT",
-                    value: other.to_owned(),
-                    reason: "use text or json".to_owned(),
-                });
-            }
-        };
-        let replicas = match var("NATS_REPLICAS") {
-            None => None,
-            Some(v) if v.trim().is_empty() => None,
-            Some(_) => Some(parsed::<usize>("NATS_REPLICAS", 1)?),
-        };
-        let batch_size = parsed("PROJECTOR_BATCH_SIZE", defaults.batch_size)?;
-        if batch_size == 0 {
-            return Err(SettingError {
-                name: "PROJECTOR_BATCH_SIZE",
-                value: "0".to_owned(),
-                reason: "must be at least 1".to_owned(),
-            });
+    /// The streams, with the replica count asked for.
+    fn streams(&self) -> (StreamConfig, StreamConfig) {
+        let replicas = self.nats_replicas.0;
+        (
+            StreamConfig { replicas, ..StreamConfig::events() },
+            StreamConfig { replicas, ..StreamConfig::tallies() },
+        )
+    }
+
+    fn read_model(&self) -> ReadModelSettings {
+        ReadModelSettings {
+            database_path: self.database_path.clone(),
+            consumer: self.projector_consumer.clone(),
         }
-        let nats_url = var("NATS_URL").unwrap_or(defaults.nats_url);
-        check_nats_url(&nats_url)?;
-        let projector_health_addr = match var("PROJECTOR_HEALTH_ADDR") {
-            Some(addr) if !addr.trim().is_empty() => Some(
-                addr.trim()
-                    .parse::<SocketAddr>()
-                    .map_err(|e| invalid("PROJECTOR_HEALTH_ADDR", &addr, e.to_string()))?,
-            ),
-            _ => None,
-        };
-        let read_side = ReadSideConfig {
-            nats_url,
-            redis_url: match var("REDIS_URL") {
-                None => defaults.redis_url,
-                Some(url) if url.trim().is_empty() => None,
-                Some(url) => Some(url),
-            },
-            database_path: var("DATABASE_PATH").map_or(defaults.database_path, PathBuf::from),
-            batch_size,
-            consumer: var("PROJECTOR_CONSUMER").unwrap_or(defaults.consumer),
-            events: EventStoreConfig { replicas, ..EventStoreConfig::default() },
-            views: EventStoreConfig { replicas, ..EventStoreConfig::views() },
-        };
-        let api = api_settings(&read_side)?;
-        Ok(Self { log_format, read_side, projector_health_addr, api })
+    }
+
+    /// What projectors, rebuilds and the operator commands need.
+    pub fn read_side(&self) -> ReadSideConfig {
+        let (events, tallies) = self.streams();
+        ReadSideConfig {
+            nats: self.nats_url.clone(),
+            redis_url: self.redis_url.0.clone(),
+            read_model: self.read_model(),
+            batch_size: self.projector_batch_size,
+            events,
+            tallies,
+        }
+    }
+
+    /// What `valentine api` needs.
+    pub fn api(&self) -> ApiConfig {
+        let (events, tallies) = self.streams();
+        ApiConfig {
+            nats: self.nats_url.clone(),
+            events,
+            tallies,
+            read_model: self.read_model(),
+            redis_url: self.redis_url.0.clone(),
+            bind_addr: self.bind_addr,
+            allowed_origins: self.allowed_origins.0.clone(),
+            frontend_domain: self.frontend_domain.clone(),
+            pages_per_hour: self.rate_limit_pages_per_hour,
+            slug_checks_per_minute: self.rate_limit_slug_checks_per_minute,
+            sync_wait: Duration::from_millis(self.sync_wait_ms),
+            trusted_proxies: self.trusted_proxies.0.clone(),
+            ip_hash_secret: self.ip_hash_secret.0.clone(),
+            web_dist: self.web_dist.0.clone().map(PathBuf::from),
+            max_body_bytes: self.max_body_bytes,
+            read_connections: self.read_connections.max(1),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Only {
+        #[command(flatten)]
+        settings: Settings,
+    }
+
+    fn parse(flags: &[&str]) -> Result<Settings, clap::Error> {
+        Only::try_parse_from(std::iter::once("valentine").chain(flags.iter().copied())).map(|o| o.settings)
+    }
+
+    #[test]
+    fn the_defaults_are_the_configs_defaults() {
+        let settings = parse(&[]).expect("defaults parse");
+        assert_eq!(settings.read_side(), ReadSideConfig::default());
+        let api = settings.api();
+        let defaults = ApiConfig::default();
+        assert_eq!(format!("{api:?}"), format!("{defaults:?}"));
+    }
+
+    #[test]
+    fn empty_optional_values_turn_their_feature_off() {
+        let settings = parse(&["--redis-url", "", "--nats-replicas", "", "--projector-health-addr", ""])
+            .expect("empty values parse");
+        assert_eq!(settings.read_side().redis_url, None);
+        assert_eq!(settings.read_side().events.replicas, None);
+        assert_eq!(settings.projector_health_addr.0, None);
+        let three = parse(&["--nats-replicas", "3"]).expect("parses").read_side();
+        assert_eq!((three.events.replicas, three.tallies.replicas), (Some(3), Some(3)));
+    }
+
+    #[test]
+    fn lists_are_trimmed_and_blanks_dropped() {
+        let settings = parse(&[
+            "--allowed-origins",
+            " https://a.example, ,https://b.example ",
+            "--trusted-proxies",
+            "10.0.0.0/8, 192.0.2.1",
+        ])
+        .expect("parses");
+        assert_eq!(settings.api().allowed_origins, ["https://a.example", "https://b.example"]);
+        assert_eq!(settings.api().trusted_proxies.len(), 2);
+    }
+
+    #[test]
+    fn the_secret_never_prints() {
+        let settings = parse(&["--ip-hash-secret", "hunter2-secret"]).expect("parses");
+        let printed = format!("{settings:?} {:?}", settings.api());
+        assert!(!printed.contains("hunter2"), "{printed}");
+    }
+
+    #[test]
+    fn unusable_values_are_refused_with_the_settings_name() {
+        for (flag, value, name) in [
+            ("--bind-addr", "nowhere", "BIND_ADDR"),
+            ("--trusted-proxies", "10.0.0.0/99", "TRUSTED_PROXIES"),
+            ("--frontend-domain", "valentine.example", "FRONTEND_DOMAIN"),
+            ("--nats-url", " , ", "NATS_URL"),
+            ("--projector-batch-size", "0", "PROJECTOR_BATCH_SIZE"),
+            ("--max-body-bytes", "100", "MAX_BODY_BYTES"),
+            ("--log-format", "xml", "LOG_FORMAT"),
+        ] {
+            let error = parse(&[flag, value]).expect_err(name).to_string();
+            assert!(error.contains(name), "{name}: {error}");
+        }
     }
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use valentine_bench::synthetic::{Workload, publish_events, publish_tallies};
-use valentine_eventstore::EventStoreConfig;
+use valentine_eventstore::StreamConfig;
 use valentine_testkit::NatsServer;
 
 fn valentine(nats: &NatsServer, db: &Path, args: &[&str]) -> Output {
@@ -30,8 +30,8 @@ async fn a_backup_restored_into_a_fresh_server_rebuilds_the_same_read_model() {
     let original = NatsServer::start().await;
     let js = original.jetstream().await;
     let published =
-        publish_events(&js, &EventStoreConfig::default(), Workload::new(2_000, 7)).await.expect("events");
-    publish_tallies(&js, &EventStoreConfig::views(), &published.live_pages, 300, 7).await.expect("tallies");
+        publish_events(&js, &StreamConfig::default(), Workload::new(2_000, 7)).await.expect("events");
+    publish_tallies(&js, &StreamConfig::tallies(), &published.live_pages, 300, 7).await.expect("tallies");
 
     let live_db = dir.path().join("live.db");
     let hash = stdout(&valentine(&original, &live_db, &["rebuild"])).trim().to_owned();

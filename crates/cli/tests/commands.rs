@@ -8,7 +8,7 @@ use async_nats::jetstream;
 use tempfile::TempDir;
 use valentine_bench::synthetic::{Workload, publish_events};
 use valentine_domain::{CreatePage, DeletePage, EditToken, Page, PageCommand, Slug, UpdatePage};
-use valentine_eventstore::{EventStoreConfig, JetStreamEventRepository, jetstream_cqrs};
+use valentine_eventstore::{JetStreamEventRepository, StreamConfig, jetstream_cqrs};
 use valentine_testkit::{NatsServer, RedisServer};
 
 const WAIT: Duration = Duration::from_secs(120);
@@ -79,7 +79,7 @@ fn stdout(output: &Output) -> String {
 async fn a_projector_killed_mid_batch_resumes_to_the_same_read_model_as_a_rebuild() {
     let env = Env::start().await;
     let js = env.nats.jetstream().await;
-    publish_events(&js, &EventStoreConfig::default(), Workload::new(20_000, 21)).await.expect("published");
+    publish_events(&js, &StreamConfig::default(), Workload::new(20_000, 21)).await.expect("published");
     let live = env.db("live.db");
 
     // Kill -9 while it is busy: some events applied, many still to come.
@@ -125,7 +125,7 @@ async fn a_projector_killed_mid_batch_resumes_to_the_same_read_model_as_a_rebuil
 #[tokio::test]
 async fn replay_shows_every_life_of_a_slug_as_a_table_and_as_json() {
     let env = Env::start().await;
-    let repo = JetStreamEventRepository::new(env.nats.jetstream().await, EventStoreConfig::default())
+    let repo = JetStreamEventRepository::new(env.nats.jetstream().await, StreamConfig::default())
         .await
         .expect("repo");
     let cqrs = jetstream_cqrs::<Page>(repo, ());
@@ -180,7 +180,7 @@ async fn replay_shows_every_life_of_a_slug_as_a_table_and_as_json() {
 async fn a_relative_database_path_resolves_from_the_working_directory() {
     let env = Env::start().await;
     let js = env.nats.jetstream().await;
-    publish_events(&js, &EventStoreConfig::default(), Workload::new(300, 4)).await.expect("published");
+    publish_events(&js, &StreamConfig::default(), Workload::new(300, 4)).await.expect("published");
 
     // As on a developer machine: DATABASE_PATH=data/valentine.db, run from the project folder.
     let relative = Path::new("data/valentine.db");

@@ -19,7 +19,7 @@ use tracing::{Instrument, debug, instrument, warn};
 use crate::envelope::{self, Commit, MalformedCommit, StoredCommit, header};
 use crate::error::{EventStoreError, PublishFailure, classify};
 use crate::receipt::{self, AppendReceipt};
-use crate::stream::{EventStoreConfig, ensure_stream};
+use crate::stream::{StreamConfig, ensure_stream};
 use crate::subjects;
 
 /// Up to this many earlier commits, a load reads them one direct get at a time; beyond it,
@@ -46,7 +46,7 @@ const REPLAY_QUEUE: usize = 1024;
 pub struct JetStreamEventRepository {
     js: jetstream::Context,
     stream: Stream,
-    config: EventStoreConfig,
+    config: StreamConfig,
 }
 
 impl JetStreamEventRepository {
@@ -54,13 +54,13 @@ impl JetStreamEventRepository {
     ///
     /// # Errors
     /// When the stream cannot be set up.
-    pub async fn new(js: jetstream::Context, config: EventStoreConfig) -> Result<Self, EventStoreError> {
+    pub async fn new(js: jetstream::Context, config: StreamConfig) -> Result<Self, EventStoreError> {
         let stream = ensure_stream(&js, &config).await?;
         Ok(Self { js, stream, config })
     }
 
     /// The stream configuration in use.
-    pub fn config(&self) -> &EventStoreConfig {
+    pub fn config(&self) -> &StreamConfig {
         &self.config
     }
 

@@ -1,4 +1,4 @@
-//! The event stream's configuration, created or updated idempotently at start.
+//! The streams' configuration, created or updated idempotently at start.
 
 use std::time::Duration;
 
@@ -10,9 +10,9 @@ use tracing::{info, instrument};
 use crate::error::EventStoreError;
 use crate::subjects;
 
-/// Where events live.
+/// One JetStream stream of the store: the events (the default) or the view tallies.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventStoreConfig {
+pub struct StreamConfig {
     /// JetStream stream name.
     pub stream_name: String,
     /// First subject token of every event subject.
@@ -24,7 +24,7 @@ pub struct EventStoreConfig {
     pub duplicate_window: Duration,
 }
 
-impl Default for EventStoreConfig {
+impl Default for StreamConfig {
     fn default() -> Self {
         Self {
             stream_name: "EVENTS".to_owned(),
@@ -35,10 +35,15 @@ impl Default for EventStoreConfig {
     }
 }
 
-impl EventStoreConfig {
-    /// The stream of view tallies, kept apart from the events so that counting views never
-    /// touches a page's own subject (see `crate::tallies`).
-    pub fn views() -> Self {
+impl StreamConfig {
+    /// The stream of events: every page's every change.
+    pub fn events() -> Self {
+        Self::default()
+    }
+
+    /// The stream of view tallies (`VIEWS`), kept apart from the events so that counting
+    /// views never touches a page's own subject (see `crate::tallies`).
+    pub fn tallies() -> Self {
         Self { stream_name: "VIEWS".to_owned(), subject_prefix: "views".to_owned(), ..Self::default() }
     }
 
@@ -65,7 +70,7 @@ impl EventStoreConfig {
     }
 }
 
-/// Creates the stream, or brings an existing one up to [`EventStoreConfig`]; a no-op when it
+/// Creates the stream, or brings an existing one up to [`StreamConfig`]; a no-op when it
 /// already matches. Safe to call from many processes at once.
 ///
 /// # Errors
@@ -73,7 +78,7 @@ impl EventStoreConfig {
 #[instrument(skip_all, fields(stream = %config.stream_name))]
 pub async fn ensure_stream(
     js: &jetstream::Context,
-    config: &EventStoreConfig,
+    config: &StreamConfig,
 ) -> Result<stream::Stream, EventStoreError> {
     let setup = |source: Box<dyn std::error::Error + Send + Sync>| EventStoreError::Setup {
         stream: config.stream_name.clone(),

@@ -10,7 +10,7 @@ use async_nats::jetstream::context::PublishError;
 use async_nats::jetstream::message::PublishMessage;
 use serde::{Deserialize, Serialize};
 
-use crate::stream::EventStoreConfig;
+use crate::stream::StreamConfig;
 use crate::subjects;
 
 /// Views of one page since the previous tally.
@@ -23,7 +23,7 @@ pub struct ViewTally {
 }
 
 /// Subject of a page's tallies.
-pub fn subject(config: &EventStoreConfig, slug_key: &str) -> String {
+pub fn subject(config: &StreamConfig, slug_key: &str) -> String {
     format!("{}.{slug_key}", config.subject_prefix)
 }
 
@@ -34,7 +34,7 @@ pub fn subject(config: &EventStoreConfig, slug_key: &str) -> String {
 /// When JetStream does not store it; resending with the same `message_id` is safe.
 pub async fn publish(
     js: &jetstream::Context,
-    config: &EventStoreConfig,
+    config: &StreamConfig,
     slug_key: &str,
     tally: ViewTally,
     message_id: &str,

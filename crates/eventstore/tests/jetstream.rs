@@ -18,8 +18,7 @@ use valentine_domain::{
 };
 use valentine_eventstore::envelope::{Commit, header};
 use valentine_eventstore::{
-    EventStoreConfig, JetStreamCqrs, JetStreamEventRepository, JetStreamStore, jetstream_cqrs, receipt,
-    subjects,
+    JetStreamCqrs, JetStreamEventRepository, JetStreamStore, StreamConfig, jetstream_cqrs, receipt, subjects,
 };
 use valentine_testkit::{NatsServer, init_tracing};
 
@@ -47,7 +46,7 @@ fn retitle(title: &str) -> PageCommand {
 
 async fn repository(server: &NatsServer) -> JetStreamEventRepository {
     init_tracing();
-    JetStreamEventRepository::new(server.jetstream().await, EventStoreConfig::default())
+    JetStreamEventRepository::new(server.jetstream().await, StreamConfig::default())
         .await
         .expect("stream set up")
 }
@@ -400,7 +399,7 @@ async fn replays_stream_every_event_once_and_end() {
 async fn stream_setup_is_idempotent_concurrent_and_repairs_drifted_settings() {
     let server = NatsServer::start().await;
     let js = server.jetstream().await;
-    let config = EventStoreConfig::default();
+    let config = StreamConfig::default();
     let setups = join_all((0..5).map(|_| JetStreamEventRepository::new(js.clone(), config.clone()))).await;
     assert!(setups.iter().all(Result::is_ok), "{setups:?}");
 

@@ -8,7 +8,7 @@
 
 use async_nats::jetstream::Message;
 use valentine_eventstore::envelope::MalformedCommit;
-use valentine_eventstore::{Commit, EventStoreConfig, subjects};
+use valentine_eventstore::{Commit, StreamConfig, subjects};
 use valentine_projections::tallies::{DeliveredTally, MalformedTally, project_tallies};
 use valentine_projections::{PageCommit, ProjectionError, Verdict, project_batch};
 
@@ -72,7 +72,7 @@ pub(crate) struct Events {
 }
 
 impl Events {
-    pub(crate) fn new(stream: &EventStoreConfig) -> Self {
+    pub(crate) fn new(stream: &StreamConfig) -> Self {
         Self { prefix: stream.subject_prefix.clone() }
     }
 }
@@ -116,7 +116,7 @@ pub(crate) struct Tallies {
 }
 
 impl Tallies {
-    pub(crate) fn new(stream: &EventStoreConfig) -> Self {
+    pub(crate) fn new(stream: &StreamConfig) -> Self {
         Self { prefix: stream.subject_prefix.clone() }
     }
 }

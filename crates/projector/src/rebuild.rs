@@ -108,11 +108,11 @@ struct Streams {
 }
 
 async fn open_streams(config: &ReadSideConfig) -> Result<Streams, ProjectorError> {
-    let client = async_nats::connect(config.nats_servers()).await.map_err(ProjectorError::nats)?;
+    let client = async_nats::connect(config.nats.servers()).await.map_err(ProjectorError::nats)?;
     let js = jetstream::new(client);
     Ok(Streams {
         events: ensure_stream(&js, &config.events).await?,
-        views: ensure_stream(&js, &config.views).await?,
+        views: ensure_stream(&js, &config.tallies).await?,
     })
 }
 
@@ -127,9 +127,9 @@ pub async fn rebuild(
 ) -> Result<RebuildReport, ProjectorError> {
     let started = Instant::now();
     let streams = open_streams(config).await?;
-    db::prepare(&config.database_path).await?;
-    let (conn, generation) = db::build_connection(&config.database_path).await?;
-    let (events_feed, tallies_feed) = (Events::new(&config.events), Tallies::new(&config.views));
+    db::prepare(&config.read_model.database_path).await?;
+    let (conn, generation) = db::build_connection(&config.read_model.database_path).await?;
+    let (events_feed, tallies_feed) = (Events::new(&config.events), Tallies::new(&config.tallies));
     let built = async {
         let (conn, events) = copy_feed(events_feed.clone(), &streams.events, 1, None, conn, progress).await?;
         let (conn, tallies) =
@@ -145,7 +145,7 @@ pub async fn rebuild(
             let finishing = Instant::now();
             let content_hash = db::complete_build(conn, &generation).await?;
             info!(seconds = finishing.elapsed().as_secs_f64(), "indexed and hashed");
-            db::swap_in(&config.database_path, &generation)?;
+            db::swap_in(&config.read_model.database_path, &generation)?;
             Ok::<_, ProjectorError>((more, more_tallies, content_hash))
         }
         .await;
@@ -181,13 +181,13 @@ pub async fn verify(
     progress: &dyn Progress,
 ) -> Result<Verification, ProjectorError> {
     let streams = open_streams(config).await?;
-    let live_file = db::prepare(&config.database_path).await?;
+    let live_file = db::prepare(&config.read_model.database_path).await?;
     let paused = pause_live(&streams, config).await?;
     let (until_events, until_views) = (
         paused.iter().find(|p| p.0 == Which::Events).map(|p| p.1.settled_at),
         paused.iter().find(|p| p.0 == Which::Views).map(|p| p.1.settled_at),
     );
-    let (conn, generation) = match db::build_connection(&config.database_path).await {
+    let (conn, generation) = match db::build_connection(&config.read_model.database_path).await {
         Ok(opened) => opened,
         Err(e) => {
             resume_all(paused).await?;
@@ -198,7 +198,7 @@ pub async fn verify(
         let (conn, _) =
             copy_feed(Events::new(&config.events), &streams.events, 1, until_events, conn, progress).await?;
         let (conn, _) =
-            copy_feed(Tallies::new(&config.views), &streams.views, 1, until_views, conn, progress).await?;
+            copy_feed(Tallies::new(&config.tallies), &streams.views, 1, until_views, conn, progress).await?;
         let fresh = db::complete_build(conn, &generation).await;
         let live = db::reader_connection(&live_file)?;
         let (_, live) = db::blocking(live, hash::content_hash).await;
@@ -223,8 +223,8 @@ async fn pause_live(
 ) -> Result<Vec<(Which, Paused)>, ProjectorError> {
     let mut paused = Vec::new();
     let targets = [
-        (Which::Events, &streams.events, config.events_consumer()),
-        (Which::Views, &streams.views, config.views_consumer()),
+        (Which::Events, &streams.events, config.read_model.events_consumer()),
+        (Which::Views, &streams.views, config.read_model.tallies_consumer()),
     ];
     for (which, stream, name) in targets {
         match consumers::pause_and_settle(stream, &name, PAUSE_FOR, SETTLE_WITHIN).await {

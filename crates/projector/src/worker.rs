@@ -51,17 +51,19 @@ impl Projector {
     pub async fn connect(config: ReadSideConfig) -> Result<Self, ProjectorError> {
         let client = async_nats::ConnectOptions::new()
             .name("valentine-projector")
-            .connect(config.nats_servers())
+            .connect(config.nats.servers())
             .await
             .map_err(ProjectorError::nats)?;
         let js = jetstream::new(client.clone());
         let events_stream = ensure_stream(&js, &config.events).await?;
-        let views_stream = ensure_stream(&js, &config.views).await?;
-        db::prepare(&config.database_path).await?;
+        let views_stream = ensure_stream(&js, &config.tallies).await?;
+        db::prepare(&config.read_model.database_path).await?;
         let events_filter = subjects::everything(&config.events.subject_prefix);
-        let events = consumers::durable(&events_stream, &config.events_consumer(), events_filter).await?;
-        let views_filter = subjects::everything(&config.views.subject_prefix);
-        let views = consumers::durable(&views_stream, &config.views_consumer(), views_filter).await?;
+        let events =
+            consumers::durable(&events_stream, &config.read_model.events_consumer(), events_filter).await?;
+        let views_filter = subjects::everything(&config.tallies.subject_prefix);
+        let views =
+            consumers::durable(&views_stream, &config.read_model.tallies_consumer(), views_filter).await?;
         let health = Health::new(client.clone());
         Ok(Self { config, client, events: (events_stream, events), views: (views_stream, views), health })
     }
@@ -78,11 +80,11 @@ impl Projector {
     /// When the consumers cannot be set up or their message streams end.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), ProjectorError> {
         let (events, views) = (self.events.1.clone(), self.views.1.clone());
-        info!(consumer = %self.config.consumer, database = %self.config.database_path.display(), "projecting");
+        info!(consumer = %self.config.read_model.consumer, database = %self.config.read_model.database_path.display(), "projecting");
         let (a, b) = tokio::join!(
             self.run_feed(Events::new(&self.config.events), events, shutdown.clone())
                 .instrument(info_span!("events")),
-            self.run_feed(Tallies::new(&self.config.views), views, shutdown.clone())
+            self.run_feed(Tallies::new(&self.config.tallies), views, shutdown.clone())
                 .instrument(info_span!("views")),
         );
         // Acknowledgements are fire-and-forget publishes: make sure they are out.
@@ -98,7 +100,7 @@ impl Projector {
         shutdown: CancellationToken,
     ) -> Result<(), ProjectorError> {
         let mut batches = Batches::open(&consumer, self.config.batch_size, F::NAME).await?;
-        let mut writer = Writer::open(&self.config.database_path)?;
+        let mut writer = Writer::open(&self.config.read_model.database_path)?;
         let mut cache = Invalidator::new(self.config.redis_url.as_deref());
         loop {
             let messages = match batches.next(&shutdown).await? {
@@ -133,11 +135,11 @@ impl Projector {
     pub async fn process_available(&self) -> Result<Processed, ProjectorError> {
         let (config, events, views) = (&self.config, &self.events, &self.views);
         let events = self
-            .drain(Events::new(&config.events), &events.0, &events.1, &config.events_consumer())
+            .drain(Events::new(&config.events), &events.0, &events.1, &config.read_model.events_consumer())
             .instrument(info_span!("events"))
             .await?;
         let tallies = self
-            .drain(Tallies::new(&config.views), &views.0, &views.1, &config.views_consumer())
+            .drain(Tallies::new(&config.tallies), &views.0, &views.1, &config.read_model.tallies_consumer())
             .instrument(info_span!("views"))
             .await?;
         Ok(Processed {
@@ -158,7 +160,7 @@ impl Projector {
         name: &str,
     ) -> Result<Drained, ProjectorError> {
         let until = stream.clone().info().await.map_err(ProjectorError::nats)?.state.last_sequence;
-        let mut writer = Writer::open(&self.config.database_path)?;
+        let mut writer = Writer::open(&self.config.read_model.database_path)?;
         let mut cache = Invalidator::new(self.config.redis_url.as_deref());
         let mut deferred = BTreeSet::new();
         let mut applied = 0;

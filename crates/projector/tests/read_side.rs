@@ -12,8 +12,8 @@ use tokio_util::sync::CancellationToken;
 use valentine_bench::synthetic::{Workload, publish_events, publish_tallies};
 use valentine_domain::{CreatePage, EditToken, Page, PageCommand, Slug, UpdatePage};
 use valentine_eventstore::tallies::{self, ViewTally};
-use valentine_eventstore::{EventStoreConfig, JetStreamEventRepository, jetstream_cqrs, receipt};
-use valentine_projections::{PositionWatch, cache_keys, db, hash, pages, position};
+use valentine_eventstore::{JetStreamEventRepository, NatsSettings, StreamConfig, jetstream_cqrs, receipt};
+use valentine_projections::{PositionWatch, ReadModelSettings, cache_keys, db, hash, pages, position};
 use valentine_projector::progress::Silent;
 use valentine_projector::{Projector, ReadSideConfig, rebuild};
 use valentine_testkit::{NatsServer, RedisServer, init_tracing};
@@ -38,11 +38,13 @@ impl Servers {
 
     fn config(&self, name: &str) -> ReadSideConfig {
         ReadSideConfig {
-            nats_url: self.nats.url(),
+            nats: NatsSettings { url: self.nats.url() },
             redis_url: Some(self.redis.url()),
-            database_path: self.dir.path().join(format!("{name}.db")),
+            read_model: ReadModelSettings {
+                database_path: self.dir.path().join(format!("{name}.db")),
+                consumer: format!("projector-{name}"),
+            },
             batch_size: 64,
-            consumer: format!("projector-{name}"),
             ..ReadSideConfig::default()
         }
     }
@@ -77,7 +79,8 @@ impl Running {
 /// Waits until both consumers have nothing pending or in flight.
 async fn drained(js: &jetstream::Context, config: &ReadSideConfig) {
     let deadline = tokio::time::Instant::now() + WAIT;
-    let targets = [("EVENTS", config.events_consumer()), ("VIEWS", config.views_consumer())];
+    let targets =
+        [("EVENTS", config.read_model.events_consumer()), ("VIEWS", config.read_model.tallies_consumer())];
     for (stream, consumer) in targets {
         let stream = js.get_stream(stream).await.expect("stream");
         loop {
@@ -106,8 +109,8 @@ async fn count(link: &Path, sql: &str) -> i64 {
 async fn one_two_and_four_projectors_build_the_same_read_model_as_a_rebuild() {
     let servers = Servers::start().await;
     let js = servers.nats.jetstream().await;
-    let events = EventStoreConfig::default();
-    let views = EventStoreConfig::views();
+    let events = StreamConfig::default();
+    let views = StreamConfig::tallies();
     valentine_eventstore::ensure_stream(&js, &views).await.expect("views stream");
     let published = publish_events(&js, &events, Workload::new(10_000, 7)).await.expect("published");
     assert_eq!(published.messages, 10_000);
@@ -119,13 +122,16 @@ async fn one_two_and_four_projectors_build_the_same_read_model_as_a_rebuild() {
         let running = run_projectors(&config, n).await;
         drained(&js, &config).await;
         running.stop().await;
-        let live = count(&config.database_path, "SELECT count(*) FROM pages WHERE deleted = 0").await;
+        let live =
+            count(&config.read_model.database_path, "SELECT count(*) FROM pages WHERE deleted = 0").await;
         assert_eq!(usize::try_from(live).expect("a count"), published.live_pages.len(), "{n} projectors");
-        let counted = count(&config.database_path, "SELECT coalesce(sum(view_count), 0) FROM pages").await;
+        let counted =
+            count(&config.read_model.database_path, "SELECT coalesce(sum(view_count), 0) FROM pages").await;
         assert_eq!(u64::try_from(counted).expect("a count"), views_total, "{n} projectors");
-        hashes.push((n, read_hash(&config.database_path)));
+        hashes.push((n, read_hash(&config.read_model.database_path)));
     }
-    let history = count(&servers.config("n4").database_path, "SELECT count(*) FROM page_events").await;
+    let history =
+        count(&servers.config("n4").read_model.database_path, "SELECT count(*) FROM page_events").await;
     assert_eq!(history, 10_000);
 
     let rebuilt = rebuild::rebuild(&servers.config("rebuilt"), &Silent).await.expect("rebuilt");
@@ -133,7 +139,7 @@ async fn one_two_and_four_projectors_build_the_same_read_model_as_a_rebuild() {
     for (n, hash) in &hashes {
         assert_eq!(hash, &rebuilt.content_hash, "{n} projectors differ from the rebuild");
     }
-    assert_eq!(read_hash(&servers.config("rebuilt").database_path), rebuilt.content_hash);
+    assert_eq!(read_hash(&servers.config("rebuilt").read_model.database_path), rebuilt.content_hash);
 }
 
 fn create(slug: &str) -> PageCommand {
@@ -182,7 +188,7 @@ async fn cached_answers_are_gone_once_the_change_is_projected() {
         let exists: bool = redis::cmd("EXISTS").arg(&key).query_async(&mut redis).await.expect("exists");
         assert!(!exists, "{key} still cached after the update was projected");
     }
-    let file = std::fs::canonicalize(&config.database_path).expect("exists");
+    let file = std::fs::canonicalize(&config.read_model.database_path).expect("exists");
     let mut conn =
         SqliteConnection::connect(&format!("sqlite://{}?mode=ro", file.display())).await.expect("opens");
     assert_eq!(pages::live_page(&mut conn, "ann").await.expect("query").expect("live").title, "Changed");
@@ -239,10 +245,11 @@ async fn a_rebuild_swaps_in_while_projectors_and_readers_keep_working() {
     publish_events(&js, &config.events, Workload::new(3_000, 3)).await.expect("published");
     let running = run_projectors(&config, 2).await;
     drained(&js, &config).await;
-    let before: PathBuf = std::fs::canonicalize(&config.database_path).expect("exists");
+    let before: PathBuf = std::fs::canonicalize(&config.read_model.database_path).expect("exists");
 
     // Readers query without pause through the swap.
-    let pool = db::reader_pool(&config.database_path, 4, Duration::from_millis(200)).await.expect("pool");
+    let pool =
+        db::reader_pool(&config.read_model.database_path, 4, Duration::from_millis(200)).await.expect("pool");
     let (reads, failures) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let stop_readers = CancellationToken::new();
     let readers = tokio::spawn({
@@ -278,11 +285,13 @@ async fn a_rebuild_swaps_in_while_projectors_and_readers_keep_working() {
 
     assert_eq!(failures.load(Ordering::Relaxed), 0, "a reader failed during the swap");
     assert!(reads.load(Ordering::Relaxed) > 0);
-    let after = std::fs::canonicalize(&config.database_path).expect("exists");
+    let after = std::fs::canonicalize(&config.read_model.database_path).expect("exists");
     assert_ne!(before, after, "a new generation is in use");
     assert_eq!(after, report.generation);
     // Live projectors moved to the new generation and kept projecting into it.
-    let late = count(&config.database_path, "SELECT count(*) FROM pages WHERE slug_key LIKE 'late-%'").await;
+    let late =
+        count(&config.read_model.database_path, "SELECT count(*) FROM pages WHERE slug_key LIKE 'late-%'")
+            .await;
     assert_eq!(late, 50);
     let verification = rebuild::verify(&config, &Silent).await.expect("verified");
     assert!(verification.matches(), "{verification:?}");
@@ -295,17 +304,18 @@ async fn process_available_projects_what_the_streams_hold_and_returns() {
     let config = servers.config("drain");
     let js = servers.nats.jetstream().await;
     let published = publish_events(&js, &config.events, Workload::new(1_000, 9)).await.expect("published");
-    let views = publish_tallies(&js, &config.views, &published.live_pages, 300, 13).await.expect("tallies");
+    let views = publish_tallies(&js, &config.tallies, &published.live_pages, 300, 13).await.expect("tallies");
     // A tally for a page the stream never had: it waits for its page, and the drain does not.
     let orphan = ViewTally { page_id: 1, count: 1 };
-    tallies::publish(&js, &config.views, "nobody", orphan, "orphan").await.expect("orphan");
+    tallies::publish(&js, &config.tallies, "nobody", orphan, "orphan").await.expect("orphan");
     let projector = Projector::connect(config.clone()).await.expect("projector starts");
 
     let processed = projector.process_available().await.expect("projected");
     assert_eq!(processed.commits, 1_000);
     assert_eq!(processed.tallies, 300);
     assert_eq!(processed.deferred_tallies, 1);
-    let counted = count(&config.database_path, "SELECT coalesce(sum(view_count), 0) FROM pages").await;
+    let counted =
+        count(&config.read_model.database_path, "SELECT coalesce(sum(view_count), 0) FROM pages").await;
     assert_eq!(u64::try_from(counted).expect("a count"), views);
 
     // More events later: the next drain projects only those.
@@ -315,7 +325,8 @@ async fn process_available_projects_what_the_streams_hold_and_returns() {
     jetstream_cqrs::<Page>(repo, ()).execute("later", create("later")).await.expect("created");
     let processed = projector.process_available().await.expect("projected");
     assert_eq!((processed.commits, processed.tallies, processed.deferred_tallies), (1, 0, 1));
-    let later = count(&config.database_path, "SELECT count(*) FROM pages WHERE slug_key = 'later'").await;
+    let later =
+        count(&config.read_model.database_path, "SELECT count(*) FROM pages WHERE slug_key = 'later'").await;
     assert_eq!(later, 1);
 }
 
@@ -325,14 +336,15 @@ async fn a_malformed_tally_counts_for_nothing_live_and_in_a_rebuild() {
     let config = servers.config("malformed");
     let js = servers.nats.jetstream().await;
     let published = publish_events(&js, &config.events, Workload::new(100, 21)).await.expect("published");
-    let views = publish_tallies(&js, &config.views, &published.live_pages, 50, 22).await.expect("tallies");
-    let subject = tallies::subject(&config.views, "page-1");
+    let views = publish_tallies(&js, &config.tallies, &published.live_pages, 50, 22).await.expect("tallies");
+    let subject = tallies::subject(&config.tallies, "page-1");
     js.publish(subject, "not a tally".into()).await.expect("sent").await.expect("stored");
 
     let projector = Projector::connect(config.clone()).await.expect("projector starts");
     let processed = projector.process_available().await.expect("projected");
     assert_eq!((processed.tallies, processed.deferred_tallies), (50, 0));
-    let counted = count(&config.database_path, "SELECT coalesce(sum(view_count), 0) FROM pages").await;
+    let counted =
+        count(&config.read_model.database_path, "SELECT coalesce(sum(view_count), 0) FROM pages").await;
     assert_eq!(u64::try_from(counted).expect("a count"), views);
 
     let report = rebuild::rebuild(&config, &Silent).await.expect("rebuilt");
@@ -350,7 +362,7 @@ async fn verify_notices_a_read_model_that_drifted_from_the_stream() {
     projector.process_available().await.expect("projected");
     assert!(rebuild::verify(&config, &Silent).await.expect("verified").matches());
 
-    let file = std::fs::canonicalize(&config.database_path).expect("exists");
+    let file = std::fs::canonicalize(&config.read_model.database_path).expect("exists");
     let mut conn = SqliteConnection::connect(&format!("sqlite://{}", file.display())).await.expect("opens");
     sqlx::query("UPDATE pages SET title = 'tampered' WHERE slug_key = 'page-0'")
         .execute(&mut conn)

@@ -110,10 +110,9 @@ impl TestApp {
     /// A projector of the API's read model, on the same servers.
     fn projector_config(&self) -> ReadSideConfig {
         ReadSideConfig {
-            nats_url: self.config.nats.url.clone(),
+            nats: self.config.nats.clone(),
             redis_url: self.config.redis_url.clone(),
-            database_path: self.config.read_model.database_path.clone(),
-            consumer: self.config.read_model.consumer.clone(),
+            read_model: self.config.read_model.clone(),
             batch_size: 64,
             ..ReadSideConfig::default()
         }

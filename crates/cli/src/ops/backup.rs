@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tracing::info;
-use valentine_eventstore::{EventStoreConfig, ensure_stream};
+use valentine_eventstore::{StreamConfig, ensure_stream};
 use valentine_projections::db;
 use valentine_projector::ReadSideConfig;
 
@@ -77,8 +77,8 @@ pub struct StreamBackup {
     pub last_sequence: u64,
 }
 
-fn streams(config: &ReadSideConfig) -> [&EventStoreConfig; 2] {
-    [&config.events, &config.views]
+fn streams(config: &ReadSideConfig) -> [&StreamConfig; 2] {
+    [&config.events, &config.tallies]
 }
 
 /// Backs the streams and the read model up into `dir` (created; must be empty if it exists).
@@ -90,7 +90,7 @@ pub async fn backup(config: &ReadSideConfig, dir: &Path) -> Result<Manifest, Ops
     if std::fs::read_dir(dir)?.next().is_some() {
         return Err(std::io::Error::other(format!("{} is not empty", dir.display())).into());
     }
-    let client = async_nats::connect(config.nats_servers()).await.map_err(OpsError::nats)?;
+    let client = async_nats::connect(config.nats.servers()).await.map_err(OpsError::nats)?;
     let js = jetstream::new(client);
     let mut manifest = Manifest { created_at: now(), streams: Vec::new(), read_model: None };
     for stream_config in streams(config) {
@@ -105,8 +105,8 @@ pub async fn backup(config: &ReadSideConfig, dir: &Path) -> Result<Manifest, Ops
             last_sequence,
         });
     }
-    if std::fs::symlink_metadata(&config.database_path).is_ok() {
-        let link = config.database_path.clone();
+    if std::fs::symlink_metadata(&config.read_model.database_path).is_ok() {
+        let link = config.read_model.database_path.clone();
         let target = dir.join(READ_MODEL);
         tokio::task::spawn_blocking(move || copy_read_model(&link, &target))
             .await
@@ -187,7 +187,7 @@ fn copy_read_model(link: &Path, target: &Path) -> Result<(), OpsError> {
 pub async fn restore(config: &ReadSideConfig, dir: &Path) -> Result<Manifest, OpsError> {
     let manifest: Manifest = serde_json::from_reader(BufReader::new(File::open(dir.join(MANIFEST))?))
         .map_err(std::io::Error::from)?;
-    let client = async_nats::connect(config.nats_servers()).await.map_err(OpsError::nats)?;
+    let client = async_nats::connect(config.nats.servers()).await.map_err(OpsError::nats)?;
     let js = jetstream::new(client);
     for stream_config in streams(config) {
         let Some(backed_up) = manifest.streams.iter().find(|s| s.name == stream_config.stream_name) else {

@@ -92,13 +92,14 @@ pub struct ReadModelStatus {
 /// When NATS is unreachable or cannot tell where a consumer stands. A missing consumer or an
 /// unreadable read model is reported, not an error.
 pub async fn status(config: &ReadSideConfig) -> Result<Status, OpsError> {
-    let client = async_nats::connect(config.nats_servers()).await.map_err(OpsError::nats)?;
+    let client = async_nats::connect(config.nats.servers()).await.map_err(OpsError::nats)?;
     let js = jetstream::new(client);
     let mut streams = Vec::new();
     let mut consumers = Vec::new();
-    for (stream_config, consumer) in
-        [(&config.events, config.events_consumer()), (&config.views, config.views_consumer())]
-    {
+    for (stream_config, consumer) in [
+        (&config.events, config.read_model.events_consumer()),
+        (&config.tallies, config.read_model.tallies_consumer()),
+    ] {
         let Ok(mut stream) = js.get_stream(&stream_config.stream_name).await else {
             continue;
         };
@@ -121,7 +122,7 @@ pub async fn status(config: &ReadSideConfig) -> Result<Status, OpsError> {
         });
         consumers.push(ConsumerStatus { stream: stream_config.stream_name.clone(), name: consumer, state });
     }
-    let path = config.database_path.clone();
+    let path = config.read_model.database_path.clone();
     let read_model = tokio::task::spawn_blocking(move || read_model_status(path))
         .await
         .map_err(|e| OpsError::Output(std::io::Error::other(e)))?;
