@@ -284,7 +284,9 @@ pub fn command_id_of(event: &SerializedEvent) -> String {
 
 #[cfg(test)]
 mod tests {
+    use cqrs_es::Aggregate;
     use serde_json::json;
+    use valentine_domain::Page;
 
     use super::*;
 
@@ -292,7 +294,7 @@ mod tests {
         SerializedEvent {
             aggregate_id: "alice".to_owned(),
             sequence,
-            aggregate_type: "Page".to_owned(),
+            aggregate_type: Page::TYPE.to_owned(),
             event_type: "PageUpdated".to_owned(),
             event_version: "1.0".to_owned(),
             payload: json!({ "PageUpdated": { "title": "x" } }),
@@ -303,7 +305,7 @@ mod tests {
     #[test]
     fn a_commit_round_trips_and_every_event_gets_the_standard_metadata() {
         let at = OffsetDateTime::from_unix_timestamp(1_771_059_600).expect("valid time");
-        let commit = Commit::new("Page", &[event(4), event(5)], "01JCOMMAND", at);
+        let commit = Commit::new(Page::TYPE, &[event(4), event(5)], "01JCOMMAND", at);
         let stored = Commit::decode(9, &commit.encode().expect("encodes")).expect("decodes");
         assert_eq!(stored.stream_sequence, 9);
         assert_eq!(stored.commit, commit);
@@ -324,7 +326,7 @@ mod tests {
 
     #[test]
     fn headers_describe_the_commit() {
-        let commit = Commit::new("Page", &[event(2), event(3)], "c", OffsetDateTime::UNIX_EPOCH);
+        let commit = Commit::new(Page::TYPE, &[event(2), event(3)], "c", OffsetDateTime::UNIX_EPOCH);
         let headers = commit.headers();
         let get = |name: &str| headers.get(name).map(|v| v.as_str().to_owned());
         assert_eq!(get(header::AGGREGATE_ID).as_deref(), Some("alice"));
@@ -337,9 +339,10 @@ mod tests {
     fn malformed_payloads_are_reported_with_their_position() {
         let err = Commit::decode(7, b"not json").expect_err("malformed");
         assert_eq!(err.stream_sequence, 7);
-        let empty = json!({ "aggregate_type": "Page", "aggregate_id": "a", "command_id": "c", "events": [] });
+        let empty =
+            json!({ "aggregate_type": Page::TYPE, "aggregate_id": "a", "command_id": "c", "events": [] });
         assert!(Commit::decode(1, empty.to_string().as_bytes()).is_err());
-        let mut gap = Commit::new("Page", &[event(1), event(2)], "c", OffsetDateTime::UNIX_EPOCH);
+        let mut gap = Commit::new(Page::TYPE, &[event(1), event(2)], "c", OffsetDateTime::UNIX_EPOCH);
         gap.events[1].sequence = 3;
         assert!(Commit::decode(1, &gap.encode().expect("encodes")).is_err());
     }

@@ -35,12 +35,15 @@ pub fn everything(prefix: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use cqrs_es::Aggregate;
+    use valentine_domain::Page;
+
     use super::*;
 
     #[test]
     fn page_subjects_use_the_lowercase_type_and_the_id() {
-        assert_eq!(aggregate("events", "Page", "alice-2"), "events.page.alice-2");
-        assert_eq!(all_of_type("events", "Page"), "events.page.*");
+        assert_eq!(aggregate("events", Page::TYPE, "alice-2"), "events.page.alice-2");
+        assert_eq!(all_of_type("events", Page::TYPE), "events.page.*");
         assert_eq!(everything("events"), "events.>");
     }
 

@@ -8,7 +8,7 @@ use cqrs_es::persist::{
     EventStoreAggregateContext, PersistedEventRepository, PersistedEventStore, PersistenceError,
     SerializedEvent,
 };
-use cqrs_es::{AggregateError, CqrsFramework, DomainEvent, EventEnvelope, EventStore};
+use cqrs_es::{Aggregate, AggregateError, CqrsFramework, DomainEvent, EventEnvelope, EventStore};
 use futures::future::join_all;
 use serde_json::json;
 use tokio::sync::Barrier;
@@ -55,7 +55,7 @@ fn serialized(id: &str, sequence: usize, event: &PageEvent, command_id: &str) ->
     SerializedEvent {
         aggregate_id: id.to_owned(),
         sequence,
-        aggregate_type: "Page".to_owned(),
+        aggregate_type: Page::TYPE.to_owned(),
         event_type: event.event_type(),
         event_version: event.event_version(),
         payload: serde_json::to_value(event).expect("serializes"),
@@ -80,7 +80,7 @@ fn updated_event(title: String) -> PageEvent {
 }
 
 async fn messages_on(repo: &JetStreamEventRepository, id: &str) -> usize {
-    let subject = subjects::aggregate("events", "Page", id);
+    let subject = subjects::aggregate("events", Page::TYPE, id);
     repo.load_commits(&subject).await.expect("loads").len()
 }
 

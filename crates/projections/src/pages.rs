@@ -472,7 +472,8 @@ pub async fn is_projected<'e>(
 
 #[cfg(test)]
 mod tests {
-    use valentine_domain::{EditToken, PageDeleted, TemplateId};
+    use cqrs_es::Aggregate;
+    use valentine_domain::{EditToken, Page, PageDeleted, TemplateId};
     use valentine_eventstore::envelope::{Commit, WireEvent};
 
     use super::*;
@@ -495,7 +496,7 @@ mod tests {
         StoredCommit {
             stream_sequence,
             commit: Commit {
-                aggregate_type: "Page".to_owned(),
+                aggregate_type: Page::TYPE.to_owned(),
                 aggregate_id: slug.to_owned(),
                 command_id: format!("c{stream_sequence}"),
                 events,

@@ -1,9 +1,10 @@
 //! The read model on a real SQLite file: delivery order and repetition never change the
 //! outcome.
 
+use cqrs_es::Aggregate;
 use sqlx::{Connection, SqliteConnection};
 use tempfile::TempDir;
-use valentine_domain::{EditToken, PageCreated, PageDeleted, PageEvent, PageUpdated, TemplateId};
+use valentine_domain::{EditToken, Page, PageCreated, PageDeleted, PageEvent, PageUpdated, TemplateId};
 use valentine_eventstore::StoredCommit;
 use valentine_eventstore::envelope::{Commit, EventMeta, WireEvent};
 use valentine_eventstore::tallies::ViewTally;
@@ -15,7 +16,7 @@ fn commit(slug: &str, stream_sequence: u64, sequence: usize, payload: PageEvent)
     StoredCommit {
         stream_sequence,
         commit: Commit {
-            aggregate_type: "Page".to_owned(),
+            aggregate_type: Page::TYPE.to_owned(),
             aggregate_id: slug.to_owned(),
             command_id: format!("cmd-{stream_sequence}"),
             events: vec![WireEvent {
