@@ -142,6 +142,26 @@ pub(crate) struct EditTokenHeader {
     pub(crate) token: EditToken,
 }
 
+/// A request by a page's author: the page its path names, then the edit token it presents,
+/// checked in that order (an unknown page is a `404` whatever the token).
+#[derive(Debug, Clone)]
+pub(crate) struct PageAuthor {
+    /// The page's slug key.
+    pub(crate) key: String,
+    /// The token presented.
+    pub(crate) token: EditToken,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PageAuthor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let PageSlug { key } = PageSlug::from_request_parts(parts, state).await?;
+        let EditTokenHeader { token } = EditTokenHeader::from_request_parts(parts, state).await?;
+        Ok(Self { key, token })
+    }
+}
+
 /// Header carrying the edit token.
 pub(crate) const EDIT_TOKEN: &str = "x-edit-token";
 

@@ -11,6 +11,7 @@
 pub(crate) mod health;
 pub(crate) mod jobs;
 pub(crate) mod pages;
+mod refusals;
 pub(crate) mod slugs;
 pub(crate) mod templates;
 mod web;

@@ -12,8 +12,9 @@ use valentine_domain::{Slug, SlugError, UpdatePage};
 use crate::caller::Caller;
 use crate::config::ApiConfig;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{EditTokenHeader, Json, PageSlug};
+use crate::extract::{EditTokenHeader, Json, PageAuthor, PageSlug};
 use crate::metrics::Metrics;
+use crate::routes::refusals::AuthorRefusals;
 use crate::use_cases::{CreateOutcome, PageCommands, PageQueries};
 use crate::view_counts::ViewCounter;
 use crate::wire::page::{
@@ -110,67 +111,48 @@ pub(crate) async fn get_page(
     request_body = UpdatePageRequest,
     responses(
         (status = 200, description = "The updated page", body = PageResponse),
-        (status = 401, description = "No edit token", body = ErrorBody),
-        (status = 403, description = "Wrong edit token", body = ErrorBody),
-        (status = 404, description = "No such page", body = ErrorBody),
+        AuthorRefusals,
         (status = 422, description = "Content breaks the rules", body = ErrorBody),
     )
 )]
 pub(crate) async fn update_page(
     State(commands): State<PageCommands>,
-    page: Result<PageSlug, ApiError>,
-    token: Result<EditTokenHeader, ApiError>,
+    author: Result<PageAuthor, ApiError>,
     Json(body): Json<UpdatePageRequest>,
 ) -> Result<Response, ApiError> {
     // A malformed body is refused first (by `Json`), then an unknown page, then the token.
-    let page = page?;
+    let PageAuthor { key, token } = author?;
     let changes = UpdatePage {
-        edit_token: token?.token,
+        edit_token: token,
         title: body.title,
         message: body.message,
         sender_name: body.sender_name.map(Option::unwrap_or_default),
         recipient_name: body.recipient_name.map(Option::unwrap_or_default),
         template_id: body.template_id,
     };
-    let updated = commands.update(&page.key, changes).await?;
+    let updated = commands.update(&key, changes).await?;
     json(StatusCode::OK, &PageResponse::from(&updated))
 }
 
 /// Delete a page, with its edit token; its slug is free again.
-#[utoipa::path(
-    delete, path = "/api/pages/{slug}", tag = "pages", params(PageSlug, EditTokenHeader),
-    responses(
-        (status = 200, description = "Deleted", body = DeletedResponse),
-        (status = 401, description = "No edit token", body = ErrorBody),
-        (status = 403, description = "Wrong edit token", body = ErrorBody),
-        (status = 404, description = "No such page", body = ErrorBody),
-    )
-)]
+#[utoipa::path(delete, path = "/api/pages/{slug}", tag = "pages", params(PageSlug, EditTokenHeader),
+    responses((status = 200, description = "Deleted", body = DeletedResponse), AuthorRefusals))]
 pub(crate) async fn delete_page(
     State(commands): State<PageCommands>,
-    page: PageSlug,
-    token: EditTokenHeader,
+    author: PageAuthor,
 ) -> Result<Response, ApiError> {
-    commands.delete(&page.key, token.token).await?;
+    commands.delete(&author.key, author.token).await?;
     json(StatusCode::OK, &DeletedResponse { message: "Page deleted successfully".to_owned() })
 }
 
 /// The page's events, oldest first, for its author.
-#[utoipa::path(
-    get, path = "/api/pages/{slug}/history", tag = "pages", params(PageSlug, EditTokenHeader),
-    responses(
-        (status = 200, description = "The page's events", body = HistoryResponse),
-        (status = 401, description = "No edit token", body = ErrorBody),
-        (status = 403, description = "Wrong edit token", body = ErrorBody),
-        (status = 404, description = "No such page", body = ErrorBody),
-    )
-)]
+#[utoipa::path(get, path = "/api/pages/{slug}/history", tag = "pages", params(PageSlug, EditTokenHeader),
+    responses((status = 200, description = "The page's events", body = HistoryResponse), AuthorRefusals))]
 pub(crate) async fn page_history(
     State(queries): State<PageQueries>,
-    page: PageSlug,
-    token: EditTokenHeader,
+    author: PageAuthor,
 ) -> Result<Response, ApiError> {
-    let (row, events) = queries.history(&page.key, &token.token).await?;
+    let (row, events) = queries.history(&author.key, &author.token).await?;
     let events = events.into_iter().map(HistoryEvent::from).collect();
     json(StatusCode::OK, &HistoryResponse { slug: row.slug, page_id: row.page_id, events })
 }
