@@ -96,7 +96,25 @@ impl Violations {
     pub fn as_slice(&self) -> &[Violation] {
         &self.0
     }
+
+    /// The five checked values of a page's fields (title, message, sender, recipient,
+    /// template), or every rule they broke, in that order.
+    pub(crate) fn collect<A, B, C, D, E>(
+        a: Checked<A>,
+        b: Checked<B>,
+        c: Checked<C>,
+        d: Checked<D>,
+        e: Checked<E>,
+    ) -> Result<(A, B, C, D, E), Self> {
+        match (a, b, c, d, e) {
+            (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e)) => Ok((a, b, c, d, e)),
+            (a, b, c, d, e) => Err(Self::of([a.err(), b.err(), c.err(), d.err(), e.err()])),
+        }
+    }
 }
+
+/// A field's value once its rule is checked.
+pub(crate) type Checked<T> = Result<T, Violation>;
 
 impl fmt::Display for Violations {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

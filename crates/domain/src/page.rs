@@ -54,33 +54,23 @@ impl Page {
         if self.live.is_some() {
             return Err(PageError::SlugTaken);
         }
-        let title = content::required(Field::Title, &cmd.title, TITLE_MAX);
-        let message = content::required(Field::Message, &cmd.message, MESSAGE_MAX);
-        let sender_name = content::optional_name(Field::SenderName, cmd.sender_name.as_deref());
-        let recipient_name = content::optional_name(Field::RecipientName, cmd.recipient_name.as_deref());
-        let template_id = cmd.template_id.as_deref().map_or(Ok(TemplateId::default()), TemplateId::parse);
-        match (title, message, sender_name, recipient_name, template_id) {
-            (Ok(title), Ok(message), Ok(sender_name), Ok(recipient_name), Ok(template_id)) => {
-                Ok(PageCreated {
-                    slug: cmd.slug.as_str().to_owned(),
-                    title,
-                    message,
-                    sender_name,
-                    recipient_name,
-                    template_id,
-                    edit_token_hash: cmd.edit_token_hash,
-                })
-            }
-            (title, message, sender_name, recipient_name, template_id) => {
-                Err(PageError::Invalid(Violations::of([
-                    title.err(),
-                    message.err(),
-                    sender_name.err(),
-                    recipient_name.err(),
-                    template_id.err(),
-                ])))
-            }
-        }
+        let (title, message, sender_name, recipient_name, template_id) = Violations::collect(
+            content::required(Field::Title, &cmd.title, TITLE_MAX),
+            content::required(Field::Message, &cmd.message, MESSAGE_MAX),
+            content::optional_name(Field::SenderName, cmd.sender_name.as_deref()),
+            content::optional_name(Field::RecipientName, cmd.recipient_name.as_deref()),
+            cmd.template_id.as_deref().map_or(Ok(TemplateId::default()), TemplateId::parse),
+        )
+        .map_err(PageError::Invalid)?;
+        Ok(PageCreated {
+            slug: cmd.slug.as_str().to_owned(),
+            title,
+            message,
+            sender_name,
+            recipient_name,
+            template_id,
+            edit_token_hash: cmd.edit_token_hash,
+        })
     }
 
     fn authorize(&self, token: &EditToken) -> Result<&LivePage, PageError> {
@@ -90,36 +80,24 @@ impl Page {
 
     fn update(&self, cmd: UpdatePage) -> Result<PageUpdated, PageError> {
         let live = self.authorize(&cmd.edit_token)?;
-        let title = cmd.title.map(|raw| content::required(Field::Title, &raw, TITLE_MAX)).transpose();
-        let message = cmd.message.map(|raw| content::required(Field::Message, &raw, MESSAGE_MAX)).transpose();
-        let sender_name =
-            cmd.sender_name.map(|raw| content::optional_name(Field::SenderName, Some(&raw))).transpose();
-        let recipient_name = cmd
-            .recipient_name
-            .map(|raw| content::optional_name(Field::RecipientName, Some(&raw)))
-            .transpose();
-        let template_id = cmd.template_id.map(|raw| TemplateId::parse(&raw)).transpose();
-        match (title, message, sender_name, recipient_name, template_id) {
-            // Keep only what differs from the current page, so the event lists real changes.
-            (Ok(title), Ok(message), Ok(sender_name), Ok(recipient_name), Ok(template_id)) => {
-                Ok(PageUpdated {
-                    title: title.filter(|t| *t != live.title),
-                    message: message.filter(|m| *m != live.message),
-                    sender_name: sender_name.filter(|n| *n != live.sender_name),
-                    recipient_name: recipient_name.filter(|n| *n != live.recipient_name),
-                    template_id: template_id.filter(|t| *t != live.template_id),
-                })
-            }
-            (title, message, sender_name, recipient_name, template_id) => {
-                Err(PageError::Invalid(Violations::of([
-                    title.err(),
-                    message.err(),
-                    sender_name.err(),
-                    recipient_name.err(),
-                    template_id.err(),
-                ])))
-            }
-        }
+        let (title, message, sender_name, recipient_name, template_id) = Violations::collect(
+            cmd.title.map(|raw| content::required(Field::Title, &raw, TITLE_MAX)).transpose(),
+            cmd.message.map(|raw| content::required(Field::Message, &raw, MESSAGE_MAX)).transpose(),
+            cmd.sender_name.map(|raw| content::optional_name(Field::SenderName, Some(&raw))).transpose(),
+            cmd.recipient_name
+                .map(|raw| content::optional_name(Field::RecipientName, Some(&raw)))
+                .transpose(),
+            cmd.template_id.map(|raw| TemplateId::parse(&raw)).transpose(),
+        )
+        .map_err(PageError::Invalid)?;
+        // Keep only what differs from the current page, so the event lists real changes.
+        Ok(PageUpdated {
+            title: title.filter(|t| *t != live.title),
+            message: message.filter(|m| *m != live.message),
+            sender_name: sender_name.filter(|n| *n != live.sender_name),
+            recipient_name: recipient_name.filter(|n| *n != live.recipient_name),
+            template_id: template_id.filter(|t| *t != live.template_id),
+        })
     }
 }
 
