@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 
-import { clientAddress, createPage, SCREENSHOTS, settle, uniqueSlug } from "./support";
+import { clientAddress, createPage, MESSAGE, screenshot, uniqueSlug } from "./support";
 
 test.describe("a page's life in the browser", () => {
   test.use({ extraHTTPHeaders: { "x-forwarded-for": clientAddress() } });
@@ -11,17 +11,15 @@ test.describe("a page's life in the browser", () => {
     await expect(page.getByTestId("step-1")).toBeVisible();
     await expect(page.locator('[data-testid^="template-option-"]')).toHaveCount(8);
     await page.getByTestId("template-option-modern").click();
-    await settle(page);
-    await page.screenshot({ path: `${SCREENSHOTS}/creator-1-design.png` });
+    await screenshot(page, "creator-1-design");
     await page.getByTestId("next-step").click();
 
     await expect(page.getByTestId("step-2")).toBeVisible();
     await page.getByLabel("Title").fill("Will you be my Valentine?");
-    await page.getByLabel("Message").fill("Every day with you is my favourite day.");
+    await page.getByLabel("Message").fill(MESSAGE);
     await page.getByLabel("From").fill("Sam");
     await page.getByLabel("To").fill("Alex");
-    await settle(page);
-    await page.screenshot({ path: `${SCREENSHOTS}/creator-2-words.png` });
+    await screenshot(page, "creator-2-words");
     await page.getByTestId("next-step").click();
 
     await expect(page.getByTestId("step-3")).toBeVisible();
@@ -34,8 +32,7 @@ test.describe("a page's life in the browser", () => {
     await expect(page.getByTestId("slug-status")).toHaveAttribute("data-state", "unavailable");
     await page.getByTestId("slug-input").fill(slug);
     await expect(page.getByTestId("slug-status")).toHaveAttribute("data-state", "available");
-    await settle(page);
-    await page.screenshot({ path: `${SCREENSHOTS}/creator-3-address.png` });
+    await screenshot(page, "creator-3-address");
     await page.getByTestId("create-page").click();
 
     await expect(page.getByTestId("created")).toBeVisible();
@@ -43,13 +40,12 @@ test.describe("a page's life in the browser", () => {
     const editLink = await page.getByTestId("edit-link").inputValue();
     expect(shareLink).toMatch(new RegExp(`/${slug}$`));
     expect(editLink).toMatch(new RegExp(`/${slug}/edit#token=[A-Za-z0-9_-]{43}$`));
-    await settle(page);
-    await page.screenshot({ path: `${SCREENSHOTS}/creator-4-created.png` });
+    await screenshot(page, "creator-4-created");
 
     await page.goto(shareLink);
     await expect(page.getByTestId("page-design")).toHaveAttribute("data-template", "modern");
     await expect(page.getByTestId("page-title")).toHaveText("Will you be my Valentine?");
-    await expect(page.getByTestId("revealed-message")).toHaveText("Every day with you is my favourite day.");
+    await expect(page.getByTestId("revealed-message")).toHaveText(MESSAGE);
 
     // The edit link: the token travels in the fragment and leaves the address bar.
     await page.goto(editLink);
@@ -59,8 +55,7 @@ test.describe("a page's life in the browser", () => {
     await page.getByTestId("save-page").click();
     await expect(page.getByTestId("save-feedback")).toBeVisible();
     await expect(page.getByTestId("history-event")).toHaveCount(2);
-    await settle(page);
-    await page.screenshot({ path: `${SCREENSHOTS}/editor.png` });
+    await screenshot(page, "editor");
 
     const reread = await request.get(`/api/pages/${slug}`);
     expect(((await reread.json()) as { title: string }).title).toBe("Still my Valentine");

@@ -1,7 +1,10 @@
 import { expect, type APIRequestContext, type Page } from "@playwright/test";
 
 /** Screenshots kept as artifacts of the run (git-ignored); `just screenshots` copies them to docs/. */
-export const SCREENSHOTS = "test-results/screenshots";
+const SCREENSHOTS = "test-results/screenshots";
+
+/** The message of every page the tests create. */
+export const MESSAGE = "Every day with you is my favourite day.";
 
 /** A client address of its own, so each test has its own rate-limit bucket. */
 export function clientAddress(): string {
@@ -31,7 +34,7 @@ export async function createPage(
     data: {
       slug,
       title: `A ${template} page`,
-      message: "Every day with you is my favourite day.",
+      message: MESSAGE,
       sender_name: "Sam",
       recipient_name: "Alex",
       template_id: template,
@@ -42,9 +45,10 @@ export async function createPage(
   return { slug, token: body.edit_token };
 }
 
-/** Waits until no animation frame has moved anything for a moment, for steady screenshots. */
-export async function settle(page: Page): Promise<void> {
+/** Waits until no animation frame has moved anything for a moment, then keeps a steady screenshot as `name`.png. */
+export async function screenshot(page: Page, name: string): Promise<void> {
   await page.evaluate(
     () => new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve()))),
   );
+  await page.screenshot({ path: `${SCREENSHOTS}/${name}.png` });
 }

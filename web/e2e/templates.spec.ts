@@ -1,24 +1,25 @@
-import { expect, test } from "@playwright/test";
+import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
 
-import { createPage, SCREENSHOTS, settle } from "./support";
+import { createPage, MESSAGE, screenshot } from "./support";
 
-const MESSAGE = "Every day with you is my favourite day.";
+/** Creates a page in `template` and opens it as its visitor would. */
+async function visitNewPage(page: Page, request: APIRequestContext, template: string): Promise<void> {
+  const { slug } = await createPage(request, template);
+  await page.goto(`/${slug}`);
+}
 
 for (const template of ["classic", "modern", "playful", "elegant"]) {
   test(`the ${template} design shows the page at once`, async ({ page, request }) => {
-    const { slug } = await createPage(request, template);
-    await page.goto(`/${slug}`);
+    await visitNewPage(page, request, template);
     await expect(page.getByTestId("page-design")).toHaveAttribute("data-template", template);
     await expect(page.getByTestId("page-title")).toHaveText(`A ${template} page`);
     await expect(page.getByTestId("revealed-message")).toHaveText(MESSAGE);
-    await settle(page);
-    await page.screenshot({ path: `${SCREENSHOTS}/template-${template}.png` });
+    await screenshot(page, `template-${template}`);
   });
 }
 
 test("proposal: No dodges the pointer, Yes grows, and Yes ends in a celebration", async ({ page, request }) => {
-  const { slug } = await createPage(request, "proposal");
-  await page.goto(`/${slug}`);
+  await visitNewPage(page, request, "proposal");
   const no = page.getByTestId("proposal-no");
   const yes = page.getByTestId("proposal-yes");
   await expect(page.getByTestId("revealed-message")).toHaveCount(0);
@@ -36,30 +37,24 @@ test("proposal: No dodges the pointer, Yes grows, and Yes ends in a celebration"
   await page.mouse.move(5, 5);
   const after = await yes.boundingBox();
   expect(after?.width ?? 0).toBeGreaterThan(before?.width ?? 0);
-  await settle(page);
-  await page.screenshot({ path: `${SCREENSHOTS}/template-proposal-question.png` });
+  await screenshot(page, "template-proposal-question");
   await yes.click();
   await expect(page.getByTestId("proposal-celebration")).toBeVisible();
   await expect(page.getByTestId("revealed-message")).toHaveText(MESSAGE);
-  await settle(page);
-  await page.screenshot({ path: `${SCREENSHOTS}/template-proposal.png` });
+  await screenshot(page, "template-proposal");
 });
 
 test("envelope: the letter shows once the envelope is opened", async ({ page, request }) => {
-  const { slug } = await createPage(request, "envelope");
-  await page.goto(`/${slug}`);
+  await visitNewPage(page, request, "envelope");
   await expect(page.getByTestId("revealed-message")).toHaveCount(0);
-  await settle(page);
-  await page.screenshot({ path: `${SCREENSHOTS}/template-envelope-closed.png` });
+  await screenshot(page, "template-envelope-closed");
   await page.getByTestId("envelope-open").click();
   await expect(page.getByTestId("revealed-message")).toHaveText(MESSAGE);
-  await settle(page);
-  await page.screenshot({ path: `${SCREENSHOTS}/template-envelope.png` });
+  await screenshot(page, "template-envelope");
 });
 
 test("scratch: scratching the card with the mouse reveals the message", async ({ page, request }) => {
-  const { slug } = await createPage(request, "scratch");
-  await page.goto(`/${slug}`);
+  await visitNewPage(page, request, "scratch");
   const canvas = page.getByTestId("scratch-canvas");
   await expect(page.getByTestId("hidden-message")).toBeAttached();
   const box = await canvas.boundingBox();
@@ -74,22 +69,18 @@ test("scratch: scratching the card with the mouse reveals the message", async ({
     await page.mouse.up();
   }
   await expect(page.getByTestId("revealed-message")).toHaveText(MESSAGE);
-  await settle(page);
-  await page.screenshot({ path: `${SCREENSHOTS}/template-scratch.png` });
+  await screenshot(page, "template-scratch");
 });
 
 test("countdown: counts down from ten and reveals the message, or skips ahead", async ({ page, request }) => {
-  const { slug } = await createPage(request, "countdown");
-  await page.goto(`/${slug}`);
+  await visitNewPage(page, request, "countdown");
   const number = page.getByTestId("countdown-number");
   await expect(number).toHaveText("10");
   await expect(number).toHaveText("9", { timeout: 3_000 });
-  await settle(page);
-  await page.screenshot({ path: `${SCREENSHOTS}/template-countdown-running.png` });
+  await screenshot(page, "template-countdown-running");
   // Left alone, it reveals by itself after ten seconds.
   await expect(page.getByTestId("revealed-message")).toHaveText(MESSAGE, { timeout: 15_000 });
-  await settle(page);
-  await page.screenshot({ path: `${SCREENSHOTS}/template-countdown.png` });
+  await screenshot(page, "template-countdown");
 
   await page.reload();
   await expect(number).toBeVisible();

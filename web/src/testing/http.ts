@@ -52,15 +52,35 @@ export function deferred<T>() {
   return { promise, resolve, reject };
 }
 
-export const samplePage = {
-  id: 2,
+/** The fields an author sends to create the sample page. */
+export const sampleNewPage = {
   slug: "AliceAndBob",
   title: "Will you be mine?",
   message: "Every day with you is my favourite day.",
   sender_name: "Bob",
   recipient_name: "Alice",
   template_id: "proposal",
+};
+
+export const samplePage = {
+  id: 2,
+  ...sampleNewPage,
   created_at: "2026-11-25T11:41:08.756060515Z",
   updated_at: "2026-11-25T11:41:08.756060515Z",
   view_count: 3,
+};
+
+/** The sample page's history: its creation. */
+export const sampleHistory = {
+  slug: samplePage.slug,
+  page_id: samplePage.id,
+  events: [
+    {
+      sequence: 1,
+      stream_sequence: 2,
+      event_type: "PageCreated",
+      occurred_at: samplePage.created_at,
+      changed_fields: ["title", "message"],
+    },
+  ],
 };

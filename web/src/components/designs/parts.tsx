@@ -17,19 +17,22 @@ export function DesignTitle({ children, className = "" }: { children: ReactNode;
 
 /** "Dear Alice," or whatever the design says before the recipient's name. */
 export function ToLine({ content, lead = "For" }: { content: DesignContent; lead?: string }) {
-  if (!content.recipient_name) return null;
-  return (
-    <p className="design-to" data-testid="page-to">
-      {lead} <span className="design-name">{content.recipient_name}</span>
-    </p>
-  );
+  return <NameLine className="design-to" testId="page-to" lead={lead} name={content.recipient_name} />;
 }
 
+/** "With love, Bob" or whatever the design says before the sender's name. */
 export function FromLine({ content, lead = "With love," }: { content: DesignContent; lead?: string }) {
-  if (!content.sender_name) return null;
+  return <NameLine className="design-from" testId="page-from" lead={lead} name={content.sender_name} />;
+}
+
+type NameLineProps = { className: string; testId: string; lead: string; name: string | null };
+
+/** A name with the words before it; nothing when the author left the name out. */
+function NameLine({ className, testId, lead, name }: NameLineProps) {
+  if (!name) return null;
   return (
-    <p className="design-from" data-testid="page-from">
-      {lead} <span className="design-name">{content.sender_name}</span>
+    <p className={className} data-testid={testId}>
+      {lead} <span className="design-name">{name}</span>
     </p>
   );
 }

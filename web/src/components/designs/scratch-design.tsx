@@ -4,7 +4,7 @@ import { launchConfetti } from "@/components/effects/confetti";
 import type { DesignStyle } from "@/config/designs";
 import { FONT_STACKS } from "@/config/designs";
 
-import { DesignTitle, ToLine } from "./parts";
+import { DesignTitle, FromLine, ToLine } from "./parts";
 import type { DesignProps } from "./types";
 
 /** Share of the layer that must be scratched away before the message shows whole. */
@@ -124,11 +124,7 @@ export function ScratchDesign({ content, style, startRevealed, onReveal }: Desig
           <p className="design-message" data-testid={revealed ? "revealed-message" : "hidden-message"}>
             {content.message}
           </p>
-          {content.sender_name && (
-            <p className="design-from" data-testid="page-from">
-              Love, <span className="design-name">{content.sender_name}</span>
-            </p>
-          )}
+          <FromLine content={content} lead="Love," />
         </div>
         <canvas
           ref={canvasRef}

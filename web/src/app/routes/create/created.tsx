@@ -49,23 +49,13 @@ export function Created({ slug, editToken, live, onStartOver }: CreatedProps) {
         <label className="field-label" htmlFor="share-link">
           Share this link
         </label>
-        <div className="link-row">
-          <input
-            id="share-link"
-            className="link-input"
-            readOnly
-            value={share}
-            data-testid="share-link"
-            onFocus={(e) => e.target.select()}
-          />
-          <CopyButton
-            text={share}
-            inputId="share-link"
-            testId="copy-share-link"
-            className="button button--primary"
-            label="Copy link"
-          />
-        </div>
+        <LinkRow
+          id="share-link"
+          link={share}
+          copyTestId="copy-share-link"
+          copyLabel="Copy link"
+          copyClassName="button button--primary"
+        />
         <div className="button-row">
           <Link
             className="button button--ghost"
@@ -96,17 +86,7 @@ export function Created({ slug, editToken, live, onStartOver }: CreatedProps) {
           It is the only way to change or delete your page, and we can't show it again. Anyone who has it can edit your
           page, so save it somewhere safe and don't share it.
         </Notice>
-        <div className="link-row">
-          <input
-            id="edit-link"
-            className="link-input"
-            readOnly
-            value={edit}
-            data-testid="edit-link"
-            onFocus={(e) => e.target.select()}
-          />
-          <CopyButton text={edit} inputId="edit-link" testId="copy-edit-link" label="Copy" />
-        </div>
+        <LinkRow id="edit-link" link={edit} copyTestId="copy-edit-link" copyLabel="Copy" />
       </div>
 
       <div className="button-row button-row--center">
@@ -115,5 +95,24 @@ export function Created({ slug, editToken, live, onStartOver }: CreatedProps) {
         </button>
       </div>
     </section>
+  );
+}
+
+type LinkRowProps = {
+  /** The input's id, also its test id. */
+  id: string;
+  link: string;
+  copyTestId: string;
+  copyLabel: string;
+  copyClassName?: string;
+};
+
+/** A link in a read-only input that selects itself on focus, with a button to copy it. */
+function LinkRow({ id, link, copyTestId, copyLabel, copyClassName }: LinkRowProps) {
+  return (
+    <div className="link-row">
+      <input id={id} className="link-input" readOnly value={link} data-testid={id} onFocus={(e) => e.target.select()} />
+      <CopyButton text={link} inputId={id} testId={copyTestId} className={copyClassName} label={copyLabel} />
+    </div>
   );
 }

@@ -1,8 +1,8 @@
 import type { RefObject } from "react";
 
-import { LivePreview } from "@/components/designs/live-preview";
 import { Notice } from "@/components/ui/notice";
 import { ContentFields } from "@/features/pages/components/content-fields";
+import { ContentPreview } from "@/features/pages/components/content-preview";
 import type { PageContent } from "@/features/pages/types/page";
 import type { ContentErrors, TextField } from "@/features/pages/utils/content-rules";
 
@@ -44,13 +44,7 @@ export function StepWords({ headingRef, content, errors, onChange, onBlur, onBac
             </button>
           </div>
         </form>
-        <LivePreview
-          templateId={content.template_id}
-          title={content.title}
-          message={content.message}
-          senderName={content.sender_name}
-          recipientName={content.recipient_name}
-        />
+        <ContentPreview content={content} />
       </div>
     </div>
   );

@@ -2,7 +2,7 @@ import { fireEvent, screen, waitFor } from "@testing-library/react";
 import { beforeEach, describe, expect, it } from "vitest";
 
 import { recallToken, rememberToken } from "@/features/pages/utils/edit-token";
-import { json, mockFetch, samplePage, type Call } from "@/testing/http";
+import { json, mockFetch, sampleHistory, samplePage, type Call } from "@/testing/http";
 import { renderAt } from "@/testing/render";
 
 const TOKEN = "CCUpzItJt1DXRo2sRDeD_Ld4rqi0efZWlqmvMw79JTk";
@@ -28,19 +28,6 @@ const templates = {
     },
   ],
 };
-const history = {
-  slug: "AliceAndBob",
-  page_id: 2,
-  events: [
-    {
-      sequence: 1,
-      stream_sequence: 2,
-      event_type: "PageCreated",
-      occurred_at: samplePage.created_at,
-      changed_fields: ["title", "message"],
-    },
-  ],
-};
 
 /** The API as the editor sees it, with the page's token. */
 function api(extra: (call: Call) => Response | undefined = () => undefined) {
@@ -48,7 +35,7 @@ function api(extra: (call: Call) => Response | undefined = () => undefined) {
     const answer = extra(call);
     if (answer) return answer;
     if (call.url === "/api/templates") return json(200, templates);
-    if (call.url.endsWith("/history")) return json(200, history);
+    if (call.url.endsWith("/history")) return json(200, sampleHistory);
     if (call.url === "/api/pages/AliceAndBob" && call.method === "PATCH") {
       if (call.headers["x-edit-token"] !== TOKEN) return json(403, { detail: "Wrong edit token", code: "wrong_token" });
       return json(200, { ...samplePage, ...(call.body as object), updated_at: new Date().toISOString() });

@@ -1,6 +1,5 @@
 import { useEffect, useRef, useState } from "react";
 
-import { LivePreview } from "@/components/designs/live-preview";
 import { CopyButton } from "@/components/ui/copy-button";
 import { Notice } from "@/components/ui/notice";
 import { Spinner } from "@/components/ui/spinner";
@@ -10,6 +9,7 @@ import { getPageHistory } from "@/features/pages/api/get-page-history";
 import { updatePage } from "@/features/pages/api/update-page";
 import { PageHistory } from "@/features/pages/components/page-history";
 import { ContentFields } from "@/features/pages/components/content-fields";
+import { ContentPreview } from "@/features/pages/components/content-preview";
 import type { Page, PageContent } from "@/features/pages/types/page";
 import {
   changesBetween,
@@ -171,13 +171,7 @@ export function Editor({ initialPage, token, onDeleted, onTokenRejected }: Edito
           </h2>
           <div className="compose">
             <ContentFields content={content} errors={errors} onChange={update} />
-            <LivePreview
-              templateId={content.template_id}
-              title={content.title}
-              message={content.message}
-              senderName={content.sender_name}
-              recipientName={content.recipient_name}
-            />
+            <ContentPreview content={content} />
           </div>
         </section>
 

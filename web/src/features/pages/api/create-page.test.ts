@@ -1,18 +1,11 @@
 import { describe, expect, it, vi } from "vitest";
 
 import { ApiError } from "@/lib/api-client";
-import { json, mockFetch, samplePage } from "@/testing/http";
+import { json, mockFetch, sampleNewPage, samplePage } from "@/testing/http";
 
 import { createPage, type CreatePageInput } from "./create-page";
 
-const input: CreatePageInput = {
-  slug: "AliceAndBob",
-  title: "Will you be mine?",
-  message: "Every day with you is my favourite day.",
-  sender_name: "Bob",
-  recipient_name: "Alice",
-  template_id: "proposal",
-};
+const input: CreatePageInput = sampleNewPage;
 
 const created = { page: samplePage, edit_token: "tok_created", url: "https://valentine.example/AliceAndBob" };
 

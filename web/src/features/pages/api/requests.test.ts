@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { json, mockFetch, samplePage } from "@/testing/http";
+import { json, mockFetch, sampleHistory, samplePage } from "@/testing/http";
 
 import { deletePage } from "./delete-page";
 import { getPage } from "./get-page";
@@ -44,21 +44,7 @@ describe("one function per endpoint", () => {
   });
 
   it("GET /api/pages/{slug}/history with X-Edit-Token", async () => {
-    const { calls } = mockFetch(() =>
-      json(200, {
-        slug: "AliceAndBob",
-        page_id: 2,
-        events: [
-          {
-            sequence: 1,
-            stream_sequence: 2,
-            event_type: "PageCreated",
-            occurred_at: "2026-11-25T11:41:08Z",
-            changed_fields: ["title"],
-          },
-        ],
-      }),
-    );
+    const { calls } = mockFetch(() => json(200, sampleHistory));
     const history = await getPageHistory("AliceAndBob", "tok");
     expect(calls[0]).toMatchObject({ url: "/api/pages/AliceAndBob/history", headers: { "x-edit-token": "tok" } });
     expect(history.events[0]?.event_type).toBe("PageCreated");
