@@ -26,12 +26,12 @@ port="$(sed -E 's/.*:([0-9]+)".*/\1/' "$tmp"/ports/*.ports)"
 export NATS_URL="nats://127.0.0.1:$port" REDIS_URL="" DATABASE_PATH="$tmp/valentine.db" RUST_LOG=warn
 
 echo "bench-rebuild: seeding $events events and $tallies view tallies"
-target/release/valentine-bench seed --events "$events" --tallies "$tallies"
+"${CARGO_TARGET_DIR:-target}"/release/valentine-bench seed --events "$events" --tallies "$tallies"
 # Seeding leaves about a gigabyte of JetStream writes in the page cache; flush them so the
 # kernel does not write them back during, and charge them to, the rebuild.
 sync
 echo "bench-rebuild: rebuilding"
-report="$(target/release/valentine rebuild --json)"
+report="$("${CARGO_TARGET_DIR:-target}"/release/valentine rebuild --json)"
 echo "$report"
 python3 - "$report" << 'PY'
 import json, sys

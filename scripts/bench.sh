@@ -42,7 +42,7 @@ for tool in wrk curl python3 redis-server nats-server; do
 done
 
 cargo build --release --locked -q -p valentine-cli
-bin="$PWD/target/release/valentine"
+bin="$(realpath "${CARGO_TARGET_DIR:-target}")/release/valentine"
 
 STACK_NAME=bench
 # shellcheck source=scripts/lib/stack.sh

@@ -28,7 +28,7 @@ cargo build --locked -q -p valentine-cli
 stack_clear_settings
 export RUST_LOG=info NO_COLOR=1
 read -r redis_port api_port <<< "$(stack_free_ports 2)"
-stack_up "$PWD/target/debug/valentine" "$tmp" -1 "$redis_port" "127.0.0.1:$api_port" 2 no \
+stack_up "$(realpath "${CARGO_TARGET_DIR:-target}")/debug/valentine" "$tmp" -1 "$redis_port" "127.0.0.1:$api_port" 2 no \
   WEB_DIST="$PWD/web/dist" TRUSTED_PROXIES=127.0.0.1/32 IP_HASH_SECRET=e2e \
   RATE_LIMIT_PAGES_PER_HOUR=3 FRONTEND_DOMAIN="http://127.0.0.1:$api_port"
 stack_say "stack up at $STACK_BASE"
