@@ -25,14 +25,14 @@ pub(crate) struct Caller {
 /// What it takes to tell callers apart: the server secret and the proxies whose
 /// `X-Forwarded-For` is believed.
 #[derive(Debug, Clone)]
-pub struct CallerKeys {
+pub(crate) struct CallerKeys {
     secret: ServerSecret,
     trusted_proxies: Arc<[IpNet]>,
 }
 
 impl CallerKeys {
     /// Keys under `secret`, believing `trusted_proxies`.
-    pub fn new(secret: ServerSecret, trusted_proxies: &[IpNet]) -> Self {
+    pub(crate) fn new(secret: ServerSecret, trusted_proxies: &[IpNet]) -> Self {
         Self { secret, trusted_proxies: trusted_proxies.into() }
     }
 }

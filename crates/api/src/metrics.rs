@@ -47,7 +47,7 @@ fn latency_histogram() -> Histogram {
 
 /// Every metric, cheap to clone.
 #[derive(Debug, Clone)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     inner: Arc<Inner>,
 }
 
@@ -73,7 +73,7 @@ impl Default for Metrics {
 
 impl Metrics {
     /// A fresh registry with every metric registered.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let mut registry = Registry::with_prefix("valentine");
         let requests = HistogramFamily::<RequestLabels>::new_with_constructor(latency_histogram);
         registry.register(
@@ -129,7 +129,7 @@ impl Metrics {
     }
 
     /// Records one answered request; `route` is its pattern (never the raw path).
-    pub fn request(&self, method: &Method, route: String, status: u16, took: Duration) {
+    pub(crate) fn request(&self, method: &Method, route: String, status: u16, took: Duration) {
         let method = match *method {
             Method::GET => "GET",
             Method::HEAD => "HEAD",
@@ -145,48 +145,48 @@ impl Metrics {
     }
 
     /// Records a handled command.
-    pub fn command(&self, command: &'static str, outcome: &'static str) {
+    pub(crate) fn command(&self, command: &'static str, outcome: &'static str) {
         self.inner.commands.get_or_create(&CommandLabels { command, outcome }).inc();
     }
 
     /// Records an optimistic-concurrency conflict.
-    pub fn conflict(&self) {
+    pub(crate) fn conflict(&self) {
         self.inner.conflicts.inc();
     }
 
     /// Records a cache lookup in `cache` (`page`, `slug`) with its `result` (`hit`, `miss`,
     /// `bypass`).
-    pub fn cache(&self, cache: &'static str, result: &'static str) {
+    pub(crate) fn cache(&self, cache: &'static str, result: &'static str) {
         self.inner.cache.get_or_create(&CacheLabels { cache, result }).inc();
     }
 
     /// Records a refusal by the rate limit of `bucket`.
-    pub fn rate_limited(&self, bucket: &'static str) {
+    pub(crate) fn rate_limited(&self, bucket: &'static str) {
         self.inner.rate_limited.get_or_create(&BucketLabels { bucket }).inc();
     }
 
     /// Records a failed Redis call.
-    pub fn redis_failure(&self) {
+    pub(crate) fn redis_failure(&self) {
         self.inner.redis_failures.inc();
     }
 
     /// Records a counted view.
-    pub fn view(&self) {
+    pub(crate) fn view(&self) {
         self.inner.views.inc();
     }
 
     /// Records published tallies.
-    pub fn tallies(&self, n: u64) {
+    pub(crate) fn tallies(&self, n: u64) {
         self.inner.tallies.inc_by(n);
     }
 
     /// Sets the projection lag.
-    pub fn set_lag(&self, events: u64) {
+    pub(crate) fn set_lag(&self, events: u64) {
         self.inner.lag.set(i64::try_from(events).unwrap_or(i64::MAX));
     }
 
     /// The text exposition format.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = encode(&mut out, &self.inner.registry);

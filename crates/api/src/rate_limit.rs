@@ -39,7 +39,7 @@ return {0, tonumber(oldest[2]) + window - now}
 
 /// Which limit an attempt counts against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Bucket {
+pub(crate) enum Bucket {
     /// Page creations.
     Pages,
     /// Slug checks and suggestions.
@@ -48,7 +48,7 @@ pub enum Bucket {
 
 impl Bucket {
     /// Name in keys and metrics.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Pages => "pages",
             Self::SlugChecks => "slug_checks",
@@ -58,7 +58,7 @@ impl Bucket {
 
 /// A limit: so many attempts per window; 0 attempts means no limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limit {
+pub(crate) struct Limit {
     /// Attempts allowed per window.
     pub attempts: u32,
     /// The sliding window.
@@ -67,7 +67,7 @@ pub struct Limit {
 
 /// The limiter: Redis first, local memory when Redis cannot answer.
 #[derive(Debug, Clone)]
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     redis: RedisClient,
     pages: Limit,
     slug_checks: Limit,
@@ -78,7 +78,7 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     /// A limiter with the two limits.
-    pub fn new(redis: RedisClient, pages: Limit, slug_checks: Limit, metrics: Metrics) -> Self {
+    pub(crate) fn new(redis: RedisClient, pages: Limit, slug_checks: Limit, metrics: Metrics) -> Self {
         Self {
             redis,
             pages,
@@ -93,7 +93,7 @@ impl RateLimiter {
     ///
     /// # Errors
     /// [`ApiError::RateLimited`] with the seconds until a slot frees up.
-    pub async fn check(&self, bucket: Bucket, client: &str) -> Result<(), ApiError> {
+    pub(crate) async fn check(&self, bucket: Bucket, client: &str) -> Result<(), ApiError> {
         let limit = match bucket {
             Bucket::Pages => self.pages,
             Bucket::SlugChecks => self.slug_checks,

@@ -23,7 +23,7 @@ const BREAK_FOR: Duration = Duration::from_secs(2);
 
 /// What a cache lookup found.
 #[derive(Debug)]
-pub enum Lookup {
+pub(crate) enum Lookup {
     /// The cached answer.
     Hit(Vec<u8>),
     /// Nothing cached; `version` is the slug's version seen, to fill with.
@@ -37,7 +37,7 @@ pub enum Lookup {
 
 impl Lookup {
     /// Its name in metrics: `hit`, `miss` or `bypass`.
-    pub fn label(&self) -> &'static str {
+    pub(crate) fn label(&self) -> &'static str {
         match self {
             Self::Hit(_) => "hit",
             Self::Miss { .. } => "miss",
@@ -48,7 +48,7 @@ impl Lookup {
 
 /// Redis as last seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RedisStatus {
+pub(crate) enum RedisStatus {
     /// `REDIS_URL` is empty.
     Disabled,
     /// Answering.
@@ -59,7 +59,7 @@ pub enum RedisStatus {
 
 impl RedisStatus {
     /// Name in health answers.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Disabled => "disabled",
             Self::Up => "ok",
@@ -70,7 +70,7 @@ impl RedisStatus {
 
 /// The Redis connection, or nothing when `REDIS_URL` is empty.
 #[derive(Debug, Clone)]
-pub struct RedisClient {
+pub(crate) struct RedisClient {
     inner: Option<Arc<Inner>>,
     metrics: Metrics,
 }
@@ -89,7 +89,7 @@ impl RedisClient {
     ///
     /// # Errors
     /// When the URL is malformed.
-    pub fn new(url: Option<&str>, metrics: Metrics) -> Result<Self, RedisError> {
+    pub(crate) fn new(url: Option<&str>, metrics: Metrics) -> Result<Self, RedisError> {
         let Some(url) = url else { return Ok(Self { inner: None, metrics }) };
         let client = redis::Client::open(url)?;
         let config = ConnectionManagerConfig::new()
@@ -108,13 +108,13 @@ impl RedisClient {
     }
 
     /// Whether a Redis URL is configured.
-    pub fn is_configured(&self) -> bool {
+    pub(crate) fn is_configured(&self) -> bool {
         self.inner.is_some()
     }
 
     /// Runs `call` on the connection unless the cache is off or the breaker is open. A failure
     /// or timeout opens the breaker.
-    pub async fn call<T, F, Fut>(&self, call: F) -> Option<T>
+    pub(crate) async fn call<T, F, Fut>(&self, call: F) -> Option<T>
     where
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: Future<Output = Result<T, RedisError>>,
@@ -143,7 +143,7 @@ impl RedisClient {
     }
 
     /// Looks up `key`, an answer about `slug_key`, with the slug's version for a later fill.
-    pub async fn lookup(&self, key: &str, slug_key: &str, cache: &'static str) -> Lookup {
+    pub(crate) async fn lookup(&self, key: &str, slug_key: &str, cache: &'static str) -> Lookup {
         let version = version_key(slug_key);
         let found = self
             .call(|mut c| async move {
@@ -165,7 +165,7 @@ impl RedisClient {
 
     /// Stores `value` at `key` for `ttl`, unless the slug was invalidated since `version`
     /// was read.
-    pub async fn fill(&self, key: &str, slug_key: &str, version: &str, value: &[u8], ttl: Duration) {
+    pub(crate) async fn fill(&self, key: &str, slug_key: &str, version: &str, value: &[u8], ttl: Duration) {
         let Some(inner) = &self.inner else { return };
         let script = &inner.fill;
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
@@ -184,7 +184,7 @@ impl RedisClient {
     }
 
     /// Whether Redis is off, answering, or away (its breaker is open).
-    pub fn status(&self) -> RedisStatus {
+    pub(crate) fn status(&self) -> RedisStatus {
         match &self.inner {
             None => RedisStatus::Disabled,
             Some(inner) if elapsed_ms(inner.started) < inner.broken_until.load(Ordering::Relaxed) => {
@@ -199,7 +199,7 @@ impl RedisClient {
     ///
     /// # Errors
     /// Why Redis did not answer.
-    pub async fn ping(&self) -> Result<Option<Duration>, String> {
+    pub(crate) async fn ping(&self) -> Result<Option<Duration>, String> {
         let Some(inner) = &self.inner else { return Ok(None) };
         let started = Instant::now();
         let mut connection = inner.connection.clone();

@@ -24,7 +24,7 @@ use crate::rate_limit::{Limit, RateLimiter};
 use crate::redis_client::RedisClient;
 use crate::routes::{self, templates};
 use crate::secret::ServerSecret;
-use crate::state::AppState;
+use crate::state::{AppParts, AppState};
 use crate::use_cases::{CommandHandles, JobTracker, PageCommands, PageQueries, ReadinessChecks, SlugChecks};
 use crate::view_counts::{self, ViewCounter};
 
@@ -123,7 +123,7 @@ impl Application {
             sync_wait: config.sync_wait,
             metrics: metrics.clone(),
         });
-        let state = AppState {
+        let state = AppState::new(AppParts {
             commands,
             jobs: JobTracker::new(events.clone(), consumer.clone(), page_subjects, queries.clone()),
             slugs: SlugChecks::new(queries.clone(), limiter),
@@ -142,7 +142,7 @@ impl Application {
             templates_json: templates::list_json(),
             openapi_json: ApiDoc::json(),
             config: Arc::new(config.clone()),
-        };
+        });
         let background = Background { js, tallies: config.tallies.clone(), redis };
         Ok(Self { listener, state, background })
     }

@@ -1,6 +1,10 @@
 //! What handlers share: the use cases, and the few things routes need directly. Extractors
 //! take the part they need (`State<PageCommands>`, …) through axum's `FromRef`.
+//!
+//! The router hands every request its own copy of the state, so the state is one `Arc`:
+//! a copy costs one count, and a handler clones only the part it extracts.
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
@@ -13,32 +17,48 @@ use crate::use_cases::{JobTracker, PageCommands, PageQueries, ReadinessChecks, S
 use crate::view_counts::ViewCounter;
 
 /// Shared state of one API process; cheap to clone.
-#[derive(Clone, FromRef)]
-pub struct AppState {
+#[derive(Clone)]
+pub(crate) struct AppState(Arc<AppParts>);
+
+/// The parts of [`AppState`].
+pub(crate) struct AppParts {
     /// Create, update, delete.
-    pub commands: PageCommands,
+    pub(crate) commands: PageCommands,
     /// Pages and slugs from the read model.
-    pub queries: PageQueries,
+    pub(crate) queries: PageQueries,
     /// Where a `202`'s job stands.
-    pub jobs: JobTracker,
+    pub(crate) jobs: JobTracker,
     /// Slug availability and suggestions.
-    pub slugs: SlugChecks,
+    pub(crate) slugs: SlugChecks,
     /// Liveness and readiness.
-    pub readiness: ReadinessChecks,
+    pub(crate) readiness: ReadinessChecks,
     /// Views counted since the last tally.
-    pub view_counts: ViewCounter,
+    pub(crate) view_counts: ViewCounter,
     /// Prometheus metrics.
-    pub metrics: Metrics,
+    pub(crate) metrics: Metrics,
     /// Telling callers apart, for rate limits.
-    pub caller_keys: CallerKeys,
+    pub(crate) caller_keys: CallerKeys,
     /// Settings.
-    pub config: Arc<ApiConfig>,
+    pub(crate) config: Arc<ApiConfig>,
     /// `GET /api/templates`, serialized once.
-    #[from_ref(skip)]
-    pub templates_json: Bytes,
+    pub(crate) templates_json: Bytes,
     /// `GET /api/openapi.json`, serialized once.
-    #[from_ref(skip)]
-    pub openapi_json: Bytes,
+    pub(crate) openapi_json: Bytes,
+}
+
+impl AppState {
+    /// The state made of `parts`.
+    pub(crate) fn new(parts: AppParts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
+impl Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
 }
 
 impl std::fmt::Debug for AppState {
@@ -46,3 +66,26 @@ impl std::fmt::Debug for AppState {
         f.debug_struct("AppState").field("bind_addr", &self.config.bind_addr).finish_non_exhaustive()
     }
 }
+
+/// `State<T>` for each part an extractor may ask for.
+macro_rules! parts_for_extractors {
+    ($($field:ident: $part:ty),* $(,)?) => {
+        $(impl FromRef<AppState> for $part {
+            fn from_ref(state: &AppState) -> Self {
+                state.0.$field.clone()
+            }
+        })*
+    };
+}
+
+parts_for_extractors!(
+    commands: PageCommands,
+    queries: PageQueries,
+    jobs: JobTracker,
+    slugs: SlugChecks,
+    readiness: ReadinessChecks,
+    view_counts: ViewCounter,
+    metrics: Metrics,
+    caller_keys: CallerKeys,
+    config: Arc<ApiConfig>,
+);

@@ -27,14 +27,14 @@ const IN_FLIGHT: usize = 512;
 
 /// Views counted since the last flush, by page.
 #[derive(Debug, Clone, Default)]
-pub struct ViewCounter {
+pub(crate) struct ViewCounter {
     /// Slug key → page id → views.
     counts: Arc<Mutex<HashMap<String, HashMap<u64, u64>>>>,
 }
 
 impl ViewCounter {
     /// Counts one view of the page `page_id` at `slug_key`.
-    pub fn count(&self, slug_key: &str, page_id: u64) {
+    pub(crate) fn count(&self, slug_key: &str, page_id: u64) {
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
         match counts.get_mut(slug_key) {
             Some(pages) => *pages.entry(page_id).or_default() += 1,

@@ -50,6 +50,6 @@ pub(crate) async fn metrics(
 /// This document.
 #[utoipa::path(get, path = "/api/openapi.json", tag = "operations", responses((status = 200, description = "OpenAPI 3.1 JSON")))]
 pub(crate) async fn openapi_json(State(state): State<AppState>) -> Response {
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], state.openapi_json)
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], state.openapi_json.clone())
         .into_response()
 }

@@ -39,7 +39,7 @@ fn cached_json(body: Bytes) -> Response {
     responses((status = 200, description = "All templates", body = TemplateList))
 )]
 pub(crate) async fn list_templates(State(state): State<AppState>) -> Response {
-    cached_json(state.templates_json)
+    cached_json(state.templates_json.clone())
 }
 
 /// One template.

@@ -33,7 +33,7 @@ const MEMO_SIZE: usize = 10_000;
 
 /// Where a job stands.
 #[derive(Debug)]
-pub enum JobState {
+pub(crate) enum JobState {
     /// Stored, not yet delivered to a projector.
     Queued,
     /// Delivered to a projector, not yet acknowledged.
@@ -48,7 +48,7 @@ pub enum JobState {
 
 /// Locating jobs; cheap to clone.
 #[derive(Debug, Clone)]
-pub struct JobTracker {
+pub(crate) struct JobTracker {
     events: Stream,
     consumer: String,
     filter_subject: String,
@@ -79,7 +79,12 @@ impl JobMemo {
 impl JobTracker {
     /// Jobs on the event stream `events` (page commits on `filter_subject`), projected by the
     /// projectors of durable consumer `consumer` into the read model behind `queries`.
-    pub fn new(events: Stream, consumer: String, filter_subject: String, queries: PageQueries) -> Self {
+    pub(crate) fn new(
+        events: Stream,
+        consumer: String,
+        filter_subject: String,
+        queries: PageQueries,
+    ) -> Self {
         Self { events, consumer, filter_subject, queries, memo: JobMemo::default() }
     }
 
@@ -88,7 +93,7 @@ impl JobTracker {
     /// # Errors
     /// When NATS or SQLite cannot answer, or the backlog is too large to scan.
     #[instrument(skip(self))]
-    pub async fn status(&self, job_id: &str) -> Result<JobState, ApiError> {
+    pub(crate) async fn status(&self, job_id: &str) -> Result<JobState, ApiError> {
         // The order matters: the position is read first, so an event at or below it is surely
         // in the read model when it is asked last.
         let position = progress(&self.events, &self.consumer).await?.unwrap_or(Progress::default());

@@ -57,7 +57,7 @@ pub(crate) enum CreateOutcome {
 
 /// Creating, changing and deleting pages; cheap to clone.
 #[derive(Clone)]
-pub struct PageCommands {
+pub(crate) struct PageCommands {
     inner: Arc<CommandHandles>,
 }
 
@@ -169,7 +169,7 @@ impl PageCommands {
     /// # Errors
     /// `401`/`403` for a missing or wrong token, `404` without a live page, `422` for content
     /// that breaks the rules, `503` when the event store or read model is away.
-    pub async fn update(&self, slug_key: &str, changes: UpdatePage) -> Result<PageRow, ApiError> {
+    pub(crate) async fn update(&self, slug_key: &str, changes: UpdatePage) -> Result<PageRow, ApiError> {
         let receipt = self.execute(slug_key, PageCommand::Update(changes), Ulid::new()).await?;
         let projected = match receipt {
             Some(r) => self.projected_row(slug_key, r.stream_sequence).await?,
@@ -189,7 +189,7 @@ impl PageCommands {
     /// # Errors
     /// `401`/`403` for a missing or wrong token, `404` without a live page, `503` when the
     /// event store or read model is away.
-    pub async fn delete(&self, slug_key: &str, edit_token: EditToken) -> Result<(), ApiError> {
+    pub(crate) async fn delete(&self, slug_key: &str, edit_token: EditToken) -> Result<(), ApiError> {
         let command = PageCommand::Delete(DeletePage { edit_token });
         if let Some(receipt) = self.execute(slug_key, command, Ulid::new()).await? {
             self.await_projection(slug_key, receipt.stream_sequence).await?;

@@ -25,7 +25,7 @@ const SLUG_TTL: Duration = Duration::from_secs(60);
 
 /// A page ready to serve: its id (for counting the view) and its JSON, as cached.
 #[derive(Debug, Clone)]
-pub struct PageAnswer {
+pub(crate) struct PageAnswer {
     /// The page's id.
     pub page_id: u64,
     /// The page as JSON.
@@ -34,14 +34,14 @@ pub struct PageAnswer {
 
 /// Reading pages and slugs; cheap to clone.
 #[derive(Debug, Clone)]
-pub struct PageQueries {
+pub(crate) struct PageQueries {
     db: SqlitePool,
     redis: RedisClient,
 }
 
 impl PageQueries {
     /// Queries on the read-only pool `db`, cached in `redis`.
-    pub fn new(db: SqlitePool, redis: RedisClient) -> Self {
+    pub(crate) fn new(db: SqlitePool, redis: RedisClient) -> Self {
         Self { db, redis }
     }
 
@@ -50,7 +50,7 @@ impl PageQueries {
     /// # Errors
     /// When SQLite fails.
     #[instrument(skip(self), fields(cache))]
-    pub async fn page(&self, slug_key: &str) -> Result<Option<PageAnswer>, ApiError> {
+    pub(crate) async fn page(&self, slug_key: &str) -> Result<Option<PageAnswer>, ApiError> {
         let key = cache_keys::page_key(slug_key);
         let version = match self.redis.lookup(&key, slug_key, "page").await {
             Lookup::Hit(value) => {
@@ -81,7 +81,7 @@ impl PageQueries {
     ///
     /// # Errors
     /// When SQLite fails.
-    pub async fn slug_taken(&self, slug_key: &str) -> Result<bool, ApiError> {
+    pub(crate) async fn slug_taken(&self, slug_key: &str) -> Result<bool, ApiError> {
         let key = cache_keys::slug_check_key(slug_key);
         let version = match self.redis.lookup(&key, slug_key, "slug").await {
             Lookup::Hit(value) => return Ok(value == b"1"),
@@ -100,7 +100,7 @@ impl PageQueries {
     ///
     /// # Errors
     /// When SQLite fails.
-    pub async fn taken(&self, slug_keys: &[&str]) -> Result<BTreeSet<String>, ApiError> {
+    pub(crate) async fn taken(&self, slug_keys: &[&str]) -> Result<BTreeSet<String>, ApiError> {
         Ok(pages::taken(&self.db, slug_keys).await?)
     }
 
@@ -108,7 +108,7 @@ impl PageQueries {
     ///
     /// # Errors
     /// When SQLite fails.
-    pub async fn live_page(&self, slug_key: &str) -> Result<Option<PageRow>, ApiError> {
+    pub(crate) async fn live_page(&self, slug_key: &str) -> Result<Option<PageRow>, ApiError> {
         Ok(pages::live_page(&self.db, slug_key).await?)
     }
 
@@ -116,7 +116,7 @@ impl PageQueries {
     ///
     /// # Errors
     /// When SQLite fails.
-    pub async fn row(&self, slug_key: &str) -> Result<Option<PageRow>, ApiError> {
+    pub(crate) async fn row(&self, slug_key: &str) -> Result<Option<PageRow>, ApiError> {
         Ok(pages::row(&self.db, slug_key).await?)
     }
 
@@ -124,7 +124,7 @@ impl PageQueries {
     ///
     /// # Errors
     /// When SQLite fails.
-    pub async fn event_of_command(&self, command_id: &str) -> Result<Option<HistoryRow>, ApiError> {
+    pub(crate) async fn event_of_command(&self, command_id: &str) -> Result<Option<HistoryRow>, ApiError> {
         Ok(pages::event_of_command(&self.db, command_id).await?)
     }
 
@@ -132,7 +132,7 @@ impl PageQueries {
     ///
     /// # Errors
     /// When SQLite fails.
-    pub async fn is_projected(&self, slug_key: &str, stream_sequence: u64) -> Result<bool, ApiError> {
+    pub(crate) async fn is_projected(&self, slug_key: &str, stream_sequence: u64) -> Result<bool, ApiError> {
         Ok(pages::is_projected(&self.db, slug_key, stream_sequence).await?)
     }
 
@@ -141,7 +141,7 @@ impl PageQueries {
     ///
     /// # Errors
     /// `404` without a live page, `403` for another token, `503` when SQLite fails.
-    pub async fn history(
+    pub(crate) async fn history(
         &self,
         slug_key: &str,
         token: &EditToken,
@@ -159,7 +159,7 @@ impl PageQueries {
     ///
     /// # Errors
     /// What SQLite said.
-    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+    pub(crate) async fn ping(&self) -> Result<(), sqlx::Error> {
         sqlx::query_scalar::<_, i64>("SELECT count(*) FROM (SELECT 1 FROM pages LIMIT 1)")
             .fetch_one(&self.db)
             .await

@@ -20,7 +20,7 @@ const LAG_DEGRADED: u64 = 10_000;
 
 /// The instance's dependencies, for probing; cheap to clone.
 #[derive(Debug, Clone)]
-pub struct ReadinessChecks {
+pub(crate) struct ReadinessChecks {
     nats: async_nats::Client,
     js: jetstream::Context,
     redis: RedisClient,
@@ -32,7 +32,7 @@ pub struct ReadinessChecks {
 
 impl ReadinessChecks {
     /// Probes of these handles; `consumer` is the projectors' durable consumer of `events`.
-    pub fn new(
+    pub(crate) fn new(
         nats: async_nats::Client,
         redis: RedisClient,
         queries: PageQueries,
@@ -45,7 +45,7 @@ impl ReadinessChecks {
     }
 
     /// Liveness, from what the process already knows (no I/O).
-    pub fn health(&self) -> Health {
+    pub(crate) fn health(&self) -> Health {
         let nats_up = self.nats.connection_state() == async_nats::connection::State::Connected;
         let redis = self.redis.status();
         let status = if nats_up && redis != RedisStatus::Down { "healthy" } else { "degraded" };
@@ -54,7 +54,7 @@ impl ReadinessChecks {
     }
 
     /// Readiness: every dependency checked at once.
-    pub async fn ready(&self) -> Readiness {
+    pub(crate) async fn ready(&self) -> Readiness {
         let (nats, redis, read_model, projection) =
             tokio::join!(self.check_nats(), self.check_redis(), self.check_read_model(), self.projection());
         let status = if nats.is_down() || read_model.is_down() {
@@ -97,7 +97,7 @@ impl ReadinessChecks {
 
     /// The projection's lag, from the projectors' durable consumer. Also updates the lag
     /// gauge, so `/metrics` calls it before rendering.
-    pub async fn projection(&self) -> Projection {
+    pub(crate) async fn projection(&self) -> Projection {
         let found = tokio::time::timeout(CHECK_TIMEOUT, async {
             let last = self.events.get_info().await.map(|i| i.state.last_sequence);
             let position = progress(&self.events, &self.consumer).await;

@@ -12,7 +12,7 @@ pub(crate) const CHECK_SUGGESTIONS: usize = 5;
 
 /// What a check found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Availability {
+pub(crate) struct Availability {
     /// Whether a page can be created at the slug now.
     pub available: bool,
     /// Why not, in plain words.
@@ -23,14 +23,14 @@ pub struct Availability {
 
 /// Slug checks and suggestions; cheap to clone.
 #[derive(Debug, Clone)]
-pub struct SlugChecks {
+pub(crate) struct SlugChecks {
     queries: PageQueries,
     limiter: RateLimiter,
 }
 
 impl SlugChecks {
     /// Checks against the read model behind `queries`, limited by `limiter`.
-    pub fn new(queries: PageQueries, limiter: RateLimiter) -> Self {
+    pub(crate) fn new(queries: PageQueries, limiter: RateLimiter) -> Self {
         Self { queries, limiter }
     }
 
@@ -38,7 +38,7 @@ impl SlugChecks {
     ///
     /// # Errors
     /// `429` over the rate limit, `503` when the read model is away.
-    pub async fn check(&self, raw: &str, caller_key: &str) -> Result<Availability, ApiError> {
+    pub(crate) async fn check(&self, raw: &str, caller_key: &str) -> Result<Availability, ApiError> {
         self.limiter.check(Bucket::SlugChecks, caller_key).await?;
         let refused = |reason: String, suggestions| Availability {
             available: false,
@@ -61,7 +61,12 @@ impl SlugChecks {
     ///
     /// # Errors
     /// `429` over the rate limit, `503` when the read model is away.
-    pub async fn suggest(&self, base: &str, count: usize, caller_key: &str) -> Result<Vec<String>, ApiError> {
+    pub(crate) async fn suggest(
+        &self,
+        base: &str,
+        count: usize,
+        caller_key: &str,
+    ) -> Result<Vec<String>, ApiError> {
         self.limiter.check(Bucket::SlugChecks, caller_key).await?;
         self.available(base, count).await
     }

@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 
 /// `GET /health` answer.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Health {
+pub(crate) struct Health {
     /// `healthy`, or `degraded` when NATS is disconnected or Redis is away.
     pub status: &'static str,
     /// `connected` or `disconnected`.
@@ -16,7 +16,7 @@ pub struct Health {
 
 /// One dependency's state.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Check {
+pub(crate) struct Check {
     /// `ok`, `down`, `disabled` or `degraded`.
     pub status: &'static str,
     /// How long the check took, in milliseconds.
@@ -29,14 +29,14 @@ pub struct Check {
 
 impl Check {
     /// Whether the dependency is unreachable.
-    pub fn is_down(&self) -> bool {
+    pub(crate) fn is_down(&self) -> bool {
         self.status == "down"
     }
 }
 
 /// How far the projectors are behind the event stream.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Projection {
+pub(crate) struct Projection {
     /// `ok`, `degraded` (far behind, or no projector has ever run) or `down`.
     pub status: &'static str,
     /// Events not yet projected: pending plus delivered but unacknowledged.
@@ -49,7 +49,7 @@ pub struct Projection {
 
 /// `GET /ready` answer.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Readiness {
+pub(crate) struct Readiness {
     /// `ready`, `degraded` (serving, but Redis is away or the projection lags) or `unready`.
     pub status: &'static str,
     /// NATS and the event stream.
@@ -64,7 +64,7 @@ pub struct Readiness {
 
 impl Readiness {
     /// Whether the instance can serve (`ready` or `degraded`).
-    pub fn can_serve(&self) -> bool {
+    pub(crate) fn can_serve(&self) -> bool {
         self.status != "unready"
     }
 }
