@@ -14,9 +14,9 @@ use valentine_domain::token::TOKEN_BYTES;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// The secret client addresses are hashed with. Never logged.
+/// The secret client addresses are hashed with. Never logged; cheap to clone.
 #[derive(Clone)]
-pub struct ServerSecret(Vec<u8>);
+pub struct ServerSecret(std::sync::Arc<[u8]>);
 
 impl fmt::Debug for ServerSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -41,11 +41,11 @@ impl ServerSecret {
     /// When the operating system's random source fails.
     pub fn new(configured: Option<&str>) -> Result<Self, getrandom::Error> {
         match configured {
-            Some(text) if !text.is_empty() => Ok(Self(text.as_bytes().to_vec())),
+            Some(text) if !text.is_empty() => Ok(Self(text.as_bytes().into())),
             _ => {
                 let mut bytes = vec![0; 32];
                 getrandom::fill(&mut bytes)?;
-                Ok(Self(bytes))
+                Ok(Self(bytes.into()))
             }
         }
     }
