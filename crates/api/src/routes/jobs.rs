@@ -9,20 +9,16 @@ use ulid::Ulid;
 use crate::config::ApiConfig;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Path;
+use crate::routes::refusals::Unavailable;
 use crate::use_cases::{JobState, JobTracker};
 use crate::wire::job::{JobResult, JobStatus};
 use crate::wire::page::PageResponse;
 
 /// The status of a page creation answered with `202`.
-#[utoipa::path(
-    get, path = "/api/pages/job/{job_id}", tag = "pages",
+#[utoipa::path(get, path = "/api/pages/job/{job_id}", tag = "pages",
     params(("job_id" = String, Path, description = "The job id from the 202 answer (a ULID)")),
-    responses(
-        (status = 200, description = "Where the job stands", body = JobStatus),
-        (status = 404, description = "No such job", body = ErrorBody),
-        (status = 503, description = "Backlog too large to look the job up; retry", body = ErrorBody),
-    )
-)]
+    responses((status = 200, description = "Where the job stands", body = JobStatus),
+        (status = 404, description = "No such job", body = ErrorBody), Unavailable))]
 pub(crate) async fn job_status(
     State(jobs): State<JobTracker>,
     State(config): State<Arc<ApiConfig>>,

@@ -14,7 +14,7 @@ use crate::config::ApiConfig;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{EditTokenHeader, Json, PageAuthor, PageSlug};
 use crate::metrics::Metrics;
-use crate::routes::refusals::AuthorRefusals;
+use crate::routes::refusals::{AuthorRefusals, BodyRefusals, RateLimited, Unavailable};
 use crate::use_cases::{CreateOutcome, PageCommands, PageQueries};
 use crate::view_counts::ViewCounter;
 use crate::wire::page::{
@@ -34,22 +34,13 @@ const IDEMPOTENCY_KEY_MAX: usize = 255;
 /// has not caught up within the sync wait; either way the page is stored and the answer
 /// carries its edit token. Send an `Idempotency-Key` to make retries safe: the same key with
 /// the same body creates at most one page and gets the same answer.
-#[utoipa::path(
-    post, path = "/api/pages", tag = "pages",
-    request_body = CreatePageRequest,
+#[utoipa::path(post, path = "/api/pages", tag = "pages", request_body = CreatePageRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries of this create safe")),
     responses(
         (status = 201, description = "Created and visible", body = CreatedResponse),
         (status = 202, description = "Stored; not yet visible: poll the job", body = QueuedResponse),
-        (status = 400, description = "Malformed JSON or header", body = ErrorBody),
-        (status = 409, description = "Slug taken or reserved", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Body not JSON", body = ErrorBody),
-        (status = 422, description = "Content breaks the rules", body = ErrorBody),
-        (status = 429, description = "Too many creates from this client", body = ErrorBody),
-        (status = 503, description = "Event store unavailable; retry", body = ErrorBody),
-    )
-)]
+        (status = 409, description = "Slug taken or reserved, or created by this request and since deleted", body = ErrorBody),
+        BodyRefusals, RateLimited, Unavailable))]
 pub(crate) async fn create_page(
     State(commands): State<PageCommands>,
     State(config): State<Arc<ApiConfig>>,
@@ -86,13 +77,9 @@ pub(crate) async fn create_page(
 }
 
 /// Read a page, and count the view.
-#[utoipa::path(
-    get, path = "/api/pages/{slug}", tag = "pages", params(PageSlug),
-    responses(
-        (status = 200, description = "The page", body = PageResponse),
-        (status = 404, description = "No such page, or deleted", body = ErrorBody),
-    )
-)]
+#[utoipa::path(get, path = "/api/pages/{slug}", tag = "pages", params(PageSlug), responses(
+    (status = 200, description = "The page", body = PageResponse),
+    (status = 404, description = "No such page, or deleted", body = ErrorBody)))]
 pub(crate) async fn get_page(
     State(queries): State<PageQueries>,
     State(view_counts): State<ViewCounter>,
@@ -106,15 +93,9 @@ pub(crate) async fn get_page(
 }
 
 /// Change any subset of a page's fields, with its edit token.
-#[utoipa::path(
-    patch, path = "/api/pages/{slug}", tag = "pages", params(PageSlug, EditTokenHeader),
+#[utoipa::path(patch, path = "/api/pages/{slug}", tag = "pages", params(PageSlug, EditTokenHeader),
     request_body = UpdatePageRequest,
-    responses(
-        (status = 200, description = "The updated page", body = PageResponse),
-        AuthorRefusals,
-        (status = 422, description = "Content breaks the rules", body = ErrorBody),
-    )
-)]
+    responses((status = 200, description = "The updated page", body = PageResponse), AuthorRefusals, BodyRefusals))]
 pub(crate) async fn update_page(
     State(commands): State<PageCommands>,
     author: Result<PageAuthor, ApiError>,

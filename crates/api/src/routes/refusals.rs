@@ -19,3 +19,33 @@ pub(crate) enum AuthorRefusals {
     #[response(status = 404)]
     NotFound(ErrorBody),
 }
+
+/// How a request with a JSON body is refused before anything is done with it.
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "describes answers for the OpenAPI document; never built")]
+pub(crate) enum BodyRefusals {
+    /// Malformed JSON or header
+    #[response(status = 400)]
+    Malformed(ErrorBody),
+    /// Body too large
+    #[response(status = 413)]
+    TooLarge(ErrorBody),
+    /// Body not JSON
+    #[response(status = 415)]
+    NotJson(ErrorBody),
+    /// Content breaks the rules
+    #[response(status = 422)]
+    Invalid(ErrorBody),
+}
+
+/// Too many requests from this client; `Retry-After` says when to try again.
+#[derive(IntoResponses)]
+#[response(status = 429)]
+#[expect(dead_code, reason = "describes answers for the OpenAPI document; never built")]
+pub(crate) struct RateLimited(ErrorBody);
+
+/// A service it needs is unavailable, or the backlog too large; retry after `Retry-After`.
+#[derive(IntoResponses)]
+#[response(status = 503)]
+#[expect(dead_code, reason = "describes answers for the OpenAPI document; never built")]
+pub(crate) struct Unavailable(ErrorBody);

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use crate::caller::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Path, Query};
+use crate::routes::refusals::RateLimited;
 use crate::use_cases::SlugChecks;
 use crate::use_cases::slug_checks::CHECK_SUGGESTIONS;
 use crate::wire::slug::{SlugCheck, SuggestQuery, Suggestions};
@@ -17,14 +18,9 @@ const SUGGEST_MAX: usize = 10;
 const ECHO_MAX: usize = 60;
 
 /// Check whether a slug is available.
-#[utoipa::path(
-    get, path = "/api/slugs/check/{slug}", tag = "slugs",
+#[utoipa::path(get, path = "/api/slugs/check/{slug}", tag = "slugs",
     params(("slug" = String, Path, description = "The slug to check, exactly as it would be sent")),
-    responses(
-        (status = 200, description = "The verdict; invalid, reserved and taken slugs are `available: false` with a reason", body = SlugCheck),
-        (status = 429, description = "Too many checks from this client", body = ErrorBody),
-    )
-)]
+    responses((status = 200, description = "The verdict; invalid, reserved and taken slugs are `available: false` with a reason", body = SlugCheck), RateLimited))]
 pub(crate) async fn check_slug(
     State(slugs): State<SlugChecks>,
     caller: Caller,
@@ -42,14 +38,10 @@ pub(crate) async fn check_slug(
 }
 
 /// Suggest available slugs based on any text.
-#[utoipa::path(
-    get, path = "/api/slugs/suggest", tag = "slugs", params(("base" = String, Query, description = "Any text to base suggestions on"), ("count" = Option<usize>, Query, description = "How many, 1 to 10 (default 5)")),
-    responses(
-        (status = 200, description = "Available slugs", body = Suggestions),
-        (status = 400, description = "Missing base, or count outside 1–10", body = ErrorBody),
-        (status = 429, description = "Too many checks from this client", body = ErrorBody),
-    )
-)]
+#[utoipa::path(get, path = "/api/slugs/suggest", tag = "slugs",
+    params(("base" = String, Query, description = "Any text to base suggestions on"), ("count" = Option<usize>, Query, description = "How many, 1 to 10 (default 5)")),
+    responses((status = 200, description = "Available slugs", body = Suggestions),
+        (status = 400, description = "Missing base, or count outside 1–10", body = ErrorBody), RateLimited))]
 pub(crate) async fn suggest_slugs(
     State(slugs): State<SlugChecks>,
     caller: Caller,

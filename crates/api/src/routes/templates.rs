@@ -34,23 +34,16 @@ fn cached_json(body: Bytes) -> Response {
 }
 
 /// List the templates.
-#[utoipa::path(
-    get, path = "/api/templates", tag = "templates",
-    responses((status = 200, description = "All templates", body = TemplateList))
-)]
+#[utoipa::path(get, path = "/api/templates", tag = "templates",
+    responses((status = 200, description = "All templates", body = TemplateList)))]
 pub(crate) async fn list_templates(State(state): State<AppState>) -> Response {
     cached_json(state.templates_json.clone())
 }
 
 /// One template.
-#[utoipa::path(
-    get, path = "/api/templates/{id}", tag = "templates",
-    params(("id" = String, Path, description = "Template id")),
-    responses(
-        (status = 200, description = "The template", body = TemplateResponse),
-        (status = 404, description = "No such template", body = ErrorBody),
-    )
-)]
+#[utoipa::path(get, path = "/api/templates/{id}", tag = "templates", params(("id" = String, Path, description = "Template id")),
+    responses((status = 200, description = "The template", body = TemplateResponse),
+        (status = 404, description = "No such template", body = ErrorBody)))]
 pub(crate) async fn get_template(Path(id): Path<String>) -> Result<Response, ApiError> {
     let template =
         TEMPLATES.iter().find(|t| t.id.as_str() == id).ok_or(ApiError::NotFound("Template not found"))?;

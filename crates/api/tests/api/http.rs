@@ -217,6 +217,18 @@ async fn the_openapi_document_lists_every_route() {
         assert!(params.contains(&("slug", "path")), "{method}: {params:?}");
         assert_eq!(params.contains(&("X-Edit-Token", "header")), method != "get", "{method}: {params:?}");
     }
+    let statuses = |path: &str, method: &str| -> Vec<String> {
+        paths[path][method]["responses"].as_object().expect("responses").keys().cloned().collect()
+    };
+    let create = statuses("/api/pages", "post");
+    for status in ["201", "202", "400", "409", "413", "415", "422", "429", "503"] {
+        assert!(create.contains(&status.to_owned()), "create lacks {status}: {create:?}");
+    }
+    let update = statuses("/api/pages/{slug}", "patch");
+    for status in ["200", "401", "403", "404", "422"] {
+        assert!(update.contains(&status.to_owned()), "update lacks {status}: {update:?}");
+    }
+    assert!(statuses("/api/slugs/check/{slug}", "get").contains(&"429".to_owned()));
 }
 
 #[tokio::test]
