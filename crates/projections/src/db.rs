@@ -76,9 +76,17 @@ fn options(path: &Path, mode: Mode) -> SqliteConnectOptions {
 /// Makes sure `link` names a read model with the current schema, creating the first
 /// generation if there is none, and returns the file it points to.
 ///
+/// Processes that start together (an API and its projectors on a fresh volume) take turns
+/// through the read model's lock, so exactly one creates the first generation and every one
+/// ends on the generation the link names.
+///
 /// # Errors
 /// When the file system or SQLite refuse.
 pub async fn prepare(link: &Path) -> Result<PathBuf, ProjectionError> {
+    let owned = link.to_owned();
+    let lock = tokio::task::spawn_blocking(move || ReadModelLock::take(&owned))
+        .await
+        .map_err(std::io::Error::other)??;
     if std::fs::symlink_metadata(link).is_err() {
         let file = new_generation(link)?;
         migrate_file(&file, Mode::Projector).await?;
@@ -87,7 +95,39 @@ pub async fn prepare(link: &Path) -> Result<PathBuf, ProjectionError> {
     }
     let file = std::fs::canonicalize(link)?;
     migrate_file(&file, Mode::Projector).await?;
+    drop(lock);
     Ok(file)
+}
+
+/// The read model's lock file, `<DATABASE_PATH>.lock`, held exclusively while one process
+/// creates, migrates or swaps the read model. An advisory lock of the operating system: it
+/// is released when the holder drops it or dies, so a crash never leaves it taken.
+#[derive(Debug)]
+struct ReadModelLock(std::fs::File);
+
+impl ReadModelLock {
+    /// Waits for the lock of the read model at `link`, and takes it.
+    fn take(link: &Path) -> Result<Self, ProjectionError> {
+        if let Some(parent) = link.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut name = link.file_name().unwrap_or_default().to_os_string();
+        name.push(".lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(link.with_file_name(name))?;
+        file.lock()?;
+        Ok(Self(file))
+    }
+}
+
+impl Drop for ReadModelLock {
+    fn drop(&mut self) {
+        // Closing the file would release it too; unlocking says so.
+        let _ = self.0.unlock();
+    }
 }
 
 async fn migrate_file(file: &Path, mode: Mode) -> Result<(), ProjectionError> {
@@ -292,6 +332,7 @@ pub async fn complete_build(conn: rusqlite::Connection, file: &Path) -> Result<S
 /// # Errors
 /// When the file system refuses.
 pub fn swap_in(link: &Path, generation: &Path) -> Result<(), ProjectionError> {
+    let _lock = ReadModelLock::take(link)?;
     point_link(link, generation)?;
     prune_generations(link, generation)?;
     Ok(())

@@ -53,7 +53,8 @@ pub(crate) async fn spawn_app_without_projector(adjust: impl FnOnce(&mut ApiConf
     app
 }
 
-async fn spawn_servers(adjust: impl FnOnce(&mut ApiConfig)) -> TestApp {
+/// Fresh servers and a fresh read-model folder, with nothing started on them yet.
+pub(crate) async fn spawn_servers(adjust: impl FnOnce(&mut ApiConfig)) -> TestApp {
     init_tracing();
     let nats = NatsServer::start().await;
     let redis = RedisServer::start().await;
@@ -116,6 +117,22 @@ impl TestApp {
             batch_size: 64,
             ..ReadSideConfig::default()
         }
+    }
+
+    /// Builds the API and a projector at the same moment, as `docker compose up` starts
+    /// them, then runs both.
+    pub(crate) async fn start_api_and_projector_together(&mut self) {
+        let (app, projector) =
+            tokio::join!(Application::build(self.config.clone()), Projector::connect(self.projector_config()));
+        let (app, projector) = (app.expect("the API starts"), projector.expect("the projector starts"));
+        self.address = app.local_addr().expect("an address");
+        let token = CancellationToken::new();
+        let stop = token.clone();
+        self.api = Some((token, tokio::spawn(async move { app.run(stop).await.expect("the API serves") })));
+        let token = CancellationToken::new();
+        let stop = token.clone();
+        let task = tokio::spawn(async move { projector.run(stop).await.expect("the projector runs") });
+        self.projector = Some((token, task));
     }
 
     pub(crate) async fn start_projector(&mut self) {

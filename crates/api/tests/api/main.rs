@@ -6,3 +6,4 @@ mod docs;
 mod http;
 mod limits;
 mod pages;
+mod read_model;
