@@ -3,6 +3,10 @@
 //! `X-Forwarded-For` is believed only when the peer is a trusted proxy, and then only as far as
 //! the chain of trusted proxies goes: the rightmost address not itself a trusted proxy is the
 //! client. So a client cannot choose its own rate-limit bucket by sending the header itself.
+//!
+//! An IPv6 client is known by its prefix (a /64 unless `CLIENT_IPV6_PREFIX` says otherwise):
+//! one subscriber commonly holds a whole /64, so a key per address would let them pick from
+//! billions of buckets.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -28,12 +32,19 @@ pub(crate) struct Caller {
 pub(crate) struct CallerKeys {
     secret: ServerSecret,
     trusted_proxies: Arc<[IpNet]>,
+    ipv6_prefix: u8,
 }
 
 impl CallerKeys {
-    /// Keys under `secret`, believing `trusted_proxies`.
-    pub(crate) fn new(secret: ServerSecret, trusted_proxies: &[IpNet]) -> Self {
-        Self { secret, trusted_proxies: trusted_proxies.into() }
+    /// Keys under `secret`, believing `trusted_proxies`, with IPv6 clients known by their
+    /// first `ipv6_prefix` bits (at most 128).
+    pub(crate) fn new(secret: ServerSecret, trusted_proxies: &[IpNet], ipv6_prefix: u8) -> Self {
+        Self { secret, trusted_proxies: trusted_proxies.into(), ipv6_prefix: ipv6_prefix.min(128) }
+    }
+
+    /// The key of the client at `address`.
+    fn key(&self, address: IpAddr) -> String {
+        self.secret.client_key(&client_bucket(address, self.ipv6_prefix))
     }
 }
 
@@ -51,7 +62,7 @@ where
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
         let address = client_address(peer, &parts.headers, &keys.trusted_proxies);
-        Ok(Self { key: keys.secret.client_key(&address.to_string()) })
+        Ok(Self { key: keys.key(address) })
     }
 }
 
@@ -81,6 +92,18 @@ pub(crate) fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet
         }
     }
     canonical(client)
+}
+
+/// What identifies the client at `address`: an IPv4 address itself, an IPv6 address's first
+/// `ipv6_prefix` bits as a network (`2001:db8:1:2::/64`).
+fn client_bucket(address: IpAddr, ipv6_prefix: u8) -> String {
+    match address {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match ipnet::Ipv6Net::new(v6, ipv6_prefix.min(128)) {
+            Ok(net) => net.trunc().to_string(),
+            Err(_) => v6.to_string(),
+        },
+    }
 }
 
 /// IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) count as the IPv4 address.
@@ -133,6 +156,22 @@ mod tests {
         let trusted = vec!["10.0.0.0/8".parse().expect("net")];
         assert_eq!(client_address(ip("10.0.0.2"), &headers(&["nonsense"]), &trusted), ip("10.0.0.2"));
         assert_eq!(client_address(ip("10.0.0.2"), &headers(&[]), &trusted), ip("10.0.0.2"));
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_prefix_and_an_ipv4_client_its_address() {
+        let secret = ServerSecret::new(Some("s")).expect("secret");
+        let keys = CallerKeys::new(secret.clone(), &[], 64);
+        let one_64: std::collections::BTreeSet<String> =
+            (0..30).map(|i| keys.key(ip(&format!("2001:db8:1:2::{i:x}")))).collect();
+        assert_eq!(one_64.len(), 1, "30 addresses of one /64 are one client");
+        assert_ne!(keys.key(ip("2001:db8:1:2::1")), keys.key(ip("2001:db8:1:3::1")));
+        assert_eq!(client_bucket(ip("2001:db8:1:2:aaaa::1"), 64), "2001:db8:1:2::/64");
+        assert_eq!(client_bucket(ip("2001:db8:1:2:aaaa::1"), 48), "2001:db8:1::/48");
+        assert_eq!(client_bucket(ip("203.0.113.7"), 64), "203.0.113.7");
+        assert_eq!(keys.key(ip("203.0.113.7")), secret.client_key("203.0.113.7"));
+        let per_address = CallerKeys::new(secret, &[], 128);
+        assert_ne!(per_address.key(ip("2001:db8:1:2::1")), per_address.key(ip("2001:db8:1:2::2")));
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub struct ApiConfig {
     pub sync_wait: Duration,
     /// `TRUSTED_PROXIES`: addresses or CIDR ranges whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
+    /// `CLIENT_IPV6_PREFIX`: how many leading bits of an IPv6 address identify one client for
+    /// rate limits (64: one subscriber's network; 128: every address on its own).
+    pub ipv6_prefix: u8,
     /// `IP_HASH_SECRET`: the server secret client addresses are hashed with (and idempotent
     /// creates derive their ids from). `None` draws a random one per process, which is fine
     /// for one instance; several instances must share one.
@@ -67,6 +70,7 @@ impl Default for ApiConfig {
             slug_checks_per_minute: 60,
             sync_wait: Duration::from_millis(2000),
             trusted_proxies: Vec::new(),
+            ipv6_prefix: 64,
             ip_hash_secret: None,
             web_dist: None,
             max_body_bytes: 64 * 1024,

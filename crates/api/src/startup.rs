@@ -138,7 +138,7 @@ impl Application {
             queries,
             view_counts: ViewCounter::default(),
             metrics,
-            caller_keys: CallerKeys::new(secret, &config.trusted_proxies),
+            caller_keys: CallerKeys::new(secret, &config.trusted_proxies, config.ipv6_prefix),
             templates_json: templates::list_json(),
             openapi_json: ApiDoc::json(),
             config: Arc::new(config.clone()),

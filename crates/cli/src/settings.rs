@@ -85,6 +85,10 @@ pub struct Settings {
     /// Proxies whose X-Forwarded-For is believed: addresses or CIDR ranges, comma separated.
     #[arg(long, env = "TRUSTED_PROXIES", default_value = "", hide_default_value = true, value_parser = proxies)]
     pub trusted_proxies: Proxies,
+    /// How many leading bits of an IPv6 address identify one client for rate limits (64:
+    /// one subscriber's network; 128: every address on its own).
+    #[arg(long, env = "CLIENT_IPV6_PREFIX", default_value = "64", value_parser = ipv6_prefix)]
+    pub client_ipv6_prefix: u8,
     /// Secret for hashing client addresses and deriving idempotent creates. Empty: random per
     /// process, fine for one instance; every instance of a deployment must share one.
     #[arg(long, env = "IP_HASH_SECRET", default_value = "", hide_default_value = true, hide_env_values = true, value_parser = secret)]
@@ -178,6 +182,13 @@ fn proxies(value: &str) -> Result<Proxies, String> {
         .map(Proxies)
 }
 
+fn ipv6_prefix(value: &str) -> Result<u8, String> {
+    match parsed::<u8>(value)? {
+        bits @ 1..=128 => Ok(bits),
+        _ => Err("use a prefix length from 1 to 128".to_owned()),
+    }
+}
+
 fn base_url(value: &str) -> Result<String, String> {
     let url = value.trim();
     if url.starts_with("http://") || url.starts_with("https://") {
@@ -233,6 +244,7 @@ impl Settings {
             slug_checks_per_minute: self.rate_limit_slug_checks_per_minute,
             sync_wait: Duration::from_millis(self.sync_wait_ms),
             trusted_proxies: self.trusted_proxies.0.clone(),
+            ipv6_prefix: self.client_ipv6_prefix,
             ip_hash_secret: self.ip_hash_secret.0.clone(),
             web_dist: self.web_dist.0.clone().map(PathBuf::from),
             max_body_bytes: self.max_body_bytes,
@@ -307,6 +319,7 @@ mod tests {
             ("--projector-batch-size", "0", "PROJECTOR_BATCH_SIZE"),
             ("--max-body-bytes", "100", "MAX_BODY_BYTES"),
             ("--log-format", "xml", "LOG_FORMAT"),
+            ("--client-ipv6-prefix", "129", "CLIENT_IPV6_PREFIX"),
         ] {
             let error = parse(&[flag, value]).expect_err(name).to_string();
             assert!(error.contains(name), "{name}: {error}");

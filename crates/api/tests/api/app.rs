@@ -122,8 +122,10 @@ impl TestApp {
     /// Builds the API and a projector at the same moment, as `docker compose up` starts
     /// them, then runs both.
     pub(crate) async fn start_api_and_projector_together(&mut self) {
-        let (app, projector) =
-            tokio::join!(Application::build(self.config.clone()), Projector::connect(self.projector_config()));
+        let (app, projector) = tokio::join!(
+            Application::build(self.config.clone()),
+            Projector::connect(self.projector_config())
+        );
         let (app, projector) = (app.expect("the API starts"), projector.expect("the projector starts"));
         self.address = app.local_addr().expect("an address");
         let token = CancellationToken::new();

@@ -98,6 +98,37 @@ async fn a_forged_forwarded_for_from_an_untrusted_peer_does_not_change_the_bucke
 }
 
 #[tokio::test]
+async fn thirty_ipv6_addresses_of_one_64_share_one_budget() {
+    let app = spawn_app_with(|c| {
+        c.pages_per_hour = 10;
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
+    })
+    .await;
+    let mut statuses = BTreeMap::new();
+    for i in 1..=30 {
+        let response = app
+            .http
+            .post(app.url("/api/pages"))
+            .header("x-forwarded-for", format!("2001:db8:1:2::{i:x}"))
+            .json(&page_body(&unique_slug("v6")))
+            .send()
+            .await
+            .expect("answered");
+        *statuses.entry(response.status().as_u16()).or_insert(0) += 1;
+    }
+    assert_eq!(statuses, BTreeMap::from([(201, 10), (429, 20)]));
+    let elsewhere = app
+        .http
+        .post(app.url("/api/pages"))
+        .header("x-forwarded-for", "2001:db8:1:3::1")
+        .json(&page_body(&unique_slug("v6")))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(elsewhere.status(), StatusCode::CREATED, "another /64 is another client");
+}
+
+#[tokio::test]
 async fn a_trusted_proxy_s_forwarded_for_gives_each_client_its_own_bucket() {
     let app = spawn_app_with(|c| {
         c.slug_checks_per_minute = 2;
