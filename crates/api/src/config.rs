@@ -38,6 +38,10 @@ pub struct ApiConfig {
     /// `SYNC_WAIT_MS`: how long a create waits for its page to be projected before answering
     /// `202` with a job id instead of `201`.
     pub sync_wait: Duration,
+    /// `IDEMPOTENCY_WINDOW_HOURS`: how long after a keyed create a retry with the same key
+    /// and body is answered as the first attempt was, edit token included; later it is a
+    /// `409` without the token.
+    pub idempotency_window: Duration,
     /// `TRUSTED_PROXIES`: addresses or CIDR ranges whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
     /// `CLIENT_IPV6_PREFIX`: how many leading bits of an IPv6 address identify one client for
@@ -69,6 +73,7 @@ impl Default for ApiConfig {
             pages_per_hour: 10,
             slug_checks_per_minute: 60,
             sync_wait: Duration::from_millis(2000),
+            idempotency_window: Duration::from_secs(24 * 3600),
             trusted_proxies: Vec::new(),
             ipv6_prefix: 64,
             ip_hash_secret: None,

@@ -51,6 +51,10 @@ pub enum ApiError {
     /// deleted; the retry must not create it again.
     #[error("This request already created a page, which has since been deleted")]
     AlreadyCreated,
+    /// `409`: a create retried with an `Idempotency-Key` first used longer ago than replays
+    /// are answered; the retry gets no edit token.
+    #[error("This Idempotency-Key was first used too long ago to be replayed; send a new key")]
+    IdempotencyKeyExpired,
     /// `413`: the body is larger than the limit.
     #[error("Request body is too large")]
     PayloadTooLarge,
@@ -140,7 +144,10 @@ impl ApiError {
             Self::WrongToken => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::SlugTaken(_) | Self::SlugReserved(_) | Self::AlreadyCreated => StatusCode::CONFLICT,
+            Self::SlugTaken(_)
+            | Self::SlugReserved(_)
+            | Self::AlreadyCreated
+            | Self::IdempotencyKeyExpired => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -161,6 +168,7 @@ impl ApiError {
             Self::SlugTaken(_) => "slug_taken",
             Self::SlugReserved(_) => "slug_reserved",
             Self::AlreadyCreated => "already_created",
+            Self::IdempotencyKeyExpired => "idempotency_key_expired",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited { .. } => "rate_limited",

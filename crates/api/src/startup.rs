@@ -121,6 +121,7 @@ impl Application {
             limiter: limiter.clone(),
             secret: secret.clone(),
             sync_wait: config.sync_wait,
+            idempotency_window: config.idempotency_window,
             metrics: metrics.clone(),
         });
         let state = AppState::new(AppParts {

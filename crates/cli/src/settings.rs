@@ -82,6 +82,10 @@ pub struct Settings {
     /// id, in milliseconds.
     #[arg(long, env = "SYNC_WAIT_MS", default_value = "2000", value_parser = parsed::<u64>)]
     pub sync_wait_ms: u64,
+    /// How many hours after a create sent with an Idempotency-Key a retry with the same key
+    /// and body still gets the first answer, edit token included (later: 409, no token).
+    #[arg(long, env = "IDEMPOTENCY_WINDOW_HOURS", default_value = "24", value_parser = parsed::<u64>)]
+    pub idempotency_window_hours: u64,
     /// Proxies whose X-Forwarded-For is believed: addresses or CIDR ranges, comma separated.
     #[arg(long, env = "TRUSTED_PROXIES", default_value = "", hide_default_value = true, value_parser = proxies)]
     pub trusted_proxies: Proxies,
@@ -243,6 +247,7 @@ impl Settings {
             pages_per_hour: self.rate_limit_pages_per_hour,
             slug_checks_per_minute: self.rate_limit_slug_checks_per_minute,
             sync_wait: Duration::from_millis(self.sync_wait_ms),
+            idempotency_window: Duration::from_secs(self.idempotency_window_hours.saturating_mul(3600)),
             trusted_proxies: self.trusted_proxies.0.clone(),
             ipv6_prefix: self.client_ipv6_prefix,
             ip_hash_secret: self.ip_hash_secret.0.clone(),

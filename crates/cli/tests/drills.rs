@@ -427,7 +427,14 @@ impl CreateLoad {
                             break;
                         }
                         let slug = format!("{prefix}-{client}-{n}");
-                        let created = create(&http, &url, &slug, &format!("key-{slug}"), &misses).await;
+                        let created = create(
+                            &http,
+                            &url,
+                            &slug,
+                            &format!("drill-key-{slug}-0000000000000000"),
+                            &misses,
+                        )
+                        .await;
                         if created.acknowledged() {
                             acknowledged.lock().expect("a lock").push((created.sent, created.answered));
                         }
@@ -742,7 +749,7 @@ impl MixedLoad {
                                 let new = format!("mixed-{client}-{n}");
                                 let request = http
                                     .post(format!("{base}/api/pages"))
-                                    .header("idempotency-key", format!("key-{new}"))
+                                    .header("idempotency-key", format!("drill-key-{new}-0000000000000000"))
                                     .json(&page_body(&new));
                                 ("create", request, StatusCode::CREATED)
                             }
@@ -809,7 +816,9 @@ async fn create_pages(stack: &Stack, prefix: &str, count: usize) -> Vec<Created>
         .map(|n| {
             let (http, url, misses) = (stack.http.clone(), stack.url("/api/pages"), misses.clone());
             let slug = format!("{prefix}-{n}");
-            tokio::spawn(async move { create(&http, &url, &slug, &format!("key-{slug}"), &misses).await })
+            tokio::spawn(async move {
+                create(&http, &url, &slug, &format!("drill-key-{slug}-0000000000000000"), &misses).await
+            })
         })
         .collect();
     let mut created = Vec::new();

@@ -28,6 +28,9 @@ pub(crate) const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// Longest accepted `Idempotency-Key`.
 const IDEMPOTENCY_KEY_MAX: usize = 255;
 
+/// Shortest `Idempotency-Key` accepted in URL-safe characters: 22 of them carry 132 bits.
+const IDEMPOTENCY_KEY_MIN: usize = 22;
+
 /// Create a page.
 ///
 /// Answers `201` once the page shows in reads, or `202` with a job id when the projection
@@ -145,7 +148,28 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     if key.is_empty() || key.len() > IDEMPOTENCY_KEY_MAX || !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(bad_idempotency_key());
     }
+    // Whoever knows the key and the page's public content gets its edit token back from a
+    // replay, so the key must be as hard to guess as the token: at least 128 bits.
+    let url_safe = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+    if !(is_uuid(key) || (key.len() >= IDEMPOTENCY_KEY_MIN && key.bytes().all(url_safe))) {
+        return Err(ApiError::invalid_field(
+            "Idempotency-Key",
+            format!(
+                "Idempotency-Key must carry at least 128 random bits: a UUID, or {IDEMPOTENCY_KEY_MIN} or more \
+                 letters, digits, '-' or '_' drawn at random"
+            ),
+        ));
+    }
     Ok(Some(key.to_owned()))
+}
+
+/// Whether `key` is written as a UUID (`8-4-4-4-12` hexadecimal digits).
+fn is_uuid(key: &str) -> bool {
+    key.len() == 36
+        && key.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
 }
 
 fn bad_idempotency_key() -> ApiError {
@@ -166,14 +190,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn idempotency_keys_are_short_visible_ascii() {
+    fn idempotency_keys_are_short_visible_ascii_and_carry_128_bits() {
         let mut headers = HeaderMap::new();
         assert_eq!(idempotency_key(&headers).expect("absent is fine"), None);
-        headers.insert(IDEMPOTENCY_KEY, HeaderValue::from_static("abc-123"));
-        assert_eq!(idempotency_key(&headers).expect("valid").as_deref(), Some("abc-123"));
+        for good in
+            ["5f0c2c1e-8d5b-4f7e-9c0e-2b1d7a6e3f10", "AbCdEfGhIjKlMnOpQrSt_-", "01JCOMMAND0123456789ABCDEF"]
+        {
+            headers.insert(IDEMPOTENCY_KEY, HeaderValue::from_static(good));
+            assert_eq!(idempotency_key(&headers).expect("valid").as_deref(), Some(good));
+        }
         for bad in ["", "a b", &"x".repeat(IDEMPOTENCY_KEY_MAX + 1)] {
             headers.insert(IDEMPOTENCY_KEY, HeaderValue::from_str(bad).expect("header"));
             assert_eq!(idempotency_key(&headers).expect_err("refused").code(), "bad_request", "{bad:?}");
+        }
+        for weak in ["1", "abc-123", "AbCdEfGhIjKlMnOpQrSt_", "AbCdEfGhIjKlMnOpQrSt:uv", "5f0c2c1e-8d5b-4f7e"]
+        {
+            headers.insert(IDEMPOTENCY_KEY, HeaderValue::from_str(weak).expect("header"));
+            let refused = idempotency_key(&headers).expect_err("too weak");
+            assert_eq!((refused.status().as_u16(), refused.code()), (422, "invalid"), "{weak:?}");
         }
     }
 }

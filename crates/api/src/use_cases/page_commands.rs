@@ -77,6 +77,8 @@ pub(crate) struct CommandHandles {
     pub(crate) secret: ServerSecret,
     /// How long a command waits for its projection.
     pub(crate) sync_wait: Duration,
+    /// How long after a keyed create its retries are replayed.
+    pub(crate) idempotency_window: Duration,
     /// Command counts and conflicts.
     pub(crate) metrics: Metrics,
 }
@@ -137,6 +139,7 @@ impl PageCommands {
         let slug_key = command.aggregate_id();
 
         if idempotent && let Some(stored) = h.queries.event_of_command(&command_id.to_string()).await? {
+            self.still_replayable(&stored.occurred_at)?;
             let page = self.still_created(&stored.slug_key, stored.page_id, command_id).await?;
             return Ok(CreateOutcome::Created { page: Box::new(page), edit_token });
         }
@@ -253,11 +256,24 @@ impl PageCommands {
             c.commit.command_id == command_id.to_string()
                 && c.commit.events.first().is_some_and(|e| e.event_type == PageEvent::CREATED)
         });
-        Ok(ours.map(|c| AppendReceipt {
-            stream_sequence: c.stream_sequence,
-            duplicate: true,
-            timestamp: None,
-        }))
+        let Some(ours) = ours else { return Ok(None) };
+        let first = ours.commit.events.first();
+        let at = first.and_then(|e| e.metadata.get(meta::TIMESTAMP)).and_then(|t| t.as_str());
+        self.still_replayable(at.unwrap_or_default())?;
+        Ok(Some(AppendReceipt { stream_sequence: ours.stream_sequence, duplicate: true, timestamp: None }))
+    }
+
+    /// Whether a keyed create stored at `stored_at` (RFC 3339) may still be replayed with its
+    /// edit token: only within the idempotency window, so an old key is no lasting way in.
+    fn still_replayable(&self, stored_at: &str) -> Result<(), ApiError> {
+        let stored = time::OffsetDateTime::parse(stored_at, &time::format_description::well_known::Rfc3339)
+            .map_err(ApiError::internal)?;
+        let age = time::OffsetDateTime::now_utc() - stored;
+        if age > self.inner.idempotency_window {
+            tracing::info!(%stored_at, "a keyed create was retried after its replay window");
+            return Err(ApiError::IdempotencyKeyExpired);
+        }
+        Ok(())
     }
 
     /// The page created at `page_id`, provided the read model still shows it live.

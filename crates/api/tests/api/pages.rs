@@ -267,6 +267,10 @@ async fn unknown_jobs_are_404() {
     }
 }
 
+/// Idempotency keys as clients draw them: 128 bits or more.
+const KEY_ONE: &str = "9b2f6c1e-4d7a-4e3b-8f10-6a5c2d9e7b41";
+const KEY_TWO: &str = "Zq8vT3mN1xK7pR4wY6bH2c";
+
 #[tokio::test]
 async fn a_retried_create_with_the_same_idempotency_key_returns_the_first_answer() {
     let app = spawn_app().await;
@@ -275,20 +279,41 @@ async fn a_retried_create_with_the_same_idempotency_key_returns_the_first_answer
         let request = app.http.post(app.url("/api/pages")).header("idempotency-key", key).json(&body);
         async move { answer(request.send().await.expect("answered")).await }
     };
-    let (status, first) = send("key-1", page_body(&slug)).await;
+    let (status, first) = send(KEY_ONE, page_body(&slug)).await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
-    let (status, again) = send("key-1", page_body(&slug)).await;
+    let (status, again) = send(KEY_ONE, page_body(&slug)).await;
     assert_eq!(status, StatusCode::CREATED, "{again}");
     assert_eq!(again, first, "same page, same token, same URL");
 
     // Another key (or none) for the same slug is a different request: the slug is taken.
-    let (status, _) = send("key-2", page_body(&slug)).await;
+    let (status, _) = send(KEY_TWO, page_body(&slug)).await;
     assert_eq!(status, StatusCode::CONFLICT);
     let (status, _) = answer(app.post_json("/api/pages", &page_body(&slug)).await).await;
     assert_eq!(status, StatusCode::CONFLICT);
 
     let (status, error) = send("has space", page_body(&unique_slug("x"))).await;
     assert_error(status, &error, StatusCode::BAD_REQUEST);
+    // A guessable key would make the edit token guessable: refused, saying why.
+    let (status, error) = send("1", page_body(&unique_slug("x"))).await;
+    assert_error(status, &error, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(error["detail"].as_str().unwrap_or_default().contains("128"), "{error}");
+}
+
+#[tokio::test]
+async fn a_keyed_create_is_replayed_only_within_its_window() {
+    let app = spawn_app_with(|c| c.idempotency_window = Duration::ZERO).await;
+    let slug = unique_slug("window");
+    let send = || {
+        let request =
+            app.http.post(app.url("/api/pages")).header("idempotency-key", KEY_ONE).json(&page_body(&slug));
+        async move { answer(request.send().await.expect("answered")).await }
+    };
+    let (status, first) = send().await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (status, late) = send().await;
+    assert_error(status, &late, StatusCode::CONFLICT);
+    assert_eq!(late["code"], "idempotency_key_expired");
+    assert!(late.get("edit_token").is_none(), "no token after the window: {late}");
 }
 
 #[tokio::test]
@@ -297,7 +322,7 @@ async fn parallel_retries_under_one_idempotency_key_create_one_page() {
     let slug = unique_slug("burst");
     let body = page_body(&slug);
     let requests = (0..20).map(|_| {
-        let request = app.http.post(app.url("/api/pages")).header("idempotency-key", "same").json(&body);
+        let request = app.http.post(app.url("/api/pages")).header("idempotency-key", KEY_ONE).json(&body);
         async move { answer(request.send().await.expect("answered")).await }
     });
     let answers = futures::future::join_all(requests).await;
