@@ -148,15 +148,31 @@ match = re.match(r"nats:(\d+)\.(\d+)", nats_image)
 if not match or (int(match.group(1)), int(match.group(2))) < (2, 11):
     problem(f"nats: image {nats_image} is older than nats-server 2.11")
 
-# The proxy: nginx's address must be a trusted proxy, and it must reach the API.
+# The proxy: nginx's fixed address, and nothing else, is the API's trusted proxy.
 subnets = [c["subnet"] for c in compose.get("networks", {}).get("default", {}).get("ipam", {}).get("config", [])]
 trusted = [ipaddress.ip_network(t.strip()) for t in api_env.get("TRUSTED_PROXIES", "").split(",") if t.strip()]
 if not subnets:
     problem("networks: the default network has no fixed subnet, so TRUSTED_PROXIES cannot name nginx")
-for subnet in subnets:
-    if not any(ipaddress.ip_network(subnet).subnet_of(t) for t in trusted):
-        problem(f"api: TRUSTED_PROXIES {trusted} does not cover the network {subnet} nginx is on")
+web_address = ((services["web"].get("networks") or {}).get("default") or {}).get("ipv4_address")
+if not web_address:
+    problem("web: no fixed ipv4_address on the default network, so TRUSTED_PROXIES cannot name it alone")
+else:
+    if not any(ipaddress.ip_address(web_address) in t for t in trusted):
+        problem(f"api: TRUSTED_PROXIES {trusted} does not include nginx's address {web_address}")
+    for subnet in subnets:
+        gateway = next(ipaddress.ip_network(subnet).hosts())
+        if any(gateway in t for t in trusted):
+            problem(f"api: TRUSTED_PROXIES {trusted} includes the network's gateway {gateway}, "
+                    "through which published ports forward any client")
+for port in services["web"].get("ports", []):
+    if not str(port).startswith("127.0.0.1:"):
+        problem(f"web: port {port} is published beyond loopback; the TLS proxy in front is the way in")
 nginx = read("deploy/nginx.conf")
+if "$proxy_add_x_forwarded_for" in nginx or "proxy_set_header X-Forwarded-For $remote_addr;" not in nginx:
+    problem("deploy/nginx.conf: X-Forwarded-For must be set to $remote_addr, never appended to")
+log_formats = re.findall(r"log_format\s+\w+\s+'([^;]*)';", nginx)
+if not log_formats or any("remote_addr" in f or "forwarded" in f for f in log_formats) or "access_log " not in nginx:
+    problem("deploy/nginx.conf: the access log must use a format without the client's address")
 upstreams = re.findall(r"server\s+([\w.-]+):(\d+);", nginx)
 if ("api", str(api_port)) not in upstreams:
     problem(f"deploy/nginx.conf: no upstream api:{api_port} (found {upstreams})")
