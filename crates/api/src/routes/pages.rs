@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde::Serialize;
 use valentine_domain::{Slug, SlugError, UpdatePage};
 
@@ -92,7 +93,8 @@ pub(crate) async fn get_page(
     let answer = queries.page(&page.key).await?.ok_or(ApiError::NotFound("Page not found"))?;
     view_counts.count(&page.key, answer.page_id);
     metrics.view();
-    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], answer.json).into_response())
+    let json = PageResponse::with_one_more_view(&answer.json).map_or(answer.json, Bytes::from);
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], json).into_response())
 }
 
 /// Change any subset of a page's fields, with its edit token.

@@ -41,15 +41,16 @@ pub(crate) async fn check_slug(
 #[utoipa::path(get, path = "/api/slugs/suggest", tag = "slugs",
     params(("base" = String, Query, description = "Any text to base suggestions on"), ("count" = Option<usize>, Query, description = "How many, 1 to 10 (default 5)")),
     responses((status = 200, description = "Available slugs", body = Suggestions),
-        (status = 400, description = "Missing base, or count outside 1–10", body = ErrorBody), RateLimited))]
+        (status = 400, description = "Missing base, or a count of 0 (above 10 is capped at 10)", body = ErrorBody), RateLimited))]
 pub(crate) async fn suggest_slugs(
     State(slugs): State<SlugChecks>,
     caller: Caller,
     Query(query): Query<SuggestQuery>,
 ) -> Result<Response, ApiError> {
-    let count = query.count.unwrap_or(CHECK_SUGGESTIONS);
-    if !(1..=SUGGEST_MAX).contains(&count) {
-        return Err(ApiError::BadRequest(format!("count must be between 1 and {SUGGEST_MAX}")));
+    // Above the maximum is capped, as the original did; none at all is a mistake.
+    let count = query.count.unwrap_or(CHECK_SUGGESTIONS).min(SUGGEST_MAX);
+    if count == 0 {
+        return Err(ApiError::BadRequest("count must be at least 1".to_owned()));
     }
     let suggestions = slugs.suggest(&query.base, count, &caller.key).await?;
     Ok(axum::Json(Suggestions { suggestions }).into_response())

@@ -46,6 +46,27 @@ impl From<&PageRow> for PageResponse {
     }
 }
 
+impl PageResponse {
+    /// `json`, a serialized `PageResponse`, with its `view_count` one higher: the answer to
+    /// the read that counts a view includes that view (the first reader sees 1). `view_count`
+    /// is the last field, so this is a rewrite of the end of the bytes, not a new
+    /// serialization. `None` if `json` does not end with the count.
+    pub(crate) fn with_one_more_view(json: &[u8]) -> Option<Vec<u8>> {
+        let body = json.strip_suffix(b"}")?;
+        let digits = body.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+        let (head, count) = body.split_at(body.len() - digits);
+        if !head.ends_with(b"\"view_count\":") {
+            return None;
+        }
+        let count: u64 = std::str::from_utf8(count).ok()?.parse().ok()?;
+        let mut out = Vec::with_capacity(json.len() + 1);
+        out.extend_from_slice(head);
+        out.extend_from_slice((count + 1).to_string().as_bytes());
+        out.push(b'}');
+        Some(out)
+    }
+}
+
 /// `POST /api/pages` body. Text is trimmed; blank counts as missing.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub(crate) struct CreatePageRequest {
@@ -164,4 +185,35 @@ pub(crate) struct HistoryResponse {
     pub page_id: i64,
     /// Its events, oldest first.
     pub events: Vec<HistoryEvent>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(view_count: i64) -> PageResponse {
+        PageResponse {
+            id: 7,
+            slug: "alice".to_owned(),
+            title: "A \"view_count\":5}".to_owned(),
+            message: "m".to_owned(),
+            sender_name: None,
+            recipient_name: Some("Alice".to_owned()),
+            template_id: "classic".to_owned(),
+            created_at: "2026-02-14T00:00:00Z".to_owned(),
+            updated_at: "2026-02-14T00:00:00Z".to_owned(),
+            view_count,
+        }
+    }
+
+    #[test]
+    fn one_more_view_raises_only_the_count() {
+        for count in [0, 9, 99, 12_345] {
+            let json = serde_json::to_vec(&page(count)).expect("json");
+            let raised = PageResponse::with_one_more_view(&json).expect("ends with the count");
+            let read: PageResponse = serde_json::from_slice(&raised).expect("still the page");
+            assert_eq!(read, page(count + 1));
+        }
+        assert_eq!(PageResponse::with_one_more_view(b"{\"id\":1}"), None);
+    }
 }
