@@ -71,7 +71,7 @@ impl ReadinessChecks {
         let started = Instant::now();
         let result =
             tokio::time::timeout(CHECK_TIMEOUT, async { self.js.query_account().await.map(drop) }).await;
-        timed(started, result)
+        timed("nats", started, result)
     }
 
     async fn check_redis(&self) -> Check {
@@ -81,18 +81,21 @@ impl ReadinessChecks {
             Ok(Some(took)) => {
                 Check { status: "ok", latency_ms: Some(took.as_secs_f64() * 1000.0), error: None }
             }
-            Err(e) => Check {
-                status: "down",
-                latency_ms: Some(started.elapsed().as_secs_f64() * 1000.0),
-                error: Some(e),
-            },
+            Err(e) => {
+                tracing::warn!(error = %e, "readiness: redis is down");
+                Check {
+                    status: "down",
+                    latency_ms: Some(started.elapsed().as_secs_f64() * 1000.0),
+                    error: Some(UNREACHABLE),
+                }
+            }
         }
     }
 
     async fn check_read_model(&self) -> Check {
         let started = Instant::now();
         let result = tokio::time::timeout(CHECK_TIMEOUT, self.queries.ping()).await;
-        timed(started, result)
+        timed("read model", started, result)
     }
 
     /// The projection's lag, from the projectors' durable consumer. Also updates the lag
@@ -122,11 +125,22 @@ impl ReadinessChecks {
     }
 }
 
-fn timed<E: ToString>(started: Instant, result: Result<Result<(), E>, tokio::time::error::Elapsed>) -> Check {
+/// What a failed check says: plain words, never the cause's own text (addresses, paths,
+/// driver messages), which goes to the log instead.
+const UNREACHABLE: &str = "unreachable";
+
+fn timed<E: std::fmt::Display>(
+    dependency: &'static str,
+    started: Instant,
+    result: Result<Result<(), E>, tokio::time::error::Elapsed>,
+) -> Check {
     let latency_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
     match result {
         Ok(Ok(())) => Check { status: "ok", latency_ms, error: None },
-        Ok(Err(e)) => Check { status: "down", latency_ms, error: Some(e.to_string()) },
-        Err(_) => Check { status: "down", latency_ms, error: Some("timed out".to_owned()) },
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: {dependency} is down");
+            Check { status: "down", latency_ms, error: Some(UNREACHABLE) }
+        }
+        Err(_) => Check { status: "down", latency_ms, error: Some("timed out") },
     }
 }

@@ -22,9 +22,9 @@ pub(crate) struct Check {
     /// How long the check took, in milliseconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<f64>,
-    /// What went wrong.
+    /// What went wrong, in plain words (`unreachable`, `timed out`); the cause is logged.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub error: Option<&'static str>,
 }
 
 impl Check {

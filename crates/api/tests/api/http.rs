@@ -149,6 +149,10 @@ async fn with_redis_gone_reads_and_creates_still_work_and_readiness_says_degrade
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ready["status"], "degraded");
     assert_eq!(ready["redis"]["status"], "down");
+    assert!(
+        ["unreachable", "timed out"].contains(&ready["redis"]["error"].as_str().unwrap_or_default()),
+        "{ready}"
+    );
     let (_, health) = answer(app.get("/health").await).await;
     assert_eq!(health["status"], "degraded");
     assert_eq!(health["redis"], "down");
@@ -274,6 +278,10 @@ async fn an_unreachable_event_store_is_a_503_that_reveals_nothing_and_passes() {
     let (status, ready) = answer(app.get("/ready").await).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{ready}");
     assert_eq!(ready["status"], "unready");
+    let text = ready.to_string().to_ascii_lowercase();
+    for secret in ["127.0.0.1", "connection", "io error", "os error"] {
+        assert!(!text.contains(secret), "{secret} leaked in {ready}");
+    }
 
     // Back on the same store: the client reconnects and the retried create goes through.
     app.nats.restart().await;
