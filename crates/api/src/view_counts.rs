@@ -73,13 +73,7 @@ pub(crate) async fn flush_loop(
             _ = tick.tick() => false,
             () = shutdown.cancelled() => true,
         };
-        for (slug_key, pages) in counter.take() {
-            unsent.extend(pages.into_iter().map(|(page_id, count)| Outgoing {
-                slug_key: slug_key.clone(),
-                tally: ViewTally { page_id, count },
-                message_id: format!("view-{}", Ulid::new()),
-            }));
-        }
+        refill(&mut unsent, &counter);
         if !unsent.is_empty() {
             let batch = std::mem::take(&mut unsent);
             unsent = flush(&js, &config, batch, &metrics).instrument(info_span!("view_tallies")).await;
@@ -90,6 +84,23 @@ pub(crate) async fn flush_loop(
             }
             return;
         }
+    }
+}
+
+/// Turns the views counted so far into tallies to send, but only once every earlier tally is
+/// stored: while NATS is away, new views stay merged per page in the counter, so what waits
+/// is bounded by the pages viewed, not by how long NATS is away. (An unsent tally keeps its
+/// message id and its count: it may have been stored with only its acknowledgement lost.)
+fn refill(unsent: &mut Vec<Outgoing>, counter: &ViewCounter) {
+    if !unsent.is_empty() {
+        return;
+    }
+    for (slug_key, pages) in counter.take() {
+        unsent.extend(pages.into_iter().map(|(page_id, count)| Outgoing {
+            slug_key: slug_key.clone(),
+            tally: ViewTally { page_id, count },
+            message_id: format!("view-{}", Ulid::new()),
+        }));
     }
 }
 
@@ -118,4 +129,44 @@ async fn flush(
     }
     metrics.tallies(published);
     failed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn while_tallies_wait_new_views_merge_per_page() {
+        let counter = ViewCounter::default();
+        let mut unsent = Vec::new();
+        counter.count("alice", 1);
+        counter.count("alice", 1);
+        refill(&mut unsent, &counter);
+        assert_eq!(unsent.len(), 1);
+        assert_eq!(unsent[0].tally, ViewTally { page_id: 1, count: 2 });
+        let waiting_id = unsent[0].message_id.clone();
+
+        // NATS is away: the tally stays unsent, with its id, for a thousand flushes.
+        for _ in 0..1000 {
+            counter.count("alice", 1);
+            counter.count("bob", 2);
+            refill(&mut unsent, &counter);
+        }
+        assert_eq!(unsent.len(), 1, "nothing more queues up behind it");
+        assert_eq!(unsent[0].message_id, waiting_id);
+
+        // Stored at last: the views counted meanwhile go out, one tally per page.
+        unsent.clear();
+        refill(&mut unsent, &counter);
+        let mut tallies: Vec<(String, ViewTally)> =
+            unsent.iter().map(|o| (o.slug_key.clone(), o.tally)).collect();
+        tallies.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            tallies,
+            [
+                ("alice".to_owned(), ViewTally { page_id: 1, count: 1000 }),
+                ("bob".to_owned(), ViewTally { page_id: 2, count: 1000 })
+            ]
+        );
+    }
 }
