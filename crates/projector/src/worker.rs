@@ -467,6 +467,9 @@ impl Writer {
     }
 }
 
+/// Most slugs invalidated in one Redis call.
+const INVALIDATION_CHUNK: usize = 500;
+
 /// Deletes cached answers the projected changes made stale. When Redis is unreachable the
 /// keys are kept and deleted with the next batch, or within [`INVALIDATION_RETRY`] when none
 /// comes, so a cache that comes back is cleaned before it can serve them for long.
@@ -511,10 +514,20 @@ impl Invalidator {
             }
         }
         let Some(connection) = self.connection.as_mut() else { return };
-        let keys: Vec<String> = self.pending.iter().cloned().collect();
-        match cache_keys::invalidate(connection, &keys).await {
-            Ok(()) => self.pending.clear(),
-            Err(e) => warn!(error = %e, pending = keys.len(), "invalidation failed; will retry"),
+        // After a long outage many slugs wait: a chunk at a time keeps each Redis call short.
+        while !self.pending.is_empty() {
+            let chunk: Vec<String> = self.pending.iter().take(INVALIDATION_CHUNK).cloned().collect();
+            match cache_keys::invalidate(connection, &chunk).await {
+                Ok(()) => {
+                    for key in &chunk {
+                        self.pending.remove(key);
+                    }
+                }
+                Err(e) => {
+                    warn!(error = %e, pending = self.pending.len(), "invalidation failed; will retry");
+                    return;
+                }
+            }
         }
     }
 }
