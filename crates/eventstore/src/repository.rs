@@ -86,6 +86,16 @@ impl JetStreamEventRepository {
         }
     }
 
+    /// The stream sequence of the newest commit of the aggregate `aggregate_id` of type `A`,
+    /// or `None` without any: one direct get, whatever the history's length.
+    ///
+    /// # Errors
+    /// When the stream cannot be read.
+    pub async fn head_of<A: Aggregate>(&self, aggregate_id: &str) -> Result<Option<u64>, EventStoreError> {
+        let subject = subjects::aggregate(&self.config.subject_prefix, A::TYPE, aggregate_id);
+        Ok(self.last_message(&subject).await?.map(|message| message.sequence))
+    }
+
     /// Every commit of the aggregate `aggregate_id` of type `A`, oldest first.
     ///
     /// # Errors

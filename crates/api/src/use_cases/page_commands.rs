@@ -14,7 +14,8 @@ use cqrs_es::AggregateError;
 use tracing::{Instrument, info_span};
 use ulid::Ulid;
 use valentine_domain::{
-    CreatePage, DeletePage, EditToken, Page, PageCommand, PageCreated, PageError, PageEvent, Slug, UpdatePage,
+    CreatePage, DeletePage, EditToken, EditTokenHash, Page, PageCommand, PageCreated, PageError, PageEvent,
+    Slug, UpdatePage,
 };
 use valentine_eventstore::envelope::{format_timestamp, meta};
 use valentine_eventstore::{
@@ -173,6 +174,7 @@ impl PageCommands {
     /// `401`/`403` for a missing or wrong token, `404` without a live page, `422` for content
     /// that breaks the rules, `503` when the event store or read model is away.
     pub(crate) async fn update(&self, slug_key: &str, changes: UpdatePage) -> Result<PageRow, ApiError> {
+        self.refuse_a_wrong_token(slug_key, &changes.edit_token, "update").await?;
         let receipt = self.execute(slug_key, PageCommand::Update(changes), Ulid::new()).await?;
         let projected = match receipt {
             Some(r) => self.projected_row(slug_key, r.stream_sequence).await?,
@@ -193,11 +195,36 @@ impl PageCommands {
     /// `401`/`403` for a missing or wrong token, `404` without a live page, `503` when the
     /// event store or read model is away.
     pub(crate) async fn delete(&self, slug_key: &str, edit_token: EditToken) -> Result<(), ApiError> {
+        self.refuse_a_wrong_token(slug_key, &edit_token, "delete").await?;
         let command = PageCommand::Delete(DeletePage { edit_token });
         if let Some(receipt) = self.execute(slug_key, command, Ulid::new()).await? {
             self.await_projection(slug_key, receipt.stream_sequence).await?;
         }
         Ok(())
+    }
+
+    /// Refuses a token that is not the page's from the read model's token hash (compared in
+    /// constant time) before any event is loaded, so a stranger's PATCH or DELETE costs a
+    /// point query and one direct get, not the page's whole history. Only when the read
+    /// model's row reflects the page's newest event: if it trails (the page was deleted and
+    /// created anew moments ago), the aggregate decides, as for a page not projected yet.
+    async fn refuse_a_wrong_token(
+        &self,
+        slug_key: &str,
+        token: &EditToken,
+        command: &'static str,
+    ) -> Result<(), ApiError> {
+        let h = &self.inner;
+        let Some(row) = h.queries.row(slug_key).await?.filter(|r| !r.deleted) else { return Ok(()) };
+        let hash = EditTokenHash::from_hex(&row.edit_token_hash).map_err(ApiError::internal)?;
+        if hash.matches(token) {
+            return Ok(());
+        }
+        if h.repo.head_of::<Page>(slug_key).await? != u64::try_from(row.last_stream_sequence).ok() {
+            return Ok(());
+        }
+        h.metrics.command(command, ApiError::WrongToken.code());
+        Err(ApiError::WrongToken)
     }
 
     /// Runs `command` on the page `slug_key` under `command_id`; returns where its events

@@ -145,6 +145,14 @@ impl TestApp {
         self.projector = Some((token, task));
     }
 
+    /// Stops the projector gracefully: what is appended from now on stays unprojected.
+    pub(crate) async fn stop_projector(&mut self) {
+        if let Some((token, task)) = self.projector.take() {
+            token.cancel();
+            task.await.expect("the projector stopped cleanly");
+        }
+    }
+
     pub(crate) fn database(&self) -> PathBuf {
         self.config.read_model.database_path.clone()
     }
