@@ -1,4 +1,4 @@
-import { screen } from "@testing-library/react";
+import { screen, waitFor } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 
 import { json, mockFetch, samplePage } from "@/testing/http";
@@ -12,7 +12,8 @@ describe("the viewer at /:slug", () => {
     expect(screen.getByTestId("page-design").dataset.template).toBe("elegant");
     expect(screen.getByRole("heading", { level: 1 }).textContent).toBe(samplePage.title);
     expect(calls.map((c) => c.url)).toEqual(["/api/pages/aliceandbob"]);
-    expect(document.title).toContain(samplePage.title);
+    // The title is set by an effect after the page renders.
+    await waitFor(() => expect(document.title).toContain(samplePage.title));
   });
 
   it("says kindly that nothing lives at an unknown address, and offers to create it", async () => {
