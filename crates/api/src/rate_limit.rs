@@ -93,13 +93,18 @@ impl RateLimiter {
     ///
     /// # Errors
     /// [`ApiError::RateLimited`] with the seconds until a slot frees up.
-    pub(crate) async fn check(&self, bucket: Bucket, client: &str) -> Result<(), ApiError> {
+    pub(crate) async fn check(&self, bucket: Bucket, client: &str) -> Result<Attempt, ApiError> {
         let limit = match bucket {
             Bucket::Pages => self.pages,
             Bucket::SlugChecks => self.slug_checks,
         };
         if limit.attempts == 0 {
-            return Ok(());
+            return Ok(Attempt {
+                key: String::new(),
+                bucket,
+                client: client.to_owned(),
+                recorded: Recorded::Nothing,
+            });
         }
         let key = format!("valentine:rl:{}:{client}", bucket.as_str());
         let window_ms = u64::try_from(limit.window.as_millis()).unwrap_or(u64::MAX);
@@ -107,28 +112,32 @@ impl RateLimiter {
         let member = Ulid::new().to_string();
         let shared = self
             .redis
-            .call(|mut c| async move {
-                script
-                    .key(&key)
-                    .arg(window_ms)
-                    .arg(limit.attempts)
-                    .arg(member)
-                    .invoke_async::<(i64, i64)>(&mut c)
-                    .await
+            .call(|mut c| {
+                let (key, member) = (key.clone(), member.clone());
+                async move {
+                    script
+                        .key(&key)
+                        .arg(window_ms)
+                        .arg(limit.attempts)
+                        .arg(member)
+                        .invoke_async::<(i64, i64)>(&mut c)
+                        .await
+                }
             })
             .await;
-        let wait = match shared {
-            Some((1, _)) => None,
-            Some((_, wait_ms)) => Some(Duration::from_millis(u64::try_from(wait_ms).unwrap_or(0))),
-            None => self.local.lock().unwrap_or_else(PoisonError::into_inner).check(
-                bucket,
-                client,
-                limit,
-                Instant::now(),
+        let now = Instant::now();
+        let (wait, recorded) = match shared {
+            Some((1, _)) => (None, Recorded::Shared { member }),
+            Some((_, wait_ms)) => {
+                (Some(Duration::from_millis(u64::try_from(wait_ms).unwrap_or(0))), Recorded::Nothing)
+            }
+            None => (
+                self.local.lock().unwrap_or_else(PoisonError::into_inner).check(bucket, client, limit, now),
+                Recorded::Local { at: now },
             ),
         };
         match wait {
-            None => Ok(()),
+            None => Ok(Attempt { key, bucket, client: client.to_owned(), recorded }),
             Some(wait) => {
                 self.metrics.rate_limited(bucket.as_str());
                 Err(ApiError::RateLimited {
@@ -137,6 +146,54 @@ impl RateLimiter {
             }
         }
     }
+}
+
+impl RateLimiter {
+    /// Takes back an attempt that came to nothing (a create refused or failed after it was
+    /// let through), so it uses no quota. Best effort: with Redis away, a shared attempt
+    /// stays counted until its window passes.
+    pub(crate) async fn refund(&self, attempt: Attempt) {
+        match attempt.recorded {
+            Recorded::Nothing => {}
+            Recorded::Shared { member } => {
+                let key = attempt.key;
+                let _: Option<i64> = self
+                    .redis
+                    .call(|mut c| async move {
+                        redis::cmd("ZREM").arg(&key).arg(&member).query_async(&mut c).await
+                    })
+                    .await;
+            }
+            Recorded::Local { at } => {
+                self.local.lock().unwrap_or_else(PoisonError::into_inner).refund(
+                    attempt.bucket,
+                    &attempt.client,
+                    at,
+                );
+            }
+        }
+    }
+}
+
+/// An attempt let through by [`RateLimiter::check`], which [`RateLimiter::refund`] can take
+/// back.
+#[derive(Debug)]
+pub(crate) struct Attempt {
+    key: String,
+    bucket: Bucket,
+    client: String,
+    recorded: Recorded,
+}
+
+/// Where an attempt was recorded.
+#[derive(Debug)]
+enum Recorded {
+    /// Nowhere: the limit is off.
+    Nothing,
+    /// In Redis, as this member of the client's window.
+    Shared { member: String },
+    /// In this process's window, at this time.
+    Local { at: Instant },
 }
 
 /// Sliding windows kept in this process, for when Redis cannot answer.
@@ -164,6 +221,15 @@ impl LocalWindows {
         }
         window.front().map(|oldest| limit.window.saturating_sub(now.duration_since(*oldest)))
     }
+
+    /// Forgets the attempt recorded at `at`.
+    fn refund(&mut self, bucket: Bucket, client: &str, at: Instant) {
+        if let Some(window) = self.windows.get_mut(&(bucket, client.to_owned()))
+            && let Some(position) = window.iter().rposition(|t| *t == at)
+        {
+            window.remove(position);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -181,6 +247,17 @@ mod tests {
         // Another client and another bucket have their own windows.
         assert!(local.check(Bucket::Pages, "d", limit, now).is_none());
         assert!(local.check(Bucket::SlugChecks, "c", limit, now).is_none());
+    }
+
+    #[test]
+    fn a_refunded_local_attempt_frees_its_slot() {
+        let mut local = LocalWindows::default();
+        let limit = Limit { attempts: 1, window: Duration::from_secs(60) };
+        let now = Instant::now();
+        assert!(local.check(Bucket::Pages, "c", limit, now).is_none());
+        assert!(local.check(Bucket::Pages, "c", limit, now).is_some());
+        local.refund(Bucket::Pages, "c", now);
+        assert!(local.check(Bucket::Pages, "c", limit, now).is_none());
     }
 
     #[test]

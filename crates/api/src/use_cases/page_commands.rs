@@ -145,15 +145,14 @@ impl PageCommands {
             return Ok(CreateOutcome::Created { page: Box::new(page), edit_token });
         }
 
-        h.limiter.check(Bucket::Pages, caller_key).await?;
-        let receipt = match self.execute(&slug_key, PageCommand::Create(command), command_id).await {
-            Ok(Some(receipt)) => receipt,
-            Ok(None) => return Err(ApiError::internal("a create recorded no event")),
-            Err(ApiError::SlugTaken(taken)) if idempotent => {
-                self.earlier_attempt(&slug_key, command_id).await?.ok_or(ApiError::SlugTaken(taken))?
-            }
-            Err(e) => return Err(e),
-        };
+        let attempt = h.limiter.check(Bucket::Pages, caller_key).await?;
+        let stored = self.store(&slug_key, command, command_id, idempotent).await;
+        // Only a create that stored a new page uses quota: not a refused or failed one, and
+        // not a retry of one already stored.
+        if !matches!(&stored, Ok(receipt) if !receipt.duplicate) {
+            h.limiter.refund(attempt).await;
+        }
+        let receipt = stored?;
         if !self.await_projection(&slug_key, receipt.stream_sequence).await? {
             return Ok(CreateOutcome::Queued { job_id: command_id, edit_token });
         }
@@ -225,6 +224,25 @@ impl PageCommands {
         }
         h.metrics.command(command, ApiError::WrongToken.code());
         Err(ApiError::WrongToken)
+    }
+
+    /// Stores a create; for a keyed create whose slug turns out taken, finds whether it was
+    /// taken by an earlier attempt of this very command.
+    async fn store(
+        &self,
+        slug_key: &str,
+        command: CreatePage,
+        command_id: Ulid,
+        idempotent: bool,
+    ) -> Result<AppendReceipt, ApiError> {
+        match self.execute(slug_key, PageCommand::Create(command), command_id).await {
+            Ok(Some(receipt)) => Ok(receipt),
+            Ok(None) => Err(ApiError::internal("a create recorded no event")),
+            Err(ApiError::SlugTaken(taken)) if idempotent => {
+                self.earlier_attempt(slug_key, command_id).await?.ok_or(ApiError::SlugTaken(taken))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Runs `command` on the page `slug_key` under `command_id`; returns where its events

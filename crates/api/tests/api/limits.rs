@@ -77,6 +77,21 @@ async fn refused_attempts_use_no_quota() {
 }
 
 #[tokio::test]
+async fn a_create_refused_after_the_limit_let_it_through_uses_no_quota() {
+    let app = spawn_app_with(|c| c.pages_per_hour = 2).await;
+    let taken = unique_slug("taken");
+    app.create(&taken).await;
+    for _ in 0..3 {
+        let (status, _) = answer(app.post_json("/api/pages", &page_body(&taken)).await).await;
+        assert_eq!(status, StatusCode::CONFLICT, "the slug is taken");
+    }
+    // Three refusals later, the second of two creates is still there to use.
+    app.create(&unique_slug("second")).await;
+    let (status, _) = answer(app.post_json("/api/pages", &page_body(&unique_slug("third"))).await).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
 async fn a_forged_forwarded_for_from_an_untrusted_peer_does_not_change_the_bucket() {
     let app = spawn_app_with(|c| {
         c.slug_checks_per_minute = 5;
