@@ -43,7 +43,7 @@ const IDEMPOTENCY_KEY_MIN: usize = 22;
     responses(
         (status = 201, description = "Created and visible", body = CreatedResponse),
         (status = 202, description = "Stored; not yet visible: poll the job", body = QueuedResponse),
-        (status = 409, description = "Slug taken or reserved, or created by this request and since deleted", body = ErrorBody),
+        (status = 409, description = "Slug taken or reserved; or a retry whose page was since deleted, or whose Idempotency-Key is past its replay window", body = ErrorBody),
         BodyRefusals, RateLimited, Unavailable))]
 pub(crate) async fn create_page(
     State(commands): State<PageCommands>,

@@ -92,12 +92,24 @@ pub(crate) async fn spawn_servers(adjust: impl FnOnce(&mut ApiConfig)) -> TestAp
 impl TestApp {
     /// Starts the API (again, after [`TestApp::stop_api`]) on a new port.
     pub(crate) async fn start_api(&mut self) {
-        let app = Application::build(self.config.clone()).await.expect("the API starts");
+        self.serve(Application::build(self.config.clone()).await.expect("the API starts"));
+    }
+
+    /// Runs a built API until [`TestApp::stop_api`].
+    fn serve(&mut self, app: Application) {
         self.address = app.local_addr().expect("an address");
         let token = CancellationToken::new();
         let stop = token.clone();
         let task = tokio::spawn(async move { app.run(stop).await.expect("the API serves") });
         self.api = Some((token, task));
+    }
+
+    /// Runs a connected projector until [`TestApp::stop_projector`].
+    fn project(&mut self, projector: Projector) {
+        let token = CancellationToken::new();
+        let stop = token.clone();
+        let task = tokio::spawn(async move { projector.run(stop).await.expect("the projector runs") });
+        self.projector = Some((token, task));
     }
 
     /// Stops the API gracefully.
@@ -126,23 +138,12 @@ impl TestApp {
             Application::build(self.config.clone()),
             Projector::connect(self.projector_config())
         );
-        let (app, projector) = (app.expect("the API starts"), projector.expect("the projector starts"));
-        self.address = app.local_addr().expect("an address");
-        let token = CancellationToken::new();
-        let stop = token.clone();
-        self.api = Some((token, tokio::spawn(async move { app.run(stop).await.expect("the API serves") })));
-        let token = CancellationToken::new();
-        let stop = token.clone();
-        let task = tokio::spawn(async move { projector.run(stop).await.expect("the projector runs") });
-        self.projector = Some((token, task));
+        self.serve(app.expect("the API starts"));
+        self.project(projector.expect("the projector starts"));
     }
 
     pub(crate) async fn start_projector(&mut self) {
-        let projector = Projector::connect(self.projector_config()).await.expect("the projector starts");
-        let token = CancellationToken::new();
-        let stop = token.clone();
-        let task = tokio::spawn(async move { projector.run(stop).await.expect("the projector runs") });
-        self.projector = Some((token, task));
+        self.project(Projector::connect(self.projector_config()).await.expect("the projector starts"));
     }
 
     /// Stops the projector gracefully: what is appended from now on stays unprojected.
