@@ -62,6 +62,7 @@ struct Inner {
     redis_failures: Counter,
     views: Counter,
     tallies: Counter,
+    tallies_waiting: Gauge,
     lag: Gauge,
 }
 
@@ -107,6 +108,12 @@ impl Metrics {
             "View tallies published to the VIEWS stream",
             tallies.clone(),
         );
+        let tallies_waiting = Gauge::default();
+        registry.register(
+            "view_tallies_waiting",
+            "View tallies not yet stored in the VIEWS stream (NATS away), after the last flush",
+            tallies_waiting.clone(),
+        );
         let lag = Gauge::default();
         registry.register(
             "projection_lag_events",
@@ -123,6 +130,7 @@ impl Metrics {
             redis_failures,
             views,
             tallies,
+            tallies_waiting,
             lag,
         };
         Self { inner: Arc::new(inner) }
@@ -173,6 +181,11 @@ impl Metrics {
     /// Records a counted view.
     pub(crate) fn view(&self) {
         self.inner.views.inc();
+    }
+
+    /// Sets how many tallies wait to be stored.
+    pub(crate) fn set_tallies_waiting(&self, n: usize) {
+        self.inner.tallies_waiting.set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
     /// Records published tallies.

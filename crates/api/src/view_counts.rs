@@ -77,6 +77,7 @@ pub(crate) async fn flush_loop(
         if !unsent.is_empty() {
             let batch = std::mem::take(&mut unsent);
             unsent = flush(&js, &config, batch, &metrics).instrument(info_span!("view_tallies")).await;
+            metrics.set_tallies_waiting(unsent.len());
         }
         if stopping {
             if !unsent.is_empty() {

@@ -531,3 +531,36 @@ async fn a_wrong_token_is_refused_from_the_read_model_but_a_trailing_read_model_
     let (status, error) = answer(app.patch(&slug, Some(&first_token), &json!({"title": "x"})).await).await;
     assert_error(status, &error, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn views_read_while_nats_is_away_are_all_counted_once_it_is_back() {
+    let mut app = spawn_app().await;
+    let slug = unique_slug("outage");
+    app.create(&slug).await;
+    let path = format!("/api/pages/{slug}");
+    app.nats.stop();
+    app.eventually("the API to notice NATS is gone", || async {
+        answer(app.get("/health").await).await.1["nats"] == "disconnected"
+    })
+    .await;
+    // Reads go on from the read model; their tallies wait, merged per page.
+    for _ in 0..30 {
+        assert_eq!(app.get(&path).await.status(), StatusCode::OK);
+    }
+    app.eventually("a flush to fail and leave its tally waiting", || async {
+        let metrics = app.get("/metrics").await.text().await.expect("text");
+        metrics.lines().any(|l| l.starts_with("valentine_view_tallies_waiting ") && !l.ends_with(" 0"))
+    })
+    .await;
+    app.nats.restart().await;
+    let pool = valentine_projections::db::reader_pool(&app.database(), 1, Duration::from_secs(60))
+        .await
+        .expect("pool");
+    let key = slug.to_ascii_lowercase();
+    app.eventually("the 30 views to be counted", || async {
+        let row = valentine_projections::pages::row(&pool, &key).await.expect("row").expect("a page");
+        assert!(row.view_count <= 30, "counted {} of 30 views", row.view_count);
+        row.view_count == 30
+    })
+    .await;
+}
