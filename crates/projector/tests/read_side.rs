@@ -371,3 +371,51 @@ async fn verify_notices_a_read_model_that_drifted_from_the_stream() {
     conn.close().await.expect("closed");
     assert!(!rebuild::verify(&config, &Silent).await.expect("verified").matches());
 }
+
+#[tokio::test]
+async fn many_invalidations_kept_through_a_redis_outage_all_go_out_when_it_returns() {
+    // More slugs than one invalidation call takes, so they go out in several.
+    const PAGES: usize = 1_200;
+    let mut servers = Servers::with_redis(RedisServer::start_persistent().await).await;
+    let config = servers.config("backlog");
+    let client = servers.nats.client().await;
+    let watch = PositionWatch::start(&client).await.expect("watching");
+    let repo = JetStreamEventRepository::new(jetstream::new(client.clone()), config.events.clone())
+        .await
+        .expect("repo");
+    let cqrs = jetstream_cqrs::<Page>(repo, ());
+    let running = run_projectors(&config, 1).await;
+    let slugs: Vec<String> = (0..PAGES).map(|i| format!("page-{i}")).collect();
+    let mut last = 0;
+    for slug in &slugs {
+        let (created, at) = receipt::capture(cqrs.execute(slug, create(slug))).await;
+        created.expect("created");
+        last = at.expect("receipt").stream_sequence;
+    }
+    assert!(watch.wait_for(last, WAIT).await, "creates projected");
+    let keys: Vec<String> = slugs.iter().flat_map(|s| cache_keys::keys_for(s)).collect();
+    let mut redis = servers.redis.client().get_connection_manager().await.expect("redis");
+    for key in &keys {
+        redis::cmd("SET").arg(key).arg("cached").query_async::<()>(&mut redis).await.expect("set");
+    }
+
+    servers.redis.stop();
+    for slug in &slugs {
+        let (updated, at) = receipt::capture(cqrs.execute(slug, retitle("Changed"))).await;
+        updated.expect("updated");
+        last = at.expect("receipt").stream_sequence;
+    }
+    assert!(watch.wait_for(last, WAIT).await, "updates projected");
+    servers.redis.restart().await;
+    let mut redis = servers.redis.client().get_connection_manager().await.expect("redis");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let cached: usize = redis::cmd("EXISTS").arg(&keys).query_async(&mut redis).await.expect("exists");
+        if cached == 0 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{cached} stale answers still cached");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    running.stop().await;
+}
