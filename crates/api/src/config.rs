@@ -35,6 +35,21 @@ pub struct ApiConfig {
     /// `RATE_LIMIT_SLUG_CHECKS_PER_MINUTE`: slug checks and suggestions per client per minute;
     /// 0 turns the limit off.
     pub slug_checks_per_minute: u32,
+    /// `RATE_LIMIT_EDITS_PER_MINUTE`: updates and deletions per client per minute, whatever
+    /// their token; 0 turns the limit off.
+    pub edits_per_minute: u32,
+    /// `RATE_LIMIT_PAGE_EDITS_PER_HOUR`: changes recorded on one page per hour, by its author;
+    /// 0 turns the limit off.
+    pub page_edits_per_hour: u32,
+    /// `RATE_LIMIT_JOB_POLLS_PER_MINUTE`: job status polls per client per minute, per API
+    /// process; 0 turns the limit off.
+    pub job_polls_per_minute: u32,
+    /// `RATE_LIMIT_READS_PER_MINUTE`: page and history reads per client per minute, per API
+    /// process; 0 turns the limit off.
+    pub reads_per_minute: u32,
+    /// `MAX_EVENTS_PER_PAGE`: the most events one page's life may hold; updates beyond it are
+    /// refused with `409`.
+    pub max_events_per_page: u32,
     /// `SYNC_WAIT_MS`: how long a create waits for its page to be projected before answering
     /// `202` with a job id instead of `201`.
     pub sync_wait: Duration,
@@ -72,6 +87,11 @@ impl Default for ApiConfig {
             frontend_domain: "http://localhost:8000".to_owned(),
             pages_per_hour: 10,
             slug_checks_per_minute: 60,
+            edits_per_minute: 30,
+            page_edits_per_hour: 120,
+            job_polls_per_minute: 120,
+            reads_per_minute: 1200,
+            max_events_per_page: 1000,
             sync_wait: Duration::from_millis(2000),
             idempotency_window: Duration::from_secs(24 * 3600),
             trusted_proxies: Vec::new(),

@@ -55,6 +55,9 @@ pub enum ApiError {
     /// are answered; the retry gets no edit token.
     #[error("This Idempotency-Key was first used too long ago to be replayed; send a new key")]
     IdempotencyKeyExpired,
+    /// `409`: the page has recorded as many changes as one page may (`MAX_EVENTS_PER_PAGE`).
+    #[error("This page has reached its limit of {0} changes; it can still be deleted")]
+    TooManyChanges(u32),
     /// `413`: the body is larger than the limit.
     #[error("Request body is too large")]
     PayloadTooLarge,
@@ -147,7 +150,8 @@ impl ApiError {
             Self::SlugTaken(_)
             | Self::SlugReserved(_)
             | Self::AlreadyCreated
-            | Self::IdempotencyKeyExpired => StatusCode::CONFLICT,
+            | Self::IdempotencyKeyExpired
+            | Self::TooManyChanges(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -169,6 +173,7 @@ impl ApiError {
             Self::SlugReserved(_) => "slug_reserved",
             Self::AlreadyCreated => "already_created",
             Self::IdempotencyKeyExpired => "idempotency_key_expired",
+            Self::TooManyChanges(_) => "too_many_changes",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited { .. } => "rate_limited",

@@ -1,13 +1,16 @@
-//! Sliding-window rate limits per client, shared by every API instance through Redis.
+//! Rate limits per client (and per page for edits): every route has a budget.
 //!
-//! One Lua script checks and records an attempt in a single step, so a parallel burst cannot
-//! slip past the limit between a check and an add, and a refused attempt is not recorded, so
-//! being refused never uses up quota. The window slides on Redis's own clock, which every
-//! instance shares.
+//! Budgets that must hold across instances (creates, slug checks, edits) are sliding windows
+//! in Redis: one Lua script checks and records an attempt in a single step, so a parallel
+//! burst cannot slip past the limit between a check and an add, and a refused attempt is not
+//! recorded, so being refused never uses up quota. The window slides on Redis's own clock,
+//! which every instance shares. Without Redis (off, or unreachable) each process applies the
+//! same limits from its own memory, each bucket with its own window: one instance still
+//! limits exactly; N instances together allow up to N times the limit until Redis is back.
 //!
-//! Without Redis (off, or unreachable) each process applies the same limits from its own
-//! memory: one instance still limits exactly; N instances together allow up to N times the
-//! limit until Redis is back.
+//! The generous budgets of frequent requests (page reads, job polls) are kept in each
+//! process's memory only, as a GCRA (one instant per client): a read costs no Redis round
+//! trip for its limit, and N instances allow up to N times the budget.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -37,13 +40,25 @@ local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return {0, tonumber(oldest[2]) + window - now}
 ";
 
-/// Which limit an attempt counts against.
+/// Most clients one process remembers per kind of window; beyond it, the clients idle the
+/// longest are forgotten first.
+const LOCAL_CLIENTS_MAX: usize = 100_000;
+
+/// Which budget an attempt counts against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Bucket {
-    /// Page creations.
+    /// Page creations, per client.
     Pages,
-    /// Slug checks and suggestions.
+    /// Slug checks and suggestions, per client.
     SlugChecks,
+    /// Updates and deletions, per client (right token or not).
+    Edits,
+    /// Changes recorded on one page, per page (only an authorized change counts).
+    PageEdits,
+    /// Job status polls, per client.
+    JobPolls,
+    /// Page and history reads, per client.
+    Reads,
 }
 
 impl Bucket {
@@ -52,12 +67,22 @@ impl Bucket {
         match self {
             Self::Pages => "pages",
             Self::SlugChecks => "slug_checks",
+            Self::Edits => "edits",
+            Self::PageEdits => "page_edits",
+            Self::JobPolls => "job_polls",
+            Self::Reads => "reads",
         }
+    }
+
+    /// Whether the budget is shared by every instance through Redis (else each process keeps
+    /// its own).
+    fn shared(self) -> bool {
+        !matches!(self, Self::JobPolls | Self::Reads)
     }
 }
 
 /// A limit: so many attempts per window; 0 attempts means no limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Limit {
     /// Attempts allowed per window.
     pub attempts: u32,
@@ -65,46 +90,96 @@ pub(crate) struct Limit {
     pub window: Duration,
 }
 
+impl Limit {
+    /// `attempts` per minute.
+    pub(crate) fn per_minute(attempts: u32) -> Self {
+        Self { attempts, window: Duration::from_secs(60) }
+    }
+
+    /// `attempts` per hour.
+    pub(crate) fn per_hour(attempts: u32) -> Self {
+        Self { attempts, window: Duration::from_secs(3600) }
+    }
+}
+
+/// The limit of every bucket.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Budgets {
+    /// [`Bucket::Pages`].
+    pub pages: Limit,
+    /// [`Bucket::SlugChecks`].
+    pub slug_checks: Limit,
+    /// [`Bucket::Edits`].
+    pub edits: Limit,
+    /// [`Bucket::PageEdits`].
+    pub page_edits: Limit,
+    /// [`Bucket::JobPolls`].
+    pub job_polls: Limit,
+    /// [`Bucket::Reads`].
+    pub reads: Limit,
+}
+
+impl Budgets {
+    /// The limit of `bucket`.
+    pub(crate) fn of(&self, bucket: Bucket) -> Limit {
+        match bucket {
+            Bucket::Pages => self.pages,
+            Bucket::SlugChecks => self.slug_checks,
+            Bucket::Edits => self.edits,
+            Bucket::PageEdits => self.page_edits,
+            Bucket::JobPolls => self.job_polls,
+            Bucket::Reads => self.reads,
+        }
+    }
+}
+
 /// The limiter: Redis first, local memory when Redis cannot answer.
 #[derive(Debug, Clone)]
 pub(crate) struct RateLimiter {
     redis: RedisClient,
-    pages: Limit,
-    slug_checks: Limit,
+    budgets: Budgets,
     script: Arc<Script>,
     local: Arc<Mutex<LocalWindows>>,
+    paced: Arc<Mutex<LocalPace>>,
     metrics: Metrics,
 }
 
 impl RateLimiter {
-    /// A limiter with the two limits.
-    pub(crate) fn new(redis: RedisClient, pages: Limit, slug_checks: Limit, metrics: Metrics) -> Self {
+    /// A limiter with these budgets.
+    pub(crate) fn new(redis: RedisClient, budgets: Budgets, metrics: Metrics) -> Self {
         Self {
             redis,
-            pages,
-            slug_checks,
+            budgets,
             script: Arc::new(Script::new(SLIDING_WINDOW)),
-            local: Arc::new(Mutex::new(LocalWindows::default())),
+            local: Arc::new(Mutex::new(LocalWindows::new(budgets))),
+            paced: Arc::new(Mutex::new(LocalPace::default())),
             metrics,
         }
     }
 
-    /// Records an attempt by `client` against `bucket`, or refuses it.
+    /// Records an attempt by `client` (a hashed client address, or a page's key for
+    /// [`Bucket::PageEdits`]) against `bucket`, or refuses it.
     ///
     /// # Errors
     /// [`ApiError::RateLimited`] with the seconds until a slot frees up.
     pub(crate) async fn check(&self, bucket: Bucket, client: &str) -> Result<Attempt, ApiError> {
-        let limit = match bucket {
-            Bucket::Pages => self.pages,
-            Bucket::SlugChecks => self.slug_checks,
-        };
+        let limit = self.budgets.of(bucket);
+        let nothing =
+            || Attempt { key: String::new(), bucket, client: client.to_owned(), recorded: Recorded::Nothing };
         if limit.attempts == 0 {
-            return Ok(Attempt {
-                key: String::new(),
+            return Ok(nothing());
+        }
+        if !bucket.shared() {
+            let wait = self.paced.lock().unwrap_or_else(PoisonError::into_inner).check(
                 bucket,
-                client: client.to_owned(),
-                recorded: Recorded::Nothing,
-            });
+                client,
+                limit,
+                Instant::now(),
+            );
+            return match wait {
+                None => Ok(nothing()),
+                Some(wait) => Err(self.refused(bucket, wait)),
+            };
         }
         let key = format!("valentine:rl:{}:{client}", bucket.as_str());
         let window_ms = u64::try_from(limit.window.as_millis()).unwrap_or(u64::MAX);
@@ -132,26 +207,25 @@ impl RateLimiter {
                 (Some(Duration::from_millis(u64::try_from(wait_ms).unwrap_or(0))), Recorded::Nothing)
             }
             None => (
-                self.local.lock().unwrap_or_else(PoisonError::into_inner).check(bucket, client, limit, now),
+                self.local.lock().unwrap_or_else(PoisonError::into_inner).check(bucket, client, now),
                 Recorded::Local { at: now },
             ),
         };
         match wait {
             None => Ok(Attempt { key, bucket, client: client.to_owned(), recorded }),
-            Some(wait) => {
-                self.metrics.rate_limited(bucket.as_str());
-                Err(ApiError::RateLimited {
-                    retry_after: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
-                })
-            }
+            Some(wait) => Err(self.refused(bucket, wait)),
         }
     }
-}
 
-impl RateLimiter {
+    /// The refusal of an attempt that must wait `wait`, counted.
+    fn refused(&self, bucket: Bucket, wait: Duration) -> ApiError {
+        self.metrics.rate_limited(bucket.as_str());
+        ApiError::RateLimited { retry_after: wait.as_secs() + u64::from(wait.subsec_nanos() > 0) }
+    }
+
     /// Takes back an attempt that came to nothing (a create refused or failed after it was
-    /// let through), so it uses no quota. Best effort: with Redis away, a shared attempt
-    /// stays counted until its window passes.
+    /// let through, an edit that recorded nothing), so it uses no quota. Best effort: with
+    /// Redis away, a shared attempt stays counted until its window passes.
     pub(crate) async fn refund(&self, attempt: Attempt) {
         match attempt.recorded {
             Recorded::Nothing => {}
@@ -188,7 +262,7 @@ pub(crate) struct Attempt {
 /// Where an attempt was recorded.
 #[derive(Debug)]
 enum Recorded {
-    /// Nowhere: the limit is off.
+    /// Nowhere: the limit is off, or kept by pace alone.
     Nothing,
     /// In Redis, as this member of the client's window.
     Shared { member: String },
@@ -196,20 +270,25 @@ enum Recorded {
     Local { at: Instant },
 }
 
-/// Sliding windows kept in this process, for when Redis cannot answer.
-#[derive(Debug, Default)]
+/// Sliding windows kept in this process, for the shared budgets while Redis cannot answer.
+#[derive(Debug)]
 struct LocalWindows {
+    budgets: Budgets,
     windows: HashMap<(Bucket, String), VecDeque<Instant>>,
     checks: u64,
 }
 
 impl LocalWindows {
+    fn new(budgets: Budgets) -> Self {
+        Self { budgets, windows: HashMap::new(), checks: 0 }
+    }
+
     /// `None` when allowed (and recorded), else how long until a slot frees up.
-    fn check(&mut self, bucket: Bucket, client: &str, limit: Limit, now: Instant) -> Option<Duration> {
+    fn check(&mut self, bucket: Bucket, client: &str, now: Instant) -> Option<Duration> {
+        let limit = self.budgets.of(bucket);
         self.checks += 1;
-        if self.checks.is_multiple_of(4096) {
-            // Forget clients whose windows have emptied, so memory follows active clients.
-            self.windows.retain(|_, w| w.back().is_some_and(|t| now.duration_since(*t) < limit.window));
+        if self.checks.is_multiple_of(4096) || self.windows.len() >= LOCAL_CLIENTS_MAX {
+            self.sweep(now);
         }
         let window = self.windows.entry((bucket, client.to_owned())).or_default();
         while window.front().is_some_and(|t| now.duration_since(*t) >= limit.window) {
@@ -222,6 +301,23 @@ impl LocalWindows {
         window.front().map(|oldest| limit.window.saturating_sub(now.duration_since(*oldest)))
     }
 
+    /// Forgets clients whose windows have emptied, each by its own bucket's window, so memory
+    /// follows active clients; when still too many, the longest idle go.
+    fn sweep(&mut self, now: Instant) {
+        let budgets = self.budgets;
+        self.windows.retain(|(bucket, _), w| {
+            w.back().is_some_and(|t| now.duration_since(*t) < budgets.of(*bucket).window)
+        });
+        if self.windows.len() >= LOCAL_CLIENTS_MAX {
+            let mut last_seen: Vec<Instant> =
+                self.windows.values().filter_map(|w| w.back().copied()).collect();
+            let cut = last_seen.len() / 4;
+            let (_, oldest_kept, _) = last_seen.select_nth_unstable(cut);
+            let oldest_kept = *oldest_kept;
+            self.windows.retain(|_, w| w.back().is_some_and(|t| *t >= oldest_kept));
+        }
+    }
+
     /// Forgets the attempt recorded at `at`.
     fn refund(&mut self, bucket: Bucket, client: &str, at: Instant) {
         if let Some(window) = self.windows.get_mut(&(bucket, client.to_owned()))
@@ -232,42 +328,140 @@ impl LocalWindows {
     }
 }
 
+/// Budgets kept by pace in this process (GCRA): per client, the theoretical time its next
+/// attempt is due. `attempts` may come at once; after that one every `window / attempts`.
+#[derive(Debug, Default)]
+struct LocalPace {
+    due: HashMap<(Bucket, String), Instant>,
+    checks: u64,
+}
+
+impl LocalPace {
+    /// `None` when allowed (and recorded), else how long until the next attempt would be.
+    fn check(&mut self, bucket: Bucket, client: &str, limit: Limit, now: Instant) -> Option<Duration> {
+        self.checks += 1;
+        if self.checks.is_multiple_of(4096) || self.due.len() >= LOCAL_CLIENTS_MAX {
+            // A client whose due time has passed is back to a full budget: nothing to keep.
+            self.due.retain(|_, due| *due > now);
+            if self.due.len() >= LOCAL_CLIENTS_MAX {
+                // The clients nearest their full budget lose the least by being forgotten.
+                let mut dues: Vec<Instant> = self.due.values().copied().collect();
+                let cut = dues.len() / 4;
+                let kept_from = *dues.select_nth_unstable(cut).1;
+                self.due.retain(|_, due| *due >= kept_from);
+            }
+        }
+        let interval = limit.window / limit.attempts.max(1);
+        let due = self.due.entry((bucket, client.to_owned())).or_insert(now);
+        let start = (*due).max(now);
+        // Up to `window - interval` ahead of now is the burst allowance.
+        let ahead = start.duration_since(now);
+        let allowance = limit.window.saturating_sub(interval);
+        if ahead > allowance {
+            return Some(ahead - allowance);
+        }
+        *due = start + interval;
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn budgets(limit: Limit) -> Budgets {
+        Budgets {
+            pages: limit,
+            slug_checks: limit,
+            edits: limit,
+            page_edits: limit,
+            job_polls: limit,
+            reads: limit,
+        }
+    }
+
     #[test]
     fn the_local_window_allows_exactly_the_limit_and_refusals_cost_nothing() {
-        let mut local = LocalWindows::default();
-        let limit = Limit { attempts: 3, window: Duration::from_secs(60) };
+        let mut local = LocalWindows::new(budgets(Limit::per_minute(3)));
         let now = Instant::now();
-        let results: Vec<_> = (0..6).map(|_| local.check(Bucket::Pages, "c", limit, now).is_none()).collect();
+        let results: Vec<_> = (0..6).map(|_| local.check(Bucket::Pages, "c", now).is_none()).collect();
         assert_eq!(results, [true, true, true, false, false, false]);
         assert_eq!(local.windows[&(Bucket::Pages, "c".to_owned())].len(), 3);
         // Another client and another bucket have their own windows.
-        assert!(local.check(Bucket::Pages, "d", limit, now).is_none());
-        assert!(local.check(Bucket::SlugChecks, "c", limit, now).is_none());
+        assert!(local.check(Bucket::Pages, "d", now).is_none());
+        assert!(local.check(Bucket::SlugChecks, "c", now).is_none());
     }
 
     #[test]
     fn a_refunded_local_attempt_frees_its_slot() {
-        let mut local = LocalWindows::default();
-        let limit = Limit { attempts: 1, window: Duration::from_secs(60) };
+        let mut local = LocalWindows::new(budgets(Limit::per_minute(1)));
         let now = Instant::now();
-        assert!(local.check(Bucket::Pages, "c", limit, now).is_none());
-        assert!(local.check(Bucket::Pages, "c", limit, now).is_some());
+        assert!(local.check(Bucket::Pages, "c", now).is_none());
+        assert!(local.check(Bucket::Pages, "c", now).is_some());
         local.refund(Bucket::Pages, "c", now);
-        assert!(local.check(Bucket::Pages, "c", limit, now).is_none());
+        assert!(local.check(Bucket::Pages, "c", now).is_none());
     }
 
     #[test]
     fn the_local_window_slides() {
-        let mut local = LocalWindows::default();
-        let limit = Limit { attempts: 1, window: Duration::from_secs(30) };
+        let mut local = LocalWindows::new(budgets(Limit { attempts: 1, window: Duration::from_secs(30) }));
         let start = Instant::now();
-        assert!(local.check(Bucket::Pages, "c", limit, start).is_none());
+        assert!(local.check(Bucket::Pages, "c", start).is_none());
         let later = start + Duration::from_secs(10);
-        assert_eq!(local.check(Bucket::Pages, "c", limit, later), Some(Duration::from_secs(20)));
-        assert!(local.check(Bucket::Pages, "c", limit, start + Duration::from_secs(30)).is_none());
+        assert_eq!(local.check(Bucket::Pages, "c", later), Some(Duration::from_secs(20)));
+        assert!(local.check(Bucket::Pages, "c", start + Duration::from_secs(30)).is_none());
+    }
+
+    #[test]
+    fn a_sweep_keeps_each_bucket_by_its_own_window() {
+        // Creates by the hour, slug checks by the minute: sweeping a minute later must not
+        // forget the creates (it once swept everything with the calling bucket's window).
+        let mut local = LocalWindows::new(Budgets {
+            pages: Limit::per_hour(1),
+            slug_checks: Limit::per_minute(10),
+            ..Budgets::default()
+        });
+        let start = Instant::now();
+        assert!(local.check(Bucket::Pages, "c", start).is_none());
+        assert!(local.check(Bucket::SlugChecks, "c", start).is_none());
+        let later = start + Duration::from_secs(61);
+        local.sweep(later);
+        assert!(!local.windows.contains_key(&(Bucket::SlugChecks, "c".to_owned())));
+        assert_eq!(local.check(Bucket::Pages, "c", later), Some(Duration::from_secs(3600 - 61)));
+    }
+
+    #[test]
+    fn local_windows_stay_bounded_and_forget_the_longest_idle_first() {
+        let mut local = LocalWindows::new(budgets(Limit::per_hour(5)));
+        let start = Instant::now();
+        for i in 0..LOCAL_CLIENTS_MAX {
+            let at = start + Duration::from_millis(i as u64);
+            assert!(local.check(Bucket::Pages, &i.to_string(), at).is_none());
+        }
+        let now = start + Duration::from_secs(200);
+        assert!(local.check(Bucket::Pages, "newcomer", now).is_none());
+        assert!(local.windows.len() < LOCAL_CLIENTS_MAX, "{}", local.windows.len());
+        assert!(!local.windows.contains_key(&(Bucket::Pages, "0".to_owned())));
+        assert!(local.windows.contains_key(&(Bucket::Pages, (LOCAL_CLIENTS_MAX - 1).to_string())));
+    }
+
+    #[test]
+    fn a_paced_budget_allows_a_burst_of_the_limit_then_one_per_interval() {
+        let mut pace = LocalPace::default();
+        let limit = Limit::per_minute(6); // one every 10 s
+        let start = Instant::now();
+        let burst: Vec<_> = (0..8).map(|_| pace.check(Bucket::Reads, "c", limit, start).is_none()).collect();
+        assert_eq!(burst, [true, true, true, true, true, true, false, false]);
+        assert_eq!(pace.check(Bucket::Reads, "c", limit, start), Some(Duration::from_secs(10)));
+        // Other clients and buckets are untouched.
+        assert!(pace.check(Bucket::Reads, "d", limit, start).is_none());
+        assert!(pace.check(Bucket::JobPolls, "c", limit, start).is_none());
+        // Ten seconds on, exactly one more.
+        let later = start + Duration::from_secs(10);
+        assert!(pace.check(Bucket::Reads, "c", limit, later).is_none());
+        assert!(pace.check(Bucket::Reads, "c", limit, later).is_some());
+        // Idle for a minute: the whole burst again.
+        let idle = later + Duration::from_secs(60);
+        assert!((0..6).all(|_| pace.check(Bucket::Reads, "c", limit, idle).is_none()));
     }
 }

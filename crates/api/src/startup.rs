@@ -10,7 +10,7 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
-use valentine_domain::Page;
+use valentine_domain::{Page, PageRules};
 use valentine_eventstore::{
     EventStoreError, JetStreamEventRepository, StreamConfig, ensure_stream, jetstream_cqrs, subjects,
 };
@@ -20,7 +20,7 @@ use crate::caller::CallerKeys;
 use crate::config::ApiConfig;
 use crate::metrics::Metrics;
 use crate::openapi::ApiDoc;
-use crate::rate_limit::{Limit, RateLimiter};
+use crate::rate_limit::{Budgets, Limit, RateLimiter};
 use crate::redis_client::RedisClient;
 use crate::routes::{self, templates};
 use crate::secret::ServerSecret;
@@ -100,21 +100,16 @@ impl Application {
         db::prepare(database).await?;
         let pool = db::reader_pool(database, config.read_connections, READ_CONNECTION_LIFETIME).await?;
         let redis = RedisClient::new(config.redis_url.as_deref(), metrics.clone())?;
-        let limiter = RateLimiter::new(
-            redis.clone(),
-            Limit { attempts: config.pages_per_hour, window: Duration::from_secs(3600) },
-            Limit { attempts: config.slug_checks_per_minute, window: Duration::from_secs(60) },
-            metrics.clone(),
-        );
+        let limiter = RateLimiter::new(redis.clone(), budgets(&config), metrics.clone());
         let position = PositionWatch::start(&nats).await?;
         let listener = TcpListener::bind(config.bind_addr).await?;
 
         let consumer = config.read_model.events_consumer();
         let events = repo.stream().clone();
         let page_subjects = subjects::all_of_type(&config.events.subject_prefix, Page::TYPE);
-        let queries = PageQueries::new(pool, redis.clone());
+        let queries = PageQueries::new(pool, redis.clone(), limiter.clone());
         let commands = PageCommands::new(CommandHandles {
-            cqrs: jetstream_cqrs::<Page>(repo.clone(), ()),
+            cqrs: jetstream_cqrs::<Page>(repo.clone(), PageRules { max_events: config.max_events_per_page }),
             repo,
             position,
             queries: queries.clone(),
@@ -126,7 +121,13 @@ impl Application {
         });
         let state = AppState::new(AppParts {
             commands,
-            jobs: JobTracker::new(events.clone(), consumer.clone(), page_subjects, queries.clone()),
+            jobs: JobTracker::new(
+                events.clone(),
+                consumer.clone(),
+                page_subjects,
+                queries.clone(),
+                limiter.clone(),
+            ),
             slugs: SlugChecks::new(queries.clone(), limiter),
             readiness: ReadinessChecks::new(
                 nats,
@@ -202,5 +203,17 @@ async fn watch_redis(redis: RedisClient, stop: CancellationToken) {
             () = tokio::time::sleep(REDIS_WATCH_EVERY) => {}
             () = stop.cancelled() => return,
         }
+    }
+}
+
+/// The budget of every route, from the configuration.
+fn budgets(config: &ApiConfig) -> Budgets {
+    Budgets {
+        pages: Limit::per_hour(config.pages_per_hour),
+        slug_checks: Limit::per_minute(config.slug_checks_per_minute),
+        edits: Limit::per_minute(config.edits_per_minute),
+        page_edits: Limit::per_hour(config.page_edits_per_hour),
+        job_polls: Limit::per_minute(config.job_polls_per_minute),
+        reads: Limit::per_minute(config.reads_per_minute),
     }
 }

@@ -78,6 +78,23 @@ pub struct Settings {
     /// Slug checks and suggestions per client per minute; 0 turns the limit off.
     #[arg(long, env = "RATE_LIMIT_SLUG_CHECKS_PER_MINUTE", default_value = "60", value_parser = parsed::<u32>)]
     pub rate_limit_slug_checks_per_minute: u32,
+    /// Updates and deletions per client per minute, whatever their token; 0 turns the limit
+    /// off.
+    #[arg(long, env = "RATE_LIMIT_EDITS_PER_MINUTE", default_value = "30", value_parser = parsed::<u32>)]
+    pub rate_limit_edits_per_minute: u32,
+    /// Changes recorded on one page per hour; 0 turns the limit off.
+    #[arg(long, env = "RATE_LIMIT_PAGE_EDITS_PER_HOUR", default_value = "120", value_parser = parsed::<u32>)]
+    pub rate_limit_page_edits_per_hour: u32,
+    /// Job status polls per client per minute, in each API process; 0 turns the limit off.
+    #[arg(long, env = "RATE_LIMIT_JOB_POLLS_PER_MINUTE", default_value = "120", value_parser = parsed::<u32>)]
+    pub rate_limit_job_polls_per_minute: u32,
+    /// Page and history reads per client per minute, in each API process; 0 turns the limit
+    /// off.
+    #[arg(long, env = "RATE_LIMIT_READS_PER_MINUTE", default_value = "1200", value_parser = parsed::<u32>)]
+    pub rate_limit_reads_per_minute: u32,
+    /// The most events one page's life may hold; updates beyond it are refused (409).
+    #[arg(long, env = "MAX_EVENTS_PER_PAGE", default_value = "1000", value_parser = parsed::<u32>)]
+    pub max_events_per_page: u32,
     /// How long a create waits for its page to be projected before answering 202 with a job
     /// id, in milliseconds.
     #[arg(long, env = "SYNC_WAIT_MS", default_value = "2000", value_parser = parsed::<u64>)]
@@ -246,6 +263,11 @@ impl Settings {
             frontend_domain: self.frontend_domain.clone(),
             pages_per_hour: self.rate_limit_pages_per_hour,
             slug_checks_per_minute: self.rate_limit_slug_checks_per_minute,
+            edits_per_minute: self.rate_limit_edits_per_minute,
+            page_edits_per_hour: self.rate_limit_page_edits_per_hour,
+            job_polls_per_minute: self.rate_limit_job_polls_per_minute,
+            reads_per_minute: self.rate_limit_reads_per_minute,
+            max_events_per_page: self.max_events_per_page,
             sync_wait: Duration::from_millis(self.sync_wait_ms),
             idempotency_window: Duration::from_secs(self.idempotency_window_hours.saturating_mul(3600)),
             trusted_proxies: self.trusted_proxies.0.clone(),

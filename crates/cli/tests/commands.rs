@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_nats::jetstream;
 use tempfile::TempDir;
 use valentine_bench::synthetic::{Workload, publish_events};
-use valentine_domain::{CreatePage, DeletePage, EditToken, Page, PageCommand, Slug, UpdatePage};
+use valentine_domain::{CreatePage, DeletePage, EditToken, Page, PageCommand, PageRules, Slug, UpdatePage};
 use valentine_eventstore::{JetStreamEventRepository, StreamConfig, jetstream_cqrs};
 use valentine_testkit::{NatsServer, RedisServer};
 
@@ -128,7 +128,7 @@ async fn replay_shows_every_life_of_a_slug_as_a_table_and_as_json() {
     let repo = JetStreamEventRepository::new(env.nats.jetstream().await, StreamConfig::default())
         .await
         .expect("repo");
-    let cqrs = jetstream_cqrs::<Page>(repo, ());
+    let cqrs = jetstream_cqrs::<Page>(repo, PageRules::default());
     let token = EditToken::presented("secret-token");
     let create = |title: &str| {
         PageCommand::Create(CreatePage {

@@ -139,6 +139,10 @@ impl Stack {
             .env("FRONTEND_DOMAIN", "https://valentine.example")
             .env("RATE_LIMIT_PAGES_PER_HOUR", "0")
             .env("RATE_LIMIT_SLUG_CHECKS_PER_MINUTE", "0")
+            .env("RATE_LIMIT_EDITS_PER_MINUTE", "0")
+            .env("RATE_LIMIT_PAGE_EDITS_PER_HOUR", "0")
+            .env("RATE_LIMIT_JOB_POLLS_PER_MINUTE", "0")
+            .env("RATE_LIMIT_READS_PER_MINUTE", "0")
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null());

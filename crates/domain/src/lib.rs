@@ -19,7 +19,7 @@ pub mod token;
 pub use content::{Field, Violation, Violations};
 pub use page::{
     CreatePage, DeletePage, LivePage, Page, PageCommand, PageCreated, PageDeleted, PageError, PageEvent,
-    PageUpdated, UpdatePage,
+    PageRules, PageUpdated, UpdatePage,
 };
 pub use slug::{Slug, SlugError, suggestions};
 pub use template::{TEMPLATES, Template, TemplateId};

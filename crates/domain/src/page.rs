@@ -15,6 +15,20 @@ use serde::{Deserialize, Serialize};
 pub use self::command::{CreatePage, DeletePage, PageCommand, UpdatePage};
 pub use self::error::PageError;
 pub use self::event::{PageCreated, PageDeleted, PageEvent, PageUpdated};
+
+/// What an operator decides about pages, handed to the aggregate with every command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRules {
+    /// The most events one page's life may hold (its creation included); beyond it updates
+    /// are refused, and deletion stays possible.
+    pub max_events: u32,
+}
+
+impl Default for PageRules {
+    fn default() -> Self {
+        Self { max_events: 1_000 }
+    }
+}
 use crate::content::{self, Field, MESSAGE_MAX, TITLE_MAX, Violations};
 use crate::template::TemplateId;
 use crate::token::{EditToken, EditTokenHash};
@@ -42,6 +56,9 @@ pub struct LivePage {
     pub template_id: TemplateId,
     /// Hash of the edit token.
     pub edit_token_hash: EditTokenHash,
+    /// Events in this page's life so far, its creation included.
+    #[serde(default)]
+    pub events: u32,
 }
 
 impl Page {
@@ -78,8 +95,11 @@ impl Page {
         if live.edit_token_hash.matches(token) { Ok(live) } else { Err(PageError::WrongEditToken) }
     }
 
-    fn update(&self, cmd: UpdatePage) -> Result<PageUpdated, PageError> {
+    fn update(&self, cmd: UpdatePage, rules: PageRules) -> Result<PageUpdated, PageError> {
         let live = self.authorize(&cmd.edit_token)?;
+        if live.events >= rules.max_events {
+            return Err(PageError::TooManyChanges { limit: rules.max_events });
+        }
         let (title, message, sender_name, recipient_name, template_id) = Violations::collect(
             cmd.title.map(|raw| content::required(Field::Title, &raw, TITLE_MAX)).transpose(),
             cmd.message.map(|raw| content::required(Field::Message, &raw, MESSAGE_MAX)).transpose(),
@@ -119,18 +139,18 @@ impl Aggregate for Page {
     type Command = PageCommand;
     type Event = PageEvent;
     type Error = PageError;
-    type Services = ();
+    type Services = PageRules;
 
     async fn handle(
         &mut self,
         command: PageCommand,
-        _: &(),
+        rules: &PageRules,
         sink: &EventSink<Self>,
     ) -> Result<(), PageError> {
         let event = match command {
             PageCommand::Create(cmd) => PageEvent::PageCreated(self.create(&cmd)?),
             PageCommand::Update(cmd) => {
-                let update = self.update(cmd)?;
+                let update = self.update(cmd, *rules)?;
                 if update.is_empty() {
                     // Nothing to record: the page already says exactly this.
                     return Ok(());
@@ -157,10 +177,12 @@ impl Aggregate for Page {
                     recipient_name: e.recipient_name,
                     template_id: e.template_id,
                     edit_token_hash: e.edit_token_hash,
+                    events: 1,
                 });
             }
             PageEvent::PageUpdated(e) => {
                 if let Some(live) = self.live.as_mut() {
+                    live.events = live.events.saturating_add(1);
                     live.apply(e);
                 }
             }

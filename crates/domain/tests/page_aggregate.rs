@@ -4,7 +4,7 @@ use cqrs_es::test::TestFramework;
 use valentine_domain::content::{MESSAGE_MAX, NAME_MAX, TITLE_MAX};
 use valentine_domain::{
     CreatePage, DeletePage, EditToken, Field, Page, PageCommand, PageCreated, PageDeleted, PageError,
-    PageEvent, PageUpdated, Slug, TemplateId, UpdatePage, Violation,
+    PageEvent, PageRules, PageUpdated, Slug, TemplateId, UpdatePage, Violation,
 };
 
 type PageTest = TestFramework<Page>;
@@ -60,7 +60,7 @@ fn invalid(violations: &[Violation]) -> impl Fn(PageError) {
 }
 
 fn expect_invalid(given: Vec<PageEvent>, cmd: PageCommand, violations: &[Violation]) {
-    let result = PageTest::with(()).given(given).when(cmd).inspect_result();
+    let result = PageTest::with(PageRules::default()).given(given).when(cmd).inspect_result();
     invalid(violations)(result.expect_err("the command must be refused"));
 }
 
@@ -68,7 +68,7 @@ fn expect_invalid(given: Vec<PageEvent>, cmd: PageCommand, violations: &[Violati
 
 #[test]
 fn create_at_a_free_slug_records_the_page_in_the_authors_casing() {
-    PageTest::with(())
+    PageTest::with(PageRules::default())
         .given_no_previous_events()
         .when(PageCommand::Create(create("AliceAndBob")))
         .then_expect_events(vec![created("AliceAndBob")]);
@@ -84,8 +84,10 @@ fn create_trims_text_drops_blank_names_and_defaults_to_classic() {
         template_id: None,
         ..create("alice")
     };
-    PageTest::with(()).given_no_previous_events().when(PageCommand::Create(cmd)).then_expect_events(vec![
-        PageEvent::PageCreated(PageCreated {
+    PageTest::with(PageRules::default())
+        .given_no_previous_events()
+        .when(PageCommand::Create(cmd))
+        .then_expect_events(vec![PageEvent::PageCreated(PageCreated {
             slug: "alice".to_owned(),
             title: "Be mine".to_owned(),
             message: "Every day with you".to_owned(),
@@ -93,16 +95,17 @@ fn create_trims_text_drops_blank_names_and_defaults_to_classic() {
             recipient_name: None,
             template_id: TemplateId::Classic,
             edit_token_hash: token().hash(),
-        }),
-    ]);
+        })]);
 }
 
 #[test]
 fn create_accepts_each_of_the_eight_templates() {
     for template in valentine_domain::TEMPLATES {
         let cmd = CreatePage { template_id: Some(template.id.as_str().to_owned()), ..create("alice") };
-        let events =
-            PageTest::with(()).given_no_previous_events().when(PageCommand::Create(cmd)).inspect_result();
+        let events = PageTest::with(PageRules::default())
+            .given_no_previous_events()
+            .when(PageCommand::Create(cmd))
+            .inspect_result();
         match events.expect("accepted").as_slice() {
             [PageEvent::PageCreated(e)] => assert_eq!(e.template_id, template.id),
             other => panic!("unexpected events {other:?}"),
@@ -138,8 +141,10 @@ fn create_enforces_every_length_limit_in_characters_at_its_boundary() {
         recipient_name: Some("😀".repeat(NAME_MAX)),
         ..create("alice")
     };
-    let events =
-        PageTest::with(()).given_no_previous_events().when(PageCommand::Create(at_limit)).inspect_result();
+    let events = PageTest::with(PageRules::default())
+        .given_no_previous_events()
+        .when(PageCommand::Create(at_limit))
+        .inspect_result();
     assert!(events.is_ok(), "{events:?}");
 
     // One more character each: every violation is reported at once, in field order.
@@ -167,14 +172,16 @@ fn create_enforces_every_length_limit_in_characters_at_its_boundary() {
 #[test]
 fn limits_apply_after_trimming() {
     let padded = CreatePage { title: format!("  {}  ", "t".repeat(TITLE_MAX)), ..create("alice") };
-    let events =
-        PageTest::with(()).given_no_previous_events().when(PageCommand::Create(padded)).inspect_result();
+    let events = PageTest::with(PageRules::default())
+        .given_no_previous_events()
+        .when(PageCommand::Create(padded))
+        .inspect_result();
     assert!(events.is_ok(), "{events:?}");
 }
 
 #[test]
 fn create_at_a_live_slug_is_refused_in_any_casing() {
-    PageTest::with(())
+    PageTest::with(PageRules::default())
         .given(vec![created("alice")])
         .when(PageCommand::Create(create("ALICE")))
         .then_expect_error(PageError::SlugTaken);
@@ -183,7 +190,7 @@ fn create_at_a_live_slug_is_refused_in_any_casing() {
 #[test]
 fn a_deleted_pages_slug_can_be_created_again_as_a_new_page() {
     let fresh = CreatePage { edit_token_hash: other_token().hash(), ..create("Alice") };
-    let events = PageTest::with(())
+    let events = PageTest::with(PageRules::default())
         .given(vec![created("alice"), deleted()])
         .when(PageCommand::Create(fresh))
         .inspect_result()
@@ -199,7 +206,7 @@ fn a_deleted_pages_slug_can_be_created_again_as_a_new_page() {
 
 #[test]
 fn the_event_holds_only_a_hash_of_the_token() {
-    let events = PageTest::with(())
+    let events = PageTest::with(PageRules::default())
         .given_no_previous_events()
         .when(PageCommand::Create(create("alice")))
         .inspect_result()
@@ -213,7 +220,7 @@ fn the_event_holds_only_a_hash_of_the_token() {
 
 #[test]
 fn update_records_only_the_fields_that_change() {
-    PageTest::with(())
+    PageTest::with(PageRules::default())
         .given(vec![created("alice")])
         .when(update(|u| {
             u.title = Some(" Still mine ".to_owned());
@@ -229,8 +236,11 @@ fn update_records_only_the_fields_that_change() {
 
 #[test]
 fn update_that_changes_nothing_records_nothing() {
-    PageTest::with(()).given(vec![created("alice")]).when(update(|_| {})).then_expect_events(vec![]);
-    PageTest::with(())
+    PageTest::with(PageRules::default())
+        .given(vec![created("alice")])
+        .when(update(|_| {}))
+        .then_expect_events(vec![]);
+    PageTest::with(PageRules::default())
         .given(vec![created("alice")])
         .when(update(|u| u.title = Some("Be mine".to_owned())))
         .then_expect_events(vec![]);
@@ -238,7 +248,7 @@ fn update_that_changes_nothing_records_nothing() {
 
 #[test]
 fn update_with_a_blank_name_removes_it() {
-    PageTest::with(())
+    PageTest::with(PageRules::default())
         .given(vec![created("alice")])
         .when(update(|u| {
             u.sender_name = Some("  ".to_owned());
@@ -274,7 +284,7 @@ fn update_cannot_blank_a_required_field_or_break_a_limit() {
 fn update_needs_the_pages_own_token_before_anything_else_is_checked() {
     let mut cmd = UpdatePage::with_token(other_token());
     cmd.title = Some(String::new()); // invalid too, but the token is checked first
-    PageTest::with(())
+    PageTest::with(PageRules::default())
         .given(vec![created("alice")])
         .when(PageCommand::Update(cmd))
         .then_expect_error(PageError::WrongEditToken);
@@ -282,11 +292,11 @@ fn update_needs_the_pages_own_token_before_anything_else_is_checked() {
 
 #[test]
 fn update_of_a_page_that_never_existed_or_was_deleted_is_not_found() {
-    PageTest::with(())
+    PageTest::with(PageRules::default())
         .given_no_previous_events()
         .when(update(|u| u.title = Some("x".to_owned())))
         .then_expect_error(PageError::NotFound);
-    PageTest::with(())
+    PageTest::with(PageRules::default())
         .given(vec![created("alice"), deleted()])
         .when(update(|u| u.title = Some("x".to_owned())))
         .then_expect_error(PageError::NotFound);
@@ -298,7 +308,7 @@ fn updates_fold_into_the_state_in_order() {
         PageEvent::PageUpdated(PageUpdated { title: Some("One".to_owned()), ..PageUpdated::default() });
     let second = PageEvent::PageUpdated(PageUpdated { sender_name: Some(None), ..PageUpdated::default() });
     // Setting the title back to "One" and the sender back to none changes nothing.
-    PageTest::with(())
+    PageTest::with(PageRules::default())
         .given(vec![created("alice"), first, second])
         .when(update(|u| {
             u.title = Some("One".to_owned());
@@ -311,7 +321,7 @@ fn updates_fold_into_the_state_in_order() {
 
 #[test]
 fn delete_with_the_token_records_the_deletion() {
-    PageTest::with(())
+    PageTest::with(PageRules::default())
         .given(vec![created("alice")])
         .when(PageCommand::Delete(DeletePage { edit_token: token() }))
         .then_expect_events(vec![deleted()]);
@@ -319,7 +329,7 @@ fn delete_with_the_token_records_the_deletion() {
 
 #[test]
 fn delete_with_another_token_is_refused() {
-    PageTest::with(())
+    PageTest::with(PageRules::default())
         .given(vec![created("alice")])
         .when(PageCommand::Delete(DeletePage { edit_token: other_token() }))
         .then_expect_error(PageError::WrongEditToken);
@@ -327,11 +337,11 @@ fn delete_with_another_token_is_refused() {
 
 #[test]
 fn delete_of_a_missing_or_deleted_page_is_not_found() {
-    PageTest::with(())
+    PageTest::with(PageRules::default())
         .given_no_previous_events()
         .when(PageCommand::Delete(DeletePage { edit_token: token() }))
         .then_expect_error(PageError::NotFound);
-    PageTest::with(())
+    PageTest::with(PageRules::default())
         .given(vec![created("alice"), deleted()])
         .when(PageCommand::Delete(DeletePage { edit_token: token() }))
         .then_expect_error(PageError::NotFound);
@@ -346,8 +356,36 @@ fn an_earlier_pages_token_has_no_power_over_a_new_page_at_the_same_slug() {
             _ => unreachable!(),
         }
     });
-    PageTest::with(())
+    PageTest::with(PageRules::default())
         .given(vec![created("alice"), deleted(), recreated])
         .when(PageCommand::Delete(DeletePage { edit_token: token() }))
         .then_expect_error(PageError::WrongEditToken);
+}
+
+#[test]
+fn a_page_takes_changes_up_to_its_limit_then_only_deletion() {
+    let rules = PageRules { max_events: 3 };
+    let retitled = |title: &str| {
+        PageEvent::PageUpdated(PageUpdated { title: Some(title.to_owned()), ..PageUpdated::default() })
+    };
+    let retitle = |title: &'static str| update(move |c| c.title = Some(title.to_owned()));
+    // Creation and one change: a third event is allowed.
+    PageTest::with(rules)
+        .given(vec![created("alice"), retitled("One")])
+        .when(retitle("Two"))
+        .then_expect_events(vec![retitled("Two")]);
+    // Three events: the limit.
+    PageTest::with(rules)
+        .given(vec![created("alice"), retitled("One"), retitled("Two")])
+        .when(retitle("Three"))
+        .then_expect_error(PageError::TooManyChanges { limit: 3 });
+    PageTest::with(rules)
+        .given(vec![created("alice"), retitled("One"), retitled("Two")])
+        .when(PageCommand::Delete(DeletePage { edit_token: token() }))
+        .then_expect_events(vec![deleted()]);
+    // A new life at the same slug starts counting again.
+    PageTest::with(rules)
+        .given(vec![created("alice"), retitled("One"), retitled("Two"), deleted(), created("alice")])
+        .when(retitle("Again"))
+        .then_expect_events(vec![retitled("Again")]);
 }

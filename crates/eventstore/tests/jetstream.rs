@@ -13,8 +13,8 @@ use futures::future::join_all;
 use serde_json::json;
 use tokio::sync::Barrier;
 use valentine_domain::{
-    CreatePage, DeletePage, EditToken, Page, PageCommand, PageCreated, PageError, PageEvent, PageUpdated,
-    Slug, TemplateId, UpdatePage,
+    CreatePage, DeletePage, EditToken, Page, PageCommand, PageCreated, PageError, PageEvent, PageRules,
+    PageUpdated, Slug, TemplateId, UpdatePage,
 };
 use valentine_eventstore::envelope::{Commit, header};
 use valentine_eventstore::{
@@ -129,7 +129,7 @@ async fn hundred_concurrent_creates_of_one_slug_have_exactly_one_winner() {
             barrier: Arc::new(Barrier::new(racers)),
         },
         Vec::new(),
-        (),
+        PageRules::default(),
     ));
 
     let results = join_all((0..racers).map(|_| {
@@ -158,7 +158,7 @@ async fn hundred_concurrent_creates_of_one_slug_have_exactly_one_winner() {
 async fn unsynchronised_racers_each_get_a_conflict_or_slug_taken_and_one_page_exists() {
     let server = NatsServer::start().await;
     let repo = repository(&server).await;
-    let cqrs = Arc::new(jetstream_cqrs::<Page>(repo.clone(), ()));
+    let cqrs = Arc::new(jetstream_cqrs::<Page>(repo.clone(), PageRules::default()));
 
     let results = join_all((0..50).map(|i| {
         let cqrs = Arc::clone(&cqrs);
@@ -240,7 +240,7 @@ async fn a_commands_events_are_one_message_and_a_refused_commit_stores_none_of_t
 async fn events_carry_ids_command_id_timestamp_and_schema_version() {
     let server = NatsServer::start().await;
     let repo = repository(&server).await;
-    let cqrs = jetstream_cqrs::<Page>(repo.clone(), ());
+    let cqrs = jetstream_cqrs::<Page>(repo.clone(), PageRules::default());
     let metadata = HashMap::from([("command_id".to_owned(), "01JCMD0000000000000000000A".to_owned())]);
     let (result, receipt) =
         receipt::capture(cqrs.execute_with_metadata("erin", create("erin"), metadata)).await;
@@ -270,14 +270,14 @@ async fn events_carry_ids_command_id_timestamp_and_schema_version() {
 async fn events_survive_a_graceful_restart_and_a_crash_of_the_server() {
     let mut server = NatsServer::start().await;
     {
-        let cqrs = jetstream_cqrs::<Page>(repository(&server).await, ());
+        let cqrs = jetstream_cqrs::<Page>(repository(&server).await, PageRules::default());
         cqrs.execute("frank", create("Frank")).await.expect("created");
         cqrs.execute("frank", retitle("Still mine")).await.expect("updated");
     }
     server.stop();
     server.restart().await;
     {
-        let cqrs = jetstream_cqrs::<Page>(repository(&server).await, ());
+        let cqrs = jetstream_cqrs::<Page>(repository(&server).await, PageRules::default());
         let store = PersistedEventStore::<_, Page>::new_event_store(repository(&server).await);
         let events = store.load_events("frank").await.expect("loads");
         assert_eq!(
@@ -331,7 +331,7 @@ async fn a_page_with_a_thousand_events_loads_complete_and_in_order() {
 async fn a_slug_lives_again_after_deletion_and_every_life_is_kept() {
     let server = NatsServer::start().await;
     let repo = repository(&server).await;
-    let cqrs: JetStreamCqrs<Page> = jetstream_cqrs(repo.clone(), ());
+    let cqrs: JetStreamCqrs<Page> = jetstream_cqrs(repo.clone(), PageRules::default());
     cqrs.execute("jack", create("jack")).await.expect("created");
     cqrs.execute("jack", PageCommand::Delete(DeletePage { edit_token: token() })).await.expect("deleted");
     cqrs.execute("jack", create("Jack")).await.expect("created again");
@@ -348,7 +348,7 @@ async fn a_slug_lives_again_after_deletion_and_every_life_is_kept() {
 async fn an_update_that_lost_the_race_is_a_conflict() {
     let server = NatsServer::start().await;
     let repo = repository(&server).await;
-    let cqrs = jetstream_cqrs::<Page>(repo.clone(), ());
+    let cqrs = jetstream_cqrs::<Page>(repo.clone(), PageRules::default());
     cqrs.execute("kate", create("kate")).await.expect("created");
 
     // Both updates decided on sequence 1; only one may follow it.
@@ -363,7 +363,7 @@ async fn an_update_that_lost_the_race_is_a_conflict() {
 async fn replays_stream_every_event_once_and_end() {
     let server = NatsServer::start().await;
     let repo = repository(&server).await;
-    let cqrs = jetstream_cqrs::<Page>(repo.clone(), ());
+    let cqrs = jetstream_cqrs::<Page>(repo.clone(), PageRules::default());
     for slug in ["lena", "mark", "nina"] {
         cqrs.execute(slug, create(slug)).await.expect("created");
     }
@@ -425,6 +425,6 @@ async fn an_id_that_cannot_be_a_subject_is_refused_cleanly() {
     let repo = repository(&server).await;
     assert!(repo.get_events::<Page>("a.b").await.is_err());
     assert!(repo.get_events::<Page>("*").await.is_err());
-    let cqrs = jetstream_cqrs::<Page>(repo, ());
+    let cqrs = jetstream_cqrs::<Page>(repo, PageRules::default());
     assert!(cqrs.execute("a b", create("abc")).await.is_err());
 }

@@ -10,7 +10,7 @@ use sqlx::{Connection, SqliteConnection};
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
 use valentine_bench::synthetic::{Workload, publish_events, publish_tallies};
-use valentine_domain::{CreatePage, EditToken, Page, PageCommand, Slug, UpdatePage};
+use valentine_domain::{CreatePage, EditToken, Page, PageCommand, PageRules, Slug, UpdatePage};
 use valentine_eventstore::tallies::{self, ViewTally};
 use valentine_eventstore::{JetStreamEventRepository, NatsSettings, StreamConfig, jetstream_cqrs, receipt};
 use valentine_projections::{PositionWatch, ReadModelSettings, cache_keys, db, hash, pages, position};
@@ -169,7 +169,7 @@ async fn cached_answers_are_gone_once_the_change_is_projected() {
     let repo = JetStreamEventRepository::new(jetstream::new(client.clone()), config.events.clone())
         .await
         .expect("repo");
-    let cqrs = jetstream_cqrs::<Page>(repo, ());
+    let cqrs = jetstream_cqrs::<Page>(repo, PageRules::default());
     let mut redis = servers.redis.client().get_connection_manager().await.expect("redis");
     let running = run_projectors(&config, 1).await;
 
@@ -205,7 +205,7 @@ async fn stale_answers_a_returning_redis_brings_back_are_deleted_without_new_eve
     let repo = JetStreamEventRepository::new(jetstream::new(client.clone()), config.events.clone())
         .await
         .expect("repo");
-    let cqrs = jetstream_cqrs::<Page>(repo, ());
+    let cqrs = jetstream_cqrs::<Page>(repo, PageRules::default());
     let running = run_projectors(&config, 1).await;
     let (created, at) = receipt::capture(cqrs.execute("bea", create("Bea"))).await;
     created.expect("created");
@@ -271,7 +271,7 @@ async fn a_rebuild_swaps_in_while_projectors_and_readers_keep_working() {
         async move {
             let repo =
                 JetStreamEventRepository::new(jetstream::new(client), config.events).await.expect("repo");
-            let cqrs = jetstream_cqrs::<Page>(repo, ());
+            let cqrs = jetstream_cqrs::<Page>(repo, PageRules::default());
             for i in 0..50 {
                 cqrs.execute(&format!("late-{i}"), create(&format!("late-{i}"))).await.expect("created");
             }
@@ -322,7 +322,10 @@ async fn process_available_projects_what_the_streams_hold_and_returns() {
     let client = servers.nats.client().await;
     let repo =
         JetStreamEventRepository::new(jetstream::new(client), config.events.clone()).await.expect("repo");
-    jetstream_cqrs::<Page>(repo, ()).execute("later", create("later")).await.expect("created");
+    jetstream_cqrs::<Page>(repo, PageRules::default())
+        .execute("later", create("later"))
+        .await
+        .expect("created");
     let processed = projector.process_available().await.expect("projected");
     assert_eq!((processed.commits, processed.tallies, processed.deferred_tallies), (1, 0, 1));
     let later =
@@ -383,7 +386,7 @@ async fn many_invalidations_kept_through_a_redis_outage_all_go_out_when_it_retur
     let repo = JetStreamEventRepository::new(jetstream::new(client.clone()), config.events.clone())
         .await
         .expect("repo");
-    let cqrs = jetstream_cqrs::<Page>(repo, ());
+    let cqrs = jetstream_cqrs::<Page>(repo, PageRules::default());
     let running = run_projectors(&config, 1).await;
     let slugs: Vec<String> = (0..PAGES).map(|i| format!("page-{i}")).collect();
     let mut last = 0;

@@ -6,10 +6,11 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use ulid::Ulid;
 
+use crate::caller::Caller;
 use crate::config::ApiConfig;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Path;
-use crate::routes::refusals::Unavailable;
+use crate::routes::refusals::{RateLimited, Unavailable};
 use crate::use_cases::{JobState, JobTracker};
 use crate::wire::job::{JobResult, JobStatus};
 use crate::wire::page::PageResponse;
@@ -18,14 +19,15 @@ use crate::wire::page::PageResponse;
 #[utoipa::path(get, path = "/api/pages/job/{job_id}", tag = "pages",
     params(("job_id" = String, Path, description = "The job id from the 202 answer (a ULID)")),
     responses((status = 200, description = "Where the job stands", body = JobStatus),
-        (status = 404, description = "No such job", body = ErrorBody), Unavailable))]
+        (status = 404, description = "No such job", body = ErrorBody), RateLimited, Unavailable))]
 pub(crate) async fn job_status(
     State(jobs): State<JobTracker>,
     State(config): State<Arc<ApiConfig>>,
+    caller: Caller,
     Path(raw): Path<String>,
 ) -> Result<Response, ApiError> {
     let job_id = Ulid::from_string(&raw).map_err(|_| ApiError::NotFound("Job not found"))?.to_string();
-    let (status, result, error) = match jobs.status(&job_id).await? {
+    let (status, result, error) = match jobs.status(&job_id, &caller.key).await? {
         JobState::Unknown => return Err(ApiError::NotFound("Job not found")),
         JobState::Queued => ("queued", None, None),
         JobState::Started => ("started", None, None),

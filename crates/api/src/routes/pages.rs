@@ -83,14 +83,15 @@ pub(crate) async fn create_page(
 /// Read a page, and count the view.
 #[utoipa::path(get, path = "/api/pages/{slug}", tag = "pages", params(PageSlug), responses(
     (status = 200, description = "The page", body = PageResponse),
-    (status = 404, description = "No such page, or deleted", body = ErrorBody)))]
+    (status = 404, description = "No such page, or deleted", body = ErrorBody), RateLimited, Unavailable))]
 pub(crate) async fn get_page(
     State(queries): State<PageQueries>,
     State(view_counts): State<ViewCounter>,
     State(metrics): State<Metrics>,
+    caller: Caller,
     page: PageSlug,
 ) -> Result<Response, ApiError> {
-    let answer = queries.page(&page.key).await?.ok_or(ApiError::NotFound("Page not found"))?;
+    let answer = queries.read(&page.key, &caller.key).await?.ok_or(ApiError::NotFound("Page not found"))?;
     view_counts.count(&page.key, answer.page_id);
     metrics.view();
     let json = PageResponse::with_one_more_view(&answer.json).map_or(answer.json, Bytes::from);
@@ -100,9 +101,12 @@ pub(crate) async fn get_page(
 /// Change any subset of a page's fields, with its edit token.
 #[utoipa::path(patch, path = "/api/pages/{slug}", tag = "pages", params(PageSlug, EditTokenHeader),
     request_body = UpdatePageRequest,
-    responses((status = 200, description = "The updated page", body = PageResponse), AuthorRefusals, BodyRefusals))]
+    responses((status = 200, description = "The updated page", body = PageResponse), AuthorRefusals,
+        (status = 409, description = "The page has reached its limit of changes (`MAX_EVENTS_PER_PAGE`); it can still be deleted", body = ErrorBody),
+        BodyRefusals, RateLimited, Unavailable))]
 pub(crate) async fn update_page(
     State(commands): State<PageCommands>,
+    caller: Caller,
     author: Result<PageAuthor, ApiError>,
     Json(body): Json<UpdatePageRequest>,
 ) -> Result<Response, ApiError> {
@@ -116,29 +120,31 @@ pub(crate) async fn update_page(
         recipient_name: body.recipient_name.map(Option::unwrap_or_default),
         template_id: body.template_id,
     };
-    let updated = commands.update(&key, changes).await?;
+    let updated = commands.update(&key, changes, &caller.key).await?;
     json(StatusCode::OK, &PageResponse::from(&updated))
 }
 
 /// Delete a page, with its edit token; its slug is free again.
 #[utoipa::path(delete, path = "/api/pages/{slug}", tag = "pages", params(PageSlug, EditTokenHeader),
-    responses((status = 200, description = "Deleted", body = DeletedResponse), AuthorRefusals))]
+    responses((status = 200, description = "Deleted", body = DeletedResponse), AuthorRefusals, RateLimited, Unavailable))]
 pub(crate) async fn delete_page(
     State(commands): State<PageCommands>,
+    caller: Caller,
     author: PageAuthor,
 ) -> Result<Response, ApiError> {
-    commands.delete(&author.key, author.token).await?;
+    commands.delete(&author.key, author.token, &caller.key).await?;
     json(StatusCode::OK, &DeletedResponse { message: "Page deleted successfully".to_owned() })
 }
 
 /// The page's events, oldest first, for its author.
 #[utoipa::path(get, path = "/api/pages/{slug}/history", tag = "pages", params(PageSlug, EditTokenHeader),
-    responses((status = 200, description = "The page's events", body = HistoryResponse), AuthorRefusals))]
+    responses((status = 200, description = "The page's events", body = HistoryResponse), AuthorRefusals, RateLimited, Unavailable))]
 pub(crate) async fn page_history(
     State(queries): State<PageQueries>,
+    caller: Caller,
     author: PageAuthor,
 ) -> Result<Response, ApiError> {
-    let (row, events) = queries.history(&author.key, &author.token).await?;
+    let (row, events) = queries.history(&author.key, &author.token, &caller.key).await?;
     let events = events.into_iter().map(HistoryEvent::from).collect();
     json(StatusCode::OK, &HistoryResponse { slug: row.slug, page_id: row.page_id, events })
 }

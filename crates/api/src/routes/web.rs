@@ -5,13 +5,14 @@
 use std::path::Path;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 use valentine_domain::Slug;
 
+use crate::caller::Caller;
 use crate::error::ApiError;
 use crate::preview::{self, Preview};
 use crate::state::AppState;
@@ -31,7 +32,11 @@ pub(super) async fn fallback(State(state): State<AppState>, request: Request) ->
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
         return ApiError::MethodNotAllowed.into_response();
     }
-    if let Some(page) = app_page(&state, &dist, &path).await {
+    // A link preview reads the page: within the reader's budget, like the API's own read.
+    let (mut parts, body) = request.into_parts();
+    let caller = Caller::from_request_parts(&mut parts, &state).await.map(|c| c.key).unwrap_or_default();
+    let request = Request::from_parts(parts, body);
+    if let Some(page) = app_page(&state, &dist, &path, &caller).await {
         return page;
     }
     // Vite puts content-hashed files under /assets/: they never change.
@@ -42,13 +47,13 @@ pub(super) async fn fallback(State(state): State<AppState>, request: Request) ->
 }
 
 /// `/{slug}` and `/{slug}/edit`, rendered from `index.html`; `None` for any other path.
-async fn app_page(state: &AppState, dist: &Path, path: &str) -> Option<Response> {
+async fn app_page(state: &AppState, dist: &Path, path: &str, caller_key: &str) -> Option<Response> {
     let mut segments = path.trim_start_matches('/').split('/');
     let slug = Slug::parse(segments.next()?).ok()?;
     let rest = (segments.next(), segments.next());
     let index = tokio::fs::read_to_string(dist.join("index.html")).await.ok()?;
     let (status, html) = match rest {
-        (None, None) => match state.queries.page(&slug.key()).await {
+        (None, None) => match state.queries.read(&slug.key(), caller_key).await {
             Ok(Some(answer)) => {
                 let page: PageResponse = serde_json::from_slice(&answer.json).ok()?;
                 let preview = Preview::of(&page, state.config.page_url(&page.slug));
@@ -56,7 +61,8 @@ async fn app_page(state: &AppState, dist: &Path, path: &str) -> Option<Response>
             }
             // The app shows its friendly "not found"; crawlers see the status.
             Ok(None) => (StatusCode::NOT_FOUND, index),
-            // Without the read model the app still loads and asks the API itself.
+            // Without the read model (or over the reader's budget) the app still loads and
+            // asks the API itself.
             Err(_) => (StatusCode::OK, index),
         },
         (Some("edit"), None) => (StatusCode::OK, preview::no_index(&index)),

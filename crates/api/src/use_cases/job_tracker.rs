@@ -20,6 +20,7 @@ use valentine_projections::PageRow;
 use valentine_projections::position::{Progress, progress};
 
 use crate::error::ApiError;
+use crate::rate_limit::{Bucket, RateLimiter};
 use crate::use_cases::page_queries::PageQueries;
 
 /// Most messages one status request scans before giving up with a `503`.
@@ -53,6 +54,7 @@ pub(crate) struct JobTracker {
     consumer: String,
     filter_subject: String,
     queries: PageQueries,
+    limiter: RateLimiter,
     memo: JobMemo,
 }
 
@@ -84,16 +86,19 @@ impl JobTracker {
         consumer: String,
         filter_subject: String,
         queries: PageQueries,
+        limiter: RateLimiter,
     ) -> Self {
-        Self { events, consumer, filter_subject, queries, memo: JobMemo::default() }
+        Self { events, consumer, filter_subject, queries, limiter, memo: JobMemo::default() }
     }
 
-    /// The state of job `job_id`.
+    /// The state of job `job_id`, asked by `caller_key` within its budget.
     ///
     /// # Errors
-    /// When NATS or SQLite cannot answer, or the backlog is too large to scan.
-    #[instrument(skip(self))]
-    pub(crate) async fn status(&self, job_id: &str) -> Result<JobState, ApiError> {
+    /// `429` over the budget; `503` when NATS or SQLite cannot answer, or the backlog is too
+    /// large to scan.
+    #[instrument(skip(self, caller_key))]
+    pub(crate) async fn status(&self, job_id: &str, caller_key: &str) -> Result<JobState, ApiError> {
+        self.limiter.check(Bucket::JobPolls, caller_key).await?;
         // The order matters: the position is read first, so an event at or below it is surely
         // in the read model when it is asked last.
         let position = progress(&self.events, &self.consumer).await?.unwrap_or(Progress::default());

@@ -72,7 +72,7 @@ pub(crate) struct CommandHandles {
     pub(crate) position: PositionWatch,
     /// The read model.
     pub(crate) queries: PageQueries,
-    /// The rate limit on creates.
+    /// The budgets of creates and edits.
     pub(crate) limiter: RateLimiter,
     /// Derives the ids and tokens of idempotent creates.
     pub(crate) secret: ServerSecret,
@@ -167,15 +167,32 @@ impl PageCommands {
         Ok(CreateOutcome::Created { page: Box::new(page), edit_token })
     }
 
-    /// Applies `changes` to the page at `slug_key`; the page as it is afterwards.
+    /// Applies `changes` to the page at `slug_key` for the caller `caller_key`; the page as it
+    /// is afterwards. Counts against the caller's budget of edits, and (when it records a
+    /// change) against the page's.
     ///
     /// # Errors
-    /// `401`/`403` for a missing or wrong token, `404` without a live page, `422` for content
-    /// that breaks the rules, `503` when the event store or read model is away.
-    pub(crate) async fn update(&self, slug_key: &str, changes: UpdatePage) -> Result<PageRow, ApiError> {
+    /// `401`/`403` for a missing or wrong token, `404` without a live page, `409` when the
+    /// page has reached its limit of changes, `422` for content that breaks the rules, `429`
+    /// over a budget, `503` when the event store or read model is away.
+    pub(crate) async fn update(
+        &self,
+        slug_key: &str,
+        changes: UpdatePage,
+        caller_key: &str,
+    ) -> Result<PageRow, ApiError> {
+        let h = &self.inner;
+        h.limiter.check(Bucket::Edits, caller_key).await?;
         self.refuse_a_wrong_token(slug_key, &changes.edit_token, "update").await?;
-        let receipt = self.execute(slug_key, PageCommand::Update(changes), Ulid::new()).await?;
-        let projected = match receipt {
+        // Only the author gets this far (or a stranger while the read model trails): the
+        // page's own budget cannot be spent by someone without its token.
+        let page_attempt = h.limiter.check(Bucket::PageEdits, slug_key).await?;
+        let executed = self.execute(slug_key, PageCommand::Update(changes), Ulid::new()).await;
+        if !matches!(executed, Ok(Some(_))) {
+            // Nothing recorded: the page's budget is untouched.
+            h.limiter.refund(page_attempt).await;
+        }
+        let projected = match executed? {
             Some(r) => self.projected_row(slug_key, r.stream_sequence).await?,
             None => None,
         };
@@ -187,13 +204,20 @@ impl PageCommands {
         }
     }
 
-    /// Deletes the page at `slug_key`; answers once reads agree, when that comes within the
-    /// sync wait (the deletion is stored either way).
+    /// Deletes the page at `slug_key` for the caller `caller_key`; answers once reads agree,
+    /// when that comes within the sync wait (the deletion is stored either way). Counts
+    /// against the caller's budget of edits only: an author can always end a page.
     ///
     /// # Errors
-    /// `401`/`403` for a missing or wrong token, `404` without a live page, `503` when the
-    /// event store or read model is away.
-    pub(crate) async fn delete(&self, slug_key: &str, edit_token: EditToken) -> Result<(), ApiError> {
+    /// `401`/`403` for a missing or wrong token, `404` without a live page, `429` over the
+    /// budget, `503` when the event store or read model is away.
+    pub(crate) async fn delete(
+        &self,
+        slug_key: &str,
+        edit_token: EditToken,
+        caller_key: &str,
+    ) -> Result<(), ApiError> {
+        self.inner.limiter.check(Bucket::Edits, caller_key).await?;
         self.refuse_a_wrong_token(slug_key, &edit_token, "delete").await?;
         let command = PageCommand::Delete(DeletePage { edit_token });
         if let Some(receipt) = self.execute(slug_key, command, Ulid::new()).await? {
@@ -404,6 +428,7 @@ fn refusal(err: AggregateError<PageError>) -> ApiError {
         }
         AggregateError::UserError(PageError::NotFound) => ApiError::NotFound("Page not found"),
         AggregateError::UserError(PageError::WrongEditToken) => ApiError::WrongToken,
+        AggregateError::UserError(PageError::TooManyChanges { limit }) => ApiError::TooManyChanges(limit),
         AggregateError::AggregateConflict => ApiError::Unavailable {
             detail: "The page is being changed right now; try again",
             retry_after: 1,
@@ -424,6 +449,7 @@ mod tests {
             (AggregateError::UserError(PageError::SlugTaken), 409, "slug_taken"),
             (AggregateError::UserError(PageError::NotFound), 404, "not_found"),
             (AggregateError::UserError(PageError::WrongEditToken), 403, "wrong_token"),
+            (AggregateError::UserError(PageError::TooManyChanges { limit: 5 }), 409, "too_many_changes"),
             (AggregateError::AggregateConflict, 503, "unavailable"),
         ];
         for (error, status, code) in cases {

@@ -13,6 +13,7 @@ use valentine_domain::{EditToken, EditTokenHash};
 use valentine_projections::{HistoryRow, PageRow, cache_keys, pages};
 
 use crate::error::ApiError;
+use crate::rate_limit::{Bucket, RateLimiter};
 use crate::redis_client::{Lookup, RedisClient};
 use crate::wire::page::PageResponse;
 
@@ -37,12 +38,27 @@ pub(crate) struct PageAnswer {
 pub(crate) struct PageQueries {
     db: SqlitePool,
     redis: RedisClient,
+    limiter: RateLimiter,
 }
 
 impl PageQueries {
-    /// Queries on the read-only pool `db`, cached in `redis`.
-    pub(crate) fn new(db: SqlitePool, redis: RedisClient) -> Self {
-        Self { db, redis }
+    /// Queries on the read-only pool `db`, cached in `redis`; readers' budgets kept by
+    /// `limiter`.
+    pub(crate) fn new(db: SqlitePool, redis: RedisClient, limiter: RateLimiter) -> Self {
+        Self { db, redis, limiter }
+    }
+
+    /// The live page at `slug_key` for the reader `caller_key`, within the reader's budget.
+    ///
+    /// # Errors
+    /// `429` over the budget; `503` when SQLite fails.
+    pub(crate) async fn read(
+        &self,
+        slug_key: &str,
+        caller_key: &str,
+    ) -> Result<Option<PageAnswer>, ApiError> {
+        self.limiter.check(Bucket::Reads, caller_key).await?;
+        self.page(slug_key).await
     }
 
     /// The live page at `slug_key`, through the cache.
@@ -50,7 +66,7 @@ impl PageQueries {
     /// # Errors
     /// When SQLite fails.
     #[instrument(skip(self), fields(cache))]
-    pub(crate) async fn page(&self, slug_key: &str) -> Result<Option<PageAnswer>, ApiError> {
+    async fn page(&self, slug_key: &str) -> Result<Option<PageAnswer>, ApiError> {
         let key = cache_keys::page_key(slug_key);
         let version = match self.redis.lookup(&key, slug_key, "page").await {
             Lookup::Hit(value) => {
@@ -137,15 +153,18 @@ impl PageQueries {
     }
 
     /// The live page at `slug_key` and its events, oldest first, for the holder of its edit
-    /// token.
+    /// token, read by `caller_key` within its budget.
     ///
     /// # Errors
-    /// `404` without a live page, `403` for another token, `503` when SQLite fails.
+    /// `429` over the budget, `404` without a live page, `403` for another token, `503` when
+    /// SQLite fails.
     pub(crate) async fn history(
         &self,
         slug_key: &str,
         token: &EditToken,
+        caller_key: &str,
     ) -> Result<(PageRow, Vec<HistoryRow>), ApiError> {
+        self.limiter.check(Bucket::Reads, caller_key).await?;
         let row = self.live_page(slug_key).await?.ok_or(ApiError::NotFound("Page not found"))?;
         let hash = EditTokenHash::from_hex(&row.edit_token_hash).map_err(ApiError::internal)?;
         if !hash.matches(token) {

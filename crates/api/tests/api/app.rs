@@ -71,6 +71,10 @@ pub(crate) async fn spawn_servers(adjust: impl FnOnce(&mut ApiConfig)) -> TestAp
         frontend_domain: "https://valentine.example".to_owned(),
         pages_per_hour: 0,
         slug_checks_per_minute: 0,
+        edits_per_minute: 0,
+        page_edits_per_hour: 0,
+        job_polls_per_minute: 0,
+        reads_per_minute: 0,
         sync_wait: Duration::from_secs(10),
         ip_hash_secret: Some(SecretString::from("test secret")),
         ..ApiConfig::default()

@@ -190,3 +190,161 @@ async fn concurrent_updates_of_one_page_all_land_in_order() {
         history["events"].as_array().expect("events").iter().filter_map(|e| e["sequence"].as_i64()).collect();
     assert_eq!(sequences, (1..=11).collect::<Vec<_>>());
 }
+
+/// Sends `request` as the client at `address` (the test's loopback peer is a trusted proxy).
+async fn as_client(request: reqwest::RequestBuilder, address: &str) -> (StatusCode, serde_json::Value) {
+    let response = request.header("x-forwarded-for", address).send().await.expect("answered");
+    if response.status() == StatusCode::TOO_MANY_REQUESTS {
+        let retry_after: u64 =
+            response.headers()["retry-after"].to_str().expect("ascii").parse().expect("seconds");
+        assert!(retry_after >= 1, "{retry_after}");
+    }
+    answer(response).await
+}
+
+#[tokio::test]
+async fn reads_job_polls_and_edits_each_have_a_budget_per_client() {
+    let app = spawn_app_with(|c| {
+        c.reads_per_minute = 4;
+        c.job_polls_per_minute = 3;
+        c.edits_per_minute = 3;
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
+    })
+    .await;
+    let slug = unique_slug("budget");
+    let token = app.create(&slug).await["edit_token"].as_str().expect("token").to_owned();
+    let page = app.url(&format!("/api/pages/{slug}"));
+
+    // Page reads and the author's history share the reader's budget.
+    let mut reads = Vec::new();
+    for _ in 0..3 {
+        reads.push(as_client(app.http.get(&page), "192.0.2.10").await.0);
+    }
+    let history = app.http.get(format!("{page}/history")).header("x-edit-token", &token);
+    reads.push(as_client(history, "192.0.2.10").await.0);
+    let (refused, error) = as_client(app.http.get(&page), "192.0.2.10").await;
+    assert_eq!(reads, [StatusCode::OK; 4]);
+    assert_eq!(refused, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(error["code"], "rate_limited");
+    assert_eq!(as_client(app.http.get(&page), "192.0.2.11").await.0, StatusCode::OK, "another reader");
+
+    // Job polls, known or not.
+    let job = app.url("/api/pages/job/01JAAAAAAAAAAAAAAAAAAAAAAA");
+    let mut polls = Vec::new();
+    for _ in 0..4 {
+        polls.push(as_client(app.http.get(&job), "192.0.2.20").await.0);
+    }
+    assert_eq!(
+        polls,
+        [StatusCode::NOT_FOUND, StatusCode::NOT_FOUND, StatusCode::NOT_FOUND, StatusCode::TOO_MANY_REQUESTS]
+    );
+
+    // Edits, right token or not: a stranger guessing tokens runs out.
+    let mut guesses = Vec::new();
+    for _ in 0..4 {
+        let guess = app.http.delete(&page).header("x-edit-token", "guess");
+        guesses.push(as_client(guess, "192.0.2.30").await.0);
+    }
+    assert_eq!(
+        guesses,
+        [StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::TOO_MANY_REQUESTS]
+    );
+    // The author, elsewhere, is not held back by the stranger.
+    let edit = app
+        .http
+        .patch(&page)
+        .header("x-edit-token", &token)
+        .json(&serde_json::json!({"title": "Still mine"}));
+    assert_eq!(as_client(edit, "192.0.2.31").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_page_has_a_budget_of_changes_that_strangers_cannot_spend_and_deletion_ignores() {
+    let app = spawn_app_with(|c| {
+        c.page_edits_per_hour = 2;
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
+    })
+    .await;
+    let slug = unique_slug("pagebudget");
+    let token = app.create(&slug).await["edit_token"].as_str().expect("token").to_owned();
+    let page = app.url(&format!("/api/pages/{slug}"));
+    let retitle = |title: &str, token: &str| {
+        app.http.patch(&page).header("x-edit-token", token).json(&serde_json::json!({ "title": title }))
+    };
+    // Wrong tokens, from many clients, spend nothing of the page's budget.
+    for i in 0..5 {
+        assert_eq!(
+            as_client(retitle("Mine now", "guess"), &format!("198.51.100.{i}")).await.0,
+            StatusCode::FORBIDDEN
+        );
+    }
+    // Neither does a change that changes nothing (the web app checks a token this way).
+    assert_eq!(
+        as_client(
+            app.http.patch(&page).header("x-edit-token", &token).json(&serde_json::json!({})),
+            "192.0.2.1"
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    // Two changes, from any address of the author's, then the page's budget is spent.
+    assert_eq!(as_client(retitle("One", &token), "192.0.2.1").await.0, StatusCode::OK);
+    assert_eq!(as_client(retitle("Two", &token), "192.0.2.2").await.0, StatusCode::OK);
+    let (status, error) = as_client(retitle("Three", &token), "192.0.2.3").await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
+    // Deleting is always possible.
+    let delete = app.http.delete(&page).header("x-edit-token", &token);
+    assert_eq!(as_client(delete, "192.0.2.3").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_page_takes_changes_up_to_its_limit_of_events_then_only_deletion() {
+    let app = spawn_app_with(|c| c.max_events_per_page = 3).await;
+    let slug = unique_slug("capped");
+    let token = app.create(&slug).await["edit_token"].as_str().expect("token").to_owned();
+    for title in ["One", "Two"] {
+        let (status, _) =
+            answer(app.patch(&slug, Some(&token), &serde_json::json!({ "title": title })).await).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (status, error) =
+        answer(app.patch(&slug, Some(&token), &serde_json::json!({ "title": "Three" })).await).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(error["code"], "too_many_changes");
+    assert!(error["detail"].as_str().expect("detail").contains("limit of 3 changes"), "{error}");
+    let (_, page) = answer(app.get(&format!("/api/pages/{slug}")).await).await;
+    assert_eq!(page["title"], "Two", "the refused change was not recorded");
+    // Deleting is still possible, and a new page at the slug starts afresh.
+    assert_eq!(app.delete(&slug, Some(&token)).await.status(), StatusCode::OK);
+    let token = app.create(&slug).await["edit_token"].as_str().expect("token").to_owned();
+    let (status, _) =
+        answer(app.patch(&slug, Some(&token), &serde_json::json!({ "title": "Anew" })).await).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn without_redis_each_budget_keeps_its_own_window_in_memory() {
+    let app = spawn_app_with(|c| {
+        c.redis_url = None;
+        c.pages_per_hour = 1;
+        c.slug_checks_per_minute = 2;
+        c.edits_per_minute = 2;
+    })
+    .await;
+    let slug = unique_slug("noredis");
+    app.create(&slug).await;
+    let (status, _) = answer(app.post_json("/api/pages", &page_body(&unique_slug("noredis"))).await).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "one create per hour");
+    let checks: Vec<u16> = futures::future::join_all((0..3).map(|_| app.get("/api/slugs/check/free-one")))
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(checks.iter().filter(|s| **s == 429).count(), 1, "{checks:?}");
+    let mut edits = Vec::new();
+    for _ in 0..3 {
+        edits.push(app.delete(&slug, Some("guess")).await.status().as_u16());
+    }
+    assert_eq!(edits, [403, 403, 429]);
+}

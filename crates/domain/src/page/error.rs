@@ -18,4 +18,10 @@ pub enum PageError {
     /// The presented edit token is not this page's.
     #[error("Invalid edit token")]
     WrongEditToken,
+    /// The page has recorded as many changes as one page may; it can still be deleted.
+    #[error("This page has reached its limit of {limit} changes; it can still be deleted")]
+    TooManyChanges {
+        /// The most events one page's life may hold.
+        limit: u32,
+    },
 }
