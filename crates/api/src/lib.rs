@@ -15,7 +15,8 @@
 //! - `use_cases`: create, update, delete, read a page, check a slug, locate a job,
 //!   readiness; each owns the handles it needs and knows nothing of HTTP routing.
 //! - `preview`: link previews of `/{slug}` for crawlers.
-//! - adapters: `rate_limit`, `view_counts` (views published as tallies),
+//! - adapters: `rate_limit`, `view_counts` (views published as tallies), `job_ledger`
+//!   (where each create answered `202` landed),
 //!   `redis_client` (Redis with timeouts and a breaker), `caller` (who is asking),
 //!   `extract` (extractors that reject with `ApiError`).
 //! - leaves: `wire` (the JSON bodies, one module per resource), `error` ([`ApiError`]),
@@ -25,6 +26,7 @@ mod caller;
 mod config;
 mod error;
 mod extract;
+mod job_ledger;
 mod metrics;
 mod openapi;
 mod preview;

@@ -5,19 +5,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream;
-use cqrs_es::Aggregate;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use valentine_domain::{Page, PageRules};
 use valentine_eventstore::{
-    EventStoreError, JetStreamEventRepository, StreamConfig, ensure_stream, jetstream_cqrs, subjects,
+    EventStoreError, JetStreamEventRepository, StreamConfig, ensure_stream, jetstream_cqrs,
 };
 use valentine_projections::{PositionWatch, ProjectionError, db};
 
 use crate::caller::CallerKeys;
 use crate::config::ApiConfig;
+use crate::job_ledger::JobLedger;
 use crate::metrics::Metrics;
 use crate::openapi::ApiDoc;
 use crate::rate_limit::{Budgets, Limit, RateLimiter};
@@ -106,7 +106,7 @@ impl Application {
 
         let consumer = config.read_model.events_consumer();
         let events = repo.stream().clone();
-        let page_subjects = subjects::all_of_type(&config.events.subject_prefix, Page::TYPE);
+        let ledger = JobLedger::open(&js, &config.events).await?;
         let queries = PageQueries::new(pool, redis.clone(), limiter.clone());
         let commands = PageCommands::new(CommandHandles {
             cqrs: jetstream_cqrs::<Page>(repo.clone(), PageRules { max_events: config.max_events_per_page }),
@@ -114,6 +114,7 @@ impl Application {
             position,
             queries: queries.clone(),
             limiter: limiter.clone(),
+            ledger: ledger.clone(),
             secret: secret.clone(),
             sync_wait: config.sync_wait,
             idempotency_window: config.idempotency_window,
@@ -121,13 +122,7 @@ impl Application {
         });
         let state = AppState::new(AppParts {
             commands,
-            jobs: JobTracker::new(
-                events.clone(),
-                consumer.clone(),
-                page_subjects,
-                queries.clone(),
-                limiter.clone(),
-            ),
+            jobs: JobTracker::new(events.clone(), consumer.clone(), queries.clone(), ledger, limiter.clone()),
             slugs: SlugChecks::new(queries.clone(), limiter),
             readiness: ReadinessChecks::new(
                 nats,

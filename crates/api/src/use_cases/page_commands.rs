@@ -24,6 +24,7 @@ use valentine_eventstore::{
 use valentine_projections::{PageCommit, PageRow, PositionWatch, pages};
 
 use crate::error::ApiError;
+use crate::job_ledger::JobLedger;
 use crate::metrics::Metrics;
 use crate::rate_limit::{Bucket, RateLimiter};
 use crate::secret::{ServerSecret, fresh_token};
@@ -74,6 +75,8 @@ pub(crate) struct CommandHandles {
     pub(crate) queries: PageQueries,
     /// The budgets of creates and edits.
     pub(crate) limiter: RateLimiter,
+    /// Where creates answered `202` landed, for their job status.
+    pub(crate) ledger: JobLedger,
     /// Derives the ids and tokens of idempotent creates.
     pub(crate) secret: ServerSecret,
     /// How long a command waits for its projection.
@@ -154,6 +157,7 @@ impl PageCommands {
         }
         let receipt = stored?;
         if !self.await_projection(&slug_key, receipt.stream_sequence).await? {
+            h.ledger.record(&command_id.to_string(), receipt.stream_sequence).await;
             return Ok(CreateOutcome::Queued { job_id: command_id, edit_token });
         }
         let page_id = i64::try_from(receipt.stream_sequence).map_err(ApiError::internal)?;

@@ -261,12 +261,21 @@ async fn a_page_can_be_edited_before_it_is_projected() {
 }
 
 #[tokio::test]
-async fn unknown_jobs_are_404() {
+async fn unknown_jobs_are_404_and_cost_no_consumer() {
     let app = spawn_app().await;
-    for id in [ulid::Ulid::new().to_string(), "not-a-ulid".to_owned()] {
+    let js = app.nats.jetstream().await;
+    let consumers = || async {
+        let mut events = js.get_stream("EVENTS").await.expect("the events stream");
+        events.info().await.expect("stream info").state.consumer_count
+    };
+    let before = consumers().await;
+    for id in (0..50).map(|_| ulid::Ulid::new().to_string()).chain(["not-a-ulid".to_owned()]) {
         let (status, error) = answer(app.get(&format!("/api/pages/job/{id}")).await).await;
         assert_error(status, &error, StatusCode::NOT_FOUND);
     }
+    // A lookup is two key lookups (the read model, the job ledger): it never creates a
+    // consumer on the stream, nor scans it.
+    assert_eq!(consumers().await, before);
 }
 
 /// Idempotency keys as clients draw them: 128 bits or more.
