@@ -82,6 +82,9 @@ pub enum ApiError {
         #[source]
         source: Option<BoxError>,
     },
+    /// `503`: the event store refuses new events (full, or over a limit); safe to retry later.
+    #[error("The event store is not accepting new events right now; try again later")]
+    StoreRefusing(#[source] BoxError),
     /// `500`: a bug or an unexpected failure; logged with its cause, never shown.
     #[error("internal error: {0}")]
     Internal(#[source] BoxError),
@@ -155,7 +158,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable { .. } | Self::StoreRefusing(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -177,11 +180,15 @@ impl ApiError {
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited { .. } => "rate_limited",
-            Self::Unavailable { .. } => "unavailable",
+            Self::Unavailable { .. } | Self::StoreRefusing(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
     }
 }
+
+/// Seconds a client is asked to wait when the event store refuses new events: an operator
+/// has to act, so there is no point in retrying at once.
+const STORE_REFUSING_RETRY_AFTER: u64 = 30;
 
 /// What a `503` says when the event store cannot be reached.
 const EVENT_STORE_UNAVAILABLE: &str = "The event store is unavailable; try again shortly";
@@ -225,6 +232,10 @@ impl IntoResponse for ApiError {
                     tracing::warn!(error = %cause, "{detail}");
                 }
                 ((*detail).to_owned(), None, Some(*retry_after))
+            }
+            Self::StoreRefusing(cause) => {
+                tracing::error!(error = %cause, "the event store refuses new events");
+                (self.to_string(), None, Some(STORE_REFUSING_RETRY_AFTER))
             }
             Self::Invalid { detail, errors } => (detail.clone(), Some(errors.clone()), None),
             Self::RateLimited { retry_after } => (self.to_string(), None, Some(*retry_after)),

@@ -57,6 +57,7 @@ struct Inner {
     requests: HistogramFamily<RequestLabels>,
     commands: Family<CommandLabels, Counter>,
     conflicts: Counter,
+    store_refusals: Counter,
     cache: Family<CacheLabels, Counter>,
     rate_limited: Family<BucketLabels, Counter>,
     redis_failures: Counter,
@@ -89,6 +90,12 @@ impl Metrics {
             "command_conflicts",
             "Appends that lost an optimistic-concurrency race and were retried",
             conflicts.clone(),
+        );
+        let store_refusals = Counter::default();
+        registry.register(
+            "event_store_refusals",
+            "Appends the event store refused (full, or over a limit), answered 503",
+            store_refusals.clone(),
         );
         let cache = Family::<CacheLabels, Counter>::default();
         registry.register(
@@ -125,6 +132,7 @@ impl Metrics {
             requests,
             commands,
             conflicts,
+            store_refusals,
             cache,
             rate_limited,
             redis_failures,
@@ -160,6 +168,11 @@ impl Metrics {
     /// Records an optimistic-concurrency conflict.
     pub(crate) fn conflict(&self) {
         self.inner.conflicts.inc();
+    }
+
+    /// Records an append the event store refused.
+    pub(crate) fn store_refusal(&self) {
+        self.inner.store_refusals.inc();
     }
 
     /// Records a cache lookup in `cache` (`page`, `slug`) with its `result` (`hit`, `miss`,

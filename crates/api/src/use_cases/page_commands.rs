@@ -19,7 +19,7 @@ use valentine_domain::{
 };
 use valentine_eventstore::envelope::{format_timestamp, meta};
 use valentine_eventstore::{
-    AppendReceipt, EventMeta, JetStreamCqrs, JetStreamEventRepository, execute_with_receipt,
+    AppendReceipt, EventMeta, EventStoreError, JetStreamCqrs, JetStreamEventRepository, execute_with_receipt,
 };
 use valentine_projections::{PageCommit, PageRow, PositionWatch, pages};
 
@@ -307,6 +307,9 @@ impl PageCommands {
                     }
                     Err(e) => {
                         let error = refusal(e);
+                        if matches!(error, ApiError::StoreRefusing(_)) {
+                            h.metrics.store_refusal();
+                        }
                         h.metrics.command(name, error.code());
                         return Err(error);
                     }
@@ -439,6 +442,11 @@ fn refusal(err: AggregateError<PageError>) -> ApiError {
             source: None,
         },
         AggregateError::DatabaseConnectionError(e) => ApiError::event_store_unavailable(e),
+        AggregateError::UnexpectedError(e)
+            if matches!(e.downcast_ref::<EventStoreError>(), Some(EventStoreError::Rejected(_))) =>
+        {
+            ApiError::StoreRefusing(e)
+        }
         AggregateError::DeserializationError(e) | AggregateError::UnexpectedError(e) => ApiError::internal(e),
     }
 }
@@ -455,6 +463,12 @@ mod tests {
             (AggregateError::UserError(PageError::WrongEditToken), 403, "wrong_token"),
             (AggregateError::UserError(PageError::TooManyChanges { limit: 5 }), 409, "too_many_changes"),
             (AggregateError::AggregateConflict, 503, "unavailable"),
+            (
+                AggregateError::UnexpectedError(Box::new(EventStoreError::Rejected("full".into()))),
+                503,
+                "unavailable",
+            ),
+            (AggregateError::UnexpectedError("a bug".into()), 500, "internal"),
         ];
         for (error, status, code) in cases {
             let mapped = refusal(error);

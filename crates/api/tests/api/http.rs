@@ -296,6 +296,43 @@ async fn an_unreachable_event_store_is_a_503_that_reveals_nothing_and_passes() {
 }
 
 #[tokio::test]
+async fn a_full_event_store_is_a_503_with_retry_after_and_a_metric_and_loses_nothing() {
+    // A full store once answered 500 to every write.
+    let app = spawn_app().await;
+    let slug = unique_slug("full");
+    let token = app.create(&slug).await["edit_token"].as_str().expect("token").to_owned();
+    // The operator's quota is reached: the stream takes nothing more.
+    let js = app.nats.jetstream().await;
+    let mut events = js.get_stream("EVENTS").await.expect("the events stream");
+    let info = events.info().await.expect("stream info").clone();
+    let full = async_nats::jetstream::stream::Config {
+        max_bytes: i64::try_from(info.state.bytes).expect("bytes") + 1,
+        discard: async_nats::jetstream::stream::DiscardPolicy::New,
+        ..info.config.clone()
+    };
+    js.update_stream(full).await.expect("a quota");
+
+    let refused = app.post_json("/api/pages", &page_body(&unique_slug("full"))).await;
+    assert_eq!(refused.headers()["retry-after"], "30");
+    let (status, error) = answer(refused).await;
+    assert_error(status, &error, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(error["detail"].as_str().expect("detail").contains("not accepting new events"), "{error}");
+    let (status, _) = answer(app.patch(&slug, Some(&token), &json!({ "title": "More" })).await).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let metrics = app.get("/metrics").await.text().await.expect("metrics");
+    assert!(metrics.contains("valentine_event_store_refusals_total 2"), "{metrics}");
+    let (status, page) = answer(app.get(&format!("/api/pages/{slug}")).await).await;
+    assert_eq!((status, &page["title"]), (StatusCode::OK, &json!("Be mine")), "reads go on");
+
+    // Room again: writes go through, and everything stored before is there.
+    js.update_stream(info.config.clone()).await.expect("the quota lifted");
+    let (status, page) = answer(app.patch(&slug, Some(&token), &json!({ "title": "More" })).await).await;
+    assert_eq!((status, &page["title"]), (StatusCode::OK, &json!("More")));
+    let after = events.info().await.expect("stream info").state.messages;
+    assert_eq!(after, info.state.messages + 1);
+}
+
+#[tokio::test]
 async fn with_a_web_app_page_links_get_escaped_previews_and_api_paths_stay_json() {
     let web = tempfile::tempdir().expect("a dir");
     let index = "<!doctype html><html><head><title>Valentine</title></head><body><div id=\"root\"></div></body></html>";
