@@ -94,7 +94,9 @@ impl Application {
         let secret = ServerSecret::new(config.ip_hash_secret.as_ref().map(ExposeSecret::expose_secret))?;
         let nats = config.nats.connect("valentine-api").await?;
         let js = jetstream::new(nats.clone());
-        let repo = JetStreamEventRepository::new(js.clone(), config.events.clone()).await?;
+        let repo = JetStreamEventRepository::new(js.clone(), config.events.clone())
+            .await?
+            .restarting_at(Page::RESTARTS);
         ensure_stream(&js, &config.tallies).await?;
         let database = &config.read_model.database_path;
         db::prepare(database).await?;

@@ -62,6 +62,10 @@ pub struct LivePage {
 }
 
 impl Page {
+    /// Events after which a slug is as if new: a command needs nothing from before the
+    /// latest of them.
+    pub const RESTARTS: &'static [&'static str] = &[PageEvent::DELETED];
+
     /// The live page, or `None` when the slug is free.
     pub fn live(&self) -> Option<&LivePage> {
         self.live.as_ref()

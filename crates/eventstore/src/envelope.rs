@@ -12,6 +12,7 @@
 //!          Valentine-First-Sequence: 1               aggregate sequences in this commit
 //!          Valentine-Last-Sequence: 1
 //!          Valentine-Event-Types: PageCreated
+//!          Valentine-Load-From: 0                    where loading may start (0: here)
 //!          Content-Type: application/json
 //! payload  {"aggregate_type":"Page","aggregate_id":"alice","command_id":"01J…",
 //!           "events":[{"sequence":1,"event_type":"PageCreated","event_version":"1.0",
@@ -47,6 +48,10 @@ pub mod header {
     pub const EVENT_TYPES: &str = "Valentine-Event-Types";
     /// JetStream's deduplication id: the command id.
     pub const MSG_ID: &str = "Nats-Msg-Id";
+    /// Where loading the aggregate's current state may start: the stream sequence of the
+    /// commit holding its latest restarting event (or its first commit), `0` for this very
+    /// commit. Absent on commits written before it existed: load from the start.
+    pub const LOAD_FROM: &str = "Valentine-Load-From";
 }
 
 /// Metadata keys every stored event carries. All values are strings, as cqrs-es expects.

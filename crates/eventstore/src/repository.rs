@@ -47,6 +47,7 @@ pub struct JetStreamEventRepository {
     js: jetstream::Context,
     stream: Stream,
     config: StreamConfig,
+    restarts: &'static [&'static str],
 }
 
 impl JetStreamEventRepository {
@@ -56,7 +57,17 @@ impl JetStreamEventRepository {
     /// When the stream cannot be set up.
     pub async fn new(js: jetstream::Context, config: StreamConfig) -> Result<Self, EventStoreError> {
         let stream = ensure_stream(&js, &config).await?;
-        Ok(Self { js, stream, config })
+        Ok(Self { js, stream, config, restarts: &[] })
+    }
+
+    /// Names the event types after which an aggregate is as if new (for a page: its
+    /// deletion, which frees the slug). Commands then load an aggregate only from its latest
+    /// such event: a slug that lived a thousand lives loads like a new one. Without them,
+    /// every load reads the whole history.
+    #[must_use]
+    pub fn restarting_at(mut self, event_types: &'static [&'static str]) -> Self {
+        self.restarts = event_types;
+        self
     }
 
     /// The stream configuration in use.
@@ -118,20 +129,94 @@ impl JetStreamEventRepository {
         let mut commits = if earlier_events == 0 {
             Vec::new()
         } else if earlier_events <= DIRECT_READ_LIMIT {
-            self.read_directly(subject, last.stream_sequence).await?
+            self.read_directly(subject, 1, last.stream_sequence).await?
         } else {
-            self.read_with_consumer(subject, last.stream_sequence).await?
+            self.read_with_consumer(subject, 1, last.stream_sequence).await?
         };
         commits.push(last);
-        check_history(&commits)?;
+        check_history(&commits, 1)?;
         tracing::Span::current().record("commits", commits.len());
         Ok(commits)
     }
 
-    /// The commits on `subject` before stream sequence `until`, by direct gets.
-    async fn read_directly(&self, subject: &str, until: u64) -> Result<Vec<StoredCommit>, EventStoreError> {
+    /// The commits a command needs to decide on the aggregate at `subject`: from its latest
+    /// restarting event (see [`Self::restarting_at`]) on, oldest first; every commit when it
+    /// never restarted or was written before restarts were recorded.
+    #[instrument(skip(self), fields(subject = %subject, commits))]
+    async fn load_current(&self, subject: &str) -> Result<Vec<StoredCommit>, EventStoreError> {
+        let Some(last_message) = self.last_message(subject).await? else {
+            return Ok(Vec::new());
+        };
+        let from = match header_value(&last_message, header::LOAD_FROM).and_then(|v| v.parse::<u64>().ok()) {
+            Some(0) => last_message.sequence,
+            Some(from) => from,
+            None => return self.load_commits(subject).await,
+        };
+        let last = Commit::decode(last_message.sequence, &last_message.payload)?;
+        let mut commits = if from >= last.stream_sequence {
+            Vec::new()
+        } else {
+            let start = self.stream.direct_get(from).await.map_err(EventStoreError::unavailable)?;
+            let start = Commit::decode(start.sequence, &start.payload)?;
+            if start.commit.aggregate_id != last.commit.aggregate_id {
+                warn!(from, "the load-from header points at another aggregate; loading everything");
+                return self.load_commits(subject).await;
+            }
+            let between = last.commit.first_sequence().saturating_sub(start.commit.last_sequence() + 1);
+            let mut commits = if between == 0 {
+                Vec::new()
+            } else if between <= DIRECT_READ_LIMIT {
+                self.read_directly(subject, start.stream_sequence + 1, last.stream_sequence).await?
+            } else {
+                self.read_with_consumer(subject, start.stream_sequence + 1, last.stream_sequence).await?
+            };
+            commits.insert(0, start);
+            commits
+        };
+        commits.push(last);
+        self.drop_before_restart(&mut commits);
+        let first = commits.first().map_or(1, |c| c.commit.first_sequence());
+        check_history(&commits, first)?;
+        tracing::Span::current().record("commits", commits.len());
+        Ok(commits)
+    }
+
+    /// Drops what comes before the latest restarting event: the aggregate is as if new there.
+    fn drop_before_restart(&self, commits: &mut Vec<StoredCommit>) {
+        let restarts = |c: &StoredCommit| {
+            c.commit.events.iter().rposition(|e| self.restarts.contains(&e.event_type.as_str()))
+        };
+        let Some(at) = commits.iter().rposition(|c| restarts(c).is_some()) else { return };
+        commits.drain(..at);
+        if let Some(first) = commits.first_mut()
+            && let Some(event) = restarts(first)
+        {
+            first.commit.events.drain(..event);
+        }
+    }
+
+    /// Where the [`header::LOAD_FROM`] of a new commit of `events` points, given the
+    /// aggregate's newest commit `last` (`None` for its first): `Some(0)` for the commit
+    /// itself, `None` to load from the start.
+    fn load_from(&self, events: &[SerializedEvent], last: Option<&StreamMessage>) -> Option<u64> {
+        if events.iter().any(|e| self.restarts.contains(&e.event_type.as_str())) {
+            return Some(0);
+        }
+        let Some(last) = last else { return Some(0) };
+        match header_value(last, header::LOAD_FROM)?.parse::<u64>().ok()? {
+            0 => Some(last.sequence),
+            from => Some(from),
+        }
+    }
+
+    /// The commits on `subject` from stream sequence `from` to before `until`, by direct gets.
+    async fn read_directly(
+        &self,
+        subject: &str,
+        mut from: u64,
+        until: u64,
+    ) -> Result<Vec<StoredCommit>, EventStoreError> {
         let mut commits = Vec::new();
-        let mut from = 1;
         loop {
             let message = self
                 .stream
@@ -146,17 +231,19 @@ impl JetStreamEventRepository {
         }
     }
 
-    /// The commits on `subject` before stream sequence `until`, through an ordered consumer.
+    /// The commits on `subject` from stream sequence `from` to before `until`, through an
+    /// ordered consumer.
     async fn read_with_consumer(
         &self,
         subject: &str,
+        from: u64,
         until: u64,
     ) -> Result<Vec<StoredCommit>, EventStoreError> {
         let consumer = self
             .stream
             .create_consumer(pull::OrderedConfig {
                 filter_subject: subject.to_owned(),
-                deliver_policy: DeliverPolicy::All,
+                deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: from },
                 ..Default::default()
             })
             .await
@@ -174,16 +261,18 @@ impl JetStreamEventRepository {
         Ok(commits)
     }
 
-    /// The expected last subject sequence for an append whose first event is `first`, or the
-    /// receipt of the same command when an earlier attempt of it is already the newest commit.
+    /// The expected last subject sequence for an append of `events`, and where its
+    /// [`header::LOAD_FROM`] points; or the receipt of the same command when an earlier
+    /// attempt of it is already the newest commit.
     async fn expectation(
         &self,
         subject: &str,
-        first: usize,
+        events: &[SerializedEvent],
         command_id: &str,
     ) -> Result<Expectation, EventStoreError> {
+        let first = events.first().map_or(1, |e| e.sequence);
         if first == 1 {
-            return Ok(Expectation::Sequence(0));
+            return Ok(Expectation::Sequence { expected: 0, load_from: self.load_from(events, None) });
         }
         let Some(last) = self.last_message(subject).await? else {
             return Err(EventStoreError::Conflict);
@@ -194,7 +283,10 @@ impl JetStreamEventRepository {
         let stored_last: Option<usize> =
             header_value(&last, header::LAST_SEQUENCE).and_then(|v| v.parse().ok());
         match stored_last {
-            Some(seq) if seq + 1 == first => Ok(Expectation::Sequence(last.sequence)),
+            Some(seq) if seq + 1 == first => Ok(Expectation::Sequence {
+                expected: last.sequence,
+                load_from: self.load_from(events, Some(&last)),
+            }),
             Some(_) => Err(EventStoreError::Conflict),
             None => Err(MalformedCommit {
                 stream_sequence: last.sequence,
@@ -211,14 +303,19 @@ impl JetStreamEventRepository {
         subject: &str,
         commit: &Commit,
         expected: u64,
+        load_from: Option<u64>,
     ) -> Result<AppendReceipt, EventStoreError> {
         tracing::Span::current().record("expected", expected);
         let payload = commit.encode().map_err(|e| EventStoreError::Rejected(e.into()))?;
+        let mut headers = commit.headers();
+        if let Some(from) = load_from {
+            headers.insert(header::LOAD_FROM, from.to_string().as_str());
+        }
         let mut attempt = 0;
         loop {
             attempt += 1;
             let message = PublishMessage::build()
-                .headers(commit.headers())
+                .headers(headers.clone())
                 .payload(payload.clone())
                 .message_id(&commit.command_id)
                 .expected_last_subject_sequence(expected);
@@ -286,7 +383,7 @@ impl JetStreamEventRepository {
 
 /// Whether an append should be sent, and with which expectation.
 enum Expectation {
-    Sequence(u64),
+    Sequence { expected: u64, load_from: Option<u64> },
     AlreadyStored(u64),
 }
 
@@ -299,9 +396,10 @@ fn header_value<'a>(message: &'a StreamMessage, name: &str) -> Option<&'a str> {
     message.headers.get(name).map(async_nats::HeaderValue::as_str)
 }
 
-/// Checks that commits hold aggregate sequences 1, 2, 3, … with no gap or overlap.
-fn check_history(commits: &[StoredCommit]) -> Result<(), EventStoreError> {
-    let mut next = 1;
+/// Checks that commits hold aggregate sequences `first`, `first + 1`, … with no gap or
+/// overlap.
+fn check_history(commits: &[StoredCommit], first: usize) -> Result<(), EventStoreError> {
+    let mut next = first;
     for stored in commits {
         for event in &stored.commit.events {
             if event.sequence != next {
@@ -350,7 +448,7 @@ impl PersistedEventRepository for JetStreamEventRepository {
         aggregate_id: &str,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
         let subject = self.subject(A::TYPE, aggregate_id)?;
-        let commits = self.load_commits(&subject).await?;
+        let commits = self.load_current(&subject).await?;
         Ok(commits.into_iter().flat_map(|c| c.commit.into_serialized()).collect())
     }
 
@@ -391,15 +489,15 @@ impl PersistedEventRepository for JetStreamEventRepository {
         let command_id = envelope::command_id_of(first);
         span.record("command_id", command_id.as_str());
 
-        let receipt = match self.expectation(&subject, first.sequence, &command_id).await? {
+        let receipt = match self.expectation(&subject, events, &command_id).await? {
             Expectation::AlreadyStored(stream_sequence) => {
                 debug!("this command's append is already stored");
                 AppendReceipt { stream_sequence, duplicate: true, timestamp: None }
             }
-            Expectation::Sequence(expected) => {
+            Expectation::Sequence { expected, load_from } => {
                 let at = OffsetDateTime::now_utc();
                 let commit = Commit::new(A::TYPE, events, &command_id, at);
-                let receipt = self.append(&subject, &commit, expected).await?;
+                let receipt = self.append(&subject, &commit, expected, load_from).await?;
                 AppendReceipt { timestamp: (!receipt.duplicate).then_some(at), ..receipt }
             }
         };

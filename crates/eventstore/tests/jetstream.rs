@@ -428,3 +428,67 @@ async fn an_id_that_cannot_be_a_subject_is_refused_cleanly() {
     let cqrs = jetstream_cqrs::<Page>(repo, PageRules::default());
     assert!(cqrs.execute("a b", create("abc")).await.is_err());
 }
+
+#[tokio::test]
+async fn a_command_loads_only_the_current_life_of_its_slug() {
+    let server = NatsServer::start().await;
+    let repo = repository(&server).await.restarting_at(Page::RESTARTS);
+    let cqrs = jetstream_cqrs::<Page>(repo.clone(), PageRules::default());
+    let delete = || PageCommand::Delete(DeletePage { edit_token: token() });
+    // Twenty lives of four events each, the last one deleted: the slug is free.
+    for life in 0..20 {
+        cqrs.execute("lives", create("lives")).await.expect("created");
+        cqrs.execute("lives", retitle(&format!("Life {life}"))).await.expect("updated");
+        cqrs.execute("lives", retitle(&format!("Life {life}, again"))).await.expect("updated");
+        cqrs.execute("lives", delete()).await.expect("deleted");
+    }
+    let current = repo.get_events::<Page>("lives").await.expect("loads");
+    let loaded: Vec<(usize, &str)> = current.iter().map(|e| (e.sequence, e.event_type.as_str())).collect();
+    assert_eq!(loaded, [(80, "PageDeleted")], "a free slug loads its deletion alone");
+
+    // A new life: its deletion's predecessor and its own events, nothing older.
+    cqrs.execute("lives", create("lives")).await.expect("created anew");
+    cqrs.execute("lives", retitle("Life 21")).await.expect("updated");
+    let current = repo.get_events::<Page>("lives").await.expect("loads");
+    let loaded: Vec<(usize, &str)> = current.iter().map(|e| (e.sequence, e.event_type.as_str())).collect();
+    assert_eq!(loaded, [(80, "PageDeleted"), (81, "PageCreated"), (82, "PageUpdated")]);
+    // Decisions still see the whole truth: the slug is taken, appends follow on.
+    let taken = cqrs.execute("lives", create("lives")).await.expect_err("taken");
+    assert!(matches!(taken, AggregateError::UserError(PageError::SlugTaken)), "{taken:?}");
+    cqrs.execute("lives", retitle("Life 21, again")).await.expect("updated");
+    // The full history is all there for auditors.
+    let subject = subjects::aggregate("events", Page::TYPE, "lives");
+    let all = repo.load_commits(&subject).await.expect("loads");
+    assert_eq!(all.iter().map(|c| c.commit.events.len()).sum::<usize>(), 83);
+}
+
+#[tokio::test]
+async fn commits_without_a_load_from_header_load_from_the_start() {
+    // Written before restarts were recorded: loads read everything, and stay correct.
+    let server = NatsServer::start().await;
+    let plain = repository(&server).await;
+    let subject = subjects::aggregate("events", Page::TYPE, "older");
+    let js = server.jetstream().await;
+    let events = [created_event("older"), updated_event("One".to_owned())];
+    for (i, event) in events.iter().enumerate() {
+        let commit = Commit::new(
+            Page::TYPE,
+            &[serialized("older", i + 1, event, &format!("c{i}"))],
+            &format!("c{i}"),
+            time::OffsetDateTime::now_utc(),
+        );
+        let mut headers = commit.headers();
+        headers.insert(header::MSG_ID, format!("c{i}").as_str());
+        js.publish_with_headers(subject.clone(), headers, commit.encode().expect("encodes"))
+            .await
+            .expect("published")
+            .await
+            .expect("stored");
+    }
+    let repo = plain.restarting_at(Page::RESTARTS);
+    assert_eq!(repo.get_events::<Page>("older").await.expect("loads").len(), 2);
+    let cqrs = jetstream_cqrs::<Page>(repo.clone(), PageRules::default());
+    cqrs.execute("older", PageCommand::Delete(DeletePage { edit_token: token() })).await.expect("deleted");
+    let current = repo.get_events::<Page>("older").await.expect("loads");
+    assert_eq!(current.iter().map(|e| e.sequence).collect::<Vec<_>>(), [3]);
+}
