@@ -72,6 +72,15 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// `READ_CONNECTIONS`: read-only SQLite connections in the pool.
     pub read_connections: u32,
+    /// `HEADER_READ_TIMEOUT_SECS`: how long a request head may take to arrive, counted from
+    /// the connection's start or from the first byte of a later request; the connection is
+    /// closed when it takes longer.
+    pub header_read_timeout: Duration,
+    /// `IDLE_TIMEOUT_SECS`: how long a kept-alive connection may wait for its next request.
+    pub idle_timeout: Duration,
+    /// `MAX_CONNECTIONS`: connections served at once; more wait to be accepted until one
+    /// closes.
+    pub max_connections: usize,
 }
 
 impl Default for ApiConfig {
@@ -100,6 +109,9 @@ impl Default for ApiConfig {
             web_dist: None,
             max_body_bytes: 64 * 1024,
             read_connections: 8,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(15),
+            max_connections: 512,
         }
     }
 }

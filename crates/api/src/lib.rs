@@ -18,7 +18,8 @@
 //! - adapters: `rate_limit`, `view_counts` (views published as tallies), `job_ledger`
 //!   (where each create answered `202` landed),
 //!   `redis_client` (Redis with timeouts and a breaker), `caller` (who is asking),
-//!   `extract` (extractors that reject with `ApiError`).
+//!   `extract` (extractors that reject with `ApiError`), `server` (HTTP/1.1 connections
+//!   under a cap, with header-read and idle timeouts).
 //! - leaves: `wire` (the JSON bodies, one module per resource), `error` ([`ApiError`]),
 //!   `metrics`, `secret` ([`ServerSecret`]), `config`.
 
@@ -34,6 +35,7 @@ mod rate_limit;
 mod redis_client;
 mod routes;
 mod secret;
+mod server;
 mod startup;
 mod state;
 mod use_cases;

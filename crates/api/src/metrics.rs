@@ -38,6 +38,11 @@ struct BucketLabels {
     bucket: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TimeoutLabels {
+    timeout: &'static str,
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
@@ -65,6 +70,8 @@ struct Inner {
     tallies: Counter,
     tallies_waiting: Gauge,
     lag: Gauge,
+    connections_open: Gauge,
+    connection_timeouts: Family<TimeoutLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -127,6 +134,14 @@ impl Metrics {
             "Events not yet projected (pending plus unacknowledged), as of the last scrape",
             lag.clone(),
         );
+        let connections_open = Gauge::default();
+        registry.register("http_connections_open", "HTTP connections open now", connections_open.clone());
+        let connection_timeouts = Family::<TimeoutLabels, Counter>::default();
+        registry.register(
+            "http_connection_timeouts",
+            "HTTP connections closed for sending no request in time, by timeout (header_read, idle)",
+            connection_timeouts.clone(),
+        );
         let inner = Inner {
             registry,
             requests,
@@ -140,6 +155,8 @@ impl Metrics {
             tallies,
             tallies_waiting,
             lag,
+            connections_open,
+            connection_timeouts,
         };
         Self { inner: Arc::new(inner) }
     }
@@ -209,6 +226,21 @@ impl Metrics {
     /// Sets the projection lag.
     pub(crate) fn set_lag(&self, events: u64) {
         self.inner.lag.set(i64::try_from(events).unwrap_or(i64::MAX));
+    }
+
+    /// Records an accepted connection.
+    pub(crate) fn connection_opened(&self) {
+        self.inner.connections_open.inc();
+    }
+
+    /// Records a closed connection.
+    pub(crate) fn connection_closed(&self) {
+        self.inner.connections_open.dec();
+    }
+
+    /// Records a connection closed for missing its `timeout` (`header_read`, `idle`).
+    pub(crate) fn connection_timed_out(&self, timeout: &'static str) {
+        self.inner.connection_timeouts.get_or_create(&TimeoutLabels { timeout }).inc();
     }
 
     /// The text exposition format.

@@ -24,6 +24,7 @@ use crate::rate_limit::{Budgets, Limit, RateLimiter};
 use crate::redis_client::RedisClient;
 use crate::routes::{self, templates};
 use crate::secret::ServerSecret;
+use crate::server::{self, ConnectionLimits};
 use crate::state::{AppParts, AppState};
 use crate::use_cases::{CommandHandles, JobTracker, PageCommands, PageQueries, ReadinessChecks, SlugChecks};
 use crate::view_counts::{self, ViewCounter};
@@ -171,13 +172,16 @@ impl Application {
         ));
         let watcher = tokio::spawn(watch_redis(redis, stop.clone()));
         info!(address = %listener.local_addr()?, "serving the API");
-        let app = routes::router(state);
-        let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown.cancelled_owned())
-            .await;
+        let limits = ConnectionLimits {
+            header_read: state.config.header_read_timeout,
+            idle: state.config.idle_timeout,
+            max_connections: state.config.max_connections,
+        };
+        let metrics = state.metrics.clone();
+        server::serve(listener, routes::router(state), limits, metrics, shutdown).await;
         stop.cancel();
         let _ = tokio::join!(flusher, watcher);
-        served
+        Ok(())
     }
 }
 

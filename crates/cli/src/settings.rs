@@ -54,7 +54,7 @@ pub struct Settings {
     #[arg(long, env = "NATS_REPLICAS", default_value = "", hide_default_value = true, value_parser = optional::<usize>)]
     pub nats_replicas: Optional<usize>,
     /// Most events a projector applies in one transaction.
-    #[arg(long, env = "PROJECTOR_BATCH_SIZE", default_value = "512", value_parser = batch_size)]
+    #[arg(long, env = "PROJECTOR_BATCH_SIZE", default_value = "512", value_parser = at_least_one::<usize>)]
     pub projector_batch_size: usize,
     /// Durable consumer shared by all projectors of one read model (<name> and <name>-views).
     #[arg(long, env = "PROJECTOR_CONSUMER", default_value = "projector")]
@@ -123,6 +123,16 @@ pub struct Settings {
     /// Read-only SQLite connections per API process.
     #[arg(long, env = "READ_CONNECTIONS", default_value = "8", value_parser = parsed::<u32>)]
     pub read_connections: u32,
+    /// Seconds a request head may take to arrive, from the connection's start or the first
+    /// byte of a later request; slower connections are closed.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value = "10", value_parser = at_least_one::<u64>)]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a kept-alive connection may wait for its next request before it is closed.
+    #[arg(long, env = "IDLE_TIMEOUT_SECS", default_value = "15", value_parser = at_least_one::<u64>)]
+    pub idle_timeout_secs: u64,
+    /// Connections the API serves at once; more wait to be accepted until one closes.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value = "512", value_parser = at_least_one::<usize>)]
+    pub max_connections: usize,
 }
 
 /// A comma-separated list, blanks dropped.
@@ -172,9 +182,12 @@ where
     value.trim().parse().map_err(|e: T::Err| e.to_string())
 }
 
-fn batch_size(value: &str) -> Result<usize, String> {
-    match parsed::<usize>(value)? {
-        0 => Err("must be at least 1".to_owned()),
+fn at_least_one<T: FromStr + PartialOrd + From<u8>>(value: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    match parsed::<T>(value)? {
+        n if n < T::from(1) => Err("must be at least 1".to_owned()),
         n => Ok(n),
     }
 }
@@ -276,6 +289,9 @@ impl Settings {
             web_dist: self.web_dist.0.clone().map(PathBuf::from),
             max_body_bytes: self.max_body_bytes,
             read_connections: self.read_connections.max(1),
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+            max_connections: self.max_connections,
         }
     }
 }
@@ -347,6 +363,9 @@ mod tests {
             ("--max-body-bytes", "100", "MAX_BODY_BYTES"),
             ("--log-format", "xml", "LOG_FORMAT"),
             ("--client-ipv6-prefix", "129", "CLIENT_IPV6_PREFIX"),
+            ("--header-read-timeout-secs", "0", "HEADER_READ_TIMEOUT_SECS"),
+            ("--idle-timeout-secs", "x", "IDLE_TIMEOUT_SECS"),
+            ("--max-connections", "0", "MAX_CONNECTIONS"),
         ] {
             let error = parse(&[flag, value]).expect_err(name).to_string();
             assert!(error.contains(name), "{name}: {error}");

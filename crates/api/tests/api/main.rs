@@ -2,6 +2,7 @@
 //! test; the modules test one surface each.
 
 mod app;
+mod connections;
 mod docs;
 mod http;
 mod limits;
