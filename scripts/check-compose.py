@@ -193,6 +193,27 @@ if not re.search(r"^USER\s+(?!root)\S+", runtime, re.M):
 if f"/web/dist {api_env.get('WEB_DIST', '/nowhere')}" not in runtime:
     problem("deploy/Dockerfile: the web app is not copied to the API's WEB_DIST")
 
+# --- NATS durability (docs/architecture.md, "Durability") -----------------------------------
+def conf_value(text: str, key: str) -> list[str]:
+    """The values of `key: value` lines in a nats-server configuration, quotes removed."""
+    return [v.strip().strip('"') for v in re.findall(rf"^\s*{key}\s*[:=]\s*(.+?)\s*$", text, re.M)]
+
+
+# The single node fsyncs every write before acknowledging it: an acknowledged create survives
+# a host crash, not only a crash of nats-server.
+single_conf = read("nats/nats-server.conf")
+if conf_value(single_conf, "sync_interval") != ["always"]:
+    problem(f"nats/nats-server.conf: sync_interval must be always, found {conf_value(single_conf, 'sync_interval')}")
+# A cluster relies on three replicas instead: an acknowledged event is on a majority of nodes.
+cluster = YAML(typ="safe").load(read("deploy/nats-cluster/compose.yml"))
+cluster_services = cluster.get("services", {})
+for name in ["api", "projector"]:
+    if env_of(cluster_services.get(name, {})).get("NATS_REPLICAS") != "3":
+        problem(f"deploy/nats-cluster/compose.yml: {name} must run with NATS_REPLICAS=3 (R3 streams)")
+nodes = sorted((ROOT / "deploy/nats-cluster").glob("node-*.conf"))
+if len(nodes) != 3:
+    problem(f"deploy/nats-cluster: {len(nodes)} node configurations, not 3")
+
 # .env.example lists every setting the code reads, and nothing else.
 for key in sorted(code_settings - example_settings):
     problem(f".env.example: {key} is read by the code but not listed")

@@ -143,13 +143,14 @@ stack_clear_settings() {
 # append-only file), PROJECTORS projectors and the API on API_ADDR with the read model
 # DATA/valentine.db, and waits until GET /ready answers 200. NATS_PORT may be -1 for any free
 # port. API_ENV are extra NAME=VALUE settings of the API. Sets STACK_BASE (the API's URL)
-# and exports NATS_URL, REDIS_URL and DATABASE_PATH.
+# and exports NATS_URL, REDIS_URL and DATABASE_PATH. nats-server reads STACK_NATS_CONF
+# (default nats/nats-server.conf).
 stack_up() {
   local bin=$1 data=$2 nats_port=$3 redis_port=$4 api_addr=$5 projectors=$6 persist=$7
   shift 7
   mkdir -p "$data/nats" "$data/redis" "$data/ports"
   rm -f "$data"/ports/*.ports
-  stack_start nats nats-server -c nats/nats-server.conf -a 127.0.0.1 -p "$nats_port" -js \
+  stack_start nats nats-server -c "${STACK_NATS_CONF:-nats/nats-server.conf}" -a 127.0.0.1 -p "$nats_port" -js \
     -sd "$data/nats" --ports_file_dir "$data/ports"
   stack_wait_until "nats-server ports file" 20 compgen -G "$data/ports/*.ports" > /dev/null
   nats_port="$(sed -E 's/.*:([0-9]+)".*/\1/' "$data"/ports/*.ports)"
