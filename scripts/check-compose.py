@@ -277,6 +277,9 @@ for node in nodes:
         problem(f"{where}: a route URL carries a written password")
 for name, service in cluster_services.items():
     if name.startswith("nats"):
+        if any(str(arg) == "--cluster" or str(arg).startswith("--cluster=") for arg in service.get("command", [])):
+            problem(f"deploy/nats-cluster/compose.yml: {name} sets the cluster on its command line, "
+                    "which drops the routes' authorization")
         for port in service.get("ports", []):
             problem(f"deploy/nats-cluster/compose.yml: {name} publishes port {port} on the host")
 
