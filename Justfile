@@ -68,6 +68,16 @@ bench-rebuild:
 bench:
     @scripts/bench.sh
 
+# The cost of an fsync per event: the create scenario at sync_interval "2m" and "always", alternating, ROUNDS times each
+bench-durability ROUNDS="2":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    for round in $(seq {{ ROUNDS }}); do
+      for sync in 2m always; do
+        BENCH_NATS_SYNC="$sync" BENCH_SCENARIOS=create scripts/bench.sh | grep -E '^bench: (stack up|create| +CPU)'
+      done
+    done
+
 # Everything CI runs: formatting, lints, compose checks, the web app's checks and end-to-end tests, then every Rust test
 test: fmt-check lint check-compose web-check e2e
     cargo nextest run --workspace

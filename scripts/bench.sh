@@ -14,6 +14,8 @@
 #   BENCH_SECONDS (15)  BENCH_CREATE_SECONDS (30)  BENCH_WARMUP_SECONDS (3)  BENCH_PAGES (100)
 #   BENCH_RUST_LOG (info: the API's RUST_LOG, as in .env.example)  BENCH_PROJECTORS (2)
 #   BENCH_SCENARIOS ("page-get slug-check templates create": a subset runs only those)
+#   BENCH_NATS_SYNC (JetStream's sync_interval, e.g. always or 2m; default: as in
+#                    nats/nats-server.conf)
 #
 # Settings from .env or the environment do not leak in: every variable the binary reads is
 # set or unset here. Logs are removed after a clean run and kept (path printed) after a failure.
@@ -53,6 +55,13 @@ logs="$STACK_LOGS"
 
 # --- the stack -----------------------------------------------------------------------------
 stack_clear_settings
+nats_sync="$(sed -nE 's/^ *sync_interval: *"?([^"]*)"?.*$/\1/p' nats/nats-server.conf)"
+if [ -n "${BENCH_NATS_SYNC:-}" ]; then
+  nats_sync="$BENCH_NATS_SYNC"
+  STACK_NATS_CONF="$tmp/nats-server.conf"
+  sed -E "s/^( *sync_interval:).*/\1 \"$nats_sync\"/" nats/nats-server.conf > "$STACK_NATS_CONF"
+  grep -q "sync_interval: \"$nats_sync\"" "$STACK_NATS_CONF" || die "nats/nats-server.conf has no sync_interval to replace"
+fi
 export RUST_LOG="${BENCH_RUST_LOG:-info}" NO_COLOR=1
 read -r redis_port api_port <<< "$(stack_free_ports 2)"
 stack_up "$bin" "$tmp" -1 "$redis_port" "127.0.0.1:$api_port" "$projectors" no \
@@ -63,7 +72,7 @@ fully_ready() { [ "$(curl -s -o "$tmp/ready.json" -w '%{http_code}' "$base/ready
 if ! (for _ in $(seq 50); do fully_ready && exit 0; sleep 0.1; done; exit 1); then
   say "warning: /ready says $(cat "$tmp/ready.json")"
 fi
-say "stack up: nats :$nats_port, redis :$redis_port, api :$api_port, $projectors projectors (release build)"
+say "stack up: nats :$nats_port (sync_interval $nats_sync), redis :$redis_port, api :$api_port, $projectors projectors (release build)"
 
 # --- the pages that page-get reads ---------------------------------------------------------
 say "creating $page_count pages"
@@ -127,6 +136,11 @@ run() {
       split(b, x, " "); split(a, y, " ")
       printf "api %.1f s, projectors %.1f s, nats %.1f s, redis %.1f s, wrk %.1f s", \
         (y[1]-x[1])/t, (y[2]-x[2])/t, (y[3]-x[3])/t, (y[4]-x[4])/t, w }')"
+  result["$name.cpu_us"]="$(awk -v t="$clk_tck" -v n="${result[$name.requests]}" \
+    -v b="${before[*]}" -v a="${after[*]}" 'BEGIN {
+      split(b, x, " "); split(a, y, " "); s = 0
+      for (i = 1; i <= 4; i++) s += y[i] - x[i]
+      printf "%.0f", n ? s / t / n * 1e6 : 0 }')"
   result["$name.rps"]="$(awk -v n="${result[$name.requests]}" -v s="${result[$name.seconds]}" \
     'BEGIN { printf "%.0f", n / s }')"
   local extra=""
@@ -143,7 +157,8 @@ run() {
   [ "${result[$name.socket_errors]}" != 0 ] && extra+="  socket errors/timeouts: ${result[$name.socket_errors]}"
   printf 'bench: %-10s %8s req/s  p50 %7.2f ms  p99 %7.2f ms%s\n' "$name" "${result[$name.rps]}" \
     "${result[$name.p50_ms]}" "${result[$name.p99_ms]}" "$extra"
-  printf 'bench: %-10s CPU over %s s: %s\n' "" "$duration" "${result[$name.cpu]}"
+  printf 'bench: %-10s CPU over %s s: %s; %s µs per request (all but wrk)\n' "" "$duration" \
+    "${result[$name.cpu]}" "${result[$name.cpu_us]}"
 }
 
 say "scenarios: $connections connections, $threads threads, ${warmup} s warm-up each"

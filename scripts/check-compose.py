@@ -193,6 +193,96 @@ if not re.search(r"^USER\s+(?!root)\S+", runtime, re.M):
 if f"/web/dist {api_env.get('WEB_DIST', '/nowhere')}" not in runtime:
     problem("deploy/Dockerfile: the web app is not copied to the API's WEB_DIST")
 
+# --- NATS durability (docs/architecture.md, "Durability") -----------------------------------
+def conf_value(text: str, key: str) -> list[str]:
+    """The values of `key: value` lines in a nats-server configuration, quotes removed."""
+    return [v.strip().strip('"') for v in re.findall(rf"^\s*{key}\s*[:=]\s*(.+?)\s*$", text, re.M)]
+
+
+# The single node fsyncs every write before acknowledging it: an acknowledged create survives
+# a host crash, not only a crash of nats-server.
+single_conf = read("nats/nats-server.conf")
+if conf_value(single_conf, "sync_interval") != ["always"]:
+    problem(f"nats/nats-server.conf: sync_interval must be always, found {conf_value(single_conf, 'sync_interval')}")
+# A cluster relies on three replicas instead: an acknowledged event is on a majority of nodes.
+cluster = YAML(typ="safe").load(read("deploy/nats-cluster/compose.yml"))
+cluster_services = cluster.get("services", {})
+for name in ["api", "projector"]:
+    if env_of(cluster_services.get(name, {})).get("NATS_REPLICAS") != "3":
+        problem(f"deploy/nats-cluster/compose.yml: {name} must run with NATS_REPLICAS=3 (R3 streams)")
+nodes = sorted((ROOT / "deploy/nats-cluster").glob("node-*.conf"))
+if len(nodes) != 3:
+    problem(f"deploy/nats-cluster: {len(nodes)} node configurations, not 3")
+
+
+# --- NATS and Redis credentials and exposure (docs/deployment.md, "Secrets") ----------------
+def secret_reference(value: str) -> bool:
+    """Whether a compose value is a required variable, `${NAME:?why}`, not a literal."""
+    return re.fullmatch(r"\$\{[A-Z][A-Z0-9_]*:\?[^}]+\}", value) is not None
+
+
+# The single node: nats/nats-server.conf plus the users of nats/users.conf.
+nats_conf = str(nats_args[nats_args.index("-c") + 1]) if "-c" in nats_args else ""
+nats_mounts = {v.split(":")[1]: v.split(":")[0] for v in services["nats"].get("volumes", []) if isinstance(v, str)}
+conf_dir = str(Path(nats_conf).parent)
+if nats_mounts.get(conf_dir) != "./nats":
+    problem(f"nats: its configuration {nats_conf} is not in the repository's nats/ folder")
+else:
+    served = read(f"nats/{Path(nats_conf).name}")
+    includes = set(conf_value(served, "include")) | set(re.findall(r"^\s*include\s+(\S+)", served, re.M))
+    for needed in ["nats-server.conf", "users.conf"]:
+        if needed not in includes and Path(nats_conf).name != needed:
+            problem(f"nats: {nats_conf} does not include {needed}")
+
+# Clients need a password: the users of nats/users.conf, passwords from the environment.
+users_conf = read("nats/users.conf")
+nats_users = dict(re.findall(r"user:\s*(\w+)\s*\n\s*password:\s*(\S+)", users_conf))
+if not nats_users:
+    problem("nats/users.conf: no users")
+for user, password in nats_users.items():
+    if not password.startswith("$"):
+        problem(f"nats/users.conf: the password of {user} is written in the file, not taken from the environment")
+    variable = password.lstrip("$")
+    if not secret_reference(env_of(services["nats"]).get(variable, "")):
+        problem(f"nats: {variable} (the password of {user}) must come from the environment as ${{{variable}:?...}}")
+for name in ["api", "projector"]:
+    env = env_of(services[name])
+    user = env.get("NATS_USER", "")
+    if user not in nats_users:
+        problem(f"{name}: NATS_USER {user!r} is not a user of nats/users.conf")
+    elif env.get("NATS_PASSWORD") != env_of(services["nats"]).get(nats_users[user].lstrip("$")):
+        problem(f"{name}: NATS_PASSWORD is not the password nats gives {user}")
+    if not secret_reference(env.get("REDIS_PASSWORD", "")):
+        problem(f"{name}: REDIS_PASSWORD must come from the environment as ${{REDIS_PASSWORD:?...}}")
+redis = services["redis"]
+redis_command = " ".join(str(c) for c in redis.get("command", []))
+if "requirepass $$REDISCLI_AUTH" not in redis_command:
+    problem("redis: no requirepass (from REDISCLI_AUTH, on standard input)")
+if env_of(redis).get("REDISCLI_AUTH") != env_of(services["api"]).get("REDIS_PASSWORD"):
+    problem("redis: REDISCLI_AUTH is not the REDIS_PASSWORD the API and projectors use")
+for name in ["nats", "redis"]:
+    for port in services[name].get("ports", []):
+        problem(f"{name}: publishes port {port} on the host; the operator commands run in the network")
+
+# The cluster nodes: routes that need a password, the same users.
+for node in nodes:
+    text = re.sub(r"#.*", "", node.read_text(encoding="utf-8"))
+    where = f"deploy/nats-cluster/{node.name}"
+    cluster_block = text.split("cluster {", 1)[-1] if "cluster {" in text else ""
+    if "authorization" not in cluster_block or not re.search(r"password:\s*\$\w+", cluster_block):
+        problem(f"{where}: routes without authorization (a password from the environment)")
+    if not re.search(r"^\s*include\s+\.\./\.\./nats/users\.conf\s*$", text, re.M):
+        problem(f"{where}: does not include ../../nats/users.conf")
+    if re.search(r"nats-route://[^$\s]*:[^$\s]+@", text):
+        problem(f"{where}: a route URL carries a written password")
+for name, service in cluster_services.items():
+    if name.startswith("nats"):
+        if any(str(arg) == "--cluster" or str(arg).startswith("--cluster=") for arg in service.get("command", [])):
+            problem(f"deploy/nats-cluster/compose.yml: {name} sets the cluster on its command line, "
+                    "which drops the routes' authorization")
+        for port in service.get("ports", []):
+            problem(f"deploy/nats-cluster/compose.yml: {name} publishes port {port} on the host")
+
 # .env.example lists every setting the code reads, and nothing else.
 for key in sorted(code_settings - example_settings):
     problem(f".env.example: {key} is read by the code but not listed")

@@ -132,12 +132,13 @@ stack_listening() { (exec 5<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
 # Unsets every variable the binary reads (crates/cli/src/settings.rs), so that only what the
 # script sets applies.
 stack_clear_settings() {
-  unset NATS_URL REDIS_URL DATABASE_PATH NATS_REPLICAS PROJECTOR_BATCH_SIZE PROJECTOR_CONSUMER \
-    LOG_FORMAT RUST_LOG BIND_ADDR ALLOWED_ORIGINS FRONTEND_DOMAIN RATE_LIMIT_PAGES_PER_HOUR \
-    RATE_LIMIT_SLUG_CHECKS_PER_MINUTE SYNC_WAIT_MS TRUSTED_PROXIES IP_HASH_SECRET WEB_DIST \
-    MAX_BODY_BYTES READ_CONNECTIONS RATE_LIMIT_EDITS_PER_MINUTE RATE_LIMIT_PAGE_EDITS_PER_HOUR \
-    RATE_LIMIT_JOB_POLLS_PER_MINUTE RATE_LIMIT_READS_PER_MINUTE MAX_EVENTS_PER_PAGE \
-    HEADER_READ_TIMEOUT_SECS IDLE_TIMEOUT_SECS MAX_CONNECTIONS
+  unset NATS_URL NATS_USER NATS_PASSWORD REDIS_URL REDIS_PASSWORD DATABASE_PATH NATS_REPLICAS \
+    PROJECTOR_BATCH_SIZE PROJECTOR_CONSUMER LOG_FORMAT RUST_LOG BIND_ADDR ALLOWED_ORIGINS \
+    FRONTEND_DOMAIN RATE_LIMIT_PAGES_PER_HOUR RATE_LIMIT_SLUG_CHECKS_PER_MINUTE SYNC_WAIT_MS \
+    TRUSTED_PROXIES IP_HASH_SECRET WEB_DIST MAX_BODY_BYTES READ_CONNECTIONS \
+    RATE_LIMIT_EDITS_PER_MINUTE RATE_LIMIT_PAGE_EDITS_PER_HOUR RATE_LIMIT_JOB_POLLS_PER_MINUTE \
+    RATE_LIMIT_READS_PER_MINUTE MAX_EVENTS_PER_PAGE HEADER_READ_TIMEOUT_SECS IDLE_TIMEOUT_SECS \
+    MAX_CONNECTIONS
 }
 
 # stack_up BIN DATA NATS_PORT REDIS_PORT API_ADDR PROJECTORS REDIS_PERSIST [API_ENV...]:
@@ -145,13 +146,14 @@ stack_clear_settings() {
 # append-only file), PROJECTORS projectors and the API on API_ADDR with the read model
 # DATA/valentine.db, and waits until GET /ready answers 200. NATS_PORT may be -1 for any free
 # port. API_ENV are extra NAME=VALUE settings of the API. Sets STACK_BASE (the API's URL)
-# and exports NATS_URL, REDIS_URL and DATABASE_PATH.
+# and exports NATS_URL, REDIS_URL and DATABASE_PATH. nats-server reads STACK_NATS_CONF
+# (default nats/nats-server.conf).
 stack_up() {
   local bin=$1 data=$2 nats_port=$3 redis_port=$4 api_addr=$5 projectors=$6 persist=$7
   shift 7
   mkdir -p "$data/nats" "$data/redis" "$data/ports"
   rm -f "$data"/ports/*.ports
-  stack_start nats nats-server -c nats/nats-server.conf -a 127.0.0.1 -p "$nats_port" -js \
+  stack_start nats nats-server -c "${STACK_NATS_CONF:-nats/nats-server.conf}" -a 127.0.0.1 -p "$nats_port" -js \
     -sd "$data/nats" --ports_file_dir "$data/ports"
   stack_wait_until "nats-server ports file" 20 compgen -G "$data/ports/*.ports" > /dev/null
   nats_port="$(sed -E 's/.*:([0-9]+)".*/\1/' "$data"/ports/*.ports)"

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 use secrecy::SecretString;
-use valentine_eventstore::{NatsSettings, StreamConfig};
+use valentine_eventstore::{NatsSettings, Password, StreamConfig};
 use valentine_projections::ReadModelSettings;
 
 /// Settings of the HTTP API.
@@ -24,6 +24,8 @@ pub struct ApiConfig {
     pub read_model: ReadModelSettings,
     /// `REDIS_URL`: the cache and shared rate limits; `None` goes without.
     pub redis_url: Option<String>,
+    /// `REDIS_PASSWORD`: what Redis requires, if anything.
+    pub redis_password: Option<Password>,
     /// `BIND_ADDR`: where to listen; port 0 picks a free one.
     pub bind_addr: SocketAddr,
     /// `ALLOWED_ORIGINS`: browser origins allowed to call the API (CORS); empty allows none.
@@ -91,6 +93,7 @@ impl Default for ApiConfig {
             tallies: StreamConfig::tallies(),
             read_model: ReadModelSettings::default(),
             redis_url: Some("redis://127.0.0.1:6379".to_owned()),
+            redis_password: None,
             bind_addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
             allowed_origins: vec!["http://localhost:5173".to_owned(), "http://127.0.0.1:5173".to_owned()],
             frontend_domain: "http://localhost:8000".to_owned(),

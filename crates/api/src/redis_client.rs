@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisError, Script};
+use valentine_eventstore::Password;
 use valentine_projections::cache_keys::{FILL, version_key};
+use valentine_projections::redis_connection;
 
 use crate::metrics::Metrics;
 
@@ -89,9 +91,13 @@ impl RedisClient {
     ///
     /// # Errors
     /// When the URL is malformed.
-    pub(crate) fn new(url: Option<&str>, metrics: Metrics) -> Result<Self, RedisError> {
+    pub(crate) fn new(
+        url: Option<&str>,
+        password: Option<&Password>,
+        metrics: Metrics,
+    ) -> Result<Self, RedisError> {
         let Some(url) = url else { return Ok(Self { inner: None, metrics }) };
-        let client = redis::Client::open(url)?;
+        let client = redis_connection::client(url, password)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(CALL_TIMEOUT))
             .set_response_timeout(Some(CALL_TIMEOUT))

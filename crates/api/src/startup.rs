@@ -13,7 +13,7 @@ use valentine_domain::{Page, PageRules};
 use valentine_eventstore::{
     EventStoreError, JetStreamEventRepository, StreamConfig, ensure_stream, jetstream_cqrs,
 };
-use valentine_projections::{PositionWatch, ProjectionError, db};
+use valentine_projections::{PositionWatch, ProjectionError, db, redis_connection};
 
 use crate::caller::CallerKeys;
 use crate::config::ApiConfig;
@@ -55,6 +55,9 @@ pub enum StartupError {
     /// `REDIS_URL` is malformed.
     #[error("invalid REDIS_URL: {0}")]
     Redis(#[from] redis::RedisError),
+    /// Redis refuses the login: `REDIS_PASSWORD` is wrong, or missing.
+    #[error("Redis refuses the login (check REDIS_PASSWORD): {0}")]
+    RedisLogin(#[source] redis::RedisError),
     /// The operating system's random source failed.
     #[error("no randomness: {0}")]
     Random(#[from] getrandom::Error),
@@ -102,7 +105,14 @@ impl Application {
         let database = &config.read_model.database_path;
         db::prepare(database).await?;
         let pool = db::reader_pool(database, config.read_connections, READ_CONNECTION_LIFETIME).await?;
-        let redis = RedisClient::new(config.redis_url.as_deref(), metrics.clone())?;
+        if let Some(url) = config.redis_url.as_deref() {
+            let client = redis_connection::client(url, config.redis_password.as_ref())?;
+            redis_connection::check_login(&client, redis_connection::LOGIN_CHECK_TIMEOUT)
+                .await
+                .map_err(StartupError::RedisLogin)?;
+        }
+        let redis =
+            RedisClient::new(config.redis_url.as_deref(), config.redis_password.as_ref(), metrics.clone())?;
         let limiter = RateLimiter::new(redis.clone(), budgets(&config), metrics.clone());
         let position = PositionWatch::start(&nats).await?;
         let listener = TcpListener::bind(config.bind_addr).await?;

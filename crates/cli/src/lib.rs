@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 use valentine_projector::progress::reporter;
@@ -127,6 +127,10 @@ pub fn main() -> ExitCode {
     if let Command::Probe { url, timeout } = &cli.command {
         // Needs no settings: it runs where they may be incomplete.
         return probe(url, Duration::from_secs(*timeout));
+    }
+    if let Some(Err(why)) = cli.command.settings().map(Settings::check) {
+        // Exits 2, as for any unusable setting.
+        Cli::command().error(clap::error::ErrorKind::ValueValidation, why).exit();
     }
     telemetry::init(cli.command.settings().map_or(LogFormat::Text, |s| s.log_format));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

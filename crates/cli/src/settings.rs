@@ -15,7 +15,7 @@ use clap::Args;
 use ipnet::IpNet;
 use secrecy::SecretString;
 use valentine_api::ApiConfig;
-use valentine_eventstore::{NatsSettings, StreamConfig};
+use valentine_eventstore::{NatsSettings, Password, StreamConfig};
 use valentine_projections::ReadModelSettings;
 use valentine_projector::ReadSideConfig;
 
@@ -40,12 +40,22 @@ pub struct Settings {
     #[arg(long, env = "LOG_FORMAT", default_value = "text", value_parser = log_format)]
     pub log_format: LogFormat,
     /// NATS server with JetStream (2.11 or later); for a cluster, its nodes comma separated.
+    /// No credentials here: NATS_USER and NATS_PASSWORD.
     #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222", value_parser = nats)]
     pub nats_url: NatsSettings,
+    /// The user to connect to NATS as, when the server requires one; empty connects without.
+    #[arg(long, env = "NATS_USER", default_value = "", hide_default_value = true, value_parser = text)]
+    pub nats_user: Optional<String>,
+    /// The password of NATS_USER.
+    #[arg(long, env = "NATS_PASSWORD", default_value = "", hide_default_value = true, hide_env_values = true, value_parser = password)]
+    pub nats_password: Optional<Password>,
     /// Redis for the cache and shared rate limits; empty disables caching and cache
-    /// invalidation.
+    /// invalidation. No password here: REDIS_PASSWORD.
     #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379", value_parser = text)]
     pub redis_url: Optional<String>,
+    /// The password Redis requires (its `requirepass`), if any.
+    #[arg(long, env = "REDIS_PASSWORD", default_value = "", hide_default_value = true, hide_env_values = true, value_parser = password)]
+    pub redis_password: Optional<Password>,
     /// The read model: a link to its current generation under <DATABASE_PATH>.generations/.
     #[arg(long, env = "DATABASE_PATH", default_value = "data/valentine.db")]
     pub database_path: PathBuf,
@@ -151,10 +161,24 @@ fn log_format(value: &str) -> Result<LogFormat, String> {
     }
 }
 
+// A value refused here is echoed in clap's message, so one that may hold credentials (an `@`)
+// is refused by `Settings::check` instead, which never repeats it.
 fn nats(value: &str) -> Result<NatsSettings, String> {
-    let settings = NatsSettings { url: value.to_owned() };
-    settings.check()?;
+    let settings = NatsSettings::at(value);
+    if !value.contains('@') {
+        settings.check()?;
+    }
     Ok(settings)
+}
+
+/// Whether a URL carries a user or password (`scheme://user:password@host`).
+fn has_userinfo(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split('/').next().is_some_and(|authority| authority.contains('@'))
+}
+
+fn password(value: &str) -> Result<Optional<Password>, String> {
+    Ok(Optional(Some(value).filter(|v| !v.is_empty()).map(Password::new)))
 }
 
 fn text(value: &str) -> Result<Optional<String>, String> {
@@ -233,6 +257,29 @@ fn base_url(value: &str) -> Result<String, String> {
 }
 
 impl Settings {
+    /// Why the settings cannot be used together, if they cannot (each one alone was checked
+    /// when it was parsed). Never includes a password.
+    ///
+    /// # Errors
+    /// When a URL carries credentials (they go in NATS_USER, NATS_PASSWORD and
+    /// REDIS_PASSWORD), or NATS_USER is set without NATS_PASSWORD or the other way round.
+    pub fn check(&self) -> Result<(), String> {
+        self.nats().check().map_err(|why| format!("NATS_URL: {why}"))?;
+        if self.redis_url.0.as_deref().is_some_and(has_userinfo) {
+            return Err("REDIS_URL: put the password in REDIS_PASSWORD, not in the URL".to_owned());
+        }
+        Ok(())
+    }
+
+    /// Where NATS is, and who connects.
+    fn nats(&self) -> NatsSettings {
+        NatsSettings {
+            user: self.nats_user.0.clone(),
+            password: self.nats_password.0.clone(),
+            ..self.nats_url.clone()
+        }
+    }
+
     /// The streams, with the replica count asked for.
     fn streams(&self) -> (StreamConfig, StreamConfig) {
         let replicas = self.nats_replicas.0;
@@ -253,8 +300,9 @@ impl Settings {
     pub fn read_side(&self) -> ReadSideConfig {
         let (events, tallies) = self.streams();
         ReadSideConfig {
-            nats: self.nats_url.clone(),
+            nats: self.nats(),
             redis_url: self.redis_url.0.clone(),
+            redis_password: self.redis_password.0.clone(),
             read_model: self.read_model(),
             batch_size: self.projector_batch_size,
             events,
@@ -266,11 +314,12 @@ impl Settings {
     pub fn api(&self) -> ApiConfig {
         let (events, tallies) = self.streams();
         ApiConfig {
-            nats: self.nats_url.clone(),
+            nats: self.nats(),
             events,
             tallies,
             read_model: self.read_model(),
             redis_url: self.redis_url.0.clone(),
+            redis_password: self.redis_password.0.clone(),
             bind_addr: self.bind_addr,
             allowed_origins: self.allowed_origins.0.clone(),
             frontend_domain: self.frontend_domain.clone(),
@@ -346,10 +395,44 @@ mod tests {
     }
 
     #[test]
-    fn the_secret_never_prints() {
-        let settings = parse(&["--ip-hash-secret", "hunter2-secret"]).expect("parses");
-        let printed = format!("{settings:?} {:?}", settings.api());
+    fn the_secrets_never_print() {
+        let settings = parse(&[
+            "--ip-hash-secret",
+            "hunter2-secret",
+            "--nats-user",
+            "api",
+            "--nats-password",
+            "hunter2-nats",
+            "--redis-password",
+            "hunter2-redis",
+        ])
+        .expect("parses");
+        let printed = format!("{settings:?} {:?} {:?}", settings.api(), settings.read_side());
         assert!(!printed.contains("hunter2"), "{printed}");
+        let nats = settings.read_side().nats;
+        assert_eq!(
+            (nats.user.as_deref(), nats.password.map(|p| p.expose().to_owned())),
+            (Some("api"), Some("hunter2-nats".to_owned()))
+        );
+        assert_eq!(
+            settings.api().redis_password.map(|p| p.expose().to_owned()),
+            Some("hunter2-redis".to_owned())
+        );
+        assert!(settings.check().is_ok());
+    }
+
+    #[test]
+    fn credentials_go_in_their_own_settings_not_in_the_urls() {
+        for (flag, url, name) in [
+            ("--nats-url", "nats://api:hunter2@nats:4222", "NATS_URL"),
+            ("--nats-url", "nats://api:hunter2@nats:port", "NATS_URL"),
+            ("--redis-url", "redis://:hunter2@redis:6379", "REDIS_URL"),
+        ] {
+            let error = parse(&[flag, url]).expect("parsed, checked later").check().expect_err(name);
+            assert!(error.contains(name) && !error.contains("hunter2"), "{error}");
+        }
+        let half = parse(&["--nats-user", "api"]).expect("parses alone");
+        assert!(half.check().expect_err("a user without a password").contains("NATS_PASSWORD"));
     }
 
     #[test]

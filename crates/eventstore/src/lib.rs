@@ -7,7 +7,7 @@
 //!
 //! # Layout
 //! - [`repository`]: [`JetStreamEventRepository`], the cqrs-es adapter.
-//! - [`connection`]: [`NatsSettings`], where NATS is.
+//! - [`connection`]: [`NatsSettings`], where NATS is and who connects; [`Password`].
 //! - [`stream`]: the stream's configuration, ensured idempotently at start.
 //! - [`envelope`]: the wire format of a commit, shared with the projector.
 //! - [`subjects`]: the subject layout.
@@ -26,7 +26,7 @@ pub mod stream;
 pub mod subjects;
 pub mod tallies;
 
-pub use connection::NatsSettings;
+pub use connection::{NatsSettings, Password};
 pub use cqrs::{JetStreamCqrs, JetStreamStore, execute_with_receipt, jetstream_cqrs};
 pub use envelope::{Commit, EventMeta, StoredCommit};
 pub use error::EventStoreError;

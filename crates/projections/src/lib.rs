@@ -13,6 +13,7 @@
 //! - [`cache_keys`]: Redis keys of cached answers and their invalidation.
 //! - [`position`]: announcing and awaiting projected stream sequences; where projectors stand.
 //! - [`read_model`]: [`ReadModelSettings`], which read model and which consumers feed it.
+//! - [`redis_connection`]: a Redis client from `REDIS_URL` and `REDIS_PASSWORD`.
 
 pub mod cache_keys;
 pub mod db;
@@ -21,6 +22,7 @@ pub mod hash;
 pub mod pages;
 pub mod position;
 pub mod read_model;
+pub mod redis_connection;
 pub mod tallies;
 
 pub use error::ProjectionError;

@@ -2,7 +2,7 @@
 //! `valentine` binary from environment variables; tests build it directly. Each part is
 //! owned by the crate of the resource it describes; this type only gathers them.
 
-use valentine_eventstore::{NatsSettings, StreamConfig};
+use valentine_eventstore::{NatsSettings, Password, StreamConfig};
 use valentine_projections::ReadModelSettings;
 
 /// Settings of the read side.
@@ -12,6 +12,8 @@ pub struct ReadSideConfig {
     pub nats: NatsSettings,
     /// `REDIS_URL`; `None` disables cache invalidation (and the API's cache).
     pub redis_url: Option<String>,
+    /// `REDIS_PASSWORD`: what Redis requires, if anything.
+    pub redis_password: Option<Password>,
     /// The read model and its projectors' consumers (`DATABASE_PATH`, `PROJECTOR_CONSUMER`).
     pub read_model: ReadModelSettings,
     /// `PROJECTOR_BATCH_SIZE`: most events projected in one transaction.
@@ -27,6 +29,7 @@ impl Default for ReadSideConfig {
         Self {
             nats: NatsSettings::default(),
             redis_url: Some("redis://127.0.0.1:6379".to_owned()),
+            redis_password: None,
             read_model: ReadModelSettings::default(),
             batch_size: 512,
             events: StreamConfig::events(),

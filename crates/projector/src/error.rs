@@ -29,6 +29,10 @@ pub enum ProjectorError {
     /// A replayed history is not in order: the stream is damaged.
     #[error("the stream's history is out of order at stream sequence {0}")]
     OutOfOrder(u64),
+    /// Redis refuses the login: `REDIS_PASSWORD` is wrong, or missing. Cache invalidation
+    /// would fail for ever and the API serve stale pages, so the projector does not start.
+    #[error("Redis refuses the login (check REDIS_PASSWORD): {0}")]
+    RedisLogin(#[source] redis::RedisError),
     /// Live projectors did not settle in time for a rebuild's final step.
     #[error("projectors did not finish their in-flight batches within {0:?}")]
     NotSettled(std::time::Duration),

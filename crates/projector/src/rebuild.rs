@@ -108,7 +108,7 @@ struct Streams {
 }
 
 async fn open_streams(config: &ReadSideConfig) -> Result<Streams, ProjectorError> {
-    let client = async_nats::connect(config.nats.servers()).await.map_err(ProjectorError::nats)?;
+    let client = config.nats.connect("valentine-rebuild").await.map_err(ProjectorError::nats)?;
     let js = jetstream::new(client);
     Ok(Streams {
         events: ensure_stream(&js, &config.events).await?,

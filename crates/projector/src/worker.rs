@@ -12,8 +12,8 @@ use futures::{StreamExt, TryStreamExt};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, error, info, info_span, warn};
-use valentine_eventstore::{ensure_stream, subjects};
-use valentine_projections::{ProjectionError, Verdict, cache_keys, db, position};
+use valentine_eventstore::{Password, ensure_stream, subjects};
+use valentine_projections::{ProjectionError, Verdict, cache_keys, db, position, redis_connection};
 
 use crate::config::ReadSideConfig;
 use crate::consumers;
@@ -49,11 +49,15 @@ impl Projector {
     /// # Errors
     /// When NATS, JetStream or SQLite refuse.
     pub async fn connect(config: ReadSideConfig) -> Result<Self, ProjectorError> {
-        let client = async_nats::ConnectOptions::new()
-            .name("valentine-projector")
-            .connect(config.nats.servers())
-            .await
-            .map_err(ProjectorError::nats)?;
+        if let Some(url) = config.redis_url.as_deref() {
+            // A malformed URL is reported by the cache invalidation, which then stays off.
+            if let Ok(redis) = redis_connection::client(url, config.redis_password.as_ref()) {
+                redis_connection::check_login(&redis, redis_connection::LOGIN_CHECK_TIMEOUT)
+                    .await
+                    .map_err(ProjectorError::RedisLogin)?;
+            }
+        }
+        let client = config.nats.connect("valentine-projector").await.map_err(ProjectorError::nats)?;
         let js = jetstream::new(client.clone());
         let events_stream = ensure_stream(&js, &config.events).await?;
         let views_stream = ensure_stream(&js, &config.tallies).await?;
@@ -101,7 +105,8 @@ impl Projector {
     ) -> Result<(), ProjectorError> {
         let mut batches = Batches::open(&consumer, self.config.batch_size, F::NAME).await?;
         let mut writer = Writer::open(&self.config.read_model.database_path)?;
-        let mut cache = Invalidator::new(self.config.redis_url.as_deref());
+        let mut cache =
+            Invalidator::new(self.config.redis_url.as_deref(), self.config.redis_password.as_ref());
         loop {
             let messages = match batches.next(&shutdown).await? {
                 Next::Batch(messages) => messages,
@@ -161,7 +166,8 @@ impl Projector {
     ) -> Result<Drained, ProjectorError> {
         let until = stream.clone().info().await.map_err(ProjectorError::nats)?.state.last_sequence;
         let mut writer = Writer::open(&self.config.read_model.database_path)?;
-        let mut cache = Invalidator::new(self.config.redis_url.as_deref());
+        let mut cache =
+            Invalidator::new(self.config.redis_url.as_deref(), self.config.redis_password.as_ref());
         let mut deferred = BTreeSet::new();
         let mut applied = 0;
         loop {
@@ -480,9 +486,9 @@ struct Invalidator {
 }
 
 impl Invalidator {
-    fn new(url: Option<&str>) -> Self {
+    fn new(url: Option<&str>, password: Option<&Password>) -> Self {
         let client = url.and_then(|u| {
-            redis::Client::open(u)
+            redis_connection::client(u, password)
                 .map_err(|e| error!(error = %e, "invalid REDIS_URL; cache invalidation off"))
                 .ok()
         });

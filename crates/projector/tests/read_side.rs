@@ -38,7 +38,7 @@ impl Servers {
 
     fn config(&self, name: &str) -> ReadSideConfig {
         ReadSideConfig {
-            nats: NatsSettings { url: self.nats.url() },
+            nats: NatsSettings::at(self.nats.url()),
             redis_url: Some(self.redis.url()),
             read_model: ReadModelSettings {
                 database_path: self.dir.path().join(format!("{name}.db")),

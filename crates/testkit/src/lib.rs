@@ -6,10 +6,12 @@
 //! Only a dev-dependency: nothing here ships.
 //!
 //! # Layout
-//! - [`nats`]: [`NatsServer`]: start, stop, kill, restart on the same store.
+//! - [`nats`]: [`NatsServer`]: start (open, or with the users of `nats/secured.conf`), stop,
+//!   kill, restart on the same store.
 //! - [`cluster`]: [`NatsCluster`]: three routed JetStream nodes; find a stream's leader,
 //!   kill, stop or drain (lame duck) a node, restart it on its store.
-//! - [`redis`]: [`RedisServer`]: start (with or without persistence), stop, restart.
+//! - [`redis`]: [`RedisServer`]: start (with or without persistence or a password), stop,
+//!   restart.
 //! - [`tracing`](init_tracing): opt-in test logs with `TEST_LOG=1`.
 
 pub mod cluster;
@@ -21,7 +23,7 @@ use std::sync::Once;
 
 pub use cluster::NatsCluster;
 pub use nats::NatsServer;
-pub use redis::RedisServer;
+pub use redis::{RedisServer, free_port};
 
 /// The repository root, for files the tests share with development (e.g. `nats/`).
 pub fn repo_root() -> PathBuf {

@@ -20,7 +20,18 @@ pub struct NatsServer {
     child: Option<Child>,
     port: u16,
     dir: TempDir,
+    /// The configuration file, under the repository's `nats/`.
+    config: &'static str,
+    /// The server's environment: the users' passwords, when it has users.
+    env: Vec<(&'static str, String)>,
+    /// Who the harness's own connections log in as.
+    login: Option<(String, String)>,
 }
+
+/// The users of `nats/users.conf`, as `nats/secured.conf` (docker-compose.yml) lets them in.
+pub const API_USER: &str = "api";
+/// The user of projectors and the operator commands in `nats/users.conf`.
+pub const PROJECTOR_USER: &str = "projector";
 
 impl NatsServer {
     /// Starts a server on a free port with an empty store.
@@ -29,8 +40,31 @@ impl NatsServer {
     /// When nats-server cannot be started or does not become ready in time: a test cannot
     /// go on without it.
     pub async fn start() -> Self {
+        Self::launched("nats-server.conf", Vec::new(), None).await
+    }
+
+    /// Starts a server as docker-compose.yml runs it: `nats/secured.conf`, whose users
+    /// ([`API_USER`], [`PROJECTOR_USER`]) need these passwords. The harness's own
+    /// connections ([`NatsServer::client`]) log in as the projector.
+    ///
+    /// # Panics
+    /// As [`NatsServer::start`].
+    pub async fn start_secured(api_password: &str, projector_password: &str) -> Self {
+        let env = vec![
+            ("NATS_API_PASSWORD", api_password.to_owned()),
+            ("NATS_PROJECTOR_PASSWORD", projector_password.to_owned()),
+        ];
+        let login = Some((PROJECTOR_USER.to_owned(), projector_password.to_owned()));
+        Self::launched("secured.conf", env, login).await
+    }
+
+    async fn launched(
+        config: &'static str,
+        env: Vec<(&'static str, String)>,
+        login: Option<(String, String)>,
+    ) -> Self {
         let dir = tempfile::Builder::new().prefix("valentine-nats-").tempdir().expect("a temp dir");
-        let mut server = Self { child: None, port: 0, dir };
+        let mut server = Self { child: None, port: 0, dir, config, env, login };
         server.launch(None).await;
         server
     }
@@ -55,7 +89,17 @@ impl NatsServer {
     /// # Panics
     /// When the server cannot be reached.
     pub async fn client(&self) -> async_nats::Client {
-        async_nats::connect(self.url()).await.expect("connect to the test nats-server")
+        self.connect().await.expect("connect to the test nats-server")
+    }
+
+    async fn connect(&self) -> Result<async_nats::Client, async_nats::ConnectError> {
+        let options = match &self.login {
+            Some((user, password)) => {
+                async_nats::ConnectOptions::with_user_and_password(user.clone(), password.clone())
+            }
+            None => async_nats::ConnectOptions::new(),
+        };
+        options.connect(self.url()).await
     }
 
     /// A JetStream context on a new connection.
@@ -97,7 +141,8 @@ impl NatsServer {
         let port_arg = port.map_or_else(|| "-1".to_owned(), |p| p.to_string());
         let child = Command::new(tool("nats-server", "NATS_SERVER_BIN"))
             .arg("-c")
-            .arg(repo_root().join("nats/nats-server.conf"))
+            .arg(repo_root().join("nats").join(self.config))
+            .envs(self.env.iter().map(|(name, value)| (name, value)))
             .args(["-a", "127.0.0.1", "-p", &port_arg, "-js", "-sd"])
             .arg(self.dir.path())
             .arg("--ports_file_dir")
@@ -116,7 +161,7 @@ impl NatsServer {
     async fn wait_for_jetstream(&self) {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
-            if let Ok(client) = async_nats::connect(self.url()).await
+            if let Ok(client) = self.connect().await
                 && jetstream::new(client).query_account().await.is_ok()
             {
                 return;

@@ -16,6 +16,8 @@ pub struct RedisServer {
     port: u16,
     dir: TempDir,
     persistent: bool,
+    /// What `requirepass` is set to, if anything.
+    password: Option<String>,
 }
 
 impl RedisServer {
@@ -24,7 +26,7 @@ impl RedisServer {
     /// # Panics
     /// When redis-server cannot be started or does not answer in time.
     pub async fn start() -> Self {
-        Self::launched(false).await
+        Self::launched(false, None).await
     }
 
     /// Starts a server on a free port that writes every change to its append-only file
@@ -34,12 +36,21 @@ impl RedisServer {
     /// # Panics
     /// As [`RedisServer::start`].
     pub async fn start_persistent() -> Self {
-        Self::launched(true).await
+        Self::launched(true, None).await
     }
 
-    async fn launched(persistent: bool) -> Self {
+    /// Starts a server on a free port, without persistence, that requires `password` (its
+    /// `requirepass`). [`RedisServer::url`] stays without it; [`RedisServer::client`] uses it.
+    ///
+    /// # Panics
+    /// As [`RedisServer::start`].
+    pub async fn start_with_password(password: &str) -> Self {
+        Self::launched(false, Some(password.to_owned())).await
+    }
+
+    async fn launched(persistent: bool, password: Option<String>) -> Self {
         let dir = tempfile::Builder::new().prefix("valentine-redis-").tempdir().expect("a temp dir");
-        let mut server = Self { child: None, port: 0, dir, persistent };
+        let mut server = Self { child: None, port: 0, dir, persistent, password };
         server.launch().await;
         server
     }
@@ -54,7 +65,11 @@ impl RedisServer {
     /// # Panics
     /// When the URL is malformed, which it never is.
     pub fn client(&self) -> redis::Client {
-        redis::Client::open(self.url()).expect("a redis URL")
+        let url = match &self.password {
+            Some(password) => format!("redis://:{password}@127.0.0.1:{}", self.port),
+            None => self.url(),
+        };
+        redis::Client::open(url).expect("a redis URL")
     }
 
     /// Stops the server (SIGKILL); [`RedisServer::restart`] brings it back on the same port.
@@ -84,6 +99,7 @@ impl RedisServer {
             let child = Command::new("redis-server")
                 .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", ""])
                 .args(persistence)
+                .args(self.password.iter().flat_map(|p| ["--requirepass", p.as_str()]))
                 .arg("--dir")
                 .arg(self.dir.path())
                 .stdin(Stdio::null())
@@ -120,7 +136,11 @@ impl RedisServer {
     }
 }
 
-fn free_port() -> u16 {
+/// A loopback port free at the moment of asking (someone may take it before it is bound).
+///
+/// # Panics
+/// When the system has no free port.
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 

@@ -60,7 +60,7 @@ pub(crate) async fn spawn_servers(adjust: impl FnOnce(&mut ApiConfig)) -> TestAp
     let redis = RedisServer::start().await;
     let dir = tempfile::tempdir().expect("a temp dir");
     let mut config = ApiConfig {
-        nats: NatsSettings { url: nats.url() },
+        nats: NatsSettings::at(nats.url()),
         redis_url: Some(redis.url()),
         read_model: ReadModelSettings {
             database_path: dir.path().join("read.db"),
@@ -129,6 +129,7 @@ impl TestApp {
         ReadSideConfig {
             nats: self.config.nats.clone(),
             redis_url: self.config.redis_url.clone(),
+            redis_password: self.config.redis_password.clone(),
             read_model: self.config.read_model.clone(),
             batch_size: 64,
             ..ReadSideConfig::default()

@@ -573,3 +573,34 @@ async fn views_read_while_nats_is_away_are_all_counted_once_it_is_back() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_acknowledged_create_survives_a_kill_of_nats_and_its_restart_on_the_same_store() {
+    let mut app = spawn_app().await;
+    let slug = unique_slug("survivor");
+    let created = app.create(&slug).await;
+    let token = created["edit_token"].as_str().expect("a token").to_owned();
+
+    // SIGKILL right after the acknowledgement: nothing is flushed on the way out.
+    app.nats.kill();
+    app.nats.restart().await;
+
+    // The event is back from the store on disk.
+    let events = app.nats.jetstream().await.get_stream("EVENTS").await.expect("the EVENTS stream");
+    let subject = format!("events.page.{}", slug.to_ascii_lowercase());
+    let stored = events.get_last_raw_message_by_subject(&subject).await.expect("the create is stored");
+    assert!(String::from_utf8_lossy(&stored.payload).contains("PageCreated"));
+
+    // The page reads 200, and its token still edits it: the edit loads the page from the stream.
+    assert_eq!(app.get(&format!("/api/pages/{slug}")).await.status(), StatusCode::OK);
+    app.eventually("an edit with the token after the restart", || async {
+        let (status, _) = answer(app.patch(&slug, Some(&token), &json!({"title": "Still here"})).await).await;
+        status == StatusCode::OK
+    })
+    .await;
+    app.eventually("the edit to be read", || async {
+        let (status, page) = answer(app.get(&format!("/api/pages/{slug}")).await).await;
+        status == StatusCode::OK && page["title"] == "Still here"
+    })
+    .await;
+}

@@ -90,7 +90,7 @@ pub async fn backup(config: &ReadSideConfig, dir: &Path) -> Result<Manifest, Ops
     if std::fs::read_dir(dir)?.next().is_some() {
         return Err(std::io::Error::other(format!("{} is not empty", dir.display())).into());
     }
-    let client = async_nats::connect(config.nats.servers()).await.map_err(OpsError::nats)?;
+    let client = config.nats.connect("valentine-backup").await.map_err(OpsError::nats)?;
     let js = jetstream::new(client);
     let mut manifest = Manifest { created_at: now(), streams: Vec::new(), read_model: None };
     for stream_config in streams(config) {
@@ -187,7 +187,7 @@ fn copy_read_model(link: &Path, target: &Path) -> Result<(), OpsError> {
 pub async fn restore(config: &ReadSideConfig, dir: &Path) -> Result<Manifest, OpsError> {
     let manifest: Manifest = serde_json::from_reader(BufReader::new(File::open(dir.join(MANIFEST))?))
         .map_err(std::io::Error::from)?;
-    let client = async_nats::connect(config.nats.servers()).await.map_err(OpsError::nats)?;
+    let client = config.nats.connect("valentine-restore").await.map_err(OpsError::nats)?;
     let js = jetstream::new(client);
     for stream_config in streams(config) {
         let Some(backed_up) = manifest.streams.iter().find(|s| s.name == stream_config.stream_name) else {

@@ -47,7 +47,7 @@ pub async fn history(config: &ReadSideConfig, slug: &str) -> Result<Vec<Replayed
     if !subjects::is_valid_id(&key) {
         return Ok(Vec::new());
     }
-    let client = async_nats::connect(config.nats.servers()).await.map_err(OpsError::nats)?;
+    let client = config.nats.connect("valentine-replay").await.map_err(OpsError::nats)?;
     let repo = JetStreamEventRepository::new(jetstream::new(client), config.events.clone()).await?;
     let subject = subjects::aggregate(&config.events.subject_prefix, Page::TYPE, &key);
     let mut page_id = 0;

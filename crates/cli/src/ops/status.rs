@@ -92,7 +92,7 @@ pub struct ReadModelStatus {
 /// When NATS is unreachable or cannot tell where a consumer stands. A missing consumer or an
 /// unreadable read model is reported, not an error.
 pub async fn status(config: &ReadSideConfig) -> Result<Status, OpsError> {
-    let client = async_nats::connect(config.nats.servers()).await.map_err(OpsError::nats)?;
+    let client = config.nats.connect("valentine-status").await.map_err(OpsError::nats)?;
     let js = jetstream::new(client);
     let mut streams = Vec::new();
     let mut consumers = Vec::new();

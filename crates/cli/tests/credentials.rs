@@ -1,0 +1,224 @@
+//! NATS and Redis that require credentials, as docker-compose.yml runs them: nats-server with
+//! the users of `nats/users.conf`, redis-server with a `requirepass`. The binary logs in with
+//! NATS_USER, NATS_PASSWORD and REDIS_PASSWORD, and without them refuses to start, saying why
+//! without repeating a password.
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use valentine_testkit::nats::{API_USER, PROJECTOR_USER};
+use valentine_testkit::{NatsServer, RedisServer, free_port};
+
+const PATIENCE: Duration = Duration::from_secs(60);
+const API_PASSWORD: &str = "api-hunter2-secret";
+const PROJECTOR_PASSWORD: &str = "projector-hunter2-secret";
+const REDIS_PASSWORD: &str = "redis-hunter2-secret";
+
+struct Servers {
+    nats: NatsServer,
+    redis: RedisServer,
+    dir: TempDir,
+}
+
+impl Servers {
+    async fn start() -> Self {
+        Self {
+            nats: NatsServer::start_secured(API_PASSWORD, PROJECTOR_PASSWORD).await,
+            redis: RedisServer::start_with_password(REDIS_PASSWORD).await,
+            dir: tempfile::tempdir().expect("a temp dir"),
+        }
+    }
+
+    /// `valentine <args>` on these servers with no credentials; `logins` adds some.
+    fn valentine(&self, args: &[&str], logins: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_valentine"));
+        command
+            .args(args)
+            .env_clear()
+            .env("NATS_URL", self.nats.url())
+            .env("REDIS_URL", self.redis.url())
+            .env("DATABASE_PATH", self.dir.path().join("read.db"))
+            .env("RATE_LIMIT_PAGES_PER_HOUR", "0")
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        for (name, value) in logins {
+            command.env(name, value);
+        }
+        command
+    }
+
+    fn spawn(&self, args: &[&str], logins: &[(&str, &str)], log: &str) -> Running {
+        let log = std::fs::File::create(self.dir.path().join(log)).expect("a log file");
+        let child = self
+            .valentine(args, logins)
+            .stdout(log.try_clone().expect("a log handle"))
+            .stderr(log)
+            .spawn()
+            .expect("valentine starts");
+        Running(child)
+    }
+
+    /// Runs `valentine <args>` until it exits, within [`PATIENCE`].
+    fn run(&self, args: &[&str], logins: &[(&str, &str)]) -> Output {
+        let mut child = self
+            .valentine(args, logins)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("valentine starts");
+        let deadline = std::time::Instant::now() + PATIENCE;
+        while child.try_wait().expect("waits").is_none() {
+            assert!(std::time::Instant::now() < deadline, "{args:?} did not exit");
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        child.wait_with_output().expect("its output")
+    }
+}
+
+/// A process killed when the test ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn redis_login() -> (&'static str, &'static str) {
+    ("REDIS_PASSWORD", REDIS_PASSWORD)
+}
+
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn log_of(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_and_a_projector_logged_in_as_their_users_serve_a_create_and_its_read() {
+    let servers = Servers::start().await;
+    let _projector = servers.spawn(
+        &["projector"],
+        &[("NATS_USER", PROJECTOR_USER), ("NATS_PASSWORD", PROJECTOR_PASSWORD), redis_login()],
+        "projector.log",
+    );
+    let database = servers.dir.path().join("read.db");
+    eventually("the projector to create the read model", || async { database.exists() }).await;
+    let port = free_port();
+    let _api = servers.spawn(
+        &["api"],
+        &[
+            ("NATS_USER", API_USER),
+            ("NATS_PASSWORD", API_PASSWORD),
+            redis_login(),
+            ("BIND_ADDR", &format!("127.0.0.1:{port}")),
+        ],
+        "api.log",
+    );
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
+    eventually("the API to be ready", || async {
+        http.get(url("/ready")).send().await.is_ok_and(|r| r.status() == StatusCode::OK)
+    })
+    .await;
+
+    let slug = "behind-a-password";
+    let body = json!({"slug": slug, "title": "Behind a password", "message": "Only we know.", "template_id": "classic"});
+    let created = http.post(url("/api/pages")).json(&body).send().await.expect("answered");
+    assert_eq!(created.status(), StatusCode::CREATED, "{}", log_of(servers.dir.path(), "api.log"));
+    let read = http.get(url(&format!("/api/pages/{slug}"))).send().await.expect("answered");
+    assert_eq!(read.status(), StatusCode::OK);
+    let page: Value = read.json().await.expect("JSON");
+    assert_eq!(page["title"], "Behind a password");
+
+    // The read went through the cache: Redis took the password.
+    let mut redis = servers.redis.client().get_multiplexed_async_connection().await.expect("redis");
+    let cached: bool = redis::cmd("EXISTS")
+        .arg(valentine_projections::cache_keys::page_key(slug))
+        .query_async(&mut redis)
+        .await
+        .expect("EXISTS");
+    assert!(cached, "the page is cached");
+    // The operator commands log in as the projector.
+    let projector_login =
+        [("NATS_USER", PROJECTOR_USER), ("NATS_PASSWORD", PROJECTOR_PASSWORD), redis_login()];
+    let status = servers.run(&["status", "--json"], &projector_login);
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+
+    // Neither user may purge the event stream.
+    for (user, password) in [(API_USER, API_PASSWORD), (PROJECTOR_USER, PROJECTOR_PASSWORD)] {
+        let client = async_nats::ConnectOptions::with_user_and_password(user.to_owned(), password.to_owned())
+            .connect(servers.nats.url())
+            .await
+            .expect("logs in");
+        let js = async_nats::jetstream::new(client);
+        let mut events = js.get_stream("EVENTS").await.expect("readable");
+        assert!(events.purge().await.is_err(), "{user} purged the stream");
+        assert_eq!(events.info().await.expect("info").state.messages, 1, "{user}");
+    }
+
+    for log in ["api.log", "projector.log"] {
+        let text = log_of(servers.dir.path(), log);
+        assert!(!text.contains("hunter2"), "{log} shows a password:\n{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_its_credentials_the_api_refuses_to_start_and_says_why_without_a_password() {
+    let servers = Servers::start().await;
+    let port = format!("127.0.0.1:{}", free_port());
+    let bind = ("BIND_ADDR", port.as_str());
+    let refusals = [
+        ("no NATS user", vec![bind, redis_login()]),
+        (
+            "a wrong NATS password",
+            vec![bind, ("NATS_USER", API_USER), ("NATS_PASSWORD", "wrong-hunter2"), redis_login()],
+        ),
+        (
+            "another user's password",
+            vec![bind, ("NATS_USER", API_USER), ("NATS_PASSWORD", PROJECTOR_PASSWORD)],
+        ),
+        ("no Redis password", vec![bind, ("NATS_USER", API_USER), ("NATS_PASSWORD", API_PASSWORD)]),
+        (
+            "a wrong Redis password",
+            vec![
+                bind,
+                ("NATS_USER", API_USER),
+                ("NATS_PASSWORD", API_PASSWORD),
+                ("REDIS_PASSWORD", "wrong-hunter2"),
+            ],
+        ),
+    ];
+    for (case, logins) in refusals {
+        let output = servers.run(&["api"], &logins);
+        let said =
+            format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        assert!(!output.status.success(), "{case}: started:\n{said}");
+        let why = if case.contains("Redis") { "Redis" } else { "authorization" };
+        assert!(said.contains(why), "{case}: no clear reason:\n{said}");
+        assert!(!said.contains("hunter2"), "{case}: a password is shown:\n{said}");
+    }
+
+    // Credentials in a URL are refused before anything is tried, without repeating them.
+    let in_url = format!("nats://{API_USER}:{API_PASSWORD}@127.0.0.1:{}", servers.nats.port());
+    let output = servers.run(&["status"], &[("NATS_URL", &in_url)]);
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{said}");
+    assert!(said.contains("NATS_USER") && !said.contains("hunter2"), "{said}");
+}
