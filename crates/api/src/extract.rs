@@ -6,7 +6,7 @@ use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use axum::http::request::Parts;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use utoipa::IntoParams;
 use valentine_domain::{EditToken, Slug};
 
@@ -40,20 +40,29 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     }
 }
 
-/// Parses a JSON body, sorting its errors into `400` (not JSON) and `422` (wrong shape).
+/// Parses a JSON body, which must be an object, sorting its errors into `400` (not JSON) and
+/// `422` (wrong shape).
 ///
 /// # Errors
 /// As described.
 pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        use serde_json::error::Category;
-        match e.classify() {
-            Category::Data => ApiError::invalid_field("body", format!("Invalid request body: {}", short(&e))),
-            Category::Syntax | Category::Eof | Category::Io => {
-                ApiError::BadRequest(format!("Request body is not valid JSON: {}", short(&e)))
-            }
+    // serde reads a struct from a JSON array too, item by item in field order; every body of
+    // this API is an object.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        serde_json::from_slice::<IgnoredAny>(bytes).map_err(|e| refusal(&e))?;
+        return Err(ApiError::invalid_field("body", "Invalid request body: expected a JSON object"));
+    }
+    serde_json::from_slice(bytes).map_err(|e| refusal(&e))
+}
+
+fn refusal(e: &serde_json::Error) -> ApiError {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Data => ApiError::invalid_field("body", format!("Invalid request body: {}", short(e))),
+        Category::Syntax | Category::Eof | Category::Io => {
+            ApiError::BadRequest(format!("Request body is not valid JSON: {}", short(e)))
         }
-    })
+    }
 }
 
 fn short(err: &serde_json::Error) -> String {
@@ -191,6 +200,24 @@ mod tests {
         }
         let (mut parts, ()) = request.body(()).expect("request").into_parts();
         EditTokenHeader::from_request_parts(&mut parts, &()).await
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Body {
+        #[serde(default)]
+        _a: Option<String>,
+        #[serde(default)]
+        _b: Option<String>,
+    }
+
+    #[test]
+    fn a_body_is_an_object_never_an_array_of_its_fields() {
+        parse::<Body>(b" {\"_a\": \"x\"} ").expect("an object");
+        for array in [&b"[\"x\", \"y\"]"[..], b" [null]", b"[]"] {
+            let refused = parse::<Body>(array).expect_err("an array");
+            assert_eq!((refused.status().as_u16(), refused.code()), (422, "invalid"));
+        }
+        assert_eq!(parse::<Body>(b"[1, ").expect_err("not JSON").code(), "bad_request");
     }
 
     #[tokio::test]

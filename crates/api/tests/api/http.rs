@@ -46,6 +46,46 @@ async fn malformed_bodies_get_clear_json_errors_and_store_nothing() {
 }
 
 #[tokio::test]
+async fn a_json_array_is_not_a_body_even_when_its_items_fit_the_fields() {
+    // serde read a struct from an array, item by item: `["slug", "title", "message"]`
+    // created a page, and `[null, null]` was an update that changed nothing, answered 200.
+    let app = spawn_app().await;
+    let slug = unique_slug("arr");
+    let body = serde_json::to_vec(&json!([slug, "Be mine", "Every day"])).expect("json");
+    let (status, error) = answer(app.post_raw(body, "application/json").await).await;
+    assert_error(status, &error, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, check) = answer(app.get(&format!("/api/slugs/check/{slug}")).await).await;
+    assert_eq!(check["available"], true, "nothing was stored");
+
+    let page = unique_slug("arr");
+    let created = app.create(&page).await;
+    let token = created["edit_token"].as_str().expect("token");
+    let (status, error) = answer(app.patch(&page, Some(token), &json!([null, null])).await).await;
+    assert_error(status, &error, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, error) = answer(app.patch(&page, Some(token), &json!(["Changed"])).await).await;
+    assert_error(status, &error, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, read) = answer(app.get(&format!("/api/pages/{page}")).await).await;
+    assert_eq!(read["title"], "Be mine", "{read}");
+}
+
+#[tokio::test]
+async fn an_update_whose_body_is_not_json_is_a_400_before_the_page_or_token_is_looked_at() {
+    let app = spawn_app().await;
+    for slug in ["no-such-page", "x"] {
+        let response = app
+            .http
+            .patch(app.url(&format!("/api/pages/{slug}")))
+            .header("content-type", "application/json")
+            .body("{not json")
+            .send()
+            .await
+            .expect("PATCH answered");
+        let (status, error) = answer(response).await;
+        assert_error(status, &error, StatusCode::BAD_REQUEST);
+    }
+}
+
+#[tokio::test]
 async fn unknown_routes_methods_and_bad_paths_get_json_errors() {
     let app = spawn_app().await;
     for (method, path, expected) in [
