@@ -459,6 +459,23 @@ async fn suggestions_for_any_input_come_back_quickly_and_valid() {
 }
 
 #[tokio::test]
+async fn a_suggestion_count_too_big_for_a_number_is_capped_like_any_count_above_ten() {
+    // It was refused as a 400 ("number too large to fit in target type").
+    let app = spawn_app().await;
+    for count in ["11", "18446744073709551616", "1753342343199437763639079075840"] {
+        let (status, body) =
+            answer(app.get(&format!("/api/slugs/suggest?base=love&count={count}")).await).await;
+        assert_eq!(status, StatusCode::OK, "{count}: {body}");
+        assert_eq!(body["suggestions"].as_array().map(Vec::len), Some(10), "{count}: {body}");
+    }
+    for count in ["", "+5", "1e3", "١٢"] {
+        let response = app.http.get(app.url("/api/slugs/suggest")).query(&[("base", "x"), ("count", count)]);
+        let (status, error) = answer(response.send().await.expect("answered")).await;
+        assert_error(status, &error, StatusCode::BAD_REQUEST);
+    }
+}
+
+#[tokio::test]
 async fn templates_list_the_eight_designs_in_order() {
     let app = spawn_app_with(|_| {}).await;
     let response = app.get("/api/templates").await;
