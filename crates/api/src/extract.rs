@@ -127,7 +127,12 @@ fn truncate(text: &str) -> String {
 #[into_params(parameter_in = Path)]
 pub(crate) struct PageSlug {
     /// The page's slug, in any casing.
-    #[param(rename = "slug")]
+    #[param(
+        rename = "slug",
+        min_length = 3,
+        max_length = 50,
+        pattern = r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$"
+    )]
     pub(crate) key: String,
 }
 

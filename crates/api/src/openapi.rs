@@ -1,5 +1,6 @@
 //! The OpenAPI document, generated from the handlers and types themselves.
 
+use serde_json::Value;
 use utoipa::OpenApi;
 
 use crate::error::{ErrorBody, FieldError};
@@ -41,6 +42,42 @@ pub struct ApiDoc;
 impl ApiDoc {
     /// The document as JSON bytes, built once at start.
     pub(crate) fn json() -> bytes::Bytes {
-        bytes::Bytes::from(serde_json::to_vec(&Self::openapi()).unwrap_or_default())
+        let mut doc = serde_json::to_value(Self::openapi()).unwrap_or_default();
+        name_link_fields(&mut doc);
+        bytes::Bytes::from(serde_json::to_vec(&doc).unwrap_or_default())
+    }
+}
+
+/// utoipa writes a Link Object's fields in snake case (`operation_id`); OpenAPI names them in
+/// camel case (`operationId`), and clients following links read only those names.
+fn name_link_fields(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else { return };
+    let operations = paths.values_mut().filter_map(Value::as_object_mut).flat_map(|item| item.values_mut());
+    let responses = operations.filter_map(|op| op.get_mut("responses")).filter_map(Value::as_object_mut);
+    let links = responses.flat_map(|r| r.values_mut()).filter_map(|r| r.get_mut("links"));
+    for link in links.filter_map(Value::as_object_mut).flat_map(|l| l.values_mut()) {
+        let Some(link) = link.as_object_mut() else { continue };
+        for (snake, camel) in [
+            ("operation_id", "operationId"),
+            ("operation_ref", "operationRef"),
+            ("request_body", "requestBody"),
+        ] {
+            if let Some(value) = link.remove(snake) {
+                link.insert(camel.to_owned(), value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_name_their_target_operation_in_camel_case() {
+        let doc: Value = serde_json::from_slice(&ApiDoc::json()).expect("JSON");
+        let links = &doc["paths"]["/api/pages"]["post"]["responses"]["201"]["links"];
+        assert_eq!(links["UpdatePage"]["operationId"], "update_page", "{links}");
+        assert!(links["UpdatePage"].get("operation_id").is_none(), "{links}");
     }
 }

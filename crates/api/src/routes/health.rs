@@ -30,7 +30,7 @@ pub(crate) async fn ready(State(readiness): State<ReadinessChecks>) -> Response 
 }
 
 /// Prometheus metrics in the text exposition format.
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", body = String)))]
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "OpenMetrics text format", body = String, content_type = "application/openmetrics-text")))]
 pub(crate) async fn metrics(
     State(readiness): State<ReadinessChecks>,
     State(metrics): State<Metrics>,

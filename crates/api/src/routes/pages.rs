@@ -39,10 +39,19 @@ const IDEMPOTENCY_KEY_MIN: usize = 22;
 /// carries its edit token. Send an `Idempotency-Key` to make retries safe: the same key with
 /// the same body creates at most one page and gets the same answer.
 #[utoipa::path(post, path = "/api/pages", tag = "pages", request_body = CreatePageRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries of this create safe")),
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, description = "Makes retries of this create safe: a UUID, or 22–255 letters, digits, '-' and '_' drawn at random",
+        pattern = r"^([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|[A-Za-z0-9_-]{22,255})$")),
     responses(
-        (status = 201, description = "Created and visible", body = CreatedResponse),
-        (status = 202, description = "Stored; not yet visible: poll the job", body = QueuedResponse),
+        (status = 201, description = "Created and visible", body = CreatedResponse, links(
+            ("GetPage" = (operation_id = "get_page", parameters(("slug" = "$response.body#/page/slug")))),
+            ("UpdatePage" = (operation_id = "update_page", parameters(("slug" = "$response.body#/page/slug"), ("header.X-Edit-Token" = "$response.body#/edit_token")))),
+            ("DeletePage" = (operation_id = "delete_page", parameters(("slug" = "$response.body#/page/slug"), ("header.X-Edit-Token" = "$response.body#/edit_token")))),
+            ("PageHistory" = (operation_id = "page_history", parameters(("slug" = "$response.body#/page/slug"), ("header.X-Edit-Token" = "$response.body#/edit_token")))),
+        )),
+        (status = 202, description = "Stored; not yet visible: poll the job", body = QueuedResponse, links(
+            ("JobStatus" = (operation_id = "job_status", parameters(("job_id" = "$response.body#/job_id")))),
+            ("UpdatePage" = (operation_id = "update_page", parameters(("slug" = "$request.body#/slug"), ("header.X-Edit-Token" = "$response.body#/edit_token")))),
+        )),
         (status = 409, description = "Slug taken or reserved; or a retry whose page was since deleted, or whose Idempotency-Key is past its replay window", body = ErrorBody),
         BodyRefusals, RateLimited, Unavailable))]
 pub(crate) async fn create_page(

@@ -40,12 +40,12 @@ pub(crate) enum BodyRefusals {
 
 /// Too many requests from this client; `Retry-After` says when to try again.
 #[derive(IntoResponses)]
-#[response(status = 429)]
+#[response(status = 429, headers(("Retry-After" = u64, description = "Seconds until a slot frees up")))]
 #[expect(dead_code, reason = "describes answers for the OpenAPI document; never built")]
 pub(crate) struct RateLimited(ErrorBody);
 
 /// A service it needs is unavailable, or the backlog too large; retry after `Retry-After`.
 #[derive(IntoResponses)]
-#[response(status = 503)]
+#[response(status = 503, headers(("Retry-After" = u64, description = "Seconds after which a retry is sensible")))]
 #[expect(dead_code, reason = "describes answers for the OpenAPI document; never built")]
 pub(crate) struct Unavailable(ErrorBody);

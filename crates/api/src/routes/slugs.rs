@@ -39,7 +39,7 @@ pub(crate) async fn check_slug(
 
 /// Suggest available slugs based on any text.
 #[utoipa::path(get, path = "/api/slugs/suggest", tag = "slugs",
-    params(("base" = String, Query, description = "Any text to base suggestions on"), ("count" = Option<usize>, Query, description = "How many, 1 to 10 (default 5)")),
+    params(("base" = String, Query, description = "Any text to base suggestions on"), ("count" = Option<usize>, Query, minimum = 1, description = "How many, 1 to 10 (default 5); more is capped at 10")),
     responses((status = 200, description = "Available slugs", body = Suggestions),
         (status = 400, description = "Missing base, or a count of 0 (above 10 is capped at 10)", body = ErrorBody), RateLimited))]
 pub(crate) async fn suggest_slugs(

@@ -1,7 +1,10 @@
 //! Pages on the wire: the one place a read-model row becomes the page's JSON.
 
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
+use valentine_domain::TEMPLATES;
 use valentine_projections::{HistoryRow, PageRow};
 
 /// A page as the API shows it.
@@ -68,26 +71,48 @@ impl PageResponse {
 }
 
 /// `POST /api/pages` body. Text is trimmed; blank counts as missing.
+///
+/// The schema states the rules as far as JSON Schema can: "a non-blank character" stands for
+/// "not blank after trimming", and lengths are counted before trimming, so the schema is never
+/// looser than the API.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub(crate) struct CreatePageRequest {
     /// 3–50 letters, digits and inner hyphens; unique in any casing.
     #[serde(default)]
+    #[schema(value_type = String, required = true, min_length = 3, max_length = 50, pattern = r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$")]
     pub slug: Option<String>,
     /// Required, 1–100 characters.
     #[serde(default)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, pattern = r"\S")]
     pub title: Option<String>,
     /// Required, 1–2000 characters.
     #[serde(default)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 2000, pattern = r"\S")]
     pub message: Option<String>,
     /// Optional, at most 50 characters.
     #[serde(default)]
+    #[schema(max_length = 50)]
     pub sender_name: Option<String>,
     /// Optional, at most 50 characters.
     #[serde(default)]
+    #[schema(max_length = 50)]
     pub recipient_name: Option<String>,
-    /// One of the eight template ids; `classic` when absent.
+    /// One of the eight template ids; `classic` when absent or `null`.
     #[serde(default)]
+    #[schema(schema_with = template_id_schema)]
     pub template_id: Option<String>,
+}
+
+/// `template_id` in a request: one of the eight ids, or `null`.
+fn template_id_schema() -> Object {
+    let ids = TEMPLATES.iter().map(|t| Value::from(t.id.as_str()));
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .description(Some(
+            "One of the eight template ids; `null` or absent: `classic` on create, unchanged on update.",
+        ))
+        .enum_values(Some(ids.chain([Value::Null])))
+        .build()
 }
 
 /// `201`: the page exists and shows in reads.
@@ -120,20 +145,23 @@ pub(crate) struct QueuedResponse {
 pub(crate) struct UpdatePageRequest {
     /// New title, 1–100 characters.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub title: Option<String>,
     /// New message, 1–2000 characters.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
     pub message: Option<String>,
     /// New sender name; blank or `null` removes it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 50)]
     pub sender_name: Option<Option<String>>,
     /// New recipient name; blank or `null` removes it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 50)]
     pub recipient_name: Option<Option<String>>,
     /// New template id.
     #[serde(default)]
+    #[schema(schema_with = template_id_schema)]
     pub template_id: Option<String>,
 }
 

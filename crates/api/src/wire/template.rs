@@ -6,6 +6,7 @@ use valentine_domain::{TEMPLATES, Template};
 
 /// A design as the API lists it.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Template)]
 pub(crate) struct TemplateResponse {
     /// Stable id: classic, modern, playful, elegant, proposal, envelope, scratch, countdown.
     pub id: &'static str,

@@ -273,6 +273,16 @@ async fn the_openapi_document_lists_every_route() {
         assert!(update.contains(&status.to_owned()), "update lacks {status}: {update:?}");
     }
     assert!(statuses("/api/slugs/check/{slug}", "get").contains(&"429".to_owned()));
+    // An update or deletion needs the event store: without it, 503.
+    for method in ["patch", "delete"] {
+        assert!(statuses("/api/pages/{slug}", method).contains(&"503".to_owned()), "{method}");
+    }
+    // A client follows the create's links to the page, with its edit token.
+    let links = &paths["/api/pages"]["post"]["responses"]["201"]["links"];
+    assert_eq!(links["UpdatePage"]["operationId"], "update_page", "{links}");
+    assert_eq!(links["UpdatePage"]["parameters"]["header.X-Edit-Token"], "$response.body#/edit_token");
+    let job = &paths["/api/pages"]["post"]["responses"]["202"]["links"]["JobStatus"];
+    assert_eq!(job["operationId"], "job_status", "{job}");
 }
 
 #[tokio::test]
