@@ -3,7 +3,7 @@
 set shell := ["bash", "-euo", "pipefail", "-c"]
 set dotenv-load := true
 
-# Tools installed by scripts/bootstrap.sh (just, nats-server, check-jsonschema) come first.
+# Tools installed by scripts/bootstrap.sh (just, nats-server, check-jsonschema, schemathesis) come first.
 export PATH := justfile_directory() / ".venv/bin" + ":" + env("PATH")
 
 # List the recipes
@@ -78,8 +78,8 @@ bench-durability ROUNDS="2":
       done
     done
 
-# Everything CI runs: formatting, lints, compose checks, the web app's checks and end-to-end tests, then every Rust test
-test: fmt-check lint check-compose web-check e2e
+# Everything CI runs: formatting, lints, compose checks, the web app's checks, end-to-end tests and the API fuzz run, then every Rust test
+test: fmt-check lint check-compose web-check e2e fuzz
     cargo nextest run --workspace
 
 # The web app: types, formatting and unit tests (Vitest)
@@ -89,6 +89,10 @@ web-check:
 # End-to-end tests in Chromium against the real stack (scripts/e2e.sh); screenshots in web/test-results/
 e2e *ARGS:
     E2E_ARGS="{{ ARGS }}" scripts/e2e.sh
+
+# Fuzz the HTTP API against its OpenAPI document on the real stack (scripts/fuzz.sh); reports in .run/fuzz/
+fuzz:
+    scripts/fuzz.sh
 
 # Copy the screenshots of the last end-to-end run into docs/screenshots/
 screenshots:

@@ -28,7 +28,8 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" > /dev/null
 fi
 
-# 2. just, nats-server and check-jsonschema, pinned, into a project-local virtualenv.
+# 2. just, nats-server, check-jsonschema and schemathesis (the API fuzz run), pinned, into a
+#    project-local virtualenv.
 if [ ! -x .venv/bin/python ]; then
   log "creating .venv"
   python3 -m venv .venv

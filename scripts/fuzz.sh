@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Fuzzing the HTTP API against its own OpenAPI document (Schemathesis), on the real stack:
+# builds the `valentine` binary, starts nats-server, redis-server, a projector and the API on
+# free loopback ports with throwaway data, and runs Schemathesis against
+# $STACK_BASE/api/openapi.json with every check it has: no 5xx, every answer's status,
+# content type, headers and body as documented, schema-valid requests accepted and invalid
+# ones refused, the methods a path lacks refused, a deleted page gone, answers within 15 s.
+# Then scripts/fuzz-coverage.py fails unless every documented (operation, status) was seen.
+#
+# Five runs, each against an API set up to reach answers the others cannot:
+#   1. healthy: every operation, every phase (boundary values, random data, and stateful
+#      sequences that follow the document's links from a create to the page's reads, updates,
+#      history and deletion with its edit token). Limits are raised so they do not get in
+#      the way: Schemathesis cannot vary X-Forwarded-For, so every request is one client.
+#   2. author: the page operations on two pages made for it, with their edit tokens, so
+#      that updates are fuzzed past the token check and a deletion goes through.
+#   3. queued: an API with SYNC_WAIT_MS=0 answers creates 202, and the job link is followed.
+#   4. tight: an API with limits of 1 and a body limit of 1 KiB (the least it takes)
+#      answers 429 and 413.
+#   5. outage: nats-server stopped; what needs the event store answers 503.
+#
+#   FUZZ_EXAMPLES   most test cases per operation in the healthy run (default 30)
+#   FUZZ_SEED       Schemathesis seed, to replay a run (default: a new one, printed)
+#   FUZZ_REPORT     where the reports go (default .run/fuzz; NDJSON and JUnit per run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+
+STACK_NAME=fuzz
+# shellcheck source=scripts/lib/stack.sh
+. scripts/lib/stack.sh
+stack_temp
+tmp="$STACK_TMP"
+
+command -v schemathesis > /dev/null || stack_die "schemathesis is missing; run scripts/bootstrap.sh"
+examples="${FUZZ_EXAMPLES:-30}"
+report="${FUZZ_REPORT:-.run/fuzz}"
+rm -rf "$report"
+mkdir -p "$report"
+seed=(--seed "${FUZZ_SEED:-$(python3 -c 'import secrets; print(secrets.randbits(64))')}")
+started=$SECONDS
+
+cargo build --locked -q -p valentine-cli
+bin="$(realpath "${CARGO_TARGET_DIR:-target}")/debug/valentine"
+
+stack_clear_settings
+export RUST_LOG=info NO_COLOR=1
+read -r redis_port api_port queued_port tight_port <<< "$(stack_free_ports 4)"
+many=1000000
+stack_up "$bin" "$tmp" -1 "$redis_port" "127.0.0.1:$api_port" 1 no \
+  IP_HASH_SECRET=fuzz RATE_LIMIT_PAGES_PER_HOUR=$many RATE_LIMIT_SLUG_CHECKS_PER_MINUTE=$many \
+  FRONTEND_DOMAIN="http://127.0.0.1:$api_port"
+healthy="$STACK_BASE"
+
+# Two more APIs on the same servers and read model. Limits live in Redis, so the tight API
+# sees what the others used: its limits of 1 are spent at once.
+stack_start api-queued env BIND_ADDR="127.0.0.1:$queued_port" IP_HASH_SECRET=fuzz SYNC_WAIT_MS=0 \
+  RATE_LIMIT_PAGES_PER_HOUR=$many RATE_LIMIT_SLUG_CHECKS_PER_MINUTE=$many "$bin" api
+stack_start api-tight env BIND_ADDR="127.0.0.1:$tight_port" IP_HASH_SECRET=fuzz MAX_BODY_BYTES=1024 \
+  RATE_LIMIT_PAGES_PER_HOUR=1 RATE_LIMIT_SLUG_CHECKS_PER_MINUTE=1 "$bin" api
+status_of() { curl -s -o /dev/null -w '%{http_code}' "$1"; }
+ready_at() { [ "$(status_of "http://127.0.0.1:$1/ready")" = 200 ]; }
+for port in "$queued_port" "$tight_port"; do
+  stack_wait_until "GET /ready on :$port answering 200" 60 ready_at "$port"
+done
+stack_say "stack up at $healthy (queued: :$queued_port, tight: :$tight_port); seed ${seed[1]}"
+
+curl -sf "$healthy/api/openapi.json" > "$report/openapi.json" || stack_die "no OpenAPI document"
+
+failed=()
+# fuzz NAME BASE_URL [ARGS...]: one Schemathesis run, with $tmp/NAME.toml as its settings
+# when it exists; its reports in $report/NAME.
+fuzz() {
+  local name=$1 base=$2 config=()
+  shift 2
+  [ -f "$tmp/$name.toml" ] && config=(--config-file "$tmp/$name.toml")
+  stack_say "run $name"
+  if ! schemathesis "${config[@]}" run "$base/api/openapi.json" --checks all "${seed[@]}" \
+    --report ndjson,junit --report-dir "$report/$name" --no-color --output-truncate true \
+    --generation-database none --warnings off --request-timeout 30 "$@" 3>&- 4>&-; then
+    failed+=("$name")
+  fi
+}
+
+# seed_page NAME: creates a page; prints its slug and edit token.
+seed_page() {
+  local slug="fuzz-$1-$RANDOM$RANDOM"
+  curl -sf -H 'content-type: application/json' "$healthy/api/pages" \
+    -d "{\"slug\": \"$slug\", \"title\": \"Seed\", \"message\": \"A page to act on\"}" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["edit_token"])' |
+    sed "s/^/$slug /"
+}
+
+# 1. The API answers within 15 s or gives up with 503, so anything slower is a failure.
+fuzz healthy "$healthy" --max-examples "$examples" --max-response-time 15
+
+# 2.
+read -r kept_slug kept_token <<< "$(seed_page kept)"
+read -r gone_slug gone_token <<< "$(seed_page gone)"
+if [ -z "$kept_token" ] || [ -z "$gone_token" ]; then stack_die "could not create the pages to act on"; fi
+cat > "$tmp/author.toml" << EOF
+[[operations]]
+include-operation-id = ["get_page", "update_page", "page_history"]
+parameters = { "path.slug" = "$kept_slug", "header.X-Edit-Token" = "$kept_token" }
+
+[[operations]]
+include-operation-id = "delete_page"
+parameters = { "path.slug" = "$gone_slug", "header.X-Edit-Token" = "$gone_token" }
+EOF
+fuzz author "$healthy" --max-examples 15 --max-response-time 15 --phases coverage,fuzzing \
+  --include-operation-id get_page --include-operation-id update_page \
+  --include-operation-id page_history --include-operation-id delete_page
+
+# 3.
+fuzz queued "http://127.0.0.1:$queued_port" --max-examples 15 --max-response-time 15 \
+  --phases fuzzing,stateful \
+  --include-operation-id create_page --include-operation-id job_status --include-operation-id update_page
+
+# 4. A body over 1 KiB refused with 413, schema-valid or not, is what this run is for.
+cat > "$tmp/tight.toml" << 'EOF'
+[checks.positive_data_acceptance]
+expected-statuses = ["2xx", "401", "403", "404", "409", "413", "429", "5xx"]
+
+[checks.negative_data_rejection]
+expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5xx"]
+EOF
+fuzz tight "http://127.0.0.1:$tight_port" --max-examples 10 --max-response-time 15 \
+  --phases coverage,fuzzing \
+  --include-operation-id create_page --include-operation-id update_page \
+  --include-operation-id check_slug --include-operation-id suggest_slugs
+
+# 5. With NATS away, 503 is the right answer for what needs it (status_code_conformance
+# still checks that it is documented there); 500 is still a failure. Valid data only, so
+# that requests get as far as the event store: the kept page and its token, a job id, and a
+# fresh Idempotency-Key (a create must not be a replay answered from the read model). Each
+# such request waits for the NATS client's 10 s timeout, so there are few of them, in
+# parallel, held to the API's own 15 s limit (plus slack).
+stack_stop "$(stack_pid nats)"
+for _ in $(seq 200); do
+  [ "$(status_of "$healthy/ready")" = 503 ] && break
+  sleep 0.1
+done
+[ "$(status_of "$healthy/ready")" = 503 ] || stack_die "GET /ready still not 503 with NATS stopped"
+job_id="$(python3 -c 'import secrets; a = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"; print("0" + "".join(secrets.choice(a) for _ in range(25)))')"
+cat > "$tmp/outage.toml" << EOF
+[checks.not_a_server_error]
+expected-statuses = ["2xx", "3xx", "4xx", "503"]
+
+[[operations]]
+include-operation-id = ["get_page", "update_page", "delete_page", "page_history"]
+parameters = { "path.slug" = "$kept_slug", "header.X-Edit-Token" = "$kept_token" }
+
+[[operations]]
+include-operation-id = "job_status"
+parameters = { "path.job_id" = "$job_id" }
+
+[[operations]]
+include-operation-id = "create_page"
+parameters = { "header.Idempotency-Key" = "$(python3 -c 'import uuid; print(uuid.uuid4())')" }
+EOF
+fuzz outage "$healthy" --max-examples 1 --max-response-time 20 --mode positive --phases fuzzing \
+  --workers 4
+
+stack_say "runs done in $((SECONDS - started)) s"
+python3 scripts/fuzz-coverage.py "$report/openapi.json" "$report"/*/ndjson-*.ndjson || failed+=(coverage)
+[ ${#failed[@]} -eq 0 ] || stack_die "failed: ${failed[*]}; reports in $report"
+stack_say "passed in $((SECONDS - started)) s; reports in $report"
