@@ -74,7 +74,8 @@ impl PageResponse {
 ///
 /// The schema states the rules as far as JSON Schema can: "a non-blank character" stands for
 /// "not blank after trimming", and lengths are counted before trimming, so the schema is never
-/// looser than the API.
+/// looser than the API. Non-blank is `[^\s\u0085]`: a character that is whitespace by no
+/// one's count, neither JSON Schema's `\s` nor U+0085, which `str::trim` removes as well.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub(crate) struct CreatePageRequest {
     /// 3–50 letters, digits and inner hyphens; unique in any casing.
@@ -83,11 +84,11 @@ pub(crate) struct CreatePageRequest {
     pub slug: Option<String>,
     /// Required, 1–100 characters.
     #[serde(default)]
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, pattern = r"\S")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, pattern = r"[^\s\u0085]")]
     pub title: Option<String>,
     /// Required, 1–2000 characters.
     #[serde(default)]
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 2000, pattern = r"\S")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 2000, pattern = r"[^\s\u0085]")]
     pub message: Option<String>,
     /// Optional, at most 50 characters.
     #[serde(default)]
@@ -145,11 +146,11 @@ pub(crate) struct QueuedResponse {
 pub(crate) struct UpdatePageRequest {
     /// New title, 1–100 characters.
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\u0085]")]
     pub title: Option<String>,
     /// New message, 1–2000 characters.
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    #[schema(min_length = 1, max_length = 2000, pattern = r"[^\s\u0085]")]
     pub message: Option<String>,
     /// New sender name; blank or `null` removes it.
     #[serde(default, deserialize_with = "present")]
