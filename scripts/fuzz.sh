@@ -69,7 +69,8 @@ curl -sf "$healthy/api/openapi.json" > "$report/openapi.json" || stack_die "no O
 
 failed=()
 # fuzz NAME BASE_URL [ARGS...]: one Schemathesis run, with $tmp/NAME.toml as its settings
-# when it exists; its reports in $report/NAME.
+# when it exists; its reports in $report/NAME. A failure is reported as found, unshrunk:
+# shrinking a stateful sequence can take minutes.
 fuzz() {
   local name=$1 base=$2 config=()
   shift 2
@@ -77,7 +78,7 @@ fuzz() {
   stack_say "run $name"
   if ! schemathesis "${config[@]}" run "$base/api/openapi.json" --checks all "${seed[@]}" \
     --report ndjson,junit --report-dir "$report/$name" --no-color --output-truncate true \
-    --generation-database none --warnings off --request-timeout 30 "$@" 3>&- 4>&-; then
+    --generation-database none --no-shrink --warnings off --request-timeout 30 "$@" 3>&- 4>&-; then
     failed+=("$name")
   fi
 }
