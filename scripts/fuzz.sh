@@ -15,7 +15,7 @@
 #   2. author: the page operations on two pages made for it, with their edit tokens, so
 #      that updates are fuzzed past the token check and a deletion goes through.
 #   3. queued: an API with SYNC_WAIT_MS=0 answers creates 202, and the job link is followed.
-#   4. tight: an API with limits of 1 and a body limit of 1 KiB (the least it takes)
+#   4. tight: an API with every budget 1 and a body limit of 1 KiB (the least it takes)
 #      answers 429 and 413.
 #   5. outage: nats-server stopped; what needs the event store answers 503.
 #
@@ -46,18 +46,21 @@ bin="$(realpath "${CARGO_TARGET_DIR:-target}")/debug/valentine"
 stack_clear_settings
 export RUST_LOG=info NO_COLOR=1
 read -r redis_port api_port queued_port tight_port <<< "$(stack_free_ports 4)"
-many=1000000
+roomy=(RATE_LIMIT_PAGES_PER_HOUR=1000000 RATE_LIMIT_SLUG_CHECKS_PER_MINUTE=1000000
+  RATE_LIMIT_EDITS_PER_MINUTE=1000000 RATE_LIMIT_PAGE_EDITS_PER_HOUR=1000000
+  RATE_LIMIT_JOB_POLLS_PER_MINUTE=1000000 RATE_LIMIT_READS_PER_MINUTE=1000000)
+tight=(RATE_LIMIT_PAGES_PER_HOUR=1 RATE_LIMIT_SLUG_CHECKS_PER_MINUTE=1 RATE_LIMIT_EDITS_PER_MINUTE=1
+  RATE_LIMIT_PAGE_EDITS_PER_HOUR=1 RATE_LIMIT_JOB_POLLS_PER_MINUTE=1 RATE_LIMIT_READS_PER_MINUTE=1)
 stack_up "$bin" "$tmp" -1 "$redis_port" "127.0.0.1:$api_port" 1 no \
-  IP_HASH_SECRET=fuzz RATE_LIMIT_PAGES_PER_HOUR=$many RATE_LIMIT_SLUG_CHECKS_PER_MINUTE=$many \
-  FRONTEND_DOMAIN="http://127.0.0.1:$api_port"
+  IP_HASH_SECRET=fuzz "${roomy[@]}" FRONTEND_DOMAIN="http://127.0.0.1:$api_port"
 healthy="$STACK_BASE"
 
 # Two more APIs on the same servers and read model. Limits live in Redis, so the tight API
 # sees what the others used: its limits of 1 are spent at once.
 stack_start api-queued env BIND_ADDR="127.0.0.1:$queued_port" IP_HASH_SECRET=fuzz SYNC_WAIT_MS=0 \
-  RATE_LIMIT_PAGES_PER_HOUR=$many RATE_LIMIT_SLUG_CHECKS_PER_MINUTE=$many "$bin" api
+  "${roomy[@]}" "$bin" api
 stack_start api-tight env BIND_ADDR="127.0.0.1:$tight_port" IP_HASH_SECRET=fuzz MAX_BODY_BYTES=1024 \
-  RATE_LIMIT_PAGES_PER_HOUR=1 RATE_LIMIT_SLUG_CHECKS_PER_MINUTE=1 "$bin" api
+  "${tight[@]}" "$bin" api
 status_of() { curl -s -o /dev/null -w '%{http_code}' "$1"; }
 ready_at() { [ "$(status_of "http://127.0.0.1:$1/ready")" = 200 ]; }
 for port in "$queued_port" "$tight_port"; do
@@ -117,18 +120,32 @@ fuzz queued "http://127.0.0.1:$queued_port" --max-examples 15 --max-response-tim
   --phases fuzzing,stateful \
   --include-operation-id create_page --include-operation-id job_status --include-operation-id update_page
 
-# 4. A body over 1 KiB refused with 413, schema-valid or not, is what this run is for.
-cat > "$tmp/tight.toml" << 'EOF'
+# A job id no create made, for the runs that poll one.
+job_id="$(python3 -c 'import secrets; a = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"; print("0" + "".join(secrets.choice(a) for _ in range(25)))')"
+
+# 4. A body over 1 KiB refused with 413, schema-valid or not, is what this run is for; and
+# every budget, of 1, is spent by what came before. The page operations act on the kept page.
+cat > "$tmp/tight.toml" << EOF
 [checks.positive_data_acceptance]
 expected-statuses = ["2xx", "401", "403", "404", "409", "413", "429", "5xx"]
 
 [checks.negative_data_rejection]
 expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5xx"]
+
+[[operations]]
+include-operation-id = ["get_page", "page_history", "delete_page"]
+parameters = { "path.slug" = "$kept_slug", "header.X-Edit-Token" = "$kept_token" }
+
+[[operations]]
+include-operation-id = "job_status"
+parameters = { "path.job_id" = "$job_id" }
 EOF
 fuzz tight "http://127.0.0.1:$tight_port" --max-examples 10 --max-response-time 15 \
   --phases coverage,fuzzing \
   --include-operation-id create_page --include-operation-id update_page \
-  --include-operation-id check_slug --include-operation-id suggest_slugs
+  --include-operation-id check_slug --include-operation-id suggest_slugs \
+  --include-operation-id get_page --include-operation-id page_history \
+  --include-operation-id delete_page --include-operation-id job_status
 
 # 5. With NATS away, 503 is the right answer for what needs it (status_code_conformance
 # still checks that it is documented there); 500 is still a failure. Valid data only, so
@@ -142,7 +159,6 @@ for _ in $(seq 200); do
   sleep 0.1
 done
 [ "$(status_of "$healthy/ready")" = 503 ] || stack_die "GET /ready still not 503 with NATS stopped"
-job_id="$(python3 -c 'import secrets; a = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"; print("0" + "".join(secrets.choice(a) for _ in range(25)))')"
 cat > "$tmp/outage.toml" << EOF
 [checks.not_a_server_error]
 expected-statuses = ["2xx", "3xx", "4xx", "503"]
