@@ -429,3 +429,23 @@ async fn with_a_web_app_page_links_get_escaped_previews_and_api_paths_stay_json(
     let metrics = app.get("/metrics").await.text().await.expect("text");
     assert!(!metrics.contains("valentine_page_views_total 1"), "a preview is not a view");
 }
+
+#[tokio::test]
+async fn a_failing_read_model_is_a_503_for_reads_and_history_that_reveals_nothing() {
+    use sqlx::Connection;
+    let app = spawn_app_with(|c| c.redis_url = None).await;
+    let slug = unique_slug("broken");
+    let token = app.create(&slug).await["edit_token"].as_str().expect("token").to_owned();
+    // The read model breaks under the API: its tables are gone.
+    let url = format!("sqlite://{}", app.database().display());
+    let mut db = sqlx::SqliteConnection::connect(&url).await.expect("the read model opens");
+    for table in ["page_events", "pages"] {
+        sqlx::query(&format!("DROP TABLE {table}")).execute(&mut db).await.expect("dropped");
+    }
+    for response in [app.get(&format!("/api/pages/{slug}")).await, app.history(&slug, Some(&token)).await] {
+        assert_eq!(response.headers()["retry-after"], "1");
+        let (status, error) = answer(response).await;
+        assert_error(status, &error, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(error["detail"], "The read model is unavailable; try again shortly");
+    }
+}
