@@ -13,6 +13,7 @@
 //! trip for its limit, and N instances allow up to N times the budget.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -140,7 +141,7 @@ pub(crate) struct RateLimiter {
     budgets: Budgets,
     script: Arc<Script>,
     local: Arc<Mutex<LocalWindows>>,
-    paced: Arc<Mutex<LocalPace>>,
+    paced: Arc<PacedShards>,
     metrics: Metrics,
 }
 
@@ -152,7 +153,7 @@ impl RateLimiter {
             budgets,
             script: Arc::new(Script::new(SLIDING_WINDOW)),
             local: Arc::new(Mutex::new(LocalWindows::new(budgets))),
-            paced: Arc::new(Mutex::new(LocalPace::default())),
+            paced: Arc::new(PacedShards::default()),
             metrics,
         }
     }
@@ -165,17 +166,12 @@ impl RateLimiter {
     pub(crate) async fn check(&self, bucket: Bucket, client: &str) -> Result<Attempt, ApiError> {
         let limit = self.budgets.of(bucket);
         let nothing =
-            || Attempt { key: String::new(), bucket, client: client.to_owned(), recorded: Recorded::Nothing };
+            || Attempt { key: String::new(), bucket, client: String::new(), recorded: Recorded::Nothing };
         if limit.attempts == 0 {
             return Ok(nothing());
         }
         if !bucket.shared() {
-            let wait = self.paced.lock().unwrap_or_else(PoisonError::into_inner).check(
-                bucket,
-                client,
-                limit,
-                Instant::now(),
-            );
+            let wait = self.paced.check(bucket, client, limit, Instant::now());
             return match wait {
                 None => Ok(nothing()),
                 Some(wait) => Err(self.refused(bucket, wait)),
@@ -328,22 +324,55 @@ impl LocalWindows {
     }
 }
 
-/// Budgets kept by pace in this process (GCRA): per client, the theoretical time its next
-/// attempt is due. `attempts` may come at once; after that one every `window / attempts`.
+/// Paced budgets split over shards, each with its own lock, so that concurrent reads
+/// rarely wait for one another. A client is known by a 64-bit hash of its key.
+#[derive(Debug)]
+struct PacedShards {
+    hasher: RandomState,
+    shards: Box<[Mutex<LocalPace>]>,
+}
+
+/// Shards of [`PacedShards`].
+const PACE_SHARDS: usize = 16;
+
+impl Default for PacedShards {
+    fn default() -> Self {
+        Self { hasher: RandomState::new(), shards: (0..PACE_SHARDS).map(|_| Mutex::default()).collect() }
+    }
+}
+
+impl PacedShards {
+    /// [`LocalPace::check`] in the client's shard.
+    fn check(&self, bucket: Bucket, client: &str, limit: Limit, now: Instant) -> Option<Duration> {
+        let key = self.hasher.hash_one((bucket, client));
+        let shard = &self.shards[usize::try_from(key % PACE_SHARDS as u64).unwrap_or(0)];
+        shard.lock().unwrap_or_else(PoisonError::into_inner).check(
+            key,
+            limit,
+            now,
+            LOCAL_CLIENTS_MAX / PACE_SHARDS,
+        )
+    }
+}
+
+/// Budgets kept by pace in this process (GCRA): per client (by the hash of its bucket and
+/// key), the theoretical time its next attempt is due. `attempts` may come at once; after
+/// that one every `window / attempts`.
 #[derive(Debug, Default)]
 struct LocalPace {
-    due: HashMap<(Bucket, String), Instant>,
+    due: HashMap<u64, Instant>,
     checks: u64,
 }
 
 impl LocalPace {
-    /// `None` when allowed (and recorded), else how long until the next attempt would be.
-    fn check(&mut self, bucket: Bucket, client: &str, limit: Limit, now: Instant) -> Option<Duration> {
+    /// `None` when allowed (and recorded), else how long until the next attempt would be;
+    /// remembers at most `clients_max` clients.
+    fn check(&mut self, client: u64, limit: Limit, now: Instant, clients_max: usize) -> Option<Duration> {
         self.checks += 1;
-        if self.checks.is_multiple_of(4096) || self.due.len() >= LOCAL_CLIENTS_MAX {
+        if self.checks.is_multiple_of(4096) || self.due.len() >= clients_max {
             // A client whose due time has passed is back to a full budget: nothing to keep.
             self.due.retain(|_, due| *due > now);
-            if self.due.len() >= LOCAL_CLIENTS_MAX {
+            if self.due.len() >= clients_max {
                 // The clients nearest their full budget lose the least by being forgotten.
                 let mut dues: Vec<Instant> = self.due.values().copied().collect();
                 let cut = dues.len() / 4;
@@ -352,7 +381,7 @@ impl LocalPace {
             }
         }
         let interval = limit.window / limit.attempts.max(1);
-        let due = self.due.entry((bucket, client.to_owned())).or_insert(now);
+        let due = self.due.entry(client).or_insert(now);
         let start = (*due).max(now);
         // Up to `window - interval` ahead of now is the burst allowance.
         let ahead = start.duration_since(now);
@@ -447,7 +476,7 @@ mod tests {
 
     #[test]
     fn a_paced_budget_allows_a_burst_of_the_limit_then_one_per_interval() {
-        let mut pace = LocalPace::default();
+        let pace = PacedShards::default();
         let limit = Limit::per_minute(6); // one every 10 s
         let start = Instant::now();
         let burst: Vec<_> = (0..8).map(|_| pace.check(Bucket::Reads, "c", limit, start).is_none()).collect();
@@ -463,5 +492,19 @@ mod tests {
         // Idle for a minute: the whole burst again.
         let idle = later + Duration::from_secs(60);
         assert!((0..6).all(|_| pace.check(Bucket::Reads, "c", limit, idle).is_none()));
+    }
+
+    #[test]
+    fn a_pace_remembers_at_most_its_share_of_clients_the_most_indebted_first() {
+        let mut pace = LocalPace::default();
+        let limit = Limit::per_minute(1);
+        let start = Instant::now();
+        for client in 0..250u64 {
+            assert!(pace.check(client, limit, start + Duration::from_millis(client), 100).is_none());
+            assert!(pace.due.len() <= 100, "{}", pace.due.len());
+        }
+        // The latest clients, furthest from a full budget, are still held to it.
+        let now = start + Duration::from_millis(250);
+        assert!(pace.check(249, limit, now, 100).is_some());
     }
 }
