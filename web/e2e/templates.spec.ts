@@ -76,7 +76,8 @@ test("countdown: counts down from ten and reveals the message, or skips ahead", 
   await visitNewPage(page, request, "countdown");
   const number = page.getByTestId("countdown-number");
   await expect(number).toHaveText("10");
-  await expect(number).toHaveText("9", { timeout: 3_000 });
+  // The count follows the clock, so a busy machine may show 8 before anyone sees 9.
+  await expect(number).toHaveText(/^[1-9]$/, { timeout: 3_000 });
   await screenshot(page, "template-countdown-running");
   // Left alone, it reveals by itself after ten seconds.
   await expect(page.getByTestId("revealed-message")).toHaveText(MESSAGE, { timeout: 15_000 });
