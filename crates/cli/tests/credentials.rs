@@ -94,16 +94,12 @@ fn redis_login() -> (&'static str, &'static str) {
     ("REDIS_PASSWORD", REDIS_PASSWORD)
 }
 
-async fn eventually<F, Fut>(what: &str, mut check: F)
+async fn eventually<F, Fut>(what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    valentine_testkit::eventually(what, PATIENCE, check).await;
 }
 
 fn log_of(dir: &Path, name: &str) -> String {

@@ -62,16 +62,12 @@ fn pid_of(child: &Child) -> Pid {
 }
 
 /// Waits until `check` holds; panics with `what` after [`PATIENCE`].
-async fn eventually<F, Fut>(what: &str, mut check: F)
+async fn eventually<F, Fut>(what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let deadline = Instant::now() + PATIENCE;
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    valentine_testkit::eventually(what, PATIENCE, check).await;
 }
 
 // --- The system under test -------------------------------------------------------------------

@@ -50,3 +50,17 @@ pub fn init_tracing() {
         }
     });
 }
+
+/// Waits until `check` holds, polling every 25 ms; panics naming `what` once `patience` has
+/// passed. Tests wait on conditions this way, never on fixed sleeps.
+pub async fn eventually<F, Fut>(what: &str, patience: std::time::Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + patience;
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}

@@ -220,16 +220,12 @@ impl TestApp {
     }
 
     /// Waits until `check` holds, polling; panics after [`PATIENCE`].
-    pub(crate) async fn eventually<F, Fut>(&self, what: &str, mut check: F)
+    pub(crate) async fn eventually<F, Fut>(&self, what: &str, check: F)
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = bool>,
     {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        while !check().await {
-            assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        valentine_testkit::eventually(what, PATIENCE, check).await;
     }
 }
 
