@@ -449,3 +449,32 @@ async fn a_failing_read_model_is_a_503_for_reads_and_history_that_reveals_nothin
         assert_eq!(error["detail"], "The read model is unavailable; try again shortly");
     }
 }
+
+#[tokio::test]
+async fn link_previews_count_against_the_reader_s_budget_and_assets_do_not() {
+    let web = tempfile::tempdir().expect("a dir");
+    let index = "<!doctype html><html><head><title>Valentine</title></head><body><div id=\"root\"></div></body></html>";
+    std::fs::write(web.path().join("index.html"), index).expect("index");
+    std::fs::create_dir(web.path().join("assets")).expect("assets");
+    std::fs::write(web.path().join("assets/app-1234.js"), "console.log(1)").expect("asset");
+    let dist = web.path().to_path_buf();
+    let app = spawn_app_with(move |c| {
+        c.web_dist = Some(dist);
+        c.reads_per_minute = 2;
+    })
+    .await;
+    let slug = unique_slug("previewed");
+    app.create(&slug).await;
+    for _ in 0..5 {
+        assert_eq!(app.get("/assets/app-1234.js").await.status(), StatusCode::OK, "assets spend nothing");
+    }
+    let mut previews = Vec::new();
+    for _ in 0..3 {
+        let html = app.get(&format!("/{slug}")).await.text().await.expect("html");
+        previews.push(html.contains("og:title"));
+    }
+    // Over the budget the app still loads, without the preview; its own read gets the 429.
+    assert_eq!(previews, [true, true, false]);
+    let (status, _) = answer(app.get(&format!("/api/pages/{slug}")).await).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}
