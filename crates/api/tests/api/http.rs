@@ -384,11 +384,7 @@ async fn a_full_event_store_is_a_503_with_retry_after_and_a_metric_and_loses_not
 
 #[tokio::test]
 async fn with_a_web_app_page_links_get_escaped_previews_and_api_paths_stay_json() {
-    let web = tempfile::tempdir().expect("a dir");
-    let index = "<!doctype html><html><head><title>Valentine</title></head><body><div id=\"root\"></div></body></html>";
-    std::fs::write(web.path().join("index.html"), index).expect("index");
-    std::fs::create_dir(web.path().join("assets")).expect("assets");
-    std::fs::write(web.path().join("assets/app-1234.js"), "console.log(1)").expect("asset");
+    let web = web_dist();
     let dist = web.path().to_path_buf();
     let app = spawn_app_with(move |c| c.web_dist = Some(dist)).await;
     let slug = unique_slug("share");
@@ -416,7 +412,7 @@ async fn with_a_web_app_page_links_get_escaped_previews_and_api_paths_stay_json(
     let edit = app.get(&format!("/{slug}/edit")).await.text().await.expect("html");
     assert!(edit.contains("noindex") && !edit.contains("og:title"));
     for route in ["/", "/some/app/route"] {
-        assert_eq!(app.get(route).await.text().await.expect("html"), index, "{route}");
+        assert_eq!(app.get(route).await.text().await.expect("html"), INDEX, "{route}");
     }
     let asset = app.get("/assets/app-1234.js").await;
     assert_eq!(asset.headers()["cache-control"], "public, max-age=31536000, immutable");
@@ -452,11 +448,7 @@ async fn a_failing_read_model_is_a_503_for_reads_and_history_that_reveals_nothin
 
 #[tokio::test]
 async fn link_previews_count_against_the_reader_s_budget_and_assets_do_not() {
-    let web = tempfile::tempdir().expect("a dir");
-    let index = "<!doctype html><html><head><title>Valentine</title></head><body><div id=\"root\"></div></body></html>";
-    std::fs::write(web.path().join("index.html"), index).expect("index");
-    std::fs::create_dir(web.path().join("assets")).expect("assets");
-    std::fs::write(web.path().join("assets/app-1234.js"), "console.log(1)").expect("asset");
+    let web = web_dist();
     let dist = web.path().to_path_buf();
     let app = spawn_app_with(move |c| {
         c.web_dist = Some(dist);
@@ -477,4 +469,17 @@ async fn link_previews_count_against_the_reader_s_budget_and_assets_do_not() {
     assert_eq!(previews, [true, true, false]);
     let (status, _) = answer(app.get(&format!("/api/pages/{slug}")).await).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// The `index.html` of [`web_dist`].
+const INDEX: &str =
+    "<!doctype html><html><head><title>Valentine</title></head><body><div id=\"root\"></div></body></html>";
+
+/// A built web app in a temp dir: [`INDEX`] and one asset.
+fn web_dist() -> tempfile::TempDir {
+    let web = tempfile::tempdir().expect("a dir");
+    std::fs::write(web.path().join("index.html"), INDEX).expect("index");
+    std::fs::create_dir(web.path().join("assets")).expect("assets");
+    std::fs::write(web.path().join("assets/app-1234.js"), "console.log(1)").expect("asset");
+    web
 }
