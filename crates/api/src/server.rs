@@ -10,6 +10,13 @@
 //!   within the idle timeout;
 //! - a request is being served: no deadline here (the router's time limit applies).
 //!
+//! The watchdog is never woken by the connection's requests: each request only notes its
+//! phase, and the watchdog looks at it when it wakes. It may sleep until the current deadline
+//! or until the shorter timeout from now, whichever comes first: a phase that begins later has
+//! a deadline at least the shorter timeout after its beginning, so none can fall earlier.
+//! So every deadline is kept exactly, and a busy connection's watchdog wakes once per shorter
+//! timeout, not once per request.
+//!
 //! Beyond the cap, new connections are not accepted: they wait in the listen backlog until a
 //! connection closes, which the timeouts make sure happens soon. A waiting client is served a
 //! little late instead of refused, and excess connections cost no file descriptor.
@@ -32,7 +39,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -84,7 +91,9 @@ pub(crate) async fn serve(
                     router: router.clone(),
                     limits,
                     metrics: metrics.clone(),
-                    shutdown: shutdown.clone(),
+                    // Its own token: a connection checks for shutdown whenever it wakes, and
+                    // one token shared by all would be one lock they all contend for.
+                    shutdown: shutdown.child_token(),
                     _slot: Slot::taken(slot, metrics.clone()),
                 };
                 connections.spawn(connection.serve(stream, peer));
@@ -214,24 +223,21 @@ enum Phase {
     Busy { requests: usize },
 }
 
-/// What one connection is doing, told by its reads and its requests to its watchdog.
+/// What one connection is doing, noted by its reads and its requests for its watchdog.
 #[derive(Debug)]
 struct Activity {
     phase: Mutex<Phase>,
-    changed: Notify,
 }
 
 impl Activity {
     fn new() -> Self {
-        Self { phase: Mutex::new(Phase::Head { since: Instant::now() }), changed: Notify::new() }
+        Self { phase: Mutex::new(Phase::Head { since: Instant::now() }) }
     }
 
     fn update(&self, change: impl FnOnce(Phase) -> Option<Phase>) {
         let mut phase = self.phase.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(next) = change(*phase) {
             *phase = next;
-            drop(phase);
-            self.changed.notify_one();
         }
     }
 
@@ -269,19 +275,18 @@ impl Activity {
         }
     }
 
-    /// Resolves once the connection misses a deadline.
+    /// Resolves once the connection misses a deadline (see the module's notes for why
+    /// waking at most once per shorter timeout keeps every deadline).
     async fn overdue(&self, limits: ConnectionLimits) -> Timeout {
+        let shorter = limits.header_read.min(limits.idle);
         loop {
-            match self.deadline(limits) {
-                Some((at, timeout)) if at <= Instant::now() => return timeout,
-                Some((at, _)) => {
-                    tokio::select! {
-                        () = tokio::time::sleep_until(at) => {}
-                        () = self.changed.notified() => {}
-                    }
-                }
-                None => self.changed.notified().await,
-            }
+            let now = Instant::now();
+            let wake = match self.deadline(limits) {
+                Some((at, timeout)) if at <= now => return timeout,
+                Some((at, _)) => at.min(now + shorter),
+                None => now + shorter,
+            };
+            tokio::time::sleep_until(wake).await;
         }
     }
 }
@@ -412,5 +417,22 @@ mod tests {
         let (timeout, at) = overdue.await.expect("the watchdog ends");
         assert_eq!(timeout, Timeout::Idle);
         assert_eq!(at, start + Duration::from_secs(100) + LIMITS.idle);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_head_begun_while_idle_is_held_to_its_own_earlier_deadline() {
+        // Idle from 0 (deadline 15 s); a byte at 3 s starts a head, due by 13 s, sooner than
+        // the idle deadline the watchdog saw when it last looked.
+        let activity = Arc::new(Activity::new());
+        drop(activity.request_started());
+        let start = Instant::now();
+        let watched = activity.clone();
+        let overdue = tokio::spawn(async move { (watched.overdue(LIMITS).await, Instant::now()) });
+        tokio::task::yield_now().await;
+        tokio::time::advance(Duration::from_secs(3)).await;
+        activity.received();
+        let (timeout, at) = overdue.await.expect("the watchdog ends");
+        assert_eq!(timeout, Timeout::HeaderRead);
+        assert_eq!(at, start + Duration::from_secs(3) + LIMITS.header_read);
     }
 }
