@@ -44,7 +44,7 @@ impl CallerKeys {
 
     /// The key of the client at `address`.
     fn key(&self, address: IpAddr) -> String {
-        self.secret.client_key(&client_bucket(address, self.ipv6_prefix))
+        self.secret.client_key(client_bucket(address, self.ipv6_prefix).as_bytes())
     }
 }
 
@@ -73,15 +73,10 @@ pub(crate) fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet
         return canonical(peer);
     }
     let mut client = peer;
-    // Every X-Forwarded-For header, in order, then right to left: each hop appends the
-    // address it received the request from.
-    let hops: Vec<&str> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .collect();
-    for hop in hops.iter().rev() {
+    // Every X-Forwarded-For header, right to left: each hop appends the address it received
+    // the request from.
+    let hops = headers.get_all("x-forwarded-for").iter().rev().filter_map(|v| v.to_str().ok());
+    for hop in hops.flat_map(|v| v.rsplit(',')) {
         let Ok(ip) = hop.trim().parse::<IpAddr>() else {
             // A malformed entry ends what can be believed.
             break;
@@ -95,14 +90,35 @@ pub(crate) fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet
 }
 
 /// What identifies the client at `address`: an IPv4 address itself, an IPv6 address's first
-/// `ipv6_prefix` bits as a network (`2001:db8:1:2::/64`).
-fn client_bucket(address: IpAddr, ipv6_prefix: u8) -> String {
+/// `ipv6_prefix` bits (`2001:db8:1:2::/64`).
+fn client_bucket(address: IpAddr, ipv6_prefix: u8) -> ClientBucket {
     match address {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => match ipnet::Ipv6Net::new(v6, ipv6_prefix.min(128)) {
-            Ok(net) => net.trunc().to_string(),
-            Err(_) => v6.to_string(),
-        },
+        IpAddr::V4(v4) => ClientBucket::V4(v4.octets()),
+        IpAddr::V6(v6) => {
+            let prefix = ipv6_prefix.min(128);
+            let mask = u128::MAX.checked_shl(u32::from(128 - prefix)).unwrap_or(0);
+            let mut bytes = [0; 17];
+            bytes[..16].copy_from_slice(&(v6.to_bits() & mask).to_be_bytes());
+            bytes[16] = prefix;
+            ClientBucket::V6(bytes)
+        }
+    }
+}
+
+/// The bytes naming one client: four for an IPv4 address; sixteen for an IPv6 network and
+/// one for its prefix length, so two lengths never name the same bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientBucket {
+    V4([u8; 4]),
+    V6([u8; 17]),
+}
+
+impl ClientBucket {
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::V4(bytes) => bytes,
+            Self::V6(bytes) => bytes,
+        }
     }
 }
 
@@ -166,10 +182,18 @@ mod tests {
             (0..30).map(|i| keys.key(ip(&format!("2001:db8:1:2::{i:x}")))).collect();
         assert_eq!(one_64.len(), 1, "30 addresses of one /64 are one client");
         assert_ne!(keys.key(ip("2001:db8:1:2::1")), keys.key(ip("2001:db8:1:3::1")));
-        assert_eq!(client_bucket(ip("2001:db8:1:2:aaaa::1"), 64), "2001:db8:1:2::/64");
-        assert_eq!(client_bucket(ip("2001:db8:1:2:aaaa::1"), 48), "2001:db8:1::/48");
-        assert_eq!(client_bucket(ip("203.0.113.7"), 64), "203.0.113.7");
-        assert_eq!(keys.key(ip("203.0.113.7")), secret.client_key("203.0.113.7"));
+        let network = |text: &str, prefix: u8| {
+            let mut bytes = [0; 17];
+            bytes[..16].copy_from_slice(&text.parse::<std::net::Ipv6Addr>().expect("v6").octets());
+            bytes[16] = prefix;
+            ClientBucket::V6(bytes)
+        };
+        assert_eq!(client_bucket(ip("2001:db8:1:2:aaaa::1"), 64), network("2001:db8:1:2::", 64));
+        assert_eq!(client_bucket(ip("2001:db8:1:2:aaaa::1"), 48), network("2001:db8:1::", 48));
+        assert_eq!(client_bucket(ip("2001:db8::1"), 0), network("::", 0));
+        assert_eq!(client_bucket(ip("2001:db8::1"), 128), network("2001:db8::1", 128));
+        assert_eq!(client_bucket(ip("203.0.113.7"), 64), ClientBucket::V4([203, 0, 113, 7]));
+        assert_eq!(keys.key(ip("203.0.113.7")), secret.client_key(&[203, 0, 113, 7]));
         let per_address = CallerKeys::new(secret, &[], 128);
         assert_ne!(per_address.key(ip("2001:db8:1:2::1")), per_address.key(ip("2001:db8:1:2::2")));
     }
