@@ -335,6 +335,9 @@ struct PacedShards {
 /// Shards of [`PacedShards`].
 const PACE_SHARDS: usize = 16;
 
+/// A shard forgets clients back at a full budget every this many checks.
+const PACE_SWEEP_EVERY: u64 = 256;
+
 impl Default for PacedShards {
     fn default() -> Self {
         Self { hasher: RandomState::new(), shards: (0..PACE_SHARDS).map(|_| Mutex::default()).collect() }
@@ -369,7 +372,9 @@ impl LocalPace {
     /// remembers at most `clients_max` clients.
     fn check(&mut self, client: u64, limit: Limit, now: Instant, clients_max: usize) -> Option<Duration> {
         self.checks += 1;
-        if self.checks.is_multiple_of(4096) || self.due.len() >= clients_max {
+        // Sweeping often keeps the map small (clients who come once are gone within a
+        // sweep or two) and so quick to reach.
+        if self.checks.is_multiple_of(PACE_SWEEP_EVERY) || self.due.len() >= clients_max {
             // A client whose due time has passed is back to a full budget: nothing to keep.
             self.due.retain(|_, due| *due > now);
             if self.due.len() >= clients_max {
