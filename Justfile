@@ -68,6 +68,10 @@ bench-rebuild:
 bench:
     @scripts/bench.sh
 
+# The HTTP benchmark of this checkout and of revision REV side by side, alternating, ROUNDS times each
+bench-compare REV ROUNDS="2":
+    @scripts/bench-compare.sh {{ REV }} {{ ROUNDS }}
+
 # The cost of an fsync per event: the create scenario at sync_interval "2m" and "always", alternating, ROUNDS times each
 bench-durability ROUNDS="2":
     #!/usr/bin/env bash

@@ -16,6 +16,8 @@
 #   BENCH_SCENARIOS ("page-get slug-check templates create": a subset runs only those)
 #   BENCH_NATS_SYNC (JetStream's sync_interval, e.g. always or 2m; default: as in
 #                    nats/nats-server.conf)
+#   BENCH_BIN (a `valentine` binary to run instead of building this checkout: another
+#              revision's release build, to compare side by side)
 #
 # Settings from .env or the environment do not leak in: every variable the binary reads is
 # set or unset here. Logs are removed after a clean run and kept (path printed) after a failure.
@@ -43,8 +45,13 @@ for tool in wrk curl python3 redis-server nats-server; do
   command -v "$tool" > /dev/null || die "$tool is missing; run scripts/bootstrap.sh"
 done
 
-cargo build --release --locked -q -p valentine-cli
-bin="$(realpath "${CARGO_TARGET_DIR:-target}")/release/valentine"
+if [ -n "${BENCH_BIN:-}" ]; then
+  bin="$(realpath "$BENCH_BIN")"
+  [ -x "$bin" ] || die "BENCH_BIN=$BENCH_BIN is not an executable"
+else
+  cargo build --release --locked -q -p valentine-cli
+  bin="$(realpath "${CARGO_TARGET_DIR:-target}")/release/valentine"
+fi
 
 STACK_NAME=bench
 # shellcheck source=scripts/lib/stack.sh
