@@ -38,6 +38,7 @@ mod secret;
 mod server;
 mod startup;
 mod state;
+mod store_usage;
 mod use_cases;
 mod view_counts;
 mod wire;

@@ -72,6 +72,9 @@ struct Inner {
     lag: Gauge,
     connections_open: Gauge,
     connection_timeouts: Family<TimeoutLabels, Counter>,
+    store_bytes: Gauge,
+    store_messages: Gauge,
+    store_quota: Gauge,
 }
 
 impl Default for Metrics {
@@ -142,6 +145,24 @@ impl Metrics {
             "HTTP connections closed for sending no request in time, by timeout (header_read, idle)",
             connection_timeouts.clone(),
         );
+        let store_bytes = Gauge::default();
+        registry.register(
+            "event_store_bytes",
+            "Bytes the EVENTS stream holds, as last looked up",
+            store_bytes.clone(),
+        );
+        let store_messages = Gauge::default();
+        registry.register(
+            "event_store_messages",
+            "Messages (events) the EVENTS stream holds, as last looked up",
+            store_messages.clone(),
+        );
+        let store_quota = Gauge::default();
+        registry.register(
+            "event_store_quota_bytes",
+            "The EVENTS stream's quota (EVENTS_MAX_BYTES); 0 when it has none",
+            store_quota.clone(),
+        );
         let inner = Inner {
             registry,
             requests,
@@ -157,6 +178,9 @@ impl Metrics {
             lag,
             connections_open,
             connection_timeouts,
+            store_bytes,
+            store_messages,
+            store_quota,
         };
         Self { inner: Arc::new(inner) }
     }
@@ -226,6 +250,14 @@ impl Metrics {
     /// Sets the projection lag.
     pub(crate) fn set_lag(&self, events: u64) {
         self.inner.lag.set(i64::try_from(events).unwrap_or(i64::MAX));
+    }
+
+    /// Sets what the event store holds and its quota (0: none).
+    pub(crate) fn set_store_usage(&self, bytes: u64, messages: u64, quota: u64) {
+        let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        self.inner.store_bytes.set(gauge(bytes));
+        self.inner.store_messages.set(gauge(messages));
+        self.inner.store_quota.set(gauge(quota));
     }
 
     /// Records an accepted connection.

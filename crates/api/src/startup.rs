@@ -26,6 +26,7 @@ use crate::routes::{self, templates};
 use crate::secret::ServerSecret;
 use crate::server::{self, ConnectionLimits};
 use crate::state::{AppParts, AppState};
+use crate::store_usage::{self, StoreUsage};
 use crate::use_cases::{CommandHandles, JobTracker, PageCommands, PageQueries, ReadinessChecks, SlugChecks};
 use crate::view_counts::{self, ViewCounter};
 
@@ -74,12 +75,14 @@ pub struct Application {
     background: Background,
 }
 
-/// What runs beside the requests: publishing view tallies and watching Redis.
+/// What runs beside the requests: publishing view tallies, watching Redis and the event
+/// store's size.
 #[derive(Debug)]
 struct Background {
     js: jetstream::Context,
     tallies: StreamConfig,
     redis: RedisClient,
+    store: StoreUsage,
 }
 
 impl Application {
@@ -119,6 +122,7 @@ impl Application {
 
         let consumer = config.read_model.events_consumer();
         let events = repo.stream().clone();
+        let store = StoreUsage::new(events.clone(), metrics.clone());
         let ledger = JobLedger::open(&js, &config.events).await?;
         let queries = PageQueries::new(pool, redis.clone(), limiter.clone());
         let commands = PageCommands::new(CommandHandles {
@@ -129,6 +133,7 @@ impl Application {
             limiter: limiter.clone(),
             ledger: ledger.clone(),
             secret: secret.clone(),
+            store: store.clone(),
             sync_wait: config.sync_wait,
             idempotency_window: config.idempotency_window,
             metrics: metrics.clone(),
@@ -141,7 +146,7 @@ impl Application {
                 nats,
                 redis.clone(),
                 queries.clone(),
-                events,
+                events.clone(),
                 consumer,
                 metrics.clone(),
             ),
@@ -153,7 +158,7 @@ impl Application {
             openapi_json: ApiDoc::json(),
             config: Arc::new(config.clone()),
         });
-        let background = Background { js, tallies: config.tallies.clone(), redis };
+        let background = Background { js, tallies: config.tallies.clone(), redis, store };
         Ok(Self { listener, state, background })
     }
 
@@ -171,7 +176,7 @@ impl Application {
     /// # Errors
     /// When the server fails.
     pub async fn run(self, shutdown: CancellationToken) -> std::io::Result<()> {
-        let Self { listener, state, background: Background { js, tallies, redis } } = self;
+        let Self { listener, state, background: Background { js, tallies, redis, store } } = self;
         let stop = CancellationToken::new();
         let flusher = tokio::spawn(view_counts::flush_loop(
             state.view_counts.clone(),
@@ -181,6 +186,7 @@ impl Application {
             stop.clone(),
         ));
         let watcher = tokio::spawn(watch_redis(redis, stop.clone()));
+        let sizer = tokio::spawn(store_usage::watch(store, stop.clone()));
         info!(address = %listener.local_addr()?, "serving the API");
         let limits = ConnectionLimits {
             header_read: state.config.header_read_timeout,
@@ -190,7 +196,7 @@ impl Application {
         let metrics = state.metrics.clone();
         server::serve(listener, routes::router(state), limits, metrics, shutdown).await;
         stop.cancel();
-        let _ = tokio::join!(flusher, watcher);
+        let _ = tokio::join!(flusher, watcher, sizer);
         Ok(())
     }
 }

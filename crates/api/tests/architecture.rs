@@ -18,7 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["routes"],
     &["state"],
     &["use_cases"],
-    &["preview", "rate_limit", "view_counts", "caller", "extract", "job_ledger", "server"],
+    &["preview", "rate_limit", "view_counts", "caller", "extract", "job_ledger", "server", "store_usage"],
     &["redis_client"],
     &["wire", "error", "metrics", "secret", "config"],
 ];

@@ -63,6 +63,12 @@ pub struct Settings {
     /// the streams have (1 when created).
     #[arg(long, env = "NATS_REPLICAS", default_value = "", hide_default_value = true, value_parser = optional::<usize>)]
     pub nats_replicas: Optional<usize>,
+    /// The EVENTS stream's quota, e.g. 16GiB (KB, MB, GB, TB count by 1000; KiB, MiB, GiB,
+    /// TiB by 1024); empty keeps what the stream has (none when created: the server's
+    /// max_file_store bounds it). It must fit in max_file_store, as JetStream reserves it.
+    /// Past 95 % of it, creates and updates answer 503; deletions go on.
+    #[arg(long, env = "EVENTS_MAX_BYTES", default_value = "", hide_default_value = true, value_parser = byte_size)]
+    pub events_max_bytes: Optional<u64>,
     /// Most events a projector applies in one transaction.
     #[arg(long, env = "PROJECTOR_BATCH_SIZE", default_value = "512", value_parser = at_least_one::<usize>)]
     pub projector_batch_size: usize,
@@ -199,6 +205,35 @@ where
     }
 }
 
+/// A size in bytes: digits, then optionally a unit (B; KB, MB, GB, TB by 1000; KiB, MiB, GiB,
+/// TiB by 1024), in any case; empty is none.
+fn byte_size(value: &str) -> Result<Optional<u64>, String> {
+    let text = value.trim();
+    if text.is_empty() {
+        return Ok(Optional(None));
+    }
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, unit) = text.split_at(digits);
+    let number: u64 = number.parse().map_err(|_| format!("{text:?} is not a size such as 16GiB"))?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        other => return Err(format!("unknown unit {other:?}: B, KB, MB, GB, TB, KiB, MiB, GiB or TiB")),
+    };
+    match number.checked_mul(scale) {
+        Some(0) => Err("must be more than 0 bytes (leave it empty for no quota)".to_owned()),
+        Some(bytes) => Ok(Optional(Some(bytes))),
+        None => Err(format!("{text:?} is too large")),
+    }
+}
+
 fn parsed<T: FromStr>(value: &str) -> Result<T, String>
 where
     T::Err: std::fmt::Display,
@@ -284,7 +319,7 @@ impl Settings {
     fn streams(&self) -> (StreamConfig, StreamConfig) {
         let replicas = self.nats_replicas.0;
         (
-            StreamConfig { replicas, ..StreamConfig::events() },
+            StreamConfig { replicas, max_bytes: self.events_max_bytes.0, ..StreamConfig::events() },
             StreamConfig { replicas, ..StreamConfig::tallies() },
         )
     }
@@ -379,6 +414,20 @@ mod tests {
         assert_eq!(settings.projector_health_addr.0, None);
         let three = parse(&["--nats-replicas", "3"]).expect("parses").read_side();
         assert_eq!((three.events.replicas, three.tallies.replicas), (Some(3), Some(3)));
+    }
+
+    #[test]
+    fn the_events_quota_is_a_size_with_a_unit_and_only_for_events() {
+        assert_eq!(parse(&[]).expect("parses").read_side().events.max_bytes, None);
+        for (text, bytes) in
+            [("16GiB", 16 << 30), ("20 GB", 20_000_000_000), ("512kib", 512 << 10), ("4096", 4096)]
+        {
+            let side = parse(&["--events-max-bytes", text]).expect("parses").read_side();
+            assert_eq!((side.events.max_bytes, side.tallies.max_bytes), (Some(bytes), None), "{text}");
+        }
+        for bad in ["0", "GiB", "16 parsecs", "99999999999TiB", "-1"] {
+            assert!(parse(&["--events-max-bytes", bad]).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -22,6 +22,12 @@ pub struct StreamConfig {
     pub replicas: Option<usize>,
     /// How long JetStream remembers message ids to drop duplicate appends.
     pub duplicate_window: Duration,
+    /// The stream's quota in bytes: once it holds this much, JetStream refuses new messages
+    /// (it never drops stored ones to make room). JetStream reserves a quota up front, so it
+    /// must fit in the server's `max_file_store`. `None` keeps an existing stream's quota and
+    /// creates new streams with none of their own (bounded by `max_file_store` only), so a
+    /// process started without the setting never lifts an operator's quota.
+    pub max_bytes: Option<u64>,
 }
 
 impl Default for StreamConfig {
@@ -31,6 +37,7 @@ impl Default for StreamConfig {
             subject_prefix: "events".to_owned(),
             replicas: None,
             duplicate_window: Duration::from_secs(120),
+            max_bytes: None,
         }
     }
 }
@@ -54,12 +61,17 @@ impl StreamConfig {
         config.description = Some(format!("Valentine {}", self.stream_name.to_ascii_lowercase()));
         config.subjects = vec![subjects::everything(&self.subject_prefix)];
         config.storage = StorageType::File;
-        // The store keeps every event forever: limits retention with no limits.
+        // The store keeps every event forever: limits retention with no limits but the quota,
+        // and a full stream refuses what is new instead of dropping what it holds.
         config.retention = RetentionPolicy::Limits;
-        config.discard = DiscardPolicy::Old;
+        config.discard = DiscardPolicy::New;
         config.max_age = Duration::ZERO;
         config.max_messages = -1;
-        config.max_bytes = -1;
+        match self.max_bytes {
+            Some(quota) => config.max_bytes = i64::try_from(quota).unwrap_or(i64::MAX),
+            None if config.max_bytes == 0 => config.max_bytes = -1,
+            None => {}
+        }
         config.max_messages_per_subject = -1;
         config.duplicate_window = self.duplicate_window;
         // Direct get lets any replica answer "last message of this page" cheaply.

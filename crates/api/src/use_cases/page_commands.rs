@@ -28,6 +28,7 @@ use crate::job_ledger::JobLedger;
 use crate::metrics::Metrics;
 use crate::rate_limit::{Bucket, RateLimiter};
 use crate::secret::{ServerSecret, fresh_token};
+use crate::store_usage::StoreUsage;
 use crate::use_cases::page_queries::PageQueries;
 use crate::wire::page::CreatePageRequest;
 
@@ -79,6 +80,8 @@ pub(crate) struct CommandHandles {
     pub(crate) ledger: JobLedger,
     /// Derives the ids and tokens of idempotent creates.
     pub(crate) secret: ServerSecret,
+    /// How full the event store is: near its quota, only deletions go on.
+    pub(crate) store: StoreUsage,
     /// How long a command waits for its projection.
     pub(crate) sync_wait: Duration,
     /// How long after a keyed create its retries are replayed.
@@ -148,6 +151,7 @@ impl PageCommands {
             return Ok(CreateOutcome::Created { page: Box::new(page), edit_token });
         }
 
+        h.store.room_for_content().await?;
         let attempt = h.limiter.check(Bucket::Pages, caller_key).await?;
         let stored = self.store(&slug_key, command, command_id, idempotent).await;
         // Only a create that stored a new page uses quota: not a refused or failed one, and
@@ -188,6 +192,7 @@ impl PageCommands {
         let h = &self.inner;
         h.limiter.check(Bucket::Edits, caller_key).await?;
         self.refuse_a_wrong_token(slug_key, &changes.edit_token, "update").await?;
+        h.store.room_for_content().await?;
         // Only the author gets this far (or a stranger while the read model trails): the
         // page's own budget cannot be spent by someone without its token.
         let page_attempt = h.limiter.check(Bucket::PageEdits, slug_key).await?;
@@ -295,6 +300,9 @@ impl PageCommands {
                     Ok(()) => {
                         if let Some(r) = receipt {
                             tracing::Span::current().record("stream_sequence", r.stream_sequence);
+                            if !r.duplicate {
+                                h.store.appended();
+                            }
                         }
                         h.metrics.command(name, "ok");
                         return Ok(receipt);

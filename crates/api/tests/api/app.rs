@@ -131,8 +131,9 @@ impl TestApp {
             redis_url: self.config.redis_url.clone(),
             redis_password: self.config.redis_password.clone(),
             read_model: self.config.read_model.clone(),
+            events: self.config.events.clone(),
+            tallies: self.config.tallies.clone(),
             batch_size: 64,
-            ..ReadSideConfig::default()
         }
     }
 

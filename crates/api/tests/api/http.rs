@@ -351,12 +351,13 @@ async fn a_full_event_store_is_a_503_with_retry_after_and_a_metric_and_loses_not
     let app = spawn_app().await;
     let slug = unique_slug("full");
     let token = app.create(&slug).await["edit_token"].as_str().expect("token").to_owned();
-    // The operator's quota is reached: the stream takes nothing more.
+    // The stream takes nothing more (a limit the API does not watch for, so that JetStream
+    // itself refuses: see the next test for the quota the API keeps headroom under).
     let js = app.nats.jetstream().await;
     let mut events = js.get_stream("EVENTS").await.expect("the events stream");
     let info = events.info().await.expect("stream info").clone();
     let full = async_nats::jetstream::stream::Config {
-        max_bytes: i64::try_from(info.state.bytes).expect("bytes") + 1,
+        max_messages: i64::try_from(info.state.messages).expect("messages"),
         discard: async_nats::jetstream::stream::DiscardPolicy::New,
         ..info.config.clone()
     };
@@ -380,6 +381,62 @@ async fn a_full_event_store_is_a_503_with_retry_after_and_a_metric_and_loses_not
     assert_eq!((status, &page["title"]), (StatusCode::OK, &json!("More")));
     let after = events.info().await.expect("stream info").state.messages;
     assert_eq!(after, info.state.messages + 1);
+}
+
+#[tokio::test]
+async fn near_its_quota_the_store_takes_no_new_content_but_deletions_go_on() {
+    // EVENTS_MAX_BYTES: past 95 % of it creates and updates answer 503, and the rest is kept
+    // for deletions; JetStream itself never has to refuse.
+    const QUOTA: u64 = 256 * 1024;
+    let app = spawn_app_with(|c| {
+        c.events.max_bytes = Some(QUOTA);
+        c.pages_per_hour = 100_000;
+    })
+    .await;
+    let mut created = Vec::new();
+    let refused = loop {
+        assert!(created.len() < 5000, "no refusal after {} creates", created.len());
+        let slug = unique_slug("quota");
+        let response = app.post_json("/api/pages", &page_body(&slug)).await;
+        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+            break response;
+        }
+        let (status, body) = answer(response).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        created.push((slug, body["edit_token"].as_str().expect("token").to_owned()));
+    };
+    assert!(created.len() > 50, "refused after only {} creates", created.len());
+    assert_eq!(refused.headers()["retry-after"], "300");
+    let (status, error) = answer(refused).await;
+    assert_error(status, &error, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(error["detail"].as_str().expect("detail").contains("nearly full"), "{error}");
+
+    let js = app.nats.jetstream().await;
+    let mut events = js.get_stream("EVENTS").await.expect("the events stream");
+    let info = events.info().await.expect("stream info").clone();
+    assert_eq!(info.config.max_bytes, i64::try_from(QUOTA).expect("quota"));
+    assert_eq!(info.config.discard, async_nats::jetstream::stream::DiscardPolicy::New, "never drops events");
+    assert!(info.state.bytes < QUOTA, "{} bytes: the headroom held", info.state.bytes);
+    assert!(info.state.bytes * 100 >= QUOTA * 95, "{} bytes: refused only near the quota", info.state.bytes);
+
+    // Changes wait as well; a deletion goes through, and every other page is still there.
+    let (slug, token) = &created[0];
+    let (status, _) = answer(app.patch(slug, Some(token), &json!({ "title": "More" })).await).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let (status, body) = answer(app.delete(slug, Some(token)).await).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for (slug, _) in &created[1..] {
+        assert_eq!(app.get(&format!("/api/pages/{slug}")).await.status(), StatusCode::OK, "{slug}");
+    }
+    let metrics = app.get("/metrics").await.text().await.expect("metrics");
+    assert!(metrics.contains(&format!("valentine_event_store_quota_bytes {QUOTA}")), "{metrics}");
+    assert!(metrics.contains("valentine_event_store_refusals_total 0"), "JetStream never refused: {metrics}");
+    let bytes: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("valentine_event_store_bytes "))
+        .and_then(|n| n.parse().ok())
+        .expect("the store's size");
+    assert!(bytes * 100 >= QUOTA * 95, "{bytes}");
 }
 
 #[tokio::test]
