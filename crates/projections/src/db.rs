@@ -108,16 +108,7 @@ struct ReadModelLock(std::fs::File);
 impl ReadModelLock {
     /// Waits for the lock of the read model at `link`, and takes it.
     fn take(link: &Path) -> Result<Self, ProjectionError> {
-        if let Some(parent) = link.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)?;
-        }
-        let mut name = link.file_name().unwrap_or_default().to_os_string();
-        name.push(".lock");
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(link.with_file_name(name))?;
+        let file = lock_file(link, ".lock")?;
         file.lock()?;
         Ok(Self(file))
     }
@@ -126,6 +117,49 @@ impl ReadModelLock {
 impl Drop for ReadModelLock {
     fn drop(&mut self) {
         // Closing the file would release it too; unlocking says so.
+        let _ = self.0.unlock();
+    }
+}
+
+/// Opens (creating it and its folder if need be) the lock file `<link><suffix>`.
+fn lock_file(link: &Path, suffix: &str) -> Result<std::fs::File, ProjectionError> {
+    if let Some(parent) = link.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut name = link.file_name().unwrap_or_default().to_os_string();
+    name.push(suffix);
+    Ok(std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(link.with_file_name(name))?)
+}
+
+/// The lock of a rebuild or verification of the read model at a link,
+/// `<DATABASE_PATH>.rebuild.lock`, held for its whole run: both pause the live projectors and
+/// resume them at the end, so two at once would resume them under each other. Released when
+/// dropped, or when the holder dies.
+#[derive(Debug)]
+pub struct RebuildLock(std::fs::File);
+
+impl RebuildLock {
+    /// Takes the rebuild lock of the read model at `link`; `None` while another process (or
+    /// task) holds it.
+    ///
+    /// # Errors
+    /// When the lock file cannot be opened.
+    pub fn try_take(link: &Path) -> Result<Option<Self>, ProjectionError> {
+        let file = lock_file(link, ".rebuild.lock")?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(Self(file))),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
+        }
+    }
+}
+
+impl Drop for RebuildLock {
+    fn drop(&mut self) {
         let _ = self.0.unlock();
     }
 }

@@ -36,6 +36,11 @@ pub enum ProjectorError {
     /// Live projectors did not settle in time for a rebuild's final step.
     #[error("projectors did not finish their in-flight batches within {0:?}")]
     NotSettled(std::time::Duration),
+    /// A rebuild or verification of this read model is running already.
+    #[error(
+        "a rebuild or verification of this read model is running already; try again once it has finished"
+    )]
+    RebuildRunning,
 }
 
 impl ProjectorError {

@@ -126,6 +126,7 @@ pub async fn rebuild(
     progress: &dyn Progress,
 ) -> Result<RebuildReport, ProjectorError> {
     let started = Instant::now();
+    let _only_one = only_one(config)?;
     let streams = open_streams(config).await?;
     db::prepare(&config.read_model.database_path).await?;
     let (conn, generation) = db::build_connection(&config.read_model.database_path).await?;
@@ -180,6 +181,7 @@ pub async fn verify(
     config: &ReadSideConfig,
     progress: &dyn Progress,
 ) -> Result<Verification, ProjectorError> {
+    let _only_one = only_one(config)?;
     let streams = open_streams(config).await?;
     let live_file = db::prepare(&config.read_model.database_path).await?;
     let paused = pause_live(&streams, config).await?;
@@ -208,6 +210,11 @@ pub async fn verify(
     resume_all(paused).await?;
     remove_generation(&generation);
     compared
+}
+
+/// The rebuild lock of the read model, or `RebuildRunning` while another run holds it.
+fn only_one(config: &ReadSideConfig) -> Result<db::RebuildLock, ProjectorError> {
+    db::RebuildLock::try_take(&config.read_model.database_path)?.ok_or(ProjectorError::RebuildRunning)
 }
 
 /// Which stream a paused consumer reads.

@@ -422,3 +422,64 @@ async fn many_invalidations_kept_through_a_redis_outage_all_go_out_when_it_retur
     }
     running.stop().await;
 }
+
+/// Progress that holds the run at its first phase until told to go on.
+struct HeldAtStart {
+    started: std::sync::Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    go_on: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+impl valentine_projector::progress::Progress for HeldAtStart {
+    fn start(&self, _: &str, _: u64) {
+        if let Some(started) = self.started.lock().expect("lock").take() {
+            let _ = started.send(());
+            let _ = self.go_on.lock().expect("lock").recv();
+        }
+    }
+    fn advance(&self, _: u64) {}
+    fn finish(&self) {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_second_rebuild_or_verify_while_one_runs_is_refused_and_the_first_completes() {
+    let servers = Servers::start().await;
+    let config = servers.config("once");
+    let js = servers.nats.jetstream().await;
+    publish_events(&js, &config.events, Workload::new(200, 7)).await.expect("published");
+    let projector = Projector::connect(config.clone()).await.expect("projector starts");
+    projector.process_available().await.expect("projected");
+
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let (go_on_tx, go_on_rx) = std::sync::mpsc::channel();
+    let held = Arc::new(HeldAtStart {
+        started: std::sync::Mutex::new(Some(started_tx)),
+        go_on: std::sync::Mutex::new(go_on_rx),
+    });
+    // Its own thread and runtime: the held progress blocks the thread it runs on.
+    let first = std::thread::spawn({
+        let (config, held) = (config.clone(), held.clone());
+        move || {
+            let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+            runtime.block_on(async { rebuild::rebuild(&config, held.as_ref()).await.map(|r| r.generation) })
+        }
+    });
+    tokio::task::spawn_blocking(move || started_rx.recv_timeout(WAIT))
+        .await
+        .expect("joined")
+        .expect("the first rebuild is under way");
+
+    for second in [
+        rebuild::rebuild(&config, &Silent).await.map(|_| ()),
+        rebuild::verify(&config, &Silent).await.map(|_| ()),
+    ] {
+        assert!(matches!(second, Err(valentine_projector::ProjectorError::RebuildRunning)), "{second:?}");
+    }
+    go_on_tx.send(()).expect("the first goes on");
+    let generation = tokio::task::spawn_blocking(move || first.join().expect("the first rebuild's thread"))
+        .await
+        .expect("joined")
+        .expect("the first rebuild completes");
+    assert_eq!(std::fs::canonicalize(&config.read_model.database_path).expect("exists"), generation);
+    // Once it is done, the next one may run.
+    assert!(rebuild::verify(&config, &Silent).await.expect("verified").matches());
+}
