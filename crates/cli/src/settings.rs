@@ -342,6 +342,8 @@ impl Settings {
             batch_size: self.projector_batch_size,
             events,
             tallies,
+            // Not a setting: how long a dead rebuild may hold live projection back.
+            ..ReadSideConfig::default()
         }
     }
 

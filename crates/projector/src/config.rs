@@ -2,6 +2,8 @@
 //! `valentine` binary from environment variables; tests build it directly. Each part is
 //! owned by the crate of the resource it describes; this type only gathers them.
 
+use std::time::Duration;
+
 use valentine_eventstore::{NatsSettings, Password, StreamConfig};
 use valentine_projections::ReadModelSettings;
 
@@ -22,6 +24,10 @@ pub struct ReadSideConfig {
     pub events: StreamConfig,
     /// The view tally stream.
     pub tallies: StreamConfig,
+    /// How long a rebuild's (or verification's) pause of the live consumers lasts unless
+    /// renewed; it is renewed every third of that while the rebuild works, so a rebuild that
+    /// dies holds live projection back at most this long.
+    pub pause_lease: Duration,
 }
 
 impl Default for ReadSideConfig {
@@ -34,6 +40,7 @@ impl Default for ReadSideConfig {
             batch_size: 512,
             events: StreamConfig::events(),
             tallies: StreamConfig::tallies(),
+            pause_lease: Duration::from_secs(30),
         }
     }
 }

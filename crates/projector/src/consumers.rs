@@ -46,7 +46,7 @@ pub async fn durable(stream: &Stream, name: &str, filter: String) -> Result<Pull
 
 /// A paused durable consumer, resumed on [`Paused::resume`] or, should the pauser die, by
 /// JetStream itself when the pause expires.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Paused {
     stream: Stream,
     name: String,
@@ -55,6 +55,16 @@ pub struct Paused {
 }
 
 impl Paused {
+    /// Extends the pause to `pause_for` from now.
+    ///
+    /// # Errors
+    /// When JetStream refuses or does not answer.
+    pub async fn renew(&self, pause_for: Duration) -> Result<(), ProjectorError> {
+        let until = OffsetDateTime::now_utc() + pause_for;
+        self.stream.pause_consumer(&self.name, until).await.map_err(ProjectorError::nats)?;
+        Ok(())
+    }
+
     /// Resumes delivery.
     ///
     /// # Errors

@@ -36,6 +36,12 @@ pub enum ProjectorError {
     /// Live projectors did not settle in time for a rebuild's final step.
     #[error("projectors did not finish their in-flight batches within {0:?}")]
     NotSettled(std::time::Duration),
+    /// The live projectors' pause could not be renewed in time: a rebuild does not swap in
+    /// (the live read model goes on), a verification does not compare.
+    #[error(
+        "the live projectors' pause could not be kept (JetStream did not take its renewal in time); nothing was swapped in"
+    )]
+    PauseLost,
     /// A rebuild or verification of this read model is running already.
     #[error(
         "a rebuild or verification of this read model is running already; try again once it has finished"

@@ -7,6 +7,7 @@
 //! Readers never stop: old connections finish on the old generation, new ones open the new.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::consumer::{DeliverPolicy, pull};
@@ -31,11 +32,10 @@ const BUILD_BATCH: usize = 4096;
 /// Decoded batches buffered between the reader and the writer.
 const PIPELINE_DEPTH: usize = 4;
 
-/// How long live projectors stay paused at most, should the rebuild die while they are.
-const PAUSE_FOR: Duration = Duration::from_secs(120);
-
-/// How long in-flight batches may take to finish before a rebuild gives up.
-const SETTLE_WITHIN: Duration = Duration::from_secs(60);
+/// How long before its pause would run out a rebuild still swaps in (at most a quarter of
+/// the lease, which is renewed every third): a rename takes milliseconds, and the hosts'
+/// clocks may differ a little.
+const SWAP_MARGIN: Duration = Duration::from_secs(5);
 
 /// What a rebuild did.
 #[derive(Debug, Clone, Serialize)]
@@ -137,7 +137,7 @@ pub async fn rebuild(
             copy_feed(tallies_feed.clone(), &streams.views, 1, None, conn, progress).await?;
 
         // Catch up the last events with live projectors paused, so none is missed.
-        let paused = pause_live(&streams, config).await?;
+        let paused = PauseLease::take(&streams, config).await?;
         let caught_up = async {
             let (conn, more) =
                 copy_feed(events_feed, &streams.events, events.last + 1, None, conn, progress).await?;
@@ -146,11 +146,14 @@ pub async fn rebuild(
             let finishing = Instant::now();
             let content_hash = db::complete_build(conn, &generation).await?;
             info!(seconds = finishing.elapsed().as_secs_f64(), "indexed and hashed");
+            // Only while the live projectors are still held: once their pause has lapsed they
+            // may have written to the live generation what this one lacks.
+            paused.still_held(SWAP_MARGIN.min(config.pause_lease / 4))?;
             db::swap_in(&config.read_model.database_path, &generation)?;
             Ok::<_, ProjectorError>((more, more_tallies, content_hash))
         }
         .await;
-        resume_all(paused).await?;
+        paused.release().await?;
         let (more, more_tallies, content_hash) = caught_up?;
         Ok::<_, ProjectorError>(RebuildReport {
             commits: events.items + more.items,
@@ -184,15 +187,12 @@ pub async fn verify(
     let _only_one = only_one(config)?;
     let streams = open_streams(config).await?;
     let live_file = db::prepare(&config.read_model.database_path).await?;
-    let paused = pause_live(&streams, config).await?;
-    let (until_events, until_views) = (
-        paused.iter().find(|p| p.0 == Which::Events).map(|p| p.1.settled_at),
-        paused.iter().find(|p| p.0 == Which::Views).map(|p| p.1.settled_at),
-    );
+    let paused = PauseLease::take(&streams, config).await?;
+    let (until_events, until_views) = (paused.settled_at(Which::Events), paused.settled_at(Which::Views));
     let (conn, generation) = match db::build_connection(&config.read_model.database_path).await {
         Ok(opened) => opened,
         Err(e) => {
-            resume_all(paused).await?;
+            paused.release().await?;
             return Err(e.into());
         }
     };
@@ -204,10 +204,12 @@ pub async fn verify(
         let fresh = db::complete_build(conn, &generation).await;
         let live = db::reader_connection(&live_file)?;
         let (_, live) = db::blocking(live, hash::content_hash).await;
+        // The live hash is of the position the build stopped at only if the pause held.
+        paused.still_held(Duration::ZERO)?;
         Ok::<_, ProjectorError>(Verification { live: live?, fresh: fresh? })
     }
     .await;
-    resume_all(paused).await?;
+    paused.release().await?;
     remove_generation(&generation);
     compared
 }
@@ -224,6 +226,80 @@ enum Which {
     Views,
 }
 
+/// The live consumers, paused for as long as a rebuild or verification works: a keeper
+/// renews their pause every third of [`ReadSideConfig::pause_lease`], so a run that dies
+/// holds them back at most that long, while one that lives holds them as long as it needs.
+/// Should renewals fail until the pause runs out, the live projectors resume on the live
+/// generation; [`PauseLease::still_held`] then refuses the swap.
+struct PauseLease {
+    paused: Vec<(Which, Paused)>,
+    keeper: tokio::task::JoinHandle<()>,
+    held: Arc<Held>,
+}
+
+/// Until when the pause surely holds, and whether it ever ran out.
+#[derive(Debug)]
+struct Held {
+    until: std::sync::Mutex<Instant>,
+    lapsed: std::sync::atomic::AtomicBool,
+}
+
+impl PauseLease {
+    async fn take(streams: &Streams, config: &ReadSideConfig) -> Result<Self, ProjectorError> {
+        let lease = config.pause_lease;
+        let asked_at = Instant::now();
+        let paused = pause_live(streams, config).await?;
+        let held = Arc::new(Held {
+            until: std::sync::Mutex::new(asked_at + lease),
+            lapsed: std::sync::atomic::AtomicBool::new(false),
+        });
+        let renewed: Vec<Paused> = paused.iter().map(|(_, p)| p.clone()).collect();
+        let keeper = tokio::spawn(keep_paused(renewed, lease, held.clone()));
+        Ok(Self { paused, keeper, held })
+    }
+
+    fn settled_at(&self, which: Which) -> Option<u64> {
+        self.paused.iter().find(|p| p.0 == which).map(|p| p.1.settled_at)
+    }
+
+    /// `Ok` when the pause has held throughout and will for at least `margin` more.
+    fn still_held(&self, margin: Duration) -> Result<(), ProjectorError> {
+        let until = *self.held.until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let lapsed = self.held.lapsed.load(std::sync::atomic::Ordering::Acquire);
+        if lapsed || Instant::now() + margin >= until { Err(ProjectorError::PauseLost) } else { Ok(()) }
+    }
+
+    /// Stops renewing and resumes the live consumers.
+    async fn release(self) -> Result<(), ProjectorError> {
+        self.keeper.abort();
+        let _ = self.keeper.await;
+        resume_all(self.paused).await
+    }
+}
+
+/// Renews `paused` every third of `lease` until aborted, recording until when the pause
+/// surely holds.
+async fn keep_paused(paused: Vec<Paused>, lease: Duration, held: Arc<Held>) {
+    loop {
+        tokio::time::sleep(lease / 3).await;
+        let asked_at = Instant::now();
+        let mut renewed = true;
+        for p in &paused {
+            if let Err(e) = p.renew(lease).await {
+                warn!(error = %e, "could not renew the live projectors' pause");
+                renewed = false;
+            }
+        }
+        let mut until = held.until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if Instant::now() >= *until {
+            held.lapsed.store(true, std::sync::atomic::Ordering::Release);
+        }
+        if renewed {
+            *until = asked_at + lease;
+        }
+    }
+}
+
 async fn pause_live(
     streams: &Streams,
     config: &ReadSideConfig,
@@ -233,8 +309,10 @@ async fn pause_live(
         (Which::Events, &streams.events, config.read_model.events_consumer()),
         (Which::Views, &streams.views, config.read_model.tallies_consumer()),
     ];
+    // In-flight batches must settle well within the pause, before anyone renews it.
+    let settle_within = config.pause_lease * 2 / 3;
     for (which, stream, name) in targets {
-        match consumers::pause_and_settle(stream, &name, PAUSE_FOR, SETTLE_WITHIN).await {
+        match consumers::pause_and_settle(stream, &name, config.pause_lease, settle_within).await {
             Ok(Some(p)) => paused.push((which, p)),
             Ok(None) => {}
             Err(e) => {

@@ -423,21 +423,74 @@ async fn many_invalidations_kept_through_a_redis_outage_all_go_out_when_it_retur
     running.stop().await;
 }
 
-/// Progress that holds the run at its first phase until told to go on.
+/// Progress that holds the run at the start of its `hold_at`th phase (the first two copy
+/// the streams; the third and fourth catch up with the live consumers paused) until told to
+/// go on.
 struct HeldAtStart {
+    hold_at: usize,
+    phases: AtomicU64,
     started: std::sync::Mutex<Option<std::sync::mpsc::Sender<()>>>,
     go_on: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
 }
 
+impl HeldAtStart {
+    /// The progress, a receiver told when it holds, and a sender that lets it go on.
+    fn at(hold_at: usize) -> (Arc<Self>, std::sync::mpsc::Receiver<()>, std::sync::mpsc::Sender<()>) {
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (go_on_tx, go_on_rx) = std::sync::mpsc::channel();
+        let held = Self {
+            hold_at,
+            phases: AtomicU64::new(0),
+            started: std::sync::Mutex::new(Some(started_tx)),
+            go_on: std::sync::Mutex::new(go_on_rx),
+        };
+        (Arc::new(held), started_rx, go_on_tx)
+    }
+
+    /// Rebuilds on a thread and runtime of its own (holding blocks the thread it runs on).
+    fn rebuild(
+        self: &Arc<Self>,
+        config: &ReadSideConfig,
+    ) -> std::thread::JoinHandle<Result<PathBuf, String>> {
+        let (config, held) = (config.clone(), self.clone());
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+            runtime.block_on(async {
+                rebuild::rebuild(&config, held.as_ref())
+                    .await
+                    .map(|r| r.generation)
+                    .map_err(|e| e.to_string())
+            })
+        })
+    }
+}
+
 impl valentine_projector::progress::Progress for HeldAtStart {
     fn start(&self, _: &str, _: u64) {
-        if let Some(started) = self.started.lock().expect("lock").take() {
+        let phase = self.phases.fetch_add(1, Ordering::SeqCst) + 1;
+        if usize::try_from(phase).ok() == Some(self.hold_at)
+            && let Some(started) = self.started.lock().expect("lock").take()
+        {
             let _ = started.send(());
             let _ = self.go_on.lock().expect("lock").recv();
         }
     }
     fn advance(&self, _: u64) {}
     fn finish(&self) {}
+}
+
+async fn held(started: std::sync::mpsc::Receiver<()>) {
+    tokio::task::spawn_blocking(move || started.recv_timeout(WAIT))
+        .await
+        .expect("joined")
+        .expect("the rebuild reached the phase it is held at");
+}
+
+async fn finished(rebuild: std::thread::JoinHandle<Result<PathBuf, String>>) -> PathBuf {
+    tokio::task::spawn_blocking(move || rebuild.join().expect("the rebuild's thread"))
+        .await
+        .expect("joined")
+        .expect("the rebuild completes")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -449,37 +502,73 @@ async fn a_second_rebuild_or_verify_while_one_runs_is_refused_and_the_first_comp
     let projector = Projector::connect(config.clone()).await.expect("projector starts");
     projector.process_available().await.expect("projected");
 
-    let (started_tx, started_rx) = std::sync::mpsc::channel();
-    let (go_on_tx, go_on_rx) = std::sync::mpsc::channel();
-    let held = Arc::new(HeldAtStart {
-        started: std::sync::Mutex::new(Some(started_tx)),
-        go_on: std::sync::Mutex::new(go_on_rx),
-    });
-    // Its own thread and runtime: the held progress blocks the thread it runs on.
-    let first = std::thread::spawn({
-        let (config, held) = (config.clone(), held.clone());
-        move || {
-            let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-            runtime.block_on(async { rebuild::rebuild(&config, held.as_ref()).await.map(|r| r.generation) })
-        }
-    });
-    tokio::task::spawn_blocking(move || started_rx.recv_timeout(WAIT))
-        .await
-        .expect("joined")
-        .expect("the first rebuild is under way");
-
+    let (holder, started, go_on) = HeldAtStart::at(1);
+    let first = holder.rebuild(&config);
+    held(started).await;
     for second in [
         rebuild::rebuild(&config, &Silent).await.map(|_| ()),
         rebuild::verify(&config, &Silent).await.map(|_| ()),
     ] {
         assert!(matches!(second, Err(valentine_projector::ProjectorError::RebuildRunning)), "{second:?}");
     }
-    go_on_tx.send(()).expect("the first goes on");
-    let generation = tokio::task::spawn_blocking(move || first.join().expect("the first rebuild's thread"))
-        .await
-        .expect("joined")
-        .expect("the first rebuild completes");
+    go_on.send(()).expect("the first goes on");
+    let generation = finished(first).await;
     assert_eq!(std::fs::canonicalize(&config.read_model.database_path).expect("exists"), generation);
     // Once it is done, the next one may run.
     assert!(rebuild::verify(&config, &Silent).await.expect("verified").matches());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rebuild_keeps_the_live_projectors_paused_past_the_lease_for_as_long_as_it_works() {
+    // The pause once ran out after a fixed time, and live projectors then wrote to the old
+    // generation what the swap dropped. Now the rebuild renews it while it works.
+    let servers = Servers::start().await;
+    let config = ReadSideConfig { pause_lease: Duration::from_secs(2), ..servers.config("lease") };
+    let js = servers.nats.jetstream().await;
+    publish_events(&js, &config.events, Workload::new(200, 9)).await.expect("published");
+    let running = run_projectors(&config, 1).await;
+    drained(&js, &config).await;
+
+    let (holder, started, go_on) = HeldAtStart::at(3);
+    let rebuilding = holder.rebuild(&config);
+    held(started).await;
+    // Held in the catch-up, paused: a create arrives and three leases go by.
+    let repo = JetStreamEventRepository::new(js.clone(), config.events.clone()).await.expect("repo");
+    jetstream_cqrs::<Page>(repo, PageRules::default())
+        .execute("during-the-pause", create("during-the-pause"))
+        .await
+        .expect("created");
+    let stream = js.get_stream(&config.events.stream_name).await.expect("stream");
+    let held_since = std::time::Instant::now();
+    while held_since.elapsed() < config.pause_lease * 3 {
+        let info = stream
+            .get_consumer::<jetstream::consumer::pull::Config>(&config.read_model.events_consumer())
+            .await
+            .expect("the live consumer")
+            .info()
+            .await
+            .expect("its info")
+            .clone();
+        assert!(info.paused, "the pause ran out after {:?}", held_since.elapsed());
+        let projected = count(
+            &config.read_model.database_path,
+            "SELECT count(*) FROM pages WHERE slug_key = 'during-the-pause'",
+        )
+        .await;
+        assert_eq!(projected, 0, "a live projector wrote to the generation being replaced");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    go_on.send(()).expect("the rebuild goes on");
+    let generation = finished(rebuilding).await;
+    assert_eq!(std::fs::canonicalize(&config.read_model.database_path).expect("exists"), generation);
+    // The page created during the pause is in the new generation, by the catch-up or by the
+    // live projectors once resumed.
+    drained(&js, &config).await;
+    let found = count(
+        &config.read_model.database_path,
+        "SELECT count(*) FROM pages WHERE slug_key = 'during-the-pause'",
+    )
+    .await;
+    assert_eq!(found, 1);
+    running.stop().await;
 }

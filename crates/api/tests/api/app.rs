@@ -134,6 +134,7 @@ impl TestApp {
             events: self.config.events.clone(),
             tallies: self.config.tallies.clone(),
             batch_size: 64,
+            ..ReadSideConfig::default()
         }
     }
 
