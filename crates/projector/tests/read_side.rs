@@ -50,6 +50,17 @@ impl Servers {
     }
 }
 
+/// A read model named `name` with `events` synthetic events (from `seed`) published and
+/// projected once.
+async fn projected(servers: &Servers, name: &str, events: usize, seed: u64) -> ReadSideConfig {
+    let config = servers.config(name);
+    let js = servers.nats.jetstream().await;
+    publish_events(&js, &config.events, Workload::new(events, seed)).await.expect("published");
+    let projector = Projector::connect(config.clone()).await.expect("projector starts");
+    projector.process_available().await.expect("projected");
+    config
+}
+
 /// Runs `n` projectors in this process, each with its own NATS and SQLite connections.
 struct Running {
     shutdown: CancellationToken,
@@ -358,11 +369,7 @@ async fn a_malformed_tally_counts_for_nothing_live_and_in_a_rebuild() {
 #[tokio::test]
 async fn verify_notices_a_read_model_that_drifted_from_the_stream() {
     let servers = Servers::start().await;
-    let config = servers.config("drift");
-    let js = servers.nats.jetstream().await;
-    publish_events(&js, &config.events, Workload::new(200, 5)).await.expect("published");
-    let projector = Projector::connect(config.clone()).await.expect("projector starts");
-    projector.process_available().await.expect("projected");
+    let config = projected(&servers, "drift", 200, 5).await;
     assert!(rebuild::verify(&config, &Silent).await.expect("verified").matches());
 
     let file = std::fs::canonicalize(&config.read_model.database_path).expect("exists");
@@ -496,11 +503,7 @@ async fn finished(rebuild: std::thread::JoinHandle<Result<PathBuf, String>>) -> 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_second_rebuild_or_verify_while_one_runs_is_refused_and_the_first_completes() {
     let servers = Servers::start().await;
-    let config = servers.config("once");
-    let js = servers.nats.jetstream().await;
-    publish_events(&js, &config.events, Workload::new(200, 7)).await.expect("published");
-    let projector = Projector::connect(config.clone()).await.expect("projector starts");
-    projector.process_available().await.expect("projected");
+    let config = projected(&servers, "once", 200, 7).await;
 
     let (holder, started, go_on) = HeldAtStart::at(1);
     let first = holder.rebuild(&config);
