@@ -277,11 +277,11 @@ impl PauseLease {
     }
 }
 
-/// Renews `paused` every third of `lease` until aborted, recording until when the pause
-/// surely holds.
+/// Renews `paused` at once (settling the consumers one after the other took time off the
+/// first one's pause) and then every third of `lease` until aborted, recording until when
+/// the pause surely holds.
 async fn keep_paused(paused: Vec<Paused>, lease: Duration, held: Arc<Held>) {
     loop {
-        tokio::time::sleep(lease / 3).await;
         let asked_at = Instant::now();
         let mut renewed = true;
         for p in &paused {
@@ -290,13 +290,16 @@ async fn keep_paused(paused: Vec<Paused>, lease: Duration, held: Arc<Held>) {
                 renewed = false;
             }
         }
-        let mut until = held.until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if Instant::now() >= *until {
-            held.lapsed.store(true, std::sync::atomic::Ordering::Release);
+        {
+            let mut until = held.until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if Instant::now() >= *until {
+                held.lapsed.store(true, std::sync::atomic::Ordering::Release);
+            }
+            if renewed {
+                *until = asked_at + lease;
+            }
         }
-        if renewed {
-            *until = asked_at + lease;
-        }
+        tokio::time::sleep(lease / 3).await;
     }
 }
 
