@@ -1,9 +1,10 @@
 //! Counting page views without writing on every read.
 //!
-//! Each view is counted in memory; about once a second the counts go out as one tally per
-//! viewed page to the VIEWS stream, and projectors add them to the read model. A tally keeps
-//! its message id until JetStream has stored it, so a resend after a lost acknowledgement
-//! counts once. What a crash can lose is the last second's views of this process.
+//! Each view is counted in memory; about once a second the counts go out to the VIEWS stream
+//! as one message for all the pages viewed (a [`TallyBatch`], split only past
+//! [`MAX_BATCH_PAGES`] pages), and projectors add them to the read model. A batch keeps its
+//! message id until JetStream has stored it, so a resend after a lost acknowledgement counts
+//! once. What a crash can lose is the last second's views of this process.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -15,15 +16,12 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info_span, warn};
 use ulid::Ulid;
 use valentine_eventstore::StreamConfig;
-use valentine_eventstore::tallies::{ViewTally, publish};
+use valentine_eventstore::tallies::{MAX_BATCH_PAGES, PageViews, TallyBatch, publish};
 
 use crate::metrics::Metrics;
 
 /// How often tallies are published.
 pub(crate) const FLUSH_EVERY: Duration = Duration::from_secs(1);
-
-/// Tallies published at once.
-const IN_FLIGHT: usize = 512;
 
 /// Views counted since the last flush, by page.
 #[derive(Debug, Clone, Default)]
@@ -49,11 +47,10 @@ impl ViewCounter {
     }
 }
 
-/// A tally on its way to the stream, with the message id it keeps until stored.
+/// A batch on its way to the stream, with the message id it keeps until stored.
 #[derive(Debug, Clone)]
 struct Outgoing {
-    slug_key: String,
-    tally: ViewTally,
+    batch: TallyBatch,
     message_id: String,
 }
 
@@ -77,54 +74,58 @@ pub(crate) async fn flush_loop(
         if !unsent.is_empty() {
             let batch = std::mem::take(&mut unsent);
             unsent = flush(&js, &config, batch, &metrics).instrument(info_span!("view_tallies")).await;
-            metrics.set_tallies_waiting(unsent.len());
+            metrics.set_tallies_waiting(unsent.iter().map(|o| o.batch.pages.len()).sum());
         }
         if stopping {
             if !unsent.is_empty() {
-                warn!(tallies = unsent.len(), "view tallies not published before shutdown");
+                warn!(batches = unsent.len(), "view tallies not published before shutdown");
             }
             return;
         }
     }
 }
 
-/// Turns the views counted so far into tallies to send, but only once every earlier tally is
+/// Turns the views counted so far into batches to send, but only once every earlier batch is
 /// stored: while NATS is away, new views stay merged per page in the counter, so what waits
-/// is bounded by the pages viewed, not by how long NATS is away. (An unsent tally keeps its
-/// message id and its count: it may have been stored with only its acknowledgement lost.)
+/// is bounded by the pages viewed, not by how long NATS is away. (An unsent batch keeps its
+/// message id and its counts: it may have been stored with only its acknowledgement lost.)
 fn refill(unsent: &mut Vec<Outgoing>, counter: &ViewCounter) {
     if !unsent.is_empty() {
         return;
     }
-    for (slug_key, pages) in counter.take() {
-        unsent.extend(pages.into_iter().map(|(page_id, count)| Outgoing {
-            slug_key: slug_key.clone(),
-            tally: ViewTally { page_id, count },
-            message_id: format!("view-{}", Ulid::new()),
+    let mut pages: Vec<PageViews> = Vec::new();
+    for (slug_key, lives) in counter.take() {
+        pages.extend(lives.into_iter().map(|(page_id, count)| PageViews {
+            slug: slug_key.clone(),
+            page_id,
+            count,
         }));
+    }
+    while !pages.is_empty() {
+        let rest = pages.split_off(pages.len().min(MAX_BATCH_PAGES));
+        unsent.push(Outgoing { batch: TallyBatch { pages }, message_id: format!("views-{}", Ulid::new()) });
+        pages = rest;
     }
 }
 
-/// Publishes `batch`; returns what could not be stored, to resend with the same ids.
+/// Publishes `batches`; returns what could not be stored, to resend with the same ids.
 async fn flush(
     js: &jetstream::Context,
     config: &StreamConfig,
-    batch: Vec<Outgoing>,
+    batches: Vec<Outgoing>,
     metrics: &Metrics,
 ) -> Vec<Outgoing> {
     let mut failed = Vec::new();
     let mut published = 0u64;
-    for chunk in batch.chunks(IN_FLIGHT) {
-        let sends = chunk.iter().map(|t| publish(js, config, &t.slug_key, t.tally, &t.message_id));
-        for (outgoing, result) in chunk.iter().zip(join_all(sends).await) {
-            match result {
-                Ok(_) => published += 1,
-                Err(e) => {
-                    if failed.is_empty() {
-                        warn!(error = %e, "view tally not stored; will resend");
-                    }
-                    failed.push(outgoing.clone());
+    let sends = batches.iter().map(|o| publish(js, config, &o.batch, &o.message_id));
+    for (outgoing, result) in batches.iter().zip(join_all(sends).await) {
+        match result {
+            Ok(_) => published += outgoing.batch.pages.len() as u64,
+            Err(e) => {
+                if failed.is_empty() {
+                    warn!(error = %e, "view tallies not stored; will resend");
                 }
+                failed.push(outgoing.clone());
             }
         }
     }
@@ -136,18 +137,49 @@ async fn flush(
 mod tests {
     use super::*;
 
+    fn pages(unsent: &[Outgoing]) -> Vec<(String, u64, u64)> {
+        let mut all: Vec<(String, u64, u64)> = unsent
+            .iter()
+            .flat_map(|o| o.batch.pages.iter().map(|p| (p.slug.clone(), p.page_id, p.count)))
+            .collect();
+        all.sort();
+        all
+    }
+
     #[test]
-    fn while_tallies_wait_new_views_merge_per_page() {
+    fn one_flush_is_one_message_for_all_the_pages_viewed() {
+        let counter = ViewCounter::default();
+        let mut unsent = Vec::new();
+        counter.count("alice", 1);
+        counter.count("alice", 1);
+        counter.count("bob", 2);
+        refill(&mut unsent, &counter);
+        assert_eq!(unsent.len(), 1);
+        assert_eq!(pages(&unsent), [("alice".to_owned(), 1, 2), ("bob".to_owned(), 2, 1)]);
+    }
+
+    #[test]
+    fn a_flush_of_very_many_pages_is_split() {
+        let counter = ViewCounter::default();
+        let mut unsent = Vec::new();
+        for i in 0..(MAX_BATCH_PAGES + 1) {
+            counter.count(&format!("page-{i}"), 1);
+        }
+        refill(&mut unsent, &counter);
+        assert_eq!(unsent.iter().map(|o| o.batch.pages.len()).collect::<Vec<_>>(), [MAX_BATCH_PAGES, 1]);
+        assert_ne!(unsent[0].message_id, unsent[1].message_id);
+    }
+
+    #[test]
+    fn while_a_batch_waits_new_views_merge_per_page() {
         let counter = ViewCounter::default();
         let mut unsent = Vec::new();
         counter.count("alice", 1);
         counter.count("alice", 1);
         refill(&mut unsent, &counter);
-        assert_eq!(unsent.len(), 1);
-        assert_eq!(unsent[0].tally, ViewTally { page_id: 1, count: 2 });
         let waiting_id = unsent[0].message_id.clone();
 
-        // NATS is away: the tally stays unsent, with its id, for a thousand flushes.
+        // NATS is away: the batch stays unsent, with its id, for a thousand flushes.
         for _ in 0..1000 {
             counter.count("alice", 1);
             counter.count("bob", 2);
@@ -155,19 +187,11 @@ mod tests {
         }
         assert_eq!(unsent.len(), 1, "nothing more queues up behind it");
         assert_eq!(unsent[0].message_id, waiting_id);
+        assert_eq!(pages(&unsent), [("alice".to_owned(), 1, 2)]);
 
-        // Stored at last: the views counted meanwhile go out, one tally per page.
+        // Stored at last: the views counted meanwhile go out together.
         unsent.clear();
         refill(&mut unsent, &counter);
-        let mut tallies: Vec<(String, ViewTally)> =
-            unsent.iter().map(|o| (o.slug_key.clone(), o.tally)).collect();
-        tallies.sort_by(|a, b| a.0.cmp(&b.0));
-        assert_eq!(
-            tallies,
-            [
-                ("alice".to_owned(), ViewTally { page_id: 1, count: 1000 }),
-                ("bob".to_owned(), ViewTally { page_id: 2, count: 1000 })
-            ]
-        );
+        assert_eq!(pages(&unsent), [("alice".to_owned(), 1, 1000), ("bob".to_owned(), 2, 1000)]);
     }
 }

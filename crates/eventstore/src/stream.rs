@@ -28,6 +28,10 @@ pub struct StreamConfig {
     /// creates new streams with none of their own (bounded by `max_file_store` only), so a
     /// process started without the setting never lifts an operator's quota.
     pub max_bytes: Option<u64>,
+    /// How long the stream keeps a message: zero (the default) keeps every one forever. Only
+    /// the view tallies may age, and only because checkpoints keep their counts (see
+    /// `valentine_projections::view_checkpoints`).
+    pub max_age: Duration,
 }
 
 impl Default for StreamConfig {
@@ -38,6 +42,7 @@ impl Default for StreamConfig {
             replicas: None,
             duplicate_window: Duration::from_secs(120),
             max_bytes: None,
+            max_age: Duration::ZERO,
         }
     }
 }
@@ -61,11 +66,12 @@ impl StreamConfig {
         config.description = Some(format!("Valentine {}", self.stream_name.to_ascii_lowercase()));
         config.subjects = vec![subjects::everything(&self.subject_prefix)];
         config.storage = StorageType::File;
-        // The store keeps every event forever: limits retention with no limits but the quota,
-        // and a full stream refuses what is new instead of dropping what it holds.
+        // The store keeps every event forever: limits retention with no limits but the quota
+        // (and, for view tallies, an age), and a full stream refuses what is new instead of
+        // dropping what it holds.
         config.retention = RetentionPolicy::Limits;
         config.discard = DiscardPolicy::New;
-        config.max_age = Duration::ZERO;
+        config.max_age = self.max_age;
         config.max_messages = -1;
         match self.max_bytes {
             Some(quota) => config.max_bytes = i64::try_from(quota).unwrap_or(i64::MAX),
@@ -73,7 +79,12 @@ impl StreamConfig {
             None => {}
         }
         config.max_messages_per_subject = -1;
-        config.duplicate_window = self.duplicate_window;
+        // JetStream refuses a duplicate window longer than the messages live.
+        config.duplicate_window = if self.max_age.is_zero() {
+            self.duplicate_window
+        } else {
+            self.duplicate_window.min(self.max_age)
+        };
         // Direct get lets any replica answer "last message of this page" cheaply.
         config.allow_direct = true;
         if let Some(replicas) = self.replicas {

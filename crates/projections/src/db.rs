@@ -326,6 +326,36 @@ pub fn create_deferred_indexes(conn: &mut rusqlite::Connection) -> Result<(), Pr
     Ok(())
 }
 
+/// Readies a build for its last rounds, done while live projection runs: indexes complete,
+/// WAL mode (so a snapshot can be read while it is written), every commit synced from here
+/// on, statistics for the planner. What is left to write is a small delta.
+///
+/// # Errors
+/// When SQLite refuses.
+pub fn seal_build(conn: &mut rusqlite::Connection) -> Result<(), ProjectionError> {
+    create_deferred_indexes(conn)?;
+    conn.pragma_update(None, "journal_mode", "wal")?;
+    conn.pragma_update(None, "synchronous", "full")?;
+    conn.execute_batch("PRAGMA optimize")?;
+    Ok(())
+}
+
+/// A read-only connection to `file` inside a read transaction opened now: whatever it reads
+/// later is what the file held at this moment, however it is written meanwhile. End it with
+/// `COMMIT`.
+///
+/// # Errors
+/// When SQLite refuses.
+pub fn snapshot(file: &Path) -> Result<rusqlite::Connection, ProjectionError> {
+    let conn = open_sync(file, Mode::Reader)?;
+    // Reading each page once: a big cache would only cost memory.
+    conn.pragma_update(None, "cache_size", -2048)?;
+    conn.execute_batch("BEGIN")?;
+    // A read transaction takes its snapshot at its first read.
+    conn.query_row("SELECT count(*) FROM stream_positions", [], |_| Ok(()))?;
+    Ok(conn)
+}
+
 /// Makes a built generation durable and ready for readers: its indexes complete, WAL mode,
 /// synced to disk.
 ///

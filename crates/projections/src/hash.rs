@@ -28,6 +28,17 @@ const TABLES: [(&str, &str, &str); 2] = [
 /// When SQLite fails.
 pub fn content_hash(conn: &mut rusqlite::Connection) -> Result<String, ProjectionError> {
     let tx = conn.transaction()?;
+    let hash = hash_rows(&tx)?;
+    drop(tx);
+    Ok(hash)
+}
+
+/// SHA-256 (hex) of every content row, read in whatever transaction `conn` is in: call it
+/// inside a read transaction the caller opened (a snapshot taken earlier).
+///
+/// # Errors
+/// When SQLite fails.
+pub fn hash_rows(tx: &rusqlite::Connection) -> Result<String, ProjectionError> {
     let mut sink = HashSink(Sha256::new());
     for (table, columns, order) in TABLES {
         writeln!(sink, "table {table}")?;
@@ -52,7 +63,6 @@ pub fn content_hash(conn: &mut rusqlite::Connection) -> Result<String, Projectio
             sink.write_all(b"]\n")?;
         }
     }
-    drop(tx);
     Ok(sink.0.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 

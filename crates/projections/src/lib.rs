@@ -15,6 +15,7 @@
 //! - [`read_model`]: [`ReadModelSettings`], which read model and which consumers feed it.
 //! - [`redis_connection`]: a Redis client from `REDIS_URL` and `REDIS_PASSWORD`.
 
+pub mod applied;
 pub mod cache_keys;
 pub mod db;
 pub mod error;
@@ -24,6 +25,7 @@ pub mod position;
 pub mod read_model;
 pub mod redis_connection;
 pub mod tallies;
+pub mod view_checkpoints;
 
 pub use error::ProjectionError;
 pub use pages::{BatchOutcome, HistoryRow, PageCommit, PageRow, Verdict, project_batch};

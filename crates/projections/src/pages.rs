@@ -17,6 +17,7 @@ use valentine_domain::{Field, PageCreated, PageEvent, PageUpdated};
 use valentine_eventstore::envelope::{Commit, WireEvent};
 use valentine_eventstore::{EventMeta, StoredCommit};
 
+use crate::applied;
 use crate::error::ProjectionError;
 
 /// A page commit as the projector decodes it.
@@ -270,11 +271,15 @@ pub fn project_batch(
         }
     }
     let mut outcome = BatchOutcome::default();
+    let mut settled = Vec::with_capacity(batch.len());
     for delivery in batch {
         let stream_sequence = delivery.stream_sequence;
         let verdict = fold.apply(delivery);
         if verdict == Verdict::Applied {
             outcome.applied.push(stream_sequence);
+        }
+        if verdict != Verdict::Deferred {
+            settled.push(stream_sequence);
         }
         outcome.verdicts.push(verdict);
     }
@@ -316,6 +321,7 @@ pub fn project_batch(
             ])?;
         }
     }
+    applied::record(&tx, applied::EVENTS, &settled)?;
     tx.commit()?;
     outcome.touched = fold.dirty.into_iter().collect();
     Ok(outcome)

@@ -7,9 +7,10 @@ use tempfile::TempDir;
 use valentine_domain::{EditToken, Page, PageCreated, PageDeleted, PageEvent, PageUpdated, TemplateId};
 use valentine_eventstore::StoredCommit;
 use valentine_eventstore::envelope::{Commit, EventMeta, WireEvent};
-use valentine_eventstore::tallies::ViewTally;
+use valentine_eventstore::tallies::PageViews;
+use valentine_projections::applied::{self, Position};
 use valentine_projections::tallies::{DeliveredTally, project_tallies};
-use valentine_projections::{PageCommit, Verdict, db, hash, pages, project_batch};
+use valentine_projections::{PageCommit, Verdict, db, hash, pages, project_batch, view_checkpoints};
 
 fn commit(slug: &str, stream_sequence: u64, sequence: usize, payload: PageEvent) -> PageCommit {
     let event_type = cqrs_es::DomainEvent::event_type(&payload);
@@ -126,8 +127,7 @@ async fn tallies_count_once_and_only_for_their_own_life_of_the_slug() {
     project_batch(&mut conn, vec![commit("cy", 1, 1, created("cy", "hi"))]).expect("projected");
     let tally = |seq, page_id, count| DeliveredTally {
         stream_sequence: seq,
-        slug_key: "cy".to_owned(),
-        tally: ViewTally { page_id, count },
+        pages: vec![PageViews { slug: "cy".to_owned(), page_id, count }],
     };
     let outcome = project_tallies(&mut conn, &[tally(1, 1, 3), tally(2, 1, 2), tally(1, 1, 3)]).expect("ok");
     assert_eq!(outcome.verdicts, [Verdict::Applied, Verdict::Applied, Verdict::AlreadyApplied]);
@@ -165,4 +165,102 @@ async fn the_content_hash_ignores_how_and_in_what_order_rows_were_written() {
     let first = hash::content_hash(&mut one_batch).expect("hash");
     assert_eq!(first, hash::content_hash(&mut shuffled).expect("hash"));
     assert_ne!(first, hash::content_hash(&mut partial).expect("hash"));
+}
+
+fn views(seq: u64, counts: &[(&str, u64, u64)]) -> DeliveredTally {
+    DeliveredTally {
+        stream_sequence: seq,
+        pages: counts
+            .iter()
+            .map(|(slug, page_id, count)| PageViews {
+                slug: (*slug).to_owned(),
+                page_id: *page_id,
+                count: *count,
+            })
+            .collect(),
+    }
+}
+
+async fn view_counts(read: &mut SqliteConnection) -> Vec<(String, i64)> {
+    sqlx::query_as("SELECT slug_key, view_count FROM pages ORDER BY slug_key")
+        .fetch_all(read)
+        .await
+        .expect("query")
+}
+
+#[tokio::test]
+async fn a_batch_of_many_pages_waits_whole_until_every_page_is_projected() {
+    let (_dir, mut conn, mut read) = fresh_db().await;
+    project_batch(&mut conn, vec![commit("fa", 1, 1, created("fa", "hi"))]).expect("projected");
+    let both = views(1, &[("fa", 1, 2), ("gi", 2, 5)]);
+    let outcome = project_tallies(&mut conn, std::slice::from_ref(&both)).expect("ok");
+    assert_eq!(outcome.verdicts, [Verdict::Deferred]);
+    assert_eq!(view_counts(&mut read).await, [("fa".to_owned(), 0)]);
+
+    project_batch(&mut conn, vec![commit("gi", 2, 1, created("gi", "yo"))]).expect("projected");
+    let outcome = project_tallies(&mut conn, &[both.clone(), both]).expect("ok");
+    assert_eq!(outcome.verdicts, [Verdict::Applied, Verdict::AlreadyApplied]);
+    assert_eq!(view_counts(&mut read).await, [("fa".to_owned(), 2), ("gi".to_owned(), 5)]);
+}
+
+#[tokio::test]
+async fn the_read_model_records_its_position_in_the_same_transaction_as_its_rows() {
+    let (_dir, mut conn, _read) = fresh_db().await;
+    project_batch(
+        &mut conn,
+        vec![commit("ha", 1, 1, created("ha", "a")), commit("ib", 2, 1, created("ib", "b"))],
+    )
+    .expect("projected");
+    // A later commit of another projector lands first.
+    project_batch(&mut conn, vec![commit("ha", 4, 2, titled("c"))]).expect("projected");
+    assert_eq!(
+        applied::position(&conn, applied::EVENTS).expect("read"),
+        Position { through: 2, ahead: vec![4] }
+    );
+    // A commit whose predecessor is missing is deferred, and not recorded.
+    project_batch(&mut conn, vec![commit("ib", 6, 3, titled("d"))]).expect("deferred");
+    project_batch(&mut conn, vec![commit("ib", 3, 2, titled("e"))]).expect("projected");
+    assert_eq!(
+        applied::position(&conn, applied::EVENTS).expect("read"),
+        Position { through: 4, ahead: vec![] }
+    );
+    let rows: i64 = conn.query_row("SELECT count(*) FROM applied_ahead", [], |r| r.get(0)).expect("count");
+    assert_eq!(rows, 0, "nothing is kept once the position passes it");
+}
+
+#[tokio::test]
+async fn counts_checkpointed_at_a_position_plus_later_tallies_rebuild_exactly() {
+    // The live model: tallies committed out of order, as parallel projectors do.
+    let (_live_dir, mut live, mut live_read) = fresh_db().await;
+    let events = vec![commit("jo", 1, 1, created("jo", "a")), commit("ka", 2, 1, created("ka", "b"))];
+    project_batch(&mut live, events.clone()).expect("projected");
+    let tallies = [
+        views(1, &[("jo", 1, 3)]),
+        views(2, &[("jo", 1, 1), ("ka", 2, 4)]),
+        views(3, &[("ka", 2, 2)]),
+        views(4, &[("jo", 1, 10)]),
+        views(5, &[("jo", 1, 7), ("ka", 2, 1)]),
+    ];
+    project_tallies(&mut live, &[tallies[0].clone(), tallies[1].clone(), tallies[3].clone()]).expect("ok");
+    // Position 2, with message 4 ahead: the checkpoint must not count message 4.
+    let due = view_checkpoints::due(&mut live, "", 100).expect("due").expect("may checkpoint");
+    assert_eq!(due.through, 2);
+    let saved: Vec<(String, u64)> = due.pages.iter().map(|(k, c)| (k.clone(), c.count)).collect();
+    assert_eq!(saved, [("jo".to_owned(), 4), ("ka".to_owned(), 4)]);
+    let keys: Vec<String> = due.pages.iter().map(|(k, _)| k.clone()).collect();
+    view_checkpoints::saved(&mut live, due.through, &keys).expect("saved");
+    // "jo" was counted above the position (message 4): it stays unsaved.
+    assert_eq!(view_checkpoints::unsaved(&live).expect("count"), 1);
+    project_tallies(&mut live, &[tallies[2].clone(), tallies[4].clone()]).expect("ok");
+
+    // A rebuild from the checkpoints and only the tallies the stream still holds (3 to 5).
+    let (_built_dir, mut built, mut built_read) = fresh_db().await;
+    view_checkpoints::load(&mut built, &due.pages).expect("loaded");
+    project_batch(&mut built, events).expect("projected");
+    assert_eq!(view_checkpoints::start_counts(&built).expect("started"), 2);
+    applied::settle_through(&mut built, applied::VIEWS, 2).expect("settled");
+    project_tallies(&mut built, &tallies[2..]).expect("ok");
+    assert_eq!(view_counts(&mut built_read).await, view_counts(&mut live_read).await);
+    assert_eq!(view_counts(&mut live_read).await, [("jo".to_owned(), 21), ("ka".to_owned(), 7)]);
+    assert_eq!(hash::content_hash(&mut built).expect("hash"), hash::content_hash(&mut live).expect("hash"));
 }

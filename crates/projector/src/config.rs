@@ -28,6 +28,9 @@ pub struct ReadSideConfig {
     /// renewed; it is renewed every third of that while the rebuild works, so a rebuild that
     /// dies holds live projection back at most this long.
     pub pause_lease: Duration,
+    /// How often the views counted since the last checkpoint are checkpointed (projectors of
+    /// one read model take turns). The VIEWS stream's `max_age` must be far longer.
+    pub views_checkpoint_every: Duration,
 }
 
 impl Default for ReadSideConfig {
@@ -41,6 +44,7 @@ impl Default for ReadSideConfig {
             events: StreamConfig::events(),
             tallies: StreamConfig::tallies(),
             pause_lease: Duration::from_secs(30),
+            views_checkpoint_every: Duration::from_secs(60),
         }
     }
 }

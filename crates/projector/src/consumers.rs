@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
+use async_nats::jetstream::context::ConsumerInfoErrorKind;
 use async_nats::jetstream::stream::Stream;
 use time::OffsetDateTime;
 use tracing::info;
@@ -18,22 +19,37 @@ pub const ACK_WAIT: Duration = Duration::from_secs(5);
 /// Messages delivered but not yet acknowledged, across all projectors.
 const MAX_ACK_PENDING: i64 = 20_000;
 
-/// Creates the durable pull consumer reading `stream` from its start, or brings an existing
-/// one up to this configuration. Every projector process binds the same one, and JetStream
-/// spreads messages over them.
+/// Creates the durable pull consumer reading `stream` from just after `settled_through` (the
+/// read model's position: a copied read model resumes where it stands), or brings an existing
+/// one up to this configuration, keeping where it delivers from. Every projector process
+/// binds the same one, and JetStream spreads messages over them.
 ///
 /// Redelivery is unlimited: a message a projector could not apply (its predecessor was still
 /// in flight elsewhere, or SQLite refused) must come back until it is applied.
 ///
 /// # Errors
 /// When JetStream refuses.
-pub async fn durable(stream: &Stream, name: &str, filter: String) -> Result<PullConsumer, ProjectorError> {
+pub async fn durable(
+    stream: &Stream,
+    name: &str,
+    filter: String,
+    settled_through: u64,
+) -> Result<PullConsumer, ProjectorError> {
+    let deliver_policy = match stream.consumer_info(name).await {
+        // A consumer's starting point cannot change; it has moved on from there anyway.
+        Ok(info) => info.config.deliver_policy,
+        Err(e) if e.kind() == ConsumerInfoErrorKind::NotFound => match settled_through {
+            0 => DeliverPolicy::All,
+            through => DeliverPolicy::ByStartSequence { start_sequence: through + 1 },
+        },
+        Err(e) => return Err(ProjectorError::nats(e)),
+    };
     stream
         .create_consumer(pull::Config {
             durable_name: Some(name.to_owned()),
             description: Some("Valentine projectors".to_owned()),
             filter_subject: filter,
-            deliver_policy: DeliverPolicy::All,
+            deliver_policy,
             ack_policy: AckPolicy::Explicit,
             ack_wait: ACK_WAIT,
             max_deliver: -1,

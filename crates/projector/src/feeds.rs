@@ -10,7 +10,7 @@ use async_nats::jetstream::Message;
 use valentine_eventstore::envelope::MalformedCommit;
 use valentine_eventstore::{Commit, StreamConfig, subjects};
 use valentine_projections::tallies::{DeliveredTally, MalformedTally, project_tallies};
-use valentine_projections::{PageCommit, ProjectionError, Verdict, project_batch};
+use valentine_projections::{PageCommit, ProjectionError, Verdict, applied, project_batch};
 
 use crate::health;
 
@@ -51,6 +51,8 @@ pub(crate) trait Feed: Clone + Send + Sync + 'static {
     const ORDER: Order;
     /// How logs and progress name it.
     const NAME: &'static str;
+    /// Its stream's name among the read model's positions.
+    const POSITION: &'static str;
 
     /// The subjects of its stream it reads.
     fn filter(&self) -> String;
@@ -83,6 +85,7 @@ impl Feed for Events {
     const HEALTH: health::Feed = health::Feed::Events;
     const ORDER: Order = Order::History;
     const NAME: &'static str = "events";
+    const POSITION: &'static str = applied::EVENTS;
 
     fn filter(&self) -> String {
         subjects::everything(&self.prefix)
@@ -109,7 +112,7 @@ impl Feed for Events {
     }
 }
 
-/// View tallies: one page's views per message.
+/// View tallies: one API flush's views (or, in older streams, one page's) per message.
 #[derive(Debug, Clone)]
 pub(crate) struct Tallies {
     prefix: String,
@@ -127,6 +130,7 @@ impl Feed for Tallies {
     const HEALTH: health::Feed = health::Feed::Views;
     const ORDER: Order = Order::Counts;
     const NAME: &'static str = "views";
+    const POSITION: &'static str = applied::VIEWS;
 
     fn filter(&self) -> String {
         subjects::everything(&self.prefix)

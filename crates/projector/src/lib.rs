@@ -17,6 +17,7 @@
 //! - [`config`]: the read side settings, [`ReadSideConfig`].
 //! - [`error`]: what stops a worker or a rebuild, [`ProjectorError`].
 
+pub mod checkpointer;
 pub mod config;
 pub mod consumers;
 pub mod error;

@@ -1,10 +1,19 @@
-//! Rebuilding the read model from the whole stream, and verifying the live one against a
-//! fresh build.
+//! Rebuilding the read model from the streams, and verifying the live one against a fresh
+//! build.
 //!
-//! A rebuild writes a new generation while live projectors keep running on the current one.
-//! When it has caught up, it pauses the live consumers, waits for their in-flight batches,
-//! projects the last few events, swaps the new generation in (one rename) and resumes them.
-//! Readers never stop: old connections finish on the old generation, new ones open the new.
+//! A rebuild writes a new generation while live projectors keep running on the current one:
+//! it loads the view count checkpoints, projects every event, starts each page's count from
+//! its checkpoint, projects the retained view tallies, and creates the indexes. Then it
+//! catches up in rounds, each projecting what arrived during the one before, until a round is
+//! small. Only then does it pause the live consumers, wait for their in-flight batches,
+//! project the last few messages, swap the new generation in (one rename) and resume them.
+//! The pause is a lease it renews while it works; should it lapse, the swap is refused and
+//! the live generation stays. The content hash is read after the resume, from a snapshot
+//! taken during the pause. Readers never stop: old connections finish on the old generation,
+//! new ones open the new.
+//!
+//! A verification pauses nothing: it reads the live read model's position and hashes it from
+//! one snapshot while building a fresh model of exactly the messages that position covers.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,8 +27,10 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 use valentine_eventstore::ensure_stream;
-use valentine_projections::{Verdict, db, hash};
+use valentine_projections::applied::{self, Position};
+use valentine_projections::{Verdict, db, hash, view_checkpoints};
 
+use crate::checkpointer;
 use crate::config::ReadSideConfig;
 use crate::consumers::{self, Paused};
 use crate::error::ProjectorError;
@@ -37,6 +48,12 @@ const PIPELINE_DEPTH: usize = 4;
 /// clocks may differ a little.
 const SWAP_MARGIN: Duration = Duration::from_secs(5);
 
+/// A catch-up round this small (messages) is the last before the pause.
+const SMALL_DELTA: u64 = 2_000;
+
+/// Catch-up rounds at most before the pause, should traffic keep every round large.
+const MAX_ROUNDS: usize = 10;
+
 /// What a rebuild did.
 #[derive(Debug, Clone, Serialize)]
 pub struct RebuildReport {
@@ -44,17 +61,25 @@ pub struct RebuildReport {
     pub commits: u64,
     /// Events projected.
     pub events: u64,
-    /// View tallies projected.
+    /// View tally messages projected.
     pub tallies: u64,
     /// Messages of the view stream that are not tallies, skipped (and logged).
     pub skipped_tallies: u64,
+    /// Pages whose view counts started from a checkpoint.
+    pub checkpoints: u64,
+    /// Catch-up rounds after the first pass, the last one paused.
+    pub rounds: usize,
+    /// How long the live projectors were paused, in milliseconds.
+    pub pause_ms: u64,
     /// Wall time.
     #[serde(with = "seconds")]
     pub elapsed: Duration,
-    /// Content hash of the new read model.
+    /// Content hash of the new read model as swapped in.
     pub content_hash: String,
     /// The generation file now in use.
     pub generation: PathBuf,
+    /// Its size on disk, with its write-ahead log, right after the swap.
+    pub generation_bytes: u64,
     /// Peak resident memory of this process so far, where the OS reports it (Linux).
     pub peak_rss_bytes: Option<u64>,
 }
@@ -74,6 +99,10 @@ pub struct Verification {
     pub live: String,
     /// Content hash of a fresh build up to the same position.
     pub fresh: String,
+    /// The live read model's events position compared at.
+    pub events_through: u64,
+    /// Its views position compared at.
+    pub views_through: u64,
 }
 
 impl Verification {
@@ -102,7 +131,36 @@ struct Copied {
     last: u64,
 }
 
+impl Copied {
+    fn and(self, more: Self) -> Self {
+        Self {
+            items: self.items + more.items,
+            events: self.events + more.events,
+            skipped: self.skipped + more.skipped,
+            last: self.last.max(more.last),
+        }
+    }
+}
+
+/// Which messages of a stream [`copy_feed`] projects.
+#[derive(Debug, Clone, Default)]
+struct Span {
+    /// The first sequence to read.
+    from: u64,
+    /// The last sequence to read; `None` for the end of the stream as of the start.
+    until: Option<u64>,
+    /// Only the messages this position covers (a verification's); `None` for all.
+    only: Option<Arc<Position>>,
+}
+
+impl Span {
+    fn after(last: u64) -> Self {
+        Self { from: last + 1, ..Self::default() }
+    }
+}
+
 struct Streams {
+    js: jetstream::Context,
     events: Stream,
     views: Stream,
 }
@@ -113,14 +171,45 @@ async fn open_streams(config: &ReadSideConfig) -> Result<Streams, ProjectorError
     Ok(Streams {
         events: ensure_stream(&js, &config.events).await?,
         views: ensure_stream(&js, &config.tallies).await?,
+        js,
     })
 }
 
-/// Builds a new generation from the whole stream and swaps it in.
+/// The first pass of a build whose checkpoints are loaded: every event, counts from
+/// checkpoints, every retained tally. Returns where each feed stopped.
+async fn first_pass(
+    config: &ReadSideConfig,
+    streams: &Streams,
+    conn: rusqlite::Connection,
+    progress: &dyn Progress,
+    only: (Option<Arc<Position>>, Option<Arc<Position>>),
+) -> Result<(rusqlite::Connection, Copied, Copied), ProjectorError> {
+    let store = checkpointer::bucket(&streams.js, &config.tallies).await?;
+    let complete = checkpointer::complete_through(&store).await?;
+    let events_span = Span { from: 1, until: only.0.as_ref().map(|p| p.highest()), only: only.0 };
+    let (conn, events) =
+        copy_feed(Events::new(&config.events), &streams.events, events_span, conn, progress).await?;
+    let (conn, started) = db::blocking(conn, |c| view_checkpoints::start_counts(c)).await;
+    info!(started = started?, "view counts started from checkpoints");
+    let first = streams.views.clone().info().await.map_err(ProjectorError::nats)?.state.first_sequence;
+    if !checkpointer::forgotten_views_are_saved(first, complete) {
+        warn!(
+            first_retained = first,
+            checkpointed_through = complete,
+            "the VIEWS stream no longer holds tallies no checkpoint holds: their views are lost"
+        );
+    }
+    let views_span = Span { from: 1, until: only.1.as_ref().map(|p| p.highest()), only: only.1 };
+    let (conn, tallies) =
+        copy_feed(Tallies::new(&config.tallies), &streams.views, views_span, conn, progress).await?;
+    Ok((conn, events, tallies))
+}
+
+/// Builds a new generation from the streams and swaps it in.
 ///
 /// # Errors
-/// When NATS or SQLite fail, or the stream's history is out of order; the current read
-/// model is untouched then.
+/// When NATS or SQLite fail, the stream's history is out of order, or the live projectors'
+/// pause lapsed before the swap; the current read model is untouched then.
 pub async fn rebuild(
     config: &ReadSideConfig,
     progress: &dyn Progress,
@@ -132,42 +221,81 @@ pub async fn rebuild(
     let (conn, generation) = db::build_connection(&config.read_model.database_path).await?;
     let (events_feed, tallies_feed) = (Events::new(&config.events), Tallies::new(&config.tallies));
     let built = async {
-        let (conn, events) = copy_feed(events_feed.clone(), &streams.events, 1, None, conn, progress).await?;
-        let (conn, tallies) =
-            copy_feed(tallies_feed.clone(), &streams.views, 1, None, conn, progress).await?;
+        let (conn, checkpoints) = checkpointer::load_into(&streams.js, &config.tallies, conn).await?;
+        let (conn, mut events, mut tallies) =
+            first_pass(config, &streams, conn, progress, (None, None)).await?;
+        let sealing = Instant::now();
+        let (mut conn, sealed) = db::blocking(conn, db::seal_build).await;
+        sealed?;
+        info!(seconds = sealing.elapsed().as_secs_f64(), "indexed");
 
-        // Catch up the last events with live projectors paused, so none is missed.
+        // Catch up while live projection runs, until what is left is small.
+        let mut rounds = 0;
+        while rounds < MAX_ROUNDS {
+            rounds += 1;
+            let (back, more) =
+                copy_feed(events_feed.clone(), &streams.events, Span::after(events.last), conn, progress)
+                    .await?;
+            let (back, more_tallies) =
+                copy_feed(tallies_feed.clone(), &streams.views, Span::after(tallies.last), back, progress)
+                    .await?;
+            conn = back;
+            (events, tallies) = (events.and(more), tallies.and(more_tallies));
+            if more.items + more_tallies.items + more.skipped + more_tallies.skipped <= SMALL_DELTA {
+                break;
+            }
+        }
+
+        // The last delta with live projectors paused, so none is missed.
+        let pause_started = Instant::now();
         let paused = PauseLease::take(&streams, config).await?;
         let caught_up = async {
             let (conn, more) =
-                copy_feed(events_feed, &streams.events, events.last + 1, None, conn, progress).await?;
+                copy_feed(events_feed, &streams.events, Span::after(events.last), conn, progress).await?;
             let (conn, more_tallies) =
-                copy_feed(tallies_feed, &streams.views, tallies.last + 1, None, conn, progress).await?;
-            let finishing = Instant::now();
-            let content_hash = db::complete_build(conn, &generation).await?;
-            info!(seconds = finishing.elapsed().as_secs_f64(), "indexed and hashed");
+                copy_feed(tallies_feed, &streams.views, Span::after(tallies.last), conn, progress).await?;
+            // What the swap hands over, to hash once live projection is back.
+            let snapshot = db::snapshot(&generation)?;
             // Only while the live projectors are still held: once their pause has lapsed they
             // may have written to the live generation what this one lacks.
             paused.still_held(SWAP_MARGIN.min(config.pause_lease / 4))?;
             db::swap_in(&config.read_model.database_path, &generation)?;
-            Ok::<_, ProjectorError>((more, more_tallies, content_hash))
+            Ok::<_, ProjectorError>((conn, more, more_tallies, snapshot))
         }
         .await;
         paused.release().await?;
-        let (more, more_tallies, content_hash) = caught_up?;
+        let pause = pause_started.elapsed();
+        let (conn, more, more_tallies, snapshot) = caught_up?;
+        rounds += 1;
+        info!(ms = pause.as_millis(), "live projection paused");
+        let generation_bytes = file_bytes(&generation);
+        drop(conn);
+        let (_, content_hash) = db::blocking(snapshot, |c| {
+            let hashed = hash::hash_rows(c);
+            c.execute_batch("COMMIT")?;
+            hashed
+        })
+        .await;
+        let (events, tallies) = (events.and(more), tallies.and(more_tallies));
         Ok::<_, ProjectorError>(RebuildReport {
-            commits: events.items + more.items,
-            events: events.events + more.events,
-            tallies: tallies.items + more_tallies.items,
-            skipped_tallies: tallies.skipped + more_tallies.skipped,
+            commits: events.items,
+            events: events.events,
+            tallies: tallies.items,
+            skipped_tallies: tallies.skipped,
+            checkpoints,
+            rounds,
+            pause_ms: u64::try_from(pause.as_millis()).unwrap_or(u64::MAX),
             elapsed: started.elapsed(),
-            content_hash,
+            content_hash: content_hash?,
             generation: generation.clone(),
+            generation_bytes,
             peak_rss_bytes: peak_rss_bytes(),
         })
     }
     .await;
-    if built.is_err() {
+    if built.is_err()
+        && std::fs::canonicalize(&config.read_model.database_path).ok() != Some(generation.clone())
+    {
         remove_generation(&generation);
     }
     let report = built?;
@@ -175,8 +303,21 @@ pub async fn rebuild(
     Ok(report)
 }
 
-/// Builds a fresh read model up to where the live projectors are, and compares content
-/// hashes. The fresh build is thrown away.
+/// The size of a generation file and its write-ahead log.
+fn file_bytes(file: &std::path::Path) -> u64 {
+    ["", "-wal"]
+        .iter()
+        .map(|suffix| {
+            let mut path = file.as_os_str().to_owned();
+            path.push(suffix);
+            std::fs::metadata(PathBuf::from(path)).map_or(0, |m| m.len())
+        })
+        .sum()
+}
+
+/// Builds a fresh read model of exactly what the live one has applied, and compares content
+/// hashes. Live projection goes on throughout: the live read model is hashed from a snapshot
+/// whose positions say what the fresh build projects. The fresh build is thrown away.
 ///
 /// # Errors
 /// When NATS or SQLite fail.
@@ -186,32 +327,54 @@ pub async fn verify(
 ) -> Result<Verification, ProjectorError> {
     let _only_one = only_one(config)?;
     let streams = open_streams(config).await?;
-    let live_file = db::prepare(&config.read_model.database_path).await?;
-    let paused = PauseLease::take(&streams, config).await?;
-    let (until_events, until_views) = (paused.settled_at(Which::Events), paused.settled_at(Which::Views));
-    let (conn, generation) = match db::build_connection(&config.read_model.database_path).await {
-        Ok(opened) => opened,
-        Err(e) => {
-            paused.release().await?;
-            return Err(e.into());
-        }
-    };
+    db::prepare(&config.read_model.database_path).await?;
+    let (conn, generation) = db::build_connection(&config.read_model.database_path).await?;
     let compared = async {
-        let (conn, _) =
-            copy_feed(Events::new(&config.events), &streams.events, 1, until_events, conn, progress).await?;
-        let (conn, _) =
-            copy_feed(Tallies::new(&config.tallies), &streams.views, 1, until_views, conn, progress).await?;
+        let (conn, _) = checkpointer::load_into(&streams.js, &config.tallies, conn).await?;
+        let (conn, newest) = db::blocking(conn, |c| view_checkpoints::newest(c)).await;
+        let live = snapshot_past(config, newest?).await?;
+        let events_at = Arc::new(applied::position(&live, applied::EVENTS)?);
+        let views_at = Arc::new(applied::position(&live, applied::VIEWS)?);
+        let (events_through, views_through) = (events_at.through, views_at.through);
+        let live_hash = tokio::task::spawn_blocking(move || {
+            let hashed = hash::hash_rows(&live);
+            live.execute_batch("COMMIT")?;
+            hashed
+        });
+        let (conn, ..) =
+            first_pass(config, &streams, conn, progress, (Some(events_at), Some(views_at))).await?;
         let fresh = db::complete_build(conn, &generation).await;
-        let live = db::reader_connection(&live_file)?;
-        let (_, live) = db::blocking(live, hash::content_hash).await;
-        // The live hash is of the position the build stopped at only if the pause held.
-        paused.still_held(Duration::ZERO)?;
-        Ok::<_, ProjectorError>(Verification { live: live?, fresh: fresh? })
+        let live = live_hash
+            .await
+            .map_err(std::io::Error::other)
+            .map_err(valentine_projections::ProjectionError::from)?;
+        Ok::<_, ProjectorError>(Verification { live: live?, fresh: fresh?, events_through, views_through })
     }
     .await;
-    paused.release().await?;
     remove_generation(&generation);
     compared
+}
+
+/// A snapshot of the live read model whose views position has reached `newest`, the latest
+/// checkpoint (a fresh build starts pages from them, so it can build no earlier position).
+/// Waits up to a pause lease for live projection to get there.
+async fn snapshot_past(config: &ReadSideConfig, newest: u64) -> Result<rusqlite::Connection, ProjectorError> {
+    let live_file = std::fs::canonicalize(&config.read_model.database_path)
+        .map_err(valentine_projections::ProjectionError::from)?;
+    let deadline = Instant::now() + config.pause_lease;
+    loop {
+        let snapshot = db::snapshot(&live_file)?;
+        if applied::through(&snapshot, applied::VIEWS)? >= newest {
+            return Ok(snapshot);
+        }
+        if Instant::now() >= deadline {
+            return Err(ProjectorError::nats(format!(
+                "the live read model's views position stays behind the checkpoints (at {newest})"
+            )));
+        }
+        drop(snapshot);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// The rebuild lock of the read model, or `RebuildRunning` while another run holds it.
@@ -256,10 +419,6 @@ impl PauseLease {
         let renewed: Vec<Paused> = paused.iter().map(|(_, p)| p.clone()).collect();
         let keeper = tokio::spawn(keep_paused(renewed, lease, held.clone()));
         Ok(Self { paused, keeper, held })
-    }
-
-    fn settled_at(&self, which: Which) -> Option<u64> {
-        self.paused.iter().find(|p| p.0 == which).map(|p| p.1.settled_at)
     }
 
     /// `Ok` when the pause has held throughout and will for at least `margin` more.
@@ -412,34 +571,53 @@ where
     Ok((total, rx))
 }
 
-/// Projects every message of `feed` in `stream` from `from` (up to `until`, or the end as of
-/// the start) into `conn`.
+/// A message as the reader hands it to the writer.
+enum Slot<T> {
+    /// Decoded, to project.
+    Item(T),
+    /// Unreadable: counts for nothing (view tallies only).
+    Unreadable,
+    /// Not covered by the position being rebuilt (a verification's): left out.
+    Outside,
+}
+
+/// Projects the messages of `feed` in `stream` that `span` names into `conn`, settling the
+/// build's position over them as it goes (messages the stream no longer holds included).
+///
+/// A view tally whose page is not in the build yet stops the copy just before it: the page's
+/// creation is in the stream after where the events were read, and the next round (or, for
+/// the last delta, live projection after the swap) counts it.
 async fn copy_feed<F: Feed>(
     feed: F,
     stream: &Stream,
-    from: u64,
-    until: Option<u64>,
+    span: Span,
     mut conn: rusqlite::Connection,
     progress: &dyn Progress,
 ) -> Result<(rusqlite::Connection, Copied), ProjectorError> {
     let filter = feed.filter();
-    let (total, mut batches) = read_pipelined(stream, filter, from, until, move |message, sequence| {
-        match feed.decode(message, sequence) {
-            Ok(item) => Ok((sequence, Some(item))),
-            Err(e) => match F::ORDER {
-                Order::History => Err(ProjectorError::Unreadable { feed: F::NAME, source: e.into() }),
-                Order::Counts => {
-                    // Live projectors terminate it: it counts for nothing in either.
-                    warn!(error = %e, "unreadable message; skipped");
-                    Ok((sequence, None))
-                }
-            },
-        }
-    })
-    .await?;
+    let only = span.only.clone();
+    let (total, mut batches) =
+        read_pipelined(stream, filter, span.from, span.until, move |message, sequence| {
+            if only.as_ref().is_some_and(|p| !p.covers(sequence)) {
+                return Ok((sequence, Slot::Outside));
+            }
+            match feed.decode(message, sequence) {
+                Ok(item) => Ok((sequence, Slot::Item(item))),
+                Err(e) => match F::ORDER {
+                    Order::History => Err(ProjectorError::Unreadable { feed: F::NAME, source: e.into() }),
+                    Order::Counts => {
+                        // Live projectors terminate it: it counts for nothing in either.
+                        warn!(error = %e, "unreadable message; skipped");
+                        Ok((sequence, Slot::Unreadable))
+                    }
+                },
+            }
+        })
+        .await?;
     progress.start(F::NAME, total);
     let started = Instant::now();
-    let mut copied = Copied { last: from.saturating_sub(1), ..Copied::default() };
+    let mut copied = Copied { last: span.from.saturating_sub(1), ..Copied::default() };
+    let settles = span.only.is_none();
     // Time spent waiting for the reader: tells whether reading or writing bounds a rebuild.
     let mut waiting = Duration::ZERO;
     loop {
@@ -448,39 +626,44 @@ async fn copy_feed<F: Feed>(
         waiting += asked.elapsed();
         let batch = batch?;
         let read = batch.len() as u64;
-        copied.last = batch.last().map_or(copied.last, |(sequence, _)| *sequence);
-        let batch: Vec<F::Item> = batch.into_iter().filter_map(|(_, item)| item).collect();
-        copied.skipped += read - batch.len() as u64;
-        copied.items += batch.len() as u64;
-        copied.events += batch.iter().map(F::events).sum::<u64>();
+        let last = batch.last().map_or(copied.last, |(sequence, _)| *sequence);
+        let mut items = Vec::with_capacity(batch.len());
+        for (_, slot) in batch {
+            match slot {
+                Slot::Item(item) => items.push(item),
+                Slot::Unreadable => copied.skipped += 1,
+                Slot::Outside => {}
+            }
+        }
+        copied.items += items.len() as u64;
+        copied.events += items.iter().map(F::events).sum::<u64>();
         let (back, deferred) = db::blocking(conn, move |c| {
-            let sequences: Vec<u64> = batch.iter().map(F::stream_sequence).collect();
-            let projected = F::project(c, batch)?;
-            let deferred: Vec<u64> = projected
+            let sequences: Vec<u64> = items.iter().map(F::stream_sequence).collect();
+            let projected = F::project(c, items)?;
+            let deferred = projected
                 .verdicts
                 .iter()
                 .zip(sequences)
-                .filter(|(v, _)| **v == Verdict::Deferred)
-                .map(|(_, sequence)| sequence)
-                .collect();
+                .find(|(v, _)| **v == Verdict::Deferred)
+                .map(|(_, sequence)| sequence);
+            if settles {
+                applied::settle_through(c, F::POSITION, deferred.map_or(last, |d| d - 1))?;
+            }
             Ok(deferred)
         })
         .await;
         conn = back;
-        let deferred = deferred?;
-        match F::ORDER {
-            Order::History => {
-                if let Some(&sequence) = deferred.first() {
-                    return Err(ProjectorError::OutOfOrder(sequence));
+        if let Some(sequence) = deferred? {
+            match F::ORDER {
+                Order::History => return Err(ProjectorError::OutOfOrder(sequence)),
+                Order::Counts => {
+                    info!(sequence, "a view tally's page is not in the build yet; the next round counts it");
+                    copied.last = sequence - 1;
+                    break;
                 }
             }
-            // Every event is projected before any tally, so a deferred tally counts a page that
-            // never existed: it counts for nothing, here as in live projection.
-            Order::Counts if !deferred.is_empty() => {
-                warn!(orphans = deferred.len(), "view tallies for pages that do not exist");
-            }
-            Order::Counts => {}
         }
+        copied.last = last;
         progress.advance(read);
     }
     progress.finish();

@@ -13,8 +13,9 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 use valentine_eventstore::{Password, ensure_stream, subjects};
-use valentine_projections::{ProjectionError, Verdict, cache_keys, db, position, redis_connection};
+use valentine_projections::{ProjectionError, Verdict, applied, cache_keys, db, position, redis_connection};
 
+use crate::checkpointer;
 use crate::config::ReadSideConfig;
 use crate::consumers;
 use crate::error::ProjectorError;
@@ -40,6 +41,8 @@ pub struct Projector {
     events: (Stream, PullConsumer),
     /// The view tally stream and its durable consumer.
     views: (Stream, PullConsumer),
+    /// Where view counts are checkpointed.
+    checkpoints: jetstream::kv::Store,
     health: Health,
 }
 
@@ -62,14 +65,37 @@ impl Projector {
         let events_stream = ensure_stream(&js, &config.events).await?;
         let views_stream = ensure_stream(&js, &config.tallies).await?;
         db::prepare(&config.read_model.database_path).await?;
+        let checkpoints = checkpointer::bucket(&js, &config.tallies).await?;
+        // A new consumer starts where the read model stands (a copy resumes there).
+        let reader = db::reader_connection(&config.read_model.database_path)?;
+        let (events_through, views_through) =
+            (applied::through(&reader, applied::EVENTS)?, applied::through(&reader, applied::VIEWS)?);
+        drop(reader);
         let events_filter = subjects::everything(&config.events.subject_prefix);
-        let events =
-            consumers::durable(&events_stream, &config.read_model.events_consumer(), events_filter).await?;
+        let events = consumers::durable(
+            &events_stream,
+            &config.read_model.events_consumer(),
+            events_filter,
+            events_through,
+        )
+        .await?;
         let views_filter = subjects::everything(&config.tallies.subject_prefix);
-        let views =
-            consumers::durable(&views_stream, &config.read_model.tallies_consumer(), views_filter).await?;
+        let views = consumers::durable(
+            &views_stream,
+            &config.read_model.tallies_consumer(),
+            views_filter,
+            views_through,
+        )
+        .await?;
         let health = Health::new(client.clone());
-        Ok(Self { config, client, events: (events_stream, events), views: (views_stream, views), health })
+        Ok(Self {
+            config,
+            client,
+            events: (events_stream, events),
+            views: (views_stream, views),
+            checkpoints,
+            health,
+        })
     }
 
     /// Its health, which its batch loops keep up to date: serve it with
@@ -83,13 +109,20 @@ impl Projector {
     /// # Errors
     /// When the consumers cannot be set up or their message streams end.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), ProjectorError> {
-        let (events, views) = (self.events.1.clone(), self.views.1.clone());
+        let (events, views) = (self.events.clone(), self.views.clone());
         info!(consumer = %self.config.read_model.consumer, database = %self.config.read_model.database_path.display(), "projecting");
-        let (a, b) = tokio::join!(
+        let checkpointing = checkpointer::keep_checkpointing(
+            self.config.read_model.database_path.clone(),
+            self.checkpoints.clone(),
+            self.config.views_checkpoint_every,
+            shutdown.clone(),
+        );
+        let (a, b, ()) = tokio::join!(
             self.run_feed(Events::new(&self.config.events), events, shutdown.clone())
                 .instrument(info_span!("events")),
             self.run_feed(Tallies::new(&self.config.tallies), views, shutdown.clone())
                 .instrument(info_span!("views")),
+            checkpointing.instrument(info_span!("checkpoints")),
         );
         // Acknowledgements are fire-and-forget publishes: make sure they are out.
         let _ = self.client.flush().await;
@@ -100,14 +133,20 @@ impl Projector {
     async fn run_feed<F: Feed>(
         &self,
         feed: F,
-        consumer: PullConsumer,
+        (stream, consumer): (Stream, PullConsumer),
         shutdown: CancellationToken,
     ) -> Result<(), ProjectorError> {
         let mut batches = Batches::open(&consumer, self.config.batch_size, F::NAME).await?;
         let mut writer = Writer::open(&self.config.read_model.database_path)?;
         let mut cache =
             Invalidator::new(self.config.redis_url.as_deref(), self.config.redis_password.as_ref());
+        let name = consumer.cached_info().name.clone();
+        let mut settled_at = tokio::time::Instant::now();
         loop {
+            if settled_at.elapsed() >= SETTLE_EVERY {
+                settled_at = tokio::time::Instant::now();
+                settle::<F>(&stream, &name, &mut writer).await;
+            }
             let messages = match batches.next(&shutdown).await? {
                 Next::Batch(messages) => messages,
                 Next::Idle => {
@@ -252,6 +291,28 @@ impl Projector {
                 Err(e)
             }
         }
+    }
+}
+
+/// How often a projector moves the read model's position up to what the shared consumer has
+/// acknowledged, passing over messages no projector applies (unreadable ones, terminated).
+const SETTLE_EVERY: Duration = Duration::from_secs(5);
+
+/// Moves the read model's position on `F`'s stream up to the consumer `name`'s
+/// acknowledgement floor: a projector acknowledges only after its commit, so every message
+/// up to the floor is settled in the read model, applied or known to count for nothing.
+async fn settle<F: Feed>(stream: &Stream, name: &str, writer: &mut Writer) {
+    let floor = match position::progress(stream, name).await {
+        Ok(Some(progress)) => progress.acknowledged,
+        Ok(None) => return,
+        Err(e) => {
+            debug!(error = %e, "consumer progress unavailable; position settles later");
+            return;
+        }
+    };
+    if let Err(e) = writer.with(move |c| applied::settle_through(c, F::POSITION, floor)).await {
+        warn!(error = %e, "could not settle the read model's position");
+        writer.reset();
     }
 }
 

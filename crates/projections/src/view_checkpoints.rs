@@ -1,0 +1,172 @@
+//! View count checkpoints: what lets the VIEWS stream forget old tallies.
+//!
+//! Every page counted since its last checkpoint is marked unsaved (`views_unsaved`). A
+//! checkpoint run reads, in one snapshot, the views position `through` and each unsaved page's
+//! count at exactly that position (its `view_count` less what messages above the position
+//! added, kept in `views_ahead`), stores them outside the read model, and then marks the pages
+//! saved. A rebuild starts each page from its checkpoint and counts only later tallies, so the
+//! stream need keep only tallies newer than the last complete run.
+
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use crate::applied;
+use crate::error::ProjectionError;
+
+/// One page's count at a position of the VIEWS stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedCount {
+    /// Which life of the slug it counts.
+    pub page_id: u64,
+    /// Every view tallied at or below `through`.
+    pub count: u64,
+    /// The VIEWS stream sequence it is exact at.
+    pub through: u64,
+}
+
+/// Unsaved pages' counts, all exact at one position.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Due {
+    /// The views position they are exact at.
+    pub through: u64,
+    /// Slug key and count, in slug order.
+    pub pages: Vec<(String, SavedCount)>,
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// Claims the next checkpoint run for this process when none ran within `every`: projectors
+/// sharing a read model take turns instead of all writing the same counts.
+///
+/// # Errors
+/// When SQLite fails.
+pub fn claim(conn: &Connection, every: Duration, now_unix: i64) -> Result<bool, ProjectionError> {
+    let every = i64::try_from(every.as_secs()).unwrap_or(i64::MAX);
+    let claimed = conn
+        .prepare_cached(
+            "UPDATE stream_positions SET checkpointed_at = ?1 \
+             WHERE stream = ?2 AND checkpointed_at <= ?1 - ?3",
+        )?
+        .execute(params![now_unix, applied::VIEWS, every])?;
+    Ok(claimed == 1)
+}
+
+/// The next `limit` unsaved pages after slug key `after`, with their counts at the current
+/// views position, read in one snapshot; `None` while the position is short of the first
+/// sequence a checkpoint may describe (a read model from before positions).
+///
+/// # Errors
+/// When SQLite fails.
+pub fn due(conn: &mut Connection, after: &str, limit: usize) -> Result<Option<Due>, ProjectionError> {
+    let tx = conn.transaction()?;
+    let (through, from): (i64, i64) = tx
+        .prepare_cached("SELECT through, checkpoint_from FROM stream_positions WHERE stream = ?1")?
+        .query_row([applied::VIEWS], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .unwrap_or((0, 0));
+    if through < from {
+        return Ok(None);
+    }
+    let mut rows = tx.prepare_cached(
+        "SELECT u.slug_key, p.page_id, p.view_count - coalesce((SELECT sum(a.count) FROM views_ahead a \
+         WHERE a.slug_key = u.slug_key AND a.page_id = p.page_id), 0) \
+         FROM views_unsaved u JOIN pages p ON p.slug_key = u.slug_key \
+         WHERE u.slug_key > ?1 ORDER BY u.slug_key LIMIT ?2",
+    )?;
+    let through = to_u64(through);
+    let pages = rows
+        .query_map(params![after, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                SavedCount { page_id: to_u64(r.get(1)?), count: to_u64(r.get(2)?), through },
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(Due { through, pages }))
+}
+
+/// Marks `slug_keys` saved at `through`: a page counted again above it stays unsaved.
+///
+/// # Errors
+/// When SQLite fails.
+pub fn saved(conn: &mut Connection, through: u64, slug_keys: &[String]) -> Result<(), ProjectionError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    {
+        let mut forget =
+            tx.prepare_cached("DELETE FROM views_unsaved WHERE slug_key = ?1 AND last_sequence <= ?2")?;
+        for key in slug_keys {
+            forget.execute(params![key, to_i64(through)])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Pages awaiting a checkpoint.
+///
+/// # Errors
+/// When SQLite fails.
+pub fn unsaved(conn: &Connection) -> Result<u64, ProjectionError> {
+    Ok(to_u64(conn.query_row("SELECT count(*) FROM views_unsaved", [], |r| r.get(0))?))
+}
+
+/// Loads checkpoints into a build, before its tallies are projected.
+///
+/// # Errors
+/// When SQLite fails.
+pub fn load(conn: &mut Connection, saved: &[(String, SavedCount)]) -> Result<(), ProjectionError> {
+    let tx = conn.transaction()?;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT OR REPLACE INTO view_checkpoints (slug_key, page_id, count, through) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (key, c) in saved {
+            insert.execute(params![key, to_i64(c.page_id), to_i64(c.count), to_i64(c.through)])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// The latest position among the loaded checkpoints (0 when none is loaded).
+///
+/// # Errors
+/// When SQLite fails.
+pub fn newest(conn: &Connection) -> Result<u64, ProjectionError> {
+    let newest: Option<i64> =
+        conn.query_row("SELECT max(through) FROM view_checkpoints", [], |r| r.get(0))?;
+    Ok(newest.map_or(0, to_u64))
+}
+
+/// Starts every built page whose life has a checkpoint at its checkpointed count. Call it
+/// once every event is projected and before any tally.
+///
+/// # Errors
+/// When SQLite fails.
+pub fn start_counts(conn: &Connection) -> Result<u64, ProjectionError> {
+    let started = conn.execute(
+        "UPDATE pages SET view_count = c.count FROM view_checkpoints c \
+         WHERE c.slug_key = pages.slug_key AND c.page_id = pages.page_id",
+        [],
+    )?;
+    Ok(started as u64)
+}
+
+/// Drops loaded checkpoints the views position has passed: every tally still to come is
+/// above them, so none can be held by them any more. Until then a checkpoint stays, in a
+/// build and after its swap alike, so that a tally it holds never counts twice.
+///
+/// # Errors
+/// When SQLite fails.
+pub fn forget_passed(conn: &Connection) -> Result<u64, ProjectionError> {
+    let through = applied::through(conn, applied::VIEWS)?;
+    Ok(conn.execute("DELETE FROM view_checkpoints WHERE through <= ?1", [to_i64(through)])? as u64)
+}
