@@ -69,6 +69,13 @@ pub struct Settings {
     /// Past 95 % of it, creates and updates answer 503; deletions go on.
     #[arg(long, env = "EVENTS_MAX_BYTES", default_value = "", hide_default_value = true, value_parser = byte_size)]
     pub events_max_bytes: Optional<u64>,
+    /// Days the VIEWS stream keeps a view tally; 0 keeps them forever. Older tallies are
+    /// needed by no rebuild: every page's count is checkpointed (VIEWS_CHECKPOINT_SECS).
+    #[arg(long, env = "VIEWS_MAX_AGE_DAYS", default_value = "30", value_parser = parsed::<u64>)]
+    pub views_max_age_days: u64,
+    /// How often projectors checkpoint the view counts that changed (they take turns).
+    #[arg(long, env = "VIEWS_CHECKPOINT_SECS", default_value = "60", value_parser = at_least_one::<u64>)]
+    pub views_checkpoint_secs: u64,
     /// Most events a projector applies in one transaction.
     #[arg(long, env = "PROJECTOR_BATCH_SIZE", default_value = "512", value_parser = at_least_one::<usize>)]
     pub projector_batch_size: usize,
@@ -303,6 +310,14 @@ impl Settings {
         if self.redis_url.0.as_deref().is_some_and(has_userinfo) {
             return Err("REDIS_URL: put the password in REDIS_PASSWORD, not in the URL".to_owned());
         }
+        // Tallies must outlive many checkpoint runs, or a stalled run loses views.
+        if self.views_max_age_days > 0
+            && self.views_checkpoint_secs.saturating_mul(100) > self.views_max_age_days * 86_400
+        {
+            return Err(
+                "VIEWS_CHECKPOINT_SECS: checkpoint at least 100 times within VIEWS_MAX_AGE_DAYS".to_owned()
+            );
+        }
         Ok(())
     }
 
@@ -320,7 +335,11 @@ impl Settings {
         let replicas = self.nats_replicas.0;
         (
             StreamConfig { replicas, max_bytes: self.events_max_bytes.0, ..StreamConfig::events() },
-            StreamConfig { replicas, ..StreamConfig::tallies() },
+            StreamConfig {
+                replicas,
+                max_age: Duration::from_secs(self.views_max_age_days.saturating_mul(86_400)),
+                ..StreamConfig::tallies()
+            },
         )
     }
 
@@ -342,6 +361,7 @@ impl Settings {
             batch_size: self.projector_batch_size,
             events,
             tallies,
+            views_checkpoint_every: Duration::from_secs(self.views_checkpoint_secs),
             // Not a setting: how long a dead rebuild may hold live projection back.
             ..ReadSideConfig::default()
         }

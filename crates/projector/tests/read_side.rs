@@ -13,10 +13,12 @@ use valentine_bench::synthetic::{Workload, publish_events, publish_tallies};
 use valentine_domain::{CreatePage, EditToken, Page, PageCommand, PageRules, Slug, UpdatePage};
 use valentine_eventstore::tallies::{self, PageViews, TallyBatch};
 use valentine_eventstore::{JetStreamEventRepository, NatsSettings, StreamConfig, jetstream_cqrs, receipt};
-use valentine_projections::{PositionWatch, ReadModelSettings, cache_keys, db, hash, pages, position};
+use valentine_projections::{
+    PositionWatch, ReadModelSettings, applied, cache_keys, db, hash, pages, position,
+};
 use valentine_projector::progress::Silent;
-use valentine_projector::{Projector, ReadSideConfig, rebuild};
-use valentine_testkit::{NatsServer, RedisServer, init_tracing};
+use valentine_projector::{Projector, ReadSideConfig, checkpointer, rebuild};
+use valentine_testkit::{NatsServer, RedisServer, eventually, init_tracing};
 
 const WAIT: Duration = Duration::from_secs(120);
 
@@ -575,5 +577,76 @@ async fn a_rebuild_keeps_the_live_projectors_paused_past_the_lease_for_as_long_a
     )
     .await;
     assert_eq!(found, 1);
+    running.stop().await;
+}
+
+/// Every page's view count, by slug.
+async fn view_counts(link: &Path) -> Vec<(String, i64)> {
+    let file = std::fs::canonicalize(link).expect("the read model exists");
+    let mut conn =
+        SqliteConnection::connect(&format!("sqlite://{}?mode=ro", file.display())).await.expect("opens");
+    sqlx::query_as("SELECT slug_key, view_count FROM pages ORDER BY slug_key")
+        .fetch_all(&mut conn)
+        .await
+        .expect("counts")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn view_counts_survive_the_views_stream_forgetting_what_checkpoints_hold() {
+    let servers = Servers::start().await;
+    let config = ReadSideConfig { views_checkpoint_every: Duration::from_secs(1), ..servers.config("aging") };
+    let js = servers.nats.jetstream().await;
+    let published = publish_events(&js, &config.events, Workload::new(300, 31)).await.expect("published");
+    let early = publish_tallies(&js, &config.tallies, &published.live_pages, 200, 32).await.expect("tallies");
+    let running = run_projectors(&config, 2).await;
+    drained(&js, &config).await;
+
+    // Two projectors, any order: the read model's positions are the streams' ends, and no
+    // bookkeeping is left behind.
+    let mut views = js.get_stream(&config.tallies.stream_name).await.expect("views");
+    let views_last = views.info().await.expect("info").state.last_sequence;
+    let events_last = js
+        .get_stream(&config.events.stream_name)
+        .await
+        .expect("events")
+        .info()
+        .await
+        .expect("info")
+        .state
+        .last_sequence;
+    let positioned = |link: PathBuf| async move {
+        let conn = db::reader_connection(&link).expect("opens");
+        (
+            applied::through(&conn, applied::EVENTS).expect("events"),
+            applied::through(&conn, applied::VIEWS).expect("views"),
+        )
+    };
+    eventually("the read model's positions at the streams' ends", WAIT, || async {
+        positioned(config.read_model.database_path.clone()).await == (events_last, views_last)
+    })
+    .await;
+    assert_eq!(count(&config.read_model.database_path, "SELECT count(*) FROM applied_ahead").await, 0);
+
+    // A checkpoint run covers every tally so far; then the stream forgets them all.
+    let store = checkpointer::bucket(&js, &config.tallies).await.expect("bucket");
+    eventually("a checkpoint run past every tally", WAIT, || async {
+        checkpointer::complete_through(&store).await.expect("read") >= views_last
+    })
+    .await;
+    views.purge().sequence(views_last + 1).await.expect("purged");
+    assert_eq!(views.info().await.expect("info").state.messages, 0);
+
+    let late = publish_tallies(&js, &config.tallies, &published.live_pages, 100, 33).await.expect("tallies");
+    drained(&js, &config).await;
+    let live = view_counts(&config.read_model.database_path).await;
+    let total: i64 = live.iter().map(|(_, c)| c).sum();
+    assert_eq!(u64::try_from(total).expect("a count"), early + late);
+
+    let report = rebuild::rebuild(&config, &Silent).await.expect("rebuilt");
+    assert!(report.checkpoints > 0, "{report:?}");
+    assert_eq!(report.tallies, 100, "only the tallies the stream still holds are read");
+    assert_eq!(view_counts(&config.read_model.database_path).await, live, "exact counts after the rebuild");
+    let verification = rebuild::verify(&config, &Silent).await.expect("verified");
+    assert!(verification.matches(), "{verification:?}");
     running.stop().await;
 }

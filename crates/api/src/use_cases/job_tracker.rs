@@ -69,11 +69,11 @@ impl JobTracker {
         let Some(sequence) = self.ledger.find(job_id).await? else {
             return Ok(JobState::Unknown);
         };
-        let position = progress(&self.events, &self.consumer).await?.unwrap_or(Progress::default());
-        if sequence <= position.acknowledged {
+        if sequence <= self.queries.events_through().await? {
             // Projected since the read model was asked: it has the job now.
             return Ok(self.projected(job_id).await?.unwrap_or(JobState::Unknown));
         }
+        let position = progress(&self.events, &self.consumer).await?.unwrap_or(Progress::default());
         Ok(if sequence <= position.delivered { JobState::Started } else { JobState::Queued })
     }
 

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use sqlx::SqlitePool;
 use tracing::instrument;
 use valentine_domain::{EditToken, EditTokenHash};
-use valentine_projections::{HistoryRow, PageRow, cache_keys, pages};
+use valentine_projections::{HistoryRow, PageRow, applied, cache_keys, pages};
 
 use crate::error::ApiError;
 use crate::rate_limit::{Bucket, RateLimiter};
@@ -150,6 +150,15 @@ impl PageQueries {
     /// When SQLite fails.
     pub(crate) async fn is_projected(&self, slug_key: &str, stream_sequence: u64) -> Result<bool, ApiError> {
         Ok(pages::is_projected(&self.db, slug_key, stream_sequence).await?)
+    }
+
+    /// Where the read model stands on the event stream: every event at or below this stream
+    /// sequence is applied.
+    ///
+    /// # Errors
+    /// When SQLite fails.
+    pub(crate) async fn events_through(&self) -> Result<u64, ApiError> {
+        Ok(applied::positions(&self.db).await?.0)
     }
 
     /// The live page at `slug_key` and its events, oldest first, for the holder of its edit

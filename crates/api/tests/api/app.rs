@@ -125,7 +125,7 @@ impl TestApp {
     }
 
     /// A projector of the API's read model, on the same servers.
-    fn projector_config(&self) -> ReadSideConfig {
+    pub(crate) fn projector_config(&self) -> ReadSideConfig {
         ReadSideConfig {
             nats: self.config.nats.clone(),
             redis_url: self.config.redis_url.clone(),

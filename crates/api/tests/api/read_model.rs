@@ -29,3 +29,61 @@ async fn an_api_and_a_projector_started_together_on_a_fresh_folder_share_one_rea
         assert_eq!(linked.file_name(), Some(files[0].as_os_str()), "round {round}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_page_answered_201_during_a_rebuild_is_readable_after_the_swap() {
+    let app = std::sync::Arc::new(crate::app::spawn_app().await);
+    for i in 0..50 {
+        app.create(&unique_slug(&format!("before-{i}"))).await;
+    }
+    // Creates go on, two at a time, before, during and after the rebuild.
+    let rebuilding = std::sync::Arc::new(std::sync::atomic::AtomicU8::new(0));
+    let creators: Vec<_> = (0..2)
+        .map(|n| {
+            let (app, rebuilding) = (app.clone(), rebuilding.clone());
+            tokio::spawn(async move {
+                let mut during = Vec::new();
+                let mut after = 0;
+                // Until a few creates have gone in after the swap.
+                while after < 5 {
+                    let phase = rebuilding.load(std::sync::atomic::Ordering::SeqCst);
+                    let slug = unique_slug(&format!("during-{n}"));
+                    let response = app.post_json("/api/pages", &crate::app::page_body(&slug)).await;
+                    let created = response.status() == StatusCode::CREATED;
+                    let ended = rebuilding.load(std::sync::atomic::Ordering::SeqCst);
+                    if created && phase == 1 && ended == 1 {
+                        during.push(slug);
+                    } else if ended == 2 {
+                        after += 1;
+                    }
+                }
+                during
+            })
+        })
+        .collect();
+    rebuilding.store(1, std::sync::atomic::Ordering::SeqCst);
+    let report = valentine_projector::rebuild::rebuild(
+        &app.projector_config(),
+        &valentine_projector::progress::Silent,
+    )
+    .await
+    .expect("rebuilt");
+    rebuilding.store(2, std::sync::atomic::Ordering::SeqCst);
+    let mut during = Vec::new();
+    for creator in creators {
+        during.extend(creator.await.expect("the creator finished"));
+    }
+    assert!(!during.is_empty(), "no create was answered while the rebuild ran");
+
+    // In the generation swapped in, and served by the API.
+    assert_eq!(std::fs::canonicalize(app.database()).expect("the link resolves"), report.generation);
+    let generation = valentine_projections::db::reader_connection(&report.generation).expect("opens");
+    for slug in &during {
+        let found: bool = generation
+            .query_row("SELECT count(*) = 1 FROM pages WHERE slug_key = ?1", [slug], |r| r.get(0))
+            .expect("query");
+        assert!(found, "{slug} answered 201 during the rebuild but is not in the new generation");
+        let (status, page) = answer(app.get(&format!("/api/pages/{slug}")).await).await;
+        assert_eq!(status, StatusCode::OK, "{slug}: {page}");
+    }
+}

@@ -27,8 +27,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tracing::info;
 use valentine_eventstore::{StreamConfig, ensure_stream};
-use valentine_projections::db;
+use valentine_projections::{applied, db};
 use valentine_projector::ReadSideConfig;
+use valentine_projector::checkpointer;
 
 use super::OpsError;
 
@@ -62,6 +63,16 @@ pub struct Manifest {
     pub streams: Vec<StreamBackup>,
     /// The read model copy, if there was a read model.
     pub read_model: Option<String>,
+    /// Where the copy stands on the event stream (every event through here applied): a
+    /// projector started on it resumes after it.
+    #[serde(default)]
+    pub read_model_events_through: Option<u64>,
+    /// Where the copy stands on the view stream.
+    #[serde(default)]
+    pub read_model_views_through: Option<u64>,
+    /// The view count checkpoints (the VIEWS stream may no longer hold the tallies they count).
+    #[serde(default)]
+    pub checkpoints: Option<StreamBackup>,
 }
 
 /// One stream in a backup.
@@ -92,7 +103,21 @@ pub async fn backup(config: &ReadSideConfig, dir: &Path) -> Result<Manifest, Ops
     }
     let client = config.nats.connect("valentine-backup").await.map_err(OpsError::nats)?;
     let js = jetstream::new(client);
-    let mut manifest = Manifest { created_at: now(), streams: Vec::new(), read_model: None };
+    let mut manifest = Manifest {
+        created_at: now(),
+        streams: Vec::new(),
+        read_model: None,
+        read_model_events_through: None,
+        read_model_views_through: None,
+        checkpoints: None,
+    };
+    // Checkpoints first: tallies that age out meanwhile are then held by them.
+    let bucket = checkpointer::bucket_name(&config.tallies);
+    if let Ok(stream) = js.get_stream(format!("KV_{bucket}")).await {
+        let file = "view-checkpoints.jsonl".to_owned();
+        let (messages, last_sequence) = dump(&stream, &dir.join(&file)).await?;
+        manifest.checkpoints = Some(StreamBackup { name: bucket, file, messages, last_sequence });
+    }
     for stream_config in streams(config) {
         let stream = ensure_stream(&js, stream_config).await?;
         let file = format!("{}.jsonl", stream_config.stream_name.to_ascii_lowercase());
@@ -108,10 +133,11 @@ pub async fn backup(config: &ReadSideConfig, dir: &Path) -> Result<Manifest, Ops
     if std::fs::symlink_metadata(&config.read_model.database_path).is_ok() {
         let link = config.read_model.database_path.clone();
         let target = dir.join(READ_MODEL);
-        tokio::task::spawn_blocking(move || copy_read_model(&link, &target))
+        let (events, views) = tokio::task::spawn_blocking(move || copy_read_model(&link, &target))
             .await
             .map_err(|e| OpsError::Output(std::io::Error::other(e)))??;
         manifest.read_model = Some(READ_MODEL.to_owned());
+        (manifest.read_model_events_through, manifest.read_model_views_through) = (Some(events), Some(views));
     }
     let mut out = BufWriter::new(File::create(dir.join(MANIFEST))?);
     serde_json::to_writer_pretty(&mut out, &manifest).map_err(std::io::Error::from)?;
@@ -172,11 +198,13 @@ async fn dump(stream: &stream::Stream, file: &Path) -> Result<(u64, u64), OpsErr
     Ok((count, last))
 }
 
-fn copy_read_model(link: &Path, target: &Path) -> Result<(), OpsError> {
+/// Copies the read model to `target`; returns where the copy stands on the two streams.
+fn copy_read_model(link: &Path, target: &Path) -> Result<(u64, u64), OpsError> {
     let conn = db::reader_connection(link)?;
-    let target = target.to_str().ok_or_else(|| std::io::Error::other("the backup path is not UTF-8"))?;
-    conn.execute("VACUUM INTO ?1", [target]).map_err(valentine_projections::ProjectionError::from)?;
-    Ok(())
+    let target_text = target.to_str().ok_or_else(|| std::io::Error::other("the backup path is not UTF-8"))?;
+    conn.execute("VACUUM INTO ?1", [target_text]).map_err(valentine_projections::ProjectionError::from)?;
+    let copy = db::open_sync(target, db::Mode::Reader)?;
+    Ok((applied::through(&copy, applied::EVENTS)?, applied::through(&copy, applied::VIEWS)?))
 }
 
 /// Publishes the streams of the backup in `dir` into empty streams, each message at its old
@@ -201,8 +229,15 @@ pub async fn restore(config: &ReadSideConfig, dir: &Path) -> Result<Manifest, Op
                 stream_config.stream_name, state.messages
             )));
         }
-        let restored = publish_all(&js, &dir.join(&backed_up.file)).await?;
+        let restored = publish_all(&js, &dir.join(&backed_up.file), Some(&stream)).await?;
         info!(stream = %stream_config.stream_name, messages = restored, "stream restored");
+    }
+    if let Some(checkpoints) = &manifest.checkpoints {
+        checkpointer::bucket(&js, &config.tallies)
+            .await
+            .map_err(|e| OpsError::Output(std::io::Error::other(e)))?;
+        let restored = publish_all(&js, &dir.join(&checkpoints.file), None).await?;
+        info!(bucket = %checkpoints.name, messages = restored, "view count checkpoints restored");
     }
     Ok(manifest)
 }
@@ -211,7 +246,13 @@ fn restore_refused(reason: String) -> OpsError {
     OpsError::Output(std::io::Error::other(reason))
 }
 
-async fn publish_all(js: &jetstream::Context, file: &PathBuf) -> Result<u64, OpsError> {
+/// Publishes every message of `file`; into `stream`, each at its old sequence (a stream whose
+/// oldest messages had aged out starts at the first one kept).
+async fn publish_all(
+    js: &jetstream::Context,
+    file: &PathBuf,
+    stream: Option<&stream::Stream>,
+) -> Result<u64, OpsError> {
     let mut count = 0;
     for line in BufReader::new(File::open(file)?).lines() {
         let line = line?;
@@ -230,6 +271,13 @@ async fn publish_all(js: &jetstream::Context, file: &PathBuf) -> Result<u64, Ops
             }
         }
         let payload = STANDARD.decode(&message.data).map_err(std::io::Error::other)?;
+        if count == 0
+            && message.sequence > 1
+            && let Some(stream) = stream
+        {
+            // Purging an empty stream up to a sequence makes that its next one.
+            stream.purge().sequence(message.sequence).await.map_err(OpsError::nats)?;
+        }
         let publish = PublishMessage::build().headers(headers).payload(payload.into());
         let ack = js
             .send_publish(message.subject.clone(), publish)
@@ -237,7 +285,7 @@ async fn publish_all(js: &jetstream::Context, file: &PathBuf) -> Result<u64, Ops
             .map_err(OpsError::nats)?
             .await
             .map_err(OpsError::nats)?;
-        if ack.sequence != message.sequence {
+        if stream.is_some() && ack.sequence != message.sequence {
             return Err(restore_refused(format!(
                 "message {} of {} landed at sequence {}: the backup has gaps, and page ids would change",
                 message.sequence,

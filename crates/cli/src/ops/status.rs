@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use async_nats::jetstream;
 use serde::Serialize;
-use valentine_projections::{db, position};
+use valentine_projections::{applied, db, position, view_checkpoints};
 use valentine_projector::ReadSideConfig;
 
 use super::OpsError;
@@ -82,6 +82,16 @@ pub struct ReadModelStatus {
     pub events: i64,
     /// Views counted, all pages together.
     pub views: i64,
+    /// Where the read model stands on the event stream: every event up to here is applied.
+    pub events_through: u64,
+    /// Events in the stream past that position (applied ahead of it or not yet).
+    pub events_behind: u64,
+    /// Where it stands on the view stream.
+    pub views_through: u64,
+    /// View messages in the stream past that position.
+    pub views_behind: u64,
+    /// Pages whose view counts changed since their last checkpoint.
+    pub views_unsaved: u64,
     /// Why it could not be read, if it could not.
     pub error: Option<String>,
 }
@@ -123,9 +133,12 @@ pub async fn status(config: &ReadSideConfig) -> Result<Status, OpsError> {
         consumers.push(ConsumerStatus { stream: stream_config.stream_name.clone(), name: consumer, state });
     }
     let path = config.read_model.database_path.clone();
-    let read_model = tokio::task::spawn_blocking(move || read_model_status(path))
+    let mut read_model = tokio::task::spawn_blocking(move || read_model_status(path))
         .await
         .map_err(|e| OpsError::Output(std::io::Error::other(e)))?;
+    let last = |name: &str| streams.iter().find(|s| s.name == name).map_or(0, |s| s.last_sequence);
+    read_model.events_behind = last(&config.events.stream_name).saturating_sub(read_model.events_through);
+    read_model.views_behind = last(&config.tallies.stream_name).saturating_sub(read_model.views_through);
     Ok(Status { streams, consumers, read_model })
 }
 
@@ -137,25 +150,43 @@ fn read_model_status(path: PathBuf) -> ReadModelStatus {
         deleted_pages: 0,
         events: 0,
         views: 0,
+        events_through: 0,
+        events_behind: 0,
+        views_through: 0,
+        views_behind: 0,
+        views_unsaved: 0,
         error: None,
     };
     let counted = db::reader_connection(&status.path).map_err(|e| e.to_string()).and_then(|conn| {
-        conn.query_row(
-            "SELECT (SELECT count(*) FROM pages WHERE deleted = 0), \
-                    (SELECT count(*) FROM pages WHERE deleted = 1), \
-                    (SELECT count(*) FROM page_events), \
-                    (SELECT coalesce(sum(view_count), 0) FROM pages)",
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
-        )
-        .map_err(|e| e.to_string())
+        let counts = conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM pages WHERE deleted = 0), \
+                        (SELECT count(*) FROM pages WHERE deleted = 1), \
+                        (SELECT count(*) FROM page_events), \
+                        (SELECT coalesce(sum(view_count), 0) FROM pages)",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+            )
+            .map_err(|e| e.to_string())?;
+        let positions = (|| {
+            Ok::<_, valentine_projections::ProjectionError>((
+                applied::through(&conn, applied::EVENTS)?,
+                applied::through(&conn, applied::VIEWS)?,
+                view_checkpoints::unsaved(&conn)?,
+            ))
+        })()
+        .map_err(|e| e.to_string())?;
+        Ok((counts, positions))
     });
     match counted {
-        Ok((pages, deleted, events, views)) => {
+        Ok(((pages, deleted, events, views), (events_through, views_through, unsaved))) => {
             status.pages = pages;
             status.deleted_pages = deleted;
             status.events = events;
             status.views = views;
+            status.events_through = events_through;
+            status.views_through = views_through;
+            status.views_unsaved = unsaved;
         }
         Err(e) => status.error = Some(e),
     }
@@ -200,11 +231,18 @@ pub fn write_text(status: &Status, out: &mut impl Write) -> std::io::Result<()> 
     writeln!(out, "read model {}", r.path.display())?;
     match &r.error {
         Some(e) => writeln!(out, "  unreadable: {e}")?,
-        None => writeln!(
-            out,
-            "  {} pages ({} deleted), {} events, {} views",
-            r.pages, r.deleted_pages, r.events, r.views
-        )?,
+        None => {
+            writeln!(
+                out,
+                "  {} pages ({} deleted), {} events, {} views",
+                r.pages, r.deleted_pages, r.events, r.views
+            )?;
+            writeln!(
+                out,
+                "  applied events through {} ({} behind), views through {} ({} behind); {} pages' views not yet checkpointed",
+                r.events_through, r.events_behind, r.views_through, r.views_behind, r.views_unsaved
+            )?;
+        }
     }
     Ok(())
 }
