@@ -154,17 +154,23 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
     survive_file_size_limit()?;
     match command {
         Command::Api { settings } => {
-            let app = valentine_api::Application::build(settings.api()).await.context("starting the API")?;
+            // Listening before anything else: a SIGTERM while starting stops it cleanly too.
             let shutdown = CancellationToken::new();
             tokio::spawn(cancel_on_signal(shutdown.clone()));
+            let app = tokio::select! {
+                app = valentine_api::Application::build(settings.api()) => app.context("starting the API")?,
+                () = shutdown.cancelled() => return Ok(ExitCode::SUCCESS),
+            };
             app.run(shutdown).await.context("serving")?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Projector { settings } => {
-            let projector =
-                Projector::connect(settings.read_side()).await.context("starting the projector")?;
             let shutdown = CancellationToken::new();
             tokio::spawn(cancel_on_signal(shutdown.clone()));
+            let projector = tokio::select! {
+                projector = Projector::connect(settings.read_side()) => projector.context("starting the projector")?,
+                () = shutdown.cancelled() => return Ok(ExitCode::SUCCESS),
+            };
             let endpoint = match settings.projector_health_addr.0 {
                 Some(addr) => {
                     let listener = tokio::net::TcpListener::bind(addr)

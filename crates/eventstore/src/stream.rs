@@ -10,6 +10,9 @@ use tracing::{info, instrument};
 use crate::error::EventStoreError;
 use crate::subjects;
 
+/// How long the view tally stream keeps a tally unless configured otherwise: 30 days.
+pub const VIEWS_MAX_AGE: Duration = Duration::from_secs(30 * 86_400);
+
 /// One JetStream stream of the store: the events (the default) or the view tallies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamConfig {
@@ -56,7 +59,12 @@ impl StreamConfig {
     /// The stream of view tallies (`VIEWS`), kept apart from the events so that counting
     /// views never touches a page's own subject (see `crate::tallies`).
     pub fn tallies() -> Self {
-        Self { stream_name: "VIEWS".to_owned(), subject_prefix: "views".to_owned(), ..Self::default() }
+        Self {
+            stream_name: "VIEWS".to_owned(),
+            subject_prefix: "views".to_owned(),
+            max_age: VIEWS_MAX_AGE,
+            ..Self::default()
+        }
     }
 
     /// Applies what this service requires of the stream to `config`, keeping anything else an
