@@ -650,3 +650,62 @@ async fn view_counts_survive_the_views_stream_forgetting_what_checkpoints_hold()
     assert!(verification.matches(), "{verification:?}");
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn verify_compares_at_the_live_position_without_ever_pausing_live_projection() {
+    let servers = Servers::start().await;
+    let config = servers.config("unpaused");
+    let js = servers.nats.jetstream().await;
+    let published = publish_events(&js, &config.events, Workload::new(2_000, 41)).await.expect("published");
+    publish_tallies(&js, &config.tallies, &published.live_pages, 300, 42).await.expect("tallies");
+    let running = run_projectors(&config, 2).await;
+    drained(&js, &config).await;
+
+    // Creates and views keep coming, and someone watches the live consumers throughout.
+    let stop = CancellationToken::new();
+    let writer = tokio::spawn({
+        let (config, client, stop) = (config.clone(), servers.nats.client().await, stop.clone());
+        async move {
+            let repo =
+                JetStreamEventRepository::new(jetstream::new(client), config.events).await.expect("repo");
+            let cqrs = jetstream_cqrs::<Page>(repo, PageRules::default());
+            let mut created = 0;
+            while !stop.is_cancelled() {
+                cqrs.execute(&format!("meanwhile-{created}"), create(&format!("meanwhile-{created}")))
+                    .await
+                    .expect("created");
+                created += 1;
+            }
+            created
+        }
+    });
+    let watcher = tokio::spawn({
+        let (js, config, stop) = (js.clone(), config.clone(), stop.clone());
+        async move {
+            let streams = [
+                (config.events.stream_name.clone(), config.read_model.events_consumer()),
+                (config.tallies.stream_name.clone(), config.read_model.tallies_consumer()),
+            ];
+            let mut looks = 0;
+            while !stop.is_cancelled() {
+                for (stream, consumer) in &streams {
+                    let stream = js.get_stream(stream).await.expect("stream");
+                    let progress =
+                        position::progress(&stream, consumer).await.expect("progress").expect("bound");
+                    assert!(!progress.paused, "{consumer} was paused during a verification");
+                }
+                looks += 1;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            looks
+        }
+    });
+    let verification = rebuild::verify(&config, &Silent).await.expect("verified");
+    stop.cancel();
+    let created = writer.await.expect("writer");
+    let looks = watcher.await.expect("watcher");
+    assert!(verification.matches(), "{verification:?}");
+    assert!(created > 0 && looks > 0, "{created} creates, {looks} looks");
+    assert!(verification.events_through >= 2_000, "{verification:?}");
+    running.stop().await;
+}
