@@ -709,3 +709,50 @@ async fn verify_compares_at_the_live_position_without_ever_pausing_live_projecti
     assert!(verification.events_through >= 2_000, "{verification:?}");
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rebuild_whose_pause_ran_out_leaves_the_live_generation_in_use() {
+    // NATS goes away while the live consumers are paused, for longer than the lease: the
+    // pause runs out and nobody can renew it. The rebuild must not swap in then.
+    let mut servers = Servers::start().await;
+    let config =
+        ReadSideConfig { pause_lease: Duration::from_secs(2), ..projected(&servers, "lapse", 300, 43).await };
+    let live = std::fs::canonicalize(&config.read_model.database_path).expect("exists");
+    let hash_before = read_hash(&config.read_model.database_path);
+
+    // Held in the paused delta (see the lease test for the phases).
+    let (holder, started, go_on) = HeldAtStart::at(5);
+    let rebuilding = holder.rebuild(&config);
+    held(started).await;
+    servers.nats.stop();
+    let stopped = std::time::Instant::now();
+    while stopped.elapsed() < config.pause_lease * 2 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    servers.nats.restart().await;
+    go_on.send(()).expect("the rebuild goes on");
+    let outcome = tokio::task::spawn_blocking(move || rebuilding.join().expect("the rebuild's thread"))
+        .await
+        .expect("joined");
+    let error = outcome.expect_err("no swap after the pause ran out");
+    assert_eq!(error, valentine_projector::ProjectorError::PauseLost.to_string());
+
+    assert_eq!(std::fs::canonicalize(&config.read_model.database_path).expect("exists"), live);
+    assert_eq!(read_hash(&config.read_model.database_path), hash_before);
+    let mut generations = config.read_model.database_path.clone().into_os_string();
+    generations.push(".generations");
+    let files = std::fs::read_dir(generations)
+        .expect("the generations folder")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "sqlite"))
+        .count();
+    assert_eq!(files, 1, "the half-built generation is removed");
+    // The live consumers are not left paused.
+    let js = servers.nats.jetstream().await;
+    let stream = js.get_stream(&config.events.stream_name).await.expect("stream");
+    let progress = position::progress(&stream, &config.read_model.events_consumer())
+        .await
+        .expect("progress")
+        .expect("bound");
+    assert!(!progress.paused, "{progress:?}");
+}
