@@ -17,7 +17,7 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use valentine_domain::{EditToken, Page, PageCreated, PageDeleted, PageEvent, PageUpdated, TemplateId};
 use valentine_eventstore::envelope::{Commit, EventMeta, WireEvent, header};
-use valentine_eventstore::tallies::ViewTally;
+use valentine_eventstore::tallies::{self, PageViews, TallyBatch, ViewTally};
 use valentine_eventstore::{EventStoreError, StreamConfig, ensure_stream, subjects};
 
 /// Why a workload could not be published.
@@ -267,35 +267,29 @@ fn record(
     Ok(())
 }
 
-/// Publishes `count` view tallies spread over `pages` (slug key → page id) to the view
-/// stream (created if missing).
-///
-/// # Errors
-/// When JetStream refuses the stream or a message.
-pub async fn publish_tallies(
+/// Makes sure the view stream exists, and returns page keys and ids in a fixed order, so a
+/// seed always draws the same pages.
+async fn view_targets<'a>(
     js: &jetstream::Context,
     config: &StreamConfig,
-    pages: &HashMap<String, u64>,
-    count: usize,
-    seed: u64,
-) -> Result<u64, WorkloadError> {
+    pages: &'a HashMap<String, u64>,
+) -> Result<Vec<(&'a String, &'a u64)>, WorkloadError> {
     ensure_stream(js, config).await?;
     let mut keys: Vec<(&String, &u64)> = pages.iter().collect();
     keys.sort();
-    if keys.is_empty() {
-        return Ok(0);
-    }
-    let mut rng = Rng::new(seed);
+    Ok(keys)
+}
+
+/// Publishes messages with at most [`IN_FLIGHT`] unacknowledged, and waits for the rest.
+async fn publish_acked(
+    js: &jetstream::Context,
+    messages: impl Iterator<Item = Result<(String, String, Vec<u8>), WorkloadError>>,
+) -> Result<(), WorkloadError> {
     let mut in_flight = FuturesUnordered::new();
-    let mut total = 0;
-    for i in 0..count {
-        let (key, page_id) = keys[rng.below(keys.len())];
-        let tally = ViewTally { page_id: *page_id, count: 1 + rng.next_u64() % 5 };
-        total += tally.count;
-        let subject = valentine_eventstore::tallies::subject(config, key);
+    for message in messages {
+        let (subject, id, payload) = message?;
         let mut headers = async_nats::HeaderMap::new();
-        headers.insert(header::MSG_ID, format!("tally-{seed}-{i}").as_str());
-        let payload = serde_json::to_vec(&tally)?;
+        headers.insert(header::MSG_ID, id.as_str());
         let ack = js.publish_with_headers(subject, headers, payload.into()).await?;
         in_flight.push(ack.into_future());
         while in_flight.len() >= IN_FLIGHT {
@@ -307,5 +301,63 @@ pub async fn publish_tallies(
     while let Some(ack) = in_flight.next().await {
         ack?;
     }
+    Ok(())
+}
+
+/// Publishes `count` single-page view tallies (the format of streams written before batches),
+/// spread over `pages` (slug key → page id), to the view stream (created if missing).
+///
+/// # Errors
+/// When JetStream refuses the stream or a message.
+pub async fn publish_tallies(
+    js: &jetstream::Context,
+    config: &StreamConfig,
+    pages: &HashMap<String, u64>,
+    count: usize,
+    seed: u64,
+) -> Result<u64, WorkloadError> {
+    let keys = view_targets(js, config, pages).await?;
+    let (mut rng, mut total) = (Rng::new(seed), 0);
+    let messages = (0..if keys.is_empty() { 0 } else { count }).map(|i| {
+        let (key, page_id) = keys[rng.below(keys.len())];
+        let tally = ViewTally { page_id: *page_id, count: 1 + rng.next_u64() % 5 };
+        total += tally.count;
+        Ok((tallies::subject(config, key), format!("tally-{seed}-{i}"), serde_json::to_vec(&tally)?))
+    });
+    publish_acked(js, messages).await?;
+    Ok(total)
+}
+
+/// Publishes `batches` view tally batches, as API processes flush them, each counting views
+/// of up to `per_batch` pages drawn from `pages` (slug key → page id), to the view stream
+/// (created if missing). Returns the views counted in all.
+///
+/// # Errors
+/// When JetStream refuses the stream or a message.
+pub async fn publish_view_batches(
+    js: &jetstream::Context,
+    config: &StreamConfig,
+    pages: &HashMap<String, u64>,
+    batches: usize,
+    per_batch: usize,
+    seed: u64,
+) -> Result<u64, WorkloadError> {
+    let keys = view_targets(js, config, pages).await?;
+    let (mut rng, mut total) = (Rng::new(seed), 0);
+    let messages = (0..if keys.is_empty() { 0 } else { batches }).map(|i| {
+        let mut batch = TallyBatch::default();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..per_batch {
+            let (key, page_id) = keys[rng.below(keys.len())];
+            // One entry per page, as a flush merges a page's views.
+            if seen.insert(key) {
+                let count = 1 + rng.next_u64() % 5;
+                total += count;
+                batch.pages.push(PageViews { slug: key.clone(), page_id: *page_id, count });
+            }
+        }
+        Ok((tallies::batch_subject(config), format!("views-{seed}-{i}"), serde_json::to_vec(&batch)?))
+    });
+    publish_acked(js, messages).await?;
     Ok(total)
 }
