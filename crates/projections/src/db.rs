@@ -191,21 +191,41 @@ pub fn open_sync(file: &Path, mode: Mode) -> Result<rusqlite::Connection, Projec
         Mode::Projector | Mode::Build => conn.busy_handler(Some(wait_for_writer))?,
     }
     conn.set_prepared_statement_cache_capacity(32);
-    conn.pragma_update(None, "cache_size", -32768)?; // 32 MiB
-    conn.pragma_update(None, "temp_store", "memory")?;
     match mode {
         Mode::Projector => {
+            conn.pragma_update(None, "cache_size", -32768)?; // 32 MiB
+            conn.pragma_update(None, "temp_store", "memory")?;
             conn.pragma_update(None, "journal_mode", "wal")?;
             conn.pragma_update(None, "synchronous", "full")?;
         }
         Mode::Build => {
+            conn.pragma_update(None, "cache_size", -BUILD_CACHE_KIB)?;
+            // Temporary data (the sorters of the deferred indexes, which hold every entry of an
+            // index) goes to files, so memory stays bounded by the cache whatever the size of
+            // the build.
+            conn.pragma_update(None, "temp_store", "file")?;
             conn.pragma_update(None, "journal_mode", "off")?;
             conn.pragma_update(None, "synchronous", "off")?;
         }
-        Mode::Reader => {}
+        Mode::Reader => {
+            conn.pragma_update(None, "cache_size", -32768)?; // 32 MiB
+            conn.pragma_update(None, "temp_store", "memory")?;
+        }
     }
     Ok(conn)
 }
+
+/// Page cache of a build's writer, in KiB. A build looks up the row of every page an event
+/// changes, at random over the whole `pages` table; once the table outgrows the cache, most
+/// lookups become a read from the file (and the batch's changed pages spill before the
+/// commit). 256 MiB holds the slug index and much of `pages` at 10 million events; a build
+/// writes no memory map (`mmap_size`), whose pages would count as resident memory too.
+const BUILD_CACHE_KIB: i64 = 256 * 1024;
+
+/// Page cache of a build's writer while it creates the deferred indexes, in KiB. SQLite's
+/// sorter keeps up to a cache's worth of entries in memory before it writes a sorted run to
+/// a temporary file, so this bounds the sorter's memory too.
+const INDEXING_CACHE_KIB: i64 = 64 * 1024;
 
 /// Runs `f` on `conn` on a blocking thread, and hands the connection back with the result.
 /// A panic in `f` is resumed here.
@@ -313,6 +333,8 @@ pub fn create_deferred_indexes(conn: &mut rusqlite::Connection) -> Result<(), Pr
     if !pending {
         return Ok(());
     }
+    // The build's rows are written: a smaller cache now, which also bounds the sorters.
+    conn.pragma_update(None, "cache_size", -INDEXING_CACHE_KIB)?;
     let tx = conn.transaction()?;
     let definitions: Vec<String> = tx
         .prepare("SELECT sql FROM deferred_indexes")?

@@ -1,8 +1,19 @@
 //! The read model's content hash: a stable fingerprint of every row.
 //!
-//! Rows are read in primary-key order and fed to SHA-256 as JSON arrays, one per line, so the
-//! hash depends only on what the rows say, never on the order they were written in, the
-//! number of projectors, or bookkeeping such as which tallies were already counted.
+//! Each row is written as a JSON array, one per line, of its named columns (never storage
+//! details such as rowids), so the hash depends only on what the rows say, never on the order
+//! they were written in, the number of projectors, or bookkeeping such as which tallies were
+//! already counted.
+//!
+//! How a table's rows are combined depends on the order they can be read in cheaply:
+//! - a table whose key order is its storage order (`page_events`, keyed by stream position)
+//!   is fed to SHA-256 line by line in that order;
+//! - a rowid table (`pages`) is read in rowid order, which is the order rows were first
+//!   written, not a property of the content. Each row gets its own SHA-256, and the table
+//!   counts as the sum of those digests (as 256-bit numbers, modulo 2^256) and the number
+//!   of rows: a sum does not depend on the order of its terms. Reading it in slug order
+//!   instead would visit the table's pages at random, one read per row, which at millions
+//!   of rows takes far longer than the rest of the hash.
 
 use std::io::Write;
 
@@ -12,13 +23,22 @@ use sha2::{Digest, Sha256};
 use crate::error::ProjectionError;
 use crate::pages::{HISTORY_COLUMNS, PAGE_COLUMNS};
 
-/// The tables that hold content: their columns, and the order that makes their rows
-/// canonical. Named columns, so storage details such as rowids never count.
-const TABLES: [(&str, &str, &str); 2] = [
-    ("pages", PAGE_COLUMNS, "slug_key"),
+/// How a table's rows are combined into the hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Combine {
+    /// Fed in this canonical order, which is the table's own key order.
+    InOrder(&'static str),
+    /// Summed row by row, in whatever order the table is stored.
+    Sum,
+}
+
+/// The tables that hold content: their columns, and how their rows are combined. Named
+/// columns, so storage details such as rowids never count.
+const TABLES: [(&str, &str, Combine); 2] = [
+    ("pages", PAGE_COLUMNS, Combine::Sum),
     // Stream order is as canonical as slug order (both are content), and is the table's own
     // key order, so the rows are read straight through.
-    ("page_events", HISTORY_COLUMNS, "stream_sequence, sequence"),
+    ("page_events", HISTORY_COLUMNS, Combine::InOrder("stream_sequence, sequence")),
 ];
 
 /// SHA-256 (hex) of every content row of the read model. Synchronous; reads one consistent
@@ -40,30 +60,87 @@ pub fn content_hash(conn: &mut rusqlite::Connection) -> Result<String, Projectio
 /// When SQLite fails.
 pub fn hash_rows(tx: &rusqlite::Connection) -> Result<String, ProjectionError> {
     let mut sink = HashSink(Sha256::new());
-    for (table, columns, order) in TABLES {
+    for (table, columns, combine) in TABLES {
         writeln!(sink, "table {table}")?;
-        let mut statement = tx.prepare(&format!("SELECT {columns} FROM {table} ORDER BY {order}"))?;
-        let columns = statement.column_count();
-        let mut rows = statement.query([])?;
-        while let Some(row) = rows.next()? {
-            sink.write_all(b"[")?;
-            for i in 0..columns {
-                if i > 0 {
-                    sink.write_all(b",")?;
-                }
-                match row.get_ref(i)? {
-                    ValueRef::Null => sink.write_all(b"null")?,
-                    ValueRef::Integer(n) => write!(sink, "{n}")?,
-                    ValueRef::Real(x) => write!(sink, "{x:?}")?,
-                    ValueRef::Text(t) => serde_json::to_writer(&mut sink, &String::from_utf8_lossy(t))
-                        .map_err(std::io::Error::from)?,
-                    ValueRef::Blob(b) => serde_json::to_writer(&mut sink, b).map_err(std::io::Error::from)?,
+        match combine {
+            Combine::InOrder(order) => {
+                let mut statement = tx.prepare(&format!("SELECT {columns} FROM {table} ORDER BY {order}"))?;
+                let mut rows = statement.query([])?;
+                while let Some(row) = rows.next()? {
+                    write_row(&mut sink, row)?;
                 }
             }
-            sink.write_all(b"]\n")?;
+            Combine::Sum => {
+                let mut statement = tx.prepare(&format!("SELECT {columns} FROM {table}"))?;
+                let mut rows = statement.query([])?;
+                let (mut sum, mut count) = (RowSum::default(), 0_u64);
+                let mut line = HashSink(Sha256::new());
+                while let Some(row) = rows.next()? {
+                    write_row(&mut line, row)?;
+                    sum.add(&line.0.finalize_reset().into());
+                    count += 1;
+                }
+                writeln!(sink, "rows {count} sum {}", hex(&sum.to_bytes()))?;
+            }
         }
     }
-    Ok(sink.0.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex(&sink.0.finalize()))
+}
+
+/// Writes `row` as a JSON array and a newline.
+fn write_row(sink: &mut impl Write, row: &rusqlite::Row<'_>) -> Result<(), ProjectionError> {
+    sink.write_all(b"[")?;
+    for i in 0..row.as_ref().column_count() {
+        if i > 0 {
+            sink.write_all(b",")?;
+        }
+        match row.get_ref(i)? {
+            ValueRef::Null => sink.write_all(b"null")?,
+            ValueRef::Integer(n) => write!(sink, "{n}")?,
+            ValueRef::Real(x) => write!(sink, "{x:?}")?,
+            ValueRef::Text(t) => {
+                serde_json::to_writer(&mut *sink, &String::from_utf8_lossy(t))
+                    .map_err(std::io::Error::from)?;
+            }
+            ValueRef::Blob(b) => serde_json::to_writer(&mut *sink, b).map_err(std::io::Error::from)?,
+        }
+    }
+    sink.write_all(b"]\n")?;
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A sum of 256-bit numbers modulo 2^256, kept as four little-endian 64-bit limbs.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct RowSum([u64; 4]);
+
+impl RowSum {
+    /// Adds a digest, read as a big-endian number.
+    fn add(&mut self, digest: &[u8; 32]) {
+        let mut carry = false;
+        for (i, limb) in self.0.iter_mut().enumerate() {
+            let start = 32 - 8 * (i + 1);
+            let mut word = [0; 8];
+            word.copy_from_slice(&digest[start..start + 8]);
+            let (sum, over_a) = limb.overflowing_add(u64::from_be_bytes(word));
+            let (sum, over_b) = sum.overflowing_add(u64::from(carry));
+            *limb = sum;
+            carry = over_a || over_b;
+        }
+    }
+
+    /// The sum as 32 big-endian bytes.
+    fn to_bytes(self) -> [u8; 32] {
+        let mut bytes = [0; 32];
+        for (i, limb) in self.0.iter().enumerate() {
+            let start = 32 - 8 * (i + 1);
+            bytes[start..start + 8].copy_from_slice(&limb.to_be_bytes());
+        }
+        bytes
+    }
 }
 
 /// Writes straight into the hasher, so rows are never collected.
@@ -77,5 +154,41 @@ impl Write for HashSink {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RowSum;
+
+    fn number(low: u64) -> [u8; 32] {
+        let mut bytes = [0; 32];
+        bytes[24..].copy_from_slice(&low.to_be_bytes());
+        bytes
+    }
+
+    #[test]
+    fn the_row_sum_carries_and_wraps_and_ignores_order() {
+        let mut sum = RowSum::default();
+        sum.add(&number(u64::MAX));
+        sum.add(&number(1));
+        let mut expected = [0; 32];
+        expected[23] = 1;
+        assert_eq!(sum.to_bytes(), expected);
+
+        let mut wrapped = RowSum::default();
+        wrapped.add(&[0xff; 32]);
+        wrapped.add(&number(2));
+        assert_eq!(wrapped.to_bytes(), number(1));
+
+        let (a, b, c) = ([7; 32], [0x93; 32], number(12_345));
+        let (mut one, mut other) = (RowSum::default(), RowSum::default());
+        for d in [a, b, c] {
+            one.add(&d);
+        }
+        for d in [c, a, b] {
+            other.add(&d);
+        }
+        assert_eq!(one, other);
     }
 }

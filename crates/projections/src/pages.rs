@@ -258,14 +258,20 @@ pub fn project_batch(
 ) -> Result<BatchOutcome, ProjectionError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut fold = Fold::default();
+    // Where each existing row is stored: it is written back there directly, without looking
+    // up its slug a second time.
+    let mut rowids: HashMap<String, i64> = HashMap::new();
     {
-        let mut load = tx.prepare_cached(&format!("SELECT {PAGE_COLUMNS} FROM pages WHERE slug_key = ?1"))?;
+        let mut load =
+            tx.prepare_cached(&format!("SELECT rowid, {PAGE_COLUMNS} FROM pages WHERE slug_key = ?1"))?;
         let mut looked_up = HashSet::new();
         for delivery in &batch {
             let key = delivery.commit.aggregate_id.as_str();
             if looked_up.insert(key)
-                && let Some(row) = load.query_row([key], page_row).optional()?
+                && let Some((rowid, row)) =
+                    load.query_row([key], |r| Ok((r.get::<_, i64>(0)?, page_row_at(r, 1)?))).optional()?
             {
+                rowids.insert(row.slug_key.clone(), rowid);
                 fold.rows.insert(row.slug_key.clone(), row);
             }
         }
@@ -285,8 +291,29 @@ pub fn project_batch(
     }
     {
         let mut upsert = tx.prepare_cached(UPSERT_PAGE)?;
+        let mut update = tx.prepare_cached(UPDATE_PAGE)?;
         for key in &fold.dirty {
-            if let Some(r) = fold.rows.get(key) {
+            let Some(r) = fold.rows.get(key) else { continue };
+            if let Some(rowid) = rowids.get(key) {
+                update.execute(rusqlite::params![
+                    rowid,
+                    r.slug,
+                    r.page_id,
+                    r.title,
+                    r.message,
+                    r.sender_name,
+                    r.recipient_name,
+                    r.template_id,
+                    r.edit_token_hash,
+                    r.created_at,
+                    r.updated_at,
+                    r.deleted,
+                    r.view_count,
+                    r.created_command_id,
+                    r.last_sequence,
+                    r.last_stream_sequence,
+                ])?;
+            } else {
                 upsert.execute(rusqlite::params![
                     r.slug_key,
                     r.slug,
@@ -327,26 +354,34 @@ pub fn project_batch(
     Ok(outcome)
 }
 
-fn page_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PageRow> {
+/// The row whose [`PAGE_COLUMNS`] start at column `at` of `r`.
+fn page_row_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<PageRow> {
     Ok(PageRow {
-        slug_key: r.get(0)?,
-        slug: r.get(1)?,
-        page_id: r.get(2)?,
-        title: r.get(3)?,
-        message: r.get(4)?,
-        sender_name: r.get(5)?,
-        recipient_name: r.get(6)?,
-        template_id: r.get(7)?,
-        edit_token_hash: r.get(8)?,
-        created_at: r.get(9)?,
-        updated_at: r.get(10)?,
-        deleted: r.get(11)?,
-        view_count: r.get(12)?,
-        created_command_id: r.get(13)?,
-        last_sequence: r.get(14)?,
-        last_stream_sequence: r.get(15)?,
+        slug_key: r.get(at)?,
+        slug: r.get(at + 1)?,
+        page_id: r.get(at + 2)?,
+        title: r.get(at + 3)?,
+        message: r.get(at + 4)?,
+        sender_name: r.get(at + 5)?,
+        recipient_name: r.get(at + 6)?,
+        template_id: r.get(at + 7)?,
+        edit_token_hash: r.get(at + 8)?,
+        created_at: r.get(at + 9)?,
+        updated_at: r.get(at + 10)?,
+        deleted: r.get(at + 11)?,
+        view_count: r.get(at + 12)?,
+        created_command_id: r.get(at + 13)?,
+        last_sequence: r.get(at + 14)?,
+        last_stream_sequence: r.get(at + 15)?,
     })
 }
+
+/// Writes an existing row back where it is stored (`?1`, its rowid; its slug stays); the
+/// guard again, as in [`UPSERT_PAGE`].
+const UPDATE_PAGE: &str = "UPDATE pages SET slug = ?2, page_id = ?3, title = ?4, message = ?5, \
+    sender_name = ?6, recipient_name = ?7, template_id = ?8, edit_token_hash = ?9, created_at = ?10, \
+    updated_at = ?11, deleted = ?12, view_count = ?13, created_command_id = ?14, last_sequence = ?15, \
+    last_stream_sequence = ?16 WHERE rowid = ?1 AND last_sequence < ?15";
 
 /// Writes a row; the guard again, in SQL: a row only ever moves forward.
 const UPSERT_PAGE: &str = "INSERT INTO pages (slug_key, slug, page_id, title, message, sender_name, \
