@@ -294,46 +294,15 @@ pub fn project_batch(
         let mut update = tx.prepare_cached(UPDATE_PAGE)?;
         for key in &fold.dirty {
             let Some(r) = fold.rows.get(key) else { continue };
-            if let Some(rowid) = rowids.get(key) {
-                update.execute(rusqlite::params![
-                    rowid,
-                    r.slug,
-                    r.page_id,
-                    r.title,
-                    r.message,
-                    r.sender_name,
-                    r.recipient_name,
-                    r.template_id,
-                    r.edit_token_hash,
-                    r.created_at,
-                    r.updated_at,
-                    r.deleted,
-                    r.view_count,
-                    r.created_command_id,
-                    r.last_sequence,
-                    r.last_stream_sequence,
-                ])?;
-            } else {
-                upsert.execute(rusqlite::params![
-                    r.slug_key,
-                    r.slug,
-                    r.page_id,
-                    r.title,
-                    r.message,
-                    r.sender_name,
-                    r.recipient_name,
-                    r.template_id,
-                    r.edit_token_hash,
-                    r.created_at,
-                    r.updated_at,
-                    r.deleted,
-                    r.view_count,
-                    r.created_command_id,
-                    r.last_sequence,
-                    r.last_stream_sequence,
-                ])?;
-            }
+            // Known rows are written back by the rowid their lookup returned; new ones go in
+            // by slug.
+            match rowids.get(key) {
+                Some(rowid) => update.execute(&row_values(rowid, r)[..])?,
+                None => upsert.execute(&row_values(&r.slug_key, r)[..])?,
+            };
         }
+    }
+    {
         let mut insert = tx.prepare_cached(INSERT_HISTORY)?;
         for h in &fold.history {
             insert.execute(rusqlite::params![
@@ -355,6 +324,28 @@ pub fn project_batch(
 }
 
 /// The row whose [`PAGE_COLUMNS`] start at column `at` of `r`.
+/// A row's values in the order of `UPSERT_PAGE` and `UPDATE_PAGE`, after the key that finds it.
+fn row_values<'a>(key: &'a dyn rusqlite::ToSql, r: &'a PageRow) -> [&'a dyn rusqlite::ToSql; 16] {
+    [
+        key,
+        &r.slug,
+        &r.page_id,
+        &r.title,
+        &r.message,
+        &r.sender_name,
+        &r.recipient_name,
+        &r.template_id,
+        &r.edit_token_hash,
+        &r.created_at,
+        &r.updated_at,
+        &r.deleted,
+        &r.view_count,
+        &r.created_command_id,
+        &r.last_sequence,
+        &r.last_stream_sequence,
+    ]
+}
+
 fn page_row_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<PageRow> {
     Ok(PageRow {
         slug_key: r.get(at)?,
