@@ -758,3 +758,58 @@ async fn a_rebuild_whose_pause_ran_out_leaves_the_live_generation_in_use() {
         .expect("bound");
     assert!(!progress.paused, "{progress:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_copied_read_model_resumes_after_its_own_position_under_a_new_consumer() {
+    let servers = Servers::start().await;
+    let config = projected(&servers, "original", 500, 51).await;
+    let js = servers.nats.jetstream().await;
+    let through = {
+        let conn = db::reader_connection(&config.read_model.database_path).expect("opens");
+        applied::through(&conn, applied::EVENTS).expect("position")
+    };
+    assert!(through >= 500);
+    // A copy, as `valentine backup` makes it, for a second node with a consumer of its own.
+    let copy_link = servers.dir.path().join("copy.db");
+    db::prepare(&copy_link).await.expect("a read model");
+    let copy_file = std::fs::canonicalize(&copy_link).expect("exists");
+    std::fs::remove_file(&copy_file).expect("removed");
+    let original = db::reader_connection(&config.read_model.database_path).expect("opens");
+    original.execute("VACUUM INTO ?1", [copy_file.to_str().expect("utf-8")]).expect("copied");
+    drop(original);
+    // Events the copy does not have.
+    let repo = JetStreamEventRepository::new(js.clone(), config.events.clone()).await.expect("repo");
+    let cqrs = jetstream_cqrs::<Page>(repo, PageRules::default());
+    for i in 0..20 {
+        cqrs.execute(&format!("later-{i}"), create(&format!("later-{i}"))).await.expect("created");
+    }
+
+    let copy = ReadSideConfig {
+        read_model: ReadModelSettings {
+            database_path: copy_link.clone(),
+            consumer: "projector-copy".to_owned(),
+        },
+        ..config.clone()
+    };
+    let projector = Projector::connect(copy.clone()).await.expect("projector starts");
+    let stream = js.get_stream(&config.events.stream_name).await.expect("stream");
+    let info = stream
+        .get_consumer::<jetstream::consumer::pull::Config>(&copy.read_model.events_consumer())
+        .await
+        .expect("the new consumer")
+        .info()
+        .await
+        .expect("its info")
+        .clone();
+    assert_eq!(
+        info.config.deliver_policy,
+        jetstream::consumer::DeliverPolicy::ByStartSequence { start_sequence: through + 1 }
+    );
+    assert_eq!(info.num_pending, 20, "only what the copy lacks is delivered");
+    let processed = projector.process_available().await.expect("projected");
+    assert_eq!(processed.commits, 20);
+
+    // The original catches up the long way; both end with the same rows.
+    Projector::connect(config.clone()).await.expect("starts").process_available().await.expect("projected");
+    assert_eq!(read_hash(&copy_link), read_hash(&config.read_model.database_path));
+}
