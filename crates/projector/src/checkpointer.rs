@@ -256,8 +256,8 @@ pub async fn load_into(
     Ok((conn, loaded))
 }
 
-/// Whether a read model position `through` on the VIEWS stream is covered: messages the
-/// stream no longer holds (below `first_sequence`) must be held by checkpoints.
+/// Whether every tally the VIEWS stream no longer holds (those below `first_sequence`, its
+/// first kept message) is held by a checkpoint run complete up to `complete_through`.
 pub fn forgotten_views_are_saved(first_sequence: u64, complete_through: u64) -> bool {
     first_sequence <= complete_through.saturating_add(1)
 }

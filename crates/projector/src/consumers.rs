@@ -66,8 +66,6 @@ pub async fn durable(
 pub struct Paused {
     stream: Stream,
     name: String,
-    /// Stream sequence up to which every delivered message was acknowledged when it settled.
-    pub settled_at: u64,
 }
 
 impl Paused {
@@ -119,11 +117,7 @@ pub async fn pause_and_settle(
             .await?
             .ok_or_else(|| ProjectorError::nats(format!("the consumer {name} vanished while paused")))?;
         if progress.unacknowledged == 0 {
-            return Ok(Some(Paused {
-                stream: stream.clone(),
-                name: name.to_owned(),
-                settled_at: progress.acknowledged,
-            }));
+            return Ok(Some(Paused { stream: stream.clone(), name: name.to_owned() }));
         }
         if tokio::time::Instant::now() >= deadline {
             stream.resume_consumer(name).await.map_err(ProjectorError::nats)?;

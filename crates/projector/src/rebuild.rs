@@ -382,20 +382,13 @@ fn only_one(config: &ReadSideConfig) -> Result<db::RebuildLock, ProjectorError> 
     db::RebuildLock::try_take(&config.read_model.database_path)?.ok_or(ProjectorError::RebuildRunning)
 }
 
-/// Which stream a paused consumer reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Which {
-    Events,
-    Views,
-}
-
 /// The live consumers, paused for as long as a rebuild or verification works: a keeper
 /// renews their pause every third of [`ReadSideConfig::pause_lease`], so a run that dies
 /// holds them back at most that long, while one that lives holds them as long as it needs.
 /// Should renewals fail until the pause runs out, the live projectors resume on the live
 /// generation; [`PauseLease::still_held`] then refuses the swap.
 struct PauseLease {
-    paused: Vec<(Which, Paused)>,
+    paused: Vec<Paused>,
     keeper: tokio::task::JoinHandle<()>,
     held: Arc<Held>,
 }
@@ -416,7 +409,7 @@ impl PauseLease {
             until: std::sync::Mutex::new(asked_at + lease),
             lapsed: std::sync::atomic::AtomicBool::new(false),
         });
-        let renewed: Vec<Paused> = paused.iter().map(|(_, p)| p.clone()).collect();
+        let renewed = paused.clone();
         let keeper = tokio::spawn(keep_paused(renewed, lease, held.clone()));
         Ok(Self { paused, keeper, held })
     }
@@ -462,20 +455,17 @@ async fn keep_paused(paused: Vec<Paused>, lease: Duration, held: Arc<Held>) {
     }
 }
 
-async fn pause_live(
-    streams: &Streams,
-    config: &ReadSideConfig,
-) -> Result<Vec<(Which, Paused)>, ProjectorError> {
+async fn pause_live(streams: &Streams, config: &ReadSideConfig) -> Result<Vec<Paused>, ProjectorError> {
     let mut paused = Vec::new();
     let targets = [
-        (Which::Events, &streams.events, config.read_model.events_consumer()),
-        (Which::Views, &streams.views, config.read_model.tallies_consumer()),
+        (&streams.events, config.read_model.events_consumer()),
+        (&streams.views, config.read_model.tallies_consumer()),
     ];
     // In-flight batches must settle well within the pause, before anyone renews it.
     let settle_within = config.pause_lease * 2 / 3;
-    for (which, stream, name) in targets {
+    for (stream, name) in targets {
         match consumers::pause_and_settle(stream, &name, config.pause_lease, settle_within).await {
-            Ok(Some(p)) => paused.push((which, p)),
+            Ok(Some(p)) => paused.push(p),
             Ok(None) => {}
             Err(e) => {
                 resume_all(paused).await?;
@@ -486,8 +476,8 @@ async fn pause_live(
     Ok(paused)
 }
 
-async fn resume_all(paused: Vec<(Which, Paused)>) -> Result<(), ProjectorError> {
-    for (_, p) in paused {
+async fn resume_all(paused: Vec<Paused>) -> Result<(), ProjectorError> {
+    for p in paused {
         p.resume().await?;
     }
     Ok(())
