@@ -118,22 +118,38 @@ pub fn unsaved(conn: &Connection) -> Result<u64, ProjectionError> {
     Ok(to_u64(conn.query_row("SELECT count(*) FROM views_unsaved", [], |r| r.get(0))?))
 }
 
-/// Loads checkpoints into a build, before its tallies are projected.
+/// Loads checkpoints into a build, before its tallies are projected, in the order the
+/// bucket holds them: a later entry of a key replaces the earlier, and `None` (the key was
+/// deleted) removes it.
 ///
 /// # Errors
 /// When SQLite fails.
-pub fn load(conn: &mut Connection, saved: &[(String, SavedCount)]) -> Result<(), ProjectionError> {
+pub fn load(conn: &mut Connection, saved: &[(String, Option<SavedCount>)]) -> Result<(), ProjectionError> {
     let tx = conn.transaction()?;
     {
         let mut insert = tx.prepare_cached(
             "INSERT OR REPLACE INTO view_checkpoints (slug_key, page_id, count, through) VALUES (?1, ?2, ?3, ?4)",
         )?;
-        for (key, c) in saved {
-            insert.execute(params![key, to_i64(c.page_id), to_i64(c.count), to_i64(c.through)])?;
+        let mut delete = tx.prepare_cached("DELETE FROM view_checkpoints WHERE slug_key = ?1")?;
+        for (key, saved) in saved {
+            match saved {
+                Some(c) => {
+                    insert.execute(params![key, to_i64(c.page_id), to_i64(c.count), to_i64(c.through)])?
+                }
+                None => delete.execute([key])?,
+            };
         }
     }
     tx.commit()?;
     Ok(())
+}
+
+/// How many pages have a loaded checkpoint.
+///
+/// # Errors
+/// When SQLite fails.
+pub fn loaded(conn: &Connection) -> Result<u64, ProjectionError> {
+    Ok(to_u64(conn.query_row("SELECT count(*) FROM view_checkpoints", [], |r| r.get(0))?))
 }
 
 /// The latest position among the loaded checkpoints (0 when none is loaded).

@@ -205,7 +205,12 @@ pub async fn complete_through(store: &kv::Store) -> Result<u64, ProjectorError> 
 }
 
 /// Copies every page's checkpoint into the build `conn`, a batch at a time; returns the
-/// connection and how many were loaded.
+/// connection and how many pages have one.
+///
+/// Other read models may be checkpointing meanwhile. The bucket keeps one entry per key, so a
+/// key rewritten before it is read moves past where the reading began, and one rewritten
+/// after it was read comes again: reading goes on until nothing is pending, and a later
+/// entry of a key replaces the earlier.
 ///
 /// # Errors
 /// When JetStream or SQLite fail.
@@ -225,35 +230,38 @@ pub async fn load_into(
         })
         .await
         .map_err(ProjectorError::nats)?;
-    let mut remaining = consumer.cached_info().num_pending;
+    let mut pending = consumer.cached_info().num_pending;
     let mut messages = consumer.messages().await.map_err(ProjectorError::nats)?;
-    let mut loaded = 0;
     let mut batch = Vec::with_capacity(STEP);
-    while remaining > 0 {
+    while pending > 0 {
         let Some(message) = messages.next().await else { break };
         let message = message.map_err(ProjectorError::nats)?;
-        remaining -= 1;
+        pending = message.info().map_err(ProjectorError::nats)?.pending;
         let deleted = message
             .headers
             .as_ref()
             .and_then(|h| h.get("KV-Operation"))
             .is_some_and(|op| op.as_str() != "PUT");
         let key = message.subject.as_str().strip_prefix(&prefix).unwrap_or_default();
-        if !deleted && key != COMPLETE_KEY {
-            match serde_json::from_slice::<SavedCount>(&message.payload) {
-                Ok(saved) => batch.push((key.to_owned(), saved)),
-                Err(e) => warn!(key, error = %e, "unreadable view checkpoint; skipped"),
+        if key != COMPLETE_KEY {
+            if deleted {
+                batch.push((key.to_owned(), None));
+            } else {
+                match serde_json::from_slice::<SavedCount>(&message.payload) {
+                    Ok(saved) => batch.push((key.to_owned(), Some(saved))),
+                    Err(e) => warn!(key, error = %e, "unreadable view checkpoint; skipped"),
+                }
             }
         }
-        if batch.len() == STEP || (remaining == 0 && !batch.is_empty()) {
+        if batch.len() == STEP || (pending == 0 && !batch.is_empty()) {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(STEP));
-            loaded += full.len() as u64;
             let (back, done) = db::blocking(conn, move |c| view_checkpoints::load(c, &full)).await;
             conn = back;
             done?;
         }
     }
-    Ok((conn, loaded))
+    let (conn, loaded) = db::blocking(conn, |c| view_checkpoints::loaded(c)).await;
+    Ok((conn, loaded?))
 }
 
 /// Whether every tally the VIEWS stream no longer holds (those below `first_sequence`, its
