@@ -156,7 +156,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Api { settings } => {
             // Listening before anything else: a SIGTERM while starting stops it cleanly too.
             let shutdown = CancellationToken::new();
-            tokio::spawn(cancel_on_signal(shutdown.clone()));
+            cancel_on_signal(shutdown.clone());
             let app = tokio::select! {
                 app = valentine_api::Application::build(settings.api()) => app.context("starting the API")?,
                 () = shutdown.cancelled() => return Ok(ExitCode::SUCCESS),
@@ -166,7 +166,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Projector { settings } => {
             let shutdown = CancellationToken::new();
-            tokio::spawn(cancel_on_signal(shutdown.clone()));
+            cancel_on_signal(shutdown.clone());
             let projector = tokio::select! {
                 projector = Projector::connect(settings.read_side()) => projector.context("starting the projector")?,
                 () = shutdown.cancelled() => return Ok(ExitCode::SUCCESS),
@@ -306,19 +306,21 @@ fn survive_file_size_limit() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Cancels `token` on Ctrl-C or SIGTERM.
-async fn cancel_on_signal(token: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Cancels `token` on Ctrl-C or SIGTERM: SIGTERM is handled from when this returns.
+fn cancel_on_signal(token: CancellationToken) {
     let mut term = signal(SignalKind::terminate()).ok();
-    tokio::select! {
-        _ = ctrl_c => {}
-        () = async {
-            match term.as_mut() {
-                Some(t) => { t.recv().await; }
-                None => std::future::pending().await,
-            }
-        } => {}
-    }
-    tracing::info!("stopping");
-    token.cancel();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::select! {
+            _ = ctrl_c => {}
+            () = async {
+                match term.as_mut() {
+                    Some(t) => { t.recv().await; }
+                    None => std::future::pending().await,
+                }
+            } => {}
+        }
+        tracing::info!("stopping");
+        token.cancel();
+    });
 }

@@ -2,9 +2,11 @@
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use valentine_bench::synthetic::{Workload, publish_events, publish_tallies};
 use valentine_eventstore::StreamConfig;
+use valentine_projector::checkpointer;
 use valentine_testkit::NatsServer;
 
 fn valentine(nats: &NatsServer, db: &Path, args: &[&str]) -> Output {
@@ -71,4 +73,46 @@ async fn a_backup_restored_into_a_fresh_server_rebuilds_the_same_read_model() {
     let twice = valentine(&fresh, &restored_db, &["restore", backup.to_str().expect("utf-8")]);
     assert!(!twice.status.success());
     assert!(String::from_utf8_lossy(&twice.stderr).contains("not empty"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_views_stream_that_forgot_its_oldest_tallies_restores_at_its_sequences_with_its_checkpoints() {
+    let dir = tempfile::tempdir().expect("dir");
+    let original = NatsServer::start().await;
+    let js = original.jetstream().await;
+    let published =
+        publish_events(&js, &StreamConfig::default(), Workload::new(300, 11)).await.expect("events");
+    let tallies = StreamConfig::tallies();
+    let early = publish_tallies(&js, &tallies, &published.live_pages, 200, 11).await.expect("tallies");
+    let live_db = dir.path().join("live.db");
+    stdout(&valentine(&original, &live_db, &["rebuild"]));
+
+    // Every count is checkpointed; then the stream forgets every tally so far, as its age
+    // limit would, and more views come.
+    let store = checkpointer::bucket(&js, &tallies).await.expect("bucket");
+    let run = checkpointer::run_once(&live_db, &store, Duration::ZERO).await.expect("ran").expect("its turn");
+    assert_eq!(run.complete_through, 200);
+    let views = js.get_stream("VIEWS").await.expect("views");
+    views.purge().sequence(201).await.expect("purged");
+    let late = publish_tallies(&js, &tallies, &published.live_pages, 50, 12).await.expect("tallies");
+    let hash = stdout(&valentine(&original, &live_db, &["rebuild"])).trim().to_owned();
+    assert_eq!(total_views(&live_db), early + late);
+
+    let backup = dir.path().join("backup");
+    stdout(&valentine(&original, &live_db, &["backup", backup.to_str().expect("utf-8")]));
+    let fresh = NatsServer::start().await;
+    let restored_db = dir.path().join("restored.db");
+    stdout(&valentine(&fresh, &restored_db, &["restore", backup.to_str().expect("utf-8")]));
+    let mut restored = fresh.jetstream().await.get_stream("VIEWS").await.expect("views");
+    let state = restored.info().await.expect("info").state.clone();
+    assert_eq!((state.first_sequence, state.last_sequence, state.messages), (201, 250, 50));
+    assert_eq!(stdout(&valentine(&fresh, &restored_db, &["rebuild"])).trim(), hash);
+    assert_eq!(total_views(&restored_db), early + late);
+}
+
+fn total_views(db: &Path) -> u64 {
+    let conn = valentine_projections::db::reader_connection(db).expect("opens");
+    let total: i64 =
+        conn.query_row("SELECT coalesce(sum(view_count), 0) FROM pages", [], |r| r.get(0)).expect("sum");
+    u64::try_from(total).expect("a count")
 }

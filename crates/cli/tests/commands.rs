@@ -331,3 +331,32 @@ async fn probe_tells_a_ready_projector_from_one_that_is_gone() {
     assert_eq!(gone.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&gone.stderr).contains(&ready), "names what it probed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigterm_while_nats_has_not_answered_yet_stops_the_api_and_the_projector_cleanly() {
+    // A NATS that takes connections and says nothing: starting waits on it.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listens");
+    let url = format!("nats://{}", silent.local_addr().expect("addr"));
+    let dir = tempfile::tempdir().expect("dir");
+    for command in ["api", "projector"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_valentine"))
+            .arg(command)
+            .env("NATS_URL", &url)
+            .env("REDIS_URL", "")
+            .env("DATABASE_PATH", dir.path().join(format!("{command}.db")))
+            .env("BIND_ADDR", format!("127.0.0.1:{}", free_port()))
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starts");
+        let (held, _) =
+            tokio::time::timeout(WAIT, silent.accept()).await.expect("it connects").expect("accepted");
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("signal");
+        let status = tokio::task::spawn_blocking(move || child.wait().expect("exits")).await.expect("waited");
+        assert!(status.success(), "{command}: {status}");
+        drop(held);
+    }
+}

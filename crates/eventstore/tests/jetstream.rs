@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_nats::jetstream::stream::DiscardPolicy;
 use cqrs_es::persist::{
     EventStoreAggregateContext, PersistedEventRepository, PersistedEventStore, PersistenceError,
     SerializedEvent,
@@ -17,8 +18,10 @@ use valentine_domain::{
     PageUpdated, Slug, TemplateId, UpdatePage,
 };
 use valentine_eventstore::envelope::{Commit, header};
+use valentine_eventstore::tallies::{self, PageViews, TallyBatch};
 use valentine_eventstore::{
-    JetStreamCqrs, JetStreamEventRepository, JetStreamStore, StreamConfig, jetstream_cqrs, receipt, subjects,
+    JetStreamCqrs, JetStreamEventRepository, JetStreamStore, StreamConfig, ensure_stream, jetstream_cqrs,
+    receipt, subjects,
 };
 use valentine_testkit::{NatsServer, init_tracing};
 
@@ -491,4 +494,39 @@ async fn commits_without_a_load_from_header_load_from_the_start() {
     cqrs.execute("older", PageCommand::Delete(DeletePage { edit_token: token() })).await.expect("deleted");
     let current = repo.get_events::<Page>("older").await.expect("loads");
     assert_eq!(current.iter().map(|e| e.sequence).collect::<Vec<_>>(), [3]);
+}
+
+#[tokio::test]
+async fn the_tally_stream_forgets_batches_older_than_its_age_and_keeps_their_sequences() {
+    let server = NatsServer::start().await;
+    let js = server.jetstream().await;
+    // The default: a month, with the duplicate window the events have.
+    let views = ensure_stream(&js, &StreamConfig::tallies()).await.expect("set up");
+    let config = views.cached_info().config.clone();
+    assert_eq!(config.max_age, Duration::from_secs(30 * 86_400));
+    assert_eq!(config.duplicate_window, Duration::from_secs(120));
+    assert_eq!(config.discard, DiscardPolicy::New);
+
+    // A shorter age, as `VIEWS_MAX_AGE_DAYS` sets it, reaches the running stream; the
+    // duplicate window cannot outlive the messages.
+    let short = StreamConfig { max_age: Duration::from_secs(1), ..StreamConfig::tallies() };
+    let mut views = ensure_stream(&js, &short).await.expect("updated");
+    let config = views.info().await.expect("info").config.clone();
+    assert_eq!((config.max_age, config.duplicate_window), (Duration::from_secs(1), Duration::from_secs(1)));
+    let batch = TallyBatch { pages: vec![PageViews { slug: "ann".to_owned(), page_id: 1, count: 3 }] };
+    for id in ["a", "b", "c"] {
+        tallies::publish(&js, &short, &batch, id).await.expect("published");
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let state = views.info().await.expect("info").state.clone();
+        if state.messages == 0 {
+            // Forgotten, not renumbered: the next batch continues the sequence.
+            assert_eq!(state.first_sequence, 4);
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "still held: {state:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(tallies::publish(&js, &short, &batch, "d").await.expect("published"), 4);
 }
