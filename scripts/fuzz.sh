@@ -61,7 +61,7 @@ healthy="$STACK_BASE"
 # read model of its own that no projector fills, so every create it stores is answered 202
 # (with a projector, one that outran the answer would be a 201, by chance).
 stack_start api-queued env BIND_ADDR="127.0.0.1:$queued_port" IP_HASH_SECRET=fuzz SYNC_WAIT_MS=0 \
-  DATABASE_PATH="$tmp/queued/valentine.db" PROJECTOR_CONSUMER=queued "${roomy[@]}" "$bin" api
+  DATABASE_PATH="$tmp/queued/valentine.db" READ_MODEL_ID=queued "${roomy[@]}" "$bin" api
 stack_start api-tight env BIND_ADDR="127.0.0.1:$tight_port" IP_HASH_SECRET=fuzz MAX_BODY_BYTES=1024 \
   "${tight[@]}" "$bin" api
 status_of() { curl -s -o /dev/null -w '%{http_code}' "$1"; }

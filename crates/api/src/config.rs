@@ -19,8 +19,8 @@ pub struct ApiConfig {
     pub events: StreamConfig,
     /// The view tally stream (`NATS_REPLICAS`).
     pub tallies: StreamConfig,
-    /// The read model it answers from, and its projectors' consumer (`DATABASE_PATH`,
-    /// `PROJECTOR_CONSUMER`).
+    /// The read model it answers from, and what its id names (`DATABASE_PATH`,
+    /// `READ_MODEL_ID`).
     pub read_model: ReadModelSettings,
     /// `REDIS_URL`: the cache and shared rate limits; `None` goes without.
     pub redis_url: Option<String>,

@@ -82,6 +82,10 @@ pub enum ApiError {
         #[source]
         source: Option<BoxError>,
     },
+    /// `503`: the request asked for a read model position (`Valentine-Min-Position`) this
+    /// node's read model has not reached within the sync wait; safe to retry at once.
+    #[error("This server has not caught up with your latest change yet; try again in a moment")]
+    Behind,
     /// `503`: the event store refuses new events (full, or over a limit); safe to retry later.
     #[error("The event store is not accepting new events right now; try again later")]
     StoreRefusing(#[source] BoxError),
@@ -158,7 +162,9 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable { .. } | Self::StoreRefusing(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable { .. } | Self::Behind | Self::StoreRefusing(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -181,6 +187,7 @@ impl ApiError {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable { .. } | Self::StoreRefusing(_) => "unavailable",
+            Self::Behind => "behind",
             Self::Internal(_) => "internal",
         }
     }
@@ -239,6 +246,7 @@ impl IntoResponse for ApiError {
             }
             Self::Invalid { detail, errors } => (detail.clone(), Some(errors.clone()), None),
             Self::RateLimited { retry_after } => (self.to_string(), None, Some(*retry_after)),
+            Self::Behind => (self.to_string(), None, Some(1)),
             _ => (self.to_string(), None, None),
         };
         let body = ErrorBody { detail, code: self.code(), errors };

@@ -192,6 +192,44 @@ impl<S: Send + Sync> FromRequestParts<S> for EditTokenHeader {
     }
 }
 
+/// Header of a write answer: the stream position of the event it recorded.
+pub(crate) const POSITION: &str = "valentine-position";
+
+/// Header of a read: answer only once the read model has reached this position.
+pub(crate) const MIN_POSITION: &str = "valentine-min-position";
+
+/// The position a read asks the read model to have reached first (`Valentine-Min-Position`),
+/// if any: a `400` unless a whole number.
+#[derive(Debug, Clone, Copy, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub(crate) struct MinPosition {
+    /// The `Valentine-Position` of the caller's latest write: the read waits (up to
+    /// `SYNC_WAIT_MS`) until this server's read model has applied it, else answers `503`
+    /// with `Retry-After`.
+    #[param(rename = "Valentine-Min-Position", value_type = Option<u64>, minimum = 0)]
+    pub(crate) position: Option<u64>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for MinPosition {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(MIN_POSITION) else { return Ok(Self { position: None }) };
+        let position = value
+            .to_str()
+            .ok()
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 20 && t.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|t| t.parse::<u64>().ok())
+            .ok_or_else(|| {
+                ApiError::BadRequest(
+                    "Valentine-Min-Position must be a stream position: a whole number".to_owned(),
+                )
+            })?;
+        Ok(Self { position: Some(position) })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use axum::http::Request as HttpRequest;
@@ -223,6 +261,24 @@ mod tests {
             assert_eq!((refused.status().as_u16(), refused.code()), (422, "invalid"));
         }
         assert_eq!(parse::<Body>(b"[1, ").expect_err("not JSON").code(), "bad_request");
+    }
+
+    #[tokio::test]
+    async fn a_min_position_is_a_whole_number_or_a_400() {
+        async fn parsed(value: Option<&str>) -> Result<Option<u64>, ApiError> {
+            let mut request = HttpRequest::builder().uri("/");
+            if let Some(value) = value {
+                request = request.header(MIN_POSITION, value);
+            }
+            let (mut parts, ()) = request.body(()).expect("request").into_parts();
+            MinPosition::from_request_parts(&mut parts, &()).await.map(|m| m.position)
+        }
+        assert_eq!(parsed(None).await.expect("absent"), None);
+        assert_eq!(parsed(Some("42")).await.expect("a number"), Some(42));
+        assert_eq!(parsed(Some(" 0 ")).await.expect("zero"), Some(0));
+        for bad in ["", "-1", "4.2", "1e3", "abc", "18446744073709551616", "+5", "0x10"] {
+            assert_eq!(parsed(Some(bad)).await.expect_err(bad).code(), "bad_request", "{bad:?}");
+        }
     }
 
     #[tokio::test]

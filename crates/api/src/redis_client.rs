@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisError, Script};
 use valentine_eventstore::Password;
-use valentine_projections::cache_keys::{FILL, version_key};
+use valentine_projections::cache_keys::FILL;
 use valentine_projections::redis_connection;
 
 use crate::metrics::Metrics;
@@ -148,14 +148,14 @@ impl RedisClient {
         }
     }
 
-    /// Looks up `key`, an answer about `slug_key`, with the slug's version for a later fill.
-    pub(crate) async fn lookup(&self, key: &str, slug_key: &str, cache: &'static str) -> Lookup {
-        let version = version_key(slug_key);
+    /// Looks up `key`, an answer about a slug whose version is kept at `version`, with that
+    /// version for a later fill.
+    pub(crate) async fn lookup(&self, key: &str, version: &str, cache: &'static str) -> Lookup {
         let found = self
             .call(|mut c| async move {
                 redis::cmd("MGET")
                     .arg(key)
-                    .arg(&version)
+                    .arg(version)
                     .query_async::<(Option<Vec<u8>>, Option<String>)>(&mut c)
                     .await
             })
@@ -169,9 +169,16 @@ impl RedisClient {
         lookup
     }
 
-    /// Stores `value` at `key` for `ttl`, unless the slug was invalidated since `version`
-    /// was read.
-    pub(crate) async fn fill(&self, key: &str, slug_key: &str, version: &str, value: &[u8], ttl: Duration) {
+    /// Stores `value` at `key` for `ttl`, unless the slug (whose version is kept at
+    /// `version_key`) was invalidated since `version` was read.
+    pub(crate) async fn fill(
+        &self,
+        key: &str,
+        version_key: &str,
+        version: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) {
         let Some(inner) = &self.inner else { return };
         let script = &inner.fill;
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
@@ -179,7 +186,7 @@ impl RedisClient {
             .call(|mut c| async move {
                 script
                     .key(key)
-                    .key(version_key(slug_key))
+                    .key(version_key)
                     .arg(version)
                     .arg(value)
                     .arg(ttl_ms)

@@ -11,6 +11,7 @@
 pub(crate) mod health;
 pub(crate) mod jobs;
 pub(crate) mod pages;
+mod positions;
 mod refusals;
 pub(crate) mod slugs;
 pub(crate) mod templates;
@@ -32,7 +33,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
-use crate::extract::EDIT_TOKEN;
+use crate::extract::{EDIT_TOKEN, MIN_POSITION, POSITION};
 use crate::metrics::Metrics;
 use crate::state::AppState;
 
@@ -144,7 +145,8 @@ fn cors(origins: &[String]) -> CorsLayer {
             header::CONTENT_TYPE,
             HeaderName::from_static(EDIT_TOKEN),
             HeaderName::from_static(pages::IDEMPOTENCY_KEY),
+            HeaderName::from_static(MIN_POSITION),
         ])
-        .expose_headers([header::RETRY_AFTER])
+        .expose_headers([header::RETRY_AFTER, HeaderName::from_static(POSITION)])
         .max_age(Duration::from_secs(600))
 }

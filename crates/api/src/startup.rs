@@ -13,7 +13,7 @@ use valentine_domain::{Page, PageRules};
 use valentine_eventstore::{
     EventStoreError, JetStreamEventRepository, StreamConfig, ensure_stream, jetstream_cqrs,
 };
-use valentine_projections::{PositionWatch, ProjectionError, db, redis_connection};
+use valentine_projections::{PositionWatch, ProjectionError, applied, db, redis_connection};
 
 use crate::caller::CallerKeys;
 use crate::config::ApiConfig;
@@ -27,7 +27,9 @@ use crate::secret::ServerSecret;
 use crate::server::{self, ConnectionLimits};
 use crate::state::{AppParts, AppState};
 use crate::store_usage::{self, StoreUsage};
-use crate::use_cases::{CommandHandles, JobTracker, PageCommands, PageQueries, ReadinessChecks, SlugChecks};
+use crate::use_cases::{
+    CommandHandles, JobTracker, PageCommands, PageQueries, ReadPositions, ReadinessChecks, SlugChecks,
+};
 use crate::view_counts::{self, ViewCounter};
 
 /// How often Redis is pinged in the background, so the breaker and `/health` follow it even
@@ -117,14 +119,17 @@ impl Application {
         let redis =
             RedisClient::new(config.redis_url.as_deref(), config.redis_password.as_ref(), metrics.clone())?;
         let limiter = RateLimiter::new(redis.clone(), budgets(&config), metrics.clone());
-        let position = PositionWatch::start(&nats).await?;
+        let position = PositionWatch::start(&nats, config.read_model.announcements()).await?;
         let listener = TcpListener::bind(config.bind_addr).await?;
 
         let consumer = config.read_model.events_consumer();
         let events = repo.stream().clone();
         let store = StoreUsage::new(events.clone(), metrics.clone());
         let ledger = JobLedger::open(&js, &config.events).await?;
-        let queries = PageQueries::new(pool, redis.clone(), limiter.clone());
+        // Where the read model stands now: reads asking for an older position answer at once.
+        position.reached(applied::positions(&pool).await?.0);
+        let read_positions = ReadPositions::new(position.clone(), pool.clone(), config.sync_wait);
+        let queries = PageQueries::new(pool, redis.clone(), config.read_model.cache_keys(), limiter.clone());
         let commands = PageCommands::new(CommandHandles {
             cqrs: jetstream_cqrs::<Page>(repo.clone(), PageRules { max_events: config.max_events_per_page }),
             repo,
@@ -151,6 +156,7 @@ impl Application {
                 metrics.clone(),
             ),
             queries,
+            read_positions,
             view_counts: ViewCounter::default(),
             metrics,
             caller_keys: CallerKeys::new(secret, &config.trusted_proxies, config.ipv6_prefix),

@@ -8,17 +8,21 @@
 //! - [`job_tracker`]: [`JobTracker`]: where a create answered with `202` stands.
 //! - [`slug_checks`]: [`SlugChecks`]: whether a slug is free, and what else would be.
 //! - [`readiness_checks`]: [`ReadinessChecks`]: liveness, readiness and the projection's lag.
+//! - [`read_positions`]: [`ReadPositions`]: waiting for the local read model to reach a
+//!   position a client names.
 //!
 //! [`ApiError`]: crate::error::ApiError
 
 pub(crate) mod job_tracker;
 pub(crate) mod page_commands;
 pub(crate) mod page_queries;
+pub(crate) mod read_positions;
 pub(crate) mod readiness_checks;
 pub(crate) mod slug_checks;
 
 pub(crate) use job_tracker::{JobState, JobTracker};
 pub(crate) use page_commands::{CommandHandles, CreateOutcome, PageCommands};
 pub(crate) use page_queries::PageQueries;
+pub(crate) use read_positions::ReadPositions;
 pub(crate) use readiness_checks::ReadinessChecks;
 pub(crate) use slug_checks::SlugChecks;

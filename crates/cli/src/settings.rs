@@ -16,7 +16,7 @@ use ipnet::IpNet;
 use secrecy::SecretString;
 use valentine_api::ApiConfig;
 use valentine_eventstore::{NatsSettings, Password, StreamConfig};
-use valentine_projections::ReadModelSettings;
+use valentine_projections::{ReadModelId, ReadModelSettings};
 use valentine_projector::ReadSideConfig;
 
 /// How log lines look.
@@ -79,9 +79,12 @@ pub struct Settings {
     /// Most events a projector applies in one transaction.
     #[arg(long, env = "PROJECTOR_BATCH_SIZE", default_value = "512", value_parser = at_least_one::<usize>)]
     pub projector_batch_size: usize,
-    /// Durable consumer shared by all projectors of one read model (<name> and <name>-views).
-    #[arg(long, env = "PROJECTOR_CONSUMER", default_value = "projector")]
-    pub projector_consumer: String,
+    /// The name of this node's read model: it names the projectors' durable consumers
+    /// (projector-<id>, projector-<id>-views), their position announcements and the cache
+    /// keys. Nodes sharing NATS and Redis each need their own; 1 to 32 lowercase letters,
+    /// digits and hyphens.
+    #[arg(long, env = "READ_MODEL_ID", default_value = "main", value_parser = parsed::<ReadModelId>)]
+    pub read_model_id: ReadModelId,
     /// Where `valentine projector` serves GET /health and GET /ready, e.g. 127.0.0.1:9100;
     /// empty serves nothing.
     #[arg(long, env = "PROJECTOR_HEALTH_ADDR", default_value = "", hide_default_value = true, value_parser = optional::<SocketAddr>)]
@@ -344,10 +347,7 @@ impl Settings {
     }
 
     fn read_model(&self) -> ReadModelSettings {
-        ReadModelSettings {
-            database_path: self.database_path.clone(),
-            consumer: self.projector_consumer.clone(),
-        }
+        ReadModelSettings { database_path: self.database_path.clone(), id: self.read_model_id.clone() }
     }
 
     /// What projectors, rebuilds and the operator commands need.

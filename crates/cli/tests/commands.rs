@@ -39,7 +39,7 @@ impl Env {
             .env("NATS_URL", self.nats.url())
             .env("REDIS_URL", self.redis.url())
             .env("DATABASE_PATH", db)
-            .env("PROJECTOR_CONSUMER", "projector")
+            .env("READ_MODEL_ID", "main")
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null());
         command
@@ -86,7 +86,7 @@ async fn a_projector_killed_mid_batch_resumes_to_the_same_read_model_as_a_rebuil
     let mut projector = env.spawn_projector(&live);
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        if let Some((floor, pending, _)) = consumer_state(&js, "projector").await
+        if let Some((floor, pending, _)) = consumer_state(&js, "projector-main").await
             && floor > 2_000
         {
             assert!(pending > 0, "finished before it could be interrupted");
@@ -100,7 +100,7 @@ async fn a_projector_killed_mid_batch_resumes_to_the_same_read_model_as_a_rebuil
 
     let mut projector = env.spawn_projector(&live);
     let deadline = tokio::time::Instant::now() + WAIT;
-    while consumer_state(&js, "projector")
+    while consumer_state(&js, "projector-main")
         .await
         .is_none_or(|(_, pending, in_flight)| pending + in_flight as u64 > 0)
     {
@@ -194,7 +194,7 @@ async fn a_relative_database_path_resolves_from_the_working_directory() {
     let mut projector =
         env.valentine(relative, &["projector"]).current_dir(env.dir.path()).spawn().expect("starts");
     let deadline = tokio::time::Instant::now() + WAIT;
-    while consumer_state(&js, "projector")
+    while consumer_state(&js, "projector-main")
         .await
         .is_none_or(|(_, pending, in_flight)| pending + in_flight as u64 > 0)
     {

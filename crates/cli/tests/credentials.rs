@@ -146,7 +146,7 @@ async fn the_api_and_a_projector_logged_in_as_their_users_serve_a_create_and_its
     // The read went through the cache: Redis took the password.
     let mut redis = servers.redis.client().get_multiplexed_async_connection().await.expect("redis");
     let cached: bool = redis::cmd("EXISTS")
-        .arg(valentine_projections::cache_keys::page_key(slug))
+        .arg(valentine_projections::ReadModelSettings::default().cache_keys().page(slug))
         .query_async(&mut redis)
         .await
         .expect("EXISTS");

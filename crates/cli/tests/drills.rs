@@ -241,7 +241,7 @@ impl Stack {
             api.wait().expect("reaped");
         }
         wait_until_caught_up(js).await;
-        wait_until_consumer_caught_up(js, "VIEWS", "projector-views").await;
+        wait_until_consumer_caught_up(js, "VIEWS", "projector-main-views").await;
         let output = self.valentine(&["rebuild", "--verify"]).output().expect("rebuild runs");
         if !output.status.success() {
             panic!(
@@ -552,13 +552,13 @@ async fn assert_each_created_once(js: &jetstream::Context, creates: &[Created]) 
 /// redelivered).
 async fn consumer_state(js: &jetstream::Context) -> Option<(u64, u64, usize, usize)> {
     let stream = js.get_stream("EVENTS").await.ok()?;
-    let info = stream.consumer_info("projector").await.ok()?;
+    let info = stream.consumer_info("projector-main").await.ok()?;
     Some((info.ack_floor.stream_sequence, info.num_pending, info.num_ack_pending, info.num_redelivered))
 }
 
 /// Waits until the projectors have acknowledged every event in the stream.
 async fn wait_until_caught_up(js: &jetstream::Context) {
-    wait_until_consumer_caught_up(js, "EVENTS", "projector").await;
+    wait_until_consumer_caught_up(js, "EVENTS", "projector-main").await;
 }
 
 /// Waits until `consumer` has acknowledged every message of `stream`.

@@ -32,4 +32,4 @@ pub use envelope::{Commit, EventMeta, StoredCommit};
 pub use error::EventStoreError;
 pub use receipt::AppendReceipt;
 pub use repository::JetStreamEventRepository;
-pub use stream::{StreamConfig, ensure_stream};
+pub use stream::{StreamConfig, ensure_stream, ensure_stream_from};

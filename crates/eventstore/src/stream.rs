@@ -106,10 +106,24 @@ impl StreamConfig {
 ///
 /// # Errors
 /// When JetStream is unreachable or refuses the configuration.
-#[instrument(skip_all, fields(stream = %config.stream_name))]
 pub async fn ensure_stream(
     js: &jetstream::Context,
     config: &StreamConfig,
+) -> Result<stream::Stream, EventStoreError> {
+    ensure_stream_from(js, config, None).await
+}
+
+/// As [`ensure_stream`]; a stream it creates numbers its first message `first_sequence`
+/// (a restore of a stream whose oldest messages had aged out, so every message keeps its
+/// sequence). An existing stream keeps its numbering.
+///
+/// # Errors
+/// When JetStream is unreachable or refuses the configuration.
+#[instrument(skip_all, fields(stream = %config.stream_name))]
+pub async fn ensure_stream_from(
+    js: &jetstream::Context,
+    config: &StreamConfig,
+    first_sequence: Option<u64>,
 ) -> Result<stream::Stream, EventStoreError> {
     let setup = |source: Box<dyn std::error::Error + Send + Sync>| EventStoreError::Setup {
         stream: config.stream_name.clone(),
@@ -129,7 +143,11 @@ pub async fn ensure_stream(
                 return Ok(existing);
             }
             Err(e) if is_api_error(&e.kind(), ErrorCode::STREAM_NOT_FOUND) => {
-                let mut wanted = stream::Config { num_replicas: 1, ..Default::default() };
+                let mut wanted = stream::Config {
+                    num_replicas: 1,
+                    first_sequence: first_sequence.filter(|&f| f > 1),
+                    ..Default::default()
+                };
                 config.require(&mut wanted);
                 match js.create_stream(wanted).await {
                     Ok(created) => {

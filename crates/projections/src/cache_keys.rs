@@ -11,39 +11,95 @@
 use redis::Script;
 use redis::aio::ConnectionManager;
 
+use crate::read_model::ReadModelId;
+
 /// How long a slug's version outlives its last invalidation. Far longer than any read takes,
 /// so a reader's "version before" and "version after" always compare like with like.
 pub const VERSION_TTL_MS: u64 = 60 * 60 * 1000;
 
-/// Cached `GET /api/pages/{slug}` answer.
-pub fn page_key(slug_key: &str) -> String {
-    format!("valentine:page:{slug_key}")
+/// The cache keys of one read model. Every key names its read model, so nodes sharing a
+/// Redis never serve each other's answers (a node that lags or rebuilds fills only its own),
+/// and every key about one slug carries the same hash tag (`{<read model>:<slug>}`), so the
+/// keys one script call touches lie in one slot of a Redis Cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheKeys {
+    read_model: String,
 }
 
-/// Cached availability of a slug (`GET /api/slugs/check/{slug}`).
-pub fn slug_check_key(slug_key: &str) -> String {
-    format!("valentine:slug:{slug_key}")
+impl CacheKeys {
+    /// The keys of the read model `id`.
+    pub fn new(id: &ReadModelId) -> Self {
+        Self { read_model: id.as_str().to_owned() }
+    }
+
+    fn key(&self, slug_key: &str, what: &str) -> String {
+        format!("valentine:{{{}:{slug_key}}}:{what}", self.read_model)
+    }
+
+    /// Cached `GET /api/pages/{slug}` answer.
+    pub fn page(&self, slug_key: &str) -> String {
+        self.key(slug_key, "page")
+    }
+
+    /// Cached availability of a slug (`GET /api/slugs/check/{slug}`).
+    pub fn slug_check(&self, slug_key: &str) -> String {
+        self.key(slug_key, "slug")
+    }
+
+    /// Version of everything cached about a slug; bumped by every invalidation.
+    pub fn version(&self, slug_key: &str) -> String {
+        self.key(slug_key, "ver")
+    }
+
+    /// Every key that holds an answer about `slug_key`.
+    pub fn answers(&self, slug_key: &str) -> [String; 2] {
+        [self.page(slug_key), self.slug_check(slug_key)]
+    }
+
+    /// Deletes the cached answers about `slug_keys` and bumps their versions: one script
+    /// call per slug (its keys share a slot), all in one round trip.
+    ///
+    /// # Errors
+    /// When Redis is unreachable; the caller retries later.
+    pub async fn invalidate(
+        &self,
+        redis: &mut ConnectionManager,
+        slug_keys: &[String],
+    ) -> redis::RedisResult<()> {
+        if slug_keys.is_empty() {
+            return Ok(());
+        }
+        let script = Script::new(INVALIDATE);
+        let mut pipeline = redis::pipe();
+        for slug_key in slug_keys {
+            pipeline
+                .cmd("EVALSHA")
+                .arg(script.get_hash())
+                .arg(3)
+                .arg(self.page(slug_key))
+                .arg(self.slug_check(slug_key))
+                .arg(self.version(slug_key))
+                .arg(VERSION_TTL_MS)
+                .ignore();
+        }
+        match pipeline.query_async::<()>(redis).await {
+            // A server that has not seen the script yet (or restarted): load it, then again.
+            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+                redis::cmd("SCRIPT").arg("LOAD").arg(INVALIDATE).query_async::<String>(redis).await?;
+                pipeline.query_async(redis).await
+            }
+            done => done,
+        }
+    }
 }
 
-/// Version of everything cached about a slug; bumped by every invalidation.
-pub fn version_key(slug_key: &str) -> String {
-    format!("valentine:ver:{slug_key}")
-}
-
-/// Every key that holds an answer about `slug_key`.
-pub fn keys_for(slug_key: &str) -> [String; 2] {
-    [page_key(slug_key), slug_check_key(slug_key)]
-}
-
-/// Invalidation: `KEYS` are triples (page key, slug key, version key); deletes the answers and
-/// bumps the version, atomically per call. `ARGV[1]`: the version's time to live in ms.
+/// Invalidation of one slug: `KEYS` are its page key, slug key and version key; deletes the
+/// answers and bumps the version, atomically. `ARGV[1]`: the version's time to live in ms.
 const INVALIDATE: &str = r"
-for i = 1, #KEYS, 3 do
-  redis.call('UNLINK', KEYS[i], KEYS[i + 1])
-  redis.call('INCR', KEYS[i + 2])
-  redis.call('PEXPIRE', KEYS[i + 2], ARGV[1])
-end
-return #KEYS / 3
+redis.call('UNLINK', KEYS[1], KEYS[2])
+redis.call('INCR', KEYS[3])
+redis.call('PEXPIRE', KEYS[3], ARGV[1])
+return 1
 ";
 
 /// Conditional fill: `KEYS[1]` the answer's key, `KEYS[2]` the slug's version key;
@@ -55,20 +111,3 @@ if now ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 ";
-
-/// Deletes the cached answers about `slug_keys` and bumps their versions, in one round trip.
-///
-/// # Errors
-/// When Redis is unreachable; the caller retries later.
-pub async fn invalidate(redis: &mut ConnectionManager, slug_keys: &[String]) -> redis::RedisResult<()> {
-    if slug_keys.is_empty() {
-        return Ok(());
-    }
-    let script = Script::new(INVALIDATE);
-    let mut invocation = script.prepare_invoke();
-    for slug_key in slug_keys {
-        let [page, slug] = keys_for(slug_key);
-        invocation.key(page).key(slug).key(version_key(slug_key));
-    }
-    invocation.arg(VERSION_TTL_MS).invoke_async::<()>(redis).await
-}

@@ -12,7 +12,7 @@
 //! - [`hash`]: the content hash of the read model.
 //! - [`cache_keys`]: Redis keys of cached answers and their invalidation.
 //! - [`position`]: announcing and awaiting projected stream sequences; where projectors stand.
-//! - [`read_model`]: [`ReadModelSettings`], which read model and which consumers feed it.
+//! - [`read_model`]: [`ReadModelSettings`] and [`ReadModelId`]: which read model, and what its id names on the shared servers.
 //! - [`redis_connection`]: a Redis client from `REDIS_URL` and `REDIS_PASSWORD`.
 
 pub mod applied;
@@ -30,4 +30,4 @@ pub mod view_checkpoints;
 pub use error::ProjectionError;
 pub use pages::{BatchOutcome, HistoryRow, PageCommit, PageRow, Verdict, project_batch};
 pub use position::PositionWatch;
-pub use read_model::ReadModelSettings;
+pub use read_model::{ReadModelId, ReadModelSettings};

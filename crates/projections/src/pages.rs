@@ -101,6 +101,8 @@ pub struct BatchOutcome {
     pub touched: Vec<String>,
     /// Stream sequences of the commits applied.
     pub applied: Vec<u64>,
+    /// The read model's events position once the batch is committed.
+    pub through: u64,
 }
 
 /// Folds commits into rows in memory, enforcing the per-page sequence guard.
@@ -317,7 +319,7 @@ pub fn project_batch(
             ])?;
         }
     }
-    applied::record(&tx, applied::EVENTS, &settled)?;
+    outcome.through = applied::record(&tx, applied::EVENTS, &settled)?;
     tx.commit()?;
     outcome.touched = fold.dirty.into_iter().collect();
     Ok(outcome)

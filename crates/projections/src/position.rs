@@ -1,12 +1,14 @@
 //! How far projection has got, announced over NATS so waiters need not poll SQLite.
 //!
-//! After each commit a projector publishes the stream sequences it applied on
-//! [`SUBJECT`]. A [`PositionWatch`] (one per API process, subscribed at start) remembers the
-//! most recent ones and wakes whoever waits for a sequence. Announcements are best effort
-//! (core NATS): a waiter that misses one times out, and the read model itself stays the
-//! authority (see `pages::is_projected`).
+//! After each commit a projector publishes, on its read model's subject ([`subject`]), the
+//! stream sequences it applied and the read model's events position after the commit. A
+//! [`PositionWatch`] (one per API process, subscribed at start to its own read model's
+//! subject only) remembers the highest position and the most recent sequences, and wakes
+//! whoever waits. Announcements are best effort (core NATS): a waiter that misses one times
+//! out or looks at the read model, which stays the authority (see `pages::is_projected`).
 
 use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -17,27 +19,38 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use crate::error::ProjectionError;
+use crate::read_model::ReadModelId;
 
-/// Core NATS subject of projection announcements.
-pub const SUBJECT: &str = "valentine.projected";
+/// First tokens of every projection announcement subject.
+pub const SUBJECT_PREFIX: &str = "valentine.projected";
+
+/// Core NATS subject of the announcements of read model `id`.
+pub fn subject(id: &ReadModelId) -> String {
+    format!("{SUBJECT_PREFIX}.{id}")
+}
 
 /// How many applied sequences a watch remembers.
 const REMEMBERED: usize = 100_000;
 
-/// One announcement: the event-stream sequences a projector just committed.
+/// One announcement: what a projector just committed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Projected {
     /// Stream sequences applied, ascending.
     pub sequences: Vec<u64>,
+    /// The read model's events position after the commit: every event at or below it is
+    /// applied.
+    #[serde(default)]
+    pub through: u64,
 }
 
-/// Announces applied sequences; failures are logged, never fatal.
-pub async fn announce(client: &async_nats::Client, sequences: &[u64]) {
-    if sequences.is_empty() {
+/// Announces on `subject` the sequences applied and the position reached; failures are
+/// logged, never fatal.
+pub async fn announce(client: &async_nats::Client, subject: &str, sequences: &[u64], through: u64) {
+    if sequences.is_empty() && through == 0 {
         return;
     }
-    let body = serde_json::to_vec(&Projected { sequences: sequences.to_vec() }).unwrap_or_default();
-    if let Err(e) = client.publish(SUBJECT, body.into()).await {
+    let body = serde_json::to_vec(&Projected { sequences: sequences.to_vec(), through }).unwrap_or_default();
+    if let Err(e) = client.publish(subject.to_owned(), body.into()).await {
         tracing::debug!(error = %e, "could not announce projected sequences");
     }
 }
@@ -87,7 +100,8 @@ pub async fn progress(stream: &Stream, consumer: &str) -> Result<Option<Progress
     }
 }
 
-/// Remembers recently projected sequences and wakes their waiters.
+/// Remembers the read model's position and recently projected sequences, and wakes their
+/// waiters.
 #[derive(Debug, Clone)]
 pub struct PositionWatch {
     inner: Arc<Inner>,
@@ -95,6 +109,7 @@ pub struct PositionWatch {
 
 #[derive(Debug, Default)]
 struct Inner {
+    through: AtomicU64,
     recent: Mutex<Recent>,
     changed: Notify,
 }
@@ -106,49 +121,75 @@ struct Recent {
 }
 
 impl PositionWatch {
-    /// Subscribes to announcements and keeps listening until the client closes.
+    /// Subscribes to `subject` (one read model's announcements) and keeps listening until
+    /// the client closes.
     ///
     /// # Errors
     /// When the subscription cannot be made.
-    pub async fn start(client: &async_nats::Client) -> Result<Self, async_nats::SubscribeError> {
-        let mut subscription = client.subscribe(SUBJECT).await?;
+    pub async fn start(
+        client: &async_nats::Client,
+        subject: String,
+    ) -> Result<Self, async_nats::SubscribeError> {
+        let mut subscription = client.subscribe(subject).await?;
         let watch = Self { inner: Arc::new(Inner::default()) };
         let inner = Arc::clone(&watch.inner);
         tokio::spawn(async move {
             while let Some(message) = subscription.next().await {
                 if let Ok(projected) = serde_json::from_slice::<Projected>(&message.payload) {
-                    inner.remember(&projected.sequences);
+                    inner.remember(&projected.sequences, projected.through);
                 }
             }
         });
         Ok(watch)
     }
 
-    /// Whether `sequence` was announced recently.
-    pub fn seen(&self, sequence: u64) -> bool {
-        self.inner.recent.lock().unwrap_or_else(PoisonError::into_inner).set.contains(&sequence)
+    /// Records that the read model has reached `through` (read from it directly).
+    pub fn reached(&self, through: u64) {
+        self.inner.remember(&[], through);
     }
 
-    /// Waits until `sequence` is announced, for at most `timeout`; `true` if it was.
+    /// The highest events position heard of.
+    pub fn through(&self) -> u64 {
+        self.inner.through.load(Ordering::Acquire)
+    }
+
+    /// Whether the event at `sequence` is known to be applied: at or below the position, or
+    /// announced recently.
+    pub fn seen(&self, sequence: u64) -> bool {
+        sequence <= self.through()
+            || self.inner.recent.lock().unwrap_or_else(PoisonError::into_inner).set.contains(&sequence)
+    }
+
+    /// Waits until the event at `sequence` is applied, for at most `timeout`; `true` if it was.
     pub async fn wait_for(&self, sequence: u64, timeout: Duration) -> bool {
+        self.wait_until(timeout, || self.seen(sequence)).await
+    }
+
+    /// Waits until the position is at least `position`, for at most `timeout`; `true` if it is.
+    pub async fn wait_for_position(&self, position: u64, timeout: Duration) -> bool {
+        self.wait_until(timeout, || self.through() >= position).await
+    }
+
+    async fn wait_until(&self, timeout: Duration, done: impl Fn() -> bool) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let changed = self.inner.changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
-            if self.seen(sequence) {
+            if done() {
                 return true;
             }
             if tokio::time::timeout_at(deadline, changed).await.is_err() {
-                return self.seen(sequence);
+                return done();
             }
         }
     }
 }
 
 impl Inner {
-    fn remember(&self, sequences: &[u64]) {
-        {
+    fn remember(&self, sequences: &[u64], through: u64) {
+        let moved = self.through.fetch_max(through, Ordering::AcqRel) < through;
+        if !sequences.is_empty() {
             let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
             for &s in sequences {
                 if recent.set.insert(s) {
@@ -160,7 +201,33 @@ impl Inner {
                     recent.set.remove(&old);
                 }
             }
+        } else if !moved {
+            return;
         }
         self.changed.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_waiter_wakes_when_the_position_passes_its_sequence_or_it_is_announced() {
+        let watch = PositionWatch { inner: Arc::new(Inner::default()) };
+        watch.inner.remember(&[7, 9], 5);
+        assert!(watch.seen(3) && watch.seen(5) && watch.seen(9) && !watch.seen(6));
+        assert!(watch.wait_for(9, Duration::ZERO).await);
+        assert!(!watch.wait_for_position(9, Duration::ZERO).await, "9 is ahead of the position");
+
+        let waiting = tokio::spawn({
+            let watch = watch.clone();
+            async move { watch.wait_for_position(12, Duration::from_secs(60)).await }
+        });
+        watch.reached(11);
+        watch.inner.remember(&[], 12);
+        assert!(waiting.await.expect("woke"));
+        watch.reached(4);
+        assert_eq!(watch.through(), 12, "a position never moves back");
     }
 }

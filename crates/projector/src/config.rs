@@ -16,7 +16,7 @@ pub struct ReadSideConfig {
     pub redis_url: Option<String>,
     /// `REDIS_PASSWORD`: what Redis requires, if anything.
     pub redis_password: Option<Password>,
-    /// The read model and its projectors' consumers (`DATABASE_PATH`, `PROJECTOR_CONSUMER`).
+    /// The read model and what its id names (`DATABASE_PATH`, `READ_MODEL_ID`).
     pub read_model: ReadModelSettings,
     /// `PROJECTOR_BATCH_SIZE`: most events projected in one transaction.
     pub batch_size: usize,

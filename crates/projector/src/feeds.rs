@@ -37,6 +37,8 @@ pub(crate) struct Projected {
     pub(crate) touched: Vec<String>,
     /// Event-stream sequences applied, to announce to waiting writers.
     pub(crate) applied: Vec<u64>,
+    /// The read model's events position after the batch; `None` for tallies.
+    pub(crate) through: Option<u64>,
 }
 
 /// One feed of the read model.
@@ -108,7 +110,12 @@ impl Feed for Events {
         batch: Vec<PageCommit>,
     ) -> Result<Projected, ProjectionError> {
         let outcome = project_batch(conn, batch)?;
-        Ok(Projected { verdicts: outcome.verdicts, touched: outcome.touched, applied: outcome.applied })
+        Ok(Projected {
+            verdicts: outcome.verdicts,
+            touched: outcome.touched,
+            applied: outcome.applied,
+            through: Some(outcome.through),
+        })
     }
 }
 
@@ -153,6 +160,11 @@ impl Feed for Tallies {
         batch: Vec<DeliveredTally>,
     ) -> Result<Projected, ProjectionError> {
         let outcome = project_tallies(conn, &batch)?;
-        Ok(Projected { verdicts: outcome.verdicts, touched: outcome.touched, applied: Vec::new() })
+        Ok(Projected {
+            verdicts: outcome.verdicts,
+            touched: outcome.touched,
+            applied: Vec::new(),
+            through: None,
+        })
     }
 }

@@ -13,7 +13,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 use valentine_eventstore::{Password, ensure_stream, subjects};
-use valentine_projections::{ProjectionError, Verdict, applied, cache_keys, db, position, redis_connection};
+use valentine_projections::cache_keys::CacheKeys;
+use valentine_projections::{ProjectionError, Verdict, applied, db, position, redis_connection};
 
 use crate::checkpointer;
 use crate::config::ReadSideConfig;
@@ -37,6 +38,8 @@ const INVALIDATION_RETRY: Duration = Duration::from_secs(1);
 pub struct Projector {
     config: ReadSideConfig,
     client: async_nats::Client,
+    /// Where it announces its read model's progress.
+    announcements: String,
     /// The event stream and the durable consumer projectors share on it.
     events: (Stream, PullConsumer),
     /// The view tally stream and its durable consumer.
@@ -89,6 +92,7 @@ impl Projector {
         .await?;
         let health = Health::new(client.clone());
         Ok(Self {
+            announcements: config.read_model.announcements(),
             config,
             client,
             events: (events_stream, events),
@@ -110,7 +114,7 @@ impl Projector {
     /// When the consumers cannot be set up or their message streams end.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), ProjectorError> {
         let (events, views) = (self.events.clone(), self.views.clone());
-        info!(consumer = %self.config.read_model.consumer, database = %self.config.read_model.database_path.display(), "projecting");
+        info!(read_model = %self.config.read_model.id, database = %self.config.read_model.database_path.display(), "projecting");
         let checkpointing = checkpointer::keep_checkpointing(
             self.config.read_model.database_path.clone(),
             self.checkpoints.clone(),
@@ -138,14 +142,21 @@ impl Projector {
     ) -> Result<(), ProjectorError> {
         let mut batches = Batches::open(&consumer, self.config.batch_size, F::NAME).await?;
         let mut writer = Writer::open(&self.config.read_model.database_path)?;
-        let mut cache =
-            Invalidator::new(self.config.redis_url.as_deref(), self.config.redis_password.as_ref());
+        let mut cache = Invalidator::new(
+            self.config.redis_url.as_deref(),
+            self.config.redis_password.as_ref(),
+            self.config.read_model.cache_keys(),
+        );
         let name = consumer.cached_info().name.clone();
         let mut settled_at = tokio::time::Instant::now();
         loop {
             if settled_at.elapsed() >= SETTLE_EVERY {
                 settled_at = tokio::time::Instant::now();
-                settle::<F>(&stream, &name, &mut writer).await;
+                if let Some(through) = settle::<F>(&stream, &name, &mut writer).await
+                    && F::POSITION == applied::EVENTS
+                {
+                    position::announce(&self.client, &self.announcements, &[], through).await;
+                }
             }
             let messages = match batches.next(&shutdown).await? {
                 Next::Batch(messages) => messages,
@@ -205,8 +216,11 @@ impl Projector {
     ) -> Result<Drained, ProjectorError> {
         let until = stream.clone().info().await.map_err(ProjectorError::nats)?.state.last_sequence;
         let mut writer = Writer::open(&self.config.read_model.database_path)?;
-        let mut cache =
-            Invalidator::new(self.config.redis_url.as_deref(), self.config.redis_password.as_ref());
+        let mut cache = Invalidator::new(
+            self.config.redis_url.as_deref(),
+            self.config.redis_password.as_ref(),
+            self.config.read_model.cache_keys(),
+        );
         let mut deferred = BTreeSet::new();
         let mut applied = 0;
         loop {
@@ -278,7 +292,9 @@ impl Projector {
                     "batch committed"
                 );
                 cache.invalidate(projected.touched).await;
-                position::announce(&self.client, &projected.applied).await;
+                if let Some(through) = projected.through {
+                    position::announce(&self.client, &self.announcements, &projected.applied, through).await;
+                }
                 Ok(sequences.into_iter().zip(projected.verdicts).collect())
             }
             Err(e) => {
@@ -301,18 +317,23 @@ const SETTLE_EVERY: Duration = Duration::from_secs(5);
 /// Moves the read model's position on `F`'s stream up to the consumer `name`'s
 /// acknowledgement floor: a projector acknowledges only after its commit, so every message
 /// up to the floor is settled in the read model, applied or known to count for nothing.
-async fn settle<F: Feed>(stream: &Stream, name: &str, writer: &mut Writer) {
+/// Returns the position then.
+async fn settle<F: Feed>(stream: &Stream, name: &str, writer: &mut Writer) -> Option<u64> {
     let floor = match position::progress(stream, name).await {
         Ok(Some(progress)) => progress.acknowledged,
-        Ok(None) => return,
+        Ok(None) => return None,
         Err(e) => {
             debug!(error = %e, "consumer progress unavailable; position settles later");
-            return;
+            return None;
         }
     };
-    if let Err(e) = writer.with(move |c| applied::settle_through(c, F::POSITION, floor)).await {
-        warn!(error = %e, "could not settle the read model's position");
-        writer.reset();
+    match writer.with(move |c| applied::settle_through(c, F::POSITION, floor)).await {
+        Ok(through) => Some(through),
+        Err(e) => {
+            warn!(error = %e, "could not settle the read model's position");
+            writer.reset();
+            None
+        }
     }
 }
 
@@ -541,19 +562,20 @@ const INVALIDATION_CHUNK: usize = 500;
 /// keys are kept and deleted with the next batch, or within [`INVALIDATION_RETRY`] when none
 /// comes, so a cache that comes back is cleaned before it can serve them for long.
 struct Invalidator {
+    keys: CacheKeys,
     client: Option<redis::Client>,
     connection: Option<ConnectionManager>,
     pending: BTreeSet<String>,
 }
 
 impl Invalidator {
-    fn new(url: Option<&str>, password: Option<&Password>) -> Self {
+    fn new(url: Option<&str>, password: Option<&Password>, keys: CacheKeys) -> Self {
         let client = url.and_then(|u| {
             redis_connection::client(u, password)
                 .map_err(|e| error!(error = %e, "invalid REDIS_URL; cache invalidation off"))
                 .ok()
         });
-        Self { client, connection: None, pending: BTreeSet::new() }
+        Self { keys, client, connection: None, pending: BTreeSet::new() }
     }
 
     /// Retries the invalidations that failed, if any.
@@ -584,7 +606,7 @@ impl Invalidator {
         // After a long outage many slugs wait: a chunk at a time keeps each Redis call short.
         while !self.pending.is_empty() {
             let chunk: Vec<String> = self.pending.iter().take(INVALIDATION_CHUNK).cloned().collect();
-            match cache_keys::invalidate(connection, &chunk).await {
+            match self.keys.invalidate(connection, &chunk).await {
                 Ok(()) => {
                     for key in &chunk {
                         self.pending.remove(key);

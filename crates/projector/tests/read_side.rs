@@ -15,7 +15,7 @@ use valentine_domain::{CreatePage, EditToken, Page, PageCommand, PageRules, Slug
 use valentine_eventstore::tallies::{self, PageViews, TallyBatch};
 use valentine_eventstore::{JetStreamEventRepository, NatsSettings, StreamConfig, jetstream_cqrs, receipt};
 use valentine_projections::{
-    PositionWatch, ReadModelSettings, applied, cache_keys, db, hash, pages, position,
+    PositionWatch, ReadModelId, ReadModelSettings, applied, db, hash, pages, position,
     view_checkpoints::SavedCount,
 };
 use valentine_projector::progress::Silent;
@@ -46,7 +46,7 @@ impl Servers {
             redis_url: Some(self.redis.url()),
             read_model: ReadModelSettings {
                 database_path: self.dir.path().join(format!("{name}.db")),
-                consumer: format!("projector-{name}"),
+                id: ReadModelId::new(name).expect("a read model id"),
             },
             batch_size: 64,
             ..ReadSideConfig::default()
@@ -180,7 +180,7 @@ async fn cached_answers_are_gone_once_the_change_is_projected() {
     let servers = Servers::start().await;
     let config = servers.config("cache");
     let client = servers.nats.client().await;
-    let watch = PositionWatch::start(&client).await.expect("watching");
+    let watch = PositionWatch::start(&client, config.read_model.announcements()).await.expect("watching");
     let repo = JetStreamEventRepository::new(jetstream::new(client.clone()), config.events.clone())
         .await
         .expect("repo");
@@ -193,13 +193,13 @@ async fn cached_answers_are_gone_once_the_change_is_projected() {
     assert!(watch.wait_for(at.expect("receipt").stream_sequence, WAIT).await, "create projected");
 
     // The API caches the page and its slug check; then the page changes.
-    for key in cache_keys::keys_for("ann") {
+    for key in config.read_model.cache_keys().answers("ann") {
         redis::cmd("SET").arg(&key).arg("stale").query_async::<()>(&mut redis).await.expect("set");
     }
     let (updated, at) = receipt::capture(cqrs.execute("ann", retitle("Changed"))).await;
     updated.expect("updated");
     assert!(watch.wait_for(at.expect("receipt").stream_sequence, WAIT).await, "update projected");
-    for key in cache_keys::keys_for("ann") {
+    for key in config.read_model.cache_keys().answers("ann") {
         let exists: bool = redis::cmd("EXISTS").arg(&key).query_async(&mut redis).await.expect("exists");
         assert!(!exists, "{key} still cached after the update was projected");
     }
@@ -216,7 +216,7 @@ async fn stale_answers_a_returning_redis_brings_back_are_deleted_without_new_eve
     let mut servers = Servers::with_redis(RedisServer::start_persistent().await).await;
     let config = servers.config("comeback");
     let client = servers.nats.client().await;
-    let watch = PositionWatch::start(&client).await.expect("watching");
+    let watch = PositionWatch::start(&client, config.read_model.announcements()).await.expect("watching");
     let repo = JetStreamEventRepository::new(jetstream::new(client.clone()), config.events.clone())
         .await
         .expect("repo");
@@ -226,7 +226,7 @@ async fn stale_answers_a_returning_redis_brings_back_are_deleted_without_new_eve
     created.expect("created");
     assert!(watch.wait_for(at.expect("receipt").stream_sequence, WAIT).await, "create projected");
     let mut redis = servers.redis.client().get_connection_manager().await.expect("redis");
-    for key in cache_keys::keys_for("bea") {
+    for key in config.read_model.cache_keys().answers("bea") {
         redis::cmd("SET").arg(&key).arg("cached").query_async::<()>(&mut redis).await.expect("set");
     }
 
@@ -239,7 +239,7 @@ async fn stale_answers_a_returning_redis_brings_back_are_deleted_without_new_eve
     servers.redis.restart().await;
     let mut redis = servers.redis.client().get_connection_manager().await.expect("redis");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    for key in cache_keys::keys_for("bea") {
+    for key in config.read_model.cache_keys().answers("bea") {
         loop {
             let exists: bool = redis::cmd("EXISTS").arg(&key).query_async(&mut redis).await.expect("exists");
             if !exists {
@@ -393,7 +393,7 @@ async fn many_invalidations_kept_through_a_redis_outage_all_go_out_when_it_retur
     let mut servers = Servers::with_redis(RedisServer::start_persistent().await).await;
     let config = servers.config("backlog");
     let client = servers.nats.client().await;
-    let watch = PositionWatch::start(&client).await.expect("watching");
+    let watch = PositionWatch::start(&client, config.read_model.announcements()).await.expect("watching");
     let repo = JetStreamEventRepository::new(jetstream::new(client.clone()), config.events.clone())
         .await
         .expect("repo");
@@ -407,7 +407,7 @@ async fn many_invalidations_kept_through_a_redis_outage_all_go_out_when_it_retur
         last = at.expect("receipt").stream_sequence;
     }
     assert!(watch.wait_for(last, WAIT).await, "creates projected");
-    let keys: Vec<String> = slugs.iter().flat_map(|s| cache_keys::keys_for(s)).collect();
+    let keys: Vec<String> = slugs.iter().flat_map(|s| config.read_model.cache_keys().answers(s)).collect();
     let mut redis = servers.redis.client().get_connection_manager().await.expect("redis");
     for key in &keys {
         redis::cmd("SET").arg(key).arg("cached").query_async::<()>(&mut redis).await.expect("set");
@@ -789,7 +789,7 @@ async fn a_copied_read_model_resumes_after_its_own_position_under_a_new_consumer
     let copy = ReadSideConfig {
         read_model: ReadModelSettings {
             database_path: copy_link.clone(),
-            consumer: "projector-copy".to_owned(),
+            id: ReadModelId::new("copy").expect("a read model id"),
         },
         ..config.clone()
     };

@@ -9,22 +9,24 @@ use ulid::Ulid;
 use crate::caller::Caller;
 use crate::config::ApiConfig;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::Path;
-use crate::routes::refusals::{RateLimited, Unavailable};
+use crate::extract::{MinPosition, Path};
+use crate::routes::positions::Synced;
+use crate::routes::refusals::{BadPosition, RateLimited, Unavailable};
 use crate::use_cases::{JobState, JobTracker};
 use crate::wire::job::{JobResult, JobStatus};
 use crate::wire::page::PageResponse;
 
 /// The status of a page creation answered with `202`.
 #[utoipa::path(get, path = "/api/pages/job/{job_id}", tag = "pages",
-    params(("job_id" = String, Path, description = "The job id from the 202 answer (a ULID)")),
+    params(("job_id" = String, Path, description = "The job id from the 202 answer (a ULID)"), MinPosition),
     responses((status = 200, description = "Where the job stands", body = JobStatus),
-        (status = 404, description = "No such job", body = ErrorBody), RateLimited, Unavailable))]
+        (status = 404, description = "No such job", body = ErrorBody), BadPosition, RateLimited, Unavailable))]
 pub(crate) async fn job_status(
     State(jobs): State<JobTracker>,
     State(config): State<Arc<ApiConfig>>,
     caller: Caller,
     Path(raw): Path<String>,
+    _: Synced,
 ) -> Result<Response, ApiError> {
     let job_id = Ulid::from_string(&raw).map_err(|_| ApiError::NotFound("Job not found"))?.to_string();
     let (status, result, error) = match jobs.status(&job_id, &caller.key).await? {

@@ -13,9 +13,10 @@ use valentine_domain::{Slug, SlugError, UpdatePage};
 use crate::caller::Caller;
 use crate::config::ApiConfig;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{EditTokenHeader, Json, PageAuthor, PageSlug};
+use crate::extract::{EditTokenHeader, Json, MinPosition, PageAuthor, PageSlug};
 use crate::metrics::Metrics;
-use crate::routes::refusals::{AuthorRefusals, BodyRefusals, RateLimited, Unavailable};
+use crate::routes::positions::{Synced, with_position};
+use crate::routes::refusals::{AuthorRefusals, BadPosition, BodyRefusals, RateLimited, Unavailable};
 use crate::use_cases::{CreateOutcome, PageCommands, PageQueries};
 use crate::view_counts::ViewCounter;
 use crate::wire::page::{
@@ -42,13 +43,13 @@ const IDEMPOTENCY_KEY_MIN: usize = 22;
     params(("Idempotency-Key" = Option<String>, Header, nullable = false, description = "Makes retries of this create safe: a UUID, or 22–255 letters, digits, '-' and '_' drawn at random",
         pattern = r"^([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|[A-Za-z0-9_-]{22,255})$")),
     responses(
-        (status = 201, description = "Created and visible", body = CreatedResponse, links(
+        (status = 201, description = "Created and visible", body = CreatedResponse, headers(("Valentine-Position" = u64, description = "The stream position of the event recorded: send it as Valentine-Min-Position on later reads")), links(
             ("GetPage" = (operation_id = "get_page", parameters(("slug" = "$response.body#/page/slug")))),
             ("UpdatePage" = (operation_id = "update_page", parameters(("slug" = "$response.body#/page/slug"), ("header.X-Edit-Token" = "$response.body#/edit_token")))),
             ("DeletePage" = (operation_id = "delete_page", parameters(("slug" = "$response.body#/page/slug"), ("header.X-Edit-Token" = "$response.body#/edit_token")))),
             ("PageHistory" = (operation_id = "page_history", parameters(("slug" = "$response.body#/page/slug"), ("header.X-Edit-Token" = "$response.body#/edit_token")))),
         )),
-        (status = 202, description = "Stored; not yet visible: poll the job", body = QueuedResponse, links(
+        (status = 202, description = "Stored; not yet visible: poll the job", body = QueuedResponse, headers(("Valentine-Position" = u64, description = "The stream position of the event recorded: send it as Valentine-Min-Position on later reads")), links(
             ("JobStatus" = (operation_id = "job_status", parameters(("job_id" = "$response.body#/job_id")))),
             ("UpdatePage" = (operation_id = "update_page", parameters(("slug" = "$request.body#/slug"), ("header.X-Edit-Token" = "$response.body#/edit_token")))),
         )),
@@ -68,37 +69,42 @@ pub(crate) async fn create_page(
     })?;
     let idempotency_key = idempotency_key(&headers)?;
     match commands.create(slug, body, idempotency_key.as_deref(), &caller.key).await? {
-        CreateOutcome::Created { page, edit_token } => {
+        CreateOutcome::Created { page, edit_token, position } => {
             let url = config.page_url(&page.slug);
             let page = PageResponse::from(&*page);
-            json(
+            let answer = json(
                 StatusCode::CREATED,
                 &CreatedResponse { page, edit_token: edit_token.expose().to_owned(), url },
-            )
+            )?;
+            Ok(with_position(answer, position))
         }
-        CreateOutcome::Queued { job_id, edit_token } => json(
-            StatusCode::ACCEPTED,
-            &QueuedResponse {
-                job_id: job_id.to_string(),
-                status: "queued".to_owned(),
-                message: "Your page is saved and will be live in a moment; poll the job for its status"
-                    .to_owned(),
-                edit_token: edit_token.expose().to_owned(),
-            },
-        ),
+        CreateOutcome::Queued { job_id, edit_token, position } => {
+            let answer = json(
+                StatusCode::ACCEPTED,
+                &QueuedResponse {
+                    job_id: job_id.to_string(),
+                    status: "queued".to_owned(),
+                    message: "Your page is saved and will be live in a moment; poll the job for its status"
+                        .to_owned(),
+                    edit_token: edit_token.expose().to_owned(),
+                },
+            )?;
+            Ok(with_position(answer, position))
+        }
     }
 }
 
 /// Read a page, and count the view.
-#[utoipa::path(get, path = "/api/pages/{slug}", tag = "pages", params(PageSlug), responses(
+#[utoipa::path(get, path = "/api/pages/{slug}", tag = "pages", params(PageSlug, MinPosition), responses(
     (status = 200, description = "The page", body = PageResponse),
-    (status = 404, description = "No such page, or deleted", body = ErrorBody), RateLimited, Unavailable))]
+    (status = 404, description = "No such page, or deleted", body = ErrorBody), BadPosition, RateLimited, Unavailable))]
 pub(crate) async fn get_page(
     State(queries): State<PageQueries>,
     State(view_counts): State<ViewCounter>,
     State(metrics): State<Metrics>,
     caller: Caller,
     page: PageSlug,
+    _: Synced,
 ) -> Result<Response, ApiError> {
     let answer = queries.read(&page.key, &caller.key).await?.ok_or(ApiError::NotFound("Page not found"))?;
     view_counts.count(&page.key, answer.page_id);
@@ -110,7 +116,7 @@ pub(crate) async fn get_page(
 /// Change any subset of a page's fields, with its edit token.
 #[utoipa::path(patch, path = "/api/pages/{slug}", tag = "pages", params(PageSlug, EditTokenHeader),
     request_body = UpdatePageRequest,
-    responses((status = 200, description = "The updated page", body = PageResponse), AuthorRefusals,
+    responses((status = 200, description = "The updated page", body = PageResponse, headers(("Valentine-Position" = u64, description = "The stream position of the event recorded: send it as Valentine-Min-Position on later reads"))), AuthorRefusals,
         (status = 409, description = "The page has reached its limit of changes (`MAX_EVENTS_PER_PAGE`); it can still be deleted", body = ErrorBody),
         BodyRefusals, RateLimited, Unavailable))]
 pub(crate) async fn update_page(
@@ -129,29 +135,34 @@ pub(crate) async fn update_page(
         recipient_name: body.recipient_name.map(Option::unwrap_or_default),
         template_id: body.template_id,
     };
-    let updated = commands.update(&key, changes, &caller.key).await?;
-    json(StatusCode::OK, &PageResponse::from(&updated))
+    let (updated, position) = commands.update(&key, changes, &caller.key).await?;
+    Ok(with_position(json(StatusCode::OK, &PageResponse::from(&updated))?, position))
 }
 
 /// Delete a page, with its edit token; its slug is free again.
 #[utoipa::path(delete, path = "/api/pages/{slug}", tag = "pages", params(PageSlug, EditTokenHeader),
-    responses((status = 200, description = "Deleted", body = DeletedResponse), AuthorRefusals, RateLimited, Unavailable))]
+    responses((status = 200, description = "Deleted", body = DeletedResponse, headers(("Valentine-Position" = u64, description = "The stream position of the event recorded: send it as Valentine-Min-Position on later reads"))), AuthorRefusals, RateLimited, Unavailable))]
 pub(crate) async fn delete_page(
     State(commands): State<PageCommands>,
     caller: Caller,
     author: PageAuthor,
 ) -> Result<Response, ApiError> {
-    commands.delete(&author.key, author.token, &caller.key).await?;
-    json(StatusCode::OK, &DeletedResponse { message: "Page deleted successfully".to_owned() })
+    let position = commands.delete(&author.key, author.token, &caller.key).await?;
+    let answer = json(StatusCode::OK, &DeletedResponse { message: "Page deleted successfully".to_owned() })?;
+    Ok(match position {
+        Some(position) => with_position(answer, position),
+        None => answer,
+    })
 }
 
 /// The page's events, oldest first, for its author.
-#[utoipa::path(get, path = "/api/pages/{slug}/history", tag = "pages", params(PageSlug, EditTokenHeader),
-    responses((status = 200, description = "The page's events", body = HistoryResponse), AuthorRefusals, RateLimited, Unavailable))]
+#[utoipa::path(get, path = "/api/pages/{slug}/history", tag = "pages", params(PageSlug, EditTokenHeader, MinPosition),
+    responses((status = 200, description = "The page's events", body = HistoryResponse), AuthorRefusals, BadPosition, RateLimited, Unavailable))]
 pub(crate) async fn page_history(
     State(queries): State<PageQueries>,
     caller: Caller,
     author: PageAuthor,
+    _: Synced,
 ) -> Result<Response, ApiError> {
     let (row, events) = queries.history(&author.key, &author.token, &caller.key).await?;
     let events = events.into_iter().map(HistoryEvent::from).collect();

@@ -49,3 +49,9 @@ pub(crate) struct RateLimited(ErrorBody);
 #[response(status = 503, headers(("Retry-After" = u64, description = "Seconds after which a retry is sensible")))]
 #[expect(dead_code, reason = "describes answers for the OpenAPI document; never built")]
 pub(crate) struct Unavailable(ErrorBody);
+
+/// A `Valentine-Min-Position` that is not a whole number.
+#[derive(IntoResponses)]
+#[response(status = 400)]
+#[expect(dead_code, reason = "describes answers for the OpenAPI document; never built")]
+pub(crate) struct BadPosition(ErrorBody);

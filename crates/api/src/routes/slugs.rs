@@ -5,8 +5,9 @@ use axum::response::{IntoResponse, Response};
 
 use crate::caller::Caller;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Path, Query};
-use crate::routes::refusals::RateLimited;
+use crate::extract::{MinPosition, Path, Query};
+use crate::routes::positions::Synced;
+use crate::routes::refusals::{BadPosition, RateLimited, Unavailable};
 use crate::use_cases::SlugChecks;
 use crate::use_cases::slug_checks::CHECK_SUGGESTIONS;
 use crate::wire::slug::{SlugCheck, SuggestQuery, Suggestions};
@@ -19,12 +20,13 @@ const ECHO_MAX: usize = 60;
 
 /// Check whether a slug is available.
 #[utoipa::path(get, path = "/api/slugs/check/{slug}", tag = "slugs",
-    params(("slug" = String, Path, description = "The slug to check, exactly as it would be sent")),
-    responses((status = 200, description = "The verdict; invalid, reserved and taken slugs are `available: false` with a reason", body = SlugCheck), RateLimited))]
+    params(("slug" = String, Path, description = "The slug to check, exactly as it would be sent"), MinPosition),
+    responses((status = 200, description = "The verdict; invalid, reserved and taken slugs are `available: false` with a reason", body = SlugCheck), BadPosition, RateLimited, Unavailable))]
 pub(crate) async fn check_slug(
     State(slugs): State<SlugChecks>,
     caller: Caller,
     Path(raw): Path<String>,
+    _: Synced,
 ) -> Result<Response, ApiError> {
     let verdict = slugs.check(&raw, &caller.key).await?;
     let echo: String = raw.chars().take(ECHO_MAX).collect();

@@ -48,6 +48,8 @@ pub(crate) enum CreateOutcome {
         page: Box<PageRow>,
         /// The token that edits it.
         edit_token: EditToken,
+        /// The stream position of its creation.
+        position: u64,
     },
     /// Stored, not yet visible within the sync wait: its job id.
     Queued {
@@ -55,6 +57,8 @@ pub(crate) enum CreateOutcome {
         job_id: Ulid,
         /// The token that edits it.
         edit_token: EditToken,
+        /// The stream position of its creation.
+        position: u64,
     },
 }
 
@@ -148,7 +152,8 @@ impl PageCommands {
         if idempotent && let Some(stored) = h.queries.event_of_command(&command_id.to_string()).await? {
             self.still_replayable(&stored.occurred_at)?;
             let page = self.still_created(&stored.slug_key, stored.page_id, command_id).await?;
-            return Ok(CreateOutcome::Created { page: Box::new(page), edit_token });
+            let position = u64::try_from(stored.page_id).map_err(ApiError::internal)?;
+            return Ok(CreateOutcome::Created { page: Box::new(page), edit_token, position });
         }
 
         h.store.room_for_content().await?;
@@ -162,7 +167,11 @@ impl PageCommands {
         let receipt = stored?;
         if !self.await_projection(&slug_key, receipt.stream_sequence).await? {
             h.ledger.record(&command_id.to_string(), receipt.stream_sequence).await;
-            return Ok(CreateOutcome::Queued { job_id: command_id, edit_token });
+            return Ok(CreateOutcome::Queued {
+                job_id: command_id,
+                edit_token,
+                position: receipt.stream_sequence,
+            });
         }
         let page_id = i64::try_from(receipt.stream_sequence).map_err(ApiError::internal)?;
         let page = match receipt.timestamp {
@@ -172,11 +181,11 @@ impl PageCommands {
             // An earlier attempt stored it: answer from the read model.
             None => self.still_created(&slug_key, page_id, command_id).await?,
         };
-        Ok(CreateOutcome::Created { page: Box::new(page), edit_token })
+        Ok(CreateOutcome::Created { page: Box::new(page), edit_token, position: receipt.stream_sequence })
     }
 
     /// Applies `changes` to the page at `slug_key` for the caller `caller_key`; the page as it
-    /// is afterwards. Counts against the caller's budget of edits, and (when it records a
+    /// is afterwards, and the stream position of its latest event then. Counts against the caller's budget of edits, and (when it records a
     /// change) against the page's.
     ///
     /// # Errors
@@ -188,7 +197,7 @@ impl PageCommands {
         slug_key: &str,
         changes: UpdatePage,
         caller_key: &str,
-    ) -> Result<PageRow, ApiError> {
+    ) -> Result<(PageRow, u64), ApiError> {
         let h = &self.inner;
         h.limiter.check(Bucket::Edits, caller_key).await?;
         self.refuse_a_wrong_token(slug_key, &changes.edit_token, "update").await?;
@@ -201,21 +210,28 @@ impl PageCommands {
             // Nothing recorded: the page's budget is untouched.
             h.limiter.refund(page_attempt).await;
         }
-        let projected = match executed? {
+        let recorded = executed?;
+        let projected = match &recorded {
             Some(r) => self.projected_row(slug_key, r.stream_sequence).await?,
             None => None,
         };
-        match projected.filter(|r| !r.deleted) {
-            Some(row) => Ok(row),
+        let row = match projected.filter(|r| !r.deleted) {
+            Some(row) => row,
             // Not projected yet (or nothing changed and the read model may trail): the stream
             // has the authoritative content.
-            None => self.current_page(slug_key).await,
-        }
+            None => self.current_page(slug_key).await?,
+        };
+        let position = match recorded {
+            Some(r) => r.stream_sequence,
+            None => u64::try_from(row.last_stream_sequence).map_err(ApiError::internal)?,
+        };
+        Ok((row, position))
     }
 
     /// Deletes the page at `slug_key` for the caller `caller_key`; answers once reads agree,
-    /// when that comes within the sync wait (the deletion is stored either way). Counts
-    /// against the caller's budget of edits only: an author can always end a page.
+    /// when that comes within the sync wait (the deletion is stored either way), with the
+    /// stream position of the deletion. Counts against the caller's budget of edits only: an
+    /// author can always end a page.
     ///
     /// # Errors
     /// `401`/`403` for a missing or wrong token, `404` without a live page, `429` over the
@@ -225,14 +241,13 @@ impl PageCommands {
         slug_key: &str,
         edit_token: EditToken,
         caller_key: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Option<u64>, ApiError> {
         self.inner.limiter.check(Bucket::Edits, caller_key).await?;
         self.refuse_a_wrong_token(slug_key, &edit_token, "delete").await?;
         let command = PageCommand::Delete(DeletePage { edit_token });
-        if let Some(receipt) = self.execute(slug_key, command, Ulid::new()).await? {
-            self.await_projection(slug_key, receipt.stream_sequence).await?;
-        }
-        Ok(())
+        let Some(receipt) = self.execute(slug_key, command, Ulid::new()).await? else { return Ok(None) };
+        self.await_projection(slug_key, receipt.stream_sequence).await?;
+        Ok(Some(receipt.stream_sequence))
     }
 
     /// Refuses a token that is not the page's from the read model's token hash (compared in

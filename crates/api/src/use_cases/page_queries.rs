@@ -10,7 +10,8 @@ use bytes::Bytes;
 use sqlx::SqlitePool;
 use tracing::instrument;
 use valentine_domain::{EditToken, EditTokenHash};
-use valentine_projections::{HistoryRow, PageRow, applied, cache_keys, pages};
+use valentine_projections::cache_keys::CacheKeys;
+use valentine_projections::{HistoryRow, PageRow, applied, pages};
 
 use crate::error::ApiError;
 use crate::rate_limit::{Bucket, RateLimiter};
@@ -38,14 +39,15 @@ pub(crate) struct PageAnswer {
 pub(crate) struct PageQueries {
     db: SqlitePool,
     redis: RedisClient,
+    keys: CacheKeys,
     limiter: RateLimiter,
 }
 
 impl PageQueries {
-    /// Queries on the read-only pool `db`, cached in `redis`; readers' budgets kept by
-    /// `limiter`.
-    pub(crate) fn new(db: SqlitePool, redis: RedisClient, limiter: RateLimiter) -> Self {
-        Self { db, redis, limiter }
+    /// Queries on the read-only pool `db`, cached in `redis` under `keys` (this read
+    /// model's); readers' budgets kept by `limiter`.
+    pub(crate) fn new(db: SqlitePool, redis: RedisClient, keys: CacheKeys, limiter: RateLimiter) -> Self {
+        Self { db, redis, keys, limiter }
     }
 
     /// The live page at `slug_key` for the reader `caller_key`, within the reader's budget.
@@ -67,8 +69,8 @@ impl PageQueries {
     /// When SQLite fails.
     #[instrument(skip(self), fields(cache))]
     async fn page(&self, slug_key: &str) -> Result<Option<PageAnswer>, ApiError> {
-        let key = cache_keys::page_key(slug_key);
-        let version = match self.redis.lookup(&key, slug_key, "page").await {
+        let (key, version_key) = (self.keys.page(slug_key), self.keys.version(slug_key));
+        let version = match self.redis.lookup(&key, &version_key, "page").await {
             Lookup::Hit(value) => {
                 if let Some(answer) = decode_page(value) {
                     tracing::Span::current().record("cache", "hit");
@@ -88,7 +90,7 @@ impl PageQueries {
         };
         if let Some(version) = version {
             let stored = encode_page(&answer);
-            self.redis.fill(&key, slug_key, &version, &stored, PAGE_TTL).await;
+            self.redis.fill(&key, &version_key, &version, &stored, PAGE_TTL).await;
         }
         Ok(Some(answer))
     }
@@ -98,8 +100,8 @@ impl PageQueries {
     /// # Errors
     /// When SQLite fails.
     pub(crate) async fn slug_taken(&self, slug_key: &str) -> Result<bool, ApiError> {
-        let key = cache_keys::slug_check_key(slug_key);
-        let version = match self.redis.lookup(&key, slug_key, "slug").await {
+        let (key, version_key) = (self.keys.slug_check(slug_key), self.keys.version(slug_key));
+        let version = match self.redis.lookup(&key, &version_key, "slug").await {
             Lookup::Hit(value) => return Ok(value == b"1"),
             Lookup::Miss { version } => Some(version),
             Lookup::Bypass => None,
@@ -107,7 +109,7 @@ impl PageQueries {
         let taken = pages::taken(&self.db, &[slug_key]).await?.contains(slug_key);
         if let Some(version) = version {
             let value: &[u8] = if taken { b"1" } else { b"0" };
-            self.redis.fill(&key, slug_key, &version, value, SLUG_TTL).await;
+            self.redis.fill(&key, &version_key, &version, value, SLUG_TTL).await;
         }
         Ok(taken)
     }

@@ -6,5 +6,6 @@ mod connections;
 mod docs;
 mod http;
 mod limits;
+mod nodes;
 mod pages;
 mod read_model;

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tracing::info;
-use valentine_eventstore::{StreamConfig, ensure_stream};
+use valentine_eventstore::{StreamConfig, ensure_stream, ensure_stream_from};
 use valentine_projections::{applied, db};
 use valentine_projector::ReadSideConfig;
 use valentine_projector::checkpointer;
@@ -221,15 +221,25 @@ pub async fn restore(config: &ReadSideConfig, dir: &Path) -> Result<Manifest, Op
         let Some(backed_up) = manifest.streams.iter().find(|s| s.name == stream_config.stream_name) else {
             continue;
         };
-        let mut stream = ensure_stream(&js, stream_config).await?;
-        let state = stream.info().await.map_err(OpsError::nats)?.state.clone();
-        if state.messages > 0 || state.last_sequence > 0 {
+        let file = dir.join(&backed_up.file);
+        // A stream whose oldest messages had aged out is created numbered from its first kept
+        // one, so every message lands at its old sequence.
+        let first = first_sequence_in(&file)?;
+        let stream = ensure_stream_from(&js, stream_config, first).await?;
+        let state = stream.clone().info().await.map_err(OpsError::nats)?.state.clone();
+        let next = state.last_sequence + 1;
+        if state.messages > 0 || first.is_some_and(|f| next > f) || (first.is_none() && next > 1) {
             return Err(restore_refused(format!(
-                "stream {} is not empty ({} messages); restore into a fresh server",
-                stream_config.stream_name, state.messages
+                "stream {} is not empty ({} messages, last sequence {}); restore into a fresh server",
+                stream_config.stream_name, state.messages, state.last_sequence
             )));
         }
-        let restored = publish_all(&js, &dir.join(&backed_up.file), Some(&stream)).await?;
+        if let Some(first) = first.filter(|&f| next < f) {
+            // The stream existed already, empty: purging it up to a sequence makes that its
+            // next one.
+            stream.purge().sequence(first).await.map_err(OpsError::nats)?;
+        }
+        let restored = publish_all(&js, &file, Some(&stream)).await?;
         info!(stream = %stream_config.stream_name, messages = restored, "stream restored");
     }
     if let Some(checkpoints) = &manifest.checkpoints {
@@ -240,6 +250,18 @@ pub async fn restore(config: &ReadSideConfig, dir: &Path) -> Result<Manifest, Op
         info!(bucket = %checkpoints.name, messages = restored, "view count checkpoints restored");
     }
     Ok(manifest)
+}
+
+/// The sequence of the first message backed up in `file`, if it holds any.
+fn first_sequence_in(file: &Path) -> Result<Option<u64>, OpsError> {
+    for line in BufReader::new(File::open(file)?).lines() {
+        let line = line?;
+        if !line.is_empty() {
+            let message: BackedUpMessage = serde_json::from_str(&line).map_err(std::io::Error::from)?;
+            return Ok(Some(message.sequence));
+        }
+    }
+    Ok(None)
 }
 
 fn restore_refused(reason: String) -> OpsError {
@@ -271,13 +293,6 @@ async fn publish_all(
             }
         }
         let payload = STANDARD.decode(&message.data).map_err(std::io::Error::other)?;
-        if count == 0
-            && message.sequence > 1
-            && let Some(stream) = stream
-        {
-            // Purging an empty stream up to a sequence makes that its next one.
-            stream.purge().sequence(message.sequence).await.map_err(OpsError::nats)?;
-        }
         let publish = PublishMessage::build().headers(headers).payload(payload.into());
         let ack = js
             .send_publish(message.subject.clone(), publish)

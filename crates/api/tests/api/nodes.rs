@@ -1,0 +1,224 @@
+//! Several nodes on one NATS and one Redis, each an API with its own read model (and its own
+//! projector when started): write answers carry `Valentine-Position`, reads that send it back
+//! as `Valentine-Min-Position` wait for their node's read model, and no node serves another's
+//! cache.
+
+use std::time::Duration;
+
+use reqwest::{Response, StatusCode};
+use serde_json::json;
+use tempfile::TempDir;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use valentine_api::{ApiConfig, Application};
+use valentine_projections::{ReadModelId, ReadModelSettings};
+use valentine_projector::Projector;
+
+use crate::app::{TestApp, answer, assert_error, page_body, spawn_app, unique_slug};
+
+/// Another node beside `TestApp`'s: an API on the same servers with a read model of its own.
+struct Node {
+    _dir: TempDir,
+    config: ApiConfig,
+    address: std::net::SocketAddr,
+    http: reqwest::Client,
+    api: (CancellationToken, JoinHandle<()>),
+    projector: Option<(CancellationToken, JoinHandle<()>)>,
+}
+
+impl Node {
+    /// Starts the API of read model `id` (no projector yet), waiting at most `sync_wait`.
+    async fn start(app: &TestApp, id: &str, sync_wait: Duration) -> Self {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let config = ApiConfig {
+            read_model: ReadModelSettings {
+                database_path: dir.path().join("read.db"),
+                id: ReadModelId::new(id).expect("an id"),
+            },
+            sync_wait,
+            ..app.config.clone()
+        };
+        let built = Application::build(config.clone()).await.expect("the API starts");
+        let address = built.local_addr().expect("an address");
+        let token = CancellationToken::new();
+        let stop = token.clone();
+        let task = tokio::spawn(async move { built.run(stop).await.expect("the API serves") });
+        Self { _dir: dir, config, address, http: reqwest::Client::new(), api: (token, task), projector: None }
+    }
+
+    async fn start_projector(&mut self, app: &TestApp) {
+        let config = valentine_projector::ReadSideConfig {
+            read_model: self.config.read_model.clone(),
+            ..app.projector_config()
+        };
+        let projector = Projector::connect(config).await.expect("the projector starts");
+        let token = CancellationToken::new();
+        let stop = token.clone();
+        let task = tokio::spawn(async move { projector.run(stop).await.expect("the projector runs") });
+        self.projector = Some((token, task));
+    }
+
+    async fn stop_projector(&mut self) {
+        if let Some((token, task)) = self.projector.take() {
+            token.cancel();
+            task.await.expect("the projector stopped cleanly");
+        }
+    }
+
+    async fn get(&self, path: &str, min_position: Option<u64>) -> Response {
+        let mut request = self.http.get(format!("http://{}{path}", self.address));
+        if let Some(position) = min_position {
+            request = request.header("valentine-min-position", position);
+        }
+        request.send().await.expect("GET answered")
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.api.0.cancel();
+        self.api.1.abort();
+        if let Some((token, task)) = self.projector.take() {
+            token.cancel();
+            task.abort();
+        }
+    }
+}
+
+/// The `Valentine-Position` of a write answer.
+fn position_of(response: &Response) -> u64 {
+    response
+        .headers()
+        .get("valentine-position")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no Valentine-Position in {:?}", response.headers()))
+}
+
+async fn get_with(app: &TestApp, path: &str, min_position: u64) -> Response {
+    app.http
+        .get(app.url(path))
+        .header("valentine-min-position", min_position)
+        .send()
+        .await
+        .expect("GET answered")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_write_answer_carries_the_stream_position_of_its_event() {
+    let app = spawn_app().await;
+    let slug = unique_slug("positions");
+    let created = app.post_json("/api/pages", &page_body(&slug)).await;
+    let at_create = position_of(&created);
+    let (status, body) = answer(created).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(body["page"]["id"], at_create, "a page's id is the position of its creation");
+    let token = body["edit_token"].as_str().expect("a token").to_owned();
+
+    let changed = app.patch(&slug, Some(&token), &json!({ "title": "Changed" })).await;
+    let at_change = position_of(&changed);
+    assert_eq!(changed.status(), StatusCode::OK);
+    assert!(at_change > at_create);
+    // Nothing changes: the answer still names where the page stands.
+    let unchanged = app.patch(&slug, Some(&token), &json!({ "title": "Changed" })).await;
+    assert_eq!((unchanged.status(), position_of(&unchanged)), (StatusCode::OK, at_change));
+
+    let deleted = app.delete(&slug, Some(&token)).await;
+    assert_eq!(deleted.status(), StatusCode::OK);
+    assert!(position_of(&deleted) > at_change);
+
+    // Reads that name a position the read model has reached answer at once, like any other.
+    let (status, body) = answer(get_with(&app, &format!("/api/slugs/check/{slug}"), at_change).await).await;
+    assert_eq!((status, &body["available"]), (StatusCode::OK, &json!(true)));
+    for bad in ["soon", "-1", "1.5", "99999999999999999999999"] {
+        let response = app
+            .http
+            .get(app.url(&format!("/api/pages/{slug}")))
+            .header("valentine-min-position", bad)
+            .send()
+            .await;
+        let (status, body) = answer(response.expect("answered")).await;
+        assert_error(status, &body, StatusCode::BAD_REQUEST);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_on_one_node_is_read_on_another_once_that_node_has_it_and_never_before() {
+    let app = spawn_app().await;
+    let mut other = Node::start(&app, "other", Duration::from_millis(400)).await;
+    let slug = unique_slug("across");
+    let created = app.post_json("/api/pages", &page_body(&slug)).await;
+    let at_create = position_of(&created);
+    let (_, body) = answer(created).await;
+    let token = body["edit_token"].as_str().expect("a token").to_owned();
+    let page = format!("/api/pages/{slug}");
+
+    // The other node has no projector yet: it cannot know the page, and says so instead of
+    // answering 404.
+    let (status, body) = answer(other.get(&page, Some(at_create)).await).await;
+    assert_error(status, &body, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["code"], "behind");
+    let behind = other.get(&page, Some(at_create)).await;
+    assert_eq!(behind.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+    assert_eq!(
+        other.get(&page, None).await.status(),
+        StatusCode::NOT_FOUND,
+        "without a position: as it stands"
+    );
+
+    other.start_projector(&app).await;
+    let (status, body) = answer(other.get(&page, Some(at_create)).await).await;
+    assert_eq!((status, &body["title"]), (StatusCode::OK, &json!("Be mine")));
+
+    // Every change is seen on the other node by a read that names it, never the page before.
+    for round in 0..20 {
+        let title = format!("Round {round}");
+        let changed = app.patch(&slug, Some(&token), &json!({ "title": title })).await;
+        assert_eq!(changed.status(), StatusCode::OK);
+        let at = position_of(&changed);
+        let (status, body) = answer(other.get(&page, Some(at)).await).await;
+        assert_eq!((status, &body["title"]), (StatusCode::OK, &json!(title)), "round {round}");
+        let (status, body) = answer(other.get(&format!("{page}/history"), Some(at)).await).await;
+        assert_error(status, &body, StatusCode::UNAUTHORIZED);
+    }
+    let deleted = app.delete(&slug, Some(&token)).await;
+    let at = position_of(&deleted);
+    assert_eq!(other.get(&page, Some(at)).await.status(), StatusCode::NOT_FOUND);
+    let (status, body) = answer(other.get(&format!("/api/slugs/check/{slug}"), Some(at)).await).await;
+    assert_eq!((status, &body["available"]), (StatusCode::OK, &json!(true)));
+    other.stop_projector().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_lags_fills_only_its_own_cache() {
+    let app = spawn_app().await;
+    let mut other = Node::start(&app, "lagging", Duration::from_secs(10)).await;
+    other.start_projector(&app).await;
+    let slug = unique_slug("cached");
+    let created = app.post_json("/api/pages", &page_body(&slug)).await;
+    let at_create = position_of(&created);
+    let (_, body) = answer(created).await;
+    let token = body["edit_token"].as_str().expect("a token").to_owned();
+    let page = format!("/api/pages/{slug}");
+    assert_eq!(other.get(&page, Some(at_create)).await.status(), StatusCode::OK);
+
+    // The other node stops projecting, then the page changes: it keeps answering the old
+    // page from its own cache and read model, while this node answers the new one.
+    other.stop_projector().await;
+    let changed = app.patch(&slug, Some(&token), &json!({ "title": "New" })).await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    for _ in 0..3 {
+        let (_, stale) = answer(other.get(&page, None).await).await;
+        assert_eq!(stale["title"], "Be mine");
+        let (_, fresh) = answer(app.get(&page).await).await;
+        assert_eq!(fresh["title"], "New", "a lagging node's answer reached this node's cache");
+    }
+    let mut redis = app.redis.client().get_multiplexed_async_connection().await.expect("redis");
+    let key = |settings: &ReadModelSettings| settings.cache_keys().page(&slug);
+    let ours: Option<String> =
+        redis::cmd("GET").arg(key(&app.config.read_model)).query_async(&mut redis).await.expect("get");
+    let theirs: Option<String> =
+        redis::cmd("GET").arg(key(&other.config.read_model)).query_async(&mut redis).await.expect("get");
+    assert!(ours.is_some_and(|v| v.contains("New")), "this node's cache holds the new page");
+    assert!(theirs.is_some_and(|v| v.contains("Be mine")), "the lagging node's holds its own");
+}
