@@ -26,8 +26,14 @@ const BREAK_FOR: Duration = Duration::from_secs(2);
 /// What a cache lookup found.
 #[derive(Debug)]
 pub(crate) enum Lookup {
-    /// The cached answer.
-    Hit(Vec<u8>),
+    /// The cached answer, and the slug's version (to fill with, should the answer be too old
+    /// for the read).
+    Hit {
+        /// The answer as stored.
+        value: Vec<u8>,
+        /// The slug's cache version now.
+        version: String,
+    },
     /// Nothing cached; `version` is the slug's version seen, to fill with.
     Miss {
         /// The slug's cache version before the read model is queried.
@@ -41,7 +47,7 @@ impl Lookup {
     /// Its name in metrics: `hit`, `miss` or `bypass`.
     pub(crate) fn label(&self) -> &'static str {
         match self {
-            Self::Hit(_) => "hit",
+            Self::Hit { .. } => "hit",
             Self::Miss { .. } => "miss",
             Self::Bypass => "bypass",
         }
@@ -161,7 +167,7 @@ impl RedisClient {
             })
             .await;
         let lookup = match found {
-            Some((Some(value), _)) => Lookup::Hit(value),
+            Some((Some(value), version)) => Lookup::Hit { value, version: version.unwrap_or_default() },
             Some((None, version)) => Lookup::Miss { version: version.unwrap_or_default() },
             None => Lookup::Bypass,
         };

@@ -129,7 +129,13 @@ impl Application {
         // Where the read model stands now: reads asking for an older position answer at once.
         position.reached(applied::positions(&pool).await?.0);
         let read_positions = ReadPositions::new(position.clone(), pool.clone(), config.sync_wait);
-        let queries = PageQueries::new(pool, redis.clone(), config.read_model.cache_keys(), limiter.clone());
+        let queries = PageQueries::new(
+            pool,
+            position.clone(),
+            redis.clone(),
+            config.read_model.cache_keys(),
+            limiter.clone(),
+        );
         let commands = PageCommands::new(CommandHandles {
             cqrs: jetstream_cqrs::<Page>(repo.clone(), PageRules { max_events: config.max_events_per_page }),
             repo,

@@ -104,9 +104,10 @@ pub(crate) async fn get_page(
     State(metrics): State<Metrics>,
     caller: Caller,
     page: PageSlug,
-    _: Synced,
+    Synced(position): Synced,
 ) -> Result<Response, ApiError> {
-    let answer = queries.read(&page.key, &caller.key).await?.ok_or(ApiError::NotFound("Page not found"))?;
+    let answer =
+        queries.read(&page.key, &caller.key, position).await?.ok_or(ApiError::NotFound("Page not found"))?;
     view_counts.count(&page.key, answer.page_id);
     metrics.view();
     let json = PageResponse::with_one_more_view(&answer.json).map_or(answer.json, Bytes::from);

@@ -11,9 +11,10 @@ use crate::error::ApiError;
 use crate::extract::{MinPosition, POSITION};
 use crate::use_cases::ReadPositions;
 
-/// A read whose `Valentine-Min-Position`, if it sent one, the read model has reached.
+/// A read whose `Valentine-Min-Position`, if it sent one, the read model has reached: the
+/// position, for the cache to take only answers as recent.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Synced;
+pub(crate) struct Synced(pub(crate) Option<u64>);
 
 impl<S: Send + Sync> FromRequestParts<S> for Synced
 where
@@ -24,7 +25,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let MinPosition { position } = MinPosition::from_request_parts(parts, state).await?;
         ReadPositions::from_ref(state).reach(position).await?;
-        Ok(Self)
+        Ok(Self(position))
     }
 }
 

@@ -26,9 +26,9 @@ pub(crate) async fn check_slug(
     State(slugs): State<SlugChecks>,
     caller: Caller,
     Path(raw): Path<String>,
-    _: Synced,
+    Synced(position): Synced,
 ) -> Result<Response, ApiError> {
-    let verdict = slugs.check(&raw, &caller.key).await?;
+    let verdict = slugs.check(&raw, &caller.key, position).await?;
     let echo: String = raw.chars().take(ECHO_MAX).collect();
     let answer = SlugCheck {
         slug: echo,

@@ -79,7 +79,7 @@ async fn app_page(state: &AppState, dist: &Path, path: &str, parts: &mut Parts) 
 /// The page at `slug` for the reader who sent `parts`, within the reader's budget.
 async fn read_page(state: &AppState, parts: &mut Parts, slug: &Slug) -> Result<Option<PageAnswer>, ApiError> {
     let caller = Caller::from_request_parts(parts, state).await?;
-    state.queries.read(&slug.key(), &caller.key).await
+    state.queries.read(&slug.key(), &caller.key, None).await
 }
 
 fn web_headers(mut response: Response, cache: &'static str) -> Response {

@@ -2,6 +2,12 @@
 //!
 //! A miss reads SQLite and fills the cache only if no invalidation came in between (see
 //! `valentine_projections::cache_keys`); with Redis away every answer comes from SQLite.
+//!
+//! Every cached answer records the read model position it reflects at least (`as_of`: the
+//! position heard of before SQLite was read; the read saw everything up to it). A read that
+//! names a position (read-your-writes) takes a cached answer only if it is that recent,
+//! else reads SQLite and refreshes the entry: between a projector's commit and its deleting
+//! the answers it made stale, an entry may be older than the position already reached.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -11,7 +17,7 @@ use sqlx::SqlitePool;
 use tracing::instrument;
 use valentine_domain::{EditToken, EditTokenHash};
 use valentine_projections::cache_keys::CacheKeys;
-use valentine_projections::{HistoryRow, PageRow, applied, pages};
+use valentine_projections::{HistoryRow, PageRow, PositionWatch, applied, pages};
 
 use crate::error::ApiError;
 use crate::rate_limit::{Bucket, RateLimiter};
@@ -30,6 +36,8 @@ const SLUG_TTL: Duration = Duration::from_secs(60);
 pub(crate) struct PageAnswer {
     /// The page's id.
     pub page_id: u64,
+    /// The read model position it reflects at least.
+    pub as_of: u64,
     /// The page as JSON.
     pub json: Bytes,
 }
@@ -40,14 +48,22 @@ pub(crate) struct PageQueries {
     db: SqlitePool,
     redis: RedisClient,
     keys: CacheKeys,
+    /// Where the read model stands, as last heard.
+    positions: PositionWatch,
     limiter: RateLimiter,
 }
 
 impl PageQueries {
-    /// Queries on the read-only pool `db`, cached in `redis` under `keys` (this read
-    /// model's); readers' budgets kept by `limiter`.
-    pub(crate) fn new(db: SqlitePool, redis: RedisClient, keys: CacheKeys, limiter: RateLimiter) -> Self {
-        Self { db, redis, keys, limiter }
+    /// Queries on the read-only pool `db` (whose position `positions` hears of), cached in
+    /// `redis` under `keys` (this read model's); readers' budgets kept by `limiter`.
+    pub(crate) fn new(
+        db: SqlitePool,
+        positions: PositionWatch,
+        redis: RedisClient,
+        keys: CacheKeys,
+        limiter: RateLimiter,
+    ) -> Self {
+        Self { db, redis, keys, positions, limiter }
     }
 
     /// The live page at `slug_key` for the reader `caller_key`, within the reader's budget.
@@ -58,34 +74,40 @@ impl PageQueries {
         &self,
         slug_key: &str,
         caller_key: &str,
+        min_position: Option<u64>,
     ) -> Result<Option<PageAnswer>, ApiError> {
         self.limiter.check(Bucket::Reads, caller_key).await?;
-        self.page(slug_key).await
+        self.page(slug_key, min_position.unwrap_or(0)).await
     }
 
-    /// The live page at `slug_key`, through the cache.
+    /// The live page at `slug_key` as of read model position `min_position` or later,
+    /// through the cache.
     ///
     /// # Errors
     /// When SQLite fails.
     #[instrument(skip(self), fields(cache))]
-    async fn page(&self, slug_key: &str) -> Result<Option<PageAnswer>, ApiError> {
+    async fn page(&self, slug_key: &str, min_position: u64) -> Result<Option<PageAnswer>, ApiError> {
         let (key, version_key) = (self.keys.page(slug_key), self.keys.version(slug_key));
         let version = match self.redis.lookup(&key, &version_key, "page").await {
-            Lookup::Hit(value) => {
-                if let Some(answer) = decode_page(value) {
+            Lookup::Hit { value, version } => match decode_page(value) {
+                Some(answer) if answer.as_of >= min_position => {
                     tracing::Span::current().record("cache", "hit");
                     return Ok(Some(answer));
                 }
-                None
-            }
+                // Older than the read asks for: read again, and refresh the entry.
+                Some(_) => Some(version),
+                None => None,
+            },
             Lookup::Miss { version } => Some(version),
             Lookup::Bypass => None,
         };
+        let as_of = self.positions.through();
         let Some(row) = self.live_page(slug_key).await? else {
             return Ok(None);
         };
         let answer = PageAnswer {
             page_id: u64::try_from(row.page_id).unwrap_or_default(),
+            as_of,
             json: Bytes::from(serde_json::to_vec(&PageResponse::from(&row)).map_err(ApiError::internal)?),
         };
         if let Some(version) = version {
@@ -95,21 +117,27 @@ impl PageQueries {
         Ok(Some(answer))
     }
 
-    /// Whether a live page has `slug_key`, through the cache.
+    /// Whether a live page has `slug_key` as of read model position `min_position` or
+    /// later, through the cache.
     ///
     /// # Errors
     /// When SQLite fails.
-    pub(crate) async fn slug_taken(&self, slug_key: &str) -> Result<bool, ApiError> {
+    pub(crate) async fn slug_taken(&self, slug_key: &str, min_position: u64) -> Result<bool, ApiError> {
         let (key, version_key) = (self.keys.slug_check(slug_key), self.keys.version(slug_key));
         let version = match self.redis.lookup(&key, &version_key, "slug").await {
-            Lookup::Hit(value) => return Ok(value == b"1"),
+            Lookup::Hit { value, version } => match decode_taken(&value) {
+                Some((taken, as_of)) if as_of >= min_position => return Ok(taken),
+                Some(_) => Some(version),
+                None => None,
+            },
             Lookup::Miss { version } => Some(version),
             Lookup::Bypass => None,
         };
+        let as_of = self.positions.through();
         let taken = pages::taken(&self.db, &[slug_key]).await?.contains(slug_key);
         if let Some(version) = version {
-            let value: &[u8] = if taken { b"1" } else { b"0" };
-            self.redis.fill(&key, &version_key, &version, value, SLUG_TTL).await;
+            let value = format!("{} {as_of}", u8::from(taken));
+            self.redis.fill(&key, &version_key, &version, value.as_bytes(), SLUG_TTL).await;
         }
         Ok(taken)
     }
@@ -197,20 +225,32 @@ impl PageQueries {
     }
 }
 
-/// Cached form: `<page id>\n<json>`.
+/// Cached form: `<page id> <as of>\n<json>`.
 fn encode_page(answer: &PageAnswer) -> Vec<u8> {
-    let mut out = Vec::with_capacity(answer.json.len() + 12);
-    out.extend_from_slice(answer.page_id.to_string().as_bytes());
-    out.push(b'\n');
+    let head = format!("{} {}\n", answer.page_id, answer.as_of);
+    let mut out = Vec::with_capacity(head.len() + answer.json.len());
+    out.extend_from_slice(head.as_bytes());
     out.extend_from_slice(&answer.json);
     out
 }
 
 fn decode_page(value: Vec<u8>) -> Option<PageAnswer> {
     let newline = value.iter().position(|b| *b == b'\n')?;
-    let page_id = std::str::from_utf8(&value[..newline]).ok()?.parse().ok()?;
+    let (page_id, as_of) = std::str::from_utf8(&value[..newline]).ok()?.split_once(' ')?;
+    let (page_id, as_of) = (page_id.parse().ok()?, as_of.parse().ok()?);
     let json = Bytes::from(value).slice(newline + 1..);
-    Some(PageAnswer { page_id, json })
+    Some(PageAnswer { page_id, as_of, json })
+}
+
+/// Cached form of a slug's availability: `<1 if taken, else 0> <as of>`.
+fn decode_taken(value: &[u8]) -> Option<(bool, u64)> {
+    let (taken, as_of) = std::str::from_utf8(value).ok()?.split_once(' ')?;
+    let taken = match taken {
+        "1" => true,
+        "0" => false,
+        _ => return None,
+    };
+    Some((taken, as_of.parse().ok()?))
 }
 
 #[cfg(test)]
@@ -219,15 +259,22 @@ mod tests {
 
     #[test]
     fn a_cached_answer_decodes_to_what_was_encoded() {
-        let answer = PageAnswer { page_id: 42, json: Bytes::from_static(b"{\"id\":42,\"x\":\"a\\nb\"}") };
+        let answer =
+            PageAnswer { page_id: 42, as_of: 77, json: Bytes::from_static(b"{\"id\":42,\"x\":\"a\\nb\"}") };
         let decoded = decode_page(encode_page(&answer)).expect("decodes");
-        assert_eq!(decoded.page_id, 42);
+        assert_eq!((decoded.page_id, decoded.as_of), (42, 77));
         assert_eq!(decoded.json, answer.json);
+        assert_eq!(decode_taken(b"1 9"), Some((true, 9)));
+        assert_eq!(decode_taken(b"0 0"), Some((false, 0)));
     }
 
     #[test]
     fn a_damaged_cache_entry_is_a_miss() {
         assert!(decode_page(b"no newline".to_vec()).is_none());
         assert!(decode_page(b"x\n{}".to_vec()).is_none());
+        assert!(decode_page(b"42\n{}".to_vec()).is_none(), "an entry from before positions");
+        for damaged in [&b"1"[..], b"2 5", b"1 x", b""] {
+            assert!(decode_taken(damaged).is_none());
+        }
     }
 }

@@ -34,11 +34,17 @@ impl SlugChecks {
         Self { queries, limiter }
     }
 
-    /// Whether `raw`, exactly as sent, can be a new page's slug, for the caller `caller_key`.
+    /// Whether `raw`, exactly as sent, can be a new page's slug, for the caller `caller_key`,
+    /// as of read model position `min_position` or later.
     ///
     /// # Errors
     /// `429` over the rate limit, `503` when the read model is away.
-    pub(crate) async fn check(&self, raw: &str, caller_key: &str) -> Result<Availability, ApiError> {
+    pub(crate) async fn check(
+        &self,
+        raw: &str,
+        caller_key: &str,
+        min_position: Option<u64>,
+    ) -> Result<Availability, ApiError> {
         self.limiter.check(Bucket::SlugChecks, caller_key).await?;
         let refused = |reason: String, suggestions| Availability {
             available: false,
@@ -46,7 +52,7 @@ impl SlugChecks {
             suggestions,
         };
         Ok(match Slug::parse(raw) {
-            Ok(slug) if self.queries.slug_taken(&slug.key()).await? => {
+            Ok(slug) if self.queries.slug_taken(&slug.key(), min_position.unwrap_or(0)).await? => {
                 refused(PageError::SlugTaken.to_string(), self.available(raw, CHECK_SUGGESTIONS).await?)
             }
             Ok(_) => Availability { available: true, reason: None, suggestions: Vec::new() },

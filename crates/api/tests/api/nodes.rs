@@ -222,3 +222,34 @@ async fn a_node_that_lags_fills_only_its_own_cache() {
     assert!(ours.is_some_and(|v| v.contains("New")), "this node's cache holds the new page");
     assert!(theirs.is_some_and(|v| v.contains("Be mine")), "the lagging node's holds its own");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cached_answer_older_than_the_position_a_read_names_is_not_served() {
+    // Between a projector's commit and its deleting the answers the commit made stale, the
+    // read model has reached a position its cache does not reflect yet. An entry records the
+    // position it reflects; a read naming a later one reads the read model instead.
+    let app = spawn_app().await;
+    let slug = unique_slug("as-of");
+    let created = app.post_json("/api/pages", &page_body(&slug)).await;
+    let at = position_of(&created);
+    let page = format!("/api/pages/{slug}");
+    let (_, fresh) = answer(app.get(&page).await).await;
+    let mut redis = app.redis.client().get_multiplexed_async_connection().await.expect("redis");
+    let keys = app.config.read_model.cache_keys();
+    let stale = format!("{} 0\n{}", fresh["id"], json!({ "id": fresh["id"], "title": "Stale" }));
+    redis::cmd("SET").arg(keys.page(&slug)).arg(&stale).query_async::<()>(&mut redis).await.expect("set");
+    redis::cmd("SET").arg(keys.slug_check(&slug)).arg("0 0").query_async::<()>(&mut redis).await.expect("set");
+
+    let (_, body) = answer(app.get(&page).await).await;
+    assert_eq!(body["title"], "Stale", "without a position, the cache answers");
+    let (_, body) = answer(get_with(&app, &page, at).await).await;
+    assert_eq!(body["title"], "Be mine", "a position the entry is older than reads the read model");
+    let (_, body) = answer(app.get(&page).await).await;
+    assert_eq!(body["title"], "Be mine", "and refreshes the entry");
+
+    let check = format!("/api/slugs/check/{slug}");
+    let (_, body) = answer(app.get(&check).await).await;
+    assert_eq!(body["available"], true, "without a position, the cache answers");
+    let (_, body) = answer(get_with(&app, &check, at).await).await;
+    assert_eq!(body["available"], false);
+}
