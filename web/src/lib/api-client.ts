@@ -1,5 +1,7 @@
 import { env } from "@/config/env";
 
+import { sleep } from "./sleep";
+import { MIN_POSITION_HEADER, POSITION_HEADER, lastWritePosition, rememberWritePosition } from "./write-position";
 import { z } from "./zod";
 
 /** One broken rule of a `422` answer. */
@@ -123,6 +125,11 @@ export type RequestOptions = {
   body?: unknown;
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  /**
+   * For reads: whether to name this browser's latest write position (default yes). A read
+   * that reports progress itself, such as a job's status, does without.
+   */
+  sync?: boolean;
 };
 
 export type ApiResponse<T> = { status: number; data: T; headers: Headers };
@@ -132,8 +139,15 @@ export function segment(value: string): string {
   return encodeURIComponent(value);
 }
 
+/** How many times a read is sent again while the server answering it catches up. */
+const BEHIND_RETRIES = 5;
+
 /**
  * Sends one request to the API and checks the answer's shape against `schema`.
+ *
+ * Reads name the position of this browser's latest write; a server that has not caught up
+ * with it yet answers `503 behind`, and the read is sent again (after `Retry-After`) a few
+ * times before that counts as a failure. Write answers' positions are remembered.
  *
  * @throws ApiError for any answer outside 2xx, for no answer, and for an answer of an
  *   unexpected shape; an abort rejects with the abort's own error instead.
@@ -143,28 +157,38 @@ export async function apiRequest<T>(
   schema: z.ZodMiniType<T>,
   options: RequestOptions = {},
 ): Promise<ApiResponse<T>> {
+  const method = options.method ?? "GET";
   const headers: Record<string, string> = { Accept: "application/json", ...options.headers };
-  const init: RequestInit = { method: options.method ?? "GET", headers, signal: options.signal };
+  const init: RequestInit = { method, headers, signal: options.signal };
   if (options.body !== undefined) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(options.body);
   }
+  const position = method === "GET" && options.sync !== false ? lastWritePosition() : null;
+  if (position !== null) headers[MIN_POSITION_HEADER] = String(position);
 
   let response: Response;
-  try {
-    response = await fetch(`${env.API_URL}${path}`, init);
-  } catch (error) {
-    if (options.signal?.aborted) throw options.signal.reason ?? error;
-    throw new ApiError({
-      status: 0,
-      code: "network",
-      detail: "We couldn't reach Valentine. Check your connection and try again.",
-    });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      response = await fetch(`${env.API_URL}${path}`, init);
+    } catch (error) {
+      if (options.signal?.aborted) throw options.signal.reason ?? error;
+      throw new ApiError({
+        status: 0,
+        code: "network",
+        detail: "We couldn't reach Valentine. Check your connection and try again.",
+      });
+    }
+    if (response.ok || position === null || response.status !== 503 || attempt >= BEHIND_RETRIES) break;
+    const error = await toApiError(response);
+    if (error.code !== "behind") throw error;
+    await sleep((error.retryAfter ?? 1) * 1000, options.signal);
   }
 
   if (!response.ok) {
     throw await toApiError(response);
   }
+  if (method !== "GET") rememberWritePosition(response.headers.get(POSITION_HEADER));
 
   let body: unknown;
   try {

@@ -1,6 +1,8 @@
 import { cleanup } from "@testing-library/react";
 import { afterEach, vi } from "vitest";
 
+import { forgetWritePosition } from "@/lib/write-position";
+
 // jsdom has no canvas; the app already copes with a missing 2D context, so say so
 // quietly instead of letting jsdom print "not implemented" for every canvas.
 HTMLCanvasElement.prototype.getContext = (() => null) as typeof HTMLCanvasElement.prototype.getContext;
@@ -8,6 +10,8 @@ HTMLCanvasElement.prototype.getContext = (() => null) as typeof HTMLCanvasElemen
 afterEach(() => {
   cleanup();
   window.sessionStorage.clear();
+  window.localStorage.clear();
+  forgetWritePosition();
   vi.useRealTimers();
   vi.unstubAllGlobals();
 });

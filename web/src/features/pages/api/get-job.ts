@@ -14,9 +14,12 @@ const jobSchema = z.object({
 export type Job = z.output<typeof jobSchema>;
 export type JobStatus = Job["status"];
 
-/** `GET /api/pages/job/{job_id}`: where a queued create stands. */
+/**
+ * `GET /api/pages/job/{job_id}`: where a queued create stands. It reports its own progress,
+ * so it names no write position (which would hold it until the page is live).
+ */
 export function getJob(jobId: string, signal?: AbortSignal): Promise<Job> {
-  return apiData(`/api/pages/job/${segment(jobId)}`, jobSchema, { signal });
+  return apiData(`/api/pages/job/${segment(jobId)}`, jobSchema, { signal, sync: false });
 }
 
 /** The job ended without a page: it failed, or the page was deleted in the meantime. */
