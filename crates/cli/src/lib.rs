@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use valentine_projector::progress::reporter;
 use valentine_projector::{Projector, health, rebuild};
 
-use crate::ops::{backup, replay, status};
+use crate::ops::{backup, bootstrap, replay, status};
 use crate::settings::{LogFormat, Settings};
 
 /// Valentine: shareable pages for loved ones, event-sourced on NATS JetStream.
@@ -94,6 +94,16 @@ enum Command {
         #[command(flatten)]
         settings: Settings,
     },
+    /// Make a copy of a read model (a backup's folder, or its read-model.sqlite) this node's
+    /// read model, for a new node (READ_MODEL_ID of its own, no DATABASE_PATH yet): its
+    /// projectors then resume right after the copy's position instead of replaying the
+    /// stream.
+    Bootstrap {
+        /// The backup's folder, or the read model file.
+        from: std::path::PathBuf,
+        #[command(flatten)]
+        settings: Settings,
+    },
     /// GET an HTTP URL and exit 0 if it answers 2xx, 1 otherwise: a health check for images
     /// without curl, e.g. `valentine probe http://127.0.0.1:9100/ready`.
     Probe {
@@ -115,7 +125,8 @@ impl Command {
             | Self::Replay { settings, .. }
             | Self::Status { settings, .. }
             | Self::Backup { settings, .. }
-            | Self::Restore { settings, .. } => Some(settings),
+            | Self::Restore { settings, .. }
+            | Self::Bootstrap { settings, .. } => Some(settings),
             Self::Probe { .. } => None,
         }
     }
@@ -259,6 +270,20 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 eprintln!("{}: {} messages restored", s.name, s.messages);
             }
             eprintln!("now run `valentine rebuild` to build the read model from them");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bootstrap { from, settings } => {
+            let done = bootstrap::bootstrap(&settings.read_side(), &from).await.context("bootstrapping")?;
+            eprintln!(
+                "read model {}: a copy at events {} and views {}; `valentine projector` now creates {} and {} \
+                 and catches up from there",
+                settings.read_model_id,
+                done.events_through,
+                done.views_through,
+                done.consumers[0],
+                done.consumers[1]
+            );
+            println!("{}", done.file.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Probe { .. } => unreachable!("answered before the settings are read"),

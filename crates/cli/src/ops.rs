@@ -1,12 +1,15 @@
-//! Operator commands: the work behind `valentine replay`, `status`, `backup` and `restore`.
+//! Operator commands: the work behind `valentine replay`, `status`, `backup`, `restore` and
+//! `bootstrap`.
 //!
 //! They read the streams and the read model for people, and write neither (a restore only
-//! fills empty streams), so they belong to the binary rather than to the projector library
+//! fills empty streams, a bootstrap only creates a read model that did not exist), so they
+//! belong to the binary rather than to the projector library
 //! that every worker links. They use the read side's settings, [`ReadSideConfig`].
 //!
 //! [`ReadSideConfig`]: valentine_projector::ReadSideConfig
 
 pub mod backup;
+pub mod bootstrap;
 pub mod replay;
 pub mod status;
 
@@ -27,9 +30,12 @@ pub enum OpsError {
     /// The read model failed.
     #[error(transparent)]
     Projection(#[from] ProjectionError),
-    /// Reading or writing files or output failed, or the command was refused.
+    /// Reading or writing files or output failed.
     #[error("output: {0}")]
     Output(#[from] std::io::Error),
+    /// The command was refused: doing it would lose or overwrite something.
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl OpsError {

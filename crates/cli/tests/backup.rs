@@ -5,8 +5,10 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use valentine_bench::synthetic::{Workload, publish_events, publish_tallies};
-use valentine_eventstore::StreamConfig;
-use valentine_projector::checkpointer;
+use valentine_domain::{CreatePage, EditToken, Page, PageCommand, PageRules, Slug};
+use valentine_eventstore::{JetStreamEventRepository, StreamConfig, jetstream_cqrs};
+use valentine_projections::{ReadModelId, ReadModelSettings};
+use valentine_projector::{Projector, ReadSideConfig, checkpointer};
 use valentine_testkit::NatsServer;
 
 fn valentine(nats: &NatsServer, db: &Path, args: &[&str]) -> Output {
@@ -115,4 +117,82 @@ fn total_views(db: &Path) -> u64 {
     let total: i64 =
         conn.query_row("SELECT coalesce(sum(view_count), 0) FROM pages", [], |r| r.get(0)).expect("sum");
     u64::try_from(total).expect("a count")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_node_bootstrapped_from_a_backup_projects_only_what_the_copy_lacks() {
+    let dir = tempfile::tempdir().expect("dir");
+    let nats = NatsServer::start().await;
+    let js = nats.jetstream().await;
+    let published =
+        publish_events(&js, &StreamConfig::default(), Workload::new(1_500, 21)).await.expect("events");
+    publish_tallies(&js, &StreamConfig::tallies(), &published.live_pages, 100, 21).await.expect("tallies");
+    let live_db = dir.path().join("live.db");
+    stdout(&valentine(&nats, &live_db, &["rebuild"]));
+    let backup = dir.path().join("backup");
+    stdout(&valentine(&nats, &live_db, &["backup", backup.to_str().expect("utf-8")]));
+
+    // Pages created after the backup: the copy lacks them.
+    let repo = JetStreamEventRepository::new(js.clone(), StreamConfig::default()).await.expect("repo");
+    let cqrs = jetstream_cqrs::<Page>(repo, PageRules::default());
+    for i in 0..25 {
+        let slug = format!("after-backup-{i}");
+        let command = PageCommand::Create(CreatePage {
+            slug: Slug::parse(&slug).expect("valid"),
+            title: "Later".to_owned(),
+            message: "Written after the copy".to_owned(),
+            sender_name: None,
+            recipient_name: None,
+            template_id: None,
+            edit_token_hash: EditToken::presented("a-token").hash(),
+        });
+        cqrs.execute(&slug, command).await.expect("created");
+    }
+
+    let node_db = dir.path().join("node-b.db");
+    let node = |db: &Path| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_valentine"));
+        command
+            .env("NATS_URL", nats.url())
+            .env("REDIS_URL", "")
+            .env("DATABASE_PATH", db)
+            .env("READ_MODEL_ID", "node-b")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null());
+        command
+    };
+    let adopted = node(&node_db).args(["bootstrap", backup.to_str().expect("utf-8")]).output().expect("runs");
+    let file = stdout(&adopted);
+    assert!(Path::new(file.trim()).is_file(), "{file}");
+    let said = String::from_utf8_lossy(&adopted.stderr);
+    assert!(said.contains("projector-node-b"), "{said}");
+
+    // The node's projector starts right after the copy's position: only the later pages.
+    let config = ReadSideConfig {
+        nats: valentine_eventstore::NatsSettings::at(nats.url()),
+        redis_url: None,
+        read_model: ReadModelSettings {
+            database_path: node_db.clone(),
+            id: ReadModelId::new("node-b").expect("id"),
+        },
+        ..ReadSideConfig::default()
+    };
+    let projected =
+        Projector::connect(config).await.expect("starts").process_available().await.expect("projects");
+    assert_eq!(projected.commits, 25, "{projected:?}");
+    let fresh = stdout(&valentine(&nats, &dir.path().join("fresh.db"), &["rebuild"])).trim().to_owned();
+    let mut conn = valentine_projections::db::reader_connection(&node_db).expect("opens");
+    assert_eq!(valentine_projections::hash::content_hash(&mut conn).expect("hash"), fresh);
+
+    // Once is enough: a read model is never overwritten, and a read model id with consumers
+    // of its own would resume from them, not from a copy.
+    let again = node(&node_db).args(["bootstrap", backup.to_str().expect("utf-8")]).output().expect("runs");
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("read model already"), "{again:?}");
+    let taken = node(&dir.path().join("other.db"))
+        .args(["bootstrap", backup.to_str().expect("utf-8")])
+        .output()
+        .expect("runs");
+    assert!(!taken.status.success());
+    assert!(String::from_utf8_lossy(&taken.stderr).contains("new READ_MODEL_ID"), "{taken:?}");
 }

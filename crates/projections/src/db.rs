@@ -99,6 +99,48 @@ pub async fn prepare(link: &Path) -> Result<PathBuf, ProjectionError> {
     Ok(file)
 }
 
+/// Makes a copy of another read model (a file `valentine backup` wrote, say) the read model
+/// at `link`, which must not exist yet: the copy goes into a first generation, is checked and
+/// brought to the current schema, and only then does the link appear. Returns the file.
+///
+/// # Errors
+/// `AlreadyExists` when `link` names a read model already; when the copy is not a sound
+/// read model, or the file system or SQLite refuse.
+pub async fn adopt(link: &Path, copy: &Path) -> Result<PathBuf, ProjectionError> {
+    let owned = link.to_owned();
+    let lock = tokio::task::spawn_blocking(move || ReadModelLock::take(&owned))
+        .await
+        .map_err(std::io::Error::other)??;
+    if std::fs::symlink_metadata(link).is_ok() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!("{} is a read model already", link.display()),
+        )
+        .into());
+    }
+    let file = new_generation(link)?;
+    let copied = (|| {
+        let source = open_sync(copy, Mode::Reader)?;
+        let verdict: String = source.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+        if verdict != "ok" {
+            return Err(std::io::Error::other(format!("{} is damaged: {verdict}", copy.display())).into());
+        }
+        let target =
+            file.to_str().ok_or_else(|| std::io::Error::other("the read model's path is not UTF-8"))?;
+        source.execute("VACUUM INTO ?1", [target])?;
+        Ok::<_, ProjectionError>(())
+    })();
+    if let Err(e) = copied {
+        let _ = std::fs::remove_file(&file);
+        return Err(e);
+    }
+    migrate_file(&file, Mode::Projector).await?;
+    point_link(link, &file)?;
+    info!(path = %link.display(), generation = %file.display(), copy = %copy.display(), "adopted a copy of a read model");
+    drop(lock);
+    Ok(file)
+}
+
 /// The read model's lock file, `<DATABASE_PATH>.lock`, held exclusively while one process
 /// creates, migrates or swaps the read model. An advisory lock of the operating system: it
 /// is released when the holder drops it or dies, so a crash never leaves it taken.

@@ -265,7 +265,7 @@ fn first_sequence_in(file: &Path) -> Result<Option<u64>, OpsError> {
 }
 
 fn restore_refused(reason: String) -> OpsError {
-    OpsError::Output(std::io::Error::other(reason))
+    OpsError::Refused(reason)
 }
 
 /// Publishes every message of `file`; into `stream`, each at its old sequence (a stream whose
