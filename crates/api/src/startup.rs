@@ -128,7 +128,8 @@ impl Application {
         let ledger = JobLedger::open(&js, &config.events).await?;
         // Where the read model stands now: reads asking for an older position answer at once.
         position.reached(applied::positions(&pool).await?.0);
-        let read_positions = ReadPositions::new(position.clone(), pool.clone(), config.sync_wait);
+        let read_positions =
+            ReadPositions::new(position.clone(), pool.clone(), repo.stream().clone(), config.sync_wait);
         let queries = PageQueries::new(
             pool,
             position.clone(),

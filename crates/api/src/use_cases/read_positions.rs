@@ -6,8 +6,11 @@
 //! local read model has applied every event up to it, so an author who wrote through one
 //! node and reads through another sees their change, never a `404` or an older page.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use async_nats::jetstream::stream::Stream;
 use sqlx::SqlitePool;
 use tracing::instrument;
 use valentine_projections::{PositionWatch, applied};
@@ -22,13 +25,32 @@ const LOOK_EVERY: Duration = Duration::from_millis(200);
 pub(crate) struct ReadPositions {
     watch: PositionWatch,
     db: SqlitePool,
+    /// The event stream, whose end bounds the positions that exist.
+    events: Stream,
+    /// The stream's last sequence as last looked up.
+    stream_end: Arc<AtomicU64>,
     wait: Duration,
 }
 
 impl ReadPositions {
-    /// Positions of the read model `db`, heard of through `watch`; waits at most `wait`.
-    pub(crate) fn new(watch: PositionWatch, db: SqlitePool, wait: Duration) -> Self {
-        Self { watch, db, wait }
+    /// Positions of the read model `db`, heard of through `watch`, on the stream `events`;
+    /// waits at most `wait`.
+    pub(crate) fn new(watch: PositionWatch, db: SqlitePool, events: Stream, wait: Duration) -> Self {
+        Self { watch, db, events, stream_end: Arc::new(AtomicU64::new(0)), wait }
+    }
+
+    /// Whether the stream holds a message at `position` (or held one): every position a
+    /// write answer gave does. Asks JetStream only for a position past the end last seen,
+    /// so an honest read of a write made elsewhere a moment ago costs one lookup, and a made-up
+    /// position is refused instead of waited for.
+    async fn exists(&self, position: u64) -> Result<bool, ApiError> {
+        if position <= self.stream_end.load(Ordering::Relaxed) {
+            return Ok(true);
+        }
+        let info = self.events.get_info().await.map_err(ApiError::event_store_unavailable)?;
+        let end = info.state.last_sequence;
+        self.stream_end.fetch_max(end, Ordering::Relaxed);
+        Ok(position <= end)
     }
 
     /// The read model's events position as it stands now, read from the read model.
@@ -45,12 +67,19 @@ impl ReadPositions {
     /// one).
     ///
     /// # Errors
-    /// `503 behind` when it has not within the sync wait; `503` when SQLite fails.
+    /// `400` for a position past the end of the event stream; `503 behind` when the read
+    /// model has not reached it within the sync wait; `503` when SQLite or JetStream fail.
     #[instrument(level = "debug", skip(self))]
     pub(crate) async fn reach(&self, min: Option<u64>) -> Result<(), ApiError> {
         let Some(min) = min else { return Ok(()) };
         if self.watch.through() >= min {
             return Ok(());
+        }
+        if !self.exists(min).await? {
+            return Err(ApiError::BadRequest(
+                "Valentine-Min-Position is past the end of the event stream: send a position a write answered"
+                    .to_owned(),
+            ));
         }
         let deadline = tokio::time::Instant::now() + self.wait;
         loop {

@@ -130,6 +130,13 @@ async fn every_write_answer_carries_the_stream_position_of_its_event() {
     // Reads that name a position the read model has reached answer at once, like any other.
     let (status, body) = answer(get_with(&app, &format!("/api/slugs/check/{slug}"), at_change).await).await;
     assert_eq!((status, &body["available"]), (StatusCode::OK, &json!(true)));
+    // A position no write gave is refused at once, not waited for.
+    let started = std::time::Instant::now();
+    let (status, body) =
+        answer(get_with(&app, &format!("/api/pages/{slug}"), at_change + 1_000_000).await).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST);
+    assert!(body["detail"].as_str().is_some_and(|d| d.contains("past the end")), "{body}");
+    assert!(started.elapsed() < app.config.sync_wait, "answered without waiting");
     for bad in ["soon", "-1", "1.5", "99999999999999999999999"] {
         let response = app
             .http
