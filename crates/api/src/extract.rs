@@ -206,7 +206,7 @@ pub(crate) struct MinPosition {
     /// The `Valentine-Position` of the caller's latest write: the read waits (up to
     /// `SYNC_WAIT_MS`) until this server's read model has applied it, else answers `503`
     /// with `Retry-After`.
-    #[param(rename = "Valentine-Min-Position", value_type = Option<u64>, minimum = 0)]
+    #[param(rename = "Valentine-Min-Position", value_type = u64, minimum = 0, maximum = 9_223_372_036_854_775_807_f64, required = false)]
     pub(crate) position: Option<u64>,
 }
 
@@ -219,8 +219,9 @@ impl<S: Send + Sync> FromRequestParts<S> for MinPosition {
             .to_str()
             .ok()
             .map(str::trim)
-            .filter(|t| !t.is_empty() && t.len() <= 20 && t.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|t| t.parse::<u64>().ok())
+            .filter(|t| !t.is_empty() && t.len() <= 19 && t.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|t| t.parse::<i64>().ok())
+            .and_then(|p| u64::try_from(p).ok())
             .ok_or_else(|| {
                 ApiError::BadRequest(
                     "Valentine-Min-Position must be a stream position: a whole number".to_owned(),
@@ -276,7 +277,10 @@ mod tests {
         assert_eq!(parsed(None).await.expect("absent"), None);
         assert_eq!(parsed(Some("42")).await.expect("a number"), Some(42));
         assert_eq!(parsed(Some(" 0 ")).await.expect("zero"), Some(0));
-        for bad in ["", "-1", "4.2", "1e3", "abc", "18446744073709551616", "+5", "0x10"] {
+        assert_eq!(parsed(Some("9223372036854775807")).await.expect("the largest"), Some(i64::MAX as u64));
+        for bad in
+            ["", "-1", "4.2", "1e3", "abc", "9223372036854775808", "18446744073709551616", "+5", "0x10"]
+        {
             assert_eq!(parsed(Some(bad)).await.expect_err(bad).code(), "bad_request", "{bad:?}");
         }
     }

@@ -14,6 +14,11 @@
 //! - The read model refusing writes (the projector's file size limit lowered to 0 with
 //!   `prlimit`, which fails writes as a full disk does): no acknowledgement, `/ready` 503,
 //!   then catching up by itself once the limit is lifted.
+//! - Two nodes (each an API, a projector and a read model of its own) on a three-node
+//!   cluster and one Redis, clients writing through one and reading through the other with
+//!   the write's position, while the stream leader and then one node's projector die: no
+//!   read that names a position sees older data, every `201` reads back at once on its node,
+//!   and both read models end equal to a rebuild.
 //!
 //! Every wait is for a condition, with a generous deadline; the only fixed pauses are the
 //! clients' short back-offs between retries.
@@ -76,7 +81,11 @@ where
 /// their read model and logs in a temp dir. NATS is the drill's own, so it can fail it.
 struct Stack {
     nats_url: String,
-    redis: RedisServer,
+    /// Its own Redis, or `None` when it shares one (`redis_url`) with other nodes.
+    redis: Option<RedisServer>,
+    redis_url: String,
+    /// `READ_MODEL_ID`: names the projectors' consumers.
+    read_model_id: String,
     dir: TempDir,
     api_port: u16,
     health_port: u16,
@@ -90,6 +99,19 @@ impl Stack {
     /// Starts the projector, then the API, with these settings on top of the drill defaults,
     /// and waits until both are ready.
     async fn start(nats_url: String, redis: RedisServer, env: &[(&'static str, &str)]) -> Self {
+        let redis_url = redis.url();
+        Self::start_node(nats_url, Some(redis), redis_url, "main", env).await
+    }
+
+    /// Starts node `read_model_id` (its projector, then its API, each with a read model of its
+    /// own) on a Redis it may share with other nodes.
+    async fn start_node(
+        nats_url: String,
+        redis: Option<RedisServer>,
+        redis_url: String,
+        read_model_id: &str,
+        env: &[(&'static str, &str)],
+    ) -> Self {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(20))
             .pool_max_idle_per_host(CLIENTS * 2)
@@ -98,6 +120,8 @@ impl Stack {
         let mut stack = Self {
             nats_url,
             redis,
+            redis_url,
+            read_model_id: read_model_id.to_owned(),
             dir: tempfile::Builder::new().prefix("valentine-drill-").tempdir().expect("a temp dir"),
             api_port: free_port(),
             health_port: free_port(),
@@ -129,8 +153,9 @@ impl Stack {
         command
             .args(args)
             .env("NATS_URL", &self.nats_url)
-            .env("REDIS_URL", self.redis.url())
+            .env("REDIS_URL", &self.redis_url)
             .env("DATABASE_PATH", self.database())
+            .env("READ_MODEL_ID", &self.read_model_id)
             .env("IP_HASH_SECRET", "drill secret")
             .env("FRONTEND_DOMAIN", "https://valentine.example")
             .env("RATE_LIMIT_PAGES_PER_HOUR", "0")
@@ -176,6 +201,29 @@ impl Stack {
             self.http.get(self.url("/health")).send().await.is_ok_and(|r| r.status() == StatusCode::OK)
         })
         .await;
+    }
+
+    /// Waits until this node's projectors have acknowledged every event and view tally.
+    async fn wait_until_projected(&self, js: &jetstream::Context) {
+        let consumer = format!("projector-{}", self.read_model_id);
+        wait_until_consumer_caught_up(js, "EVENTS", &consumer).await;
+        wait_until_consumer_caught_up(js, "VIEWS", &format!("{consumer}-views")).await;
+    }
+
+    /// Kills the projector abruptly.
+    fn kill_projector(&mut self) {
+        if let Some(mut projector) = self.projector.take() {
+            kill(pid_of(&projector), Signal::SIGKILL).expect("SIGKILL");
+            projector.wait().expect("reaped");
+        }
+    }
+
+    /// Stops the API gracefully: it publishes the views it counted.
+    fn stop_api(&mut self) {
+        if let Some(mut api) = self.api.take() {
+            kill(pid_of(&api), Signal::SIGTERM).expect("SIGTERM");
+            api.wait().expect("reaped");
+        }
     }
 
     /// Kills the API abruptly, as a crash or the OOM killer would.
@@ -236,12 +284,8 @@ impl Stack {
     /// `valentine rebuild --verify`; on a difference, names the page rows that differ from a
     /// full rebuild.
     async fn settle_and_verify(&mut self, js: &jetstream::Context) {
-        if let Some(mut api) = self.api.take() {
-            kill(pid_of(&api), Signal::SIGTERM).expect("SIGTERM");
-            api.wait().expect("reaped");
-        }
-        wait_until_caught_up(js).await;
-        wait_until_consumer_caught_up(js, "VIEWS", "projector-main-views").await;
+        self.stop_api();
+        self.wait_until_projected(js).await;
         let output = self.valentine(&["rebuild", "--verify"]).output().expect("rebuild runs");
         if !output.status.success() {
             panic!(
@@ -346,6 +390,8 @@ struct Created {
     answered: Instant,
     /// What the attempts before it got: a status, or `no answer`.
     earlier: Vec<String>,
+    /// Its `Valentine-Position`.
+    position: Option<u64>,
 }
 
 impl Created {
@@ -362,6 +408,11 @@ impl Created {
     }
 }
 
+/// The `Valentine-Position` of a write answer.
+fn position_of(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    headers.get("valentine-position")?.to_str().ok()?.parse().ok()
+}
+
 /// `POST /api/pages` with an `Idempotency-Key`, sent again with the same key and body after
 /// no answer (connection refused or cut) or a `503`, until anything else comes back.
 async fn create(http: &reqwest::Client, url: &str, slug: &str, key: &str, misses: &AtomicUsize) -> Created {
@@ -374,6 +425,7 @@ async fn create(http: &reqwest::Client, url: &str, slug: &str, key: &str, misses
         let missed = match response {
             Ok(response) if response.status() != StatusCode::SERVICE_UNAVAILABLE => {
                 let status = response.status();
+                let position = position_of(response.headers());
                 match response.json::<Value>().await {
                     Ok(answer) => {
                         let answered = Instant::now();
@@ -385,6 +437,7 @@ async fn create(http: &reqwest::Client, url: &str, slug: &str, key: &str, misses
                             sent,
                             answered,
                             earlier,
+                            position,
                         };
                     }
                     Err(e) => format!("{status} cut short: {e}"),
@@ -868,13 +921,13 @@ async fn redis_killed_and_restarted_with_its_data_during_a_mixed_load_gives_no_5
 
     // Killed with answers cached; it comes back with them (append-only file), some of them
     // stale by then.
-    stack.redis.stop();
+    stack.redis.as_mut().expect("its own Redis").stop();
     eventually("the API to notice", || async {
         stack.api_health().await.is_some_and(|h| h["redis"] == "down")
     })
     .await;
     load.wait_for_more("requests without Redis", 200).await;
-    stack.redis.restart().await;
+    stack.redis.as_mut().expect("its own Redis").restart().await;
     eventually("the API to use Redis again", || async {
         stack.api_health().await.is_some_and(|h| h["redis"] == "ok")
     })
@@ -1020,4 +1073,250 @@ async fn a_read_model_refusing_writes_holds_back_acknowledgements_until_it_takes
     }
     assert_each_created_once(&js, &creates).await;
     stack.settle_and_verify(&js).await;
+}
+
+// --- Two nodes ----------------------------------------------------------------------------
+
+/// `GET url` naming `position` (if any), asked again after no answer or a `503` (a node
+/// catching up, or NATS away) until anything else comes back; the answer. Counts in
+/// `behind` each time the node said it was behind.
+async fn read_at(
+    http: &reqwest::Client,
+    url: &str,
+    position: Option<u64>,
+    behind: &AtomicUsize,
+) -> (StatusCode, Value) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let mut request = http.get(url);
+        if let Some(position) = position {
+            request = request.header("valentine-min-position", position);
+        }
+        if let Ok(response) = request.send().await {
+            let status = response.status();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            if status != StatusCode::SERVICE_UNAVAILABLE {
+                return (status, body);
+            }
+            if body["code"] == "behind" {
+                behind.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        assert!(Instant::now() < deadline, "{url} was never answered");
+        tokio::time::sleep(BACKOFF).await;
+    }
+}
+
+/// `PATCH` the page's title with its token, asked again after no answer or a `503` (the
+/// change is the same each time); the answer's position.
+async fn retitle_at(http: &reqwest::Client, url: &str, token: &str, title: &str) -> Result<u64, String> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let sent =
+            http.patch(url).header("x-edit-token", token).json(&json!({ "title": title })).send().await;
+        if let Ok(response) = sent {
+            let status = response.status();
+            if status == StatusCode::OK {
+                return position_of(response.headers()).ok_or_else(|| format!("{url}: no position"));
+            }
+            if status != StatusCode::SERVICE_UNAVAILABLE {
+                return Err(format!("{url}: {status} {}", response.text().await.unwrap_or_default()));
+            }
+        }
+        assert!(Instant::now() < deadline, "{url} was never changed");
+        tokio::time::sleep(BACKOFF).await;
+    }
+}
+
+/// What one client of [`TwoNodeLoad`] saw.
+#[derive(Debug, Default)]
+struct CrossNodeRun {
+    creates: Vec<Created>,
+    /// When each create was first sent, and how long until its answer.
+    create_latencies: Vec<(Instant, Duration)>,
+    /// Reads that named a position and did not see the write: what, and what came.
+    stale: Vec<String>,
+    failures: Vec<String>,
+}
+
+/// Clients that write through one node and read through the other, naming their write's
+/// position, round after round: create on one node (and read it there at once without a
+/// position when it was answered `201`), read it on the other, change it there, read the
+/// change back on the first. Any read that names a position and does not see the write is
+/// stale.
+struct TwoNodeLoad {
+    stop: CancellationToken,
+    clients: Vec<JoinHandle<CrossNodeRun>>,
+    rounds: Arc<AtomicUsize>,
+    behind: Arc<AtomicUsize>,
+}
+
+impl TwoNodeLoad {
+    fn start(nodes: [&Stack; 2]) -> Self {
+        let stop = CancellationToken::new();
+        let (rounds, behind) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let bases = [nodes[0].url(""), nodes[1].url("")];
+        let clients = (0..CLIENTS)
+            .map(|client| {
+                let (http, bases, stop) = (nodes[0].http.clone(), bases.clone(), stop.clone());
+                let (rounds, behind) = (rounds.clone(), behind.clone());
+                tokio::spawn(async move {
+                    let mut run = CrossNodeRun::default();
+                    let misses = AtomicUsize::new(0);
+                    for n in 0.. {
+                        if stop.is_cancelled() {
+                            break;
+                        }
+                        let (here, there) = (&bases[(client + n) % 2], &bases[(client + n + 1) % 2]);
+                        let slug = format!("two-{client}-{n}");
+                        let page = format!("/api/pages/{slug}");
+                        let first = Instant::now();
+                        let key = format!("drill-key-{slug}-0000000000000000");
+                        let created = create(&http, &format!("{here}/api/pages"), &slug, &key, &misses).await;
+                        run.create_latencies.push((first, first.elapsed()));
+                        let (acknowledged, status, position) =
+                            (created.acknowledged(), created.status, created.position);
+                        let token = created.edit_token().to_owned();
+                        run.creates.push(created);
+                        let Some(position) = position.filter(|_| acknowledged) else {
+                            run.failures.push(format!("create {slug}: {status} without a position"));
+                            continue;
+                        };
+                        let mut check = |what: String, (status, body): (StatusCode, Value), title| {
+                            if status != StatusCode::OK || body["title"] != title {
+                                run.stale.push(format!("{what}: {status} {body}"));
+                            }
+                        };
+                        let written = format!("For {slug}");
+                        if status == StatusCode::CREATED {
+                            let read = read_at(&http, &format!("{here}{page}"), None, &behind).await;
+                            check(format!("{slug} at once where created"), read, written.clone());
+                        }
+                        let read = read_at(&http, &format!("{there}{page}"), Some(position), &behind).await;
+                        check(format!("{slug} on the other node at {position}"), read, written);
+                        let title = format!("Changed {n}");
+                        match retitle_at(&http, &format!("{there}{page}"), &token, &title).await {
+                            Ok(changed) => {
+                                let read =
+                                    read_at(&http, &format!("{here}{page}"), Some(changed), &behind).await;
+                                check(
+                                    format!("{slug} changed, back on the first node at {changed}"),
+                                    read,
+                                    title,
+                                );
+                            }
+                            Err(e) => run.failures.push(e),
+                        }
+                        rounds.fetch_add(1, Ordering::Relaxed);
+                    }
+                    run
+                })
+            })
+            .collect();
+        Self { stop, clients, rounds, behind }
+    }
+
+    async fn wait_for_rounds(&self, what: &str, more: usize) {
+        let from = self.rounds.load(Ordering::Relaxed);
+        eventually(what, || async { self.rounds.load(Ordering::Relaxed) >= from + more }).await;
+    }
+
+    /// Stops the clients; what they saw, and how many answers said a node was behind.
+    async fn finish(self) -> (CrossNodeRun, usize) {
+        self.stop.cancel();
+        let mut all = CrossNodeRun::default();
+        for client in self.clients {
+            let run = client.await.expect("a client finished");
+            all.creates.extend(run.creates);
+            all.create_latencies.extend(run.create_latencies);
+            all.stale.extend(run.stale);
+            all.failures.extend(run.failures);
+        }
+        (all, self.behind.load(Ordering::Relaxed))
+    }
+}
+
+/// The read model's content hash.
+fn content_hash_of(stack: &Stack) -> String {
+    let mut conn = valentine_projections::db::reader_connection(&stack.database()).expect("opens");
+    valentine_projections::hash::content_hash(&mut conn).expect("a hash")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_read_their_writes_through_a_stream_leader_crash_and_a_projector_crash() {
+    let mut cluster = NatsCluster::start().await;
+    let redis = RedisServer::start().await;
+    let settings = [("NATS_REPLICAS", "3"), ("SYNC_WAIT_MS", "3000")];
+    let mut a = Stack::start_node(cluster.urls(), None, redis.url(), "node-a", &settings).await;
+    let mut b = Stack::start_node(cluster.urls(), None, redis.url(), "node-b", &settings).await;
+    let load = TwoNodeLoad::start([&a, &b]);
+    let started = Instant::now();
+    load.wait_for_rounds("rounds before the faults", 60).await;
+    let faults = Instant::now();
+
+    // The stream's leader dies: writes wait for the followers' election, reads go on.
+    let leader = cluster.wait_until_replicated("EVENTS").await;
+    cluster.kill(leader);
+    load.wait_for_rounds("rounds after the leader died", 30).await;
+    cluster.restart(leader).await;
+
+    // One node's projector dies: reads naming later positions on that node wait, and are
+    // answered once it is back.
+    b.kill_projector();
+    let behind = load.behind.load(Ordering::Relaxed);
+    eventually("a read on the node without its projector to be behind", || async {
+        load.behind.load(Ordering::Relaxed) > behind
+    })
+    .await;
+    b.start_projector();
+    eventually("the projector to be ready again", || b.projector_ready()).await;
+    load.wait_for_rounds("rounds after the projector came back", 30).await;
+    let (run, behind) = load.finish().await;
+    let elapsed = started.elapsed();
+
+    let acknowledged = run.creates.iter().filter(|c| c.acknowledged()).count();
+    let queued = run.creates.iter().filter(|c| c.status == StatusCode::ACCEPTED).count();
+    let p99 = |latencies: Vec<Duration>| {
+        let mut latencies = latencies;
+        latencies.sort();
+        latencies.get((latencies.len() * 99).div_ceil(100).saturating_sub(1)).copied().unwrap_or_default()
+    };
+    let calm: Vec<Duration> = run
+        .create_latencies
+        .iter()
+        .filter(|(sent, took)| *sent + *took <= faults)
+        .map(|(_, took)| *took)
+        .collect();
+    eprintln!(
+        "two nodes: {} creates in {:.1?} before the faults ({:.1}/s, p99 {:?}); {acknowledged} in all \
+         ({queued} answered 202) in {elapsed:.1?}, p99 {:?} with the faults; {} stale reads; {behind} \
+         answers 'behind' before the read was answered",
+        calm.len(),
+        faults - started,
+        calm.len() as f64 / (faults - started).as_secs_f64(),
+        p99(calm.clone()),
+        p99(run.create_latencies.iter().map(|(_, took)| *took).collect()),
+        run.stale.len(),
+    );
+    assert!(run.stale.is_empty(), "reads that named a position saw older data: {:#?}", run.stale);
+    assert!(run.failures.is_empty(), "{:#?}", run.failures);
+    assert_all_acknowledged(&run.creates);
+    let js = cluster.jetstream().await;
+    assert_each_created_once(&js, &run.creates).await;
+
+    // Both read models, settled, are exactly what a rebuild of the stream gives.
+    cluster.wait_until_replicated("EVENTS").await;
+    cluster.wait_until_replicated("VIEWS").await;
+    for node in [&mut a, &mut b] {
+        node.stop_api();
+    }
+    for node in [&a, &b] {
+        node.wait_until_projected(&js).await;
+    }
+    let fresh = a.dir.path().join("fresh.db");
+    let built = a.valentine(&["rebuild"]).env("DATABASE_PATH", &fresh).output().expect("rebuild runs");
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    let rebuilt = String::from_utf8_lossy(&built.stdout).trim().to_owned();
+    assert_eq!(content_hash_of(&a), rebuilt, "node-a differs from a rebuild:\n{}", a.differences(&fresh));
+    assert_eq!(content_hash_of(&b), rebuilt, "node-b differs from a rebuild:\n{}", b.differences(&fresh));
 }

@@ -42,7 +42,7 @@ impl ReadPositions {
     /// Whether the stream holds a message at `position` (or held one): every position a
     /// write answer gave does. Asks JetStream only for a position past the end last seen,
     /// so an honest read of a write made elsewhere a moment ago costs one lookup, and a made-up
-    /// position is refused instead of waited for.
+    /// position costs no wait.
     async fn exists(&self, position: u64) -> Result<bool, ApiError> {
         if position <= self.stream_end.load(Ordering::Relaxed) {
             return Ok(true);
@@ -66,9 +66,12 @@ impl ReadPositions {
     /// Returns once the read model has applied every event up to `min` (at once without
     /// one).
     ///
+    /// A position past the end of the event stream names no write, so there is nothing to
+    /// wait for: the read answers from the read model as it stands.
+    ///
     /// # Errors
-    /// `400` for a position past the end of the event stream; `503 behind` when the read
-    /// model has not reached it within the sync wait; `503` when SQLite or JetStream fail.
+    /// `503 behind` when the read model has not reached it within the sync wait; `503` when
+    /// SQLite or JetStream fail.
     #[instrument(level = "debug", skip(self))]
     pub(crate) async fn reach(&self, min: Option<u64>) -> Result<(), ApiError> {
         let Some(min) = min else { return Ok(()) };
@@ -76,10 +79,8 @@ impl ReadPositions {
             return Ok(());
         }
         if !self.exists(min).await? {
-            return Err(ApiError::BadRequest(
-                "Valentine-Min-Position is past the end of the event stream: send a position a write answered"
-                    .to_owned(),
-            ));
+            tracing::debug!(min, "a position past the end of the event stream: nothing to wait for");
+            return Ok(());
         }
         let deadline = tokio::time::Instant::now() + self.wait;
         loop {
