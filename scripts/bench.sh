@@ -18,6 +18,10 @@
 #                    nats/nats-server.conf)
 #   BENCH_BIN (a `valentine` binary to run instead of building this checkout: another
 #              revision's release build, to compare side by side)
+#   BENCH_CACHE (on: the API caches answers in Redis, as deployed; off: the API runs without
+#                REDIS_URL, so every read is a query of its SQLite read model. Rate limits
+#                then keep their windows in the API's memory; the projectors still delete
+#                keys in Redis, which the CPU figures include)
 #
 # Settings from .env or the environment do not leak in: every variable the binary reads is
 # set or unset here. Logs are removed after a clean run and kept (path printed) after a failure.
@@ -71,15 +75,16 @@ if [ -n "${BENCH_NATS_SYNC:-}" ]; then
 fi
 export RUST_LOG="${BENCH_RUST_LOG:-info}" NO_COLOR=1
 read -r redis_port api_port <<< "$(stack_free_ports 2)"
+cache=(); [ "${BENCH_CACHE:-on}" = off ] && cache=(REDIS_URL=)
 stack_up "$bin" "$tmp" -1 "$redis_port" "127.0.0.1:$api_port" "$projectors" no \
-  TRUSTED_PROXIES=127.0.0.1/32 IP_HASH_SECRET=bench
+  TRUSTED_PROXIES=127.0.0.1/32 IP_HASH_SECRET=bench "${cache[@]}"
 base="$STACK_BASE"
 nats_port="${NATS_URL##*:}"
 fully_ready() { [ "$(curl -s -o "$tmp/ready.json" -w '%{http_code}' "$base/ready")" = 200 ] && grep -q '^{"status":"ready"' "$tmp/ready.json"; }
 if ! (for _ in $(seq 50); do fully_ready && exit 0; sleep 0.1; done; exit 1); then
   say "warning: /ready says $(cat "$tmp/ready.json")"
 fi
-say "stack up: nats :$nats_port (sync_interval $nats_sync), redis :$redis_port, api :$api_port, $projectors projectors (release build)"
+say "stack up: nats :$nats_port (sync_interval $nats_sync), redis :$redis_port (API cache ${BENCH_CACHE:-on}), api :$api_port, $projectors projectors (release build)"
 
 # --- the pages that page-get reads ---------------------------------------------------------
 say "creating $page_count pages"
