@@ -24,6 +24,9 @@ pub struct ApiConfig {
     pub read_model: ReadModelSettings,
     /// `REDIS_URL`: the cache and shared rate limits; `None` goes without.
     pub redis_url: Option<String>,
+    /// `REDIS_CLUSTER`: whether `redis_url` names nodes of a Redis Cluster (comma separated)
+    /// instead of one server.
+    pub redis_cluster: bool,
     /// `REDIS_PASSWORD`: what Redis requires, if anything.
     pub redis_password: Option<Password>,
     /// `BIND_ADDR`: where to listen; port 0 picks a free one.
@@ -93,6 +96,7 @@ impl Default for ApiConfig {
             tallies: StreamConfig::tallies(),
             read_model: ReadModelSettings::default(),
             redis_url: Some("redis://127.0.0.1:6379".to_owned()),
+            redis_cluster: false,
             redis_password: None,
             bind_addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
             allowed_origins: vec!["http://localhost:5173".to_owned(), "http://127.0.0.1:5173".to_owned()],

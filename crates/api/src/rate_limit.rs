@@ -8,6 +8,10 @@
 //! same limits from its own memory, each bucket with its own window: one instance still
 //! limits exactly; N instances together allow up to N times the limit until Redis is back.
 //!
+//! Each Redis call touches one key, the window of one client's bucket
+//! (`valentine:rl:<bucket>:<client>`), so on a Redis Cluster it goes to the master serving
+//! that key and the windows spread over every master.
+//!
 //! The generous budgets of frequent requests (page reads, job polls) are kept in each
 //! process's memory only, as a GCRA (one instant per client): a read costs no Redis round
 //! trip for its limit, and N instances allow up to N times the budget.
@@ -177,7 +181,7 @@ impl RateLimiter {
                 Some(wait) => Err(self.refused(bucket, wait)),
             };
         }
-        let key = format!("valentine:rl:{}:{client}", bucket.as_str());
+        let key = window_key(bucket, client);
         let window_ms = u64::try_from(limit.window.as_millis()).unwrap_or(u64::MAX);
         let script = Arc::clone(&self.script);
         let member = Ulid::new().to_string();
@@ -243,6 +247,11 @@ impl RateLimiter {
             }
         }
     }
+}
+
+/// The Redis key of `client`'s window in `bucket`: the only key a call about it touches.
+fn window_key(bucket: Bucket, client: &str) -> String {
+    format!("valentine:rl:{}:{client}", bucket.as_str())
 }
 
 /// An attempt let through by [`RateLimiter::check`], which [`RateLimiter::refund`] can take

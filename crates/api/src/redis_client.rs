@@ -9,16 +9,21 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisError, Script};
-use valentine_eventstore::Password;
 use valentine_projections::cache_keys::FILL;
-use valentine_projections::redis_connection;
+use valentine_projections::redis_connection::{RedisConnection, RedisTarget, Timeouts};
 
 use crate::metrics::Metrics;
 
 /// Longest wait for one Redis call before it counts as failed.
 const CALL_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// How long connections wait for Redis: no longer than a call may take.
+const TIMEOUTS: Timeouts = Timeouts {
+    connect: CALL_TIMEOUT,
+    response: CALL_TIMEOUT,
+    max_reconnect_delay: Some(Duration::from_millis(500)),
+};
 
 /// How long requests stay away from Redis after a failure.
 const BREAK_FOR: Duration = Duration::from_secs(2);
@@ -76,7 +81,8 @@ impl RedisStatus {
     }
 }
 
-/// The Redis connection, or nothing when `REDIS_URL` is empty.
+/// The Redis connection (to one server or a Redis Cluster), or nothing when `REDIS_URL` is
+/// empty.
 #[derive(Debug, Clone)]
 pub(crate) struct RedisClient {
     inner: Option<Arc<Inner>>,
@@ -85,7 +91,7 @@ pub(crate) struct RedisClient {
 
 #[derive(Debug)]
 struct Inner {
-    connection: ConnectionManager,
+    connection: RedisConnection,
     started: Instant,
     /// Milliseconds since `started` until which calls are refused.
     broken_until: AtomicU64,
@@ -93,23 +99,13 @@ struct Inner {
 }
 
 impl RedisClient {
-    /// A lazily connecting client for `url`; `None` disables the cache.
+    /// A lazily connecting client of `redis`; `None` disables the cache.
     ///
     /// # Errors
-    /// When the URL is malformed.
-    pub(crate) fn new(
-        url: Option<&str>,
-        password: Option<&Password>,
-        metrics: Metrics,
-    ) -> Result<Self, RedisError> {
-        let Some(url) = url else { return Ok(Self { inner: None, metrics }) };
-        let client = redis_connection::client(url, password)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(CALL_TIMEOUT))
-            .set_response_timeout(Some(CALL_TIMEOUT))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(500));
-        let connection = ConnectionManager::new_lazy_with_config(client, config)?;
+    /// When no connection can be made of the settings.
+    pub(crate) fn new(redis: Option<&RedisTarget>, metrics: Metrics) -> Result<Self, RedisError> {
+        let Some(redis) = redis else { return Ok(Self { inner: None, metrics }) };
+        let connection = redis.connect_lazily(TIMEOUTS)?;
         let inner = Inner {
             connection,
             started: Instant::now(),
@@ -128,7 +124,7 @@ impl RedisClient {
     /// or timeout opens the breaker.
     pub(crate) async fn call<T, F, Fut>(&self, call: F) -> Option<T>
     where
-        F: FnOnce(ConnectionManager) -> Fut,
+        F: FnOnce(RedisConnection) -> Fut,
         Fut: Future<Output = Result<T, RedisError>>,
     {
         let inner = self.inner.as_ref()?;

@@ -13,7 +13,8 @@ use valentine_domain::{Page, PageRules};
 use valentine_eventstore::{
     EventStoreError, JetStreamEventRepository, StreamConfig, ensure_stream, jetstream_cqrs,
 };
-use valentine_projections::{PositionWatch, ProjectionError, applied, db, redis_connection};
+use valentine_projections::redis_connection::{self, RedisTarget};
+use valentine_projections::{PositionWatch, ProjectionError, applied, db};
 
 use crate::caller::CallerKeys;
 use crate::config::ApiConfig;
@@ -110,14 +111,18 @@ impl Application {
         let database = &config.read_model.database_path;
         db::prepare(database).await?;
         let pool = db::reader_pool(database, config.read_connections, READ_CONNECTION_LIFETIME).await?;
-        if let Some(url) = config.redis_url.as_deref() {
-            let client = redis_connection::client(url, config.redis_password.as_ref())?;
-            redis_connection::check_login(&client, redis_connection::LOGIN_CHECK_TIMEOUT)
+        let redis = RedisTarget::from_settings(
+            config.redis_url.as_deref(),
+            config.redis_cluster,
+            config.redis_password.as_ref(),
+        )?;
+        if let Some(redis) = &redis {
+            redis
+                .check_login(redis_connection::LOGIN_CHECK_TIMEOUT)
                 .await
                 .map_err(StartupError::RedisLogin)?;
         }
-        let redis =
-            RedisClient::new(config.redis_url.as_deref(), config.redis_password.as_ref(), metrics.clone())?;
+        let redis = RedisClient::new(redis.as_ref(), metrics.clone())?;
         let limiter = RateLimiter::new(redis.clone(), budgets(&config), metrics.clone());
         let position = PositionWatch::start(&nats, config.read_model.announcements()).await?;
         let listener = TcpListener::bind(config.bind_addr).await?;

@@ -50,9 +50,13 @@ pub struct Settings {
     #[arg(long, env = "NATS_PASSWORD", default_value = "", hide_default_value = true, hide_env_values = true, value_parser = password)]
     pub nats_password: Optional<Password>,
     /// Redis for the cache and shared rate limits; empty disables caching and cache
-    /// invalidation. No password here: REDIS_PASSWORD.
+    /// invalidation. For a Redis Cluster (REDIS_CLUSTER=true), one or more of its nodes,
+    /// comma separated. No password here: REDIS_PASSWORD.
     #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379", value_parser = text)]
     pub redis_url: Optional<String>,
+    /// Whether REDIS_URL names nodes of a Redis Cluster (true) or one Redis server (false).
+    #[arg(long, env = "REDIS_CLUSTER", default_value = "false", value_parser = yes_or_no, action = clap::ArgAction::Set)]
+    pub redis_cluster: bool,
     /// The password Redis requires (its `requirepass`), if any.
     #[arg(long, env = "REDIS_PASSWORD", default_value = "", hide_default_value = true, hide_env_values = true, value_parser = password)]
     pub redis_password: Optional<Password>,
@@ -193,6 +197,14 @@ fn has_userinfo(url: &str) -> bool {
     rest.split('/').next().is_some_and(|authority| authority.contains('@'))
 }
 
+fn yes_or_no(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "" | "false" | "no" | "0" => Ok(false),
+        "true" | "yes" | "1" => Ok(true),
+        _ => Err("use true or false".to_owned()),
+    }
+}
+
 fn password(value: &str) -> Result<Optional<Password>, String> {
     Ok(Optional(Some(value).filter(|v| !v.is_empty()).map(Password::new)))
 }
@@ -310,8 +322,22 @@ impl Settings {
     /// REDIS_PASSWORD), or NATS_USER is set without NATS_PASSWORD or the other way round.
     pub fn check(&self) -> Result<(), String> {
         self.nats().check().map_err(|why| format!("NATS_URL: {why}"))?;
-        if self.redis_url.0.as_deref().is_some_and(has_userinfo) {
+        let redis_urls: Vec<&str> = self
+            .redis_url
+            .0
+            .iter()
+            .flat_map(|urls| urls.split(','))
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .collect();
+        if redis_urls.iter().any(|url| has_userinfo(url)) {
             return Err("REDIS_URL: put the password in REDIS_PASSWORD, not in the URL".to_owned());
+        }
+        if redis_urls.len() > 1 && !self.redis_cluster {
+            return Err(
+                "REDIS_URL: several nodes name a Redis Cluster; set REDIS_CLUSTER=true (one server takes one URL)"
+                    .to_owned(),
+            );
         }
         // Tallies must outlive many checkpoint runs, or a stalled run loses views.
         if self.views_max_age_days > 0
@@ -356,6 +382,7 @@ impl Settings {
         ReadSideConfig {
             nats: self.nats(),
             redis_url: self.redis_url.0.clone(),
+            redis_cluster: self.redis_cluster,
             redis_password: self.redis_password.0.clone(),
             read_model: self.read_model(),
             batch_size: self.projector_batch_size,
@@ -376,6 +403,7 @@ impl Settings {
             tallies,
             read_model: self.read_model(),
             redis_url: self.redis_url.0.clone(),
+            redis_cluster: self.redis_cluster,
             redis_password: self.redis_password.0.clone(),
             bind_addr: self.bind_addr,
             allowed_origins: self.allowed_origins.0.clone(),
@@ -498,12 +526,29 @@ mod tests {
             ("--nats-url", "nats://api:hunter2@nats:4222", "NATS_URL"),
             ("--nats-url", "nats://api:hunter2@nats:port", "NATS_URL"),
             ("--redis-url", "redis://:hunter2@redis:6379", "REDIS_URL"),
+            ("--redis-url", "redis://redis-1:6379,redis://:hunter2@redis-2:6379", "REDIS_URL"),
         ] {
             let error = parse(&[flag, url]).expect("parsed, checked later").check().expect_err(name);
             assert!(error.contains(name) && !error.contains("hunter2"), "{error}");
         }
         let half = parse(&["--nats-user", "api"]).expect("parses alone");
         assert!(half.check().expect_err("a user without a password").contains("NATS_PASSWORD"));
+    }
+
+    #[test]
+    fn a_redis_cluster_is_named_by_its_nodes_and_said_to_be_one() {
+        let nodes = "redis://redis-1:6379,redis://redis-2:6379,redis://redis-3:6379";
+        let cluster = parse(&["--redis-url", nodes, "--redis-cluster", "true"]).expect("parses");
+        assert!(cluster.check().is_ok());
+        assert_eq!((cluster.api().redis_cluster, cluster.read_side().redis_cluster), (true, true));
+        assert_eq!(cluster.read_side().redis_url.as_deref(), Some(nodes));
+        let one_seed =
+            parse(&["--redis-url", "redis://redis-1:6379", "--redis-cluster", "yes"]).expect("parses");
+        assert!(one_seed.check().is_ok() && one_seed.api().redis_cluster);
+        let unsaid = parse(&["--redis-url", nodes]).expect("parsed, checked later");
+        let error = unsaid.check().expect_err("several nodes without REDIS_CLUSTER");
+        assert!(error.contains("REDIS_URL") && error.contains("REDIS_CLUSTER=true"), "{error}");
+        assert!(!parse(&[]).expect("defaults").api().redis_cluster, "one server by default");
     }
 
     #[test]
@@ -520,6 +565,7 @@ mod tests {
             ("--header-read-timeout-secs", "0", "HEADER_READ_TIMEOUT_SECS"),
             ("--idle-timeout-secs", "x", "IDLE_TIMEOUT_SECS"),
             ("--max-connections", "0", "MAX_CONNECTIONS"),
+            ("--redis-cluster", "maybe", "REDIS_CLUSTER"),
         ] {
             let error = parse(&[flag, value]).expect_err(name).to_string();
             assert!(error.contains(name), "{name}: {error}");

@@ -8,10 +8,10 @@
 //! has a *version* key, bumped by each invalidation, and a reader stores an answer only if the
 //! version is still the one it saw before it queried SQLite ([`FILL`]).
 
-use redis::Script;
-use redis::aio::ConnectionManager;
+use redis::{Cmd, Script};
 
 use crate::read_model::ReadModelId;
+use crate::redis_connection::{self, RedisConnection};
 
 /// How long a slug's version outlives its last invalidation. Far longer than any read takes,
 /// so a reader's "version before" and "version after" always compare like with like.
@@ -57,36 +57,39 @@ impl CacheKeys {
     }
 
     /// Deletes the cached answers about `slug_keys` and bumps their versions: one script
-    /// call per slug (its keys share a slot), all in one round trip.
+    /// call per slug (its keys share a slot), all in one go (see
+    /// [`RedisConnection::send_all`]).
     ///
     /// # Errors
     /// When Redis is unreachable; the caller retries later.
     pub async fn invalidate(
         &self,
-        redis: &mut ConnectionManager,
+        redis: &mut RedisConnection,
         slug_keys: &[String],
     ) -> redis::RedisResult<()> {
         if slug_keys.is_empty() {
             return Ok(());
         }
         let script = Script::new(INVALIDATE);
-        let mut pipeline = redis::pipe();
-        for slug_key in slug_keys {
-            pipeline
-                .cmd("EVALSHA")
-                .arg(script.get_hash())
-                .arg(3)
-                .arg(self.page(slug_key))
-                .arg(self.slug_check(slug_key))
-                .arg(self.version(slug_key))
-                .arg(VERSION_TTL_MS)
-                .ignore();
-        }
-        match pipeline.query_async::<()>(redis).await {
-            // A server that has not seen the script yet (or restarted): load it, then again.
-            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
-                redis::cmd("SCRIPT").arg("LOAD").arg(INVALIDATE).query_async::<String>(redis).await?;
-                pipeline.query_async(redis).await
+        let calls: Vec<Cmd> = slug_keys
+            .iter()
+            .map(|slug_key| {
+                let mut call = redis::cmd("EVALSHA");
+                call.arg(script.get_hash())
+                    .arg(3)
+                    .arg(self.page(slug_key))
+                    .arg(self.slug_check(slug_key))
+                    .arg(self.version(slug_key))
+                    .arg(VERSION_TTL_MS);
+                call
+            })
+            .collect();
+        match redis.send_all(&calls).await {
+            // A server that has not seen the script yet (or restarted): load it (on a cluster,
+            // on every node), then again; a slug invalidated twice is still invalidated.
+            Err(e) if redis_connection::is_no_script(&e) => {
+                redis::cmd("SCRIPT").arg("LOAD").arg(INVALIDATE).query_async::<()>(redis).await?;
+                redis.send_all(&calls).await
             }
             done => done,
         }
@@ -111,3 +114,30 @@ if now ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 ";
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use redis::cluster_routing::Slot;
+
+    use super::*;
+
+    #[test]
+    fn every_key_about_a_slug_lies_in_one_slot_and_slugs_spread_over_slots() {
+        let keys = CacheKeys::new(&ReadModelId::new("main").expect("an id"));
+        let slot = |key: &str| Slot::for_key(key);
+        let mut slots = HashSet::new();
+        for slug in ["ann", "bea", "cal", "for-you-3f2a", "x-1"] {
+            let [page, check] = keys.answers(slug);
+            let version = keys.version(slug);
+            assert_eq!(slot(&page), slot(&version), "{slug}: MGET, FILL and INVALIDATE");
+            assert_eq!(slot(&check), slot(&version), "{slug}: MGET, FILL and INVALIDATE");
+            slots.insert(slot(&page));
+        }
+        assert_eq!(slots.len(), 5, "each slug has a slot of its own: {slots:?}");
+        // The read model is part of the tag: another's keys about the same slug hash apart.
+        let other = CacheKeys::new(&ReadModelId::new("other").expect("an id"));
+        assert_ne!(slot(&other.version("ann")), slot(&keys.version("ann")));
+    }
+}

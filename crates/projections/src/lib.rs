@@ -13,7 +13,8 @@
 //! - [`cache_keys`]: Redis keys of cached answers and their invalidation.
 //! - [`position`]: announcing and awaiting projected stream sequences; where projectors stand.
 //! - [`read_model`]: [`ReadModelSettings`] and [`ReadModelId`]: which read model, and what its id names on the shared servers.
-//! - [`redis_connection`]: a Redis client from `REDIS_URL` and `REDIS_PASSWORD`.
+//! - [`redis_connection`]: one Redis server or a Redis Cluster, from `REDIS_URL`,
+//!   `REDIS_CLUSTER` and `REDIS_PASSWORD`.
 
 pub mod applied;
 pub mod cache_keys;

@@ -14,6 +14,9 @@ pub struct ReadSideConfig {
     pub nats: NatsSettings,
     /// `REDIS_URL`; `None` disables cache invalidation (and the API's cache).
     pub redis_url: Option<String>,
+    /// `REDIS_CLUSTER`: whether `redis_url` names nodes of a Redis Cluster (comma separated)
+    /// instead of one server.
+    pub redis_cluster: bool,
     /// `REDIS_PASSWORD`: what Redis requires, if anything.
     pub redis_password: Option<Password>,
     /// The read model and what its id names (`DATABASE_PATH`, `READ_MODEL_ID`).
@@ -38,6 +41,7 @@ impl Default for ReadSideConfig {
         Self {
             nats: NatsSettings::default(),
             redis_url: Some("redis://127.0.0.1:6379".to_owned()),
+            redis_cluster: false,
             redis_password: None,
             read_model: ReadModelSettings::default(),
             batch_size: 512,

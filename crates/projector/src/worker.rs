@@ -9,11 +9,11 @@ use async_nats::jetstream::consumer::pull::MessagesErrorKind;
 use async_nats::jetstream::stream::Stream;
 use async_nats::jetstream::{self, AckKind, Message};
 use futures::{StreamExt, TryStreamExt};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, error, info, info_span, warn};
-use valentine_eventstore::{Password, ensure_stream, subjects};
+use valentine_eventstore::{ensure_stream, subjects};
 use valentine_projections::cache_keys::CacheKeys;
+use valentine_projections::redis_connection::{RedisConnection, RedisTarget, Timeouts};
 use valentine_projections::{ProjectionError, Verdict, applied, db, position, redis_connection};
 
 use crate::checkpointer;
@@ -55,13 +55,12 @@ impl Projector {
     /// # Errors
     /// When NATS, JetStream or SQLite refuse.
     pub async fn connect(config: ReadSideConfig) -> Result<Self, ProjectorError> {
-        if let Some(url) = config.redis_url.as_deref() {
-            // A malformed URL is reported by the cache invalidation, which then stays off.
-            if let Ok(redis) = redis_connection::client(url, config.redis_password.as_ref()) {
-                redis_connection::check_login(&redis, redis_connection::LOGIN_CHECK_TIMEOUT)
-                    .await
-                    .map_err(ProjectorError::RedisLogin)?;
-            }
+        // A malformed URL is reported by the cache invalidation, which then stays off.
+        if let Ok(Some(redis)) = redis_target(&config) {
+            redis
+                .check_login(redis_connection::LOGIN_CHECK_TIMEOUT)
+                .await
+                .map_err(ProjectorError::RedisLogin)?;
         }
         let client = config.nats.connect("valentine-projector").await.map_err(ProjectorError::nats)?;
         let js = jetstream::new(client.clone());
@@ -142,11 +141,7 @@ impl Projector {
     ) -> Result<(), ProjectorError> {
         let mut batches = Batches::open(&consumer, self.config.batch_size, F::NAME).await?;
         let mut writer = Writer::open(&self.config.read_model.database_path)?;
-        let mut cache = Invalidator::new(
-            self.config.redis_url.as_deref(),
-            self.config.redis_password.as_ref(),
-            self.config.read_model.cache_keys(),
-        );
+        let mut cache = Invalidator::new(&self.config);
         let name = consumer.cached_info().name.clone();
         let mut settled_at = tokio::time::Instant::now();
         loop {
@@ -216,11 +211,7 @@ impl Projector {
     ) -> Result<Drained, ProjectorError> {
         let until = stream.clone().info().await.map_err(ProjectorError::nats)?.state.last_sequence;
         let mut writer = Writer::open(&self.config.read_model.database_path)?;
-        let mut cache = Invalidator::new(
-            self.config.redis_url.as_deref(),
-            self.config.redis_password.as_ref(),
-            self.config.read_model.cache_keys(),
-        );
+        let mut cache = Invalidator::new(&self.config);
         let mut deferred = BTreeSet::new();
         let mut applied = 0;
         loop {
@@ -563,19 +554,31 @@ const INVALIDATION_CHUNK: usize = 500;
 /// comes, so a cache that comes back is cleaned before it can serve them for long.
 struct Invalidator {
     keys: CacheKeys,
-    client: Option<redis::Client>,
-    connection: Option<ConnectionManager>,
+    redis: Option<RedisTarget>,
+    connection: Option<RedisConnection>,
     pending: BTreeSet<String>,
 }
 
+/// How long the projector waits for Redis before it keeps a batch's invalidations for later.
+const REDIS_TIMEOUTS: Timeouts =
+    Timeouts { connect: Duration::from_secs(1), response: Duration::from_secs(1), max_reconnect_delay: None };
+
+/// The Redis `config` names, if any.
+fn redis_target(config: &ReadSideConfig) -> redis::RedisResult<Option<RedisTarget>> {
+    RedisTarget::from_settings(
+        config.redis_url.as_deref(),
+        config.redis_cluster,
+        config.redis_password.as_ref(),
+    )
+}
+
 impl Invalidator {
-    fn new(url: Option<&str>, password: Option<&Password>, keys: CacheKeys) -> Self {
-        let client = url.and_then(|u| {
-            redis_connection::client(u, password)
-                .map_err(|e| error!(error = %e, "invalid REDIS_URL; cache invalidation off"))
-                .ok()
-        });
-        Self { keys, client, connection: None, pending: BTreeSet::new() }
+    fn new(config: &ReadSideConfig) -> Self {
+        let redis = redis_target(config)
+            .map_err(|e| error!(error = %e, "invalid REDIS_URL; cache invalidation off"))
+            .ok()
+            .flatten();
+        Self { keys: config.read_model.cache_keys(), redis, connection: None, pending: BTreeSet::new() }
     }
 
     /// Retries the invalidations that failed, if any.
@@ -584,17 +587,13 @@ impl Invalidator {
     }
 
     async fn invalidate(&mut self, touched: Vec<String>) {
-        let Some(client) = &self.client else { return };
+        let Some(redis) = &self.redis else { return };
         self.pending.extend(touched);
         if self.pending.is_empty() {
             return;
         }
         if self.connection.is_none() {
-            let config = ConnectionManagerConfig::new()
-                .set_connection_timeout(Some(Duration::from_secs(1)))
-                .set_response_timeout(Some(Duration::from_secs(1)))
-                .set_number_of_retries(1);
-            match client.get_connection_manager_with_config(config).await {
+            match redis.connect(REDIS_TIMEOUTS).await {
                 Ok(connection) => self.connection = Some(connection),
                 Err(e) => {
                     warn!(error = %e, pending = self.pending.len(), "redis unreachable; invalidation deferred");

@@ -13,14 +13,16 @@ use tokio_util::sync::CancellationToken;
 use valentine_bench::synthetic::{Workload, publish_events, publish_tallies, publish_view_batches};
 use valentine_domain::{CreatePage, EditToken, Page, PageCommand, PageRules, Slug, UpdatePage};
 use valentine_eventstore::tallies::{self, PageViews, TallyBatch};
-use valentine_eventstore::{JetStreamEventRepository, NatsSettings, StreamConfig, jetstream_cqrs, receipt};
+use valentine_eventstore::{
+    JetStreamCqrs, JetStreamEventRepository, NatsSettings, Password, StreamConfig, jetstream_cqrs, receipt,
+};
 use valentine_projections::{
     PositionWatch, ReadModelId, ReadModelSettings, applied, db, hash, pages, position,
     view_checkpoints::SavedCount,
 };
 use valentine_projector::progress::Silent;
 use valentine_projector::{Projector, ReadSideConfig, checkpointer, rebuild};
-use valentine_testkit::{NatsServer, RedisServer, eventually, init_tracing};
+use valentine_testkit::{NatsServer, RedisCluster, RedisServer, eventually, init_tracing, redis_cluster};
 
 const WAIT: Duration = Duration::from_secs(120);
 
@@ -41,16 +43,21 @@ impl Servers {
     }
 
     fn config(&self, name: &str) -> ReadSideConfig {
-        ReadSideConfig {
-            nats: NatsSettings::at(self.nats.url()),
-            redis_url: Some(self.redis.url()),
-            read_model: ReadModelSettings {
-                database_path: self.dir.path().join(format!("{name}.db")),
-                id: ReadModelId::new(name).expect("a read model id"),
-            },
-            batch_size: 64,
-            ..ReadSideConfig::default()
-        }
+        ReadSideConfig { redis_url: Some(self.redis.url()), ..read_side(&self.nats, self.dir.path(), name) }
+    }
+}
+
+/// The read model `name` on `nats`, its file in `dir`, without Redis.
+fn read_side(nats: &NatsServer, dir: &Path, name: &str) -> ReadSideConfig {
+    ReadSideConfig {
+        nats: NatsSettings::at(nats.url()),
+        redis_url: None,
+        read_model: ReadModelSettings {
+            database_path: dir.join(format!("{name}.db")),
+            id: ReadModelId::new(name).expect("a read model id"),
+        },
+        batch_size: 64,
+        ..ReadSideConfig::default()
     }
 }
 
@@ -157,6 +164,15 @@ async fn one_two_and_four_projectors_build_the_same_read_model_as_a_rebuild() {
     assert_eq!(read_hash(&servers.config("rebuilt").read_model.database_path), rebuilt.content_hash);
 }
 
+/// Commands on pages through `nats`, and a watch of where `config`'s read model stands.
+async fn commands(nats: &NatsServer, config: &ReadSideConfig) -> (PositionWatch, JetStreamCqrs<Page>) {
+    let client = nats.client().await;
+    let watch = PositionWatch::start(&client, config.read_model.announcements()).await.expect("watching");
+    let repo =
+        JetStreamEventRepository::new(jetstream::new(client), config.events.clone()).await.expect("repo");
+    (watch, jetstream_cqrs::<Page>(repo, PageRules::default()))
+}
+
 fn create(slug: &str) -> PageCommand {
     PageCommand::Create(CreatePage {
         slug: Slug::parse(slug).expect("valid"),
@@ -179,12 +195,7 @@ fn retitle(title: &str) -> PageCommand {
 async fn cached_answers_are_gone_once_the_change_is_projected() {
     let servers = Servers::start().await;
     let config = servers.config("cache");
-    let client = servers.nats.client().await;
-    let watch = PositionWatch::start(&client, config.read_model.announcements()).await.expect("watching");
-    let repo = JetStreamEventRepository::new(jetstream::new(client.clone()), config.events.clone())
-        .await
-        .expect("repo");
-    let cqrs = jetstream_cqrs::<Page>(repo, PageRules::default());
+    let (watch, cqrs) = commands(&servers.nats, &config).await;
     let mut redis = servers.redis.client().get_connection_manager().await.expect("redis");
     let running = run_projectors(&config, 1).await;
 
@@ -215,12 +226,7 @@ async fn stale_answers_a_returning_redis_brings_back_are_deleted_without_new_eve
     // A Redis with an append-only file comes back with what it held when it went away.
     let mut servers = Servers::with_redis(RedisServer::start_persistent().await).await;
     let config = servers.config("comeback");
-    let client = servers.nats.client().await;
-    let watch = PositionWatch::start(&client, config.read_model.announcements()).await.expect("watching");
-    let repo = JetStreamEventRepository::new(jetstream::new(client.clone()), config.events.clone())
-        .await
-        .expect("repo");
-    let cqrs = jetstream_cqrs::<Page>(repo, PageRules::default());
+    let (watch, cqrs) = commands(&servers.nats, &config).await;
     let running = run_projectors(&config, 1).await;
     let (created, at) = receipt::capture(cqrs.execute("bea", create("Bea"))).await;
     created.expect("created");
@@ -248,6 +254,85 @@ async fn stale_answers_a_returning_redis_brings_back_are_deleted_without_new_eve
             assert!(tokio::time::Instant::now() < deadline, "{key} still cached with nothing new to project");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn on_a_redis_cluster_invalidations_reach_the_keys_on_every_master() {
+    init_tracing();
+    const PASSWORD: &str = "cluster-hunter2";
+    let cluster = RedisCluster::start_with_password(PASSWORD).await;
+    let nats = NatsServer::start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let config = ReadSideConfig {
+        redis_url: Some(cluster.urls()),
+        redis_cluster: true,
+        redis_password: Some(Password::new(PASSWORD)),
+        ..read_side(&nats, dir.path(), "sharded")
+    };
+    let keys = config.read_model.cache_keys();
+    // Two slugs served by each master.
+    let mut on_node = vec![Vec::new(); redis_cluster::MASTERS];
+    for slug in (0..).map(|i| format!("spread-{i}")) {
+        if on_node.iter().all(|slugs: &Vec<String>| slugs.len() >= 2) {
+            break;
+        }
+        let node = cluster.node_of(&keys.version(&slug)).await;
+        if on_node[node].len() < 2 {
+            on_node[node].push(slug);
+        }
+    }
+    let (watch, cqrs) = commands(&nats, &config).await;
+    let running = run_projectors(&config, 1).await;
+    let mut last = 0;
+    for slug in on_node.iter().flatten() {
+        let (created, at) = receipt::capture(cqrs.execute(slug, create(slug))).await;
+        created.expect("created");
+        last = at.expect("receipt").stream_sequence;
+    }
+    assert!(watch.wait_for(last, WAIT).await, "creates projected");
+
+    // The API caches answers about every slug, each on the master serving its slot; then
+    // every master forgets its scripts (as after a restart or a failover), and the pages change.
+    let mut redis = cluster.client().get_async_connection().await.expect("the cluster");
+    let mut versions = Vec::new();
+    for (node, slug) in
+        on_node.iter().enumerate().flat_map(|(node, slugs)| slugs.iter().map(move |s| (node, s)))
+    {
+        for key in keys.answers(slug) {
+            redis::cmd("SET").arg(&key).arg("stale").query_async::<()>(&mut redis).await.expect("set");
+        }
+        let mut master =
+            cluster.node_client(node).get_multiplexed_async_connection().await.expect("a master");
+        let version: Option<u64> =
+            redis::cmd("GET").arg(keys.version(slug)).query_async(&mut master).await.expect("its own key");
+        versions.push((node, slug.clone(), version.unwrap_or(0)));
+    }
+    for node in 0..redis_cluster::MASTERS {
+        let mut master =
+            cluster.node_client(node).get_multiplexed_async_connection().await.expect("a master");
+        redis::cmd("SCRIPT").arg("FLUSH").query_async::<()>(&mut master).await.expect("scripts flushed");
+    }
+    for slug in on_node.iter().flatten() {
+        let (updated, at) = receipt::capture(cqrs.execute(slug, retitle("Changed"))).await;
+        updated.expect("updated");
+        last = at.expect("receipt").stream_sequence;
+    }
+    assert!(watch.wait_for(last, WAIT).await, "updates projected");
+
+    // The projector invalidates before it announces: every answer is gone, and every
+    // version moved on, on the master serving it.
+    for (node, slug, before) in versions {
+        for key in keys.answers(&slug) {
+            let exists: bool = redis::cmd("EXISTS").arg(&key).query_async(&mut redis).await.expect("exists");
+            assert!(!exists, "{key} (node {node}) still cached after the update was projected");
+        }
+        let mut master =
+            cluster.node_client(node).get_multiplexed_async_connection().await.expect("a master");
+        let after: u64 =
+            redis::cmd("GET").arg(keys.version(&slug)).query_async(&mut master).await.expect("its own key");
+        assert!(after > before, "{slug} (node {node}): version {before} then {after}");
     }
     running.stop().await;
 }
@@ -392,12 +477,7 @@ async fn many_invalidations_kept_through_a_redis_outage_all_go_out_when_it_retur
     const PAGES: usize = 1_200;
     let mut servers = Servers::with_redis(RedisServer::start_persistent().await).await;
     let config = servers.config("backlog");
-    let client = servers.nats.client().await;
-    let watch = PositionWatch::start(&client, config.read_model.announcements()).await.expect("watching");
-    let repo = JetStreamEventRepository::new(jetstream::new(client.clone()), config.events.clone())
-        .await
-        .expect("repo");
-    let cqrs = jetstream_cqrs::<Page>(repo, PageRules::default());
+    let (watch, cqrs) = commands(&servers.nats, &config).await;
     let running = run_projectors(&config, 1).await;
     let slugs: Vec<String> = (0..PAGES).map(|i| format!("page-{i}")).collect();
     let mut last = 0;

@@ -411,7 +411,7 @@ cluster {{
 }
 
 /// `n` distinct free loopback ports (all bound at once, so none repeats).
-fn free_ports(n: usize) -> Vec<u16> {
+pub(crate) fn free_ports(n: usize) -> Vec<u16> {
     let listeners: Vec<TcpListener> =
         (0..n).map(|_| TcpListener::bind("127.0.0.1:0").expect("a free port")).collect();
     listeners.iter().map(|l| l.local_addr().expect("an address").port()).collect()

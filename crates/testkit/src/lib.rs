@@ -12,11 +12,15 @@
 //!   kill, stop or drain (lame duck) a node, restart it on its store.
 //! - [`redis`]: [`RedisServer`]: start (with or without persistence or a password), stop,
 //!   restart.
+//! - [`redis_cluster`]: [`RedisCluster`]: three Redis Cluster masters, each serving a third
+//!   of the hash slots (with or without a password); which node serves a key; stop and
+//!   restart a node.
 //! - [`tracing`](init_tracing): opt-in test logs with `TEST_LOG=1`.
 
 pub mod cluster;
 pub mod nats;
 pub mod redis;
+pub mod redis_cluster;
 
 use std::path::PathBuf;
 use std::sync::Once;
@@ -24,6 +28,7 @@ use std::sync::Once;
 pub use cluster::NatsCluster;
 pub use nats::NatsServer;
 pub use redis::{RedisServer, free_port};
+pub use redis_cluster::RedisCluster;
 
 /// The repository root, for files the tests share with development (e.g. `nats/`).
 pub fn repo_root() -> PathBuf {

@@ -1,5 +1,6 @@
 //! `spawn_app()`: the API on port 0 against real nats-server, redis-server and SQLite, with
-//! a projector running, all private to one test.
+//! a projector running, all private to one test; `spawn_app_on_redis_cluster()` the same on a
+//! three-master Redis Cluster.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -15,14 +16,20 @@ use valentine_api::{ApiConfig, Application};
 use valentine_eventstore::NatsSettings;
 use valentine_projections::ReadModelSettings;
 use valentine_projector::{Projector, ReadSideConfig};
-use valentine_testkit::{NatsServer, RedisServer, init_tracing};
+use valentine_testkit::{NatsServer, RedisCluster, RedisServer, init_tracing};
 
 /// Longest any condition is waited for.
 pub(crate) const PATIENCE: Duration = Duration::from_secs(30);
 
+/// The Redis a test's API and projector use.
+enum TestRedis {
+    Server(RedisServer),
+    Cluster(RedisCluster),
+}
+
 pub(crate) struct TestApp {
     pub nats: NatsServer,
-    pub redis: RedisServer,
+    redis: TestRedis,
     /// Holds the read model's folder until the test ends.
     _dir: TempDir,
     pub config: ApiConfig,
@@ -45,6 +52,18 @@ pub(crate) async fn spawn_app_with(adjust: impl FnOnce(&mut ApiConfig)) -> TestA
     app
 }
 
+/// The API on `cluster` (`REDIS_CLUSTER=true`), with settings adjusted by `adjust`, and a
+/// projector.
+pub(crate) async fn spawn_app_on_redis_cluster(
+    cluster: RedisCluster,
+    adjust: impl FnOnce(&mut ApiConfig),
+) -> TestApp {
+    let mut app = spawn_servers_on(TestRedis::Cluster(cluster), adjust).await;
+    app.start_projector().await;
+    app.start_api().await;
+    app
+}
+
 /// The API without a projector: creates are stored but never projected until
 /// [`TestApp::start_projector`].
 pub(crate) async fn spawn_app_without_projector(adjust: impl FnOnce(&mut ApiConfig)) -> TestApp {
@@ -55,13 +74,22 @@ pub(crate) async fn spawn_app_without_projector(adjust: impl FnOnce(&mut ApiConf
 
 /// Fresh servers and a fresh read-model folder, with nothing started on them yet.
 pub(crate) async fn spawn_servers(adjust: impl FnOnce(&mut ApiConfig)) -> TestApp {
+    spawn_servers_on(TestRedis::Server(RedisServer::start().await), adjust).await
+}
+
+/// [`spawn_servers`] with `redis`.
+async fn spawn_servers_on(redis: TestRedis, adjust: impl FnOnce(&mut ApiConfig)) -> TestApp {
     init_tracing();
     let nats = NatsServer::start().await;
-    let redis = RedisServer::start().await;
+    let (redis_url, redis_cluster) = match &redis {
+        TestRedis::Server(server) => (server.url(), false),
+        TestRedis::Cluster(cluster) => (cluster.urls(), true),
+    };
     let dir = tempfile::tempdir().expect("a temp dir");
     let mut config = ApiConfig {
         nats: NatsSettings::at(nats.url()),
-        redis_url: Some(redis.url()),
+        redis_url: Some(redis_url),
+        redis_cluster,
         read_model: ReadModelSettings {
             database_path: dir.path().join("read.db"),
             ..ReadModelSettings::default()
@@ -94,6 +122,44 @@ pub(crate) async fn spawn_servers(adjust: impl FnOnce(&mut ApiConfig)) -> TestAp
 }
 
 impl TestApp {
+    /// The Redis server.
+    ///
+    /// # Panics
+    /// When the app runs on a Redis Cluster.
+    pub(crate) fn redis(&self) -> &RedisServer {
+        match &self.redis {
+            TestRedis::Server(server) => server,
+            TestRedis::Cluster(_) => panic!("the app runs on a Redis Cluster"),
+        }
+    }
+
+    /// [`TestApp::redis`], to stop or restart.
+    pub(crate) fn redis_mut(&mut self) -> &mut RedisServer {
+        match &mut self.redis {
+            TestRedis::Server(server) => server,
+            TestRedis::Cluster(_) => panic!("the app runs on a Redis Cluster"),
+        }
+    }
+
+    /// The Redis Cluster.
+    ///
+    /// # Panics
+    /// When the app runs on one Redis server.
+    pub(crate) fn redis_cluster(&self) -> &RedisCluster {
+        match &self.redis {
+            TestRedis::Cluster(cluster) => cluster,
+            TestRedis::Server(_) => panic!("the app runs on one Redis server"),
+        }
+    }
+
+    /// [`TestApp::redis_cluster`], to stop or restart nodes.
+    pub(crate) fn redis_cluster_mut(&mut self) -> &mut RedisCluster {
+        match &mut self.redis {
+            TestRedis::Cluster(cluster) => cluster,
+            TestRedis::Server(_) => panic!("the app runs on one Redis server"),
+        }
+    }
+
     /// Starts the API (again, after [`TestApp::stop_api`]) on a new port.
     pub(crate) async fn start_api(&mut self) {
         self.serve(Application::build(self.config.clone()).await.expect("the API starts"));
@@ -129,6 +195,7 @@ impl TestApp {
         ReadSideConfig {
             nats: self.config.nats.clone(),
             redis_url: self.config.redis_url.clone(),
+            redis_cluster: self.config.redis_cluster,
             redis_password: self.config.redis_password.clone(),
             read_model: self.config.read_model.clone(),
             events: self.config.events.clone(),

@@ -174,7 +174,7 @@ async fn with_redis_gone_reads_and_creates_still_work_and_readiness_says_degrade
     app.create(&before).await;
     assert_eq!(app.get(&format!("/api/pages/{before}")).await.status(), StatusCode::OK);
 
-    app.redis.stop();
+    app.redis_mut().stop();
     let during = unique_slug("during");
     app.create(&during).await;
     for slug in [&before, &during] {
@@ -200,7 +200,7 @@ async fn with_redis_gone_reads_and_creates_still_work_and_readiness_says_degrade
     // Rate limits still hold, per process, while Redis is away.
     let limited = spawn_app_with(|c| c.slug_checks_per_minute = 2).await;
     let mut limited = limited;
-    limited.redis.stop();
+    limited.redis_mut().stop();
     let statuses: Vec<u16> = futures::future::join_all((0..4).map(|_| limited.get("/api/slugs/check/solo")))
         .await
         .iter()
@@ -210,7 +210,7 @@ async fn with_redis_gone_reads_and_creates_still_work_and_readiness_says_degrade
     assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 2, "{statuses:?}");
 
     // Redis comes back (empty): the cache fills again and answers stay right.
-    app.redis.restart().await;
+    app.redis_mut().restart().await;
     app.eventually("redis to be seen again", || async {
         let (_, ready): (_, Value) = answer(app.get("/ready").await).await;
         ready["status"] == "ready"

@@ -71,7 +71,7 @@ async fn refused_attempts_use_no_quota() {
     // The window holds the three allowed attempts and nothing of the twenty refused ones.
     let secret = ServerSecret::new(Some("test secret")).expect("secret");
     let key = format!("valentine:rl:slug_checks:{}", secret.client_key(&[127, 0, 0, 1]));
-    let mut redis = app.redis.client().get_multiplexed_async_connection().await.expect("redis");
+    let mut redis = app.redis().client().get_multiplexed_async_connection().await.expect("redis");
     let recorded: u64 = redis::cmd("ZCARD").arg(&key).query_async(&mut redis).await.expect("ZCARD");
     assert_eq!(recorded, 3);
 }

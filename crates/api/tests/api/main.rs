@@ -9,3 +9,4 @@ mod limits;
 mod nodes;
 mod pages;
 mod read_model;
+mod sharded_redis;

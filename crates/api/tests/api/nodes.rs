@@ -86,7 +86,7 @@ impl Drop for Node {
 }
 
 /// The `Valentine-Position` of a write answer.
-fn position_of(response: &Response) -> u64 {
+pub(crate) fn position_of(response: &Response) -> u64 {
     response
         .headers()
         .get("valentine-position")
@@ -95,7 +95,7 @@ fn position_of(response: &Response) -> u64 {
         .unwrap_or_else(|| panic!("no Valentine-Position in {:?}", response.headers()))
 }
 
-async fn get_with(app: &TestApp, path: &str, min_position: u64) -> Response {
+pub(crate) async fn get_with(app: &TestApp, path: &str, min_position: u64) -> Response {
     app.http
         .get(app.url(path))
         .header("valentine-min-position", min_position)
@@ -221,7 +221,7 @@ async fn a_node_that_lags_fills_only_its_own_cache() {
         let (_, fresh) = answer(app.get(&page).await).await;
         assert_eq!(fresh["title"], "New", "a lagging node's answer reached this node's cache");
     }
-    let mut redis = app.redis.client().get_multiplexed_async_connection().await.expect("redis");
+    let mut redis = app.redis().client().get_multiplexed_async_connection().await.expect("redis");
     let key = |settings: &ReadModelSettings| settings.cache_keys().page(&slug);
     let ours: Option<String> =
         redis::cmd("GET").arg(key(&app.config.read_model)).query_async(&mut redis).await.expect("get");
@@ -242,7 +242,7 @@ async fn a_cached_answer_older_than_the_position_a_read_names_is_not_served() {
     let at = position_of(&created);
     let page = format!("/api/pages/{slug}");
     let (_, fresh) = answer(app.get(&page).await).await;
-    let mut redis = app.redis.client().get_multiplexed_async_connection().await.expect("redis");
+    let mut redis = app.redis().client().get_multiplexed_async_connection().await.expect("redis");
     let keys = app.config.read_model.cache_keys();
     let stale = format!("{} 0\n{}", fresh["id"], json!({ "id": fresh["id"], "title": "Stale" }));
     redis::cmd("SET").arg(keys.page(&slug)).arg(&stale).query_async::<()>(&mut redis).await.expect("set");
