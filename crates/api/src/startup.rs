@@ -137,7 +137,7 @@ impl Application {
             ReadPositions::new(position.clone(), pool.clone(), repo.stream().clone(), config.sync_wait);
         let queries = PageQueries::new(
             pool,
-            position.clone(),
+            read_positions,
             redis.clone(),
             config.read_model.cache_keys(),
             limiter.clone(),
@@ -168,7 +168,6 @@ impl Application {
                 metrics.clone(),
             ),
             queries,
-            read_positions,
             view_counts: ViewCounter::default(),
             metrics,
             caller_keys: CallerKeys::new(secret, &config.trusted_proxies, config.ipv6_prefix),

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use crate::caller::CallerKeys;
 use crate::config::ApiConfig;
 use crate::metrics::Metrics;
-use crate::use_cases::{JobTracker, PageCommands, PageQueries, ReadPositions, ReadinessChecks, SlugChecks};
+use crate::use_cases::{JobTracker, PageCommands, PageQueries, ReadinessChecks, SlugChecks};
 use crate::view_counts::ViewCounter;
 
 /// Shared state of one API process; cheap to clone.
@@ -32,8 +32,6 @@ pub(crate) struct AppParts {
     pub(crate) slugs: SlugChecks,
     /// Liveness and readiness.
     pub(crate) readiness: ReadinessChecks,
-    /// Waiting for the read model to reach a position a read names.
-    pub(crate) read_positions: ReadPositions,
     /// Views counted since the last tally.
     pub(crate) view_counts: ViewCounter,
     /// Prometheus metrics.
@@ -86,7 +84,6 @@ parts_for_extractors!(
     jobs: JobTracker,
     slugs: SlugChecks,
     readiness: ReadinessChecks,
-    read_positions: ReadPositions,
     view_counts: ViewCounter,
     metrics: Metrics,
     caller_keys: CallerKeys,

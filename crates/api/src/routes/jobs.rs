@@ -10,7 +10,6 @@ use crate::caller::Caller;
 use crate::config::ApiConfig;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{MinPosition, Path};
-use crate::routes::positions::Synced;
 use crate::routes::refusals::{BadPosition, RateLimited, Unavailable};
 use crate::use_cases::{JobState, JobTracker};
 use crate::wire::job::{JobResult, JobStatus};
@@ -26,10 +25,10 @@ pub(crate) async fn job_status(
     State(config): State<Arc<ApiConfig>>,
     caller: Caller,
     Path(raw): Path<String>,
-    _: Synced,
+    MinPosition { position }: MinPosition,
 ) -> Result<Response, ApiError> {
     let job_id = Ulid::from_string(&raw).map_err(|_| ApiError::NotFound("Job not found"))?.to_string();
-    let (status, result, error) = match jobs.status(&job_id, &caller.key).await? {
+    let (status, result, error) = match jobs.status(&job_id, &caller.key, position).await? {
         JobState::Unknown => return Err(ApiError::NotFound("Job not found")),
         JobState::Queued => ("queued", None, None),
         JobState::Started => ("started", None, None),

@@ -15,7 +15,7 @@ use crate::config::ApiConfig;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{EditTokenHeader, Json, MinPosition, PageAuthor, PageSlug};
 use crate::metrics::Metrics;
-use crate::routes::positions::{Synced, with_position};
+use crate::routes::positions::with_position;
 use crate::routes::refusals::{AuthorRefusals, BadPosition, BodyRefusals, RateLimited, Unavailable};
 use crate::use_cases::{CreateOutcome, PageCommands, PageQueries};
 use crate::view_counts::ViewCounter;
@@ -104,7 +104,7 @@ pub(crate) async fn get_page(
     State(metrics): State<Metrics>,
     caller: Caller,
     page: PageSlug,
-    Synced(position): Synced,
+    MinPosition { position }: MinPosition,
 ) -> Result<Response, ApiError> {
     let answer =
         queries.read(&page.key, &caller.key, position).await?.ok_or(ApiError::NotFound("Page not found"))?;
@@ -163,9 +163,9 @@ pub(crate) async fn page_history(
     State(queries): State<PageQueries>,
     caller: Caller,
     author: PageAuthor,
-    _: Synced,
+    MinPosition { position }: MinPosition,
 ) -> Result<Response, ApiError> {
-    let (row, events) = queries.history(&author.key, &author.token, &caller.key).await?;
+    let (row, events) = queries.history(&author.key, &author.token, &caller.key, position).await?;
     let events = events.into_iter().map(HistoryEvent::from).collect();
     json(StatusCode::OK, &HistoryResponse { slug: row.slug, page_id: row.page_id, events })
 }

@@ -6,7 +6,6 @@ use axum::response::{IntoResponse, Response};
 use crate::caller::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{MinPosition, Path, Query};
-use crate::routes::positions::Synced;
 use crate::routes::refusals::{BadPosition, RateLimited, Unavailable};
 use crate::use_cases::SlugChecks;
 use crate::use_cases::slug_checks::CHECK_SUGGESTIONS;
@@ -26,7 +25,7 @@ pub(crate) async fn check_slug(
     State(slugs): State<SlugChecks>,
     caller: Caller,
     Path(raw): Path<String>,
-    Synced(position): Synced,
+    MinPosition { position }: MinPosition,
 ) -> Result<Response, ApiError> {
     let verdict = slugs.check(&raw, &caller.key, position).await?;
     let echo: String = raw.chars().take(ECHO_MAX).collect();

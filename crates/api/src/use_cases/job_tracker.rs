@@ -56,13 +56,21 @@ impl JobTracker {
         Self { events, consumer, queries, ledger, limiter }
     }
 
-    /// The state of job `job_id`, asked by `caller_key` within its budget.
+    /// The state of job `job_id`, asked by `caller_key` within its budget, once the read
+    /// model has reached `min_position`.
     ///
     /// # Errors
-    /// `429` over the budget; `503` when NATS or SQLite cannot answer.
+    /// `429` over the budget; `503` when NATS or SQLite cannot answer, or the read model
+    /// stays behind `min_position`.
     #[instrument(skip(self, caller_key))]
-    pub(crate) async fn status(&self, job_id: &str, caller_key: &str) -> Result<JobState, ApiError> {
+    pub(crate) async fn status(
+        &self,
+        job_id: &str,
+        caller_key: &str,
+        min_position: Option<u64>,
+    ) -> Result<JobState, ApiError> {
         self.limiter.check(Bucket::JobPolls, caller_key).await?;
+        self.queries.reach(min_position).await?;
         if let Some(done) = self.projected(job_id).await? {
             return Ok(done);
         }

@@ -17,11 +17,12 @@ use sqlx::SqlitePool;
 use tracing::instrument;
 use valentine_domain::{EditToken, EditTokenHash};
 use valentine_projections::cache_keys::CacheKeys;
-use valentine_projections::{HistoryRow, PageRow, PositionWatch, applied, pages};
+use valentine_projections::{HistoryRow, PageRow, applied, pages};
 
 use crate::error::ApiError;
 use crate::rate_limit::{Bucket, RateLimiter};
 use crate::redis_client::{Lookup, RedisClient};
+use crate::use_cases::read_positions::ReadPositions;
 use crate::wire::page::PageResponse;
 
 /// How long a page answer may stay cached. Projectors delete it the moment the page or its
@@ -48,17 +49,17 @@ pub(crate) struct PageQueries {
     db: SqlitePool,
     redis: RedisClient,
     keys: CacheKeys,
-    /// Where the read model stands, as last heard.
-    positions: PositionWatch,
+    /// Where the read model stands, and waiting for it.
+    positions: ReadPositions,
     limiter: RateLimiter,
 }
 
 impl PageQueries {
-    /// Queries on the read-only pool `db` (whose position `positions` hears of), cached in
+    /// Queries on the read-only pool `db` (whose position `positions` follows), cached in
     /// `redis` under `keys` (this read model's); readers' budgets kept by `limiter`.
     pub(crate) fn new(
         db: SqlitePool,
-        positions: PositionWatch,
+        positions: ReadPositions,
         redis: RedisClient,
         keys: CacheKeys,
         limiter: RateLimiter,
@@ -66,10 +67,12 @@ impl PageQueries {
         Self { db, redis, keys, positions, limiter }
     }
 
-    /// The live page at `slug_key` for the reader `caller_key`, within the reader's budget.
+    /// The live page at `slug_key` for the reader `caller_key`, within the reader's budget,
+    /// once the read model has reached `min_position` (read-your-writes).
     ///
     /// # Errors
-    /// `429` over the budget; `503` when SQLite fails.
+    /// `429` over the budget; `503` when SQLite fails or the read model stays behind
+    /// `min_position`.
     pub(crate) async fn read(
         &self,
         slug_key: &str,
@@ -77,6 +80,7 @@ impl PageQueries {
         min_position: Option<u64>,
     ) -> Result<Option<PageAnswer>, ApiError> {
         self.limiter.check(Bucket::Reads, caller_key).await?;
+        self.positions.reach(min_position).await?;
         self.page(slug_key, min_position.unwrap_or(0)).await
     }
 
@@ -182,6 +186,14 @@ impl PageQueries {
         Ok(pages::is_projected(&self.db, slug_key, stream_sequence).await?)
     }
 
+    /// Waits until the read model has reached `min_position` (at once without one).
+    ///
+    /// # Errors
+    /// `503` when it stays behind, or SQLite or JetStream fail.
+    pub(crate) async fn reach(&self, min_position: Option<u64>) -> Result<(), ApiError> {
+        self.positions.reach(min_position).await
+    }
+
     /// Where the read model stands on the event stream: every event at or below this stream
     /// sequence is applied.
     ///
@@ -192,18 +204,21 @@ impl PageQueries {
     }
 
     /// The live page at `slug_key` and its events, oldest first, for the holder of its edit
-    /// token, read by `caller_key` within its budget.
+    /// token, read by `caller_key` within its budget once the read model has reached
+    /// `min_position`.
     ///
     /// # Errors
     /// `429` over the budget, `404` without a live page, `403` for another token, `503` when
-    /// SQLite fails.
+    /// SQLite fails or the read model stays behind `min_position`.
     pub(crate) async fn history(
         &self,
         slug_key: &str,
         token: &EditToken,
         caller_key: &str,
+        min_position: Option<u64>,
     ) -> Result<(PageRow, Vec<HistoryRow>), ApiError> {
         self.limiter.check(Bucket::Reads, caller_key).await?;
+        self.positions.reach(min_position).await?;
         let row = self.live_page(slug_key).await?.ok_or(ApiError::NotFound("Page not found"))?;
         let hash = EditTokenHash::from_hex(&row.edit_token_hash).map_err(ApiError::internal)?;
         if !hash.matches(token) {

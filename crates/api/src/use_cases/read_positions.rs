@@ -53,6 +53,11 @@ impl ReadPositions {
         Ok(position <= end)
     }
 
+    /// The highest events position heard of: the read model has applied at least this much.
+    pub(crate) fn through(&self) -> u64 {
+        self.watch.through()
+    }
+
     /// The read model's events position as it stands now, read from the read model.
     ///
     /// # Errors

@@ -46,6 +46,7 @@ impl SlugChecks {
         min_position: Option<u64>,
     ) -> Result<Availability, ApiError> {
         self.limiter.check(Bucket::SlugChecks, caller_key).await?;
+        self.queries.reach(min_position).await?;
         let refused = |reason: String, suggestions| Availability {
             available: false,
             reason: Some(reason),

@@ -266,3 +266,23 @@ async fn a_cached_answer_older_than_the_position_a_read_names_is_not_served() {
     let (_, body) = answer(get_with(&app, &check, at).await).await;
     assert_eq!(body["available"], false);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_over_its_budget_is_refused_before_it_waits_for_a_position() {
+    let app = crate::app::spawn_app_without_projector(|c| {
+        c.reads_per_minute = 1;
+        c.sync_wait = Duration::from_secs(1);
+    })
+    .await;
+    let slug = unique_slug("budget");
+    let queued = app.post_json("/api/pages", &page_body(&slug)).await;
+    assert_eq!(queued.status(), StatusCode::ACCEPTED, "nothing projects here");
+    let at = position_of(&queued);
+    let page = format!("/api/pages/{slug}");
+    let (status, body) = answer(get_with(&app, &page, at).await).await;
+    assert_eq!((status, &body["code"]), (StatusCode::SERVICE_UNAVAILABLE, &json!("behind")));
+    let started = std::time::Instant::now();
+    let (status, _) = answer(get_with(&app, &page, at).await).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(started.elapsed() < app.config.sync_wait, "refused without waiting");
+}
