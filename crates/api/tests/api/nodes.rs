@@ -238,7 +238,12 @@ async fn a_cached_answer_older_than_the_position_a_read_names_is_not_served() {
     let keys = app.config.read_model.cache_keys();
     let stale = format!("{} 0\n{}", fresh["id"], json!({ "id": fresh["id"], "title": "Stale" }));
     redis::cmd("SET").arg(keys.page(&slug)).arg(&stale).query_async::<()>(&mut redis).await.expect("set");
-    redis::cmd("SET").arg(keys.slug_check(&slug)).arg("0 0").query_async::<()>(&mut redis).await.expect("set");
+    redis::cmd("SET")
+        .arg(keys.slug_check(&slug))
+        .arg("0 0")
+        .query_async::<()>(&mut redis)
+        .await
+        .expect("set");
 
     let (_, body) = answer(app.get(&page).await).await;
     assert_eq!(body["title"], "Stale", "without a position, the cache answers");
