@@ -118,7 +118,8 @@ lint:
 
 # Validate the compose files against the compose-spec schema, and check they agree with the code
 check-compose:
-    check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml deploy/nats-cluster/compose.yml
+    check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml deploy/tls/compose.yml \
+      deploy/nats-cluster/compose.yml deploy/nats-cluster/tls.yml
     python3 scripts/check-compose.py
 
 # Remove build output and local data (data/, .run/, the web build and its test output)

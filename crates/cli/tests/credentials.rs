@@ -156,6 +156,12 @@ async fn the_api_and_a_projector_logged_in_as_their_users_serve_a_create_and_its
         .await
         .expect("EXISTS");
     assert!(cached, "the page is cached");
+    // The password opens Valentine's keys only: nothing else, and no dangerous command.
+    let flushed = redis::cmd("FLUSHALL").query_async::<()>(&mut redis).await;
+    let elsewhere = redis::cmd("SET").arg("other:key").arg("1").query_async::<()>(&mut redis).await;
+    for refused in [flushed, elsewhere] {
+        assert!(refused.is_err_and(|e| e.code() == Some("NOPERM")), "Redis let the password do more");
+    }
     // The operator commands log in as the projector.
     let projector_login =
         [("NATS_USER", PROJECTOR_USER), ("NATS_PASSWORD", PROJECTOR_PASSWORD), redis_login()];
