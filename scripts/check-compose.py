@@ -27,6 +27,8 @@ STACKS = [
     ["docker-compose.yml", "deploy/tls/compose.yml"],
     ["docker-compose.yml", "deploy/nats-cluster/compose.yml"],
     ["docker-compose.yml", "deploy/nats-cluster/compose.yml", "deploy/nats-cluster/tls.yml"],
+    ["deploy/multi-node/compose.yml"],
+    ["deploy/multi-node/compose.yml", "deploy/multi-node/tls.yml"],
 ]
 # What deploy/tls/make-certs.sh writes into deploy/tls/certs/, which the TLS overrides mount.
 CERTS_DIR = "deploy/tls/certs"
@@ -169,6 +171,8 @@ class Stack:
             return "nats"
         if image.startswith("redis:"):
             return "redis"
+        if image.startswith("prom/prometheus:"):
+            return "prometheus"
         target = (service.get("build") or {}).get("target")
         if target == "web":
             return "web"
@@ -254,7 +258,7 @@ def check_stack(stack: Stack) -> None:
             if not isinstance(condition, dict) or "condition" not in condition:
                 problem(f"{where}: {name}: depends_on {dep} without a condition")
         if stack.role(service) is None:
-            problem(f"{where}: {name}: not a service this check knows (nats, redis, api, projector, web)")
+            problem(f"{where}: {name}: not a service this check knows (nats, redis, api, projector, web, prometheus)")
         for port in service.get("ports", []) or []:
             if stack.role(service) in ("nats", "redis", "projector"):
                 problem(f"{where}: {name}: publishes port {port} on the host; the operator commands run in the network")
@@ -267,8 +271,9 @@ def check_stack(stack: Stack) -> None:
         return
     nats_names = check_nats(stack)
     check_redis(stack)
-    check_apps(stack, nats_names)
+    nodes = check_apps(stack, nats_names)
     check_web(stack)
+    check_prometheus(stack, nodes)
 
 
 def check_nats(stack: Stack) -> dict[str, int]:
@@ -531,6 +536,39 @@ def check_web(stack: Stack) -> None:
                 problem(f"{here}: nginx's upstream {host} is also the name of a service that is no API")
 
 
+def check_prometheus(stack: Stack, nodes: dict[str, dict[str, list[str]]]) -> None:
+    """Prometheus scrapes every API and projector at the port it serves /metrics on."""
+    for name, service in stack.of_role("prometheus").items():
+        here = f"{stack.where}: {name}"
+        config_file = stack.host_file(service, "/etc/prometheus/prometheus.yml")
+        if not config_file or not (ROOT / config_file).is_file():
+            problem(f"{here}: no prometheus.yml of the repository mounted at /etc/prometheus/prometheus.yml")
+            continue
+        config = load(config_file)
+        scraped: dict[str, set[int]] = {}
+        for job in config.get("scrape_configs", []):
+            if job.get("metrics_path", "/metrics") != "/metrics":
+                problem(f"{config_file}: job {job.get('job_name')} scrapes {job.get('metrics_path')}, not /metrics")
+            for sd in job.get("dns_sd_configs", []):
+                for dns_name in sd.get("names", []):
+                    scraped.setdefault(dns_name, set()).add(int(sd.get("port", 0)))
+            for static in job.get("static_configs", []):
+                for target in static.get("targets", []):
+                    host, port = target.rsplit(":", 1)
+                    scraped.setdefault(host, set()).add(int(port))
+        for roles in nodes.values():
+            for role, members in roles.items():
+                for member in members:
+                    env = env_of(stack.services[member])
+                    port = port_of(env.get("BIND_ADDR" if role == "api" else "PROJECTOR_HEALTH_ADDR", ":0"))
+                    if port not in scraped.get(member, set()):
+                        problem(f"{config_file}: {member} (its {role}) is not scraped at port {port}")
+        known = {a for n, s in stack.services.items() for a in names_of(n, s)} | {"127.0.0.1", "localhost"}
+        for host in scraped:
+            if host not in known:
+                problem(f"{config_file}: scrapes {host}, which is no service of {stack.where}")
+
+
 # --- nginx.conf -------------------------------------------------------------------------------
 nginx = read("deploy/nginx.conf")
 nginx_upstreams = re.findall(r"^\s*server\s+([\w.-]+):(\d+)\b", nginx, re.M)
@@ -542,13 +580,22 @@ if not log_formats or any("remote_addr" in f or "forwarded" in f for f in log_fo
     problem("deploy/nginx.conf: the access log must use a format without the client's address")
 if not nginx_upstreams:
     problem("deploy/nginx.conf: no upstream server")
+# Upstreams found again when containers come and go: Docker's DNS, `resolve`, a shared zone.
+if not re.search(r"^\s*resolver\s+127\.0\.0\.11\b", nginx, re.M):
+    problem("deploy/nginx.conf: no `resolver 127.0.0.11` (Docker's DNS) to find the API containers again")
+for upstream in re.findall(r"upstream\s+\w+\s*\{([^}]*)\}", nginx):
+    if "zone " not in upstream or re.search(r"^\s*server\s+(?![^;]*\bresolve\b)", upstream, re.M):
+        problem("deploy/nginx.conf: an upstream server without `resolve` (and a zone): scaled or restarted APIs are missed")
 
-# --- the Dockerfile: the targets compose builds, a non-root user, the web app ----------------
+# --- the Dockerfile: the targets compose builds, a non-root user, the web app, nginx's version --
 dockerfile = read("deploy/Dockerfile")
 stages = set(re.findall(r"^FROM\s+\S+\s+AS\s+(\S+)", dockerfile, re.M | re.I))
 runtime = dockerfile.split("AS valentine", 1)[-1].split("\nFROM", 1)[0]
 if not re.search(r"^USER\s+(?!root)\S+", runtime, re.M):
     problem("deploy/Dockerfile: the valentine image runs as root")
+nginx_image = re.search(r"^FROM\s+nginx:(\d+)\.(\d+)\.(\d+)\S*\s+AS\s+web", dockerfile, re.M)
+if not nginx_image or tuple(int(g) for g in nginx_image.groups()) < (1, 27, 3):
+    problem("deploy/Dockerfile: the web stage must pin nginx 1.27.3 or later (`resolve` in its upstream)")
 
 # --- NATS durability (docs/architecture.md, "Durability") -----------------------------------
 # The single node fsyncs every write before acknowledging it: an acknowledged create survives

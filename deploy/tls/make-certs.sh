@@ -4,7 +4,7 @@
 #   deploy/tls/make-certs.sh [NAME...]
 #
 # into deploy/tls/certs/ (mounted read-only by the TLS overrides: deploy/tls/compose.yml,
-# deploy/nats-cluster/tls.yml):
+# deploy/nats-cluster/tls.yml, deploy/multi-node/tls.yml):
 #   ca.pem                    the authority's certificate: NATS_TLS_CA of the clients, and
 #                             NATS_SERVER_TLS_CA of the servers
 #   server.pem, server-key.pem
