@@ -116,9 +116,13 @@ fmt-check:
 lint:
     cargo clippy --workspace --all-targets --locked -- -D warnings
 
-# Validate the compose files against the compose-spec schema, and check they agree with the code
+# Check the compose files (compose-spec schema) and prometheus.yml (promtool) and that they agree with the code
 check-compose:
-    check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml deploy/nats-cluster/compose.yml
+    check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml deploy/tls/compose.yml \
+      deploy/nats-cluster/compose.yml deploy/nats-cluster/tls.yml \
+      deploy/multi-node/compose.yml deploy/multi-node/tls.yml
+    @command -v promtool > /dev/null || { echo "check-compose: promtool is missing; run scripts/bootstrap.sh" >&2; exit 1; }
+    promtool check config deploy/multi-node/prometheus.yml
     python3 scripts/check-compose.py
 
 # Remove build output and local data (data/, .run/, the web build and its test output)

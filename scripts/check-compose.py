@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Checks that docker-compose.yml, deploy/ and .env.example agree with the code.
+"""Checks that the compose files, deploy/ and .env.example agree with the code.
 
-The compose-spec schema check (check-jsonschema) says the file is well formed; this says it
-is right for Valentine: every setting it passes is one the binary reads, every subcommand it
-runs exists, and the ports, hosts, volumes, images and proxy addresses line up across the
-compose file, the Dockerfile, nginx.conf and the code. Exits 1 with one line per problem.
+The compose-spec schema check (check-jsonschema) says each file is well formed; this says the
+stacks they make are right for Valentine: every setting passed is one the binary reads, every
+subcommand run exists, and the ports, hosts, volumes, images, credentials, TLS files, nodes
+and proxy addresses line up across the compose files, the Dockerfile, the nats-server
+configurations, nginx.conf, prometheus.yml and the code. A stack is a compose file with the
+overrides it is run with, merged as `docker compose -f ... -f ...` merges them. Exits 1 with
+one line per problem.
 """
 
 import ipaddress
@@ -18,6 +21,18 @@ from ruamel.yaml import YAML
 ROOT = Path(__file__).resolve().parent.parent
 problems: list[str] = []
 
+# The stacks: the first file's folder is the project directory its relative paths start from.
+STACKS = [
+    ["docker-compose.yml"],
+    ["docker-compose.yml", "deploy/tls/compose.yml"],
+    ["docker-compose.yml", "deploy/nats-cluster/compose.yml"],
+    ["docker-compose.yml", "deploy/nats-cluster/compose.yml", "deploy/nats-cluster/tls.yml"],
+    ["deploy/multi-node/compose.yml"],
+    ["deploy/multi-node/compose.yml", "deploy/multi-node/tls.yml"],
+]
+# What deploy/tls/make-certs.sh writes into deploy/tls/certs/, which the TLS overrides mount.
+CERTS_DIR = "deploy/tls/certs"
+
 
 def problem(text: str) -> None:
     problems.append(text)
@@ -25,6 +40,10 @@ def problem(text: str) -> None:
 
 def read(path: str) -> str:
     return (ROOT / path).read_text(encoding="utf-8")
+
+
+def load(path: str) -> dict:
+    return YAML(typ="safe").load(read(path)) or {}
 
 
 # --- what the code defines ------------------------------------------------------------------
@@ -43,15 +62,40 @@ if not subcommands:
 
 example_settings = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", read(".env.example"), re.M))
 
-# --- the compose file -----------------------------------------------------------------------
-compose = YAML(typ="safe").load(read("docker-compose.yml"))
-services = compose.get("services", {})
-for required in ["nats", "redis", "api", "projector", "web"]:
-    if required not in services:
-        problem(f"docker-compose.yml: no `{required}` service")
-if problems:
-    print("\n".join(problems))
-    sys.exit(1)
+# Redis's default user: what the tests run it with (crates/testkit/src/redis.rs).
+redis_rules = re.search(r'DEFAULT_USER_RULES: &str = "([^"]+)"', read("crates/testkit/src/redis.rs"))
+redis_rules = redis_rules.group(1) if redis_rules else None
+if not redis_rules:
+    problem("crates/testkit/src/redis.rs: no DEFAULT_USER_RULES")
+
+# The files deploy/tls/make-certs.sh makes.
+make_certs = read("deploy/tls/make-certs.sh")
+cert_files = set(re.findall(r"certs/([\w-]+\.pem)", make_certs)) | {
+    f"{name}.pem" for name in re.findall(r"^issue (\w+) ", make_certs, re.M)
+} | {f"{name}-key.pem" for name in re.findall(r"^issue (\w+) ", make_certs, re.M)}
+
+
+# --- compose: merging, and reading services -------------------------------------------------
+def merge(base, override):
+    """`override` over `base`, as compose merges files: mappings key by key, volumes by their
+    target, environment by name, other lists and values replaced."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        out = dict(base)
+        for key, value in override.items():
+            if key == "volumes" and isinstance(value, list) and isinstance(out.get(key), list):
+                targets = {volume_target(v): v for v in out[key]}
+                targets.update({volume_target(v): v for v in value})
+                out[key] = list(targets.values())
+            elif key == "environment":
+                out[key] = {**env_of({"environment": out.get(key)}), **env_of({"environment": value})}
+            else:
+                out[key] = merge(out.get(key), value)
+        return out
+    return override
+
+
+def volume_target(volume) -> str:
+    return volume.split(":")[1] if isinstance(volume, str) else str(volume.get("target"))
 
 
 def env_of(service: dict) -> dict:
@@ -65,176 +109,134 @@ def port_of(address: str) -> int:
     return int(address.rsplit(":", 1)[1])
 
 
-def healthcheck_url(name: str, service: dict) -> str:
+def healthcheck_url(where: str, service: dict) -> str:
     test = service.get("healthcheck", {}).get("test", [])
     urls = [t for t in test if isinstance(t, str) and t.startswith("http")]
     if not urls:
-        problem(f"{name}: no health check URL")
+        problem(f"{where}: no health check URL")
         return ""
     return urls[0]
 
 
-for name, service in services.items():
-    if "healthcheck" not in service:
-        problem(f"{name}: no health check")
-    for dep, condition in (service.get("depends_on") or {}).items():
-        if dep not in services:
-            problem(f"{name}: depends on unknown service {dep}")
-        if not isinstance(condition, dict) or "condition" not in condition:
-            problem(f"{name}: depends_on {dep} without a condition")
-
-# The application services: settings, commands, the shared image and read model.
-nats_args = services["nats"].get("command", [])
-nats_port = int(nats_args[nats_args.index("-p") + 1]) if "-p" in nats_args else 4222
-declared_volumes = set((compose.get("volumes") or {}).keys())
-read_model_volumes = {}
-for name in ["api", "projector"]:
-    service = services[name]
-    env = env_of(service)
-    for key in env:
-        if key not in code_settings:
-            problem(f"{name}: {key} is not a setting the binary reads")
-        if key not in example_settings:
-            problem(f"{name}: {key} is not listed in .env.example")
-    command = service.get("command", [])
-    if not command or command[0] not in subcommands:
-        problem(f"{name}: command {command} is not a subcommand of valentine ({sorted(subcommands)})")
-    test = service.get("healthcheck", {}).get("test", [])
-    if "valentine" in test and test[test.index("valentine") + 1] not in subcommands:
-        problem(f"{name}: health check runs an unknown subcommand: {test}")
-    build = service.get("build", {})
-    if build.get("dockerfile") != "deploy/Dockerfile" or build.get("target") != "valentine":
-        problem(f"{name}: not built from deploy/Dockerfile, target valentine")
-    if service.get("image") != services["api"].get("image"):
-        problem(f"{name}: api and projector must run the same image")
-    nats = urlparse(env.get("NATS_URL", ""))
-    if (nats.hostname, nats.port) != ("nats", nats_port):
-        problem(f"{name}: NATS_URL {env.get('NATS_URL')} is not nats:{nats_port}")
-    redis = urlparse(env.get("REDIS_URL", ""))
-    if (redis.hostname, redis.port) != ("redis", 6379):
-        problem(f"{name}: REDIS_URL {env.get('REDIS_URL')} is not redis:6379")
-    db_dir = str(Path(env.get("DATABASE_PATH", "/missing/x")).parent)
-    mounts = {v.split(":")[1]: v.split(":")[0] for v in service.get("volumes", []) if isinstance(v, str)}
-    if db_dir not in mounts:
-        problem(f"{name}: DATABASE_PATH's folder {db_dir} is not a mounted volume")
-    else:
-        read_model_volumes[name] = mounts[db_dir]
-        if mounts[db_dir] not in declared_volumes:
-            problem(f"{name}: volume {mounts[db_dir]} is not declared")
-    if "ports" in service and name == "projector":
-        problem("projector: publishes host ports, so it cannot be scaled")
-    if "container_name" in service:
-        problem(f"{name}: container_name prevents scaling")
-if len(set(read_model_volumes.values())) > 1:
-    problem(f"api and projector mount different read-model volumes: {read_model_volumes}")
-
-api_env = env_of(services["api"])
-api_port = port_of(api_env.get("BIND_ADDR", ":0"))
-if port_of(urlparse(healthcheck_url("api", services["api"])).netloc or ":0") != api_port:
-    problem("api: health check port differs from BIND_ADDR")
-if str(api_port) not in [str(p) for p in services["api"].get("expose", [])]:
-    problem(f"api: BIND_ADDR port {api_port} is not exposed")
-projector_env = env_of(services["projector"])
-if "PROJECTOR_HEALTH_ADDR" in projector_env:
-    health_port = port_of(projector_env["PROJECTOR_HEALTH_ADDR"])
-    if port_of(urlparse(healthcheck_url("projector", services["projector"])).netloc or ":0") != health_port:
-        problem("projector: health check port differs from PROJECTOR_HEALTH_ADDR")
-else:
-    problem("projector: no PROJECTOR_HEALTH_ADDR for its health check")
-
-# Images: the event store needs nats-server 2.11 or later.
-nats_image = services["nats"].get("image", "")
-match = re.match(r"nats:(\d+)\.(\d+)", nats_image)
-if not match or (int(match.group(1)), int(match.group(2))) < (2, 11):
-    problem(f"nats: image {nats_image} is older than nats-server 2.11")
-
-# The proxy: nginx's fixed address, and nothing else, is the API's trusted proxy.
-subnets = [c["subnet"] for c in compose.get("networks", {}).get("default", {}).get("ipam", {}).get("config", [])]
-trusted = [ipaddress.ip_network(t.strip()) for t in api_env.get("TRUSTED_PROXIES", "").split(",") if t.strip()]
-if not subnets:
-    problem("networks: the default network has no fixed subnet, so TRUSTED_PROXIES cannot name nginx")
-web_address = ((services["web"].get("networks") or {}).get("default") or {}).get("ipv4_address")
-if not web_address:
-    problem("web: no fixed ipv4_address on the default network, so TRUSTED_PROXIES cannot name it alone")
-else:
-    if not any(ipaddress.ip_address(web_address) in t for t in trusted):
-        problem(f"api: TRUSTED_PROXIES {trusted} does not include nginx's address {web_address}")
-    for subnet in subnets:
-        gateway = next(ipaddress.ip_network(subnet).hosts())
-        if any(gateway in t for t in trusted):
-            problem(f"api: TRUSTED_PROXIES {trusted} includes the network's gateway {gateway}, "
-                    "through which published ports forward any client")
-for port in services["web"].get("ports", []):
-    if not str(port).startswith("127.0.0.1:"):
-        problem(f"web: port {port} is published beyond loopback; the TLS proxy in front is the way in")
-nginx = read("deploy/nginx.conf")
-if "$proxy_add_x_forwarded_for" in nginx or "proxy_set_header X-Forwarded-For $remote_addr;" not in nginx:
-    problem("deploy/nginx.conf: X-Forwarded-For must be set to $remote_addr, never appended to")
-log_formats = re.findall(r"log_format\s+\w+\s+'([^;]*)';", nginx)
-if not log_formats or any("remote_addr" in f or "forwarded" in f for f in log_formats) or "access_log " not in nginx:
-    problem("deploy/nginx.conf: the access log must use a format without the client's address")
-upstreams = re.findall(r"server\s+([\w.-]+):(\d+);", nginx)
-if ("api", str(api_port)) not in upstreams:
-    problem(f"deploy/nginx.conf: no upstream api:{api_port} (found {upstreams})")
-web = services["web"]
-if web.get("build", {}).get("target") != "web":
-    problem("web: not built from deploy/Dockerfile, target web")
-
-# The Dockerfile: the targets compose builds, a non-root user, the web app where WEB_DIST says.
-dockerfile = read("deploy/Dockerfile")
-stages = set(re.findall(r"^FROM\s+\S+\s+AS\s+(\S+)", dockerfile, re.M | re.I))
-for name, service in services.items():
-    target = service.get("build", {}).get("target")
-    if target and target not in stages:
-        problem(f"{name}: Dockerfile has no stage {target}")
-runtime = dockerfile.split("AS valentine", 1)[-1].split("\nFROM", 1)[0]
-if not re.search(r"^USER\s+(?!root)\S+", runtime, re.M):
-    problem("deploy/Dockerfile: the valentine image runs as root")
-if f"/web/dist {api_env.get('WEB_DIST', '/nowhere')}" not in runtime:
-    problem("deploy/Dockerfile: the web app is not copied to the API's WEB_DIST")
-
-# --- NATS durability (docs/architecture.md, "Durability") -----------------------------------
-def conf_value(text: str, key: str) -> list[str]:
-    """The values of `key: value` lines in a nats-server configuration, quotes removed."""
-    return [v.strip().strip('"') for v in re.findall(rf"^\s*{key}\s*[:=]\s*(.+?)\s*$", text, re.M)]
-
-
-# The single node fsyncs every write before acknowledging it: an acknowledged create survives
-# a host crash, not only a crash of nats-server.
-single_conf = read("nats/nats-server.conf")
-if conf_value(single_conf, "sync_interval") != ["always"]:
-    problem(f"nats/nats-server.conf: sync_interval must be always, found {conf_value(single_conf, 'sync_interval')}")
-# A cluster relies on three replicas instead: an acknowledged event is on a majority of nodes.
-cluster = YAML(typ="safe").load(read("deploy/nats-cluster/compose.yml"))
-cluster_services = cluster.get("services", {})
-for name in ["api", "projector"]:
-    if env_of(cluster_services.get(name, {})).get("NATS_REPLICAS") != "3":
-        problem(f"deploy/nats-cluster/compose.yml: {name} must run with NATS_REPLICAS=3 (R3 streams)")
-nodes = sorted((ROOT / "deploy/nats-cluster").glob("node-*.conf"))
-if len(nodes) != 3:
-    problem(f"deploy/nats-cluster: {len(nodes)} node configurations, not 3")
-
-
-# --- NATS and Redis credentials and exposure (docs/deployment.md, "Secrets") ----------------
 def secret_reference(value: str) -> bool:
     """Whether a compose value is a required variable, `${NAME:?why}`, not a literal."""
     return re.fullmatch(r"\$\{[A-Z][A-Z0-9_]*:\?[^}]+\}", value) is not None
 
 
-# The single node: nats/nats-server.conf plus the users of nats/users.conf.
-nats_conf = str(nats_args[nats_args.index("-c") + 1]) if "-c" in nats_args else ""
-nats_mounts = {v.split(":")[1]: v.split(":")[0] for v in services["nats"].get("volumes", []) if isinstance(v, str)}
-conf_dir = str(Path(nats_conf).parent)
-if nats_mounts.get(conf_dir) != "./nats":
-    problem(f"nats: its configuration {nats_conf} is not in the repository's nats/ folder")
-else:
-    served = read(f"nats/{Path(nats_conf).name}")
-    includes = set(conf_value(served, "include")) | set(re.findall(r"^\s*include\s+(\S+)", served, re.M))
-    for needed in ["nats-server.conf", "users.conf"]:
-        if needed not in includes and Path(nats_conf).name != needed:
-            problem(f"nats: {nats_conf} does not include {needed}")
+def names_of(name: str, service: dict) -> set[str]:
+    """The names a service answers to on the default network: its own and its aliases."""
+    networks = service.get("networks") or {}
+    default = networks.get("default") if isinstance(networks, dict) else None
+    return {name} | set((default or {}).get("aliases") or [])
 
-# Clients need a password: the users of nats/users.conf, passwords from the environment.
+
+class Stack:
+    """A compose file and its overrides, merged."""
+
+    def __init__(self, files: list[str]):
+        self.files = files
+        self.where = " + ".join(files)
+        self.project = (ROOT / files[0]).parent
+        self.compose: dict = {}
+        for file in files:
+            self.compose = merge(self.compose, load(file))
+        self.services: dict = self.compose.get("services", {}) or {}
+
+    def mounts(self, service: dict) -> dict[str, str]:
+        """A service's bind mounts and volumes: container path -> host path (from the
+        repository root) or volume name."""
+        out = {}
+        for volume in service.get("volumes", []) or []:
+            if not isinstance(volume, str):
+                continue
+            source, target = volume.split(":")[:2]
+            if source.startswith("."):
+                host = (self.project / source).resolve()
+                source = str(host.relative_to(ROOT)) if host.is_relative_to(ROOT) else str(host)
+            out[target] = source
+        return out
+
+    def host_file(self, service: dict, path: str) -> str | None:
+        """The repository path of the file a service sees at `path`, if a bind mount holds it."""
+        for target, source in sorted(self.mounts(service).items(), key=lambda m: -len(m[0])):
+            if path == target:
+                return source
+            if path.startswith(target.rstrip("/") + "/"):
+                return f"{source}/{path[len(target.rstrip('/')) + 1:]}"
+        return None
+
+    def role(self, service: dict) -> str | None:
+        image = str(service.get("image", ""))
+        if image.startswith("nats:"):
+            return "nats"
+        if image.startswith("redis:"):
+            return "redis"
+        if image.startswith("prom/prometheus:"):
+            return "prometheus"
+        target = (service.get("build") or {}).get("target")
+        if target == "web":
+            return "web"
+        if target == "valentine" or image.startswith("valentine:"):
+            command = service.get("command") or []
+            return str(command[0]) if command else "valentine"
+        return None
+
+    def of_role(self, role: str) -> dict[str, dict]:
+        return {n: s for n, s in self.services.items() if self.role(s) == role}
+
+
+# --- NATS configurations ---------------------------------------------------------------------
+def expand_conf(path: str, seen: tuple = ()) -> str:
+    """A nats-server configuration with its includes inlined and comments removed."""
+    if path in seen:
+        problem(f"{path}: includes itself")
+        return ""
+    text = re.sub(r"#.*", "", read(path))
+
+    def inline(match: re.Match) -> str:
+        included = str((ROOT / path).parent.joinpath(match.group(2).strip('"')).resolve().relative_to(ROOT))
+        return match.group(1) + expand_conf(included, (*seen, path))
+
+    return re.sub(r"^(\s*)include\s+(\S+)\s*$", inline, text, flags=re.M)
+
+
+def conf_value(text: str, key: str) -> list[str]:
+    """The values of `key: value` lines in a nats-server configuration, quotes removed."""
+    return [v.strip().strip('"') for v in re.findall(rf"^\s*{key}\s*[:=]\s*(.+?)\s*$", text, re.M)]
+
+
+def conf_block(text: str, name: str) -> str:
+    """The body of the last block `name { ... }` at the top level of `text` (a later block
+    replaces an earlier one in nats-server), braces balanced."""
+    body = ""
+    for match in re.finditer(rf"(?:^|\s){name}\s*\{{", text):
+        if text[:match.start()].count("{") != text[:match.start()].count("}"):
+            continue
+        depth, i = 1, match.end()
+        while depth and i < len(text):
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+        body = text[match.end():i - 1]
+    return body
+
+
+def without_blocks(text: str) -> str:
+    """`text` with every `{ ... }` block's body removed: its top-level keys only."""
+    out, depth = [], 0
+    for char in text:
+        if char == "}":
+            depth -= 1
+        if depth == 0:
+            out.append(char)
+        if char == "{":
+            depth += 1
+    return "".join(out)
+
+
+def has_block(text: str, name: str) -> bool:
+    return re.search(rf"(^|\s){name}\s*\{{", text) is not None
+
+
 users_conf = read("nats/users.conf")
 nats_users = dict(re.findall(r"user:\s*(\w+)\s*\n\s*password:\s*(\S+)", users_conf))
 if not nats_users:
@@ -242,54 +244,394 @@ if not nats_users:
 for user, password in nats_users.items():
     if not password.startswith("$"):
         problem(f"nats/users.conf: the password of {user} is written in the file, not taken from the environment")
-    variable = password.lstrip("$")
-    if not secret_reference(env_of(services["nats"]).get(variable, "")):
-        problem(f"nats: {variable} (the password of {user}) must come from the environment as ${{{variable}:?...}}")
-for name in ["api", "projector"]:
-    env = env_of(services[name])
-    user = env.get("NATS_USER", "")
-    if user not in nats_users:
-        problem(f"{name}: NATS_USER {user!r} is not a user of nats/users.conf")
-    elif env.get("NATS_PASSWORD") != env_of(services["nats"]).get(nats_users[user].lstrip("$")):
-        problem(f"{name}: NATS_PASSWORD is not the password nats gives {user}")
-    if not secret_reference(env.get("REDIS_PASSWORD", "")):
-        problem(f"{name}: REDIS_PASSWORD must come from the environment as ${{REDIS_PASSWORD:?...}}")
-redis = services["redis"]
-redis_command = " ".join(str(c) for c in redis.get("command", []))
-if "requirepass $$REDISCLI_AUTH" not in redis_command:
-    problem("redis: no requirepass (from REDISCLI_AUTH, on standard input)")
-if env_of(redis).get("REDISCLI_AUTH") != env_of(services["api"]).get("REDIS_PASSWORD"):
-    problem("redis: REDISCLI_AUTH is not the REDIS_PASSWORD the API and projectors use")
-for name in ["nats", "redis"]:
-    for port in services[name].get("ports", []):
-        problem(f"{name}: publishes port {port} on the host; the operator commands run in the network")
 
-# The cluster nodes: routes that need a password, the same users.
-for node in nodes:
-    text = re.sub(r"#.*", "", node.read_text(encoding="utf-8"))
-    where = f"deploy/nats-cluster/{node.name}"
-    cluster_block = text.split("cluster {", 1)[-1] if "cluster {" in text else ""
-    if "authorization" not in cluster_block or not re.search(r"password:\s*\$\w+", cluster_block):
-        problem(f"{where}: routes without authorization (a password from the environment)")
-    if not re.search(r"^\s*include\s+\.\./\.\./nats/users\.conf\s*$", text, re.M):
-        problem(f"{where}: does not include ../../nats/users.conf")
-    if re.search(r"nats-route://[^$\s]*:[^$\s]+@", text):
-        problem(f"{where}: a route URL carries a written password")
-for name, service in cluster_services.items():
-    if name.startswith("nats"):
-        if any(str(arg) == "--cluster" or str(arg).startswith("--cluster=") for arg in service.get("command", [])):
-            problem(f"deploy/nats-cluster/compose.yml: {name} sets the cluster on its command line, "
-                    "which drops the routes' authorization")
-        for port in service.get("ports", []):
-            problem(f"deploy/nats-cluster/compose.yml: {name} publishes port {port} on the host")
 
+# --- one stack --------------------------------------------------------------------------------
+def check_stack(stack: Stack) -> None:
+    where, services = stack.where, stack.services
+    for name, service in services.items():
+        if "healthcheck" not in service:
+            problem(f"{where}: {name}: no health check")
+        for dep, condition in (service.get("depends_on") or {}).items():
+            if dep not in services:
+                problem(f"{where}: {name}: depends on unknown service {dep}")
+            if not isinstance(condition, dict) or "condition" not in condition:
+                problem(f"{where}: {name}: depends_on {dep} without a condition")
+        if stack.role(service) is None:
+            problem(f"{where}: {name}: not a service this check knows (nats, redis, api, projector, web, prometheus)")
+        for port in service.get("ports", []) or []:
+            if stack.role(service) in ("nats", "redis", "projector"):
+                problem(f"{where}: {name}: publishes port {port} on the host; the operator commands run in the network")
+            elif not str(port).startswith("127.0.0.1:"):
+                problem(f"{where}: {name}: port {port} is published beyond loopback")
+    missing = [role for role in ["nats", "redis", "api", "projector", "web"] if not stack.of_role(role)]
+    for role in missing:
+        problem(f"{where}: no {role} service")
+    if missing:
+        return
+    nats_names = check_nats(stack)
+    check_redis(stack)
+    nodes = check_apps(stack, nats_names)
+    check_web(stack)
+    check_prometheus(stack, nodes)
+
+
+def check_nats(stack: Stack) -> dict[str, int]:
+    """The NATS servers: their configuration, its variables, users, routes and TLS. Returns
+    the names clients may reach them by, with their client port."""
+    where, nats = stack.where, stack.of_role("nats")
+    reachable: dict[str, int] = {}
+    server_names: dict[str, str] = {}
+    for name, service in nats.items():
+        here = f"{where}: {name}"
+        match = re.match(r"nats:(\d+)\.(\d+)", str(service.get("image", "")))
+        if not match or (int(match.group(1)), int(match.group(2))) < (2, 11):
+            problem(f"{here}: image {service.get('image')} is older than nats-server 2.11")
+        args = [str(a) for a in service.get("command", [])]
+        if any(a == "--cluster" or a.startswith("--cluster=") for a in args):
+            problem(f"{here}: sets the cluster on its command line, which drops the routes' authorization")
+        conf_file, conf = nats_conf(stack, service)
+        if not conf_file:
+            problem(f"{here}: its configuration (-c) is not a file of the repository mounted into it")
+            continue
+        env = env_of(service)
+        if not re.search(r"^\s*authorization\s*\{[^}]*users", conf, re.M):
+            problem(f"{here}: {conf_file} lets clients in without the users of nats/users.conf")
+        # Every variable the configuration reads is in the server's environment.
+        unquoted = re.sub(r'"[^"\n]*"', "", conf)
+        for variable in sorted(set(re.findall(r"\$([A-Z][A-Z0-9_]*)", unquoted))):
+            if variable not in env:
+                problem(f"{here}: {conf_file} reads ${variable}, which its environment does not set")
+        for user, password in nats_users.items():
+            if not secret_reference(env.get(password.lstrip("$"), "")):
+                variable = password.lstrip("$")
+                problem(f"{here}: {variable} (the password of {user}) must come from the environment as ${{{variable}:?...}}")
+        # One node fsyncs every write before acknowledging it (nats/nats-server.conf); a
+        # cluster relies on three replicas instead (docs/architecture.md, "Durability").
+        if len(nats) == 1 and conf_value(conf_block(conf, "jetstream"), "sync_interval") != ["always"]:
+            problem(f"{here}: a single node whose {conf_file} does not sync every write (sync_interval: always)")
+        port = int(args[args.index("-p") + 1]) if "-p" in args else None
+        listen = conf_value(without_blocks(conf), "listen")
+        port = port or (port_of(listen[-1]) if listen else 4222)
+        for alias in names_of(name, service):
+            reachable[alias] = port
+        server_name = env.get("NATS_SERVER_NAME") if conf_value(conf, "server_name") == ["$NATS_SERVER_NAME"] else None
+        server_name = server_name or next(iter(conf_value(conf, "server_name")), name)
+        if server_name in server_names:
+            problem(f"{here}: server_name {server_name} is also {server_names[server_name]}'s")
+        server_names[server_name] = name
+        # A cluster: routes need the route user's password; their URLs name the nodes.
+        cluster = conf_block(conf, "cluster")
+        if len(nats) > 1 and not cluster:
+            problem(f"{here}: one of {len(nats)} nodes without a cluster block")
+        if cluster:
+            if not re.search(r"authorization\s*\{[^}]*password:\s*\$\w+", cluster):
+                problem(f"{here}: routes without authorization (a password from the environment)")
+            if re.search(r"nats-route://[^$\s]*:[^$\s]+@", conf):
+                problem(f"{here}: a route URL carries a written password")
+            for variable in re.findall(r"\$(NATS_ROUTE_\d+)", cluster):
+                host = urlparse(env.get(variable, "")).hostname
+                if host not in {a for n, s in nats.items() for a in names_of(n, s)}:
+                    problem(f"{here}: {variable} routes to {host}, which is no NATS service")
+        # TLS: the files it names are made by deploy/tls/make-certs.sh and mounted.
+        blocks = [("client port", conf_block(conf, "tls"))]
+        if cluster:
+            blocks.append(("routes", conf_block(cluster, "tls")))
+        for what, block in blocks:
+            if not block:
+                continue
+            if what == "routes" and conf_value(block, "verify") != ["true"]:
+                problem(f"{here}: TLS on the routes without verify: true")
+            for key in ["cert_file", "key_file", "ca_file"]:
+                for value in conf_value(block, key):
+                    path = env.get(value.lstrip("$"), "") if value.startswith("$") else value
+                    check_tls_file(stack, here, service, f"{key} of the {what}", path)
+    if len(nats) > 1 and len(nats) != 3:
+        problem(f"{where}: {len(nats)} NATS nodes; the cluster has 3")
+    return reachable
+
+
+def nats_conf(stack: Stack, service: dict) -> tuple[str | None, str]:
+    """The repository file a NATS service runs (-c), and its text with includes inlined."""
+    args = [str(a) for a in service.get("command", [])]
+    conf_file = stack.host_file(service, args[args.index("-c") + 1]) if "-c" in args else None
+    if not conf_file or not (ROOT / conf_file).is_file():
+        return None, ""
+    return conf_file, expand_conf(conf_file)
+
+
+def check_tls_file(stack: Stack, here: str, service: dict, what: str, path: str) -> None:
+    host = stack.host_file(service, path)
+    if not host or str(Path(host).parent) != CERTS_DIR or Path(host).name not in cert_files:
+        problem(f"{here}: {what} {path!r} is not one of the files deploy/tls/make-certs.sh makes in {CERTS_DIR}/, mounted")
+
+
+def check_redis(stack: Stack) -> None:
+    for name, service in stack.of_role("redis").items():
+        command = " ".join(str(c) for c in service.get("command", []))
+        if f"user default on >$$REDISCLI_AUTH {redis_rules}" not in command:
+            problem(f"{stack.where}: {name}: the default user is not `on >$$REDISCLI_AUTH {redis_rules}` "
+                    "(on standard input; the rules of crates/testkit/src/redis.rs)")
+        if "requirepass" in command:
+            problem(f"{stack.where}: {name}: requirepass as well as the default user's password")
+        for app, app_service in {**stack.of_role("api"), **stack.of_role("projector")}.items():
+            if env_of(service).get("REDISCLI_AUTH") != env_of(app_service).get("REDIS_PASSWORD"):
+                problem(f"{stack.where}: {name}: REDISCLI_AUTH is not the REDIS_PASSWORD {app} uses")
+
+
+def check_apps(stack: Stack, nats_names: dict[str, int]) -> dict[str, dict[str, list[str]]]:
+    """The API and projector services: settings, commands, image, servers, credentials and the
+    nodes they form. Returns the nodes: read model volume -> role -> services."""
+    where, services = stack.where, stack.services
+    nats = stack.of_role("nats")
+    nats_env = {k: v for s in nats.values() for k, v in env_of(s).items()}
+    client_tls = [bool(conf_block(nats_conf(stack, s)[1], "tls")) for s in nats.values()]
+    verify = any(env_of(s).get("NATS_SERVER_TLS_VERIFY") == "true" for s in nats.values())
+    redis_names = {a for n, s in stack.of_role("redis").items() for a in names_of(n, s)}
+    declared_volumes = set((stack.compose.get("volumes") or {}).keys())
+    images = set()
+    nodes: dict[str, dict[str, list[str]]] = {}
+    node_ids: dict[str, set[str]] = {}
+    for name, service in {**stack.of_role("api"), **stack.of_role("projector")}.items():
+        here = f"{where}: {name}"
+        role = stack.role(service)
+        env = env_of(service)
+        for key in env:
+            if key not in code_settings:
+                problem(f"{here}: {key} is not a setting the binary reads")
+            if key not in example_settings:
+                problem(f"{here}: {key} is not listed in .env.example")
+        command = service.get("command", [])
+        if not command or command[0] not in subcommands:
+            problem(f"{here}: command {command} is not a subcommand of valentine ({sorted(subcommands)})")
+        test = service.get("healthcheck", {}).get("test", [])
+        if "valentine" in test and test[test.index("valentine") + 1] not in subcommands:
+            problem(f"{here}: health check runs an unknown subcommand: {test}")
+        build = service.get("build", {})
+        if build.get("dockerfile") != "deploy/Dockerfile" or build.get("target") != "valentine":
+            problem(f"{here}: not built from deploy/Dockerfile, target valentine")
+        if (stack.project / build.get("context", ".")).resolve() != ROOT:
+            problem(f"{here}: not built from the repository root")
+        images.add(service.get("image"))
+        if "container_name" in service:
+            problem(f"{here}: container_name prevents scaling")
+
+        # NATS: every server named is a NATS service at its port; the user is one of
+        # nats/users.conf with the password the servers give it; TLS where the servers use it.
+        servers = [s.strip() for s in env.get("NATS_URL", "").split(",") if s.strip()]
+        if not servers:
+            problem(f"{here}: no NATS_URL")
+        for server in servers:
+            url = urlparse(server)
+            if nats_names.get(url.hostname) != url.port:
+                problem(f"{here}: NATS_URL names {server}, which is no NATS service at that port ({nats_names})")
+            if url.scheme != ("tls" if any(client_tls) else "nats"):
+                problem(f"{here}: NATS_URL {server}: use {'tls' if any(client_tls) else 'nats'}:// with these servers")
+        if len(nats) > 1:
+            if env.get("NATS_REPLICAS") != "3":
+                problem(f"{here}: must run with NATS_REPLICAS=3 (R3 streams) on the cluster")
+            if {urlparse(s).hostname for s in servers} & set(nats_names) != {a for a in nats_names if a.startswith("nats-")}:
+                problem(f"{here}: NATS_URL does not list every node of the cluster")
+        user = env.get("NATS_USER", "")
+        if user not in nats_users:
+            problem(f"{here}: NATS_USER {user!r} is not a user of nats/users.conf")
+        elif env.get("NATS_PASSWORD") != nats_env.get(nats_users[user].lstrip("$")):
+            problem(f"{here}: NATS_PASSWORD is not the password the NATS servers give {user}")
+        if any(client_tls):
+            settings = ["NATS_TLS_CA"] + (["NATS_TLS_CERT", "NATS_TLS_KEY"] if verify else [])
+            for setting in settings:
+                if setting not in env:
+                    problem(f"{here}: the NATS servers use TLS{' and verify clients' if verify else ''}, but {setting} is not set")
+                else:
+                    check_tls_file(stack, here, service, setting, env[setting])
+        elif any(k.startswith("NATS_TLS_") for k in env):
+            problem(f"{here}: NATS_TLS_* set, but the NATS servers do not use TLS")
+
+        # Redis: a Redis service; the password from the environment, never in the URL.
+        redis = urlparse(env.get("REDIS_URL", ""))
+        if redis.hostname not in redis_names or redis.port != 6379:
+            problem(f"{here}: REDIS_URL {env.get('REDIS_URL')} is not a Redis service at 6379")
+        if not secret_reference(env.get("REDIS_PASSWORD", "")):
+            problem(f"{here}: REDIS_PASSWORD must come from the environment as ${{REDIS_PASSWORD:?...}}")
+
+        # The read model: a declared volume at DATABASE_PATH's folder; the node it makes.
+        db_dir = str(Path(env.get("DATABASE_PATH", "/missing/x")).parent)
+        volume = stack.mounts(service).get(db_dir)
+        if volume is None:
+            problem(f"{here}: DATABASE_PATH's folder {db_dir} is not a mounted volume")
+            continue
+        if volume not in declared_volumes:
+            problem(f"{here}: volume {volume} is not declared")
+        nodes.setdefault(volume, {}).setdefault(role, []).append(name)
+        node_ids.setdefault(volume, set()).add(env.get("READ_MODEL_ID", "main"))
+
+        # Ports: the health checks probe the addresses the process listens on.
+        if role == "api":
+            api_port = port_of(env.get("BIND_ADDR", ":0"))
+            if port_of(urlparse(healthcheck_url(here, service)).netloc or ":0") != api_port:
+                problem(f"{here}: health check port differs from BIND_ADDR")
+            if str(api_port) not in [str(p) for p in service.get("expose", [])]:
+                problem(f"{here}: BIND_ADDR port {api_port} is not exposed")
+        elif "PROJECTOR_HEALTH_ADDR" in env:
+            health_port = port_of(env["PROJECTOR_HEALTH_ADDR"])
+            if port_of(urlparse(healthcheck_url(here, service)).netloc or ":0") != health_port:
+                problem(f"{here}: health check port differs from PROJECTOR_HEALTH_ADDR")
+        else:
+            problem(f"{here}: no PROJECTOR_HEALTH_ADDR for its health check")
+    if len(images) > 1:
+        problem(f"{where}: the API and projector services run different images: {images}")
+
+    # Nodes: one READ_MODEL_ID per read model, each its own, each with an API and a projector.
+    seen_ids: dict[str, str] = {}
+    for volume, roles in nodes.items():
+        ids = node_ids[volume]
+        if len(ids) > 1:
+            problem(f"{where}: the services on volume {volume} have different READ_MODEL_IDs: {sorted(ids)}")
+        for read_model in ids:
+            if read_model in seen_ids:
+                problem(f"{where}: volumes {seen_ids[read_model]} and {volume} both hold READ_MODEL_ID {read_model}")
+            seen_ids[read_model] = volume
+        for role in ["api", "projector"]:
+            if role not in roles:
+                problem(f"{where}: the node on volume {volume} has no {role}")
+    return nodes
+
+
+def check_web(stack: Stack) -> None:
+    """nginx: its upstream names every API, its address alone is the APIs' trusted proxy."""
+    where = stack.where
+    apis = stack.of_role("api")
+    subnets = [c["subnet"] for c in (stack.compose.get("networks") or {}).get("default", {}).get("ipam", {}).get("config", [])]
+    if not subnets:
+        problem(f"{where}: the default network has no fixed subnet, so TRUSTED_PROXIES cannot name nginx")
+    for name, web in stack.of_role("web").items():
+        here = f"{where}: {name}"
+        address = ((web.get("networks") or {}).get("default") or {}).get("ipv4_address")
+        if not address:
+            problem(f"{here}: no fixed ipv4_address on the default network, so TRUSTED_PROXIES cannot name it alone")
+            continue
+        for api, service in apis.items():
+            trusted = [ipaddress.ip_network(t.strip()) for t in env_of(service).get("TRUSTED_PROXIES", "").split(",") if t.strip()]
+            if not any(ipaddress.ip_address(address) in t for t in trusted):
+                problem(f"{where}: {api}: TRUSTED_PROXIES {trusted} does not include nginx's address {address}")
+            for subnet in subnets:
+                gateway = next(ipaddress.ip_network(subnet).hosts())
+                if any(gateway in t for t in trusted):
+                    problem(f"{where}: {api}: TRUSTED_PROXIES {trusted} includes the network's gateway {gateway}, "
+                            "through which published ports forward any client")
+        for subnet in subnets:
+            gateway = str(next(ipaddress.ip_network(subnet).hosts()))
+            if gateway not in nginx_real_ip:
+                problem(f"{here}: deploy/nginx.conf believes X-Forwarded-For from {nginx_real_ip}, not this network's gateway {gateway}")
+        # Every upstream server is the API: a service or alias every API has, at its port.
+        api_names = set.intersection(*(names_of(n, s) for n, s in apis.items()))
+        api_ports = {port_of(env_of(s).get("BIND_ADDR", ":0")) for s in apis.values()}
+        for host, port in nginx_upstreams:
+            if host not in api_names or {int(port)} != api_ports:
+                problem(f"{here}: nginx's upstream {host}:{port} is not a name every API answers to "
+                        f"({sorted(api_names)}) at their port {sorted(api_ports)}")
+        others = {a for n, s in stack.services.items() if n not in apis for a in names_of(n, s)}
+        for host, _ in nginx_upstreams:
+            if host in others:
+                problem(f"{here}: nginx's upstream {host} is also the name of a service that is no API")
+
+
+def check_prometheus(stack: Stack, nodes: dict[str, dict[str, list[str]]]) -> None:
+    """Prometheus scrapes every API and projector at the port it serves /metrics on."""
+    for name, service in stack.of_role("prometheus").items():
+        here = f"{stack.where}: {name}"
+        config_file = stack.host_file(service, "/etc/prometheus/prometheus.yml")
+        if not config_file or not (ROOT / config_file).is_file():
+            problem(f"{here}: no prometheus.yml of the repository mounted at /etc/prometheus/prometheus.yml")
+            continue
+        config = load(config_file)
+        scraped: dict[str, set[int]] = {}
+        for job in config.get("scrape_configs", []):
+            if job.get("metrics_path", "/metrics") != "/metrics":
+                problem(f"{config_file}: job {job.get('job_name')} scrapes {job.get('metrics_path')}, not /metrics")
+            for sd in job.get("dns_sd_configs", []):
+                for dns_name in sd.get("names", []):
+                    scraped.setdefault(dns_name, set()).add(int(sd.get("port", 0)))
+            for static in job.get("static_configs", []):
+                for target in static.get("targets", []):
+                    host, port = target.rsplit(":", 1)
+                    scraped.setdefault(host, set()).add(int(port))
+        for roles in nodes.values():
+            for role, members in roles.items():
+                for member in members:
+                    env = env_of(stack.services[member])
+                    port = port_of(env.get("BIND_ADDR" if role == "api" else "PROJECTOR_HEALTH_ADDR", ":0"))
+                    if port not in scraped.get(member, set()):
+                        problem(f"{config_file}: {member} (its {role}) is not scraped at port {port}")
+        known = {a for n, s in stack.services.items() for a in names_of(n, s)} | {"127.0.0.1", "localhost"}
+        for host in scraped:
+            if host not in known:
+                problem(f"{config_file}: scrapes {host}, which is no service of {stack.where}")
+
+
+# --- nginx.conf -------------------------------------------------------------------------------
+nginx = read("deploy/nginx.conf")
+nginx_upstreams = re.findall(r"^\s*server\s+([\w.-]+):(\d+)\b", nginx, re.M)
+nginx_real_ip = re.findall(r"set_real_ip_from\s+([\d.:/a-f]+);", nginx)
+if "$proxy_add_x_forwarded_for" in nginx or "proxy_set_header X-Forwarded-For $remote_addr;" not in nginx:
+    problem("deploy/nginx.conf: X-Forwarded-For must be set to $remote_addr, never appended to")
+log_formats = re.findall(r"log_format\s+\w+\s+'([^;]*)';", nginx)
+if not log_formats or any("remote_addr" in f or "forwarded" in f for f in log_formats) or "access_log " not in nginx:
+    problem("deploy/nginx.conf: the access log must use a format without the client's address")
+if not nginx_upstreams:
+    problem("deploy/nginx.conf: no upstream server")
+# Upstreams found again when containers come and go: Docker's DNS, `resolve`, a shared zone.
+if not re.search(r"^\s*resolver\s+127\.0\.0\.11\b", nginx, re.M):
+    problem("deploy/nginx.conf: no `resolver 127.0.0.11` (Docker's DNS) to find the API containers again")
+for upstream in re.findall(r"upstream\s+\w+\s*\{([^}]*)\}", nginx):
+    if "zone " not in upstream or re.search(r"^\s*server\s+(?![^;]*\bresolve\b)", upstream, re.M):
+        problem("deploy/nginx.conf: an upstream server without `resolve` (and a zone): scaled or restarted APIs are missed")
+
+# --- the Dockerfile: the targets compose builds, a non-root user, the web app, nginx's version --
+dockerfile = read("deploy/Dockerfile")
+stages = set(re.findall(r"^FROM\s+\S+\s+AS\s+(\S+)", dockerfile, re.M | re.I))
+runtime = dockerfile.split("AS valentine", 1)[-1].split("\nFROM", 1)[0]
+if not re.search(r"^USER\s+(?!root)\S+", runtime, re.M):
+    problem("deploy/Dockerfile: the valentine image runs as root")
+nginx_image = re.search(r"^FROM\s+nginx:(\d+)\.(\d+)\.(\d+)\S*\s+AS\s+web", dockerfile, re.M)
+if not nginx_image or tuple(int(g) for g in nginx_image.groups()) < (1, 27, 3):
+    problem("deploy/Dockerfile: the web stage must pin nginx 1.27.3 or later (`resolve` in its upstream)")
+
+# --- NATS durability (docs/architecture.md, "Durability") -----------------------------------
+# The single node fsyncs every write before acknowledging it: an acknowledged create survives
+# a host crash, not only a crash of nats-server. A cluster relies on three replicas instead.
+single_conf = read("nats/nats-server.conf")
+if conf_value(single_conf, "sync_interval") != ["always"]:
+    problem(f"nats/nats-server.conf: sync_interval must be always, found {conf_value(single_conf, 'sync_interval')}")
+
+# --- the stacks ---------------------------------------------------------------------------------
+checked = []
+for files in STACKS:
+    stack = Stack(files)
+    check_stack(stack)
+    for name, service in stack.services.items():
+        target = (service.get("build") or {}).get("target")
+        if target and target not in stages:
+            problem(f"{stack.where}: {name}: Dockerfile has no stage {target}")
+        if stack.role(service) == "api" and f"/web/dist {env_of(service).get('WEB_DIST', '/nowhere')}" not in runtime:
+            problem(f"{stack.where}: {name}: deploy/Dockerfile does not copy the web app to its WEB_DIST")
+    checked.append(f"{stack.where} ({len(stack.services)} services)")
+
+# --- settings lists -----------------------------------------------------------------------------
 # .env.example lists every setting the code reads, and nothing else.
 for key in sorted(code_settings - example_settings):
     problem(f".env.example: {key} is read by the code but not listed")
 for key in sorted(example_settings - code_settings):
     problem(f".env.example: {key} is listed but the code does not read it")
+# The scripts that run the stack clear every setting before setting their own.
+clear = re.search(r"stack_clear_settings\(\) \{\s*unset(.*?)\n\}", read("scripts/lib/stack.sh"), re.S)
+cleared = set(re.findall(r"[A-Z][A-Z0-9_]+", clear.group(1))) if clear else set()
+for key in sorted(code_settings - cleared):
+    problem(f"scripts/lib/stack.sh: stack_clear_settings does not unset {key}")
 
 if problems:
     print("\n".join(f"check-compose: {p}" for p in problems))
     sys.exit(1)
-print(f"check-compose: ok ({len(services)} services, {len(code_settings)} settings, subcommands {sorted(subcommands)})")
+print(f"check-compose: ok ({len(code_settings)} settings, subcommands {sorted(subcommands)})")
+for line in checked:
+    print(f"  {line}")

@@ -46,7 +46,7 @@ const READ_CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
 pub enum StartupError {
     /// NATS is unreachable.
     #[error("cannot connect to NATS: {0}")]
-    Nats(#[from] async_nats::ConnectError),
+    Nats(#[from] valentine_eventstore::NatsConnectError),
     /// Projection announcements cannot be subscribed to.
     #[error("cannot subscribe to projection announcements: {0}")]
     Subscribe(#[from] async_nats::SubscribeError),

@@ -15,7 +15,7 @@ use clap::Args;
 use ipnet::IpNet;
 use secrecy::SecretString;
 use valentine_api::ApiConfig;
-use valentine_eventstore::{NatsSettings, Password, StreamConfig};
+use valentine_eventstore::{NatsSettings, NatsTls, Password, StreamConfig};
 use valentine_projections::{ReadModelId, ReadModelSettings};
 use valentine_projector::ReadSideConfig;
 
@@ -40,7 +40,7 @@ pub struct Settings {
     #[arg(long, env = "LOG_FORMAT", default_value = "text", value_parser = log_format)]
     pub log_format: LogFormat,
     /// NATS server with JetStream (2.11 or later); for a cluster, its nodes comma separated.
-    /// No credentials here: NATS_USER and NATS_PASSWORD.
+    /// No credentials here: NATS_USER and NATS_PASSWORD. `tls://` URLs require TLS.
     #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222", value_parser = nats)]
     pub nats_url: NatsSettings,
     /// The user to connect to NATS as, when the server requires one; empty connects without.
@@ -49,6 +49,17 @@ pub struct Settings {
     /// The password of NATS_USER.
     #[arg(long, env = "NATS_PASSWORD", default_value = "", hide_default_value = true, hide_env_values = true, value_parser = password)]
     pub nats_password: Optional<Password>,
+    /// The certificate authority (a PEM file) that signed the NATS servers' certificates,
+    /// trusted instead of the system's; setting it requires TLS. Empty: none.
+    #[arg(long, env = "NATS_TLS_CA", default_value = "", hide_default_value = true, value_parser = optional::<PathBuf>)]
+    pub nats_tls_ca: Optional<PathBuf>,
+    /// This client's certificate (PEM), for NATS servers that verify clients (mutual TLS);
+    /// with NATS_TLS_KEY. Empty: none.
+    #[arg(long, env = "NATS_TLS_CERT", default_value = "", hide_default_value = true, value_parser = optional::<PathBuf>)]
+    pub nats_tls_cert: Optional<PathBuf>,
+    /// The private key of NATS_TLS_CERT (a PEM file). Empty: none.
+    #[arg(long, env = "NATS_TLS_KEY", default_value = "", hide_default_value = true, value_parser = optional::<PathBuf>)]
+    pub nats_tls_key: Optional<PathBuf>,
     /// Redis for the cache and shared rate limits; empty disables caching and cache
     /// invalidation. For a Redis Cluster (REDIS_CLUSTER=true), one or more of its nodes,
     /// comma separated. No password here: REDIS_PASSWORD.
@@ -319,9 +330,12 @@ impl Settings {
     ///
     /// # Errors
     /// When a URL carries credentials (they go in NATS_USER, NATS_PASSWORD and
-    /// REDIS_PASSWORD), or NATS_USER is set without NATS_PASSWORD or the other way round.
+    /// REDIS_PASSWORD), NATS_USER is set without NATS_PASSWORD or the other way round, or a
+    /// NATS TLS file is missing its pair or cannot be read.
     pub fn check(&self) -> Result<(), String> {
-        self.nats().check().map_err(|why| format!("NATS_URL: {why}"))?;
+        let nats = self.nats();
+        nats.tls.check()?;
+        nats.check().map_err(|why| format!("NATS_URL: {why}"))?;
         let redis_urls: Vec<&str> = self
             .redis_url
             .0
@@ -355,6 +369,11 @@ impl Settings {
         NatsSettings {
             user: self.nats_user.0.clone(),
             password: self.nats_password.0.clone(),
+            tls: NatsTls {
+                ca: self.nats_tls_ca.0.clone(),
+                cert: self.nats_tls_cert.0.clone(),
+                key: self.nats_tls_key.0.clone(),
+            },
             ..self.nats_url.clone()
         }
     }
@@ -549,6 +568,38 @@ mod tests {
         let error = unsaid.check().expect_err("several nodes without REDIS_CLUSTER");
         assert!(error.contains("REDIS_URL") && error.contains("REDIS_CLUSTER=true"), "{error}");
         assert!(!parse(&[]).expect("defaults").api().redis_cluster, "one server by default");
+    }
+
+    #[test]
+    fn tls_files_must_come_in_pairs_and_exist_and_only_their_paths_are_held() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let file = |name: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, "-----BEGIN PRIVATE KEY-----\nhunter2\n").expect("written");
+            path.display().to_string()
+        };
+        let (ca, cert, key) = (file("ca.pem"), file("client.pem"), file("client-key.pem"));
+        let settings =
+            parse(&["--nats-tls-ca", &ca, "--nats-tls-cert", &cert, "--nats-tls-key", &key]).expect("parses");
+        assert_eq!(settings.check(), Ok(()));
+        let tls = settings.read_side().nats.tls;
+        assert_eq!(tls.ca.as_deref(), Some(std::path::Path::new(&ca)));
+        assert!(tls.is_set() && !format!("{:?}", settings.api()).contains("hunter2"));
+        assert!(!parse(&[]).expect("parses").read_side().nats.tls.is_set());
+
+        let missing = dir.path().join("nowhere.pem").display().to_string();
+        for (flags, name) in [
+            (vec!["--nats-tls-cert", cert.as_str()], "NATS_TLS_KEY"),
+            (vec!["--nats-tls-key", key.as_str()], "NATS_TLS_CERT"),
+            (vec!["--nats-tls-ca", missing.as_str()], "NATS_TLS_CA"),
+            (
+                vec!["--nats-tls-ca", &ca, "--nats-tls-cert", &missing, "--nats-tls-key", &key],
+                "NATS_TLS_CERT",
+            ),
+        ] {
+            let why = parse(&flags).expect("parsed, checked later").check().expect_err(name);
+            assert!(why.contains(name) && !why.contains("hunter2"), "{name}: {why}");
+        }
     }
 
     #[test]

@@ -320,6 +320,9 @@ async fn probe_tells_a_ready_projector_from_one_that_is_gone() {
     let alive = probe(&format!("http://127.0.0.1:{port}/health"));
     assert!(alive.status.success());
     assert_eq!(String::from_utf8_lossy(&alive.stdout).trim(), r#"200 {"status":"healthy"}"#);
+    let metrics = probe(&format!("http://127.0.0.1:{port}/metrics"));
+    let text = String::from_utf8_lossy(&metrics.stdout);
+    assert!(metrics.status.success() && text.contains("\nvalentine_projector_ready 1\n"), "{text}");
     let missing = probe(&format!("http://127.0.0.1:{port}/nowhere"));
     assert_eq!(missing.status.code(), Some(1), "any answer but 2xx fails");
     assert!(String::from_utf8_lossy(&missing.stdout).starts_with("404"));

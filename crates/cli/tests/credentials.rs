@@ -1,7 +1,8 @@
 //! NATS and Redis that require credentials, as docker-compose.yml runs them: nats-server with
 //! the users of `nats/users.conf`, redis-server with a `requirepass`. The binary logs in with
 //! NATS_USER, NATS_PASSWORD and REDIS_PASSWORD, and without them refuses to start, saying why
-//! without repeating a password.
+//! without repeating a password. With TLS (`nats/secured-tls.conf`, as deploy/tls/compose.yml
+//! runs it), it trusts the authority of NATS_TLS_CA and presents NATS_TLS_CERT.
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -11,7 +12,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use valentine_testkit::nats::{API_USER, PROJECTOR_USER};
-use valentine_testkit::{NatsServer, RedisServer, free_port};
+use valentine_testkit::{NatsServer, RedisServer, TestPki, free_port};
 
 const PATIENCE: Duration = Duration::from_secs(60);
 const API_PASSWORD: &str = "api-hunter2-secret";
@@ -26,8 +27,12 @@ struct Servers {
 
 impl Servers {
     async fn start() -> Self {
+        Self::with(NatsServer::start_secured(API_PASSWORD, PROJECTOR_PASSWORD).await).await
+    }
+
+    async fn with(nats: NatsServer) -> Self {
         Self {
-            nats: NatsServer::start_secured(API_PASSWORD, PROJECTOR_PASSWORD).await,
+            nats,
             redis: RedisServer::start_with_password(REDIS_PASSWORD).await,
             dir: tempfile::tempdir().expect("a temp dir"),
         }
@@ -151,6 +156,12 @@ async fn the_api_and_a_projector_logged_in_as_their_users_serve_a_create_and_its
         .await
         .expect("EXISTS");
     assert!(cached, "the page is cached");
+    // The password opens Valentine's keys only: nothing else, and no dangerous command.
+    let flushed = redis::cmd("FLUSHALL").query_async::<()>(&mut redis).await;
+    let elsewhere = redis::cmd("SET").arg("other:key").arg("1").query_async::<()>(&mut redis).await;
+    for refused in [flushed, elsewhere] {
+        assert!(refused.is_err_and(|e| e.code() == Some("NOPERM")), "Redis let the password do more");
+    }
     // The operator commands log in as the projector.
     let projector_login =
         [("NATS_USER", PROJECTOR_USER), ("NATS_PASSWORD", PROJECTOR_PASSWORD), redis_login()];
@@ -217,4 +228,110 @@ async fn without_its_credentials_the_api_refuses_to_start_and_says_why_without_a
     let said = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{said}");
     assert!(said.contains("NATS_USER") && !said.contains("hunter2"), "{said}");
+}
+
+/// What `valentine <args>` printed, both streams, and whether it succeeded.
+fn said(output: &Output) -> (bool, String) {
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+/// `first`, then `then`, as one list of settings.
+fn joined<'a>(first: &[(&'a str, &'a str)], then: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    first.iter().chain(then).copied().collect()
+}
+
+fn path_of(path: &Path) -> String {
+    path.display().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_the_binary_trusts_the_authority_of_nats_tls_ca_and_is_refused_without_it() {
+    let pki = TestPki::new();
+    let servers =
+        Servers::with(NatsServer::start_tls(API_PASSWORD, PROJECTOR_PASSWORD, &pki, false).await).await;
+    let ca = path_of(&pki.ca());
+    let login = [("NATS_USER", PROJECTOR_USER), ("NATS_PASSWORD", PROJECTOR_PASSWORD), redis_login()];
+
+    let (ok, text) = said(&servers.run(&["status", "--json"], &joined(&login, &[("NATS_TLS_CA", &ca)])));
+    assert!(ok, "status with NATS_TLS_CA:\n{text}");
+    let tls_url = format!("tls://127.0.0.1:{}", servers.nats.port());
+    let (ok, text) =
+        said(&servers.run(&["status"], &joined(&login, &[("NATS_TLS_CA", &ca), ("NATS_URL", &tls_url)])));
+    assert!(ok, "status at a tls:// URL:\n{text}");
+
+    // Without the authority, the server's certificate is not trusted: the error names the
+    // setting, whether the URL asks for TLS or the server does.
+    for url in [servers.nats.url(), tls_url] {
+        let (ok, text) = said(&servers.run(&["status"], &joined(&login, &[("NATS_URL", &url)])));
+        assert!(!ok, "{url}: connected without NATS_TLS_CA:\n{text}");
+        assert!(text.contains("NATS_TLS_CA") && text.contains("TLS"), "{url}: no clear reason:\n{text}");
+        assert!(!text.contains("hunter2"), "{url}: a password is shown:\n{text}");
+    }
+    // A file that is not there stops the binary before it connects, naming the setting.
+    let missing = path_of(&servers.dir.path().join("no-ca.pem"));
+    let output = servers.run(&["status"], &joined(&login, &[("NATS_TLS_CA", &missing)]));
+    let (_, text) = said(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(text.contains("NATS_TLS_CA") && text.contains("no-ca.pem"), "{text}");
+
+    // With a TLS setting the connection requires TLS: a server without it is refused, and
+    // the password never leaves in the clear.
+    let plain = Servers::start().await;
+    let (ok, text) = said(&plain.run(&["status"], &joined(&login, &[("NATS_TLS_CA", &ca)])));
+    assert!(!ok, "connected to a server without TLS:\n{text}");
+    assert!(text.contains("NATS_TLS_CA") && !text.contains("hunter2"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_verifies_clients_lets_in_the_api_and_a_projector_with_their_certificate_only() {
+    let pki = TestPki::new();
+    let servers =
+        Servers::with(NatsServer::start_tls(API_PASSWORD, PROJECTOR_PASSWORD, &pki, true).await).await;
+    let (ca, cert, key) = (path_of(&pki.ca()), path_of(&pki.client_cert()), path_of(&pki.client_key()));
+    let trust = [("NATS_TLS_CA", ca.as_str())];
+    let mutual =
+        [("NATS_TLS_CA", ca.as_str()), ("NATS_TLS_CERT", cert.as_str()), ("NATS_TLS_KEY", key.as_str())];
+
+    let (ok, text) = said(&servers.run(
+        &["status"],
+        &joined(
+            &[("NATS_USER", PROJECTOR_USER), ("NATS_PASSWORD", PROJECTOR_PASSWORD), redis_login()],
+            &trust,
+        ),
+    ));
+    assert!(!ok, "connected without a client certificate:\n{text}");
+    assert!(text.contains("NATS_TLS_CERT") && !text.contains("hunter2"), "no clear reason:\n{text}");
+
+    let projector_env = joined(
+        &[("NATS_USER", PROJECTOR_USER), ("NATS_PASSWORD", PROJECTOR_PASSWORD), redis_login()],
+        &mutual,
+    );
+    let _projector = servers.spawn(&["projector"], &projector_env, "projector.log");
+    let database = servers.dir.path().join("read.db");
+    eventually("the projector to create the read model", || async { database.exists() }).await;
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let mut api_env =
+        joined(&[("NATS_USER", API_USER), ("NATS_PASSWORD", API_PASSWORD), redis_login()], &mutual);
+    api_env.push(("BIND_ADDR", &bind));
+    let _api = servers.spawn(&["api"], &api_env, "api.log");
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
+    eventually("the API to be ready", || async {
+        http.get(url("/ready")).send().await.is_ok_and(|r| r.status() == StatusCode::OK)
+    })
+    .await;
+    let body =
+        json!({"slug": "over-tls", "title": "Over TLS", "message": "Sealed.", "template_id": "classic"});
+    let created = http.post(url("/api/pages")).json(&body).send().await.expect("answered");
+    assert_eq!(created.status(), StatusCode::CREATED, "{}", log_of(servers.dir.path(), "api.log"));
+
+    let (ok, text) = said(&servers.run(&["status"], &projector_env));
+    assert!(ok, "status with the client certificate:\n{text}");
+    for log in ["api.log", "projector.log"] {
+        let text = log_of(servers.dir.path(), log);
+        assert!(!text.contains("hunter2") && !text.contains("PRIVATE KEY"), "{log}:\n{text}");
+    }
 }

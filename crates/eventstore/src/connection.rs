@@ -1,8 +1,10 @@
 //! Where NATS is and who connects: the settings every process that touches the event store
-//! shares.
+//! shares, including the TLS files when the server requires TLS.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 
+use async_nats::ConnectErrorKind;
 use secrecy::{ExposeSecret, SecretString};
 
 /// A password for a server connection: never printed (`Debug` shows `<redacted>`).
@@ -35,6 +37,55 @@ impl PartialEq for Password {
 
 impl Eq for Password {}
 
+/// The files of a TLS connection to NATS. Only paths: the key itself is read by the
+/// connection, never held here or printed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NatsTls {
+    /// `NATS_TLS_CA`: the PEM file of the certificate authority that signed the servers'
+    /// certificates, trusted instead of the system's authorities.
+    pub ca: Option<PathBuf>,
+    /// `NATS_TLS_CERT`: this client's certificate (PEM), for a server that verifies clients
+    /// (mutual TLS).
+    pub cert: Option<PathBuf>,
+    /// `NATS_TLS_KEY`: the private key of [`Self::cert`] (PEM).
+    pub key: Option<PathBuf>,
+}
+
+impl NatsTls {
+    /// Whether any TLS file is given: the connection then requires TLS.
+    pub fn is_set(&self) -> bool {
+        self.ca.is_some() || self.cert.is_some() || self.key.is_some()
+    }
+
+    /// Why these files cannot be used, if they cannot: a certificate without its key or the
+    /// other way round, or a file that cannot be read. Names the setting and the path only.
+    ///
+    /// # Errors
+    /// As described.
+    pub fn check(&self) -> Result<(), String> {
+        match (&self.cert, &self.key) {
+            (Some(_), None) => return Err("NATS_TLS_CERT is set without NATS_TLS_KEY".to_owned()),
+            (None, Some(_)) => return Err("NATS_TLS_KEY is set without NATS_TLS_CERT".to_owned()),
+            _ => {}
+        }
+        for (name, path) in
+            [("NATS_TLS_CA", &self.ca), ("NATS_TLS_CERT", &self.cert), ("NATS_TLS_KEY", &self.key)]
+        {
+            if let Some(path) = path {
+                readable(path).map_err(|e| format!("{name}: cannot read {}: {e}", path.display()))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `path` is a file this process can open.
+fn readable(path: &Path) -> std::io::Result<()> {
+    std::fs::File::open(path)?
+        .metadata()
+        .and_then(|m| if m.is_file() { Ok(()) } else { Err(std::io::Error::other("not a file")) })
+}
+
 /// How to reach NATS.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NatsSettings {
@@ -47,6 +98,74 @@ pub struct NatsSettings {
     pub user: Option<String>,
     /// `NATS_PASSWORD`: that user's password.
     pub password: Option<Password>,
+    /// The TLS files, if the connection uses TLS with a private authority or a client
+    /// certificate. A `tls://` URL requires TLS too, trusting the system's authorities.
+    pub tls: NatsTls,
+}
+
+/// Why a connection to NATS failed, with the settings to check: the client's own message
+/// (it never includes a password), plus a hint naming the settings for the causes an operator
+/// fixes in the configuration (TLS, credentials).
+#[derive(Debug, thiserror::Error)]
+#[error("{error}{hint}")]
+pub struct NatsConnectError {
+    // Not the error's source: its message is already in this one's.
+    error: async_nats::ConnectError,
+    hint: &'static str,
+}
+
+impl NatsConnectError {
+    fn new(error: async_nats::ConnectError, settings: &NatsSettings) -> Self {
+        let tls = &settings.tls;
+        let hint = match error.kind() {
+            _ if !is_tls(&error) => match error.kind() {
+                ConnectErrorKind::AuthorizationViolation | ConnectErrorKind::Authentication => {
+                    " (check NATS_USER and NATS_PASSWORD)"
+                }
+                _ => "",
+            },
+            _ if tls.ca.is_none() => {
+                " (TLS: the server's certificate is not trusted; set NATS_TLS_CA to the file of \
+                 the authority that signed it)"
+            }
+            _ if tls.cert.is_none() => {
+                " (TLS: check NATS_TLS_CA and that the server offers TLS; a server that verifies \
+                 clients also needs NATS_TLS_CERT and NATS_TLS_KEY)"
+            }
+            _ => " (TLS: check NATS_TLS_CA, NATS_TLS_CERT and NATS_TLS_KEY, and that the server offers TLS)",
+        };
+        Self { error, hint }
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ConnectErrorKind {
+        self.error.kind()
+    }
+
+    /// The client's error.
+    pub fn error(&self) -> &async_nats::ConnectError {
+        &self.error
+    }
+}
+
+/// Whether `error` comes from TLS: its kind says so, or a handshake failed (the client reports
+/// those as input/output errors carrying rustls's).
+fn is_tls(error: &async_nats::ConnectError) -> bool {
+    if error.kind() == ConnectErrorKind::Tls {
+        return true;
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
+    while let Some(e) = cause {
+        if e.is::<async_nats::rustls::Error>()
+            || e.downcast_ref::<std::io::Error>()
+                .and_then(std::io::Error::get_ref)
+                .is_some_and(|inner| inner.is::<async_nats::rustls::Error>())
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 impl Default for NatsSettings {
@@ -58,7 +177,7 @@ impl Default for NatsSettings {
 impl NatsSettings {
     /// Settings for `url` without credentials.
     pub fn at(url: impl Into<String>) -> Self {
-        Self { url: url.into(), user: None, password: None }
+        Self { url: url.into(), user: None, password: None, tls: NatsTls::default() }
     }
 
     /// The same servers, connecting as `user` with `password`.
@@ -78,7 +197,8 @@ impl NatsSettings {
     /// # Errors
     /// When the URL names no server, or one that is not a NATS URL, or carries credentials
     /// (the client would ignore them, and a URL gets printed: they go in `NATS_USER` and
-    /// `NATS_PASSWORD`); when a password is given without a user or a user without one.
+    /// `NATS_PASSWORD`); when a password is given without a user or a user without one; when
+    /// the TLS files cannot be used ([`NatsTls::check`]).
     pub fn check(&self) -> Result<(), String> {
         let servers = self.servers();
         if servers.is_empty() {
@@ -96,28 +216,39 @@ impl NatsSettings {
             }
         }
         match (&self.user, &self.password) {
-            (Some(_), None) => Err("NATS_USER is set without NATS_PASSWORD".to_owned()),
-            (None, Some(_)) => Err("NATS_PASSWORD is set without NATS_USER".to_owned()),
-            _ => Ok(()),
+            (Some(_), None) => return Err("NATS_USER is set without NATS_PASSWORD".to_owned()),
+            (None, Some(_)) => return Err("NATS_PASSWORD is set without NATS_USER".to_owned()),
+            _ => {}
         }
+        self.tls.check()
     }
 
     /// Connects, naming the connection `name` (as the server's monitoring shows it).
     ///
     /// # Errors
-    /// When no server answers, or it refuses the credentials.
-    pub async fn connect(&self, name: &str) -> Result<async_nats::Client, async_nats::ConnectError> {
-        self.options().name(name).connect(self.servers()).await
+    /// When no server answers, it refuses the credentials, or TLS fails; the error names the
+    /// settings to check.
+    pub async fn connect(&self, name: &str) -> Result<async_nats::Client, NatsConnectError> {
+        self.options().name(name).connect(self.servers()).await.map_err(|e| NatsConnectError::new(e, self))
     }
 
-    /// Connection options carrying the credentials, if any.
+    /// Connection options carrying the credentials and TLS files, if any. With a TLS file
+    /// the connection requires TLS, so a server without it is refused rather than sent the
+    /// credentials in the clear.
     pub fn options(&self) -> async_nats::ConnectOptions {
-        match (&self.user, &self.password) {
+        let mut options = match (&self.user, &self.password) {
             (Some(user), Some(password)) => {
                 async_nats::ConnectOptions::with_user_and_password(user.clone(), password.expose().to_owned())
             }
             _ => async_nats::ConnectOptions::new(),
+        };
+        if let Some(ca) = &self.tls.ca {
+            options = options.add_root_certificates(ca.clone());
         }
+        if let (Some(cert), Some(key)) = (&self.tls.cert, &self.tls.key) {
+            options = options.add_client_certificate(cert.clone(), key.clone());
+        }
+        options.require_tls(self.tls.is_set())
     }
 }
 

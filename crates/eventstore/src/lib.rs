@@ -7,7 +7,8 @@
 //!
 //! # Layout
 //! - [`repository`]: [`JetStreamEventRepository`], the cqrs-es adapter.
-//! - [`connection`]: [`NatsSettings`], where NATS is and who connects; [`Password`].
+//! - [`connection`]: [`NatsSettings`], where NATS is and who connects (credentials, TLS files:
+//!   [`NatsTls`]); [`Password`]; [`NatsConnectError`], naming the settings to check.
 //! - [`stream`]: the stream's configuration, ensured idempotently at start.
 //! - [`envelope`]: the wire format of a commit, shared with the projector.
 //! - [`subjects`]: the subject layout.
@@ -26,7 +27,7 @@ pub mod stream;
 pub mod subjects;
 pub mod tallies;
 
-pub use connection::{NatsSettings, Password};
+pub use connection::{NatsConnectError, NatsSettings, NatsTls, Password};
 pub use cqrs::{JetStreamCqrs, JetStreamStore, execute_with_receipt, jetstream_cqrs};
 pub use envelope::{Commit, EventMeta, StoredCommit};
 pub use error::EventStoreError;

@@ -4,6 +4,8 @@
 //! - `GET /ready`: `200` while it projects: NATS is connected and the last batch of each feed
 //!   (events, view tallies) was committed, or there was nothing to do; `503` while NATS is
 //!   disconnected or the read model refuses writes (disk full, locked), with the reason.
+//! - `GET /metrics`: the same state for Prometheus (text format): readiness, the NATS
+//!   connection, a refusing read model, batches committed, the time of the last commit.
 //!
 //! The worker's batch loops record each outcome in a shared [`Health`]; requests only read it.
 
@@ -132,7 +134,7 @@ impl Health {
     }
 }
 
-/// Serves `/health` and `/ready` on `listener` until `shutdown` is cancelled.
+/// Serves `/health`, `/ready` and `/metrics` on `listener` until `shutdown` is cancelled.
 ///
 /// # Errors
 /// When the server fails.
@@ -142,7 +144,11 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     info!(address = %listener.local_addr()?, "serving the projector's health");
-    let app = Router::new().route("/health", get(alive)).route("/ready", get(ready)).with_state(health);
+    let app = Router::new()
+        .route("/health", get(alive))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
+        .with_state(health);
     axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await
 }
 
@@ -159,4 +165,89 @@ async fn ready(Shared(health): Shared<Health>) -> Response {
     let readiness = health.readiness();
     let code = if readiness.is_ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (code, axum::Json(readiness)).into_response()
+}
+
+async fn metrics(Shared(health): Shared<Health>) -> Response {
+    let content_type = [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")];
+    (content_type, render_metrics(&health.readiness(), health.last_commit())).into_response()
+}
+
+impl Health {
+    fn last_commit(&self) -> Option<SystemTime> {
+        self.record().last_commit
+    }
+}
+
+/// `readiness` in Prometheus's text format.
+fn render_metrics(readiness: &Readiness, last_commit: Option<SystemTime>) -> String {
+    let flag = |on: bool| if on { "1" } else { "0" };
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, value: &str| {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
+    };
+    metric(
+        "valentine_projector_ready",
+        "gauge",
+        "1 while the projector projects (NATS connected, the read model takes its batches)",
+        flag(readiness.is_ready()),
+    );
+    metric(
+        "valentine_projector_nats_connected",
+        "gauge",
+        "1 while the projector is connected to NATS",
+        flag(readiness.nats == "connected"),
+    );
+    metric(
+        "valentine_projector_read_model_refusing",
+        "gauge",
+        "1 while the read model refuses the projector's batches (disk full, locked)",
+        flag(readiness.read_model != "ok"),
+    );
+    metric(
+        "valentine_projector_batches_total",
+        "counter",
+        "Batches committed to the read model since the process started",
+        &readiness.batches.to_string(),
+    );
+    if let Some(seconds) = last_commit.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()) {
+        metric(
+            "valentine_projector_last_commit_timestamp_seconds",
+            "gauge",
+            "When the last batch was committed, in seconds since the Unix epoch",
+            &format!("{:.3}", seconds.as_secs_f64()),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_metrics_say_what_ready_says() {
+        let readiness = Readiness {
+            status: "unready",
+            reason: Some("the read model refuses events: disk full".to_owned()),
+            nats: "connected",
+            read_model: "refusing",
+            batches: 7,
+            last_commit: None,
+        };
+        let text =
+            render_metrics(&readiness, Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(90)));
+        for line in [
+            "valentine_projector_ready 0",
+            "valentine_projector_nats_connected 1",
+            "valentine_projector_read_model_refusing 1",
+            "valentine_projector_batches_total 7",
+            "valentine_projector_last_commit_timestamp_seconds 90.000",
+            "# TYPE valentine_projector_batches_total counter",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing from:\n{text}");
+        }
+        let idle = Readiness { status: "ready", reason: None, read_model: "ok", batches: 0, ..readiness };
+        let text = render_metrics(&idle, None);
+        assert!(text.contains("valentine_projector_ready 1") && !text.contains("last_commit"), "{text}");
+    }
 }

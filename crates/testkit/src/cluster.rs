@@ -377,7 +377,7 @@ impl Drop for NatsCluster {
     }
 }
 
-/// A node's configuration: `deploy/nats-cluster/node-N.conf` on loopback ports with a store
+/// A node's configuration: `deploy/nats-cluster/node.conf` on loopback ports with a store
 /// of its own, plus a monitoring port the harness reads the meta leader from.
 fn node_config(node: &Node, routes: &[String]) -> String {
     let store = node.dir.join("jetstream");

@@ -6,8 +6,8 @@
 //! Only a dev-dependency: nothing here ships.
 //!
 //! # Layout
-//! - [`nats`]: [`NatsServer`]: start (open, or with the users of `nats/secured.conf`), stop,
-//!   kill, restart on the same store.
+//! - [`nats`]: [`NatsServer`]: start (open, with the users of `nats/secured.conf`, or with
+//!   those and TLS: `nats/secured-tls.conf`), stop, kill, restart on the same store.
 //! - [`cluster`]: [`NatsCluster`]: three routed JetStream nodes; find a stream's leader,
 //!   kill, stop or drain (lame duck) a node, restart it on its store.
 //! - [`redis`]: [`RedisServer`]: start (with or without persistence or a password), stop,
@@ -15,12 +15,15 @@
 //! - [`redis_cluster`]: [`RedisCluster`]: three Redis Cluster masters, each serving a third
 //!   of the hash slots (with or without a password); which node serves a key; stop and
 //!   restart a node.
+//! - [`tls`]: [`TestPki`]: a certificate authority made at test time, with a server and a
+//!   client certificate.
 //! - [`tracing`](init_tracing): opt-in test logs with `TEST_LOG=1`.
 
 pub mod cluster;
 pub mod nats;
 pub mod redis;
 pub mod redis_cluster;
+pub mod tls;
 
 use std::path::PathBuf;
 use std::sync::Once;
@@ -29,6 +32,7 @@ pub use cluster::NatsCluster;
 pub use nats::NatsServer;
 pub use redis::{RedisServer, free_port};
 pub use redis_cluster::RedisCluster;
+pub use tls::TestPki;
 
 /// The repository root, for files the tests share with development (e.g. `nats/`).
 pub fn repo_root() -> PathBuf {

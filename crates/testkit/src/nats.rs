@@ -9,6 +9,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tempfile::TempDir;
 
+use crate::tls::TestPki;
 use crate::{repo_root, tool};
 
 /// How long a server may take to accept clients with JetStream ready.
@@ -26,6 +27,9 @@ pub struct NatsServer {
     env: Vec<(&'static str, String)>,
     /// Who the harness's own connections log in as.
     login: Option<(String, String)>,
+    /// The authority the harness's own connections trust, and their client certificate and
+    /// key, when the server speaks TLS.
+    tls: Option<[PathBuf; 3]>,
 }
 
 /// The users of `nats/users.conf`, as `nats/secured.conf` (docker-compose.yml) lets them in.
@@ -40,7 +44,7 @@ impl NatsServer {
     /// When nats-server cannot be started or does not become ready in time: a test cannot
     /// go on without it.
     pub async fn start() -> Self {
-        Self::launched("nats-server.conf", Vec::new(), None).await
+        Self::launched("nats-server.conf", Vec::new(), None, None).await
     }
 
     /// Starts a server as docker-compose.yml runs it: `nats/secured.conf`, whose users
@@ -55,16 +59,44 @@ impl NatsServer {
             ("NATS_PROJECTOR_PASSWORD", projector_password.to_owned()),
         ];
         let login = Some((PROJECTOR_USER.to_owned(), projector_password.to_owned()));
-        Self::launched("secured.conf", env, login).await
+        Self::launched("secured.conf", env, login, None).await
+    }
+
+    /// Starts a server as [`NatsServer::start_secured`] with TLS on its client port
+    /// (`nats/secured-tls.conf`), its certificate signed by `pki`. With `verify_clients`,
+    /// every client must also present a certificate `pki` signed (mutual TLS). The harness's
+    /// own connections trust `pki` and present its client certificate.
+    ///
+    /// # Panics
+    /// As [`NatsServer::start`].
+    pub async fn start_tls(
+        api_password: &str,
+        projector_password: &str,
+        pki: &TestPki,
+        verify_clients: bool,
+    ) -> Self {
+        let path = |p: PathBuf| p.display().to_string();
+        let env = vec![
+            ("NATS_API_PASSWORD", api_password.to_owned()),
+            ("NATS_PROJECTOR_PASSWORD", projector_password.to_owned()),
+            ("NATS_SERVER_TLS_CERT", path(pki.server_cert())),
+            ("NATS_SERVER_TLS_KEY", path(pki.server_key())),
+            ("NATS_SERVER_TLS_CA", path(pki.ca())),
+            ("NATS_SERVER_TLS_VERIFY", verify_clients.to_string()),
+        ];
+        let login = Some((PROJECTOR_USER.to_owned(), projector_password.to_owned()));
+        let tls = Some([pki.ca(), pki.client_cert(), pki.client_key()]);
+        Self::launched("secured-tls.conf", env, login, tls).await
     }
 
     async fn launched(
         config: &'static str,
         env: Vec<(&'static str, String)>,
         login: Option<(String, String)>,
+        tls: Option<[PathBuf; 3]>,
     ) -> Self {
         let dir = tempfile::Builder::new().prefix("valentine-nats-").tempdir().expect("a temp dir");
-        let mut server = Self { child: None, port: 0, dir, config, env, login };
+        let mut server = Self { child: None, port: 0, dir, config, env, login, tls };
         server.launch(None).await;
         server
     }
@@ -93,12 +125,16 @@ impl NatsServer {
     }
 
     async fn connect(&self) -> Result<async_nats::Client, async_nats::ConnectError> {
-        let options = match &self.login {
+        let mut options = match &self.login {
             Some((user, password)) => {
                 async_nats::ConnectOptions::with_user_and_password(user.clone(), password.clone())
             }
             None => async_nats::ConnectOptions::new(),
         };
+        if let Some([ca, cert, key]) = &self.tls {
+            options =
+                options.add_root_certificates(ca.clone()).add_client_certificate(cert.clone(), key.clone());
+        }
         options.connect(self.url()).await
     }
 

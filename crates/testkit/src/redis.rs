@@ -9,6 +9,11 @@ use tempfile::TempDir;
 /// How long a server may take to answer PING.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// What Redis's default user may do when it has a password, as docker-compose.yml sets it
+/// (`scripts/check-compose.py` checks that the two agree): Valentine's keys only, no pub/sub
+/// channels, and no dangerous command (no FLUSHALL, CONFIG, DEBUG, MODULE, KEYS...).
+pub const DEFAULT_USER_RULES: &str = "~valentine:* resetchannels +@all -@dangerous";
+
 /// A running `redis-server` on 127.0.0.1, stopped on drop.
 #[derive(Debug)]
 pub struct RedisServer {
@@ -16,7 +21,7 @@ pub struct RedisServer {
     port: u16,
     dir: TempDir,
     persistent: bool,
-    /// What `requirepass` is set to, if anything.
+    /// The default user's password, if it needs one.
     password: Option<String>,
 }
 
@@ -39,8 +44,9 @@ impl RedisServer {
         Self::launched(true, None).await
     }
 
-    /// Starts a server on a free port, without persistence, that requires `password` (its
-    /// `requirepass`). [`RedisServer::url`] stays without it; [`RedisServer::client`] uses it.
+    /// Starts a server on a free port, without persistence, whose default user requires
+    /// `password` and may do what [`DEFAULT_USER_RULES`] allow, as docker-compose.yml runs
+    /// Redis. [`RedisServer::url`] stays without it; [`RedisServer::client`] uses it.
     ///
     /// # Panics
     /// As [`RedisServer::start`].
@@ -99,7 +105,7 @@ impl RedisServer {
             let child = Command::new("redis-server")
                 .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", ""])
                 .args(persistence)
-                .args(self.password.iter().flat_map(|p| ["--requirepass", p.as_str()]))
+                .args(self.password.iter().flat_map(|p| default_user(p)))
                 .arg("--dir")
                 .arg(self.dir.path())
                 .stdin(Stdio::null())
@@ -134,6 +140,15 @@ impl RedisServer {
         }
         false
     }
+}
+
+/// The arguments that set the default user's password and rules.
+fn default_user(password: &str) -> Vec<String> {
+    ["--user", "default", "on", &format!(">{password}")]
+        .into_iter()
+        .chain(DEFAULT_USER_RULES.split_whitespace())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// A loopback port free at the moment of asking (someone may take it before it is bound).
