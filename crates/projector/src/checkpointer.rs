@@ -33,6 +33,9 @@ const STEP: usize = 1024;
 /// Checkpoints written at once.
 const IN_FLIGHT: usize = 64;
 
+/// Longest wait for the next checkpoint while loading them, before the load gives up.
+const LOAD_PATIENCE: Duration = Duration::from_secs(30);
+
 /// The bucket's name for the tally stream `tallies`.
 pub fn bucket_name(tallies: &StreamConfig) -> String {
     format!("{}_CHECKPOINTS", tallies.stream_name)
@@ -207,13 +210,18 @@ pub async fn complete_through(store: &kv::Store) -> Result<u64, ProjectorError> 
 /// Copies every page's checkpoint into the build `conn`, a batch at a time; returns the
 /// connection and how many pages have one.
 ///
-/// Other read models may be checkpointing meanwhile. The bucket keeps one entry per key, so a
-/// key rewritten before it is read moves past where the reading began, and one rewritten
-/// after it was read comes again: reading goes on until nothing is pending, and a later
-/// entry of a key replaces the earlier.
+/// Other projectors (of this read model or of other nodes') may be checkpointing meanwhile.
+/// The bucket keeps one entry per key (its latest), so its messages are read in stream
+/// order from the first: a key rewritten before it is read has moved to the end, one
+/// rewritten after it was read comes again there, and a later entry of a key replaces the
+/// earlier. Reading ends only once it has reached the stream's last sequence: a consumer
+/// may count a rewritten key's old entry gone before it counts the new one, so its own
+/// "nothing pending" can come a moment early. (A consumer of the last entry per subject
+/// is no shortcut: it works from a list taken when it starts.)
 ///
 /// # Errors
-/// When JetStream or SQLite fail.
+/// When JetStream or SQLite fail, or the bucket's end stays out of reach for
+/// [`LOAD_PATIENCE`].
 pub async fn load_into(
     js: &jetstream::Context,
     tallies: &StreamConfig,
@@ -225,42 +233,61 @@ pub async fn load_into(
     let consumer = stream
         .create_consumer(pull::OrderedConfig {
             filter_subject: format!("{prefix}>"),
-            deliver_policy: DeliverPolicy::LastPerSubject,
+            deliver_policy: DeliverPolicy::All,
             ..Default::default()
         })
         .await
         .map_err(ProjectorError::nats)?;
-    let mut pending = consumer.cached_info().num_pending;
     let mut messages = consumer.messages().await.map_err(ProjectorError::nats)?;
     let mut batch = Vec::with_capacity(STEP);
-    while pending > 0 {
-        let Some(message) = messages.next().await else { break };
-        let message = message.map_err(ProjectorError::nats)?;
-        pending = message.info().map_err(ProjectorError::nats)?.pending;
-        let deleted = message
-            .headers
-            .as_ref()
-            .and_then(|h| h.get("KV-Operation"))
-            .is_some_and(|op| op.as_str() != "PUT");
-        let key = message.subject.as_str().strip_prefix(&prefix).unwrap_or_default();
-        if key != COMPLETE_KEY {
-            if deleted {
-                batch.push((key.to_owned(), None));
-            } else {
-                match serde_json::from_slice::<SavedCount>(&message.payload) {
-                    Ok(saved) => batch.push((key.to_owned(), Some(saved))),
-                    Err(e) => warn!(key, error = %e, "unreadable view checkpoint; skipped"),
+    let mut read_through = 0;
+    loop {
+        let state = stream.get_info().await.map_err(ProjectorError::nats)?.state;
+        let end = state.last_sequence;
+        if state.messages == 0 || read_through >= end {
+            break;
+        }
+        // Read up to the end seen, and past it as far as the consumer has more.
+        let mut pending = 1;
+        while read_through < end || pending > 0 {
+            let next = tokio::time::timeout(LOAD_PATIENCE, messages.next()).await;
+            let Ok(Some(message)) = next else {
+                return Err(ProjectorError::nats(format!(
+                    "the checkpoint bucket's end ({end}) stayed out of reach at {read_through}"
+                )));
+            };
+            let message = message.map_err(ProjectorError::nats)?;
+            let info = message.info().map_err(ProjectorError::nats)?;
+            (read_through, pending) = (info.stream_sequence, info.pending);
+            let deleted = message
+                .headers
+                .as_ref()
+                .and_then(|h| h.get("KV-Operation"))
+                .is_some_and(|op| op.as_str() != "PUT");
+            let key = message.subject.as_str().strip_prefix(&prefix).unwrap_or_default();
+            if key != COMPLETE_KEY {
+                if deleted {
+                    batch.push((key.to_owned(), None));
+                } else {
+                    match serde_json::from_slice::<SavedCount>(&message.payload) {
+                        Ok(saved) => batch.push((key.to_owned(), Some(saved))),
+                        Err(e) => warn!(key, error = %e, "unreadable view checkpoint; skipped"),
+                    }
                 }
             }
-        }
-        if batch.len() == STEP || (pending == 0 && !batch.is_empty()) {
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(STEP));
-            let (back, done) = db::blocking(conn, move |c| view_checkpoints::load(c, &full)).await;
-            conn = back;
-            done?;
+            if batch.len() == STEP {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(STEP));
+                let (back, done) = db::blocking(conn, move |c| view_checkpoints::load(c, &full)).await;
+                conn = back;
+                done?;
+            }
         }
     }
-    let (conn, loaded) = db::blocking(conn, |c| view_checkpoints::loaded(c)).await;
+    let (conn, loaded) = db::blocking(conn, move |c| {
+        view_checkpoints::load(c, &batch)?;
+        view_checkpoints::loaded(c)
+    })
+    .await;
     Ok((conn, loaded?))
 }
 
