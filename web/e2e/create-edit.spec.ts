@@ -33,7 +33,10 @@ test.describe("a page's life in the browser", () => {
     await page.getByTestId("slug-input").fill(slug);
     await expect(page.getByTestId("slug-status")).toHaveAttribute("data-state", "available");
     await screenshot(page, "creator-3-address");
+    const created = page.waitForResponse((r) => r.url().endsWith("/api/pages") && r.request().method() === "POST");
     await page.getByTestId("create-page").click();
+    const position = (await created).headers()["valentine-position"];
+    expect(position).toMatch(/^\d+$/);
 
     await expect(page.getByTestId("created")).toBeVisible();
     const shareLink = await page.getByTestId("share-link").inputValue();
@@ -42,7 +45,11 @@ test.describe("a page's life in the browser", () => {
     expect(editLink).toMatch(new RegExp(`/${slug}/edit#token=[A-Za-z0-9_-]{43}$`));
     await screenshot(page, "creator-4-created");
 
+    // Read your writes: the page's first read names the create's position, whichever
+    // server answers it.
+    const read = page.waitForRequest((r) => r.url().endsWith(`/api/pages/${slug}`) && r.method() === "GET");
     await page.goto(shareLink);
+    expect((await read).headers()["valentine-min-position"]).toBe(position);
     await expect(page.getByTestId("page-design")).toHaveAttribute("data-template", "modern");
     await expect(page.getByTestId("page-title")).toHaveText("Will you be my Valentine?");
     await expect(page.getByTestId("revealed-message")).toHaveText(MESSAGE);
