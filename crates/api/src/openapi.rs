@@ -24,6 +24,7 @@ use crate::routes::{health, jobs, pages, slugs, templates};
         pages::update_page,
         pages::delete_page,
         pages::page_history,
+        pages::export_page,
         health::health,
         health::ready,
         health::metrics,

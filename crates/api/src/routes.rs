@@ -56,6 +56,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/pages/job/{job_id}", get(jobs::job_status))
         .route("/api/pages/{slug}", get(pages::get_page).patch(pages::update_page).delete(pages::delete_page))
         .route("/api/pages/{slug}/history", get(pages::page_history))
+        .route("/api/pages/{slug}/export", get(pages::export_page))
         .route("/api/openapi.json", get(health::openapi_json))
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))

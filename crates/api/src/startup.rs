@@ -9,12 +9,11 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
+use valentine_domain::page::versions;
 use valentine_domain::{Page, PageRules};
-use valentine_eventstore::{
-    EventStoreError, JetStreamEventRepository, StreamConfig, ensure_stream, jetstream_cqrs,
-};
+use valentine_eventstore::{EventStoreError, StreamConfig, ensure_stream, jetstream_cqrs};
 use valentine_projections::redis_connection::{self, RedisTarget};
-use valentine_projections::{PositionWatch, ProjectionError, applied, db};
+use valentine_projections::{PositionWatch, ProjectionError, applied, db, page_store};
 
 use crate::caller::CallerKeys;
 use crate::config::ApiConfig;
@@ -29,7 +28,8 @@ use crate::server::{self, ConnectionLimits};
 use crate::state::{AppParts, AppState};
 use crate::store_usage::{self, StoreUsage};
 use crate::use_cases::{
-    CommandHandles, JobTracker, PageCommands, PageQueries, ReadPositions, ReadinessChecks, SlugChecks,
+    CommandHandles, JobTracker, PageCommands, PageExports, PageQueries, ReadPositions, ReadinessChecks,
+    SlugChecks,
 };
 use crate::view_counts::{self, ViewCounter};
 
@@ -104,9 +104,7 @@ impl Application {
         let secret = ServerSecret::new(config.ip_hash_secret.as_ref().map(ExposeSecret::expose_secret))?;
         let nats = config.nats.connect("valentine-api").await?;
         let js = jetstream::new(nats.clone());
-        let repo = JetStreamEventRepository::new(js.clone(), config.events.clone())
-            .await?
-            .restarting_at(Page::RESTARTS);
+        let repo = page_store::open(&js, &config.events).await?;
         ensure_stream(&js, &config.tallies).await?;
         let database = &config.read_model.database_path;
         db::prepare(database).await?;
@@ -142,8 +140,13 @@ impl Application {
             config.read_model.cache_keys(),
             limiter.clone(),
         );
+        let exports = PageExports::new(repo.clone(), queries.clone(), limiter.clone());
         let commands = PageCommands::new(CommandHandles {
-            cqrs: jetstream_cqrs::<Page>(repo.clone(), PageRules { max_events: config.max_events_per_page }),
+            cqrs: jetstream_cqrs::<Page>(
+                repo.clone(),
+                PageRules { max_events: config.max_events_per_page },
+                versions::upcasters(),
+            ),
             repo,
             position,
             queries: queries.clone(),
@@ -157,6 +160,7 @@ impl Application {
         });
         let state = AppState::new(AppParts {
             commands,
+            exports,
             jobs: JobTracker::new(events.clone(), consumer.clone(), queries.clone(), ledger, limiter.clone()),
             slugs: SlugChecks::new(queries.clone(), limiter),
             readiness: ReadinessChecks::new(

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use crate::caller::CallerKeys;
 use crate::config::ApiConfig;
 use crate::metrics::Metrics;
-use crate::use_cases::{JobTracker, PageCommands, PageQueries, ReadinessChecks, SlugChecks};
+use crate::use_cases::{JobTracker, PageCommands, PageExports, PageQueries, ReadinessChecks, SlugChecks};
 use crate::view_counts::ViewCounter;
 
 /// Shared state of one API process; cheap to clone.
@@ -26,6 +26,8 @@ pub(crate) struct AppParts {
     pub(crate) commands: PageCommands,
     /// Pages and slugs from the read model.
     pub(crate) queries: PageQueries,
+    /// Pages with their history, from the stream.
+    pub(crate) exports: PageExports,
     /// Where a `202`'s job stands.
     pub(crate) jobs: JobTracker,
     /// Slug availability and suggestions.
@@ -81,6 +83,7 @@ macro_rules! parts_for_extractors {
 parts_for_extractors!(
     commands: PageCommands,
     queries: PageQueries,
+    exports: PageExports,
     jobs: JobTracker,
     slugs: SlugChecks,
     readiness: ReadinessChecks,

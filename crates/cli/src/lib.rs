@@ -6,7 +6,7 @@
 //! # Layout
 //! - [`settings`]: environment variables, typed.
 //! - [`telemetry`]: structured logs.
-//! - [`ops`]: `replay`, `status`, `backup` and `restore`.
+//! - [`ops`]: `replay`, `status`, `backup`, `restore`, `bootstrap` and `erase`.
 //! - subcommands are defined and run below.
 
 pub mod ops;
@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use valentine_projector::progress::reporter;
 use valentine_projector::{Projector, health, rebuild};
 
-use crate::ops::{backup, bootstrap, replay, status};
+use crate::ops::{backup, bootstrap, erase, replay, status};
 use crate::settings::{LogFormat, Settings};
 
 /// Valentine: shareable pages for loved ones, event-sourced on NATS JetStream.
@@ -86,11 +86,16 @@ enum Command {
         #[command(flatten)]
         settings: Settings,
     },
-    /// Publish a backup's streams into empty streams, every message at its old sequence;
-    /// then run `valentine rebuild`.
+    /// Publish a backup's streams into empty streams, every message at its old sequence, and
+    /// its data keys into the key store; every erasure the stream records is then carried out
+    /// again. Then run `valentine rebuild`.
     Restore {
         /// The backup's folder.
         dir: std::path::PathBuf,
+        /// Restore only the data keys, into the running system's key store (lost or damaged);
+        /// erasures recorded since the backup are carried out again.
+        #[arg(long)]
+        data_keys_only: bool,
         #[command(flatten)]
         settings: Settings,
     },
@@ -101,6 +106,26 @@ enum Command {
     Bootstrap {
         /// The backup's folder, or the read model file.
         from: std::path::PathBuf,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Erase a slug's pages without the edit token, for a legal request: its live page and
+    /// any deleted before deletion erased. Recorded in the stream with the reason. With
+    /// --again (and no slug), carry out every erasure the stream records once more: after
+    /// restoring the key store from a backup older than some erasures.
+    Erase {
+        /// The slug, in any casing.
+        #[arg(required_unless_present = "again", conflicts_with = "again")]
+        slug: Option<String>,
+        /// Why (e.g. the request's reference); kept in the stream.
+        #[arg(long, required_unless_present = "again", conflicts_with = "again")]
+        reason: Option<String>,
+        /// Carry out every recorded erasure again.
+        #[arg(long)]
+        again: bool,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         settings: Settings,
     },
@@ -126,7 +151,8 @@ impl Command {
             | Self::Status { settings, .. }
             | Self::Backup { settings, .. }
             | Self::Restore { settings, .. }
-            | Self::Bootstrap { settings, .. } => Some(settings),
+            | Self::Bootstrap { settings, .. }
+            | Self::Erase { settings, .. } => Some(settings),
             Self::Probe { .. } => None,
         }
     }
@@ -264,12 +290,23 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             println!("{}", dir.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Restore { dir, settings } => {
-            let manifest = backup::restore(&settings.read_side(), &dir).await.context("restoring")?;
-            for s in &manifest.streams {
-                eprintln!("{}: {} messages restored", s.name, s.messages);
+        Command::Restore { dir, data_keys_only, settings } => {
+            let what =
+                if data_keys_only { backup::Restoring::DataKeys } else { backup::Restoring::Everything };
+            let (manifest, erased) =
+                backup::restore(&settings.read_side(), &dir, what).await.context("restoring")?;
+            if what == backup::Restoring::Everything {
+                for s in &manifest.streams {
+                    eprintln!("{}: {} messages restored", s.name, s.messages);
+                }
             }
-            eprintln!("now run `valentine rebuild` to build the read model from them");
+            if let Some(keys) = &manifest.data_keys {
+                eprintln!("data keys: {} messages restored", keys.messages);
+            }
+            eprintln!("{} erasure(s) recorded since the backup carried out again", erased.len());
+            if what == backup::Restoring::Everything {
+                eprintln!("now run `valentine rebuild` to build the read model from them");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Bootstrap { from, settings } => {
@@ -284,6 +321,33 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 done.consumers[1]
             );
             println!("{}", done.file.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Erase { slug, reason, again, json, settings } => {
+            let config = settings.read_side();
+            let erasures = match (slug, again) {
+                (Some(slug), false) => {
+                    let reason = reason.unwrap_or_default();
+                    vec![erase::erase(&config, &slug, &reason).await.context("erasing")?]
+                }
+                _ => erase::erase_again(&config).await.context("carrying out the erasures again")?,
+            };
+            let mut out = std::io::stdout().lock();
+            if json {
+                serde_json::to_writer_pretty(&mut out, &erasures)?;
+                writeln!(out)?;
+            } else {
+                for e in &erasures {
+                    writeln!(
+                        out,
+                        "{}: erased at stream sequence {}; {} data key(s) destroyed, {} clear message(s) removed",
+                        e.slug, e.stream_sequence, e.keys_destroyed, e.messages_removed
+                    )?;
+                }
+                if again {
+                    writeln!(out, "{} erasure(s) carried out again", erasures.len())?;
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Probe { .. } => unreachable!("answered before the settings are read"),

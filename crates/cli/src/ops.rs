@@ -1,8 +1,9 @@
-//! Operator commands: the work behind `valentine replay`, `status`, `backup`, `restore` and
-//! `bootstrap`.
+//! Operator commands: the work behind `valentine replay`, `status`, `backup`, `restore`,
+//! `bootstrap` and `erase`.
 //!
 //! They read the streams and the read model for people, and write neither (a restore only
-//! fills empty streams, a bootstrap only creates a read model that did not exist), so they
+//! fills empty streams, a bootstrap only creates a read model that did not exist, an erasure
+//! appends one event and destroys what it erases), so they
 //! belong to the binary rather than to the projector library
 //! that every worker links. They use the read side's settings, [`ReadSideConfig`].
 //!
@@ -10,6 +11,7 @@
 
 pub mod backup;
 pub mod bootstrap;
+pub mod erase;
 pub mod replay;
 pub mod status;
 

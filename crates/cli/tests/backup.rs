@@ -5,9 +5,10 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use valentine_bench::synthetic::{Workload, publish_events, publish_tallies};
+use valentine_domain::page::versions;
 use valentine_domain::{CreatePage, EditToken, Page, PageCommand, PageRules, Slug};
-use valentine_eventstore::{JetStreamEventRepository, StreamConfig, jetstream_cqrs};
-use valentine_projections::{ReadModelId, ReadModelSettings};
+use valentine_eventstore::{StreamConfig, jetstream_cqrs};
+use valentine_projections::{ReadModelId, ReadModelSettings, page_store};
 use valentine_projector::{Projector, ReadSideConfig, checkpointer};
 use valentine_testkit::NatsServer;
 
@@ -133,8 +134,8 @@ async fn a_new_node_bootstrapped_from_a_backup_projects_only_what_the_copy_lacks
     stdout(&valentine(&nats, &live_db, &["backup", backup.to_str().expect("utf-8")]));
 
     // Pages created after the backup: the copy lacks them.
-    let repo = JetStreamEventRepository::new(js.clone(), StreamConfig::default()).await.expect("repo");
-    let cqrs = jetstream_cqrs::<Page>(repo, PageRules::default());
+    let repo = page_store::open(&js, &StreamConfig::default()).await.expect("repo");
+    let cqrs = jetstream_cqrs::<Page>(repo, PageRules::default(), versions::upcasters());
     for i in 0..25 {
         let slug = format!("after-backup-{i}");
         let command = PageCommand::Create(CreatePage {

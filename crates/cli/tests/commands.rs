@@ -1,5 +1,6 @@
 //! The `valentine` binary as operators run it, against real servers.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
@@ -7,8 +8,10 @@ use std::time::Duration;
 use async_nats::jetstream;
 use tempfile::TempDir;
 use valentine_bench::synthetic::{Workload, publish_events};
+use valentine_domain::page::versions;
 use valentine_domain::{CreatePage, DeletePage, EditToken, Page, PageCommand, PageRules, Slug, UpdatePage};
-use valentine_eventstore::{JetStreamEventRepository, StreamConfig, jetstream_cqrs};
+use valentine_eventstore::{StreamConfig, execute_with_receipt, jetstream_cqrs};
+use valentine_projections::page_store;
 use valentine_testkit::{NatsServer, RedisServer};
 
 const WAIT: Duration = Duration::from_secs(120);
@@ -125,10 +128,8 @@ async fn a_projector_killed_mid_batch_resumes_to_the_same_read_model_as_a_rebuil
 #[tokio::test]
 async fn replay_shows_every_life_of_a_slug_as_a_table_and_as_json() {
     let env = Env::start().await;
-    let repo = JetStreamEventRepository::new(env.nats.jetstream().await, StreamConfig::default())
-        .await
-        .expect("repo");
-    let cqrs = jetstream_cqrs::<Page>(repo, PageRules::default());
+    let repo = page_store::open(&env.nats.jetstream().await, &StreamConfig::default()).await.expect("repo");
+    let cqrs = jetstream_cqrs::<Page>(repo.clone(), PageRules::default(), versions::upcasters());
     let token = EditToken::presented("secret-token");
     let create = |title: &str| {
         PageCommand::Create(CreatePage {
@@ -141,10 +142,15 @@ async fn replay_shows_every_life_of_a_slug_as_a_table_and_as_json() {
             edit_token_hash: token.hash(),
         })
     };
-    cqrs.execute("mia", create("First")).await.expect("created");
-    cqrs.execute("mia", PageCommand::Delete(DeletePage { edit_token: token.clone() }))
-        .await
-        .expect("deleted");
+    cqrs.execute("mia", create("First words")).await.expect("created");
+    let erasing = page_store::erasure_skeleton(&repo, "mia").await.expect("reads");
+    let delete = PageCommand::Delete(DeletePage { edit_token: token.clone(), erasing });
+    let (deleted, receipt) = execute_with_receipt(&cqrs, "mia", delete, HashMap::new()).await;
+    deleted.expect("deleted");
+    let erased_at = receipt.expect("stored").stream_sequence;
+    let report = repo.erase::<Page>("mia", erased_at).await.expect("erased");
+    assert_eq!(report.keys_destroyed.len(), 1);
+    assert_eq!(report.messages_removed, [1]);
     cqrs.execute("mia", create("Second")).await.expect("created again");
     let mut update = UpdatePage::with_token(token.clone());
     update.title = Some("Second, edited".to_owned());
@@ -156,7 +162,10 @@ async fn replay_shows_every_life_of_a_slug_as_a_table_and_as_json() {
     assert!(lines[0].starts_with("STREAM"), "{table}");
     let types: Vec<&str> =
         lines[1..5].iter().map(|l| l.split_whitespace().nth(4).unwrap_or_default()).collect();
-    assert_eq!(types, ["PageCreated", "PageDeleted", "PageCreated", "PageUpdated"], "{table}");
+    assert_eq!(types, ["PageCreated", "PageErased", "PageCreated", "PageUpdated"], "{table}");
+    assert!(lines[1].ends_with("(erased)"), "the first life's words are gone: {table}");
+    assert!(lines[2].ends_with("by author"), "{table}");
+    assert!(!table.contains("First words"), "{table}");
     assert!(table.contains(r#"title="Second, edited""#), "{table}");
     assert!(table.contains(r#"message="Line one\nline two""#), "one event stays on one line: {table}");
     assert!(table.ends_with("4 events, 2 page(s) at this slug\n"), "{table}");
@@ -170,7 +179,11 @@ async fn replay_shows_every_life_of_a_slug_as_a_table_and_as_json() {
     assert_eq!((pages[0], pages[1]), (1, 1));
     assert_eq!((pages[2], pages[3]), (3, 3));
     assert_eq!(events[3]["changed_fields"], serde_json::json!(["title"]));
-    assert!(events.iter().all(|e| e["event_id"].as_str().is_some_and(|id| id.len() == 26)));
+    let erased: Vec<bool> = events.iter().map(|e| e["erased"].as_bool().expect("a flag")).collect();
+    assert_eq!(erased, [true, false, false, false]);
+    assert_eq!(events[0]["payload"], serde_json::Value::Null);
+    assert!(events[0]["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')), "the skeleton keeps the time");
+    assert!(events[1..].iter().all(|e| e["event_id"].as_str().is_some_and(|id| id.len() == 26)));
 
     let nothing = stdout(&env.run(&db, &["replay", "nobody-here"]));
     assert_eq!(nothing.trim(), r#"no events for "nobody-here""#);

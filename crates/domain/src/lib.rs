@@ -18,8 +18,8 @@ pub mod token;
 
 pub use content::{Field, Violation, Violations};
 pub use page::{
-    CreatePage, DeletePage, LivePage, Page, PageCommand, PageCreated, PageDeleted, PageError, PageEvent,
-    PageRules, PageUpdated, UpdatePage,
+    CreatePage, DeletePage, ErasePage, ErasedBy, ErasedEvent, LivePage, Page, PageCommand, PageCreated,
+    PageDeleted, PageErased, PageError, PageEvent, PageRules, PageUpdated, UpdatePage,
 };
 pub use slug::{Slug, SlugError, suggestions};
 pub use template::{TEMPLATES, Template, TemplateId};

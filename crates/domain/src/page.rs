@@ -7,14 +7,15 @@
 mod command;
 mod error;
 mod event;
+pub mod versions;
 
 use cqrs_es::Aggregate;
 use cqrs_es::event_sink::EventSink;
 use serde::{Deserialize, Serialize};
 
-pub use self::command::{CreatePage, DeletePage, PageCommand, UpdatePage};
+pub use self::command::{CreatePage, DeletePage, ErasePage, PageCommand, UpdatePage};
 pub use self::error::PageError;
-pub use self::event::{PageCreated, PageDeleted, PageEvent, PageUpdated};
+pub use self::event::{ErasedBy, ErasedEvent, PageCreated, PageDeleted, PageErased, PageEvent, PageUpdated};
 
 /// What an operator decides about pages, handed to the aggregate with every command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +38,10 @@ use crate::token::{EditToken, EditTokenHash};
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Page {
     live: Option<LivePage>,
+    /// Whether the slug holds words not yet erased (a live page, or deleted ones from before
+    /// deletion erased).
+    #[serde(default)]
+    unerased: bool,
 }
 
 /// What the aggregate needs to know about a live page to decide on commands.
@@ -64,7 +69,16 @@ pub struct LivePage {
 impl Page {
     /// Events after which a slug is as if new: a command needs nothing from before the
     /// latest of them.
-    pub const RESTARTS: &'static [&'static str] = &[PageEvent::DELETED];
+    pub const RESTARTS: &'static [&'static str] = &[PageEvent::DELETED, PageEvent::ERASED];
+
+    /// Events whose payload is personal: sealed with the page life's data key.
+    pub const PERSONAL: &'static [&'static str] = &[PageEvent::CREATED, PageEvent::UPDATED];
+
+    /// Events that begin a page life (and its data key).
+    pub const BEGINS_LIFE: &'static [&'static str] = &[PageEvent::CREATED];
+
+    /// Events that erase every earlier event of the slug.
+    pub const ERASES: &'static [&'static str] = &[PageEvent::ERASED];
 
     /// The live page, or `None` when the slug is free.
     pub fn live(&self) -> Option<&LivePage> {
@@ -163,7 +177,14 @@ impl Aggregate for Page {
             }
             PageCommand::Delete(cmd) => {
                 self.authorize(&cmd.edit_token)?;
-                PageEvent::PageDeleted(PageDeleted {})
+                PageEvent::PageErased(PageErased { by: ErasedBy::Author, reason: None, erased: cmd.erasing })
+            }
+            PageCommand::Erase(cmd) => {
+                if !self.unerased {
+                    return Err(PageError::NotFound);
+                }
+                let reason = Some(cmd.reason.trim().to_owned()).filter(|r| !r.is_empty());
+                PageEvent::PageErased(PageErased { by: ErasedBy::Operator, reason, erased: cmd.erasing })
             }
         };
         sink.write(event, self).await;
@@ -183,6 +204,7 @@ impl Aggregate for Page {
                     edit_token_hash: e.edit_token_hash,
                     events: 1,
                 });
+                self.unerased = true;
             }
             PageEvent::PageUpdated(e) => {
                 if let Some(live) = self.live.as_mut() {
@@ -190,7 +212,14 @@ impl Aggregate for Page {
                     live.apply(e);
                 }
             }
-            PageEvent::PageDeleted(_) => self.live = None,
+            PageEvent::PageDeleted(_) => {
+                self.live = None;
+                self.unerased = true;
+            }
+            PageEvent::PageErased(_) => {
+                self.live = None;
+                self.unerased = false;
+            }
         }
     }
 }

@@ -3,8 +3,9 @@
 use cqrs_es::test::TestFramework;
 use valentine_domain::content::{MESSAGE_MAX, NAME_MAX, TITLE_MAX};
 use valentine_domain::{
-    CreatePage, DeletePage, EditToken, Field, Page, PageCommand, PageCreated, PageDeleted, PageError,
-    PageEvent, PageRules, PageUpdated, Slug, TemplateId, UpdatePage, Violation,
+    CreatePage, DeletePage, EditToken, ErasePage, ErasedBy, Field, Page, PageCommand, PageCreated,
+    PageDeleted, PageErased, PageError, PageEvent, PageRules, PageUpdated, Slug, TemplateId, UpdatePage,
+    Violation,
 };
 
 type PageTest = TestFramework<Page>;
@@ -43,6 +44,14 @@ fn created(slug: &str) -> PageEvent {
 
 fn deleted() -> PageEvent {
     PageEvent::PageDeleted(PageDeleted {})
+}
+
+fn erased_by_author() -> PageEvent {
+    PageEvent::PageErased(PageErased { by: ErasedBy::Author, reason: None, erased: Vec::new() })
+}
+
+fn erase(reason: &str) -> PageCommand {
+    PageCommand::Erase(ErasePage { reason: reason.to_owned(), erasing: Vec::new() })
 }
 
 fn update(edit: impl FnOnce(&mut UpdatePage)) -> PageCommand {
@@ -323,15 +332,15 @@ fn updates_fold_into_the_state_in_order() {
 fn delete_with_the_token_records_the_deletion() {
     PageTest::with(PageRules::default())
         .given(vec![created("alice")])
-        .when(PageCommand::Delete(DeletePage { edit_token: token() }))
-        .then_expect_events(vec![deleted()]);
+        .when(PageCommand::Delete(DeletePage { edit_token: token(), erasing: Vec::new() }))
+        .then_expect_events(vec![erased_by_author()]);
 }
 
 #[test]
 fn delete_with_another_token_is_refused() {
     PageTest::with(PageRules::default())
         .given(vec![created("alice")])
-        .when(PageCommand::Delete(DeletePage { edit_token: other_token() }))
+        .when(PageCommand::Delete(DeletePage { edit_token: other_token(), erasing: Vec::new() }))
         .then_expect_error(PageError::WrongEditToken);
 }
 
@@ -339,11 +348,11 @@ fn delete_with_another_token_is_refused() {
 fn delete_of_a_missing_or_deleted_page_is_not_found() {
     PageTest::with(PageRules::default())
         .given_no_previous_events()
-        .when(PageCommand::Delete(DeletePage { edit_token: token() }))
+        .when(PageCommand::Delete(DeletePage { edit_token: token(), erasing: Vec::new() }))
         .then_expect_error(PageError::NotFound);
     PageTest::with(PageRules::default())
         .given(vec![created("alice"), deleted()])
-        .when(PageCommand::Delete(DeletePage { edit_token: token() }))
+        .when(PageCommand::Delete(DeletePage { edit_token: token(), erasing: Vec::new() }))
         .then_expect_error(PageError::NotFound);
 }
 
@@ -358,7 +367,7 @@ fn an_earlier_pages_token_has_no_power_over_a_new_page_at_the_same_slug() {
     });
     PageTest::with(PageRules::default())
         .given(vec![created("alice"), deleted(), recreated])
-        .when(PageCommand::Delete(DeletePage { edit_token: token() }))
+        .when(PageCommand::Delete(DeletePage { edit_token: token(), erasing: Vec::new() }))
         .then_expect_error(PageError::WrongEditToken);
 }
 
@@ -381,11 +390,59 @@ fn a_page_takes_changes_up_to_its_limit_then_only_deletion() {
         .then_expect_error(PageError::TooManyChanges { limit: 3 });
     PageTest::with(rules)
         .given(vec![created("alice"), retitled("One"), retitled("Two")])
-        .when(PageCommand::Delete(DeletePage { edit_token: token() }))
-        .then_expect_events(vec![deleted()]);
+        .when(PageCommand::Delete(DeletePage { edit_token: token(), erasing: Vec::new() }))
+        .then_expect_events(vec![erased_by_author()]);
     // A new life at the same slug starts counting again.
     PageTest::with(rules)
         .given(vec![created("alice"), retitled("One"), retitled("Two"), deleted(), created("alice")])
         .when(retitle("Again"))
         .then_expect_events(vec![retitled("Again")]);
+}
+
+#[test]
+fn an_operator_erases_a_live_page_without_its_token_and_says_why() {
+    PageTest::with(PageRules::default())
+        .given(vec![created("alice")])
+        .when(erase("  request 2026-114  "))
+        .then_expect_events(vec![PageEvent::PageErased(PageErased {
+            by: ErasedBy::Operator,
+            reason: Some("request 2026-114".to_owned()),
+            erased: Vec::new(),
+        })]);
+}
+
+#[test]
+fn an_operator_erases_pages_deleted_before_deletion_erased() {
+    PageTest::with(PageRules::default())
+        .given(vec![created("alice"), deleted()])
+        .when(erase(""))
+        .then_expect_events(vec![PageEvent::PageErased(PageErased {
+            by: ErasedBy::Operator,
+            reason: None,
+            erased: Vec::new(),
+        })]);
+}
+
+#[test]
+fn there_is_nothing_to_erase_on_an_erased_or_unused_slug() {
+    PageTest::with(PageRules::default())
+        .given(vec![created("alice"), erased_by_author()])
+        .when(erase("again"))
+        .then_expect_error(PageError::NotFound);
+    PageTest::with(PageRules::default())
+        .given_no_previous_events()
+        .when(erase("x"))
+        .then_expect_error(PageError::NotFound);
+}
+
+#[test]
+fn an_erased_slug_is_free_and_its_page_gone() {
+    PageTest::with(PageRules::default())
+        .given(vec![created("alice"), erased_by_author()])
+        .when(PageCommand::Create(create("alice")))
+        .then_expect_events(vec![created("alice")]);
+    PageTest::with(PageRules::default())
+        .given(vec![created("alice"), erased_by_author()])
+        .when(PageCommand::Delete(DeletePage { edit_token: token(), erasing: Vec::new() }))
+        .then_expect_error(PageError::NotFound);
 }

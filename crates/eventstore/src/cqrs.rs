@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use cqrs_es::persist::PersistedEventStore;
+use cqrs_es::persist::{EventUpcaster, PersistedEventStore};
 use cqrs_es::{Aggregate, AggregateError, CqrsFramework};
 
 use crate::receipt::{self, AppendReceipt};
@@ -18,12 +18,15 @@ pub type JetStreamStore<A> = PersistedEventStore<JetStreamEventRepository, A>;
 /// built by projectors from the stream, never in-process.
 pub type JetStreamCqrs<A> = CqrsFramework<A, JetStreamStore<A>>;
 
-/// Builds [`JetStreamCqrs`] on `repo`, with the aggregate's services.
+/// Builds [`JetStreamCqrs`] on `repo`, with the aggregate's services and the upcasters that
+/// bring its older event versions to the current ones (oldest first).
 pub fn jetstream_cqrs<A: Aggregate>(
     repo: JetStreamEventRepository,
     services: A::Services,
+    upcasters: Vec<Box<dyn EventUpcaster>>,
 ) -> JetStreamCqrs<A> {
-    CqrsFramework::new(PersistedEventStore::new_event_store(repo), Vec::new(), services)
+    let store = PersistedEventStore::new_event_store(repo).with_upcasters(upcasters);
+    CqrsFramework::new(store, Vec::new(), services)
 }
 
 /// Runs `command` on the aggregate `aggregate_id` with `metadata`, and tells where its events

@@ -31,8 +31,10 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use ulid::Ulid;
 
-/// Version of this envelope format, stored in every event's metadata.
-pub const SCHEMA_VERSION: &str = "1";
+/// Version of this envelope format, stored in every event's metadata. `1`: payloads in the
+/// clear. `2`: personal payloads may be sealed (see `crate::sealing`), and the commit then
+/// names its data key in a header. Readers read both.
+pub const SCHEMA_VERSION: &str = "2";
 
 /// Header names written on every event message.
 pub mod header {
@@ -52,6 +54,12 @@ pub mod header {
     /// commit holding its latest restarting event (or its first commit), `0` for this very
     /// commit. Absent on commits written before it existed: load from the start.
     pub const LOAD_FROM: &str = "Valentine-Load-From";
+    /// The id of the data key that sealed the commit's personal events; absent on commits
+    /// with nothing sealed (see `crate::sealing`).
+    pub const DATA_KEY: &str = "Valentine-Data-Key";
+    /// On an erasing commit: the ids of the data keys the erasure destroys, comma-separated
+    /// (see `JetStreamEventRepository::erase`).
+    pub const ERASED_DATA_KEYS: &str = "Valentine-Erased-Data-Keys";
 }
 
 /// Metadata keys every stored event carries. All values are strings, as cqrs-es expects.
@@ -142,6 +150,40 @@ impl StoredCommit {
             stream_sequence,
             commit: Commit { aggregate_type, aggregate_id, command_id, events },
         })
+    }
+}
+
+impl StoredCommit {
+    /// Brings every event to its current version with `upcast` (the aggregate's upcaster
+    /// chain), before its payload is decoded.
+    ///
+    /// # Errors
+    /// When `upcast` refuses an event (a version this build does not read).
+    pub fn upcast<E: std::fmt::Display>(
+        &mut self,
+        upcast: impl Fn(SerializedEvent) -> Result<SerializedEvent, E>,
+    ) -> Result<(), MalformedCommit> {
+        let commit = &mut self.commit;
+        for event in &mut commit.events {
+            let serialized = SerializedEvent {
+                aggregate_id: commit.aggregate_id.clone(),
+                sequence: event.sequence,
+                aggregate_type: commit.aggregate_type.clone(),
+                event_type: std::mem::take(&mut event.event_type),
+                event_version: std::mem::take(&mut event.event_version),
+                payload: event.payload.take(),
+                metadata: event.metadata.take(),
+            };
+            let upcast = upcast(serialized).map_err(|e| MalformedCommit {
+                stream_sequence: self.stream_sequence,
+                reason: e.to_string(),
+            })?;
+            event.event_type = upcast.event_type;
+            event.event_version = upcast.event_version;
+            event.payload = upcast.payload;
+            event.metadata = upcast.metadata;
+        }
+        Ok(())
     }
 }
 
@@ -247,6 +289,7 @@ impl<P, M> Commit<P, M> {
         headers.insert(header::LAST_SEQUENCE, self.last_sequence().to_string().as_str());
         let types: Vec<&str> = self.events.iter().map(|e| e.event_type.as_str()).collect();
         headers.insert(header::EVENT_TYPES, types.join(",").as_str());
+
         headers.insert("Content-Type", "application/json");
         headers
     }
@@ -321,7 +364,7 @@ mod tests {
             assert_eq!(e.aggregate_id, "alice");
             assert_eq!(e.metadata["command_id"], "01JCOMMAND");
             assert_eq!(e.metadata["timestamp"], "2026-02-14T09:00:00Z");
-            assert_eq!(e.metadata["schema_version"], "1");
+            assert_eq!(e.metadata["schema_version"], "2");
             assert_eq!(e.metadata["request_id"], "r1");
             let event_id = e.metadata["event_id"].as_str().expect("a string");
             assert!(event_id.parse::<Ulid>().is_ok());

@@ -34,6 +34,15 @@ pub enum EventStoreError {
         /// The first sequence that is missing or out of place.
         sequence: usize,
     },
+    /// A sealed event cannot be opened: its key is missing from the key store (restored from
+    /// before it was written) or the ciphertext does not open.
+    #[error("the event at stream sequence {stream_sequence} cannot be read: {reason}")]
+    Unreadable {
+        /// Where it is.
+        stream_sequence: u64,
+        /// Why.
+        reason: String,
+    },
     /// The stream could not be created or updated.
     #[error("cannot set up stream {stream}: {source}")]
     Setup {
@@ -56,9 +65,9 @@ impl From<EventStoreError> for PersistenceError {
         match err {
             EventStoreError::Conflict => Self::OptimisticLockError,
             EventStoreError::Unavailable(_) => Self::ConnectionError(Box::new(err)),
-            EventStoreError::Malformed(_) | EventStoreError::BrokenHistory { .. } => {
-                Self::DeserializationError(Box::new(err))
-            }
+            EventStoreError::Malformed(_)
+            | EventStoreError::BrokenHistory { .. }
+            | EventStoreError::Unreadable { .. } => Self::DeserializationError(Box::new(err)),
             EventStoreError::Rejected(_)
             | EventStoreError::InvalidAggregateId(_)
             | EventStoreError::Setup { .. } => Self::UnknownError(Box::new(err)),

@@ -11,6 +11,8 @@
 //!   [`NatsTls`]); [`Password`]; [`NatsConnectError`], naming the settings to check.
 //! - [`stream`]: the stream's configuration, ensured idempotently at start.
 //! - [`envelope`]: the wire format of a commit, shared with the projector.
+//! - [`sealing`]: personal payloads encrypted per page life; [`data_keys`]: their keys, in a
+//!   bucket of their own, destroyed to erase.
 //! - [`subjects`]: the subject layout.
 //! - [`receipt`]: the stream sequence of an append, for read-your-writes.
 //! - [`tallies`]: view tallies, on their own stream.
@@ -19,16 +21,19 @@
 
 pub mod connection;
 pub mod cqrs;
+pub mod data_keys;
 pub mod envelope;
 pub mod error;
 pub mod receipt;
 pub mod repository;
+pub mod sealing;
 pub mod stream;
 pub mod subjects;
 pub mod tallies;
 
 pub use connection::{NatsConnectError, NatsSettings, NatsTls, Password};
 pub use cqrs::{JetStreamCqrs, JetStreamStore, execute_with_receipt, jetstream_cqrs};
+pub use data_keys::{DataKeys, KeyLookup};
 pub use envelope::{Commit, EventMeta, StoredCommit};
 pub use error::EventStoreError;
 pub use receipt::AppendReceipt;

@@ -16,9 +16,11 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use tracing::{Instrument, debug, instrument, warn};
 
+use crate::data_keys::{DataKeys, KeyLookup};
 use crate::envelope::{self, Commit, MalformedCommit, StoredCommit, header};
 use crate::error::{EventStoreError, PublishFailure, classify};
 use crate::receipt::{self, AppendReceipt};
+use crate::sealing::{self, Binding, DataKey};
 use crate::stream::{StreamConfig, ensure_stream};
 use crate::subjects;
 
@@ -48,6 +50,29 @@ pub struct JetStreamEventRepository {
     stream: Stream,
     config: StreamConfig,
     restarts: &'static [&'static str],
+    sealing: Option<(DataKeys, Sealing)>,
+}
+
+/// Which events carry personal data, and where a page life's key starts and ends.
+#[derive(Debug, Clone, Copy)]
+pub struct Sealing {
+    /// Event types whose payload is personal: sealed with the life's data key.
+    pub personal: &'static [&'static str],
+    /// Event types that begin a life: a commit holding one is sealed with a fresh key.
+    pub begins_life: &'static [&'static str],
+    /// Event types that erase every earlier event of their aggregate (back to the previous
+    /// one): their messages are removed from the stream, so a gap in the aggregate's
+    /// sequences before one is expected.
+    pub erases: &'static [&'static str],
+}
+
+/// What carrying out an erasure did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ErasureReport {
+    /// Data keys destroyed (ids).
+    pub keys_destroyed: Vec<String>,
+    /// Messages securely deleted from the stream: their stream sequences.
+    pub messages_removed: Vec<u64>,
 }
 
 impl JetStreamEventRepository {
@@ -57,7 +82,20 @@ impl JetStreamEventRepository {
     /// When the stream cannot be set up.
     pub async fn new(js: jetstream::Context, config: StreamConfig) -> Result<Self, EventStoreError> {
         let stream = ensure_stream(&js, &config).await?;
-        Ok(Self { js, stream, config, restarts: &[] })
+        Ok(Self { js, stream, config, restarts: &[], sealing: None })
+    }
+
+    /// Seals personal events with their page life's data key from `keys`, opens them on
+    /// every load, and lets [`Self::erase`] destroy them.
+    #[must_use]
+    pub fn sealing(mut self, keys: DataKeys, sealing: Sealing) -> Self {
+        self.sealing = Some((keys, sealing));
+        self
+    }
+
+    /// The data keys, when events are sealed.
+    pub fn keys(&self) -> Option<&DataKeys> {
+        self.sealing.as_ref().map(|(keys, _)| keys)
     }
 
     /// Names the event types after which an aggregate is as if new (for a page: its
@@ -118,6 +156,18 @@ impl JetStreamEventRepository {
         self.load_commits(&subjects::aggregate(&self.config.subject_prefix, A::TYPE, aggregate_id)).await
     }
 
+    /// The commits of the aggregate `aggregate_id` of type `A` from its latest restarting
+    /// event on (its current life, for a page), oldest first, opened.
+    ///
+    /// # Errors
+    /// When the stream cannot be read or holds a malformed commit.
+    pub async fn load_life<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Vec<StoredCommit>, EventStoreError> {
+        self.load_current(&self.subject(A::TYPE, aggregate_id)?).await
+    }
+
     /// Every commit of one aggregate, oldest first, reading only its subject.
     #[instrument(skip(self), fields(subject = %subject, commits))]
     pub async fn load_commits(&self, subject: &str) -> Result<Vec<StoredCommit>, EventStoreError> {
@@ -134,7 +184,8 @@ impl JetStreamEventRepository {
             self.read_with_consumer(subject, 1, last.stream_sequence).await?
         };
         commits.push(last);
-        check_history(&commits, 1)?;
+        self.check_history(&commits, 1)?;
+        self.open_all(&mut commits).await?;
         tracing::Span::current().record("commits", commits.len());
         Ok(commits)
     }
@@ -176,9 +227,164 @@ impl JetStreamEventRepository {
         commits.push(last);
         self.drop_before_restart(&mut commits);
         let first = commits.first().map_or(1, |c| c.commit.first_sequence());
-        check_history(&commits, first)?;
+        self.check_history(&commits, first)?;
+        self.open_all(&mut commits).await?;
         tracing::Span::current().record("commits", commits.len());
         Ok(commits)
+    }
+
+    fn check_history(&self, commits: &[StoredCommit], first: usize) -> Result<(), EventStoreError> {
+        let erasing = self.sealing.as_ref().map_or(&[][..], |(_, s)| s.erases);
+        check_history(commits, first, erasing)
+    }
+
+    /// Opens the sealed events of `commits` (those whose key was destroyed stay sealed).
+    async fn open_all(&self, commits: &mut [StoredCommit]) -> Result<(), EventStoreError> {
+        let Some((keys, _)) = &self.sealing else { return Ok(()) };
+        for stored in commits {
+            keys.open_commit(stored).await?;
+        }
+        Ok(())
+    }
+
+    /// The data key to seal a commit of `events` with, given the id of the key that sealed
+    /// the aggregate's newest commit; whether it was made for this commit.
+    async fn sealing_key(
+        &self,
+        events: &[SerializedEvent],
+        last_key: Option<&str>,
+    ) -> Result<Option<(DataKey, bool)>, EventStoreError> {
+        let Some((keys, sealing)) = &self.sealing else { return Ok(None) };
+        if !events.iter().any(|e| sealing.personal.contains(&e.event_type.as_str())) {
+            return Ok(None);
+        }
+        let begins = events.iter().any(|e| sealing.begins_life.contains(&e.event_type.as_str()));
+        if !begins && let Some(id) = last_key {
+            return match keys.lookup(id).await? {
+                KeyLookup::Found(key) => Ok(Some((key, false))),
+                KeyLookup::Destroyed | KeyLookup::Missing => Err(EventStoreError::Conflict),
+            };
+        }
+        // A new life, or one begun before sealing: a fresh key from here on.
+        Ok(Some((keys.create().await?, true)))
+    }
+
+    /// Seals the personal events of `commit` with `key`.
+    fn seal(&self, commit: &mut Commit, key: &DataKey) -> Result<(), EventStoreError> {
+        let Some((_, sealing)) = &self.sealing else { return Ok(()) };
+        for event in &mut commit.events {
+            if !sealing.personal.contains(&event.event_type.as_str()) {
+                continue;
+            }
+            let binding = Binding::of(&commit.aggregate_type, &commit.aggregate_id, event);
+            let sealed = sealing::seal(key, binding, &event.payload)
+                .map_err(|e| EventStoreError::Rejected(e.into()))?;
+            event.payload = sealed;
+        }
+        Ok(())
+    }
+
+    /// The commits an erasure of the aggregate `aggregate_id` of type `A` would erase now:
+    /// every one after its latest erasing event (all, without one), oldest first, as stored
+    /// (sealed). For the erasure's audit skeleton.
+    ///
+    /// # Errors
+    /// When the stream cannot be read.
+    pub async fn erasable<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Vec<StoredCommit>, EventStoreError> {
+        let subject = self.subject(A::TYPE, aggregate_id)?;
+        let Some(last) = self.last_message(&subject).await? else { return Ok(Vec::new()) };
+        let mut commits = self.read_with_consumer(&subject, 1, last.sequence).await?;
+        commits.push(Commit::decode(last.sequence, &last.payload)?);
+        Ok(self.after_latest_erasure(commits))
+    }
+
+    fn after_latest_erasure(&self, mut commits: Vec<StoredCommit>) -> Vec<StoredCommit> {
+        let erases = self.sealing.as_ref().map_or(&[][..], |(_, s)| s.erases);
+        let erasing =
+            |c: &StoredCommit| c.commit.events.iter().any(|e| erases.contains(&e.event_type.as_str()));
+        let from = commits.iter().rposition(erasing).map_or(0, |at| at + 1);
+        commits.drain(..from);
+        commits
+    }
+
+    /// For a commit of `events` that erases, the data keys it destroys: those of the sealed
+    /// commits of `subject` since its latest erasure, up to its newest commit `expected` (the
+    /// append fails if another lands meanwhile, and is then decided again). Recorded on the
+    /// erasing commit, so carrying the erasure out again finds them after the commits
+    /// themselves are removed.
+    async fn keys_an_erasure_destroys(
+        &self,
+        subject: &str,
+        events: &[SerializedEvent],
+        expected: u64,
+    ) -> Result<Vec<String>, EventStoreError> {
+        let Some((_, sealing)) = &self.sealing else { return Ok(Vec::new()) };
+        if expected == 0 || !events.iter().any(|e| sealing.erases.contains(&e.event_type.as_str())) {
+            return Ok(Vec::new());
+        }
+        let mut commits = self.read_with_consumer(subject, 1, expected).await?;
+        let last = self.stream.direct_get(expected).await.map_err(EventStoreError::unavailable)?;
+        commits.push(Commit::decode(last.sequence, &last.payload)?);
+        Ok(sealed_keys(&self.after_latest_erasure(commits)))
+    }
+
+    /// Carries out the erasure of the aggregate `aggregate_id` of type `A` recorded at stream
+    /// sequence `before` (the stream sequence of a commit of it): every message of the
+    /// aggregate before it, back to the previous erasure, is securely deleted from the
+    /// stream (the server overwrites it where it is stored), and every data key they were
+    /// sealed with is destroyed, so no copy of them elsewhere (a backup, a lagging replica)
+    /// can be read either. Idempotent: running it again finds nothing more to do.
+    ///
+    /// # Errors
+    /// When the stream or the key store cannot be reached.
+    #[instrument(skip(self), fields(keys_destroyed, messages_removed))]
+    pub async fn erase<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+        before: u64,
+    ) -> Result<ErasureReport, EventStoreError> {
+        let Some((keys, _)) = &self.sealing else { return Ok(ErasureReport::default()) };
+        let subject = self.subject(A::TYPE, aggregate_id)?;
+        let commits = self.after_latest_erasure(self.read_with_consumer(&subject, 1, before).await?);
+        let mut report = ErasureReport::default();
+        let mut key_ids = sealed_keys(&commits);
+        let erasure = self.stream.direct_get(before).await.map_err(EventStoreError::unavailable)?;
+        if let Some(recorded) = header_value(&erasure, header::ERASED_DATA_KEYS) {
+            for id in recorded.split(',').filter(|id| !id.is_empty()) {
+                if !key_ids.iter().any(|k| k == id) {
+                    key_ids.push(id.to_owned());
+                }
+            }
+        }
+        for stored in &commits {
+            if self.remove(stored.stream_sequence).await? {
+                report.messages_removed.push(stored.stream_sequence);
+            }
+        }
+        for id in key_ids {
+            if keys.destroy(&id).await? {
+                report.keys_destroyed.push(id);
+            }
+        }
+        let span = tracing::Span::current();
+        span.record("keys_destroyed", report.keys_destroyed.len());
+        span.record("messages_removed", report.messages_removed.len());
+        Ok(report)
+    }
+
+    /// Securely deletes the message at `sequence`; whether it was there to delete (another
+    /// process carrying out the same erasure may have deleted it first).
+    async fn remove(&self, sequence: u64) -> Result<bool, EventStoreError> {
+        match self.stream.delete_message(sequence).await {
+            Ok(_) => Ok(true),
+            Err(e) => match self.stream.direct_get(sequence).await {
+                Err(gone) if gone.kind() == DirectGetErrorKind::NotFound => Ok(false),
+                _ => Err(EventStoreError::unavailable(e)),
+            },
+        }
     }
 
     /// Drops what comes before the latest restarting event: the aggregate is as if new there.
@@ -272,7 +478,11 @@ impl JetStreamEventRepository {
     ) -> Result<Expectation, EventStoreError> {
         let first = events.first().map_or(1, |e| e.sequence);
         if first == 1 {
-            return Ok(Expectation::Sequence { expected: 0, load_from: self.load_from(events, None) });
+            return Ok(Expectation::Sequence {
+                expected: 0,
+                load_from: self.load_from(events, None),
+                last_key: None,
+            });
         }
         let Some(last) = self.last_message(subject).await? else {
             return Err(EventStoreError::Conflict);
@@ -286,6 +496,7 @@ impl JetStreamEventRepository {
             Some(seq) if seq + 1 == first => Ok(Expectation::Sequence {
                 expected: last.sequence,
                 load_from: self.load_from(events, Some(&last)),
+                last_key: sealed_key_of(&last),
             }),
             Some(_) => Err(EventStoreError::Conflict),
             None => Err(MalformedCommit {
@@ -304,10 +515,17 @@ impl JetStreamEventRepository {
         commit: &Commit,
         expected: u64,
         load_from: Option<u64>,
+        erased_keys: &[String],
     ) -> Result<AppendReceipt, EventStoreError> {
         tracing::Span::current().record("expected", expected);
         let payload = commit.encode().map_err(|e| EventStoreError::Rejected(e.into()))?;
         let mut headers = commit.headers();
+        if !erased_keys.is_empty() {
+            headers.insert(header::ERASED_DATA_KEYS, erased_keys.join(",").as_str());
+        }
+        if let Some(key) = commit.events.iter().find_map(|e| sealing::sealed_key_id(&e.payload)) {
+            headers.insert(header::DATA_KEY, key);
+        }
         if let Some(from) = load_from {
             headers.insert(header::LOAD_FROM, from.to_string().as_str());
         }
@@ -383,7 +601,7 @@ impl JetStreamEventRepository {
 
 /// Whether an append should be sent, and with which expectation.
 enum Expectation {
-    Sequence { expected: u64, load_from: Option<u64> },
+    Sequence { expected: u64, load_from: Option<u64>, last_key: Option<String> },
     AlreadyStored(u64),
 }
 
@@ -392,24 +610,52 @@ fn written_by(message: &StreamMessage, command_id: &str) -> bool {
     header_value(message, header::MSG_ID) == Some(command_id)
 }
 
+/// The ids of the data keys that sealed `commits`, each once, in order.
+fn sealed_keys(commits: &[StoredCommit]) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for event in commits.iter().flat_map(|c| &c.commit.events) {
+        if let Some(id) = sealing::sealed_key_id(&event.payload)
+            && !ids.iter().any(|k| k == id)
+        {
+            ids.push(id.to_owned());
+        }
+    }
+    ids
+}
+
+/// The id of the data key that sealed the newest sealed event of `message`, if any.
+fn sealed_key_of(message: &StreamMessage) -> Option<String> {
+    let stored = Commit::decode(message.sequence, &message.payload).ok()?;
+    stored.commit.events.iter().rev().find_map(|e| sealing::sealed(&e.payload)).map(|s| s.key)
+}
+
 fn header_value<'a>(message: &'a StreamMessage, name: &str) -> Option<&'a str> {
     message.headers.get(name).map(async_nats::HeaderValue::as_str)
 }
 
 /// Checks that commits hold aggregate sequences `first`, `first + 1`, … with no gap or
-/// overlap.
-fn check_history(commits: &[StoredCommit], first: usize) -> Result<(), EventStoreError> {
+/// overlap, except for gaps before the latest event of a type in `erasing`: messages it
+/// erased, removed from the stream (sequences still only grow there).
+fn check_history(commits: &[StoredCommit], first: usize, erasing: &[&str]) -> Result<(), EventStoreError> {
+    let events = commits.iter().flat_map(|c| c.commit.events.iter().map(move |e| (c, e)));
+    let last_erasure = events
+        .clone()
+        .filter(|(_, e)| erasing.contains(&e.event_type.as_str()))
+        .map(|(_, e)| e.sequence)
+        .max()
+        .unwrap_or(0);
     let mut next = first;
-    for stored in commits {
-        for event in &stored.commit.events {
-            if event.sequence != next {
-                return Err(EventStoreError::BrokenHistory {
-                    aggregate_id: stored.commit.aggregate_id.clone(),
-                    sequence: next,
-                });
-            }
-            next += 1;
+    for (stored, event) in events {
+        if event.sequence > next && event.sequence <= last_erasure {
+            next = event.sequence;
         }
+        if event.sequence != next {
+            return Err(EventStoreError::BrokenHistory {
+                aggregate_id: stored.commit.aggregate_id.clone(),
+                sequence: next,
+            });
+        }
+        next += 1;
     }
     Ok(())
 }
@@ -494,10 +740,22 @@ impl PersistedEventRepository for JetStreamEventRepository {
                 debug!("this command's append is already stored");
                 AppendReceipt { stream_sequence, duplicate: true, timestamp: None }
             }
-            Expectation::Sequence { expected, load_from } => {
+            Expectation::Sequence { expected, load_from, last_key } => {
                 let at = OffsetDateTime::now_utc();
-                let commit = Commit::new(A::TYPE, events, &command_id, at);
-                let receipt = self.append(&subject, &commit, expected, load_from).await?;
+                let mut commit = Commit::new(A::TYPE, events, &command_id, at);
+                let key = self.sealing_key(events, last_key.as_deref()).await?;
+                if let Some((key, _)) = &key {
+                    self.seal(&mut commit, key)?;
+                }
+                let erased_keys = self.keys_an_erasure_destroys(&subject, events, expected).await?;
+                let appended = self.append(&subject, &commit, expected, load_from, &erased_keys).await;
+                if let (Err(_), Some((key, true)), Some(keys)) = (&appended, &key, self.keys()) {
+                    // Nothing was stored under the key made for this commit: drop it.
+                    if let Err(e) = keys.destroy(key.id()).await {
+                        warn!(error = %e, "an unused data key stays in the key store");
+                    }
+                }
+                let receipt = appended?;
                 AppendReceipt { timestamp: (!receipt.duplicate).then_some(at), ..receipt }
             }
         };

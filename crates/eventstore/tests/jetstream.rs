@@ -161,7 +161,7 @@ async fn hundred_concurrent_creates_of_one_slug_have_exactly_one_winner() {
 async fn unsynchronised_racers_each_get_a_conflict_or_slug_taken_and_one_page_exists() {
     let server = NatsServer::start().await;
     let repo = repository(&server).await;
-    let cqrs = Arc::new(jetstream_cqrs::<Page>(repo.clone(), PageRules::default()));
+    let cqrs = Arc::new(jetstream_cqrs::<Page>(repo.clone(), PageRules::default(), Vec::new()));
 
     let results = join_all((0..50).map(|i| {
         let cqrs = Arc::clone(&cqrs);
@@ -243,7 +243,7 @@ async fn a_commands_events_are_one_message_and_a_refused_commit_stores_none_of_t
 async fn events_carry_ids_command_id_timestamp_and_schema_version() {
     let server = NatsServer::start().await;
     let repo = repository(&server).await;
-    let cqrs = jetstream_cqrs::<Page>(repo.clone(), PageRules::default());
+    let cqrs = jetstream_cqrs::<Page>(repo.clone(), PageRules::default(), Vec::new());
     let metadata = HashMap::from([("command_id".to_owned(), "01JCMD0000000000000000000A".to_owned())]);
     let (result, receipt) =
         receipt::capture(cqrs.execute_with_metadata("erin", create("erin"), metadata)).await;
@@ -260,7 +260,7 @@ async fn events_carry_ids_command_id_timestamp_and_schema_version() {
     let meta = &stored.commit.events[0].metadata;
     assert!(meta["event_id"].as_str().expect("an event id").parse::<ulid::Ulid>().is_ok());
     assert_eq!(meta["command_id"], "01JCMD0000000000000000000A");
-    assert_eq!(meta["schema_version"], "1");
+    assert_eq!(meta["schema_version"], "2");
     let at = meta["timestamp"].as_str().expect("a timestamp");
     assert!(time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).is_ok());
     // Only the hash of the token is stored.
@@ -273,14 +273,14 @@ async fn events_carry_ids_command_id_timestamp_and_schema_version() {
 async fn events_survive_a_graceful_restart_and_a_crash_of_the_server() {
     let mut server = NatsServer::start().await;
     {
-        let cqrs = jetstream_cqrs::<Page>(repository(&server).await, PageRules::default());
+        let cqrs = jetstream_cqrs::<Page>(repository(&server).await, PageRules::default(), Vec::new());
         cqrs.execute("frank", create("Frank")).await.expect("created");
         cqrs.execute("frank", retitle("Still mine")).await.expect("updated");
     }
     server.stop();
     server.restart().await;
     {
-        let cqrs = jetstream_cqrs::<Page>(repository(&server).await, PageRules::default());
+        let cqrs = jetstream_cqrs::<Page>(repository(&server).await, PageRules::default(), Vec::new());
         let store = PersistedEventStore::<_, Page>::new_event_store(repository(&server).await);
         let events = store.load_events("frank").await.expect("loads");
         assert_eq!(
@@ -334,9 +334,11 @@ async fn a_page_with_a_thousand_events_loads_complete_and_in_order() {
 async fn a_slug_lives_again_after_deletion_and_every_life_is_kept() {
     let server = NatsServer::start().await;
     let repo = repository(&server).await;
-    let cqrs: JetStreamCqrs<Page> = jetstream_cqrs(repo.clone(), PageRules::default());
+    let cqrs: JetStreamCqrs<Page> = jetstream_cqrs(repo.clone(), PageRules::default(), Vec::new());
     cqrs.execute("jack", create("jack")).await.expect("created");
-    cqrs.execute("jack", PageCommand::Delete(DeletePage { edit_token: token() })).await.expect("deleted");
+    cqrs.execute("jack", PageCommand::Delete(DeletePage { edit_token: token(), erasing: Vec::new() }))
+        .await
+        .expect("deleted");
     cqrs.execute("jack", create("Jack")).await.expect("created again");
     cqrs.execute("jack", retitle("Second life")).await.expect("updated");
     let err = cqrs.execute("jack", create("JACK")).await.expect_err("taken");
@@ -344,14 +346,14 @@ async fn a_slug_lives_again_after_deletion_and_every_life_is_kept() {
 
     let events = repo.get_events::<Page>("jack").await.expect("loads");
     let types: Vec<_> = events.iter().map(|e| e.event_type.as_str()).collect();
-    assert_eq!(types, ["PageCreated", "PageDeleted", "PageCreated", "PageUpdated"]);
+    assert_eq!(types, ["PageCreated", "PageErased", "PageCreated", "PageUpdated"]);
 }
 
 #[tokio::test]
 async fn an_update_that_lost_the_race_is_a_conflict() {
     let server = NatsServer::start().await;
     let repo = repository(&server).await;
-    let cqrs = jetstream_cqrs::<Page>(repo.clone(), PageRules::default());
+    let cqrs = jetstream_cqrs::<Page>(repo.clone(), PageRules::default(), Vec::new());
     cqrs.execute("kate", create("kate")).await.expect("created");
 
     // Both updates decided on sequence 1; only one may follow it.
@@ -366,7 +368,7 @@ async fn an_update_that_lost_the_race_is_a_conflict() {
 async fn replays_stream_every_event_once_and_end() {
     let server = NatsServer::start().await;
     let repo = repository(&server).await;
-    let cqrs = jetstream_cqrs::<Page>(repo.clone(), PageRules::default());
+    let cqrs = jetstream_cqrs::<Page>(repo.clone(), PageRules::default(), Vec::new());
     for slug in ["lena", "mark", "nina"] {
         cqrs.execute(slug, create(slug)).await.expect("created");
     }
@@ -428,7 +430,7 @@ async fn an_id_that_cannot_be_a_subject_is_refused_cleanly() {
     let repo = repository(&server).await;
     assert!(repo.get_events::<Page>("a.b").await.is_err());
     assert!(repo.get_events::<Page>("*").await.is_err());
-    let cqrs = jetstream_cqrs::<Page>(repo, PageRules::default());
+    let cqrs = jetstream_cqrs::<Page>(repo, PageRules::default(), Vec::new());
     assert!(cqrs.execute("a b", create("abc")).await.is_err());
 }
 
@@ -436,8 +438,8 @@ async fn an_id_that_cannot_be_a_subject_is_refused_cleanly() {
 async fn a_command_loads_only_the_current_life_of_its_slug() {
     let server = NatsServer::start().await;
     let repo = repository(&server).await.restarting_at(Page::RESTARTS);
-    let cqrs = jetstream_cqrs::<Page>(repo.clone(), PageRules::default());
-    let delete = || PageCommand::Delete(DeletePage { edit_token: token() });
+    let cqrs = jetstream_cqrs::<Page>(repo.clone(), PageRules::default(), Vec::new());
+    let delete = || PageCommand::Delete(DeletePage { edit_token: token(), erasing: Vec::new() });
     // Twenty lives of four events each, the last one deleted: the slug is free.
     for life in 0..20 {
         cqrs.execute("lives", create("lives")).await.expect("created");
@@ -447,14 +449,14 @@ async fn a_command_loads_only_the_current_life_of_its_slug() {
     }
     let current = repo.get_events::<Page>("lives").await.expect("loads");
     let loaded: Vec<(usize, &str)> = current.iter().map(|e| (e.sequence, e.event_type.as_str())).collect();
-    assert_eq!(loaded, [(80, "PageDeleted")], "a free slug loads its deletion alone");
+    assert_eq!(loaded, [(80, "PageErased")], "a free slug loads its erasure alone");
 
     // A new life: its deletion's predecessor and its own events, nothing older.
     cqrs.execute("lives", create("lives")).await.expect("created anew");
     cqrs.execute("lives", retitle("Life 21")).await.expect("updated");
     let current = repo.get_events::<Page>("lives").await.expect("loads");
     let loaded: Vec<(usize, &str)> = current.iter().map(|e| (e.sequence, e.event_type.as_str())).collect();
-    assert_eq!(loaded, [(80, "PageDeleted"), (81, "PageCreated"), (82, "PageUpdated")]);
+    assert_eq!(loaded, [(80, "PageErased"), (81, "PageCreated"), (82, "PageUpdated")]);
     // Decisions still see the whole truth: the slug is taken, appends follow on.
     let taken = cqrs.execute("lives", create("lives")).await.expect_err("taken");
     assert!(matches!(taken, AggregateError::UserError(PageError::SlugTaken)), "{taken:?}");
@@ -490,8 +492,10 @@ async fn commits_without_a_load_from_header_load_from_the_start() {
     }
     let repo = plain.restarting_at(Page::RESTARTS);
     assert_eq!(repo.get_events::<Page>("older").await.expect("loads").len(), 2);
-    let cqrs = jetstream_cqrs::<Page>(repo.clone(), PageRules::default());
-    cqrs.execute("older", PageCommand::Delete(DeletePage { edit_token: token() })).await.expect("deleted");
+    let cqrs = jetstream_cqrs::<Page>(repo.clone(), PageRules::default(), Vec::new());
+    cqrs.execute("older", PageCommand::Delete(DeletePage { edit_token: token(), erasing: Vec::new() }))
+        .await
+        .expect("deleted");
     let current = repo.get_events::<Page>("older").await.expect("loads");
     assert_eq!(current.iter().map(|e| e.sequence).collect::<Vec<_>>(), [3]);
 }

@@ -60,9 +60,11 @@ fn options(path: &Path, mode: Mode) -> SqliteConnectOptions {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
+            .pragma("secure_delete", "on")
             .pragma("mmap_size", "268435456"),
         Mode::Build => options
             .create_if_missing(true)
+            .pragma("secure_delete", "on")
             .journal_mode(SqliteJournalMode::Off)
             .synchronous(SqliteSynchronous::Off)
             .pragma("mmap_size", "268435456"),
@@ -233,6 +235,10 @@ pub fn open_sync(file: &Path, mode: Mode) -> Result<rusqlite::Connection, Projec
         Mode::Projector | Mode::Build => conn.busy_handler(Some(wait_for_writer))?,
     }
     conn.set_prepared_statement_cache_capacity(32);
+    if mode != Mode::Reader {
+        // Erased content must not linger in freed pages of the file: deletes zero them.
+        conn.pragma_update(None, "secure_delete", "on")?;
+    }
     match mode {
         Mode::Projector => {
             conn.pragma_update(None, "cache_size", -32768)?; // 32 MiB
@@ -255,6 +261,18 @@ pub fn open_sync(file: &Path, mode: Mode) -> Result<rusqlite::Connection, Projec
         }
     }
     Ok(conn)
+}
+
+/// Moves everything in the write-ahead log into the database file and truncates the log to
+/// nothing, so content erased from the database (whose freed pages `secure_delete` zeroed)
+/// no longer survives in older frames of the log. Whether it completed: readers still on an
+/// older snapshot make it give up, and it is tried again later.
+///
+/// # Errors
+/// When SQLite fails.
+pub fn truncate_log(conn: &rusqlite::Connection) -> Result<bool, ProjectionError> {
+    let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+    Ok(busy == 0)
 }
 
 /// Page cache of a build's writer, in KiB. A build looks up the row of every page an event

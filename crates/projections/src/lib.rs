@@ -8,6 +8,8 @@
 //! # Layout
 //! - [`db`]: opening the database, pragmas, generations and the atomic swap of a rebuild.
 //! - [`pages`]: the `pages` and `page_events` read models: projection and queries.
+//! - [`page_store`]: the page event store as every role opens it (sealing, restarts,
+//!   upcasting).
 //! - [`tallies`]: view tallies into `pages.view_count`.
 //! - [`hash`]: the content hash of the read model.
 //! - [`cache_keys`]: Redis keys of cached answers and their invalidation.
@@ -21,6 +23,7 @@ pub mod cache_keys;
 pub mod db;
 pub mod error;
 pub mod hash;
+pub mod page_store;
 pub mod pages;
 pub mod position;
 pub mod read_model;

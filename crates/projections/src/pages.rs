@@ -15,13 +15,15 @@ use serde::Serialize;
 use sqlx::{QueryBuilder, Sqlite, SqliteExecutor};
 use valentine_domain::{Field, PageCreated, PageEvent, PageUpdated};
 use valentine_eventstore::envelope::{Commit, WireEvent};
+use valentine_eventstore::sealing::Body;
 use valentine_eventstore::{EventMeta, StoredCommit};
 
 use crate::applied;
 use crate::error::ProjectionError;
 
-/// A page commit as the projector decodes it.
-pub type PageCommit = StoredCommit<PageEvent, EventMeta>;
+/// A page commit as the projector decodes it: events whose data key was destroyed decode as
+/// [`Body::Erased`].
+pub type PageCommit = StoredCommit<Body<PageEvent>, EventMeta>;
 
 /// A row of `pages`: a slug's current (or last) page.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize)]
@@ -103,6 +105,10 @@ pub struct BatchOutcome {
     pub applied: Vec<u64>,
     /// The read model's events position once the batch is committed.
     pub through: u64,
+    /// Slugs erased in this batch, with the stream sequence of each erasure: their freed
+    /// database pages were zeroed, and the write-ahead log still holds their old content
+    /// until it is checkpointed and truncated.
+    pub erased: Vec<(String, u64)>,
 }
 
 /// Folds commits into rows in memory, enforcing the per-page sequence guard.
@@ -111,6 +117,9 @@ struct Fold {
     rows: HashMap<String, PageRow>,
     dirty: BTreeSet<String>,
     history: Vec<HistoryRow>,
+    /// Slugs erased, with the aggregate and stream sequences of their erasure: their
+    /// history before it goes.
+    erased: HashMap<String, (i64, u64)>,
 }
 
 impl Fold {
@@ -122,16 +131,30 @@ impl Fold {
         if first <= last {
             return Verdict::AlreadyApplied;
         }
-        if first != last + 1 {
+        // An erasure needs no predecessor: what came before it is unreadable or removed.
+        let erases = commit.events.iter().any(|e| matches!(e.payload, Body::Open(PageEvent::PageErased(_))));
+        if first != last + 1 && !erases {
             return Verdict::Deferred;
         }
+        let erasure_at = stream_sequence;
         let stream_sequence = i64::try_from(stream_sequence).unwrap_or(i64::MAX);
         let Commit { aggregate_id: key, command_id, events, .. } = commit;
         for event in events {
             let WireEvent { sequence, event_type, payload, metadata, .. } = event;
             let sequence = i64::try_from(sequence).unwrap_or(i64::MAX);
-            let changed_fields = field_list(&payload.changed_fields());
             let at = metadata.timestamp;
+            let Body::Open(payload) = payload else {
+                // Sealed under a destroyed key: an erased life (its erasure follows). Only the
+                // sequence moves; no row or history shows anything of it.
+                let row = self
+                    .rows
+                    .entry(key.clone())
+                    .or_insert_with(|| PageRow::erased(&key, stream_sequence, &at, &command_id));
+                row.last_sequence = sequence;
+                row.last_stream_sequence = stream_sequence;
+                continue;
+            };
+            let changed_fields = field_list(&payload.changed_fields());
             match payload {
                 PageEvent::PageCreated(created) => {
                     let row = PageRow::created(&key, created, stream_sequence, &at, &command_id);
@@ -147,6 +170,11 @@ impl Fold {
                         row.deleted = true;
                         row.updated_at.clone_from(&at);
                     }
+                }
+                PageEvent::PageErased(_) => {
+                    self.rows.insert(key.clone(), PageRow::erased(&key, stream_sequence, &at, &command_id));
+                    self.history.retain(|h| h.slug_key != key);
+                    self.erased.insert(key.clone(), (sequence, erasure_at));
                 }
             }
             let Some(row) = self.rows.get_mut(&key) else {
@@ -190,6 +218,31 @@ impl PageRow {
             created_at: at.to_owned(),
             updated_at: at.to_owned(),
             deleted: false,
+            view_count: 0,
+            created_command_id: command_id.to_owned(),
+            last_sequence: 0,
+            last_stream_sequence: 0,
+        }
+    }
+
+    /// What is left of a slug after an erasure at `stream_sequence`, time `at`, by command
+    /// `command_id`: a deleted row with nothing of the erased pages in it (the slug is free).
+    /// It depends on the erasure alone, so a read model that saw the erased events and one
+    /// rebuilt after they were removed hold the same row.
+    pub fn erased(key: &str, stream_sequence: i64, at: &str, command_id: &str) -> Self {
+        Self {
+            slug_key: key.to_owned(),
+            slug: key.to_owned(),
+            page_id: stream_sequence,
+            title: String::new(),
+            message: String::new(),
+            sender_name: None,
+            recipient_name: None,
+            template_id: String::new(),
+            edit_token_hash: String::new(),
+            created_at: at.to_owned(),
+            updated_at: at.to_owned(),
+            deleted: true,
             view_count: 0,
             created_command_id: command_id.to_owned(),
             last_sequence: 0,
@@ -305,6 +358,12 @@ pub fn project_batch(
         }
     }
     {
+        let mut forget = tx.prepare_cached(ERASE_HISTORY)?;
+        for (key, (sequence, _)) in &fold.erased {
+            forget.execute(rusqlite::params![key, sequence])?;
+        }
+    }
+    {
         let mut insert = tx.prepare_cached(INSERT_HISTORY)?;
         for h in &fold.history {
             insert.execute(rusqlite::params![
@@ -322,6 +381,7 @@ pub fn project_batch(
     outcome.through = applied::record(&tx, applied::EVENTS, &settled)?;
     tx.commit()?;
     outcome.touched = fold.dirty.into_iter().collect();
+    outcome.erased = fold.erased.into_iter().map(|(key, (_, at))| (key, at)).collect();
     Ok(outcome)
 }
 
@@ -392,6 +452,9 @@ const UPSERT_PAGE: &str = "INSERT INTO pages (slug_key, slug, page_id, title, me
 
 pub(crate) const HISTORY_COLUMNS: &str =
     "slug_key, sequence, stream_sequence, page_id, event_type, occurred_at, changed_fields, command_id";
+
+/// Forgets a slug's history before its erasure.
+const ERASE_HISTORY: &str = "DELETE FROM page_events WHERE slug_key = ?1 AND sequence < ?2";
 
 const INSERT_HISTORY: &str = "INSERT OR IGNORE INTO page_events (slug_key, sequence, stream_sequence, \
     page_id, event_type, occurred_at, changed_fields, command_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
@@ -520,7 +583,7 @@ mod tests {
                 sequence: first + i,
                 event_type: cqrs_event_type(&payload),
                 event_version: "1.0".to_owned(),
-                payload,
+                payload: Body::Open(payload),
                 metadata: EventMeta {
                     event_id: format!("e{stream_sequence}.{i}"),
                     timestamp: format!("t{stream_sequence}"),
@@ -585,6 +648,46 @@ mod tests {
         let ids: Vec<_> = fold.history.iter().map(|h| h.page_id).collect();
         assert_eq!(ids, [1, 1, 9]);
         assert_eq!(fold.history[0].changed_fields, r#"["title","message","recipient_name","template_id"]"#);
+    }
+
+    #[test]
+    fn an_erasure_applies_over_a_gap_and_leaves_nothing_of_what_it_erased() {
+        let erasure = || {
+            PageEvent::PageErased(valentine_domain::PageErased {
+                by: valentine_domain::ErasedBy::Author,
+                reason: None,
+                erased: Vec::new(),
+            })
+        };
+        // Live: the life was seen, then erased.
+        let mut live = Fold::default();
+        live.apply(commit("a", 1, 1, vec![created("A")]));
+        live.apply(commit("a", 2, 2, vec![titled("secret")]));
+        assert_eq!(live.apply(commit("a", 7, 3, vec![erasure()])), Verdict::Applied);
+        // Rebuilt: the sealed events no longer open, or were removed from the stream.
+        let mut rebuilt = Fold::default();
+        let mut sealed = commit("a", 1, 1, vec![created("A")]);
+        sealed.commit.events[0].payload = Body::Erased;
+        assert_eq!(rebuilt.apply(sealed), Verdict::Applied);
+        assert_eq!(rebuilt.apply(commit("a", 7, 3, vec![erasure()])), Verdict::Applied);
+        let mut removed = Fold::default();
+        assert_eq!(removed.apply(commit("a", 7, 3, vec![erasure()])), Verdict::Applied);
+        for fold in [&live, &rebuilt, &removed] {
+            let row = &fold.rows["a"];
+            assert!(row.deleted);
+            assert_eq!(
+                (row.title.as_str(), row.message.as_str(), row.recipient_name.as_deref()),
+                ("", "", None)
+            );
+            assert_eq!((row.page_id, row.last_sequence), (7, 3));
+            let kinds: Vec<_> = fold.history.iter().map(|h| h.event_type.as_str()).collect();
+            assert_eq!(kinds, ["PageErased"]);
+            assert_eq!(fold.erased["a"], (3, 7));
+        }
+        assert_eq!(live.rows["a"], rebuilt.rows["a"]);
+        assert_eq!(live.rows["a"], removed.rows["a"]);
+        // Late redeliveries of the erased events change nothing.
+        assert_eq!(live.apply(commit("a", 2, 2, vec![titled("secret")])), Verdict::AlreadyApplied);
     }
 
     #[test]

@@ -24,7 +24,7 @@ fn commit(slug: &str, stream_sequence: u64, sequence: usize, payload: PageEvent)
                 sequence,
                 event_type,
                 event_version: "1.0".to_owned(),
-                payload,
+                payload: valentine_eventstore::sealing::Body::Open(payload),
                 metadata: EventMeta {
                     event_id: format!("ev-{stream_sequence}"),
                     timestamp: format!("2026-02-14T09:00:{stream_sequence:02}Z"),

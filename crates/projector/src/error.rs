@@ -26,6 +26,9 @@ pub enum ProjectorError {
         #[source]
         source: BoxError,
     },
+    /// A sealed event's data key is not in the key store.
+    #[error("data key {0} is not in the key store (restored from before it was written?)")]
+    KeyMissing(String),
     /// A replayed history is not in order: the stream is damaged.
     #[error("the stream's history is out of order at stream sequence {0}")]
     OutOfOrder(u64),

@@ -6,12 +6,18 @@
 //! single loop, generic over [`Feed`], so both feeds are always read the same way: a message
 //! one of them cannot decode, the other cannot either.
 
+use std::collections::HashMap;
+use std::future::Future;
+
 use async_nats::jetstream::Message;
-use valentine_eventstore::envelope::MalformedCommit;
+use valentine_eventstore::data_keys::{self, DataKeys, KeyLookup};
+use valentine_eventstore::envelope::{MalformedCommit, header};
 use valentine_eventstore::{Commit, StreamConfig, subjects};
+use valentine_projections::page_store;
 use valentine_projections::tallies::{DeliveredTally, MalformedTally, project_tallies};
 use valentine_projections::{PageCommit, ProjectionError, Verdict, applied, project_batch};
 
+use crate::error::ProjectorError;
 use crate::health;
 
 /// What it means that an item cannot be projected yet, or cannot be read at all.
@@ -39,12 +45,18 @@ pub(crate) struct Projected {
     pub(crate) applied: Vec<u64>,
     /// The read model's events position after the batch; `None` for tallies.
     pub(crate) through: Option<u64>,
+    /// Pages the batch erased, with the stream sequence of each erasure: their keys are to
+    /// be destroyed (again: the API did it already, unless it failed), and the write-ahead
+    /// log still holds what they said.
+    pub(crate) erased: Vec<(String, u64)>,
 }
 
 /// One feed of the read model.
 pub(crate) trait Feed: Clone + Send + Sync + 'static {
     /// A decoded message.
     type Item: Send + 'static;
+    /// What decoding a batch needs that only I/O gets (page events: their data keys).
+    type Context: Send + Sync + 'static;
     /// Why a message cannot be decoded; no retry changes that.
     type Malformed: std::error::Error + Send + Sync + 'static;
     /// Which feed this is, in health records.
@@ -58,8 +70,19 @@ pub(crate) trait Feed: Clone + Send + Sync + 'static {
 
     /// The subjects of its stream it reads.
     fn filter(&self) -> String;
+    /// Gets what decoding `messages` needs. An error is passing (the key store is away, or a
+    /// replica has not caught up): the messages are tried again later.
+    fn prepare(
+        &self,
+        messages: &[&Message],
+    ) -> impl Future<Output = Result<Self::Context, ProjectorError>> + Send;
     /// Decodes the message at `stream_sequence`.
-    fn decode(&self, message: &Message, stream_sequence: u64) -> Result<Self::Item, Self::Malformed>;
+    fn decode(
+        &self,
+        message: &Message,
+        stream_sequence: u64,
+        context: &Self::Context,
+    ) -> Result<Self::Item, Self::Malformed>;
     /// The item's sequence in its stream.
     fn stream_sequence(item: &Self::Item) -> u64;
     /// Events the item carries (zero for what is not an event).
@@ -69,20 +92,22 @@ pub(crate) trait Feed: Clone + Send + Sync + 'static {
     -> Result<Projected, ProjectionError>;
 }
 
-/// Page events: one commit per message.
+/// Page events: one commit per message, opened with its page life's data key.
 #[derive(Debug, Clone)]
 pub(crate) struct Events {
     prefix: String,
+    keys: DataKeys,
 }
 
 impl Events {
-    pub(crate) fn new(stream: &StreamConfig) -> Self {
-        Self { prefix: stream.subject_prefix.clone() }
+    pub(crate) fn new(stream: &StreamConfig, keys: DataKeys) -> Self {
+        Self { prefix: stream.subject_prefix.clone(), keys }
     }
 }
 
 impl Feed for Events {
     type Item = PageCommit;
+    type Context = HashMap<String, KeyLookup>;
     type Malformed = MalformedCommit;
     const HEALTH: health::Feed = health::Feed::Events;
     const ORDER: Order = Order::History;
@@ -93,8 +118,28 @@ impl Feed for Events {
         subjects::everything(&self.prefix)
     }
 
-    fn decode(&self, message: &Message, stream_sequence: u64) -> Result<PageCommit, MalformedCommit> {
-        Commit::decode_as(stream_sequence, &message.payload)
+    async fn prepare(&self, messages: &[&Message]) -> Result<Self::Context, ProjectorError> {
+        let ids = messages
+            .iter()
+            .filter_map(|m| m.headers.as_ref()?.get(header::DATA_KEY))
+            .map(|id| id.as_str().to_owned());
+        let found = self.keys.lookup_all(ids).await?;
+        if let Some((id, _)) = found.iter().find(|(_, k)| matches!(k, KeyLookup::Missing)) {
+            return Err(ProjectorError::KeyMissing(id.clone()));
+        }
+        Ok(found)
+    }
+
+    fn decode(
+        &self,
+        message: &Message,
+        stream_sequence: u64,
+        keys: &Self::Context,
+    ) -> Result<PageCommit, MalformedCommit> {
+        let mut stored = Commit::decode(stream_sequence, &message.payload)?;
+        data_keys::open_with(&mut stored, keys)
+            .map_err(|e| MalformedCommit { stream_sequence, reason: e.to_string() })?;
+        page_store::decode(stored)
     }
 
     fn stream_sequence(item: &PageCommit) -> u64 {
@@ -115,6 +160,7 @@ impl Feed for Events {
             touched: outcome.touched,
             applied: outcome.applied,
             through: Some(outcome.through),
+            erased: outcome.erased,
         })
     }
 }
@@ -133,6 +179,7 @@ impl Tallies {
 
 impl Feed for Tallies {
     type Item = DeliveredTally;
+    type Context = ();
     type Malformed = MalformedTally;
     const HEALTH: health::Feed = health::Feed::Views;
     const ORDER: Order = Order::Counts;
@@ -143,7 +190,16 @@ impl Feed for Tallies {
         subjects::everything(&self.prefix)
     }
 
-    fn decode(&self, message: &Message, stream_sequence: u64) -> Result<DeliveredTally, MalformedTally> {
+    async fn prepare(&self, _: &[&Message]) -> Result<(), ProjectorError> {
+        Ok(())
+    }
+
+    fn decode(
+        &self,
+        message: &Message,
+        stream_sequence: u64,
+        (): &(),
+    ) -> Result<DeliveredTally, MalformedTally> {
         DeliveredTally::decode(message.subject.as_str(), &message.payload, stream_sequence, &self.prefix)
     }
 
@@ -165,6 +221,7 @@ impl Feed for Tallies {
             touched: outcome.touched,
             applied: Vec::new(),
             through: None,
+            erased: Vec::new(),
         })
     }
 }

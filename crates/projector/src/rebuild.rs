@@ -26,7 +26,7 @@ use futures::StreamExt;
 use serde::Serialize;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
-use valentine_eventstore::ensure_stream;
+use valentine_eventstore::{DataKeys, ensure_stream};
 use valentine_projections::applied::{self, Position};
 use valentine_projections::{Verdict, db, hash, view_checkpoints};
 
@@ -163,6 +163,7 @@ struct Streams {
     js: jetstream::Context,
     events: Stream,
     views: Stream,
+    keys: DataKeys,
 }
 
 async fn open_streams(config: &ReadSideConfig) -> Result<Streams, ProjectorError> {
@@ -171,6 +172,7 @@ async fn open_streams(config: &ReadSideConfig) -> Result<Streams, ProjectorError
     Ok(Streams {
         events: ensure_stream(&js, &config.events).await?,
         views: ensure_stream(&js, &config.tallies).await?,
+        keys: DataKeys::open(&js, &config.events).await?,
         js,
     })
 }
@@ -187,8 +189,14 @@ async fn first_pass(
     let store = checkpointer::bucket(&streams.js, &config.tallies).await?;
     let complete = checkpointer::complete_through(&store).await?;
     let events_span = Span { from: 1, until: only.0.as_ref().map(|p| p.highest()), only: only.0 };
-    let (conn, events) =
-        copy_feed(Events::new(&config.events), &streams.events, events_span, conn, progress).await?;
+    let (conn, events) = copy_feed(
+        Events::new(&config.events, streams.keys.clone()),
+        &streams.events,
+        events_span,
+        conn,
+        progress,
+    )
+    .await?;
     let (conn, started) = db::blocking(conn, |c| view_checkpoints::start_counts(c)).await;
     info!(started = started?, "view counts started from checkpoints");
     let first = streams.views.clone().info().await.map_err(ProjectorError::nats)?.state.first_sequence;
@@ -219,7 +227,8 @@ pub async fn rebuild(
     let streams = open_streams(config).await?;
     db::prepare(&config.read_model.database_path).await?;
     let (conn, generation) = db::build_connection(&config.read_model.database_path).await?;
-    let (events_feed, tallies_feed) = (Events::new(&config.events), Tallies::new(&config.tallies));
+    let (events_feed, tallies_feed) =
+        (Events::new(&config.events, streams.keys.clone()), Tallies::new(&config.tallies));
     let built = async {
         let (conn, checkpoints) = checkpointer::load_into(&streams.js, &config.tallies, conn).await?;
         let (conn, mut events, mut tallies) =
@@ -491,23 +500,20 @@ fn remove_generation(file: &std::path::Path) {
     }
 }
 
-/// Reads every message of `stream` from `from` (up to `until`, or the end as of the start),
-/// handing decoded batches to the caller's writer through a bounded pipeline, so that the
-/// next batch is fetched and parsed while the previous one commits.
-async fn read_pipelined<T, F>(
+/// Reads every message of `stream` that `feed` reads from `from` (up to `until`, or the end
+/// as of the start), handing decoded batches to the caller's writer through a bounded
+/// pipeline, so that the next batch is fetched and decoded while the previous one commits.
+/// Messages `covered` refuses are handed on as [`Slot::Outside`].
+async fn read_pipelined<F: Feed>(
     stream: &Stream,
-    filter: String,
+    feed: F,
     from: u64,
     until: Option<u64>,
-    decode: F,
-) -> Result<(u64, mpsc::Receiver<Result<Vec<T>, ProjectorError>>), ProjectorError>
-where
-    T: Send + 'static,
-    F: Fn(&Message, u64) -> Result<T, ProjectorError> + Send + 'static,
-{
+    covered: impl Fn(u64) -> bool + Send + Sync + 'static,
+) -> Result<(u64, mpsc::Receiver<Result<Vec<(u64, Slot<F::Item>)>, ProjectorError>>), ProjectorError> {
     let mut consumer = stream
         .create_consumer(pull::OrderedConfig {
-            filter_subject: filter,
+            filter_subject: feed.filter(),
             deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: from.max(1) },
             ..Default::default()
         })
@@ -517,7 +523,7 @@ where
     let (tx, rx) = mpsc::channel(PIPELINE_DEPTH);
     tokio::spawn(async move {
         let mut remaining = total;
-        let mut batch = Vec::with_capacity(BUILD_BATCH);
+        let mut pending: Vec<(Message, u64)> = Vec::with_capacity(BUILD_BATCH);
         let mut messages = match consumer.messages().await {
             Ok(m) => m,
             Err(e) => {
@@ -525,40 +531,79 @@ where
                 return;
             }
         };
-        while remaining > 0 {
-            let item = match messages.next().await {
+        let mut ended = remaining == 0;
+        while !ended {
+            let read = match messages.next().await {
                 Some(Ok(message)) => match message.info() {
                     Ok(info) => {
                         let sequence = info.stream_sequence;
                         if until.is_some_and(|u| sequence > u) {
-                            break;
+                            ended = true;
+                            Ok(None)
+                        } else {
+                            Ok(Some((message, sequence)))
                         }
-                        decode(&message, sequence)
                     }
                     Err(e) => Err(ProjectorError::nats(e)),
                 },
                 Some(Err(e)) => Err(ProjectorError::nats(e)),
-                None => break,
+                None => {
+                    ended = true;
+                    Ok(None)
+                }
             };
-            remaining -= 1;
-            match item {
-                Ok(decoded) => batch.push(decoded),
+            match read {
+                Ok(Some(item)) => {
+                    pending.push(item);
+                    remaining -= 1;
+                    ended |= remaining == 0;
+                }
+                Ok(None) => {}
                 Err(e) => {
                     let _ = tx.send(Err(e)).await;
                     return;
                 }
             }
-            if batch.len() == BUILD_BATCH
-                && tx.send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(BUILD_BATCH)))).await.is_err()
-            {
-                return;
+            if pending.len() == BUILD_BATCH || (ended && !pending.is_empty()) {
+                let batch = decode_batch(&feed, std::mem::take(&mut pending), &covered).await;
+                let failed = batch.is_err();
+                if tx.send(batch).await.is_err() || failed {
+                    return;
+                }
             }
-        }
-        if !batch.is_empty() {
-            let _ = tx.send(Ok(batch)).await;
         }
     });
     Ok((total, rx))
+}
+
+/// Decodes one batch of a rebuild's messages in stream order.
+async fn decode_batch<F: Feed>(
+    feed: &F,
+    messages: Vec<(Message, u64)>,
+    covered: &(impl Fn(u64) -> bool + Sync),
+) -> Result<Vec<(u64, Slot<F::Item>)>, ProjectorError> {
+    let inside: Vec<&Message> = messages.iter().filter(|(_, s)| covered(*s)).map(|(m, _)| m).collect();
+    let context = feed.prepare(&inside).await?;
+    messages
+        .iter()
+        .map(|(message, sequence)| {
+            let sequence = *sequence;
+            if !covered(sequence) {
+                return Ok((sequence, Slot::Outside));
+            }
+            match feed.decode(message, sequence, &context) {
+                Ok(item) => Ok((sequence, Slot::Item(item))),
+                Err(e) => match F::ORDER {
+                    Order::History => Err(ProjectorError::Unreadable { feed: F::NAME, source: e.into() }),
+                    Order::Counts => {
+                        // Live projectors terminate it: it counts for nothing in either.
+                        warn!(error = %e, "unreadable message; skipped");
+                        Ok((sequence, Slot::Unreadable))
+                    }
+                },
+            }
+        })
+        .collect()
 }
 
 /// A message as the reader hands it to the writer.
@@ -584,26 +629,9 @@ async fn copy_feed<F: Feed>(
     mut conn: rusqlite::Connection,
     progress: &dyn Progress,
 ) -> Result<(rusqlite::Connection, Copied), ProjectorError> {
-    let filter = feed.filter();
     let only = span.only.clone();
-    let (total, mut batches) =
-        read_pipelined(stream, filter, span.from, span.until, move |message, sequence| {
-            if only.as_ref().is_some_and(|p| !p.covers(sequence)) {
-                return Ok((sequence, Slot::Outside));
-            }
-            match feed.decode(message, sequence) {
-                Ok(item) => Ok((sequence, Slot::Item(item))),
-                Err(e) => match F::ORDER {
-                    Order::History => Err(ProjectorError::Unreadable { feed: F::NAME, source: e.into() }),
-                    Order::Counts => {
-                        // Live projectors terminate it: it counts for nothing in either.
-                        warn!(error = %e, "unreadable message; skipped");
-                        Ok((sequence, Slot::Unreadable))
-                    }
-                },
-            }
-        })
-        .await?;
+    let covered = move |sequence| only.as_ref().is_none_or(|p| p.covers(sequence));
+    let (total, mut batches) = read_pipelined(stream, feed, span.from, span.until, covered).await?;
     progress.start(F::NAME, total);
     let started = Instant::now();
     let mut copied = Copied { last: span.from.saturating_sub(1), ..Copied::default() };

@@ -11,10 +11,11 @@ use async_nats::jetstream::{self, AckKind, Message};
 use futures::{StreamExt, TryStreamExt};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, error, info, info_span, warn};
-use valentine_eventstore::{ensure_stream, subjects};
+use valentine_domain::Page;
+use valentine_eventstore::{DataKeys, JetStreamEventRepository, ensure_stream, subjects};
 use valentine_projections::cache_keys::CacheKeys;
 use valentine_projections::redis_connection::{RedisConnection, RedisTarget, Timeouts};
-use valentine_projections::{ProjectionError, Verdict, applied, db, position, redis_connection};
+use valentine_projections::{ProjectionError, Verdict, applied, db, page_store, position, redis_connection};
 
 use crate::checkpointer;
 use crate::config::ReadSideConfig;
@@ -46,6 +47,10 @@ pub struct Projector {
     views: (Stream, PullConsumer),
     /// Where view counts are checkpointed.
     checkpoints: jetstream::kv::Store,
+    /// The page lives' data keys, to open sealed events.
+    keys: DataKeys,
+    /// The page event store, to carry out erasures.
+    repo: JetStreamEventRepository,
     health: Health,
 }
 
@@ -68,6 +73,8 @@ impl Projector {
         let views_stream = ensure_stream(&js, &config.tallies).await?;
         db::prepare(&config.read_model.database_path).await?;
         let checkpoints = checkpointer::bucket(&js, &config.tallies).await?;
+        let keys = DataKeys::open(&js, &config.events).await?;
+        let repo = page_store::open_with(&js, &config.events, keys.clone()).await?;
         // A new consumer starts where the read model stands (a copy resumes there).
         let reader = db::reader_connection(&config.read_model.database_path)?;
         let (events_through, views_through) =
@@ -97,8 +104,29 @@ impl Projector {
             events: (events_stream, events),
             views: (views_stream, views),
             checkpoints,
+            keys,
+            repo,
             health,
         })
+    }
+
+    /// Makes sure every erasure a batch applied is carried out: its keys destroyed and its
+    /// messages written in the clear removed. The API did it when the page was deleted; this
+    /// finishes what a failure there left undone. Idempotent, and a failure here is retried by
+    /// no one else, so it is logged loudly.
+    async fn finish_erasures(&self, erased: &[(String, u64)]) {
+        for (slug, at) in erased {
+            match self.repo.erase::<Page>(slug, *at).await {
+                Ok(report) if report.keys_destroyed.is_empty() && report.messages_removed.is_empty() => {}
+                Ok(report) => info!(
+                    slug,
+                    keys_destroyed = report.keys_destroyed.len(),
+                    messages_removed = report.messages_removed.len(),
+                    "erasure finished"
+                ),
+                Err(e) => error!(slug, error = %e, "erasure not finished; run `valentine erase --again`"),
+            }
+        }
     }
 
     /// Its health, which its batch loops keep up to date: serve it with
@@ -121,7 +149,7 @@ impl Projector {
             shutdown.clone(),
         );
         let (a, b, ()) = tokio::join!(
-            self.run_feed(Events::new(&self.config.events), events, shutdown.clone())
+            self.run_feed(Events::new(&self.config.events, self.keys.clone()), events, shutdown.clone())
                 .instrument(info_span!("events")),
             self.run_feed(Tallies::new(&self.config.tallies), views, shutdown.clone())
                 .instrument(info_span!("views")),
@@ -185,7 +213,12 @@ impl Projector {
     pub async fn process_available(&self) -> Result<Processed, ProjectorError> {
         let (config, events, views) = (&self.config, &self.events, &self.views);
         let events = self
-            .drain(Events::new(&config.events), &events.0, &events.1, &config.read_model.events_consumer())
+            .drain(
+                Events::new(&config.events, self.keys.clone()),
+                &events.0,
+                &events.1,
+                &config.read_model.events_consumer(),
+            )
             .instrument(info_span!("events"))
             .await?;
         let tallies = self
@@ -263,7 +296,7 @@ impl Projector {
         writer: &mut Writer,
         cache: &mut Invalidator,
     ) -> Result<Vec<(u64, Verdict)>, ProjectorError> {
-        let (messages, items) = decode(feed, messages).await;
+        let (messages, items) = decode(feed, messages).await?;
         let Some(first) = items.first().map(F::stream_sequence) else { return Ok(Vec::new()) };
         let sequences: Vec<u64> = items.iter().map(F::stream_sequence).collect();
         let span = info_span!("batch", size = items.len(), first);
@@ -286,6 +319,9 @@ impl Projector {
                 if let Some(through) = projected.through {
                     position::announce(&self.client, &self.announcements, &projected.applied, through).await;
                 }
+                writer.log_to_truncate |= !projected.erased.is_empty();
+                writer.truncate_log_if_erased().await;
+                self.finish_erasures(&projected.erased).await;
                 Ok(sequences.into_iter().zip(projected.verdicts).collect())
             }
             Err(e) => {
@@ -469,7 +505,24 @@ fn deferral(order: Order, message: &Message) -> Duration {
 
 /// Decodes each message of `feed`; a message that cannot be is terminated (never
 /// redelivered) and reported, since no retry can make it readable.
-async fn decode<F: Feed>(feed: &F, messages: Vec<Message>) -> (Vec<Message>, Vec<F::Item>) {
+///
+/// # Errors
+/// When what decoding needs cannot be had now (a data key): every message is offered again
+/// after [`RETRY_DELAY`].
+async fn decode<F: Feed>(
+    feed: &F,
+    messages: Vec<Message>,
+) -> Result<(Vec<Message>, Vec<F::Item>), ProjectorError> {
+    let context = match feed.prepare(&messages.iter().collect::<Vec<_>>()).await {
+        Ok(context) => context,
+        Err(e) => {
+            error!(error = %e, "batch not decoded; it will be offered again");
+            for message in &messages {
+                acknowledge(message, AckKind::Nak(Some(RETRY_DELAY))).await;
+            }
+            return Err(e);
+        }
+    };
     let mut kept = Vec::with_capacity(messages.len());
     let mut items = Vec::with_capacity(messages.len());
     for message in messages {
@@ -480,7 +533,7 @@ async fn decode<F: Feed>(feed: &F, messages: Vec<Message>) -> (Vec<Message>, Vec
                 continue;
             }
         };
-        match feed.decode(&message, sequence) {
+        match feed.decode(&message, sequence, &context) {
             Ok(item) => {
                 items.push(item);
                 kept.push(message);
@@ -495,7 +548,7 @@ async fn decode<F: Feed>(feed: &F, messages: Vec<Message>) -> (Vec<Message>, Vec
             }
         }
     }
-    (kept, items)
+    Ok((kept, items))
 }
 
 async fn acknowledge(message: &Message, kind: AckKind) {
@@ -511,11 +564,40 @@ async fn acknowledge(message: &Message, kind: AckKind) {
 struct Writer {
     link: PathBuf,
     current: Option<(rusqlite::Connection, PathBuf)>,
+    /// Pages were erased and the write-ahead log may still hold what they said.
+    log_to_truncate: bool,
 }
 
 impl Writer {
     fn open(link: &Path) -> Result<Self, ProjectorError> {
-        Ok(Self { link: link.to_owned(), current: Some(db::projector_connection(link)?) })
+        Ok(Self {
+            link: link.to_owned(),
+            current: Some(db::projector_connection(link)?),
+            log_to_truncate: false,
+        })
+    }
+
+    /// Truncates the write-ahead log if an erasure left content in it; tries a few times
+    /// while readers finish with older snapshots, then leaves it for after the next batch.
+    async fn truncate_log_if_erased(&mut self) {
+        if !self.log_to_truncate {
+            return;
+        }
+        for attempt in 1..=LOG_TRUNCATE_ATTEMPTS {
+            match self.with(|conn| db::truncate_log(conn)).await {
+                Ok(true) => {
+                    self.log_to_truncate = false;
+                    debug!(attempt, "write-ahead log truncated after an erasure");
+                    return;
+                }
+                Ok(false) => tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await,
+                Err(e) => {
+                    warn!(error = %e, "write-ahead log not truncated after an erasure; trying again later");
+                    return;
+                }
+            }
+        }
+        warn!("readers kept the write-ahead log busy; it is truncated after a later batch");
     }
 
     /// Runs `f` on the connection to the generation the link points to now (reopened after a
@@ -545,6 +627,10 @@ impl Writer {
         self.current = None;
     }
 }
+
+/// How many times a projector tries to truncate the write-ahead log after an erasure before
+/// leaving it for after its next batch.
+const LOG_TRUNCATE_ATTEMPTS: u32 = 10;
 
 /// Most slugs invalidated in one Redis call.
 const INVALIDATION_CHUNK: usize = 500;

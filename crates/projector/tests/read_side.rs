@@ -11,13 +11,12 @@ use sqlx::{Connection, SqliteConnection};
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
 use valentine_bench::synthetic::{Workload, publish_events, publish_tallies, publish_view_batches};
+use valentine_domain::page::versions;
 use valentine_domain::{CreatePage, EditToken, Page, PageCommand, PageRules, Slug, UpdatePage};
 use valentine_eventstore::tallies::{self, PageViews, TallyBatch};
-use valentine_eventstore::{
-    JetStreamCqrs, JetStreamEventRepository, NatsSettings, Password, StreamConfig, jetstream_cqrs, receipt,
-};
+use valentine_eventstore::{JetStreamCqrs, NatsSettings, Password, StreamConfig, jetstream_cqrs, receipt};
 use valentine_projections::{
-    PositionWatch, ReadModelId, ReadModelSettings, applied, db, hash, pages, position,
+    PositionWatch, ReadModelId, ReadModelSettings, applied, db, hash, page_store, pages, position,
     view_checkpoints::SavedCount,
 };
 use valentine_projector::progress::Silent;
@@ -168,9 +167,8 @@ async fn one_two_and_four_projectors_build_the_same_read_model_as_a_rebuild() {
 async fn commands(nats: &NatsServer, config: &ReadSideConfig) -> (PositionWatch, JetStreamCqrs<Page>) {
     let client = nats.client().await;
     let watch = PositionWatch::start(&client, config.read_model.announcements()).await.expect("watching");
-    let repo =
-        JetStreamEventRepository::new(jetstream::new(client), config.events.clone()).await.expect("repo");
-    (watch, jetstream_cqrs::<Page>(repo, PageRules::default()))
+    let repo = page_store::open(&jetstream::new(client), &config.events).await.expect("repo");
+    (watch, jetstream_cqrs::<Page>(repo, PageRules::default(), versions::upcasters()))
 }
 
 fn create(slug: &str) -> PageCommand {
@@ -369,9 +367,8 @@ async fn a_rebuild_swaps_in_while_projectors_and_readers_keep_working() {
         let config = config.clone();
         let client = servers.nats.client().await;
         async move {
-            let repo =
-                JetStreamEventRepository::new(jetstream::new(client), config.events).await.expect("repo");
-            let cqrs = jetstream_cqrs::<Page>(repo, PageRules::default());
+            let repo = page_store::open(&jetstream::new(client), &config.events).await.expect("repo");
+            let cqrs = jetstream_cqrs::<Page>(repo, PageRules::default(), versions::upcasters());
             for i in 0..50 {
                 cqrs.execute(&format!("late-{i}"), create(&format!("late-{i}"))).await.expect("created");
             }
@@ -420,9 +417,8 @@ async fn process_available_projects_what_the_streams_hold_and_returns() {
 
     // More events later: the next drain projects only those.
     let client = servers.nats.client().await;
-    let repo =
-        JetStreamEventRepository::new(jetstream::new(client), config.events.clone()).await.expect("repo");
-    jetstream_cqrs::<Page>(repo, PageRules::default())
+    let repo = page_store::open(&jetstream::new(client), &config.events).await.expect("repo");
+    jetstream_cqrs::<Page>(repo, PageRules::default(), versions::upcasters())
         .execute("later", create("later"))
         .await
         .expect("created");
@@ -622,8 +618,8 @@ async fn a_rebuild_keeps_the_live_projectors_paused_past_the_lease_for_as_long_a
     let rebuilding = holder.rebuild(&config);
     held(started).await;
     // Held in the catch-up, paused: a create arrives and three leases go by.
-    let repo = JetStreamEventRepository::new(js.clone(), config.events.clone()).await.expect("repo");
-    jetstream_cqrs::<Page>(repo, PageRules::default())
+    let repo = page_store::open(&js, &config.events).await.expect("repo");
+    jetstream_cqrs::<Page>(repo, PageRules::default(), versions::upcasters())
         .execute("during-the-pause", create("during-the-pause"))
         .await
         .expect("created");
@@ -750,9 +746,8 @@ async fn verify_compares_at_the_live_position_without_ever_pausing_live_projecti
     let writer = tokio::spawn({
         let (config, client, stop) = (config.clone(), servers.nats.client().await, stop.clone());
         async move {
-            let repo =
-                JetStreamEventRepository::new(jetstream::new(client), config.events).await.expect("repo");
-            let cqrs = jetstream_cqrs::<Page>(repo, PageRules::default());
+            let repo = page_store::open(&jetstream::new(client), &config.events).await.expect("repo");
+            let cqrs = jetstream_cqrs::<Page>(repo, PageRules::default(), versions::upcasters());
             let mut created = 0;
             while !stop.is_cancelled() {
                 cqrs.execute(&format!("meanwhile-{created}"), create(&format!("meanwhile-{created}")))
@@ -860,8 +855,8 @@ async fn a_copied_read_model_resumes_after_its_own_position_under_a_new_consumer
     original.execute("VACUUM INTO ?1", [copy_file.to_str().expect("utf-8")]).expect("copied");
     drop(original);
     // Events the copy does not have.
-    let repo = JetStreamEventRepository::new(js.clone(), config.events.clone()).await.expect("repo");
-    let cqrs = jetstream_cqrs::<Page>(repo, PageRules::default());
+    let repo = page_store::open(&js, &config.events).await.expect("repo");
+    let cqrs = jetstream_cqrs::<Page>(repo, PageRules::default(), versions::upcasters());
     for i in 0..20 {
         cqrs.execute(&format!("later-{i}"), create(&format!("later-{i}"))).await.expect("created");
     }

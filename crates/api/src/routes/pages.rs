@@ -17,11 +17,11 @@ use crate::extract::{EditTokenHeader, Json, MinPosition, PageAuthor, PageSlug};
 use crate::metrics::Metrics;
 use crate::routes::positions::with_position;
 use crate::routes::refusals::{AuthorRefusals, BadPosition, BodyRefusals, RateLimited, Unavailable};
-use crate::use_cases::{CreateOutcome, PageCommands, PageQueries};
+use crate::use_cases::{CreateOutcome, PageCommands, PageExports, PageQueries};
 use crate::view_counts::ViewCounter;
 use crate::wire::page::{
-    CreatePageRequest, CreatedResponse, DeletedResponse, HistoryEvent, HistoryResponse, PageResponse,
-    QueuedResponse, UpdatePageRequest,
+    CreatePageRequest, CreatedResponse, DeletedResponse, ExportResponse, ExportedEventResponse, HistoryEvent,
+    HistoryResponse, PageResponse, QueuedResponse, UpdatePageRequest,
 };
 
 /// Header making a create safe to retry.
@@ -168,6 +168,39 @@ pub(crate) async fn page_history(
     let (row, events) = queries.history(&author.key, &author.token, &caller.key, position).await?;
     let events = events.into_iter().map(HistoryEvent::from).collect();
     json(StatusCode::OK, &HistoryResponse { slug: row.slug, page_id: row.page_id, events })
+}
+
+/// The page and every event of it, read from the event stream, for its author to keep: a
+/// JSON file with everything the page ever said (the edit token's hash left out).
+#[utoipa::path(get, path = "/api/pages/{slug}/export", tag = "pages", params(PageSlug, EditTokenHeader),
+    responses((status = 200, description = "The page and its complete history", body = ExportResponse), AuthorRefusals, RateLimited, Unavailable))]
+pub(crate) async fn export_page(
+    State(exports): State<PageExports>,
+    caller: Caller,
+    author: PageAuthor,
+) -> Result<Response, ApiError> {
+    let export = exports.export(&author.key, &author.token, &caller.key).await?;
+    let events = export
+        .events
+        .into_iter()
+        .map(|e| ExportedEventResponse {
+            sequence: e.sequence,
+            stream_sequence: e.stream_sequence,
+            event_type: e.event_type,
+            event_version: e.event_version,
+            occurred_at: e.occurred_at,
+            command_id: e.command_id,
+            data: e.data,
+        })
+        .collect();
+    let body = ExportResponse {
+        slug: export.page.slug.clone(),
+        page_id: export.page.page_id,
+        exported_at: export.exported_at,
+        page: PageResponse::from(&export.page),
+        events,
+    };
+    json(StatusCode::OK, &body)
 }
 
 /// The `Idempotency-Key` header, if sent: `400` unless 1 to 255 visible ASCII characters.

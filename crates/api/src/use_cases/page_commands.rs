@@ -19,9 +19,9 @@ use valentine_domain::{
 };
 use valentine_eventstore::envelope::{format_timestamp, meta};
 use valentine_eventstore::{
-    AppendReceipt, EventMeta, EventStoreError, JetStreamCqrs, JetStreamEventRepository, execute_with_receipt,
+    AppendReceipt, EventStoreError, JetStreamCqrs, JetStreamEventRepository, execute_with_receipt,
 };
-use valentine_projections::{PageCommit, PageRow, PositionWatch, pages};
+use valentine_projections::{PageCommit, PageRow, PositionWatch, page_store, pages};
 
 use crate::error::ApiError;
 use crate::job_ledger::JobLedger;
@@ -244,10 +244,26 @@ impl PageCommands {
     ) -> Result<Option<u64>, ApiError> {
         self.inner.limiter.check(Bucket::Edits, caller_key).await?;
         self.refuse_a_wrong_token(slug_key, &edit_token, "delete").await?;
-        let command = PageCommand::Delete(DeletePage { edit_token });
+        let erasing = page_store::erasure_skeleton(&self.inner.repo, slug_key).await?;
+        let command = PageCommand::Delete(DeletePage { edit_token, erasing });
         let Some(receipt) = self.execute(slug_key, command, Ulid::new()).await? else { return Ok(None) };
+        self.erase(slug_key, receipt.stream_sequence).await;
         self.await_projection(slug_key, receipt.stream_sequence).await?;
         Ok(Some(receipt.stream_sequence))
+    }
+
+    /// Carries out the erasure recorded at `stream_sequence` on `slug_key`: removes the
+    /// messages it erased from the stream and destroys their data keys. When that fails the
+    /// erasure is still recorded, and the projectors carry it out when they apply it.
+    async fn erase(&self, slug_key: &str, stream_sequence: u64) {
+        match self.inner.repo.erase::<Page>(slug_key, stream_sequence).await {
+            Ok(report) => tracing::info!(
+                keys_destroyed = report.keys_destroyed.len(),
+                messages_removed = report.messages_removed.len(),
+                "page erased"
+            ),
+            Err(e) => tracing::warn!(error = %e, "erasure recorded; the projectors finish it"),
+        }
     }
 
     /// Refuses a token that is not the page's from the read model's token hash (compared in
@@ -418,7 +434,7 @@ impl PageCommands {
         let commits = self.inner.repo.load_history::<Page>(slug_key).await?;
         let commits = commits
             .into_iter()
-            .map(|c| c.typed::<PageEvent, EventMeta>())
+            .map(page_store::decode)
             .collect::<Result<Vec<PageCommit>, _>>()
             .map_err(ApiError::internal)?;
         let mut page = pages::fold_history(commits)

@@ -216,6 +216,42 @@ pub(crate) struct HistoryResponse {
     pub events: Vec<HistoryEvent>,
 }
 
+/// One event of an export.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub(crate) struct ExportedEventResponse {
+    /// The page's own sequence: 1 for its creation, then 2, 3, …
+    pub sequence: usize,
+    /// Where the event sits in the whole event stream.
+    pub stream_sequence: u64,
+    /// `PageCreated` or `PageUpdated`.
+    pub event_type: String,
+    /// The version of the event's shape.
+    pub event_version: String,
+    /// When it happened (RFC 3339, UTC).
+    pub occurred_at: String,
+    /// The command that produced it.
+    pub command_id: String,
+    /// What it recorded: for a creation every field, for an update the changed ones
+    /// (`null` for a removed name).
+    #[schema(value_type = Object)]
+    pub data: Value,
+}
+
+/// A page and its complete history, for its author to keep.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub(crate) struct ExportResponse {
+    /// The slug in the author's casing.
+    pub slug: String,
+    /// The page's id.
+    pub page_id: i64,
+    /// When the export was made (RFC 3339, UTC).
+    pub exported_at: String,
+    /// The page as it is now.
+    pub page: PageResponse,
+    /// Every event of the page, oldest first.
+    pub events: Vec<ExportedEventResponse>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

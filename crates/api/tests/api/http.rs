@@ -241,6 +241,7 @@ async fn the_openapi_document_lists_every_route() {
         ("/api/pages/job/{job_id}", &["get"]),
         ("/api/pages/{slug}", &["get", "patch", "delete"]),
         ("/api/pages/{slug}/history", &["get"]),
+        ("/api/pages/{slug}/export", &["get"]),
         ("/api/openapi.json", &["get"]),
         ("/health", &["get"]),
         ("/ready", &["get"]),
@@ -250,7 +251,7 @@ async fn the_openapi_document_lists_every_route() {
             assert!(paths[path][*method].is_object(), "{method} {path} missing");
         }
     }
-    assert_eq!(paths.len(), 12, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 13, "{:?}", paths.keys().collect::<Vec<_>>());
     for method in ["get", "patch", "delete"] {
         let params: Vec<(&str, &str)> = paths["/api/pages/{slug}"][method]["parameters"]
             .as_array()

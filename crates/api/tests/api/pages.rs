@@ -516,7 +516,15 @@ async fn edit_tokens_are_stored_only_as_hashes() {
         .expect("the event");
     let stored = String::from_utf8_lossy(&message.payload);
     assert!(!stored.contains(token), "the event holds no token");
-    assert!(stored.contains("edit_token_hash"));
+    assert!(!stored.contains("edit_token_hash"), "the hash is sealed with the rest of the page");
+    let opened = valentine_projections::page_store::open(&js, &valentine_eventstore::StreamConfig::events())
+        .await
+        .expect("the store")
+        .load_history::<valentine_domain::Page>(&slug.to_ascii_lowercase())
+        .await
+        .expect("loads");
+    let opened = opened[0].commit.events[0].payload.to_string();
+    assert!(opened.contains("edit_token_hash") && !opened.contains(token), "{opened}");
 
     let bytes = std::fs::read(std::fs::canonicalize(app.database()).expect("the file")).expect("read");
     let wal =

@@ -8,7 +8,10 @@
 //!
 //! Restoring publishes every message again, in order, into empty streams and checks that
 //! each lands at its old sequence, so page ids (stream sequences of their creation) stay
-//! the same. The read model is then rebuilt from the restored streams (`valentine rebuild`).
+//! the same. The data keys go back into the key store, and every erasure the restored
+//! event stream records is carried out again before anything reads them, so a key the
+//! backup still held of a page erased since is destroyed. The read model is then rebuilt
+//! from the restored streams (`valentine rebuild`).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -26,12 +29,12 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tracing::info;
-use valentine_eventstore::{StreamConfig, ensure_stream, ensure_stream_from};
+use valentine_eventstore::{DataKeys, StreamConfig, data_keys, ensure_stream, ensure_stream_from};
 use valentine_projections::{applied, db};
 use valentine_projector::ReadSideConfig;
 use valentine_projector::checkpointer;
 
-use super::OpsError;
+use super::{OpsError, erase};
 
 /// The manifest's file name.
 pub const MANIFEST: &str = "backup.json";
@@ -73,6 +76,10 @@ pub struct Manifest {
     /// The view count checkpoints (the VIEWS stream may no longer hold the tallies they count).
     #[serde(default)]
     pub checkpoints: Option<StreamBackup>,
+    /// The data keys of the page lives, copied after the streams: every sealed event in the
+    /// copy of the EVENTS stream has its key here, or its key's destruction.
+    #[serde(default)]
+    pub data_keys: Option<StreamBackup>,
 }
 
 /// One stream in a backup.
@@ -110,6 +117,7 @@ pub async fn backup(config: &ReadSideConfig, dir: &Path) -> Result<Manifest, Ops
         read_model_events_through: None,
         read_model_views_through: None,
         checkpoints: None,
+        data_keys: None,
     };
     // Checkpoints first: tallies that age out meanwhile are then held by them.
     let bucket = checkpointer::bucket_name(&config.tallies);
@@ -130,6 +138,15 @@ pub async fn backup(config: &ReadSideConfig, dir: &Path) -> Result<Manifest, Ops
             last_sequence,
         });
     }
+    // After the events: a key destroyed meanwhile is missing from the copy along with the
+    // erasure, which leaves its events unreadable, as erased; a key made meanwhile belongs
+    // to events the copy does not hold.
+    let keys = DataKeys::open(&js, &config.events).await?;
+    let bucket = data_keys::bucket_name(&config.events);
+    let file = "data-keys.jsonl".to_owned();
+    let (messages, last_sequence) = dump(keys.stream(), &dir.join(&file)).await?;
+    info!(bucket, messages, "data keys backed up");
+    manifest.data_keys = Some(StreamBackup { name: bucket, file, messages, last_sequence });
     if std::fs::symlink_metadata(&config.read_model.database_path).is_ok() {
         let link = config.read_model.database_path.clone();
         let target = dir.join(READ_MODEL);
@@ -207,16 +224,54 @@ fn copy_read_model(link: &Path, target: &Path) -> Result<(u64, u64), OpsError> {
     Ok((applied::through(&copy, applied::EVENTS)?, applied::through(&copy, applied::VIEWS)?))
 }
 
+/// What to restore from a backup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restoring {
+    /// The streams, the checkpoints and the data keys, into a fresh server.
+    Everything,
+    /// Only the data keys, into the running system's key store (lost or damaged).
+    DataKeys,
+}
+
 /// Publishes the streams of the backup in `dir` into empty streams, each message at its old
-/// sequence. Returns the manifest.
+/// sequence, and its data keys into the key store; then carries out every erasure the
+/// event stream records again, so no key the backup kept of an erased page survives.
+/// Returns the manifest and the erasures that destroyed something.
 ///
 /// # Errors
 /// When a stream is not empty, a message lands at another sequence, or NATS or the files fail.
-pub async fn restore(config: &ReadSideConfig, dir: &Path) -> Result<Manifest, OpsError> {
+pub async fn restore(
+    config: &ReadSideConfig,
+    dir: &Path,
+    what: Restoring,
+) -> Result<(Manifest, Vec<erase::Erasure>), OpsError> {
     let manifest: Manifest = serde_json::from_reader(BufReader::new(File::open(dir.join(MANIFEST))?))
         .map_err(std::io::Error::from)?;
     let client = config.nats.connect("valentine-restore").await.map_err(OpsError::nats)?;
     let js = jetstream::new(client);
+    if what == Restoring::Everything {
+        restore_streams(config, dir, &manifest, &js).await?;
+    }
+    if let Some(keys) = &manifest.data_keys {
+        DataKeys::open(&js, &config.events).await?;
+        let restored = publish_all(&js, &dir.join(&keys.file), None).await?;
+        info!(bucket = %keys.name, messages = restored, "data keys restored");
+    } else if what == Restoring::DataKeys {
+        return Err(restore_refused("the backup holds no data keys".to_owned()));
+    }
+    let erased = erase::erase_again(config).await?;
+    let erased: Vec<_> =
+        erased.into_iter().filter(|e| e.keys_destroyed > 0 || e.messages_removed > 0).collect();
+    info!(erasures = erased.len(), "recorded erasures carried out again");
+    Ok((manifest, erased))
+}
+
+async fn restore_streams(
+    config: &ReadSideConfig,
+    dir: &Path,
+    manifest: &Manifest,
+    js: &jetstream::Context,
+) -> Result<(), OpsError> {
     for stream_config in streams(config) {
         let Some(backed_up) = manifest.streams.iter().find(|s| s.name == stream_config.stream_name) else {
             continue;
@@ -225,7 +280,7 @@ pub async fn restore(config: &ReadSideConfig, dir: &Path) -> Result<Manifest, Op
         // A stream whose oldest messages had aged out is created numbered from its first kept
         // one, so every message lands at its old sequence.
         let first = first_sequence_in(&file)?;
-        let stream = ensure_stream_from(&js, stream_config, first).await?;
+        let stream = ensure_stream_from(js, stream_config, first).await?;
         let state = stream.clone().info().await.map_err(OpsError::nats)?.state.clone();
         let next = state.last_sequence + 1;
         if state.messages > 0 || first.is_some_and(|f| next > f) || (first.is_none() && next > 1) {
@@ -239,17 +294,17 @@ pub async fn restore(config: &ReadSideConfig, dir: &Path) -> Result<Manifest, Op
             // next one.
             stream.purge().sequence(first).await.map_err(OpsError::nats)?;
         }
-        let restored = publish_all(&js, &file, Some(&stream)).await?;
+        let restored = publish_all(js, &file, Some(&stream)).await?;
         info!(stream = %stream_config.stream_name, messages = restored, "stream restored");
     }
     if let Some(checkpoints) = &manifest.checkpoints {
-        checkpointer::bucket(&js, &config.tallies)
+        checkpointer::bucket(js, &config.tallies)
             .await
             .map_err(|e| OpsError::Output(std::io::Error::other(e)))?;
-        let restored = publish_all(&js, &dir.join(&checkpoints.file), None).await?;
+        let restored = publish_all(js, &dir.join(&checkpoints.file), None).await?;
         info!(bucket = %checkpoints.name, messages = restored, "view count checkpoints restored");
     }
-    Ok(manifest)
+    Ok(())
 }
 
 /// The sequence of the first message backed up in `file`, if it holds any.

@@ -8,7 +8,8 @@ use cqrs_es::Aggregate;
 use serde::Serialize;
 use serde_json::Value;
 use valentine_domain::{Field, Page, PageEvent};
-use valentine_eventstore::{JetStreamEventRepository, subjects};
+use valentine_eventstore::{sealing, subjects};
+use valentine_projections::page_store;
 use valentine_projector::ReadSideConfig;
 
 use super::OpsError;
@@ -34,7 +35,10 @@ pub struct ReplayedEvent {
     pub command_id: String,
     /// Fields it set.
     pub changed_fields: Vec<Field>,
-    /// The stored event, as stored.
+    /// Whether it was erased: only this skeleton of it is left (from the erasure's record,
+    /// or its sealed envelope once its key was destroyed); its payload is `null`.
+    pub erased: bool,
+    /// The event as written (opened with its page's data key).
     pub payload: Value,
 }
 
@@ -48,31 +52,56 @@ pub async fn history(config: &ReadSideConfig, slug: &str) -> Result<Vec<Replayed
         return Ok(Vec::new());
     }
     let client = config.nats.connect("valentine-replay").await.map_err(OpsError::nats)?;
-    let repo = JetStreamEventRepository::new(jetstream::new(client), config.events.clone()).await?;
+    let repo = page_store::open(&jetstream::new(client), &config.events).await?;
     let subject = subjects::aggregate(&config.events.subject_prefix, Page::TYPE, &key);
-    let mut page_id = 0;
     let mut events = Vec::new();
     for stored in repo.load_commits(&subject).await? {
         for event in stored.commit.events {
-            let typed: Option<PageEvent> = serde_json::from_value(event.payload.clone()).ok();
-            if matches!(typed, Some(PageEvent::PageCreated(_))) {
-                page_id = stored.stream_sequence;
+            let erased = sealing::is_sealed(&event.payload);
+            let payload = if erased { Value::Null } else { event.payload };
+            let typed: Option<PageEvent> = serde_json::from_value(payload.clone()).ok();
+            if let Some(PageEvent::PageErased(erasure)) = &typed {
+                // What it erased is gone from the stream: its skeleton stands in for it.
+                events.extend(erasure.erased.iter().map(|e| ReplayedEvent {
+                    stream_sequence: e.stream_sequence,
+                    sequence: e.sequence,
+                    page_id: 0,
+                    event_type: e.event_type.clone(),
+                    event_version: String::new(),
+                    timestamp: e.occurred_at.clone(),
+                    event_id: String::new(),
+                    command_id: String::new(),
+                    changed_fields: Vec::new(),
+                    erased: true,
+                    payload: Value::Null,
+                }));
             }
             let meta =
                 |key: &str| event.metadata.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
             events.push(ReplayedEvent {
                 stream_sequence: stored.stream_sequence,
                 sequence: event.sequence,
-                page_id,
+                page_id: 0,
                 event_type: event.event_type,
                 event_version: event.event_version,
                 timestamp: meta("timestamp"),
                 event_id: meta("event_id"),
                 command_id: meta("command_id"),
                 changed_fields: typed.as_ref().map(PageEvent::changed_fields).unwrap_or_default(),
-                payload: event.payload,
+                erased,
+                payload,
             });
         }
+    }
+    // An erased event still in the stream (sealed, its key destroyed) is also in the skeleton.
+    events.sort_by_key(|e| (e.stream_sequence, e.sequence, !e.erased));
+    events.dedup_by_key(|e| (e.stream_sequence, e.sequence));
+    let mut page_id = 0;
+    for event in &mut events {
+        if event.event_type == PageEvent::CREATED {
+            page_id = event.stream_sequence;
+        }
+        event.page_id = page_id;
     }
     Ok(events)
 }
@@ -135,6 +164,16 @@ pub fn write_table(slug: &str, events: &[ReplayedEvent], out: &mut impl Write) -
 /// `title="Be mine" template_id=proposal`: the new values, each cut to a readable length and
 /// escaped so one event stays on one line.
 fn summary(event: &ReplayedEvent) -> String {
+    if event.erased {
+        return "(erased)".to_owned();
+    }
+    if let Some(erasure) = event.payload.get(PageEvent::ERASED) {
+        let by = erasure.get("by").and_then(Value::as_str).unwrap_or("?");
+        return match erasure.get("reason").and_then(Value::as_str) {
+            Some(reason) => format!("by {by}: {:?}", shorten(reason, 60)),
+            None => format!("by {by}"),
+        };
+    }
     let body = event.payload.as_object().and_then(|o| o.values().next()).and_then(Value::as_object);
     let Some(body) = body else { return String::new() };
     event

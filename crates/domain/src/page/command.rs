@@ -1,5 +1,6 @@
 //! What callers ask of a page.
 
+use super::event::ErasedEvent;
 use crate::slug::Slug;
 use crate::token::{EditToken, EditTokenHash};
 
@@ -11,17 +12,20 @@ pub enum PageCommand {
     Create(CreatePage),
     /// Change some fields, with the edit token.
     Update(UpdatePage),
-    /// Delete the page, with the edit token.
+    /// Delete the page, with the edit token: erases it.
     Delete(DeletePage),
+    /// Erase whatever the slug still holds, without a token: an operator's erasure.
+    Erase(ErasePage),
 }
 
 impl PageCommand {
-    /// The command's name in metrics and spans: `create`, `update` or `delete`.
+    /// The command's name in metrics and spans: `create`, `update`, `delete` or `erase`.
     pub fn name(&self) -> &'static str {
         match self {
             Self::Create(_) => "create",
             Self::Update(_) => "update",
             Self::Delete(_) => "delete",
+            Self::Erase(_) => "erase",
         }
     }
 }
@@ -84,9 +88,20 @@ impl UpdatePage {
     }
 }
 
-/// Delete a page.
+/// Delete a page: erases it.
 #[derive(Debug, Clone)]
 pub struct DeletePage {
     /// The token the caller presented.
     pub edit_token: EditToken,
+    /// The skeleton of the events the erasure removes, read from the stream by the caller.
+    pub erasing: Vec<ErasedEvent>,
+}
+
+/// Erase a slug's pages on an operator's authority (a legal request), live or deleted.
+#[derive(Debug, Clone)]
+pub struct ErasePage {
+    /// Why, recorded in the stream.
+    pub reason: String,
+    /// The skeleton of the events the erasure removes, read from the stream by the caller.
+    pub erasing: Vec<ErasedEvent>,
 }

@@ -15,8 +15,12 @@ pub enum PageEvent {
     PageCreated(PageCreated),
     /// Its author changed some fields.
     PageUpdated(PageUpdated),
-    /// Its author deleted it; the slug is free again.
+    /// Its author deleted it; the slug is free again. Written before deletion erased: the
+    /// page's words stay readable in the events before it.
     PageDeleted(PageDeleted),
+    /// Every earlier event of the slug was erased (its author deleted the page, or an operator
+    /// erased it on request); the slug is free again.
+    PageErased(PageErased),
 }
 
 impl PageEvent {
@@ -26,6 +30,8 @@ impl PageEvent {
     pub const UPDATED: &'static str = "PageUpdated";
     /// `event_type` of [`PageEvent::PageDeleted`].
     pub const DELETED: &'static str = "PageDeleted";
+    /// `event_type` of [`PageEvent::PageErased`].
+    pub const ERASED: &'static str = "PageErased";
     /// The version of every current event shape.
     pub const VERSION: &'static str = "1.0";
 }
@@ -43,7 +49,7 @@ impl PageEvent {
                 fields
             }
             Self::PageUpdated(e) => e.changed_fields(),
-            Self::PageDeleted(_) => Vec::new(),
+            Self::PageDeleted(_) | Self::PageErased(_) => Vec::new(),
         }
     }
 }
@@ -54,6 +60,7 @@ impl DomainEvent for PageEvent {
             Self::PageCreated(_) => Self::CREATED,
             Self::PageUpdated(_) => Self::UPDATED,
             Self::PageDeleted(_) => Self::DELETED,
+            Self::PageErased(_) => Self::ERASED,
         }
         .to_owned()
     }
@@ -129,6 +136,43 @@ impl PageUpdated {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageDeleted {}
 
+/// An erasure: every earlier event of the slug (back to the previous erasure) is gone for
+/// good; this keeps their skeleton, and nothing personal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageErased {
+    /// Who erased it.
+    pub by: ErasedBy,
+    /// Why, for an operator's erasure (e.g. the reference of a legal request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The events it erased, oldest first: the audit skeleton that stays.
+    #[serde(default)]
+    pub erased: Vec<ErasedEvent>,
+}
+
+/// What stays of an erased event: its place, type and time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErasedEvent {
+    /// Its aggregate sequence.
+    pub sequence: usize,
+    /// Where it was in the event stream.
+    pub stream_sequence: u64,
+    /// Its type.
+    pub event_type: String,
+    /// When it happened (RFC 3339).
+    pub occurred_at: String,
+}
+
+/// Who erased a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErasedBy {
+    /// Its author, by deleting it with the edit token.
+    Author,
+    /// An operator, without the token (`valentine erase`).
+    Operator,
+}
+
 /// Serde for `Option<Option<T>>` that tells an absent field (`None`) from an explicit `null`
 /// (`Some(None)`); pair it with `default` and `skip_serializing_if = "Option::is_none"`.
 mod present {
@@ -177,6 +221,35 @@ mod tests {
         let untouched: PageUpdated = serde_json::from_value(json!({ "title": "Hi" })).expect("deserializes");
         assert_eq!(untouched.sender_name, None);
         assert_eq!(untouched.changed_fields(), [Field::Title]);
+    }
+
+    #[test]
+    fn stored_json_shape_of_an_erasure_is_stable() {
+        let skeleton = ErasedEvent {
+            sequence: 1,
+            stream_sequence: 4,
+            event_type: "PageCreated".to_owned(),
+            occurred_at: "2026-02-14T09:00:00Z".to_owned(),
+        };
+        let by_author =
+            PageEvent::PageErased(PageErased { by: ErasedBy::Author, reason: None, erased: vec![skeleton] });
+        let erased = json!([
+            { "sequence": 1, "stream_sequence": 4, "event_type": "PageCreated", "occurred_at": "2026-02-14T09:00:00Z" }
+        ]);
+        assert_eq!(
+            serde_json::to_value(&by_author).expect("serializes"),
+            json!({ "PageErased": { "by": "author", "erased": erased } })
+        );
+        let by_operator = PageEvent::PageErased(PageErased {
+            by: ErasedBy::Operator,
+            reason: Some("ticket 7".to_owned()),
+            erased: Vec::new(),
+        });
+        assert_eq!(
+            serde_json::to_value(&by_operator).expect("serializes"),
+            json!({ "PageErased": { "by": "operator", "reason": "ticket 7", "erased": [] } })
+        );
+        assert_eq!(by_operator.event_type(), "PageErased");
     }
 
     #[test]
