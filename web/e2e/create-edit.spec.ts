@@ -1,6 +1,15 @@
+import { readFile } from "node:fs/promises";
+
 import { expect, test } from "@playwright/test";
 
 import { clientAddress, createPage, MESSAGE, screenshot, uniqueSlug } from "./support";
+
+/** What `GET /api/pages/{slug}/export` answers, as far as these tests read it. */
+type Exported = {
+  slug: string;
+  page: { title: string };
+  events: { event_type: string; data: Record<string, unknown> }[];
+};
 
 test.describe("a page's life in the browser", () => {
   test.use({ extraHTTPHeaders: { "x-forwarded-for": clientAddress() } });
@@ -66,6 +75,19 @@ test.describe("a page's life in the browser", () => {
 
     const reread = await request.get(`/api/pages/${slug}`);
     expect(((await reread.json()) as { title: string }).title).toBe("Still my Valentine");
+
+    // The author keeps a copy: the page and every change to it, as a JSON file.
+    const downloading = page.waitForEvent("download");
+    await page.getByRole("button", { name: "Download my page" }).click();
+    const download = await downloading;
+    expect(download.suggestedFilename()).toMatch(new RegExp(`^valentine-${slug}-\\d{4}-\\d{2}-\\d{2}\\.json$`));
+    const exported = JSON.parse(await readFile(await download.path(), "utf8")) as Exported;
+    expect(exported.slug).toBe(slug);
+    expect(exported.page.title).toBe("Still my Valentine");
+    expect(exported.events.map((e) => e.event_type)).toEqual(["PageCreated", "PageUpdated"]);
+    expect(exported.events[0]?.data.message).toBe(MESSAGE);
+    expect(exported.events[1]?.data.title).toBe("Still my Valentine");
+    await expect(page.getByTestId("download-error")).toHaveCount(0);
 
     await page.getByTestId("delete-page").click();
     await page.getByTestId("confirm-delete").click();

@@ -84,3 +84,22 @@ export const sampleHistory = {
     },
   ],
 };
+
+/** The sample page's export: the page and its creation, as `GET /api/pages/{slug}/export` answers. */
+export const sampleExport = {
+  slug: samplePage.slug,
+  page_id: samplePage.id,
+  exported_at: "2026-12-02T12:00:00Z",
+  page: samplePage,
+  events: [
+    {
+      sequence: 1,
+      stream_sequence: 2,
+      event_type: "PageCreated",
+      event_version: "1.0",
+      occurred_at: samplePage.created_at,
+      command_id: "01JKZ3V6C4QG2T8X5N1M7B9R0D",
+      data: sampleNewPage,
+    },
+  ],
+};

@@ -2,7 +2,8 @@ import { fireEvent, screen, waitFor } from "@testing-library/react";
 import { beforeEach, describe, expect, it } from "vitest";
 
 import { recallToken, rememberToken } from "@/features/pages/utils/edit-token";
-import { json, mockFetch, sampleHistory, samplePage, type Call } from "@/testing/http";
+import { mockDownloads } from "@/testing/download";
+import { deferred, json, mockFetch, sampleExport, sampleHistory, samplePage, type Call } from "@/testing/http";
 import { renderAt } from "@/testing/render";
 
 const TOKEN = "CCUpzItJt1DXRo2sRDeD_Ld4rqi0efZWlqmvMw79JTk";
@@ -30,12 +31,16 @@ const templates = {
 };
 
 /** The API as the editor sees it, with the page's token. */
-function api(extra: (call: Call) => Response | undefined = () => undefined) {
+function api(extra: (call: Call) => Response | Promise<Response> | undefined = () => undefined) {
   return mockFetch((call) => {
     const answer = extra(call);
     if (answer) return answer;
     if (call.url === "/api/templates") return json(200, templates);
     if (call.url.endsWith("/history")) return json(200, sampleHistory);
+    if (call.url === "/api/pages/AliceAndBob/export") {
+      if (call.headers["x-edit-token"] !== TOKEN) return json(403, { detail: "Wrong edit token", code: "wrong_token" });
+      return json(200, sampleExport);
+    }
     if (call.url === "/api/pages/AliceAndBob" && call.method === "PATCH") {
       if (call.headers["x-edit-token"] !== TOKEN) return json(403, { detail: "Wrong edit token", code: "wrong_token" });
       return json(200, { ...samplePage, ...(call.body as object), updated_at: new Date().toISOString() });
@@ -123,5 +128,68 @@ describe("the editor at /:slug/edit", () => {
     const del = calls.find((c) => c.method === "DELETE");
     expect(del?.headers["x-edit-token"]).toBe(TOKEN);
     await waitFor(() => expect(recallToken("AliceAndBob")).toBeNull());
+  });
+
+  it("downloads the page and every change as a JSON file", async () => {
+    const answer = deferred<Response>();
+    const { calls } = api((call) => (call.url.endsWith("/export") ? answer.promise : undefined));
+    const { downloads } = mockDownloads();
+    renderAt(`/AliceAndBob/edit#token=${TOKEN}`);
+    await screen.findByTestId("editor");
+    expect(screen.getByText(/your page as it is now and every change made to it/)).toBeTruthy();
+    const button = screen.getByTestId("download-page") as HTMLButtonElement;
+    expect(button.textContent).toBe("Download my page");
+
+    fireEvent.click(button);
+    expect(button.disabled).toBe(true);
+    expect(button.textContent).toContain("Preparing your file");
+    const request = calls.find((c) => c.url === "/api/pages/AliceAndBob/export");
+    expect(request).toMatchObject({ method: "GET", headers: { "x-edit-token": TOKEN } });
+    answer.resolve(json(200, sampleExport));
+
+    await waitFor(() => expect(downloads).toHaveLength(1));
+    expect(downloads[0]?.fileName).toBe("valentine-AliceAndBob-2026-12-02.json");
+    expect(await downloads[0]?.blob.text()).toBe(`${JSON.stringify(sampleExport, null, 2)}\n`);
+    await waitFor(() => expect(button.disabled).toBe(false));
+    expect(button.textContent).toBe("Download my page");
+    expect(screen.queryByTestId("download-error")).toBeNull();
+  });
+
+  it("says so when the download fails, and can try again", async () => {
+    let refuse = true;
+    api((call) =>
+      call.url.endsWith("/export") && refuse
+        ? json(503, { detail: "The service is busy; please try again in a moment", code: "unavailable" })
+        : undefined,
+    );
+    const { downloads } = mockDownloads();
+    renderAt(`/AliceAndBob/edit#token=${TOKEN}`);
+    await screen.findByTestId("editor");
+
+    fireEvent.click(screen.getByTestId("download-page"));
+    const alert = await screen.findByRole("alert");
+    expect(alert.dataset.testid).toBe("download-error");
+    expect(alert.textContent).toContain("We couldn't download your page");
+    expect(alert.textContent).toContain("The service is busy; please try again in a moment");
+    expect(downloads).toHaveLength(0);
+    expect((screen.getByTestId("download-page") as HTMLButtonElement).disabled).toBe(false);
+
+    refuse = false;
+    fireEvent.click(screen.getByTestId("download-page"));
+    await waitFor(() => expect(downloads).toHaveLength(1));
+    expect(screen.queryByTestId("download-error")).toBeNull();
+  });
+
+  it("tells the author when the edit link no longer opens the download", async () => {
+    api((call) =>
+      call.url.endsWith("/export") ? json(403, { detail: "Wrong edit token", code: "wrong_token" }) : undefined,
+    );
+    mockDownloads();
+    renderAt(`/AliceAndBob/edit#token=${TOKEN}`);
+    await screen.findByTestId("editor");
+    fireEvent.click(screen.getByTestId("download-page"));
+    expect((await screen.findByTestId("download-error")).textContent).toContain(
+      "Your edit link is no longer accepted for this page.",
+    );
   });
 });

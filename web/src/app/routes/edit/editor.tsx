@@ -10,6 +10,7 @@ import { updatePage } from "@/features/pages/api/update-page";
 import { PageHistory } from "@/features/pages/components/page-history";
 import { ContentFields } from "@/features/pages/components/content-fields";
 import { ContentPreview } from "@/features/pages/components/content-preview";
+import { DownloadPage } from "@/features/pages/components/download-page";
 import type { Page, PageContent } from "@/features/pages/types/page";
 import {
   changesBetween,
@@ -35,7 +36,7 @@ type Feedback = { tone: "success" | "error"; text: string; tokenProblem?: boolea
 
 const when = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 
-/** The page's fields with a live preview; save, delete and the page's history. */
+/** The page's fields with a live preview; save, the page's history, download and delete. */
 export function Editor({ initialPage, token, onDeleted, onTokenRejected }: EditorProps) {
   const [page, setPage] = useState(initialPage);
   const [content, setContent] = useState<PageContent>(() => contentOf(initialPage));
@@ -231,6 +232,13 @@ export function Editor({ initialPage, token, onDeleted, onTokenRejected }: Edito
           </Notice>
         )}
         {history.resource.state === "ready" && <PageHistory events={history.resource.data.events} />}
+      </section>
+
+      <section className="editor-section" aria-labelledby="download-heading">
+        <h2 id="download-heading" className="section-title">
+          Keep a copy
+        </h2>
+        <DownloadPage slug={page.slug} token={token} />
       </section>
 
       <section className="editor-section danger-zone" aria-labelledby="delete-heading">

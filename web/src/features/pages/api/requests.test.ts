@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 
-import { json, mockFetch, sampleHistory, samplePage } from "@/testing/http";
+import { rememberWritePosition } from "@/lib/write-position";
+import { json, mockFetch, sampleExport, sampleHistory, samplePage } from "@/testing/http";
 
 import { deletePage } from "./delete-page";
+import { exportPage } from "./export-page";
 import { getPage } from "./get-page";
 import { getPageHistory } from "./get-page-history";
 import { getPageForAuthor, updatePage } from "./update-page";
@@ -48,5 +50,44 @@ describe("one function per endpoint", () => {
     const history = await getPageHistory("AliceAndBob", "tok");
     expect(calls[0]).toMatchObject({ url: "/api/pages/AliceAndBob/history", headers: { "x-edit-token": "tok" } });
     expect(history.events[0]?.event_type).toBe("PageCreated");
+  });
+
+  it("GET /api/pages/{slug}/export with X-Edit-Token and the latest write position", async () => {
+    rememberWritePosition("41");
+    const updated = {
+      sequence: 2,
+      stream_sequence: 7,
+      event_type: "PageUpdated",
+      event_version: "1.0",
+      occurred_at: "2026-11-26T09:00:00Z",
+      command_id: "01JKZ3V6C4QG2T8X5N1M7B9R0E",
+      data: { title: "New", sender_name: null },
+    };
+    const { calls } = mockFetch(() =>
+      json(200, { ...sampleExport, events: [...sampleExport.events, updated], format: 1 }),
+    );
+    const exported = await exportPage("Alice&Bob", "tok");
+    expect(calls[0]).toMatchObject({
+      method: "GET",
+      url: "/api/pages/Alice%26Bob/export",
+      headers: { "x-edit-token": "tok", "valentine-min-position": "41" },
+    });
+    expect(exported.slug).toBe("AliceAndBob");
+    expect(exported.page).toEqual(samplePage);
+    expect(exported.events.map((e) => e.event_type)).toEqual(["PageCreated", "PageUpdated"]);
+    expect(exported.events[0]?.data).toEqual(sampleExport.events[0]?.data);
+    expect(exported.events[1]?.data).toEqual({ title: "New", sender_name: null });
+    // Kept for the author's file as the API sent it, fields this app does not know included.
+    expect(exported).toMatchObject({ format: 1 });
+  });
+
+  it("refuses an export of the wrong shape", async () => {
+    mockFetch(() => json(200, { ...sampleExport, events: [{ sequence: 1, event_type: "PageCreated" }] }));
+    await expect(exportPage("AliceAndBob", "tok")).rejects.toMatchObject({ code: "unexpected_response" });
+  });
+
+  it("passes on the API's refusal of an export", async () => {
+    mockFetch(() => json(403, { detail: "Wrong edit token", code: "wrong_token" }));
+    await expect(exportPage("AliceAndBob", "nope")).rejects.toMatchObject({ status: 403, code: "wrong_token" });
   });
 });
