@@ -143,6 +143,8 @@ async fn the_api_and_a_projector_logged_in_as_their_users_serve_a_create_and_its
     let body = json!({"slug": slug, "title": "Behind a password", "message": "Only we know.", "template_id": "classic"});
     let created = http.post(url("/api/pages")).json(&body).send().await.expect("answered");
     assert_eq!(created.status(), StatusCode::CREATED, "{}", log_of(servers.dir.path(), "api.log"));
+    let created: Value = created.json().await.expect("JSON");
+    let created_token = created["edit_token"].as_str().expect("a token").to_owned();
     let read = http.get(url(&format!("/api/pages/{slug}"))).send().await.expect("answered");
     assert_eq!(read.status(), StatusCode::OK);
     let page: Value = read.json().await.expect("JSON");
@@ -168,7 +170,30 @@ async fn the_api_and_a_projector_logged_in_as_their_users_serve_a_create_and_its
     let status = servers.run(&["status", "--json"], &projector_login);
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
 
-    // Neither user may purge the event stream.
+    // Deleting erases: the API may delete the erased messages and destroy their key.
+    let token = created_token;
+    let deleted = http
+        .delete(url(&format!("/api/pages/{slug}")))
+        .header("X-Edit-Token", &token)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(deleted.status(), StatusCode::OK);
+    eventually("the erasure to be carried out", || async {
+        let js = servers.nats.jetstream().await;
+        let events = js.get_stream("EVENTS").await.expect("readable");
+        // The creation is gone; the erasure stays.
+        events.get_info().await.is_ok_and(|i| i.state.messages == 1 && i.state.last_sequence == 2)
+    })
+    .await;
+    assert!(!log_of(servers.dir.path(), "api.log").contains("erasure recorded; the projectors finish it"));
+
+    // Neither user may purge the event stream, nor delete a view tally.
+    eventually("the read's view tally", || async {
+        let js = servers.nats.jetstream().await;
+        js.get_stream("VIEWS").await.expect("readable").get_info().await.is_ok_and(|i| i.state.messages > 0)
+    })
+    .await;
     for (user, password) in [(API_USER, API_PASSWORD), (PROJECTOR_USER, PROJECTOR_PASSWORD)] {
         let client = async_nats::ConnectOptions::with_user_and_password(user.to_owned(), password.to_owned())
             .connect(servers.nats.url())
@@ -178,6 +203,10 @@ async fn the_api_and_a_projector_logged_in_as_their_users_serve_a_create_and_its
         let mut events = js.get_stream("EVENTS").await.expect("readable");
         assert!(events.purge().await.is_err(), "{user} purged the stream");
         assert_eq!(events.info().await.expect("info").state.messages, 1, "{user}");
+        let mut views = js.get_stream("VIEWS").await.expect("readable");
+        let before = views.info().await.expect("info").state.clone();
+        assert!(views.delete_message(before.first_sequence).await.is_err(), "{user} deleted a view tally");
+        assert_eq!(views.info().await.expect("info").state.messages, before.messages, "{user}");
     }
 
     for log in ["api.log", "projector.log"] {
@@ -327,6 +356,8 @@ async fn a_server_that_verifies_clients_lets_in_the_api_and_a_projector_with_the
         json!({"slug": "over-tls", "title": "Over TLS", "message": "Sealed.", "template_id": "classic"});
     let created = http.post(url("/api/pages")).json(&body).send().await.expect("answered");
     assert_eq!(created.status(), StatusCode::CREATED, "{}", log_of(servers.dir.path(), "api.log"));
+    let created: Value = created.json().await.expect("JSON");
+    let created_token = created["edit_token"].as_str().expect("a token").to_owned();
 
     let (ok, text) = said(&servers.run(&["status"], &projector_env));
     assert!(ok, "status with the client certificate:\n{text}");
