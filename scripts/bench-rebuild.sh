@@ -8,11 +8,16 @@
 #
 # BENCH_STORE=<dir> keeps the seeded JetStream store in <dir> instead, and reuses it when a
 # later run asks for the same EVENTS and TALLIES (seeding 10,000,000 events takes minutes).
+# BENCH_SEALED=1 seeds personal events sealed with a data key per page life, as the event
+# store writes them (the default seeds them in the clear, as versions before sealing did): the
+# two side by side give the cost of opening them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 events="${EVENTS:-1000000}"
 tallies="${TALLIES:-$((events / 10))}"
+sealed_flag=()
+if [ "${BENCH_SEALED:-0}" = 1 ]; then sealed_flag=(--sealed); fi
 
 cargo build --release --locked -q -p valentine-cli -p valentine-bench
 tmp="$(mktemp -d)"
@@ -33,7 +38,7 @@ store="$tmp/js"
 seeded=""
 if [ -n "${BENCH_STORE:-}" ]; then
   store="$BENCH_STORE/js"
-  if [ "$(cat "$BENCH_STORE/seeded" 2> /dev/null)" = "$events $tallies" ]; then
+  if [ "$(cat "$BENCH_STORE/seeded" 2> /dev/null)" = "$events $tallies ${BENCH_SEALED:-0}" ]; then
     seeded=yes
   else
     rm -rf "$store" "$BENCH_STORE/seeded"
@@ -51,8 +56,8 @@ if [ -n "$seeded" ]; then
   echo "bench-rebuild: reusing $events events and $tallies view tallies in $BENCH_STORE"
 else
   echo "bench-rebuild: seeding $events events and $tallies view tallies"
-  "${CARGO_TARGET_DIR:-target}"/release/valentine-bench seed --events "$events" --tallies "$tallies"
-  if [ -n "${BENCH_STORE:-}" ]; then echo "$events $tallies" > "$BENCH_STORE/seeded"; fi
+  "${CARGO_TARGET_DIR:-target}"/release/valentine-bench seed --events "$events" --tallies "$tallies" "${sealed_flag[@]}"
+  if [ -n "${BENCH_STORE:-}" ]; then echo "$events $tallies ${BENCH_SEALED:-0}" > "$BENCH_STORE/seeded"; fi
 fi
 # Seeding leaves about a gigabyte of JetStream writes per million events in the page cache;
 # flush them so the kernel does not write them back during, and charge them to, the rebuild.

@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use valentine_bench::synthetic::{Workload, publish_events, publish_view_batches};
-use valentine_eventstore::{StreamConfig, ensure_stream};
+use valentine_bench::synthetic::{Workload, publish_events, publish_sealed_events, publish_view_batches};
+use valentine_eventstore::{DataKeys, StreamConfig, ensure_stream};
 
 /// mimalloc instead of the system allocator: the seeder allocates and frees a few small
 /// strings per message, and glibc's allocator took about a quarter of its time.
@@ -39,12 +39,16 @@ enum Command {
         /// Seed of the workload; the same seed gives the same events.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Seal personal events with a data key per page life, as the event store writes them
+        /// (without it: in the clear, as versions before sealing wrote them).
+        #[arg(long)]
+        sealed: bool,
     },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let Command::Seed { events, tallies, pages_per_batch, seed } = Cli::parse().command;
+    let Command::Seed { events, tallies, pages_per_batch, seed, sealed } = Cli::parse().command;
     let tallies = tallies.unwrap_or(events / 10);
     let url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
     let js = async_nats::jetstream::new(async_nats::connect(&url).await.context("connecting to NATS")?);
@@ -60,7 +64,13 @@ async fn main() -> anyhow::Result<()> {
     );
 
     let started = Instant::now();
-    let published = publish_events(&js, &events_config, Workload::new(events, seed)).await?;
+    let workload = Workload::new(events, seed);
+    let published = if sealed {
+        let keys = DataKeys::open(&js, &events_config).await?;
+        publish_sealed_events(&js, &events_config, workload, &keys).await?
+    } else {
+        publish_events(&js, &events_config, workload).await?
+    };
     let secs = started.elapsed().as_secs_f64();
     #[allow(clippy::cast_precision_loss)] // a rate for people to read
     let rate = published.messages as f64 / secs;

@@ -17,8 +17,9 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use valentine_domain::{EditToken, Page, PageCreated, PageDeleted, PageEvent, PageUpdated, TemplateId};
 use valentine_eventstore::envelope::{Commit, EventMeta, WireEvent, header};
+use valentine_eventstore::sealing::{self, Binding, DataKey};
 use valentine_eventstore::tallies::{self, PageViews, TallyBatch, ViewTally};
-use valentine_eventstore::{EventStoreError, StreamConfig, ensure_stream, subjects};
+use valentine_eventstore::{DataKeys, EventStoreError, StreamConfig, ensure_stream, subjects};
 
 /// Why a workload could not be published.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +27,9 @@ pub enum WorkloadError {
     /// The stream could not be set up.
     #[error(transparent)]
     Stream(#[from] EventStoreError),
+    /// A payload could not be sealed.
+    #[error("sealing: {0}")]
+    Sealing(String),
     /// JetStream refused a message or did not acknowledge it.
     #[error("JetStream refused a message: {0}")]
     Publish(#[from] PublishError),
@@ -205,21 +209,57 @@ pub struct Published {
 pub async fn publish_events(
     js: &jetstream::Context,
     config: &StreamConfig,
+    workload: Workload,
+) -> Result<Published, WorkloadError> {
+    publish_events_sealed_with(js, config, workload, None).await
+}
+
+/// [`publish_events`], with every personal event sealed under its page life's data key, as
+/// the event store writes them: one key per creation, stored in `keys` first.
+///
+/// # Errors
+/// When JetStream refuses the stream, a key or a message.
+pub async fn publish_sealed_events(
+    js: &jetstream::Context,
+    config: &StreamConfig,
+    workload: Workload,
+    keys: &DataKeys,
+) -> Result<Published, WorkloadError> {
+    publish_events_sealed_with(js, config, workload, Some(keys)).await
+}
+
+async fn publish_events_sealed_with(
+    js: &jetstream::Context,
+    config: &StreamConfig,
     mut workload: Workload,
+    keys: Option<&DataKeys>,
 ) -> Result<Published, WorkloadError> {
     ensure_stream(js, config).await?;
     let mut in_flight = FuturesUnordered::new();
     let mut published = Published::default();
     let mut latest: HashMap<String, Latest> = HashMap::new();
+    let mut lives: HashMap<String, DataKey> = HashMap::new();
     while let Some(commit) = workload.next_commit() {
         let subject = subjects::aggregate(&config.subject_prefix, Page::TYPE, &commit.aggregate_id);
         let mut headers = commit.headers();
         headers.insert(header::MSG_ID, commit.command_id.as_str());
-        let payload = serde_json::to_vec(&commit)?;
         let key = commit.aggregate_id.clone();
         let creates = matches!(commit.events[0].payload, PageEvent::PageCreated(_));
         let deletes = matches!(commit.events[0].payload, PageEvent::PageDeleted(_));
         let order = commit.first_sequence();
+        let payload = match keys {
+            None => serde_json::to_vec(&commit)?,
+            Some(keys) => {
+                if creates {
+                    lives.insert(key.clone(), keys.create().await?);
+                }
+                let sealed = seal(commit, lives.get(&key))?;
+                if let Some(life) = lives.get(&key).filter(|_| !deletes) {
+                    headers.insert(header::DATA_KEY, life.id());
+                }
+                serde_json::to_vec(&sealed)?
+            }
+        };
         let ack = js.publish_with_headers(subject, headers, payload.into()).await?;
         in_flight.push(async move { (key, creates, deletes, order, ack.await) });
         while in_flight.len() >= IN_FLIGHT {
@@ -232,6 +272,30 @@ pub async fn publish_events(
     published.live_pages =
         latest.into_iter().filter(|(_, l)| !l.deleted_last).map(|(key, l)| (key, l.creation.1)).collect();
     Ok(published)
+}
+
+/// `commit` as the event store stores it: personal events sealed with `key`.
+fn seal(commit: Commit<PageEvent, EventMeta>, key: Option<&DataKey>) -> Result<Commit, WorkloadError> {
+    let Commit { aggregate_type, aggregate_id, command_id, events } = commit;
+    let events = events
+        .into_iter()
+        .map(|e| {
+            let mut payload = serde_json::to_value(&e.payload)?;
+            if let Some(key) = key.filter(|_| Page::PERSONAL.contains(&e.event_type.as_str())) {
+                let binding = Binding::of(&aggregate_type, &aggregate_id, &e);
+                payload = sealing::seal(key, binding, &payload)
+                    .map_err(|err| WorkloadError::Sealing(err.to_string()))?;
+            }
+            Ok(WireEvent {
+                sequence: e.sequence,
+                event_type: e.event_type,
+                event_version: e.event_version,
+                payload,
+                metadata: serde_json::to_value(&e.metadata)?,
+            })
+        })
+        .collect::<Result<_, WorkloadError>>()?;
+    Ok(Commit { aggregate_type, aggregate_id, command_id, events })
 }
 
 type Acked = (String, bool, bool, usize, Result<jetstream::publish::PublishAck, PublishError>);

@@ -312,11 +312,12 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Bootstrap { from, settings } => {
             let done = bootstrap::bootstrap(&settings.read_side(), &from).await.context("bootstrapping")?;
             eprintln!(
-                "read model {}: a copy at events {} and views {}; `valentine projector` now creates {} and {} \
-                 and catches up from there",
+                "read model {}: a copy at events {} and views {}, with {} erasure(s) recorded since applied; \
+                 `valentine projector` now creates {} and {} and catches up from there",
                 settings.read_model_id,
                 done.events_through,
                 done.views_through,
+                done.erased,
                 done.consumers[0],
                 done.consumers[1]
             );

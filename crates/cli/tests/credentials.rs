@@ -356,8 +356,6 @@ async fn a_server_that_verifies_clients_lets_in_the_api_and_a_projector_with_the
         json!({"slug": "over-tls", "title": "Over TLS", "message": "Sealed.", "template_id": "classic"});
     let created = http.post(url("/api/pages")).json(&body).send().await.expect("answered");
     assert_eq!(created.status(), StatusCode::CREATED, "{}", log_of(servers.dir.path(), "api.log"));
-    let created: Value = created.json().await.expect("JSON");
-    let created_token = created["edit_token"].as_str().expect("a token").to_owned();
 
     let (ok, text) = said(&servers.run(&["status"], &projector_env));
     assert!(ok, "status with the client certificate:\n{text}");

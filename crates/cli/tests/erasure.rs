@@ -355,6 +355,37 @@ async fn restoring_an_older_key_store_does_not_bring_an_erased_page_back() {
     assert_eq!(node.status_of(&kept).await, StatusCode::OK);
     assert_eq!(node.status_of(&gone).await, StatusCode::NOT_FOUND);
     assert_eq!(holding(&node.read_model_files(), marker.as_bytes()), Vec::<PathBuf>::new());
+
+    // A new node started from the older copy has the erasure applied before anything reads it.
+    let node_b = backups.path().join("node-b");
+    let database = node_b.join("read.db");
+    let adopted = Command::new(env!("CARGO_BIN_EXE_valentine"))
+        .args(["bootstrap", older.to_str().expect("utf-8")])
+        .env("NATS_URL", node.nats.url())
+        .env("REDIS_URL", "")
+        .env("DATABASE_PATH", &database)
+        .env("READ_MODEL_ID", "node-b")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .output()
+        .expect("runs");
+    assert!(adopted.status.success(), "{}", String::from_utf8_lossy(&adopted.stderr));
+    assert!(String::from_utf8_lossy(&adopted.stderr).contains("1 erasure"), "{adopted:?}");
+    assert!(contains(&std::fs::read(older.join("read-model.sqlite")).expect("the copy"), marker.as_bytes()));
+    assert_eq!(holding(&files_under(&node_b), marker.as_bytes()), Vec::<PathBuf>::new(), "the adopted copy");
+    let config = ReadSideConfig {
+        redis_url: None,
+        read_model: ReadModelSettings {
+            database_path: database.clone(),
+            id: valentine_projections::ReadModelId::new("node-b").expect("an id"),
+        },
+        ..node.read_side()
+    };
+    Projector::connect(config).await.expect("starts").process_available().await.expect("projects");
+    let mut conn = valentine_projections::db::reader_connection(&database).expect("opens");
+    let hash = valentine_projections::hash::content_hash(&mut conn).expect("a hash");
+    let fresh = node.valentine(&["rebuild"]);
+    assert_eq!(String::from_utf8_lossy(&fresh.stdout).trim(), hash, "the node ends as a rebuild would");
     node.stop().await;
 }
 

@@ -12,12 +12,12 @@ use std::path::{Path, PathBuf};
 use async_nats::jetstream;
 use serde::Serialize;
 use tracing::warn;
-use valentine_eventstore::ensure_stream;
-use valentine_projections::{applied, db};
+use valentine_eventstore::{Commit, ensure_stream};
+use valentine_projections::{applied, db, page_store, pages};
 use valentine_projector::ReadSideConfig;
 
-use super::OpsError;
 use super::backup::READ_MODEL;
+use super::{OpsError, erase};
 
 /// What a bootstrap did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -30,6 +30,8 @@ pub struct Bootstrapped {
     pub views_through: u64,
     /// The durable consumers its projectors will create.
     pub consumers: [String; 2],
+    /// Erasures recorded after the copy was made, applied to it before anything reads it.
+    pub erased: usize,
 }
 
 /// Makes the read model copy at `from` (a backup's folder, or the file itself) the read model
@@ -72,6 +74,8 @@ pub async fn bootstrap(config: &ReadSideConfig, from: &Path) -> Result<Bootstrap
     let conn = db::open_sync(&file, db::Mode::Reader)?;
     let (events_through, views_through) =
         (applied::through(&conn, applied::EVENTS)?, applied::through(&conn, applied::VIEWS)?);
+    drop(conn);
+    let erased = erase_what_was_erased_since(&js, config, &file, events_through).await?;
     if views_through.saturating_add(1) < views_first {
         warn!(
             views_through,
@@ -80,7 +84,37 @@ pub async fn bootstrap(config: &ReadSideConfig, from: &Path) -> Result<Bootstrap
              are missing from this read model until a rebuild, which starts from the checkpoints"
         );
     }
-    Ok(Bootstrapped { file, events_through, views_through, consumers })
+    Ok(Bootstrapped { file, events_through, views_through, consumers, erased })
+}
+
+/// Applies to the adopted copy at `file` every erasure the stream recorded after its events
+/// position `through`, before anything reads it: a copy older than an erasure still holds
+/// the erased page. The projectors find them applied when they get there (the sequence
+/// guards skip them), and the read model ends as a rebuild would make it.
+async fn erase_what_was_erased_since(
+    js: &jetstream::Context,
+    config: &ReadSideConfig,
+    file: &Path,
+    through: u64,
+) -> Result<usize, OpsError> {
+    let repo = page_store::open(js, &config.events).await?;
+    let mut commits = Vec::new();
+    for (_, at) in erase::recorded_erasures(&repo, through + 1).await? {
+        let message = repo.stream().direct_get(at).await.map_err(OpsError::nats)?;
+        let stored =
+            Commit::decode(at, &message.payload).map_err(valentine_eventstore::EventStoreError::from)?;
+        commits.push(page_store::decode(stored).map_err(valentine_eventstore::EventStoreError::from)?);
+    }
+    let count = commits.len();
+    if count > 0 {
+        let mut conn = db::open_sync(file, db::Mode::Projector)?;
+        tokio::task::block_in_place(|| -> Result<(), OpsError> {
+            pages::project_batch(&mut conn, commits)?;
+            db::truncate_log(&conn)?;
+            Ok(())
+        })?;
+    }
+    Ok(count)
 }
 
 fn refused(reason: String) -> OpsError {

@@ -7,7 +7,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use async_nats::jetstream::{self, consumer::pull};
+use async_nats::jetstream;
+use async_nats::jetstream::consumer::{DeliverPolicy, pull};
 use cqrs_es::AggregateError;
 use futures::StreamExt;
 use serde::Serialize;
@@ -90,7 +91,7 @@ pub async fn erase(config: &ReadSideConfig, slug: &str, reason: &str) -> Result<
 pub async fn erase_again(config: &ReadSideConfig) -> Result<Vec<Erasure>, OpsError> {
     let repo = open(config, "valentine-erase").await?;
     let mut done = Vec::new();
-    for (slug, at) in recorded_erasures(&repo).await? {
+    for (slug, at) in recorded_erasures(&repo, 1).await? {
         let report = repo.erase::<Page>(&slug, at).await?;
         done.push(Erasure {
             slug,
@@ -107,12 +108,22 @@ async fn open(config: &ReadSideConfig, name: &str) -> Result<JetStreamEventRepos
     Ok(page_store::open(&jetstream::new(client), &config.events).await?)
 }
 
-/// Every erasure in the stream, as (slug, stream sequence), oldest first: read from the
-/// messages' headers only, never their payloads.
-async fn recorded_erasures(repo: &JetStreamEventRepository) -> Result<Vec<(String, u64)>, OpsError> {
+/// Every erasure in the stream from stream sequence `from` on, as (slug, stream sequence),
+/// oldest first: read from the messages' headers only, never their payloads.
+///
+/// # Errors
+/// NATS failures.
+pub async fn recorded_erasures(
+    repo: &JetStreamEventRepository,
+    from: u64,
+) -> Result<Vec<(String, u64)>, OpsError> {
     let mut consumer = repo
         .stream()
-        .create_consumer(pull::OrderedConfig { headers_only: true, ..Default::default() })
+        .create_consumer(pull::OrderedConfig {
+            headers_only: true,
+            deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: from.max(1) },
+            ..Default::default()
+        })
         .await
         .map_err(OpsError::nats)?;
     let mut remaining = consumer.info().await.map_err(OpsError::nats)?.num_pending;
