@@ -517,6 +517,43 @@ fn point_link(link: &Path, target: &Path) -> Result<(), ProjectionError> {
     Ok(())
 }
 
+/// Removes every generation but the current one, provided the link was swapped to it at
+/// least `readers_gone_after` ago (readers reopen their connections within that, so none is
+/// left on an older one): an older generation still holds what was erased since. Whether
+/// none is left.
+///
+/// # Errors
+/// When the file system refuses.
+pub fn remove_older_generations(link: &Path, readers_gone_after: Duration) -> Result<bool, ProjectionError> {
+    let swapped = std::fs::symlink_metadata(link)?.modified()?;
+    let current = std::fs::canonicalize(link)?;
+    let dir = generations_dir(link);
+    let older: Vec<PathBuf> = std::fs::read_dir(&dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sqlite"))
+        .filter(|p| std::fs::canonicalize(p).ok().as_ref() != Some(&current))
+        .collect();
+    if older.is_empty() {
+        return Ok(true);
+    }
+    if swapped.elapsed().unwrap_or_default() < readers_gone_after {
+        return Ok(false);
+    }
+    for old in older {
+        remove_generation(&old);
+    }
+    Ok(true)
+}
+
+fn remove_generation(file: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = file.to_owned().into_os_string();
+        path.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(path));
+    }
+}
+
 fn prune_generations(link: &Path, current: &Path) -> Result<(), ProjectionError> {
     let dir = generations_dir(link);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)?
@@ -530,11 +567,7 @@ fn prune_generations(link: &Path, current: &Path) -> Result<(), ProjectionError>
         files.into_iter().filter(|f| std::fs::canonicalize(f).ok() != Some(current.clone())).collect();
     let excess = older.len().saturating_sub(KEEP_PREVIOUS);
     for old in older.into_iter().take(excess) {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut path = old.clone().into_os_string();
-            path.push(suffix);
-            let _ = std::fs::remove_file(PathBuf::from(path));
-        }
+        remove_generation(&old);
     }
     Ok(())
 }

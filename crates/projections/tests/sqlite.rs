@@ -265,3 +265,29 @@ async fn counts_checkpointed_at_a_position_plus_later_tallies_rebuild_exactly() 
     assert_eq!(view_counts(&mut live_read).await, [("jo".to_owned(), 21), ("ka".to_owned(), 7)]);
     assert_eq!(hash::content_hash(&mut built).expect("hash"), hash::content_hash(&mut live).expect("hash"));
 }
+
+#[tokio::test]
+async fn a_replaced_generation_is_removed_once_no_reader_can_be_on_it() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let link = dir.path().join("read.db");
+    let first = db::prepare(&link).await.expect("a first generation");
+    let (conn, second) = db::build_connection(&link).await.expect("a build");
+    drop(conn);
+    db::swap_in(&link, &second).expect("swapped");
+    let generations = || {
+        let mut files: Vec<_> = std::fs::read_dir(dir.path().join("read.db.generations"))
+            .expect("the folder")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "sqlite"))
+            .collect();
+        files.sort();
+        files
+    };
+    assert_eq!(generations().len(), 2, "the replaced one is kept for readers still on it");
+    let just_swapped = std::time::Duration::from_secs(3600);
+    assert!(!db::remove_older_generations(&link, just_swapped).expect("checks"), "too early");
+    assert!(generations().contains(&std::fs::canonicalize(&first).expect("exists")));
+    assert!(db::remove_older_generations(&link, std::time::Duration::ZERO).expect("removes"));
+    assert_eq!(generations(), [std::fs::canonicalize(&second).expect("exists")]);
+}

@@ -320,6 +320,7 @@ impl Projector {
                     position::announce(&self.client, &self.announcements, &projected.applied, through).await;
                 }
                 writer.log_to_truncate |= !projected.erased.is_empty();
+                writer.older_generations_to_remove |= !projected.erased.is_empty();
                 writer.truncate_log_if_erased().await;
                 self.finish_erasures(&projected.erased).await;
                 Ok(sequences.into_iter().zip(projected.verdicts).collect())
@@ -566,6 +567,8 @@ struct Writer {
     current: Option<(rusqlite::Connection, PathBuf)>,
     /// Pages were erased and the write-ahead log may still hold what they said.
     log_to_truncate: bool,
+    /// Pages were erased, and a generation a rebuild replaced may still hold what they said.
+    older_generations_to_remove: bool,
 }
 
 impl Writer {
@@ -574,12 +577,20 @@ impl Writer {
             link: link.to_owned(),
             current: Some(db::projector_connection(link)?),
             log_to_truncate: false,
+            older_generations_to_remove: false,
         })
     }
 
-    /// Truncates the write-ahead log if an erasure left content in it; tries a few times
-    /// while readers finish with older snapshots, then leaves it for after the next batch.
+    /// Truncates the write-ahead log if an erasure left content in it (trying a few times
+    /// while readers finish with older snapshots, then leaving it for after the next batch),
+    /// and removes the generation a rebuild replaced once no reader can be on it.
     async fn truncate_log_if_erased(&mut self) {
+        if self.older_generations_to_remove {
+            match db::remove_older_generations(&self.link, READERS_GONE_AFTER) {
+                Ok(done) => self.older_generations_to_remove = !done,
+                Err(e) => warn!(error = %e, "an older generation of the read model was not removed"),
+            }
+        }
         if !self.log_to_truncate {
             return;
         }
@@ -627,6 +638,10 @@ impl Writer {
         self.current = None;
     }
 }
+
+/// How long after a rebuild's swap no API reader is left on the generation it replaced: they
+/// reopen their connections every minute.
+const READERS_GONE_AFTER: Duration = Duration::from_secs(120);
 
 /// How many times a projector tries to truncate the write-ahead log after an erasure before
 /// leaving it for after its next batch.
