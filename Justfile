@@ -40,6 +40,10 @@ api:
 projector:
     @cargo run -q -p valentine-cli -- projector
 
+# Erase a slug's pages without the edit token, for a legal request; the reason is kept in the stream
+erase SLUG REASON:
+    @cargo run -q -p valentine-cli -- erase {{ SLUG }} --reason {{ quote(REASON) }}
+
 # Rebuild the read model from the whole stream and swap it in; `just rebuild --verify` compares
 rebuild *ARGS:
     @cargo run -q --release -p valentine-cli -- rebuild {{ ARGS }}
