@@ -107,7 +107,7 @@ read -r gone_slug gone_token <<< "$(seed_page gone)"
 if [ -z "$kept_token" ] || [ -z "$gone_token" ]; then stack_die "could not create the pages to act on"; fi
 cat > "$tmp/author.toml" << EOF
 [[operations]]
-include-operation-id = ["get_page", "update_page", "page_history"]
+include-operation-id = ["get_page", "update_page", "page_history", "export_page"]
 parameters = { "path.slug" = "$kept_slug", "header.X-Edit-Token" = "$kept_token" }
 
 [[operations]]
@@ -122,7 +122,7 @@ EOF
 fuzz author "$healthy" --max-examples 15 --max-response-time 15 --phases coverage,fuzzing \
   --include-operation-id get_page --include-operation-id update_page \
   --include-operation-id page_history --include-operation-id delete_page \
-  --include-operation-id get_template
+  --include-operation-id export_page --include-operation-id get_template
 
 # 3. Creates, and polls of the job of one made here. (Stateful sequences are left to the
 # healthy run: on two operations Schemathesis can find no rule to go on with, and errs.)
@@ -161,7 +161,7 @@ expected-statuses = ["2xx", "401", "403", "404", "409", "413", "429", "5xx"]
 expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5xx"]
 
 [[operations]]
-include-operation-id = ["get_page", "page_history", "delete_page"]
+include-operation-id = ["get_page", "page_history", "export_page", "delete_page"]
 parameters = { "path.slug" = "$kept_slug", "header.X-Edit-Token" = "$kept_token" }
 
 [[operations]]
@@ -173,7 +173,7 @@ fuzz tight "http://127.0.0.1:$tight_port" --max-examples 10 --max-response-time 
   --include-operation-id create_page --include-operation-id update_page \
   --include-operation-id check_slug --include-operation-id suggest_slugs \
   --include-operation-id get_page --include-operation-id page_history \
-  --include-operation-id delete_page --include-operation-id job_status
+  --include-operation-id export_page --include-operation-id delete_page --include-operation-id job_status
 
 # 5. With NATS away, 503 is the right answer for what needs it (status_code_conformance
 # still checks that it is documented there); 500 is still a failure. Valid data only, so
@@ -192,7 +192,7 @@ cat > "$tmp/outage.toml" << EOF
 expected-statuses = ["2xx", "3xx", "4xx", "503"]
 
 [[operations]]
-include-operation-id = ["get_page", "update_page", "delete_page", "page_history"]
+include-operation-id = ["get_page", "update_page", "delete_page", "page_history", "export_page"]
 parameters = { "path.slug" = "$kept_slug", "header.X-Edit-Token" = "$kept_token" }
 
 [[operations]]
