@@ -26,10 +26,12 @@ use crate::stream::StreamConfig;
 const CACHED_FOR: Duration = Duration::from_secs(60);
 
 /// Keys looked up at once by [`DataKeys::lookup_all`].
-const LOOKUPS_AT_ONCE: usize = 32;
+const LOOKUPS_AT_ONCE: usize = 64;
 
-/// Keys kept in memory at most; past it the memory is cleared.
-const CACHE_LIMIT: usize = 10_000;
+/// Keys kept in memory at most (about 120 bytes each); past it, those kept longest go. A
+/// rebuild meets each page life's key again with each of its events, spread over the
+/// stream: a small memory would look most of them up again.
+const CACHE_LIMIT: usize = 200_000;
 
 /// How long a reader waits for a key it does not find (a replica that has not caught up
 /// with a write acknowledged elsewhere) before reporting it missing.
@@ -235,7 +237,10 @@ impl DataKeys {
     fn remember(&self, key: &DataKey) {
         let mut cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if cache.len() >= CACHE_LIMIT {
-            cache.clear();
+            cache.retain(|_, (_, at)| at.elapsed() < CACHED_FOR / 2);
+            if cache.len() >= CACHE_LIMIT {
+                cache.clear();
+            }
         }
         cache.insert(key.id().to_owned(), (key.clone(), Instant::now()));
     }

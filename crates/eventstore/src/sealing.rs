@@ -155,7 +155,7 @@ impl XChaCha20Poly1305Nonce {
 
 /// The sealed payload `payload` holds, if it is one.
 pub fn sealed(payload: &Value) -> Option<SealedPayload> {
-    payload.get(SEALED).and_then(|s| serde_json::from_value(s.clone()).ok())
+    payload.get(SEALED).and_then(|s| SealedPayload::deserialize(s).ok())
 }
 
 /// The id of the data key that sealed `payload`, if it is sealed.

@@ -500,17 +500,25 @@ fn remove_generation(file: &std::path::Path) {
     }
 }
 
+/// A decoded batch: each message's stream sequence and what it holds.
+type Decoded<T> = Result<Vec<(u64, Slot<T>)>, ProjectorError>;
+
+/// A batch on its way to the writer: decoding on a blocking thread, in stream order.
+type Decoding<T> = tokio::task::JoinHandle<Decoded<T>>;
+
 /// Reads every message of `stream` that `feed` reads from `from` (up to `until`, or the end
 /// as of the start), handing decoded batches to the caller's writer through a bounded
-/// pipeline, so that the next batch is fetched and decoded while the previous one commits.
-/// Messages `covered` refuses are handed on as [`Slot::Outside`].
+/// pipeline: the next batch is fetched and its data keys looked up while the one before is
+/// decoded on another thread and the one before that commits. Messages `covered` refuses
+/// are handed on as [`Slot::Outside`].
 async fn read_pipelined<F: Feed>(
     stream: &Stream,
     feed: F,
     from: u64,
     until: Option<u64>,
     covered: impl Fn(u64) -> bool + Send + Sync + 'static,
-) -> Result<(u64, mpsc::Receiver<Result<Vec<(u64, Slot<F::Item>)>, ProjectorError>>), ProjectorError> {
+) -> Result<(u64, mpsc::Receiver<Decoding<F::Item>>), ProjectorError> {
+    let covered = Arc::new(covered);
     let mut consumer = stream
         .create_consumer(pull::OrderedConfig {
             filter_subject: feed.filter(),
@@ -524,10 +532,11 @@ async fn read_pipelined<F: Feed>(
     tokio::spawn(async move {
         let mut remaining = total;
         let mut pending: Vec<(Message, u64)> = Vec::with_capacity(BUILD_BATCH);
+        let failed = |e: ProjectorError| tokio::spawn(async move { Err(e) });
         let mut messages = match consumer.messages().await {
             Ok(m) => m,
             Err(e) => {
-                let _ = tx.send(Err(ProjectorError::nats(e))).await;
+                let _ = tx.send(failed(ProjectorError::nats(e))).await;
                 return;
             }
         };
@@ -560,14 +569,25 @@ async fn read_pipelined<F: Feed>(
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    let _ = tx.send(Err(e)).await;
+                    let _ = tx.send(failed(e)).await;
                     return;
                 }
             }
             if pending.len() == BUILD_BATCH || (ended && !pending.is_empty()) {
-                let batch = decode_batch(&feed, std::mem::take(&mut pending), &covered).await;
-                let failed = batch.is_err();
-                if tx.send(batch).await.is_err() || failed {
+                let batch = std::mem::take(&mut pending);
+                let inside: Vec<&Message> =
+                    batch.iter().filter(|(_, s)| covered(*s)).map(|(m, _)| m).collect();
+                let context = match feed.prepare(&inside).await {
+                    Ok(context) => context,
+                    Err(e) => {
+                        let _ = tx.send(failed(e)).await;
+                        return;
+                    }
+                };
+                let (feed, covered) = (feed.clone(), Arc::clone(&covered));
+                let decoding =
+                    tokio::task::spawn_blocking(move || decode_batch(&feed, &batch, &context, &*covered));
+                if tx.send(decoding).await.is_err() {
                     return;
                 }
             }
@@ -576,14 +596,14 @@ async fn read_pipelined<F: Feed>(
     Ok((total, rx))
 }
 
-/// Decodes one batch of a rebuild's messages in stream order.
-async fn decode_batch<F: Feed>(
+/// Decodes one batch of a rebuild's messages in stream order, with what `prepare` got for
+/// them.
+fn decode_batch<F: Feed>(
     feed: &F,
-    messages: Vec<(Message, u64)>,
+    messages: &[(Message, u64)],
+    context: &F::Context,
     covered: &(impl Fn(u64) -> bool + Sync),
-) -> Result<Vec<(u64, Slot<F::Item>)>, ProjectorError> {
-    let inside: Vec<&Message> = messages.iter().filter(|(_, s)| covered(*s)).map(|(m, _)| m).collect();
-    let context = feed.prepare(&inside).await?;
+) -> Decoded<F::Item> {
     messages
         .iter()
         .map(|(message, sequence)| {
@@ -591,7 +611,7 @@ async fn decode_batch<F: Feed>(
             if !covered(sequence) {
                 return Ok((sequence, Slot::Outside));
             }
-            match feed.decode(message, sequence, &context) {
+            match feed.decode(message, sequence, context) {
                 Ok(item) => Ok((sequence, Slot::Item(item))),
                 Err(e) => match F::ORDER {
                     Order::History => Err(ProjectorError::Unreadable { feed: F::NAME, source: e.into() }),
@@ -640,7 +660,9 @@ async fn copy_feed<F: Feed>(
     let mut waiting = Duration::ZERO;
     loop {
         let asked = Instant::now();
-        let Some(batch) = batches.recv().await else { break };
+        let Some(decoding) = batches.recv().await else { break };
+        let batch =
+            decoding.await.map_err(|e| ProjectorError::Unreadable { feed: F::NAME, source: e.into() })?;
         waiting += asked.elapsed();
         let batch = batch?;
         let read = batch.len() as u64;
