@@ -315,13 +315,15 @@ impl Projector {
                     touched = projected.touched.len(),
                     "batch committed"
                 );
+                // An erasure's old content leaves the write-ahead log before it is announced,
+                // so a deletion is answered once the text is gone from the files too.
+                writer.log_to_truncate |= !projected.erased.is_empty();
+                writer.older_generations_to_remove |= !projected.erased.is_empty();
+                writer.truncate_log_if_erased().await;
                 cache.invalidate(projected.touched).await;
                 if let Some(through) = projected.through {
                     position::announce(&self.client, &self.announcements, &projected.applied, through).await;
                 }
-                writer.log_to_truncate |= !projected.erased.is_empty();
-                writer.older_generations_to_remove |= !projected.erased.is_empty();
-                writer.truncate_log_if_erased().await;
                 self.finish_erasures(&projected.erased).await;
                 Ok(sequences.into_iter().zip(projected.verdicts).collect())
             }

@@ -7,6 +7,7 @@ use async_nats::jetstream;
 use cqrs_es::Aggregate;
 use serde::Serialize;
 use serde_json::Value;
+use valentine_domain::page::versions;
 use valentine_domain::{Field, Page, PageEvent};
 use valentine_eventstore::{sealing, subjects};
 use valentine_projections::page_store;
@@ -54,8 +55,18 @@ pub async fn history(config: &ReadSideConfig, slug: &str) -> Result<Vec<Replayed
     let client = config.nats.connect("valentine-replay").await.map_err(OpsError::nats)?;
     let repo = page_store::open(&jetstream::new(client), &config.events).await?;
     let subject = subjects::aggregate(&config.events.subject_prefix, Page::TYPE, &key);
+    let upcasters = versions::upcasters();
     let mut events = Vec::new();
     for stored in repo.load_commits(&subject).await? {
+        // Shown in their current shape; one this build cannot read is shown as stored.
+        let mut current = stored.clone();
+        let stored = match current.upcast(|e| versions::upcast_with(&upcasters, e)) {
+            Ok(()) => current,
+            Err(e) => {
+                tracing::warn!(error = %e, "an event is shown as stored");
+                stored
+            }
+        };
         for event in stored.commit.events {
             let erased = sealing::is_sealed(&event.payload);
             let payload = if erased { Value::Null } else { event.payload };
