@@ -272,7 +272,16 @@ impl TestApp {
     }
 
     pub(crate) async fn history(&self, slug: &str, token: Option<&str>) -> Response {
-        let mut request = self.http.get(self.url(&format!("/api/pages/{slug}/history")));
+        self.authors_read(slug, "history", token).await
+    }
+
+    pub(crate) async fn export(&self, slug: &str, token: Option<&str>) -> Response {
+        self.authors_read(slug, "export", token).await
+    }
+
+    /// `GET /api/pages/{slug}/{what}`, with the edit token if given.
+    async fn authors_read(&self, slug: &str, what: &str, token: Option<&str>) -> Response {
+        let mut request = self.http.get(self.url(&format!("/api/pages/{slug}/{what}")));
         if let Some(token) = token {
             request = request.header("x-edit-token", token);
         }

@@ -629,3 +629,40 @@ async fn an_acknowledged_create_survives_a_kill_of_nats_and_its_restart_on_the_s
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_author_exports_the_page_and_every_change_and_nobody_else_can() {
+    let app = spawn_app().await;
+    let slug = unique_slug("Export");
+    let created = app.create(&slug).await;
+    let token = created["edit_token"].as_str().expect("a token");
+    let updated =
+        app.patch(&slug, Some(token), &json!({ "title": "Still mine", "recipient_name": "" })).await;
+    assert_eq!(updated.status(), StatusCode::OK);
+
+    let (status, export) = answer(app.export(&slug.to_ascii_lowercase(), Some(token)).await).await;
+    assert_eq!(status, StatusCode::OK, "{export}");
+    assert_eq!(export["slug"], slug.as_str(), "the author's casing");
+    assert_eq!(export["page_id"], created["page"]["id"]);
+    assert_eq!(export["page"]["title"], "Still mine");
+    let events = export["events"].as_array().expect("events");
+    let kinds: Vec<_> = events.iter().map(|e| (e["sequence"].as_u64(), e["event_type"].as_str())).collect();
+    assert_eq!(kinds, [(Some(1), Some("PageCreated")), (Some(2), Some("PageUpdated"))]);
+    let mut first = page_body(&slug);
+    first["template_id"] = json!("envelope");
+    assert_eq!(events[0]["data"], first, "what the creation recorded, opened");
+    assert_eq!(events[1]["data"], json!({ "title": "Still mine", "recipient_name": null }));
+    assert!(events.iter().all(|e| e["occurred_at"].is_string() && e["event_version"] == "1.0"));
+    let text = export.to_string();
+    assert!(!text.contains(token) && !text.contains("edit_token_hash"), "{text}");
+
+    let (status, error) = answer(app.export(&slug, None).await).await;
+    assert_error(status, &error, StatusCode::UNAUTHORIZED);
+    let (status, error) = answer(app.export(&slug, Some("someone-elses-token")).await).await;
+    assert_error(status, &error, StatusCode::FORBIDDEN);
+    let (status, error) = answer(app.export(&unique_slug("nobody"), Some(token)).await).await;
+    assert_error(status, &error, StatusCode::NOT_FOUND);
+    assert_eq!(app.delete(&slug, Some(token)).await.status(), StatusCode::OK);
+    let (status, error) = answer(app.export(&slug, Some(token)).await).await;
+    assert_error(status, &error, StatusCode::NOT_FOUND);
+}
