@@ -220,11 +220,6 @@ impl DataKeys {
             .await
     }
 
-    /// Drops every key this process keeps in memory.
-    pub fn forget_all(&self) {
-        self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
-    }
-
     fn forget(&self, id: &str) {
         self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(id);
     }

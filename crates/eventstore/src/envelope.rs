@@ -131,6 +131,17 @@ impl StoredCommit {
     pub fn typed<P: DeserializeOwned, M: DeserializeOwned>(
         self,
     ) -> Result<StoredCommit<P, M>, MalformedCommit> {
+        self.typed_with(serde_json::from_value)
+    }
+
+    /// The same commit with payloads decoded by `payload` and metadata as `M`.
+    ///
+    /// # Errors
+    /// When an event's payload or metadata does not decode.
+    pub fn typed_with<P, M: DeserializeOwned>(
+        self,
+        payload: impl Fn(Value) -> serde_json::Result<P>,
+    ) -> Result<StoredCommit<P, M>, MalformedCommit> {
         let Self { stream_sequence, commit } = self;
         let malformed = |e: serde_json::Error| MalformedCommit { stream_sequence, reason: e.to_string() };
         let Commit { aggregate_type, aggregate_id, command_id, events } = commit;
@@ -141,7 +152,7 @@ impl StoredCommit {
                     sequence: e.sequence,
                     event_type: e.event_type,
                     event_version: e.event_version,
-                    payload: serde_json::from_value(e.payload).map_err(malformed)?,
+                    payload: payload(e.payload).map_err(malformed)?,
                     metadata: serde_json::from_value(e.metadata).map_err(malformed)?,
                 })
             })

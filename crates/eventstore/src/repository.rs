@@ -296,7 +296,18 @@ impl JetStreamEventRepository {
     ) -> Result<Vec<StoredCommit>, EventStoreError> {
         let subject = self.subject(A::TYPE, aggregate_id)?;
         let Some(last) = self.last_message(&subject).await? else { return Ok(Vec::new()) };
-        let mut commits = self.read_with_consumer(&subject, 1, last.sequence).await?;
+        self.since_latest_erasure(&subject, last.sequence).await
+    }
+
+    /// The commits of `subject` up to and including its commit at stream sequence `through`,
+    /// after its latest erasing event, oldest first, as stored.
+    async fn since_latest_erasure(
+        &self,
+        subject: &str,
+        through: u64,
+    ) -> Result<Vec<StoredCommit>, EventStoreError> {
+        let mut commits = self.read_with_consumer(subject, 1, through).await?;
+        let last = self.stream.direct_get(through).await.map_err(EventStoreError::unavailable)?;
         commits.push(Commit::decode(last.sequence, &last.payload)?);
         Ok(self.after_latest_erasure(commits))
     }
@@ -325,10 +336,7 @@ impl JetStreamEventRepository {
         if expected == 0 || !events.iter().any(|e| sealing.erases.contains(&e.event_type.as_str())) {
             return Ok(Vec::new());
         }
-        let mut commits = self.read_with_consumer(subject, 1, expected).await?;
-        let last = self.stream.direct_get(expected).await.map_err(EventStoreError::unavailable)?;
-        commits.push(Commit::decode(last.sequence, &last.payload)?);
-        Ok(sealed_keys(&self.after_latest_erasure(commits)))
+        Ok(sealed_keys(&self.since_latest_erasure(subject, expected).await?))
     }
 
     /// Carries out the erasure of the aggregate `aggregate_id` of type `A` recorded at stream
@@ -496,7 +504,7 @@ impl JetStreamEventRepository {
             Some(seq) if seq + 1 == first => Ok(Expectation::Sequence {
                 expected: last.sequence,
                 load_from: self.load_from(events, Some(&last)),
-                last_key: sealed_key_of(&last),
+                last_key: header_value(&last, header::DATA_KEY).map(str::to_owned),
             }),
             Some(_) => Err(EventStoreError::Conflict),
             None => Err(MalformedCommit {
@@ -621,12 +629,6 @@ fn sealed_keys(commits: &[StoredCommit]) -> Vec<String> {
         }
     }
     ids
-}
-
-/// The id of the data key that sealed the newest sealed event of `message`, if any.
-fn sealed_key_of(message: &StreamMessage) -> Option<String> {
-    let stored = Commit::decode(message.sequence, &message.payload).ok()?;
-    stored.commit.events.iter().rev().find_map(|e| sealing::sealed(&e.payload)).map(|s| s.key)
 }
 
 fn header_value<'a>(message: &'a StreamMessage, name: &str) -> Option<&'a str> {

@@ -17,7 +17,7 @@ use base64::engine::general_purpose::STANDARD;
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use ulid::Ulid;
 
@@ -131,26 +131,18 @@ impl<'a> Binding<'a> {
 /// Never in practice: only if the cipher refuses a message (it takes up to 256 GiB).
 pub fn seal(key: &DataKey, binding: Binding<'_>, payload: &Value) -> Result<Value, SealError> {
     let plain = serde_json::to_vec(payload).map_err(|e| SealError::Malformed(e.to_string()))?;
-    let nonce = XChaCha20Poly1305Nonce::generate();
+    let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
     let aad = binding.associated_data();
     let data = key
         .cipher()
-        .encrypt(&nonce.0, Payload { msg: &plain, aad: &aad })
+        .encrypt(&nonce, Payload { msg: &plain, aad: &aad })
         .map_err(|_| SealError::Malformed("the cipher refused the payload".to_owned()))?;
     let sealed = SealedPayload {
         key: key.id().to_owned(),
-        nonce: STANDARD.encode(nonce.0),
+        nonce: STANDARD.encode(nonce),
         data: STANDARD.encode(data),
     };
     Ok(serde_json::json!({ SEALED: sealed }))
-}
-
-struct XChaCha20Poly1305Nonce(XNonce);
-
-impl XChaCha20Poly1305Nonce {
-    fn generate() -> Self {
-        Self(XChaCha20Poly1305::generate_nonce(&mut OsRng))
-    }
 }
 
 /// The sealed payload `payload` holds, if it is one.
@@ -197,32 +189,13 @@ pub enum Body<E> {
     Erased,
 }
 
-impl<E> Body<E> {
-    /// The event, if it is readable.
-    pub fn open(self) -> Option<E> {
-        match self {
-            Self::Open(e) => Some(e),
-            Self::Erased => None,
-        }
-    }
-}
-
-impl<'de, E: DeserializeOwned> Deserialize<'de> for Body<E> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = Value::deserialize(deserializer)?;
-        if is_sealed(&value) {
-            return Ok(Self::Erased);
-        }
-        serde_json::from_value(value).map(Self::Open).map_err(serde::de::Error::custom)
-    }
-}
-
-impl<E: Serialize> Serialize for Body<E> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Self::Open(e) => e.serialize(serializer),
-            Self::Erased => serde_json::json!({ SEALED: null }).serialize(serializer),
-        }
+impl<E: DeserializeOwned> Body<E> {
+    /// Decodes a stored payload: the event, or [`Body::Erased`] when it is still sealed.
+    ///
+    /// # Errors
+    /// When an open payload is not an `E`.
+    pub fn decode(payload: Value) -> serde_json::Result<Self> {
+        if is_sealed(&payload) { Ok(Self::Erased) } else { serde_json::from_value(payload).map(Self::Open) }
     }
 }
 
@@ -267,9 +240,7 @@ mod tests {
     fn a_body_is_erased_when_it_is_still_sealed() {
         let key = DataKey::generate();
         let stored = seal(&key, binding(1), &json!({ "X": 1 })).expect("seals");
-        let body: Body<Value> = serde_json::from_value(stored).expect("decodes");
-        assert_eq!(body, Body::Erased);
-        let body: Body<Value> = serde_json::from_value(json!({ "X": 1 })).expect("decodes");
-        assert_eq!(body, Body::Open(json!({ "X": 1 })));
+        assert_eq!(Body::<Value>::decode(stored).expect("decodes"), Body::Erased);
+        assert_eq!(Body::<Value>::decode(json!({ "X": 1 })).expect("decodes"), Body::Open(json!({ "X": 1 })));
     }
 }

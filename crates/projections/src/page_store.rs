@@ -6,6 +6,7 @@ use async_nats::jetstream;
 use valentine_domain::page::versions;
 use valentine_domain::{ErasedEvent, Page};
 use valentine_eventstore::repository::Sealing;
+use valentine_eventstore::sealing::Body;
 use valentine_eventstore::{DataKeys, EventStoreError, JetStreamEventRepository, StoredCommit, StreamConfig};
 
 use crate::pages::PageCommit;
@@ -50,7 +51,7 @@ pub fn decode(
 ) -> Result<PageCommit, valentine_eventstore::envelope::MalformedCommit> {
     let upcasters = versions::upcasters();
     stored.upcast(|e| versions::upcast_with(&upcasters, e))?;
-    stored.typed()
+    stored.typed_with(Body::decode)
 }
 
 /// The skeleton of what erasing the slug `slug_key` would erase now: every event since its
