@@ -341,7 +341,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 for e in &erasures {
                     writeln!(
                         out,
-                        "{}: erased at stream sequence {}; {} data key(s) destroyed, {} clear message(s) removed",
+                        "{}: erased at stream sequence {}; {} data key(s) destroyed, {} message(s) removed",
                         e.slug, e.stream_sequence, e.keys_destroyed, e.messages_removed
                     )?;
                 }

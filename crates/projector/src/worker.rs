@@ -69,12 +69,12 @@ impl Projector {
         }
         let client = config.nats.connect("valentine-projector").await.map_err(ProjectorError::nats)?;
         let js = jetstream::new(client.clone());
-        let events_stream = ensure_stream(&js, &config.events).await?;
+        let keys = DataKeys::open(&js, &config.events).await?;
+        let repo = page_store::open_with(&js, &config.events, keys.clone()).await?;
+        let events_stream = repo.stream().clone();
         let views_stream = ensure_stream(&js, &config.tallies).await?;
         db::prepare(&config.read_model.database_path).await?;
         let checkpoints = checkpointer::bucket(&js, &config.tallies).await?;
-        let keys = DataKeys::open(&js, &config.events).await?;
-        let repo = page_store::open_with(&js, &config.events, keys.clone()).await?;
         // A new consumer starts where the read model stands (a copy resumes there).
         let reader = db::reader_connection(&config.read_model.database_path)?;
         let (events_through, views_through) =
@@ -110,8 +110,8 @@ impl Projector {
         })
     }
 
-    /// Makes sure every erasure a batch applied is carried out: its keys destroyed and its
-    /// messages written in the clear removed. The API did it when the page was deleted; this
+    /// Makes sure every erasure a batch applied is carried out: its messages removed from the
+    /// stream and its keys destroyed. The API did it when the page was deleted; this
     /// finishes what a failure there left undone. Idempotent, and a failure here is retried by
     /// no one else, so it is logged loudly.
     async fn finish_erasures(&self, erased: &[(String, u64)]) {

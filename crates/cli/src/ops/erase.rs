@@ -35,7 +35,7 @@ pub struct Erasure {
     pub stream_sequence: u64,
     /// Data keys destroyed now.
     pub keys_destroyed: usize,
-    /// Messages written in the clear removed from the stream now.
+    /// Messages removed from the stream now.
     pub messages_removed: usize,
 }
 
@@ -83,7 +83,7 @@ pub async fn erase(config: &ReadSideConfig, slug: &str, reason: &str) -> Result<
 }
 
 /// Carries out every erasure recorded in the event stream again, oldest first: keys a
-/// restored key store brought back are destroyed, clear messages removed. Returns what each
+/// restored key store brought back are destroyed, messages left in the stream removed. Returns what each
 /// did (most, nothing).
 ///
 /// # Errors
