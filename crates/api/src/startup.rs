@@ -37,8 +37,8 @@ use crate::view_counts::{self, ViewCounter};
 /// when no request needs it.
 const REDIS_WATCH_EVERY: Duration = Duration::from_secs(2);
 
-/// How long read connections live before reconnecting, so readers move to a rebuilt read
-/// model within this time.
+/// How long read connections live before reconnecting. (A rebuilt read model is read at
+/// once: the pool closes connections opened before the swap instead of handing them out.)
 const READ_CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
 
 /// Why the API could not start.

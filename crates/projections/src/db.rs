@@ -336,12 +336,22 @@ pub async fn reader_pool(
     max_lifetime: Duration,
 ) -> Result<SqlitePool, ProjectionError> {
     let options = options(link, Mode::Reader);
+    let swaps = link.to_owned();
     Ok(SqlitePoolOptions::new()
         .max_connections(size)
         .max_lifetime(max_lifetime)
         // A local file does not go away under an open connection; pinging each one before
         // handing it out doubled the cost of a point query.
         .test_before_acquire(false)
+        // A connection opened before a rebuild swapped the link reads the replaced
+        // generation, which no projector writes any more: it is closed, not handed out (one
+        // `lstat` of the link per acquire).
+        .before_acquire(move |_, meta| {
+            let opened_after_swap = std::fs::symlink_metadata(&swaps)
+                .and_then(|link| link.modified())
+                .is_ok_and(|swapped| swapped.elapsed().is_ok_and(|since| meta.age < since));
+            Box::pin(async move { Ok(opened_after_swap) })
+        })
         .connect_with(options)
         .await?)
 }

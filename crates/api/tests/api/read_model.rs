@@ -87,3 +87,40 @@ async fn every_page_answered_201_during_a_rebuild_is_readable_after_the_swap() {
         assert_eq!(status, StatusCode::OK, "{slug}: {page}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn right_after_a_rebuild_every_read_comes_from_the_new_generation() {
+    let app = crate::app::spawn_app().await;
+    let first = unique_slug("first");
+    app.create(&first).await;
+    // Every connection of the API's reader pool opened on the first generation.
+    let path = format!("/api/pages/{first}");
+    let warm = (0..32).map(|_| app.get(&path));
+    for response in futures::future::join_all(warm).await {
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    valentine_projector::rebuild::rebuild(&app.projector_config(), &valentine_projector::progress::Silent)
+        .await
+        .expect("rebuilt");
+
+    // A page created after the swap is only in the new generation: a read naming its
+    // position must find it on whichever connection it gets.
+    let slug = unique_slug("after");
+    let created = app.post_json("/api/pages", &crate::app::page_body(&slug)).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let position = created.headers()["valentine-position"].to_str().expect("ascii").to_owned();
+    let reads = (0..32).map(|_| {
+        app.http
+            .get(app.url(&format!("/api/pages/{slug}")))
+            .header("valentine-min-position", &position)
+            .header("x-forwarded-for", "10.9.9.9")
+            .send()
+    });
+    for response in futures::future::join_all(reads).await {
+        assert_eq!(
+            response.expect("answered").status(),
+            StatusCode::OK,
+            "a read from the replaced generation"
+        );
+    }
+}
