@@ -80,8 +80,8 @@ impl PageQueries {
         min_position: Option<u64>,
     ) -> Result<Option<PageAnswer>, ApiError> {
         self.limiter.check(Bucket::Reads, caller_key).await?;
-        self.positions.reach(min_position).await?;
-        self.page(slug_key, min_position.unwrap_or(0)).await
+        let as_of = self.positions.reach(min_position).await?;
+        self.page(slug_key, as_of).await
     }
 
     /// The live page at `slug_key` as of read model position `min_position` or later,
@@ -186,11 +186,12 @@ impl PageQueries {
         Ok(pages::is_projected(&self.db, slug_key, stream_sequence).await?)
     }
 
-    /// Waits until the read model has reached `min_position` (at once without one).
+    /// Waits until the read model has reached `min_position` (at once without one); the
+    /// position an answer must be as of (0 when there is nothing to wait for).
     ///
     /// # Errors
     /// `503` when it stays behind, or SQLite or JetStream fail.
-    pub(crate) async fn reach(&self, min_position: Option<u64>) -> Result<(), ApiError> {
+    pub(crate) async fn reach(&self, min_position: Option<u64>) -> Result<u64, ApiError> {
         self.positions.reach(min_position).await
     }
 

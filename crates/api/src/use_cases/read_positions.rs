@@ -69,28 +69,29 @@ impl ReadPositions {
     }
 
     /// Returns once the read model has applied every event up to `min` (at once without
-    /// one).
+    /// one), with the position an answer must be as of: `min`, or 0 when there is nothing to
+    /// wait for.
     ///
     /// A position past the end of the event stream names no write, so there is nothing to
-    /// wait for: the read answers from the read model as it stands.
+    /// wait for: the read answers from the read model (or the cache) as it stands.
     ///
     /// # Errors
     /// `503 behind` when the read model has not reached it within the sync wait; `503` when
     /// SQLite or JetStream fail.
     #[instrument(level = "debug", skip(self))]
-    pub(crate) async fn reach(&self, min: Option<u64>) -> Result<(), ApiError> {
-        let Some(min) = min else { return Ok(()) };
+    pub(crate) async fn reach(&self, min: Option<u64>) -> Result<u64, ApiError> {
+        let Some(min) = min else { return Ok(0) };
         if self.watch.through() >= min {
-            return Ok(());
+            return Ok(min);
         }
         if !self.exists(min).await? {
             tracing::debug!(min, "a position past the end of the event stream: nothing to wait for");
-            return Ok(());
+            return Ok(0);
         }
         let deadline = tokio::time::Instant::now() + self.wait;
         loop {
             if self.current().await? >= min {
-                return Ok(());
+                return Ok(min);
             }
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             if left.is_zero() {
@@ -102,7 +103,7 @@ impl ReadPositions {
                 return Err(ApiError::Behind);
             }
             if self.watch.wait_for_position(min, left.min(LOOK_EVERY)).await {
-                return Ok(());
+                return Ok(min);
             }
         }
     }

@@ -46,14 +46,14 @@ impl SlugChecks {
         min_position: Option<u64>,
     ) -> Result<Availability, ApiError> {
         self.limiter.check(Bucket::SlugChecks, caller_key).await?;
-        self.queries.reach(min_position).await?;
+        let as_of = self.queries.reach(min_position).await?;
         let refused = |reason: String, suggestions| Availability {
             available: false,
             reason: Some(reason),
             suggestions,
         };
         Ok(match Slug::parse(raw) {
-            Ok(slug) if self.queries.slug_taken(&slug.key(), min_position.unwrap_or(0)).await? => {
+            Ok(slug) if self.queries.slug_taken(&slug.key(), as_of).await? => {
                 refused(PageError::SlugTaken.to_string(), self.available(raw, CHECK_SUGGESTIONS).await?)
             }
             Ok(_) => Availability { available: true, reason: None, suggestions: Vec::new() },

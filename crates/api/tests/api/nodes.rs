@@ -136,6 +136,24 @@ async fn every_write_answer_carries_the_stream_position_of_its_event() {
         answer(get_with(&app, &format!("/api/pages/{slug}"), i64::MAX.unsigned_abs()).await).await;
     assert_error(status, &body, StatusCode::NOT_FOUND);
     assert!(started.elapsed() < app.config.sync_wait, "answered without waiting");
+    // ... and from the cache, like a read naming none: a made-up position costs no more
+    // (as many Redis commands as a plain read that hits the cache, no refill).
+    let live = unique_slug("cached");
+    app.create(&live).await;
+    assert_eq!(app.get(&format!("/api/pages/{live}")).await.status(), StatusCode::OK);
+    let mut redis = app.redis().client().get_multiplexed_async_connection().await.expect("redis");
+    let mut commands = async || {
+        let info: String = redis::cmd("INFO").arg("stats").query_async(&mut redis).await.expect("INFO");
+        let line = info.lines().find_map(|l| l.strip_prefix("total_commands_processed:"));
+        line.expect("a count").trim().parse::<u64>().expect("a number")
+    };
+    let start = commands().await;
+    assert_eq!(app.get(&format!("/api/pages/{live}")).await.status(), StatusCode::OK);
+    let plain = commands().await - start;
+    let start = commands().await;
+    let far = get_with(&app, &format!("/api/pages/{live}"), i64::MAX.unsigned_abs()).await;
+    assert_eq!(far.status(), StatusCode::OK);
+    assert_eq!(commands().await - start, plain, "a position past the end refilled the cache");
     for bad in ["soon", "-1", "1.5", "99999999999999999999999"] {
         let response = app
             .http
