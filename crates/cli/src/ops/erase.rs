@@ -33,9 +33,10 @@ pub struct Erasure {
     pub slug: String,
     /// The stream sequence of its `PageErased`.
     pub stream_sequence: u64,
-    /// Data keys destroyed now.
+    /// Data keys this run destroyed (a projector applying the erasure carries it out too, and
+    /// may have destroyed some first).
     pub keys_destroyed: usize,
-    /// Messages removed from the stream now.
+    /// Messages this run removed from the stream (likewise).
     pub messages_removed: usize,
 }
 
