@@ -52,6 +52,11 @@ pub struct ApiConfig {
     /// `RATE_LIMIT_READS_PER_MINUTE`: page and history reads per client per minute, per API
     /// process; 0 turns the limit off.
     pub reads_per_minute: u32,
+    /// `RATE_LIMIT_ANSWERS_PER_MINUTE`: replies (and unsubscribes) per client per minute; 0
+    /// turns the limit off.
+    pub answers_per_minute: u32,
+    /// `MAX_INSIGHT_STREAMS`: live insight streams one API process serves at once.
+    pub max_insight_streams: usize,
     /// `MAX_EVENTS_PER_PAGE`: the most events one page's life may hold; updates beyond it are
     /// refused with `409`.
     pub max_events_per_page: u32,
@@ -107,6 +112,8 @@ impl Default for ApiConfig {
             page_edits_per_hour: 120,
             job_polls_per_minute: 120,
             reads_per_minute: 1200,
+            answers_per_minute: 10,
+            max_insight_streams: 1000,
             max_events_per_page: 1000,
             sync_wait: Duration::from_millis(2000),
             idempotency_window: Duration::from_secs(24 * 3600),

@@ -58,6 +58,15 @@ pub enum ApiError {
     /// `409`: the page has recorded as many changes as one page may (`MAX_EVENTS_PER_PAGE`).
     #[error("This page has reached its limit of {0} changes; it can still be deleted")]
     TooManyChanges(u32),
+    /// `409`: the page has its reply already; a page takes one.
+    #[error("This page has already been answered")]
+    AlreadyAnswered,
+    /// `403`: an unsubscribe link that is not (or no longer) the page's.
+    #[error("This unsubscribe link is not valid for this page")]
+    WrongUnsubscribeLink,
+    /// `503`: this process serves as many live streams as it may; retry later.
+    #[error("Too many live updates are open right now; try again in a moment")]
+    TooManyStreams,
     /// `413`: the body is larger than the limit.
     #[error("Request body is too large")]
     PayloadTooLarge,
@@ -151,18 +160,19 @@ impl ApiError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::MissingToken => StatusCode::UNAUTHORIZED,
-            Self::WrongToken => StatusCode::FORBIDDEN,
+            Self::WrongToken | Self::WrongUnsubscribeLink => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::SlugTaken(_)
             | Self::SlugReserved(_)
             | Self::AlreadyCreated
             | Self::IdempotencyKeyExpired
-            | Self::TooManyChanges(_) => StatusCode::CONFLICT,
+            | Self::TooManyChanges(_)
+            | Self::AlreadyAnswered => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable { .. } | Self::Behind | Self::StoreRefusing(_) => {
+            Self::Unavailable { .. } | Self::Behind | Self::StoreRefusing(_) | Self::TooManyStreams => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -183,6 +193,9 @@ impl ApiError {
             Self::AlreadyCreated => "already_created",
             Self::IdempotencyKeyExpired => "idempotency_key_expired",
             Self::TooManyChanges(_) => "too_many_changes",
+            Self::AlreadyAnswered => "already_answered",
+            Self::WrongUnsubscribeLink => "wrong_token",
+            Self::TooManyStreams => "unavailable",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited { .. } => "rate_limited",
@@ -247,6 +260,7 @@ impl IntoResponse for ApiError {
             Self::Invalid { detail, errors } => (detail.clone(), Some(errors.clone()), None),
             Self::RateLimited { retry_after } => (self.to_string(), None, Some(*retry_after)),
             Self::Behind => (self.to_string(), None, Some(1)),
+            Self::TooManyStreams => (self.to_string(), None, Some(10)),
             _ => (self.to_string(), None, None),
         };
         let body = ErrorBody { detail, code: self.code(), errors };

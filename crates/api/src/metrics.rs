@@ -39,6 +39,11 @@ struct BucketLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TimeoutLabels {
     timeout: &'static str,
 }
@@ -67,6 +72,7 @@ struct Inner {
     rate_limited: Family<BucketLabels, Counter>,
     redis_failures: Counter,
     views: Counter,
+    first_opens: Family<OutcomeLabels, Counter>,
     tallies: Counter,
     tallies_waiting: Gauge,
     lag: Gauge,
@@ -119,6 +125,13 @@ impl Metrics {
         registry.register("redis_failures", "Redis calls that failed or timed out", redis_failures.clone());
         let views = Counter::default();
         registry.register("page_views", "Page views counted", views.clone());
+        let first_opens = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "first_opens",
+            "Reads of pages nobody had opened yet, by what became of them: recorded (the first open), \
+             author (the author's own read), already (opened meanwhile), gone, failed",
+            first_opens.clone(),
+        );
         let tallies = Counter::default();
         registry.register(
             "view_tallies_published",
@@ -173,6 +186,7 @@ impl Metrics {
             rate_limited,
             redis_failures,
             views,
+            first_opens,
             tallies,
             tallies_waiting,
             lag,
@@ -233,6 +247,12 @@ impl Metrics {
     }
 
     /// Records a counted view.
+    /// Counts what became of a read of a page nobody had opened yet.
+    pub(crate) fn first_open(&self, outcome: &'static str) {
+        self.inner.first_opens.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    /// Counts one page view.
     pub(crate) fn view(&self) {
         self.inner.views.inc();
     }

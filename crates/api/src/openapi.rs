@@ -4,7 +4,7 @@ use serde_json::Value;
 use utoipa::OpenApi;
 
 use crate::error::{ErrorBody, FieldError};
-use crate::routes::{health, jobs, pages, slugs, templates};
+use crate::routes::{health, insights, jobs, pages, slugs, templates};
 
 /// Valentine's HTTP API.
 #[derive(Debug, OpenApi)]
@@ -25,6 +25,10 @@ use crate::routes::{health, jobs, pages, slugs, templates};
         pages::delete_page,
         pages::page_history,
         pages::export_page,
+        insights::answer_page,
+        insights::page_insights,
+        insights::insights_stream,
+        insights::unsubscribe,
         health::health,
         health::ready,
         health::metrics,
@@ -33,6 +37,7 @@ use crate::routes::{health, jobs, pages, slugs, templates};
     components(schemas(ErrorBody, FieldError)),
     tags(
         (name = "pages", description = "Create, read, change and delete pages"),
+        (name = "answers", description = "The recipient's reply, the author's insights, and unsubscribing from mails"),
         (name = "slugs", description = "Slug availability and suggestions"),
         (name = "templates", description = "The eight designs"),
         (name = "operations", description = "Health, readiness, metrics and this document"),

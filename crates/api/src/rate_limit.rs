@@ -64,6 +64,8 @@ pub(crate) enum Bucket {
     JobPolls,
     /// Page and history reads, per client.
     Reads,
+    /// Replies to pages and unsubscribes, per client.
+    Answers,
 }
 
 impl Bucket {
@@ -76,6 +78,7 @@ impl Bucket {
             Self::PageEdits => "page_edits",
             Self::JobPolls => "job_polls",
             Self::Reads => "reads",
+            Self::Answers => "answers",
         }
     }
 
@@ -122,6 +125,8 @@ pub(crate) struct Budgets {
     pub job_polls: Limit,
     /// [`Bucket::Reads`].
     pub reads: Limit,
+    /// [`Bucket::Answers`].
+    pub answers: Limit,
 }
 
 impl Budgets {
@@ -134,6 +139,7 @@ impl Budgets {
             Bucket::PageEdits => self.page_edits,
             Bucket::JobPolls => self.job_polls,
             Bucket::Reads => self.reads,
+            Bucket::Answers => self.answers,
         }
     }
 }
@@ -420,6 +426,7 @@ mod tests {
             page_edits: limit,
             job_polls: limit,
             reads: limit,
+            answers: limit,
         }
     }
 

@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //! - [`pages`]: create, read, update, delete, history.
+//! - [`insights`]: the recipient's reply, the author's insights (live too), unsubscribing.
 //! - [`jobs`]: job status of a `202`.
 //! - [`slugs`]: availability and suggestions.
 //! - [`templates`]: the eight designs.
@@ -9,6 +10,7 @@
 //! - [`web`]: the web app and its link previews, and `404` for unknown API paths.
 
 pub(crate) mod health;
+pub(crate) mod insights;
 pub(crate) mod jobs;
 pub(crate) mod pages;
 mod positions;
@@ -57,6 +59,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/pages/{slug}", get(pages::get_page).patch(pages::update_page).delete(pages::delete_page))
         .route("/api/pages/{slug}/history", get(pages::page_history))
         .route("/api/pages/{slug}/export", get(pages::export_page))
+        .route("/api/pages/{slug}/answer", post(insights::answer_page))
+        .route("/api/pages/{slug}/insights", get(insights::page_insights))
+        .route("/api/pages/{slug}/insights/stream", get(insights::insights_stream))
+        .route("/api/pages/{slug}/unsubscribe", post(insights::unsubscribe))
         .route("/api/openapi.json", get(health::openapi_json))
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))

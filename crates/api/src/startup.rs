@@ -28,8 +28,8 @@ use crate::server::{self, ConnectionLimits};
 use crate::state::{AppParts, AppState};
 use crate::store_usage::{self, StoreUsage};
 use crate::use_cases::{
-    CommandHandles, JobTracker, PageCommands, PageExports, PageQueries, ReadPositions, ReadinessChecks,
-    SlugChecks,
+    CommandHandles, JobTracker, PageCommands, PageExports, PageInsights, PageQueries, PageVisits,
+    ReadPositions, ReadinessChecks, SlugChecks,
 };
 use crate::view_counts::{self, ViewCounter};
 
@@ -141,6 +141,7 @@ impl Application {
             limiter.clone(),
         );
         let exports = PageExports::new(repo.clone(), queries.clone(), limiter.clone());
+        let insights = PageInsights::new(queries.clone(), position.clone(), config.max_insight_streams);
         let commands = PageCommands::new(CommandHandles {
             cqrs: jetstream_cqrs::<Page>(
                 repo.clone(),
@@ -158,8 +159,12 @@ impl Application {
             idempotency_window: config.idempotency_window,
             metrics: metrics.clone(),
         });
+        let view_counts = ViewCounter::default();
+        let visits = PageVisits::new(view_counts.clone(), metrics.clone(), commands.clone(), queries.clone());
         let state = AppState::new(AppParts {
             commands,
+            visits,
+            insights,
             exports,
             jobs: JobTracker::new(events.clone(), consumer.clone(), queries.clone(), ledger, limiter.clone()),
             slugs: SlugChecks::new(queries.clone(), limiter),
@@ -172,7 +177,7 @@ impl Application {
                 metrics.clone(),
             ),
             queries,
-            view_counts: ViewCounter::default(),
+            view_counts,
             metrics,
             caller_keys: CallerKeys::new(secret, &config.trusted_proxies, config.ipv6_prefix),
             templates_json: templates::list_json(),
@@ -215,6 +220,13 @@ impl Application {
             max_connections: state.config.max_connections,
         };
         let metrics = state.metrics.clone();
+        // Live streams end when the server begins to close, so they never hold it open.
+        let closing = state.insights.closing();
+        let streams_end = shutdown.clone();
+        tokio::spawn(async move {
+            streams_end.cancelled().await;
+            closing.cancel();
+        });
         server::serve(listener, routes::router(state), limits, metrics, shutdown).await;
         stop.cancel();
         let _ = tokio::join!(flusher, watcher, sizer);
@@ -253,5 +265,6 @@ fn budgets(config: &ApiConfig) -> Budgets {
         page_edits: Limit::per_hour(config.page_edits_per_hour),
         job_polls: Limit::per_minute(config.job_polls_per_minute),
         reads: Limit::per_minute(config.reads_per_minute),
+        answers: Limit::per_minute(config.answers_per_minute),
     }
 }

@@ -13,7 +13,9 @@ use bytes::Bytes;
 use crate::caller::CallerKeys;
 use crate::config::ApiConfig;
 use crate::metrics::Metrics;
-use crate::use_cases::{JobTracker, PageCommands, PageExports, PageQueries, ReadinessChecks, SlugChecks};
+use crate::use_cases::{
+    JobTracker, PageCommands, PageExports, PageInsights, PageQueries, PageVisits, ReadinessChecks, SlugChecks,
+};
 use crate::view_counts::ViewCounter;
 
 /// Shared state of one API process; cheap to clone.
@@ -28,6 +30,10 @@ pub(crate) struct AppParts {
     pub(crate) queries: PageQueries,
     /// Pages with their history, from the stream.
     pub(crate) exports: PageExports,
+    /// Views and first opens, recorded by reads.
+    pub(crate) visits: PageVisits,
+    /// Opens, views and the reply, for the author.
+    pub(crate) insights: PageInsights,
     /// Where a `202`'s job stands.
     pub(crate) jobs: JobTracker,
     /// Slug availability and suggestions.
@@ -84,6 +90,8 @@ parts_for_extractors!(
     commands: PageCommands,
     queries: PageQueries,
     exports: PageExports,
+    visits: PageVisits,
+    insights: PageInsights,
     jobs: JobTracker,
     slugs: SlugChecks,
     readiness: ReadinessChecks,

@@ -6,6 +6,9 @@
 //! - [`page_queries`]: [`PageQueries`]: pages and slugs from the read model, through the cache.
 //! - [`page_commands`]: [`PageCommands`]: create, update and delete, then wait for the projection.
 //! - [`page_exports`]: [`PageExports`]: a page's complete history from the stream, for its author.
+//! - [`page_visits`]: [`PageVisits`]: what a page read records: its view and its first open.
+//! - [`page_insights`]: [`PageInsights`]: opens, views per day and the reply, for the author,
+//!   once or followed live.
 //! - [`job_tracker`]: [`JobTracker`]: where a create answered with `202` stands.
 //! - [`slug_checks`]: [`SlugChecks`]: whether a slug is free, and what else would be.
 //! - [`readiness_checks`]: [`ReadinessChecks`]: liveness, readiness and the projection's lag.
@@ -17,7 +20,9 @@
 pub(crate) mod job_tracker;
 pub(crate) mod page_commands;
 pub(crate) mod page_exports;
+pub(crate) mod page_insights;
 pub(crate) mod page_queries;
+pub(crate) mod page_visits;
 pub(crate) mod read_positions;
 pub(crate) mod readiness_checks;
 pub(crate) mod slug_checks;
@@ -25,7 +30,9 @@ pub(crate) mod slug_checks;
 pub(crate) use job_tracker::{JobState, JobTracker};
 pub(crate) use page_commands::{CommandHandles, CreateOutcome, PageCommands};
 pub(crate) use page_exports::PageExports;
+pub(crate) use page_insights::{Insights, PageInsights};
 pub(crate) use page_queries::PageQueries;
+pub(crate) use page_visits::PageVisits;
 pub(crate) use read_positions::ReadPositions;
 pub(crate) use readiness_checks::ReadinessChecks;
 pub(crate) use slug_checks::SlugChecks;

@@ -133,6 +133,12 @@ pub struct Settings {
     /// off.
     #[arg(long, env = "RATE_LIMIT_READS_PER_MINUTE", default_value = "1200", value_parser = parsed::<u32>)]
     pub rate_limit_reads_per_minute: u32,
+    /// Replies to pages (and unsubscribes) per client per minute; 0 turns the limit off.
+    #[arg(long, env = "RATE_LIMIT_ANSWERS_PER_MINUTE", default_value = "10", value_parser = parsed::<u32>)]
+    pub rate_limit_answers_per_minute: u32,
+    /// Live insight streams (the author's editor) one API process serves at once.
+    #[arg(long, env = "MAX_INSIGHT_STREAMS", default_value = "1000", value_parser = parsed::<usize>)]
+    pub max_insight_streams: usize,
     /// The most events one page's life may hold; updates beyond it are refused (409).
     #[arg(long, env = "MAX_EVENTS_PER_PAGE", default_value = "1000", value_parser = parsed::<u32>)]
     pub max_events_per_page: u32,
@@ -433,6 +439,8 @@ impl Settings {
             page_edits_per_hour: self.rate_limit_page_edits_per_hour,
             job_polls_per_minute: self.rate_limit_job_polls_per_minute,
             reads_per_minute: self.rate_limit_reads_per_minute,
+            answers_per_minute: self.rate_limit_answers_per_minute,
+            max_insight_streams: self.max_insight_streams.max(1),
             max_events_per_page: self.max_events_per_page,
             sync_wait: Duration::from_millis(self.sync_wait_ms),
             idempotency_window: Duration::from_secs(self.idempotency_window_hours.saturating_mul(3600)),

@@ -146,6 +146,7 @@ async fn a_new_node_bootstrapped_from_a_backup_projects_only_what_the_copy_lacks
             recipient_name: None,
             template_id: None,
             edit_token_hash: EditToken::presented("a-token").hash(),
+            notify: None,
         });
         cqrs.execute(&slug, command).await.expect("created");
     }

@@ -140,6 +140,7 @@ async fn replay_shows_every_life_of_a_slug_as_a_table_and_as_json() {
             recipient_name: Some("Leo".to_owned()),
             template_id: Some("envelope".to_owned()),
             edit_token_hash: token.hash(),
+            notify: None,
         })
     };
     cqrs.execute("mia", create("First words")).await.expect("created");

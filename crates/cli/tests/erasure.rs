@@ -242,8 +242,15 @@ async fn a_deleted_page_is_found_nowhere_afterwards() {
     // Its author can take everything away, opened.
     let (status, export) = node.call(reqwest::Method::GET, &format!("{path}/export"), &token, None).await;
     assert_eq!(status, StatusCode::OK, "{export}");
-    let events = export["events"].as_array().expect("events");
-    assert_eq!(events.len(), 2);
+    // The read above was the page's first open (recorded after it was answered): the export
+    // holds it too once it is there.
+    let events: Vec<&Value> = export["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["event_type"] != "PageOpened")
+        .collect();
+    assert_eq!(events.len(), 2, "{export}");
     assert_eq!(events[0]["event_type"], "PageCreated");
     assert_eq!(events[0]["data"]["title"], format!("Title {marker}"));
     assert!(events[0]["data"].get("edit_token_hash").is_none());
@@ -267,7 +274,11 @@ async fn a_deleted_page_is_found_nowhere_afterwards() {
     assert!(matches!(found, KeyLookup::Destroyed), "{found:?}");
     let replayed = replay::history(&read_side, &slug).await.expect("replays");
     assert_eq!(
-        replayed.iter().map(|e| (e.event_type.as_str(), e.erased)).collect::<Vec<_>>(),
+        replayed
+            .iter()
+            .filter(|e| e.event_type != "PageOpened")
+            .map(|e| (e.event_type.as_str(), e.erased))
+            .collect::<Vec<_>>(),
         [("PageCreated", true), ("PageUpdated", true), ("PageErased", false)]
     );
     let replayed = serde_json::to_vec(&replayed).expect("JSON");
@@ -447,10 +458,18 @@ async fn the_golden_corpus_rebuilds_to_its_hash_and_its_pages_erase() {
     };
     let built = rebuild(&["rebuild"]);
     assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    // The parts hashed when the corpus was written are exactly as they were; what later
+    // versions added (views per day, say) is built from the same events and tallies.
+    let mut built_model = rusqlite::Connection::open(&config.read_model.database_path).expect("opens");
     assert_eq!(
-        String::from_utf8_lossy(&built.stdout).trim(),
+        valentine_projections::hash::original_content_hash(&mut built_model).expect("hashes"),
         expected["content_hash"].as_str().expect("a hash")
     );
+    assert_eq!(
+        valentine_projections::hash::content_hash(&mut built_model).expect("hashes"),
+        String::from_utf8_lossy(&built.stdout).trim()
+    );
+    drop(built_model);
 
     // Pages written in the clear: a live one and one deleted before deletion erased.
     let node = Node::start_on(nats).await;

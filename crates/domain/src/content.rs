@@ -28,6 +28,8 @@ pub enum Field {
     RecipientName,
     /// The design.
     TemplateId,
+    /// The author's address for mails about the page (never shown publicly).
+    NotifyEmail,
 }
 
 impl Field {
@@ -39,6 +41,7 @@ impl Field {
             Self::SenderName => "sender_name",
             Self::RecipientName => "recipient_name",
             Self::TemplateId => "template_id",
+            Self::NotifyEmail => "notify_email",
         }
     }
 }
@@ -68,6 +71,9 @@ pub enum Violation {
         "template_id must be one of: classic, modern, playful, elegant, proposal, envelope, scratch, countdown"
     )]
     UnknownTemplate,
+    /// `notify_email` is not an e-mail address.
+    #[error("notify_email must be an e-mail address, at most 254 characters")]
+    BadEmail,
 }
 
 impl Violation {
@@ -76,6 +82,7 @@ impl Violation {
         match self {
             Self::Missing(field) | Self::TooLong { field, .. } => *field,
             Self::UnknownTemplate => Field::TemplateId,
+            Self::BadEmail => Field::NotifyEmail,
         }
     }
 }
@@ -109,6 +116,20 @@ impl Violations {
         match (a, b, c, d, e) {
             (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e)) => Ok((a, b, c, d, e)),
             (a, b, c, d, e) => Err(Self::of([a.err(), b.err(), c.err(), d.err(), e.err()])),
+        }
+    }
+}
+
+impl Violations {
+    /// Both results, or every rule either broke (`first`'s before `second`'s).
+    pub(crate) fn and<A, B>(first: Result<A, Self>, second: Checked<B>) -> Result<(A, B), Self> {
+        match (first, second) {
+            (Ok(a), Ok(b)) => Ok((a, b)),
+            (Ok(_), Err(v)) => Err(Self(vec![v])),
+            (Err(Self(mut all)), second) => {
+                all.extend(second.err());
+                Err(Self(all))
+            }
         }
     }
 }

@@ -9,18 +9,24 @@
 //! - [`content`]: title, message and names: trimming, limits, violations.
 //! - [`template`]: the eight designs, in the order the API lists them.
 //! - [`token`]: edit tokens and the hashes that are stored instead of them.
+//! - [`reply`]: what a recipient can send back, per design.
+//! - [`email`]: the address an author may give for mails about their page.
 
 pub mod content;
+pub mod email;
 pub mod page;
+pub mod reply;
 pub mod slug;
 pub mod template;
 pub mod token;
 
 pub use content::{Field, Violation, Violations};
 pub use page::{
-    CreatePage, DeletePage, ErasePage, ErasedBy, ErasedEvent, LivePage, Page, PageCommand, PageCreated,
-    PageDeleted, PageErased, PageError, PageEvent, PageRules, PageUpdated, UpdatePage,
+    AnswerPage, CreatePage, DeletePage, ErasePage, ErasedBy, ErasedEvent, LivePage, NotificationsSet,
+    NotifyChange, OpenPage, Page, PageAnswered, PageCommand, PageCreated, PageDeleted, PageErased, PageError,
+    PageEvent, PageOpened, PageRules, PageUpdated, Unsubscribe, UpdatePage,
 };
+pub use reply::Reply;
 pub use slug::{Slug, SlugError, suggestions};
 pub use template::{TEMPLATES, Template, TemplateId};
 pub use token::{EditToken, EditTokenHash};

@@ -13,9 +13,15 @@ use cqrs_es::Aggregate;
 use cqrs_es::event_sink::EventSink;
 use serde::{Deserialize, Serialize};
 
-pub use self::command::{CreatePage, DeletePage, ErasePage, PageCommand, UpdatePage};
+pub use self::command::{
+    AnswerPage, CreatePage, DeletePage, ErasePage, NotifyChange, OpenPage, PageCommand, Unsubscribe,
+    UpdatePage,
+};
 pub use self::error::PageError;
-pub use self::event::{ErasedBy, ErasedEvent, PageCreated, PageDeleted, PageErased, PageEvent, PageUpdated};
+pub use self::event::{
+    ErasedBy, ErasedEvent, NotificationsSet, PageAnswered, PageCreated, PageDeleted, PageErased, PageEvent,
+    PageOpened, PageUpdated,
+};
 
 /// What an operator decides about pages, handed to the aggregate with every command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +37,8 @@ impl Default for PageRules {
     }
 }
 use crate::content::{self, Field, MESSAGE_MAX, TITLE_MAX, Violations};
+use crate::email;
+use crate::reply::{DODGES_MAX, Reply};
 use crate::template::TemplateId;
 use crate::token::{EditToken, EditTokenHash};
 
@@ -61,9 +69,22 @@ pub struct LivePage {
     pub template_id: TemplateId,
     /// Hash of the edit token.
     pub edit_token_hash: EditTokenHash,
-    /// Events in this page's life so far, its creation included.
+    /// Events in this page's life so far, its creation included (opens and replies, which
+    /// come at most once each, left out).
     #[serde(default)]
     pub events: u32,
+    /// Whether someone other than its author opened it.
+    #[serde(default)]
+    pub opened: bool,
+    /// Whether the recipient replied.
+    #[serde(default)]
+    pub answered: bool,
+    /// Where mails about it go.
+    #[serde(default)]
+    pub notify_email: Option<String>,
+    /// The key of the address's unsubscribe link.
+    #[serde(default)]
+    pub unsubscribe_key: Option<String>,
 }
 
 impl Page {
@@ -72,7 +93,8 @@ impl Page {
     pub const RESTARTS: &'static [&'static str] = &[PageEvent::DELETED, PageEvent::ERASED];
 
     /// Events whose payload is personal: sealed with the page life's data key.
-    pub const PERSONAL: &'static [&'static str] = &[PageEvent::CREATED, PageEvent::UPDATED];
+    pub const PERSONAL: &'static [&'static str] =
+        &[PageEvent::CREATED, PageEvent::UPDATED, PageEvent::ANSWERED, PageEvent::NOTIFICATIONS_SET];
 
     /// Events that begin a page life (and its data key).
     pub const BEGINS_LIFE: &'static [&'static str] = &[PageEvent::CREATED];
@@ -85,19 +107,25 @@ impl Page {
         self.live.as_ref()
     }
 
-    fn create(&self, cmd: &CreatePage) -> Result<PageCreated, PageError> {
+    fn create(&self, cmd: &CreatePage) -> Result<(PageCreated, Option<NotificationsSet>), PageError> {
         if self.live.is_some() {
             return Err(PageError::SlugTaken);
         }
-        let (title, message, sender_name, recipient_name, template_id) = Violations::collect(
+        let notify = cmd.notify.as_ref().map(|n| email::notify_email(&n.email)).transpose();
+        let checked = Violations::collect(
             content::required(Field::Title, &cmd.title, TITLE_MAX),
             content::required(Field::Message, &cmd.message, MESSAGE_MAX),
             content::optional_name(Field::SenderName, cmd.sender_name.as_deref()),
             content::optional_name(Field::RecipientName, cmd.recipient_name.as_deref()),
             cmd.template_id.as_deref().map_or(Ok(TemplateId::default()), TemplateId::parse),
-        )
-        .map_err(PageError::Invalid)?;
-        Ok(PageCreated {
+        );
+        let ((title, message, sender_name, recipient_name, template_id), address) =
+            Violations::and(checked, notify).map_err(PageError::Invalid)?;
+        let notifications = address.flatten().and_then(|email| {
+            let key = cmd.notify.as_ref().map(|n| n.unsubscribe_key.clone())?;
+            Some(NotificationsSet { email: Some(email), unsubscribe_key: Some(key) })
+        });
+        let created = PageCreated {
             slug: cmd.slug.as_str().to_owned(),
             title,
             message,
@@ -105,7 +133,8 @@ impl Page {
             recipient_name,
             template_id,
             edit_token_hash: cmd.edit_token_hash,
-        })
+        };
+        Ok((created, notifications))
     }
 
     fn authorize(&self, token: &EditToken) -> Result<&LivePage, PageError> {
@@ -113,12 +142,17 @@ impl Page {
         if live.edit_token_hash.matches(token) { Ok(live) } else { Err(PageError::WrongEditToken) }
     }
 
-    fn update(&self, cmd: UpdatePage, rules: PageRules) -> Result<PageUpdated, PageError> {
+    fn update(
+        &self,
+        cmd: UpdatePage,
+        rules: PageRules,
+    ) -> Result<(PageUpdated, Option<NotificationsSet>), PageError> {
         let live = self.authorize(&cmd.edit_token)?;
         if live.events >= rules.max_events {
             return Err(PageError::TooManyChanges { limit: rules.max_events });
         }
-        let (title, message, sender_name, recipient_name, template_id) = Violations::collect(
+        let notify = cmd.notify.as_ref().map(|n| email::notify_email(&n.email)).transpose();
+        let checked = Violations::collect(
             cmd.title.map(|raw| content::required(Field::Title, &raw, TITLE_MAX)).transpose(),
             cmd.message.map(|raw| content::required(Field::Message, &raw, MESSAGE_MAX)).transpose(),
             cmd.sender_name.map(|raw| content::optional_name(Field::SenderName, Some(&raw))).transpose(),
@@ -126,16 +160,66 @@ impl Page {
                 .map(|raw| content::optional_name(Field::RecipientName, Some(&raw)))
                 .transpose(),
             cmd.template_id.map(|raw| TemplateId::parse(&raw)).transpose(),
-        )
-        .map_err(PageError::Invalid)?;
-        // Keep only what differs from the current page, so the event lists real changes.
-        Ok(PageUpdated {
+        );
+        let ((title, message, sender_name, recipient_name, template_id), address) =
+            Violations::and(checked, notify).map_err(PageError::Invalid)?;
+        // Keep only what differs from the current page, so the events list real changes.
+        let updated = PageUpdated {
             title: title.filter(|t| *t != live.title),
             message: message.filter(|m| *m != live.message),
             sender_name: sender_name.filter(|n| *n != live.sender_name),
             recipient_name: recipient_name.filter(|n| *n != live.recipient_name),
             template_id: template_id.filter(|t| *t != live.template_id),
-        })
+        };
+        let notifications = address.filter(|a| *a != live.notify_email).map(|email| NotificationsSet {
+            unsubscribe_key: email.as_ref().and(cmd.notify.map(|n| n.unsubscribe_key)),
+            email,
+        });
+        Ok((updated, notifications))
+    }
+
+    fn open(&self, cmd: &OpenPage) -> Option<PageOpened> {
+        let live = self.live.as_ref()?;
+        let by_author = cmd.presented.as_ref().is_some_and(|t| live.edit_token_hash.matches(t));
+        (live.edit_token_hash == cmd.life && !live.opened && !by_author).then_some(PageOpened {})
+    }
+
+    fn answer(&self, cmd: &AnswerPage) -> Result<(Option<PageOpened>, PageAnswered), PageError> {
+        let live = self.live.as_ref().ok_or(PageError::NotFound)?;
+        if live.answered {
+            return Err(PageError::AlreadyAnswered);
+        }
+        match Reply::for_design(live.template_id) {
+            expected if expected != cmd.answer => {
+                return Err(PageError::BadReply(match expected {
+                    Reply::Yes => "This page asks a question: its answer is \"yes\"",
+                    Reply::Heart => "This page takes a heart back: its answer is \"heart\"",
+                }));
+            }
+            Reply::Heart if cmd.dodges > 0 => {
+                return Err(PageError::BadReply("Only a proposal's \"No\" runs away"));
+            }
+            _ if cmd.dodges > DODGES_MAX => {
+                return Err(PageError::BadReply("dodges must be at most 10000"));
+            }
+            _ => {}
+        }
+        // A reply is an open too, if no read was recorded as one first.
+        let opened = (!live.opened).then_some(PageOpened {});
+        Ok((opened, PageAnswered { answer: cmd.answer, dodges: cmd.dodges }))
+    }
+
+    fn unsubscribe(&self, cmd: &Unsubscribe) -> Result<Option<NotificationsSet>, PageError> {
+        let live = self.live.as_ref().ok_or(PageError::NotFound)?;
+        let Some(key) = live.unsubscribe_key.as_deref() else { return Err(PageError::WrongUnsubscribeKey) };
+        if !constant_time_eq(key.as_bytes(), cmd.key.as_bytes()) {
+            return Err(PageError::WrongUnsubscribeKey);
+        }
+        // Unsubscribing twice changes nothing the second time.
+        Ok(live
+            .notify_email
+            .is_some()
+            .then(|| NotificationsSet { email: None, unsubscribe_key: Some(key.to_owned()) }))
     }
 }
 
@@ -147,7 +231,7 @@ impl CreatePage {
     /// # Errors
     /// [`PageError::Invalid`] with every broken content rule.
     pub fn check(&self) -> Result<PageCreated, PageError> {
-        Page::default().create(self)
+        Page::default().create(self).map(|(created, _)| created)
     }
 }
 
@@ -166,15 +250,34 @@ impl Aggregate for Page {
         sink: &EventSink<Self>,
     ) -> Result<(), PageError> {
         let event = match command {
-            PageCommand::Create(cmd) => PageEvent::PageCreated(self.create(&cmd)?),
-            PageCommand::Update(cmd) => {
-                let update = self.update(cmd, *rules)?;
-                if update.is_empty() {
-                    // Nothing to record: the page already says exactly this.
-                    return Ok(());
-                }
-                PageEvent::PageUpdated(update)
+            PageCommand::Create(cmd) => {
+                let (created, notifications) = self.create(&cmd)?;
+                let events =
+                    [Some(PageEvent::PageCreated(created)), notifications.map(PageEvent::NotificationsSet)];
+                return self.write_all(events.into_iter().flatten(), sink).await;
             }
+            PageCommand::Update(cmd) => {
+                let (update, notifications) = self.update(cmd, *rules)?;
+                // Nothing is recorded when the page already says exactly this.
+                let events = [
+                    (!update.is_empty()).then_some(PageEvent::PageUpdated(update)),
+                    notifications.map(PageEvent::NotificationsSet),
+                ];
+                return self.write_all(events.into_iter().flatten(), sink).await;
+            }
+            PageCommand::Open(cmd) => match self.open(&cmd) {
+                Some(opened) => PageEvent::PageOpened(opened),
+                None => return Ok(()),
+            },
+            PageCommand::Answer(cmd) => {
+                let (opened, answered) = self.answer(&cmd)?;
+                let events = [opened.map(PageEvent::PageOpened), Some(PageEvent::PageAnswered(answered))];
+                return self.write_all(events.into_iter().flatten(), sink).await;
+            }
+            PageCommand::Unsubscribe(cmd) => match self.unsubscribe(&cmd)? {
+                Some(set) => PageEvent::NotificationsSet(set),
+                None => return Ok(()),
+            },
             PageCommand::Delete(cmd) => {
                 self.authorize(&cmd.edit_token)?;
                 PageEvent::PageErased(PageErased { by: ErasedBy::Author, reason: None, erased: cmd.erasing })
@@ -203,6 +306,10 @@ impl Aggregate for Page {
                     template_id: e.template_id,
                     edit_token_hash: e.edit_token_hash,
                     events: 1,
+                    opened: false,
+                    answered: false,
+                    notify_email: None,
+                    unsubscribe_key: None,
                 });
                 self.unerased = true;
             }
@@ -220,8 +327,45 @@ impl Aggregate for Page {
                 self.live = None;
                 self.unerased = false;
             }
+            PageEvent::PageOpened(_) => {
+                if let Some(live) = self.live.as_mut() {
+                    live.opened = true;
+                }
+            }
+            PageEvent::PageAnswered(_) => {
+                if let Some(live) = self.live.as_mut() {
+                    live.opened = true;
+                    live.answered = true;
+                }
+            }
+            PageEvent::NotificationsSet(e) => {
+                if let Some(live) = self.live.as_mut() {
+                    live.events = live.events.saturating_add(1);
+                    live.notify_email = e.email;
+                    live.unsubscribe_key = e.unsubscribe_key;
+                }
+            }
         }
     }
+}
+
+impl Page {
+    /// Writes `events` in order (the sink applies each).
+    async fn write_all(
+        &mut self,
+        events: impl IntoIterator<Item = PageEvent>,
+        sink: &EventSink<Self>,
+    ) -> Result<(), PageError> {
+        for event in events {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+}
+
+/// Whether `a` and `b` are equal, in a time that does not depend on where they differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 impl LivePage {

@@ -3,8 +3,9 @@
 use cqrs_es::test::TestFramework;
 use valentine_domain::content::{MESSAGE_MAX, NAME_MAX, TITLE_MAX};
 use valentine_domain::{
-    CreatePage, DeletePage, EditToken, ErasePage, ErasedBy, Field, Page, PageCommand, PageCreated,
-    PageDeleted, PageErased, PageError, PageEvent, PageRules, PageUpdated, Slug, TemplateId, UpdatePage,
+    AnswerPage, CreatePage, DeletePage, EditToken, ErasePage, ErasedBy, Field, NotificationsSet,
+    NotifyChange, OpenPage, Page, PageAnswered, PageCommand, PageCreated, PageDeleted, PageErased, PageError,
+    PageEvent, PageOpened, PageRules, PageUpdated, Reply, Slug, TemplateId, Unsubscribe, UpdatePage,
     Violation,
 };
 
@@ -27,6 +28,7 @@ fn create(slug: &str) -> CreatePage {
         recipient_name: Some("Alex".to_owned()),
         template_id: Some("proposal".to_owned()),
         edit_token_hash: token().hash(),
+        notify: None,
     }
 }
 
@@ -445,4 +447,170 @@ fn an_erased_slug_is_free_and_its_page_gone() {
         .given(vec![created("alice"), erased_by_author()])
         .when(PageCommand::Delete(DeletePage { edit_token: token(), erasing: Vec::new() }))
         .then_expect_error(PageError::NotFound);
+}
+
+// --- Opens, replies and notifications ------------------------------------------------------------
+
+fn opened() -> PageEvent {
+    PageEvent::PageOpened(PageOpened {})
+}
+
+fn answered(answer: Reply, dodges: u32) -> PageEvent {
+    PageEvent::PageAnswered(PageAnswered { answer, dodges })
+}
+
+fn open_by(presented: Option<EditToken>) -> PageCommand {
+    PageCommand::Open(OpenPage { life: token().hash(), presented })
+}
+
+fn answer(answer: Reply, dodges: u32) -> PageCommand {
+    PageCommand::Answer(AnswerPage { answer, dodges })
+}
+
+fn notify(email: &str, key: &str) -> NotifyChange {
+    NotifyChange { email: email.to_owned(), unsubscribe_key: key.to_owned() }
+}
+
+fn notifications(email: Option<&str>, key: Option<&str>) -> PageEvent {
+    PageEvent::NotificationsSet(NotificationsSet {
+        email: email.map(str::to_owned),
+        unsubscribe_key: key.map(str::to_owned),
+    })
+}
+
+#[test]
+fn the_first_open_by_someone_else_is_recorded_once_and_the_authors_reads_never() {
+    PageTest::with(PageRules::default())
+        .given(vec![created("mia")])
+        .when(open_by(None))
+        .then_expect_events(vec![opened()]);
+    PageTest::with(PageRules::default())
+        .given(vec![created("mia")])
+        .when(open_by(Some(token())))
+        .then_expect_events(vec![]);
+    PageTest::with(PageRules::default())
+        .given(vec![created("mia")])
+        .when(open_by(Some(other_token())))
+        .then_expect_events(vec![opened()]);
+    PageTest::with(PageRules::default())
+        .given(vec![created("mia"), opened()])
+        .when(open_by(None))
+        .then_expect_events(vec![]);
+    // A read of an earlier life of the slug opens nothing of the new one.
+    let stale = PageCommand::Open(OpenPage { life: other_token().hash(), presented: None });
+    PageTest::with(PageRules::default()).given(vec![created("mia")]).when(stale).then_expect_events(vec![]);
+    PageTest::with(PageRules::default()).given(vec![]).when(open_by(None)).then_expect_events(vec![]);
+}
+
+#[test]
+fn a_proposal_takes_one_yes_with_its_dodges_and_opens_the_page_if_no_read_did() {
+    PageTest::with(PageRules::default())
+        .given(vec![created("mia")])
+        .when(answer(Reply::Yes, 2))
+        .then_expect_events(vec![opened(), answered(Reply::Yes, 2)]);
+    PageTest::with(PageRules::default())
+        .given(vec![created("mia"), opened()])
+        .when(answer(Reply::Yes, 0))
+        .then_expect_events(vec![answered(Reply::Yes, 0)]);
+    PageTest::with(PageRules::default())
+        .given(vec![created("mia"), opened(), answered(Reply::Yes, 1)])
+        .when(answer(Reply::Yes, 5))
+        .then_expect_error(PageError::AlreadyAnswered);
+    PageTest::with(PageRules::default())
+        .given(vec![])
+        .when(answer(Reply::Yes, 0))
+        .then_expect_error(PageError::NotFound);
+}
+
+#[test]
+fn a_reply_must_fit_the_design_and_only_a_proposal_counts_dodges() {
+    let refused = |given: Vec<PageEvent>, cmd: PageCommand| {
+        let result = PageTest::with(PageRules::default()).given(given).when(cmd).inspect_result();
+        assert!(matches!(result, Err(PageError::BadReply(_))), "{result:?}");
+    };
+    refused(vec![created("mia")], answer(Reply::Heart, 0));
+    refused(vec![created("mia")], answer(Reply::Yes, 10_001));
+    let letter = PageEvent::PageUpdated(PageUpdated {
+        template_id: Some(TemplateId::Envelope),
+        ..PageUpdated::default()
+    });
+    refused(vec![created("mia"), letter.clone()], answer(Reply::Yes, 0));
+    refused(vec![created("mia"), letter.clone()], answer(Reply::Heart, 3));
+    PageTest::with(PageRules::default())
+        .given(vec![created("mia"), letter])
+        .when(answer(Reply::Heart, 0))
+        .then_expect_events(vec![opened(), answered(Reply::Heart, 0)]);
+}
+
+#[test]
+fn an_address_given_at_creation_is_recorded_beside_the_page_and_a_bad_one_refused() {
+    let mut cmd = create("mia");
+    cmd.notify = Some(notify(" ana@example.com ", "key-1"));
+    PageTest::with(PageRules::default())
+        .given(vec![])
+        .when(PageCommand::Create(cmd))
+        .then_expect_events(vec![created("mia"), notifications(Some("ana@example.com"), Some("key-1"))]);
+    let mut blank = create("mia");
+    blank.notify = Some(notify("  ", "key-1"));
+    PageTest::with(PageRules::default())
+        .given(vec![])
+        .when(PageCommand::Create(blank))
+        .then_expect_events(vec![created("mia")]);
+    let mut bad = create("mia");
+    bad.title = String::new();
+    bad.notify = Some(notify("not an address", "key-1"));
+    expect_invalid(
+        vec![],
+        PageCommand::Create(bad),
+        &[Violation::Missing(Field::Title), Violation::BadEmail],
+    );
+}
+
+#[test]
+fn the_author_changes_or_removes_the_address_and_an_unchanged_one_records_nothing() {
+    let given = || vec![created("mia"), notifications(Some("ana@example.com"), Some("key-1"))];
+    PageTest::with(PageRules::default())
+        .given(given())
+        .when(update(|u| u.notify = Some(notify("ana@example.com", "key-2"))))
+        .then_expect_events(vec![]);
+    PageTest::with(PageRules::default())
+        .given(given())
+        .when(update(|u| {
+            u.title = Some("New".to_owned());
+            u.notify = Some(notify("bo@example.org", "key-2"));
+        }))
+        .then_expect_events(vec![
+            PageEvent::PageUpdated(PageUpdated { title: Some("New".to_owned()), ..PageUpdated::default() }),
+            notifications(Some("bo@example.org"), Some("key-2")),
+        ]);
+    PageTest::with(PageRules::default())
+        .given(given())
+        .when(update(|u| u.notify = Some(notify("", "key-2"))))
+        .then_expect_events(vec![notifications(None, None)]);
+}
+
+#[test]
+fn an_unsubscribe_link_stops_mails_once_and_keeps_working_and_a_wrong_key_is_refused() {
+    let unsubscribe = |key: &str| PageCommand::Unsubscribe(Unsubscribe { key: key.to_owned() });
+    let given = vec![created("mia"), notifications(Some("ana@example.com"), Some("key-1"))];
+    PageTest::with(PageRules::default())
+        .given(given.clone())
+        .when(unsubscribe("key-1"))
+        .then_expect_events(vec![notifications(None, Some("key-1"))]);
+    PageTest::with(PageRules::default())
+        .given(vec![
+            created("mia"),
+            notifications(Some("ana@example.com"), Some("key-1")),
+            notifications(None, Some("key-1")),
+        ])
+        .when(unsubscribe("key-1"))
+        .then_expect_events(vec![]);
+    PageTest::with(PageRules::default())
+        .given(given)
+        .when(unsubscribe("key-2"))
+        .then_expect_error(PageError::WrongUnsubscribeKey);
+    PageTest::with(PageRules::default())
+        .given(vec![created("mia")])
+        .when(unsubscribe("key-1"))
+        .then_expect_error(PageError::WrongUnsubscribeKey);
 }

@@ -524,6 +524,7 @@ impl JetStreamEventRepository {
         expected: u64,
         load_from: Option<u64>,
         erased_keys: &[String],
+        life_key: Option<&str>,
     ) -> Result<AppendReceipt, EventStoreError> {
         tracing::Span::current().record("expected", expected);
         let payload = commit.encode().map_err(|e| EventStoreError::Rejected(e.into()))?;
@@ -531,7 +532,8 @@ impl JetStreamEventRepository {
         if !erased_keys.is_empty() {
             headers.insert(header::ERASED_DATA_KEYS, erased_keys.join(",").as_str());
         }
-        if let Some(key) = commit.events.iter().find_map(|e| sealing::sealed_key_id(&e.payload)) {
+        if let Some(key) = commit.events.iter().find_map(|e| sealing::sealed_key_id(&e.payload)).or(life_key)
+        {
             headers.insert(header::DATA_KEY, key);
         }
         if let Some(from) = load_from {
@@ -750,7 +752,12 @@ impl PersistedEventRepository for JetStreamEventRepository {
                     self.seal(&mut commit, key)?;
                 }
                 let erased_keys = self.keys_an_erasure_destroys(&subject, events, expected).await?;
-                let appended = self.append(&subject, &commit, expected, load_from, &erased_keys).await;
+                // A commit with nothing personal in it (an open) still names its life's key,
+                // so the next personal commit of the life finds it in the newest header.
+                let restarts = events.iter().any(|e| self.restarts.contains(&e.event_type.as_str()));
+                let life_key = if restarts { None } else { last_key.as_deref() };
+                let appended =
+                    self.append(&subject, &commit, expected, load_from, &erased_keys, life_key).await;
                 if let (Err(_), Some((key, true)), Some(keys)) = (&appended, &key, self.keys()) {
                     // Nothing was stored under the key made for this commit: drop it.
                     if let Err(e) = keys.destroy(key.id()).await {

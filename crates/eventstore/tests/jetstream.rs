@@ -38,6 +38,7 @@ fn create(slug: &str) -> PageCommand {
         recipient_name: None,
         template_id: None,
         edit_token_hash: token().hash(),
+        notify: None,
     })
 }
 

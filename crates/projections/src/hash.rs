@@ -21,7 +21,7 @@ use rusqlite::types::ValueRef;
 use sha2::{Digest, Sha256};
 
 use crate::error::ProjectionError;
-use crate::pages::{HISTORY_COLUMNS, PAGE_COLUMNS};
+use crate::pages::{HISTORY_COLUMNS, PAGE_CONTENT_COLUMNS, PAGE_INSIGHT_COLUMNS};
 
 /// How a table's rows are combined into the hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,13 +32,54 @@ enum Combine {
     Sum,
 }
 
-/// The tables that hold content: their columns, and how their rows are combined. Named
-/// columns, so storage details such as rowids never count.
-const TABLES: [(&str, &str, Combine); 2] = [
-    ("pages", PAGE_COLUMNS, Combine::Sum),
+/// What the hash reads: a table, the columns and rows of it that count, how its rows are
+/// combined, and whether it counts when it holds no such rows at all.
+struct Part {
+    table: &'static str,
+    columns: &'static str,
+    /// Which rows count (`true` for all).
+    rows: &'static str,
+    combine: Combine,
+    /// A part added after read models were first hashed counts only once it holds rows, so
+    /// a read model with nothing in it hashes as it did before the part existed (the golden
+    /// event corpus keeps its recorded hash).
+    when_empty: bool,
+}
+
+/// The content of the read model. Named columns, so storage details such as rowids never
+/// count.
+const PARTS: [Part; 4] = [
+    Part {
+        table: "pages",
+        columns: PAGE_CONTENT_COLUMNS,
+        rows: "true",
+        combine: Combine::Sum,
+        when_empty: true,
+    },
     // Stream order is as canonical as slug order (both are content), and is the table's own
     // key order, so the rows are read straight through.
-    ("page_events", HISTORY_COLUMNS, Combine::InOrder("stream_sequence, sequence")),
+    Part {
+        table: "page_events",
+        columns: HISTORY_COLUMNS,
+        rows: "true",
+        combine: Combine::InOrder("stream_sequence, sequence"),
+        when_empty: true,
+    },
+    // What only the author sees, for the pages that have any of it.
+    Part {
+        table: "pages",
+        columns: PAGE_INSIGHT_COLUMNS,
+        rows: "first_opened_at IS NOT NULL OR answer IS NOT NULL OR notify_email IS NOT NULL",
+        combine: Combine::Sum,
+        when_empty: false,
+    },
+    Part {
+        table: "page_views_by_day",
+        columns: "slug_key, page_id, day, views",
+        rows: "true",
+        combine: Combine::InOrder("slug_key, page_id, day"),
+        when_empty: false,
+    },
 ];
 
 /// SHA-256 (hex) of every content row of the read model. Synchronous; reads one consistent
@@ -59,19 +100,52 @@ pub fn content_hash(conn: &mut rusqlite::Connection) -> Result<String, Projectio
 /// # Errors
 /// When SQLite fails.
 pub fn hash_rows(tx: &rusqlite::Connection) -> Result<String, ProjectionError> {
+    hash_parts(tx, &PARTS)
+}
+
+/// SHA-256 (hex) of the parts of the read model that were hashed from the start (pages and
+/// their history, without what was added later): what a read model built from an old event
+/// corpus must still hash to. Synchronous.
+///
+/// # Errors
+/// When SQLite fails.
+pub fn original_content_hash(conn: &mut rusqlite::Connection) -> Result<String, ProjectionError> {
+    let tx = conn.transaction()?;
+    let original: Vec<&Part> = PARTS.iter().filter(|p| p.when_empty).collect();
+    let hash = hash_parts(&tx, original)?;
+    drop(tx);
+    Ok(hash)
+}
+
+fn hash_parts<'a>(
+    tx: &rusqlite::Connection,
+    parts: impl IntoIterator<Item = &'a Part>,
+) -> Result<String, ProjectionError> {
     let mut sink = HashSink(Sha256::new());
-    for (table, columns, combine) in TABLES {
-        writeln!(sink, "table {table}")?;
+    for &Part { table, columns, rows, combine, when_empty } in parts {
+        if !when_empty {
+            let any: bool =
+                tx.query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE {rows})"), [], |r| {
+                    r.get(0)
+                })?;
+            if !any {
+                continue;
+            }
+            writeln!(sink, "part {table} ({columns})")?;
+        } else {
+            writeln!(sink, "table {table}")?;
+        }
         match combine {
             Combine::InOrder(order) => {
-                let mut statement = tx.prepare(&format!("SELECT {columns} FROM {table} ORDER BY {order}"))?;
+                let mut statement =
+                    tx.prepare(&format!("SELECT {columns} FROM {table} WHERE {rows} ORDER BY {order}"))?;
                 let mut rows = statement.query([])?;
                 while let Some(row) = rows.next()? {
                     write_row(&mut sink, row)?;
                 }
             }
             Combine::Sum => {
-                let mut statement = tx.prepare(&format!("SELECT {columns} FROM {table}"))?;
+                let mut statement = tx.prepare(&format!("SELECT {columns} FROM {table} WHERE {rows}"))?;
                 let mut rows = statement.query([])?;
                 let (mut sum, mut count) = (RowSum::default(), 0_u64);
                 let mut line = HashSink(Sha256::new());

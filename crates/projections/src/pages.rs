@@ -60,6 +60,16 @@ pub struct PageRow {
     pub last_sequence: i64,
     /// Stream sequence of the last event applied.
     pub last_stream_sequence: i64,
+    /// When someone other than its author first opened it (RFC 3339).
+    pub first_opened_at: Option<String>,
+    /// The recipient's reply: `yes` or `heart`.
+    pub answer: Option<String>,
+    /// How many times "No" ran away before the reply.
+    pub answer_dodges: Option<i64>,
+    /// When the recipient replied (RFC 3339).
+    pub answered_at: Option<String>,
+    /// Where mails about the page go (for its author only, never shown publicly).
+    pub notify_email: Option<String>,
 }
 
 /// A row of `page_events`: one event in a page's history.
@@ -120,6 +130,8 @@ struct Fold {
     /// Slugs erased, with the aggregate and stream sequences of their erasure: their
     /// history before it goes.
     erased: HashMap<String, (i64, u64)>,
+    /// Slugs that began a new life (or were erased): views per day of earlier lives go.
+    new_lives: BTreeSet<String>,
 }
 
 impl Fold {
@@ -159,6 +171,7 @@ impl Fold {
                 PageEvent::PageCreated(created) => {
                     let row = PageRow::created(&key, created, stream_sequence, &at, &command_id);
                     self.rows.insert(key.clone(), row);
+                    self.new_lives.insert(key.clone());
                 }
                 PageEvent::PageUpdated(update) => {
                     if let Some(row) = self.rows.get_mut(&key) {
@@ -175,6 +188,24 @@ impl Fold {
                     self.rows.insert(key.clone(), PageRow::erased(&key, stream_sequence, &at, &command_id));
                     self.history.retain(|h| h.slug_key != key);
                     self.erased.insert(key.clone(), (sequence, erasure_at));
+                    self.new_lives.insert(key.clone());
+                }
+                PageEvent::PageOpened(_) => {
+                    if let Some(row) = self.rows.get_mut(&key) {
+                        row.first_opened_at.get_or_insert_with(|| at.clone());
+                    }
+                }
+                PageEvent::PageAnswered(answered) => {
+                    if let Some(row) = self.rows.get_mut(&key) {
+                        row.answer = Some(answered.answer.as_str().to_owned());
+                        row.answer_dodges = Some(i64::from(answered.dodges));
+                        row.answered_at = Some(at.clone());
+                    }
+                }
+                PageEvent::NotificationsSet(set) => {
+                    if let Some(row) = self.rows.get_mut(&key) {
+                        row.notify_email = set.email;
+                    }
                 }
             }
             let Some(row) = self.rows.get_mut(&key) else {
@@ -222,6 +253,11 @@ impl PageRow {
             created_command_id: command_id.to_owned(),
             last_sequence: 0,
             last_stream_sequence: 0,
+            first_opened_at: None,
+            answer: None,
+            answer_dodges: None,
+            answered_at: None,
+            notify_email: None,
         }
     }
 
@@ -247,6 +283,11 @@ impl PageRow {
             created_command_id: command_id.to_owned(),
             last_sequence: 0,
             last_stream_sequence: 0,
+            first_opened_at: None,
+            answer: None,
+            answer_dodges: None,
+            answered_at: None,
+            notify_email: None,
         }
     }
 
@@ -289,9 +330,19 @@ fn field_list(fields: &[Field]) -> String {
     serde_json::to_string(&names).unwrap_or_else(|_| "[]".to_owned())
 }
 
+/// The columns of a page's content and bookkeeping, as the read model first had them.
+pub(crate) const PAGE_CONTENT_COLUMNS: &str = "slug_key, slug, page_id, title, message, sender_name, \
+    recipient_name, template_id, edit_token_hash, created_at, updated_at, deleted, view_count, \
+    created_command_id, last_sequence, last_stream_sequence";
+
+/// What the author alone sees of a page (opens, the reply, the mail address), with the keys
+/// that place it.
+pub(crate) const PAGE_INSIGHT_COLUMNS: &str =
+    "slug_key, page_id, first_opened_at, answer, answer_dodges, answered_at, notify_email";
+
 pub(crate) const PAGE_COLUMNS: &str = "slug_key, slug, page_id, title, message, sender_name, recipient_name, template_id, \
     edit_token_hash, created_at, updated_at, deleted, view_count, created_command_id, last_sequence, \
-    last_stream_sequence";
+    last_stream_sequence, first_opened_at, answer, answer_dodges, answered_at, notify_email";
 
 /// Most keys in one `IN (…)` list of a query.
 const CHUNK: usize = 500;
@@ -358,6 +409,14 @@ pub fn project_batch(
         }
     }
     {
+        let mut forget = tx.prepare_cached(FORGET_EARLIER_VIEWS)?;
+        for key in &fold.new_lives {
+            if let Some(row) = fold.rows.get(key) {
+                forget.execute(rusqlite::params![key, row.page_id])?;
+            }
+        }
+    }
+    {
         let mut forget = tx.prepare_cached(ERASE_HISTORY)?;
         for (key, (sequence, _)) in &fold.erased {
             forget.execute(rusqlite::params![key, sequence])?;
@@ -387,7 +446,7 @@ pub fn project_batch(
 
 /// The row whose [`PAGE_COLUMNS`] start at column `at` of `r`.
 /// A row's values in the order of `UPSERT_PAGE` and `UPDATE_PAGE`, after the key that finds it.
-fn row_values<'a>(key: &'a dyn rusqlite::ToSql, r: &'a PageRow) -> [&'a dyn rusqlite::ToSql; 16] {
+fn row_values<'a>(key: &'a dyn rusqlite::ToSql, r: &'a PageRow) -> [&'a dyn rusqlite::ToSql; 21] {
     [
         key,
         &r.slug,
@@ -405,6 +464,11 @@ fn row_values<'a>(key: &'a dyn rusqlite::ToSql, r: &'a PageRow) -> [&'a dyn rusq
         &r.created_command_id,
         &r.last_sequence,
         &r.last_stream_sequence,
+        &r.first_opened_at,
+        &r.answer,
+        &r.answer_dodges,
+        &r.answered_at,
+        &r.notify_email,
     ]
 }
 
@@ -426,6 +490,11 @@ fn page_row_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<PageRow> {
         created_command_id: r.get(at + 13)?,
         last_sequence: r.get(at + 14)?,
         last_stream_sequence: r.get(at + 15)?,
+        first_opened_at: r.get(at + 16)?,
+        answer: r.get(at + 17)?,
+        answer_dodges: r.get(at + 18)?,
+        answered_at: r.get(at + 19)?,
+        notify_email: r.get(at + 20)?,
     })
 }
 
@@ -434,24 +503,31 @@ fn page_row_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<PageRow> {
 const UPDATE_PAGE: &str = "UPDATE pages SET slug = ?2, page_id = ?3, title = ?4, message = ?5, \
     sender_name = ?6, recipient_name = ?7, template_id = ?8, edit_token_hash = ?9, created_at = ?10, \
     updated_at = ?11, deleted = ?12, view_count = ?13, created_command_id = ?14, last_sequence = ?15, \
-    last_stream_sequence = ?16 WHERE rowid = ?1 AND last_sequence < ?15";
+    last_stream_sequence = ?16, first_opened_at = ?17, answer = ?18, answer_dodges = ?19, answered_at = ?20, \
+    notify_email = ?21 WHERE rowid = ?1 AND last_sequence < ?15";
 
 /// Writes a row; the guard again, in SQL: a row only ever moves forward.
 const UPSERT_PAGE: &str = "INSERT INTO pages (slug_key, slug, page_id, title, message, sender_name, \
     recipient_name, template_id, edit_token_hash, created_at, updated_at, deleted, view_count, \
-    created_command_id, last_sequence, last_stream_sequence) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
+    created_command_id, last_sequence, last_stream_sequence, first_opened_at, answer, answer_dodges, \
+    answered_at, notify_email) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) \
     ON CONFLICT (slug_key) DO UPDATE SET slug = excluded.slug, page_id = excluded.page_id, \
     title = excluded.title, message = excluded.message, sender_name = excluded.sender_name, \
     recipient_name = excluded.recipient_name, template_id = excluded.template_id, \
     edit_token_hash = excluded.edit_token_hash, created_at = excluded.created_at, \
     updated_at = excluded.updated_at, deleted = excluded.deleted, view_count = excluded.view_count, \
     created_command_id = excluded.created_command_id, last_sequence = excluded.last_sequence, \
-    last_stream_sequence = excluded.last_stream_sequence \
+    last_stream_sequence = excluded.last_stream_sequence, first_opened_at = excluded.first_opened_at, \
+    answer = excluded.answer, answer_dodges = excluded.answer_dodges, answered_at = excluded.answered_at, \
+    notify_email = excluded.notify_email \
     WHERE excluded.last_sequence > pages.last_sequence";
 
 pub(crate) const HISTORY_COLUMNS: &str =
     "slug_key, sequence, stream_sequence, page_id, event_type, occurred_at, changed_fields, command_id";
+
+/// Forgets the views per day of a slug's lives before its current one.
+const FORGET_EARLIER_VIEWS: &str = "DELETE FROM page_views_by_day WHERE slug_key = ?1 AND page_id <> ?2";
 
 /// Forgets a slug's history before its erasure.
 const ERASE_HISTORY: &str = "DELETE FROM page_events WHERE slug_key = ?1 AND sequence < ?2";
@@ -526,6 +602,24 @@ pub async fn history<'e>(
     Ok(sqlx::query_as::<_, HistoryRow>(&format!(
         "SELECT {HISTORY_COLUMNS} FROM page_events WHERE slug_key = ? AND page_id = ? ORDER BY sequence"
     ))
+    .bind(slug_key)
+    .bind(page_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The views of the page `page_id` at `slug_key` per UTC day, oldest first.
+///
+/// # Errors
+/// When SQLite fails.
+pub async fn views_by_day<'e>(
+    conn: impl SqliteExecutor<'e>,
+    slug_key: &str,
+    page_id: i64,
+) -> Result<Vec<(String, i64)>, ProjectionError> {
+    Ok(sqlx::query_as(
+        "SELECT day, views FROM page_views_by_day WHERE slug_key = ? AND page_id = ? ORDER BY day",
+    )
     .bind(slug_key)
     .bind(page_id)
     .fetch_all(conn)

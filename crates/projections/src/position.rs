@@ -107,11 +107,24 @@ pub struct PositionWatch {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Inner {
     through: AtomicU64,
     recent: Mutex<Recent>,
     changed: Notify,
+    /// Counts every change heard of, for those who follow them rather than wait for one.
+    ticks: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for Inner {
+    fn default() -> Self {
+        Self {
+            through: AtomicU64::default(),
+            recent: Mutex::default(),
+            changed: Notify::new(),
+            ticks: tokio::sync::watch::Sender::new(0),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -160,6 +173,12 @@ impl PositionWatch {
             || self.inner.recent.lock().unwrap_or_else(PoisonError::into_inner).set.contains(&sequence)
     }
 
+    /// Follows the read model's changes: the receiver sees a new value after each
+    /// announcement of newly applied events.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.ticks.subscribe()
+    }
+
     /// Waits until the event at `sequence` is applied, for at most `timeout`; `true` if it was.
     pub async fn wait_for(&self, sequence: u64, timeout: Duration) -> bool {
         self.wait_until(timeout, || self.seen(sequence)).await
@@ -205,6 +224,7 @@ impl Inner {
             return;
         }
         self.changed.notify_waiters();
+        self.ticks.send_modify(|n| *n = n.wrapping_add(1));
     }
 }
 

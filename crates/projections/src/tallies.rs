@@ -28,6 +28,8 @@ use crate::pages::Verdict;
 pub struct DeliveredTally {
     /// Its sequence in the VIEWS stream.
     pub stream_sequence: u64,
+    /// The UTC day (`YYYY-MM-DD`) the stream stored it on: the day its views count on.
+    pub day: String,
     /// What it counts, per page (slug keys).
     pub pages: Vec<PageViews>,
 }
@@ -60,6 +62,7 @@ impl DeliveredTally {
         subject: &str,
         payload: &[u8],
         stream_sequence: u64,
+        day: String,
         prefix: &str,
     ) -> Result<Self, MalformedTally> {
         let malformed = |reason: String| MalformedTally { stream_sequence, reason };
@@ -81,7 +84,7 @@ impl DeliveredTally {
             let tally: ViewTally = serde_json::from_slice(payload).map_err(|e| malformed(e.to_string()))?;
             vec![PageViews { slug: token.to_owned(), page_id: tally.page_id, count: tally.count }]
         };
-        Ok(Self { stream_sequence, pages })
+        Ok(Self { stream_sequence, day, pages })
     }
 }
 
@@ -116,12 +119,14 @@ pub fn project_tallies(
     {
         let through = applied::through(&tx, applied::VIEWS)?;
         let mut life = tx.prepare_cached("SELECT page_id FROM pages WHERE slug_key = ?1")?;
-        let mut checkpoint =
-            tx.prepare_cached("SELECT through FROM view_checkpoints WHERE slug_key = ?1 AND page_id = ?2")?;
+        let mut checkpoint = tx.prepare_cached(
+            "SELECT through, by_day <> '{}' FROM view_checkpoints WHERE slug_key = ?1 AND page_id = ?2",
+        )?;
         let mut seen = BTreeSet::new();
         let mut lives: HashMap<&str, Option<i64>> = HashMap::new();
         let mut sums: BTreeMap<(&str, i64), i64> = BTreeMap::new();
-        let mut counted: Vec<(u64, &str, i64, i64)> = Vec::new();
+        let mut days: BTreeMap<(&str, i64, &str), i64> = BTreeMap::new();
+        let mut counted: Vec<(u64, &str, i64, i64, &str)> = Vec::new();
         let mut settled = Vec::new();
         for t in batch {
             let seq = t.stream_sequence;
@@ -156,14 +161,23 @@ pub fn project_tallies(
                     continue;
                 }
                 // A rebuild started this page from a checkpoint that holds these views.
-                let saved: Option<i64> =
-                    checkpoint.query_row(rusqlite::params![p.slug, page_id], |r| r.get(0)).optional()?;
-                if saved.is_some_and(|s| s >= to_i64(seq)) {
-                    continue;
-                }
+                let saved: Option<(i64, bool)> = checkpoint
+                    .query_row(rusqlite::params![p.slug, page_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
                 let count = to_i64(p.count);
+                match saved {
+                    Some((through, true)) if through >= to_i64(seq) => continue,
+                    // A checkpoint written before views were counted per day holds the count
+                    // but not its days: the tallies still kept give the days.
+                    Some((through, false)) if through >= to_i64(seq) => {
+                        *days.entry((p.slug.as_str(), page_id, t.day.as_str())).or_default() += count;
+                        continue;
+                    }
+                    _ => {}
+                }
                 *sums.entry((p.slug.as_str(), page_id)).or_default() += count;
-                counted.push((seq, p.slug.as_str(), page_id, count));
+                *days.entry((p.slug.as_str(), page_id, t.day.as_str())).or_default() += count;
+                counted.push((seq, p.slug.as_str(), page_id, count, t.day.as_str()));
             }
             outcome.verdicts.push(Verdict::Applied);
         }
@@ -174,17 +188,25 @@ pub fn project_tallies(
             add.execute(rusqlite::params![count, slug_key, page_id])?;
             outcome.touched.push(slug_key.to_owned());
         }
+        let mut add_day = tx.prepare_cached(
+            "INSERT INTO page_views_by_day (slug_key, page_id, day, views) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (slug_key, page_id, day) DO UPDATE SET views = views + excluded.views",
+        )?;
+        for ((slug_key, page_id, day), count) in days {
+            add_day.execute(rusqlite::params![slug_key, page_id, day, count])?;
+        }
         let through = applied::record(&tx, applied::VIEWS, &settled)?;
         let mut ahead = tx.prepare_cached(
-            "INSERT OR REPLACE INTO views_ahead (sequence, slug_key, page_id, count) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT OR REPLACE INTO views_ahead (sequence, slug_key, page_id, count, day) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         let mut unsaved = tx.prepare_cached(
             "INSERT INTO views_unsaved (slug_key, last_sequence) VALUES (?1, ?2) \
              ON CONFLICT (slug_key) DO UPDATE SET last_sequence = max(last_sequence, excluded.last_sequence)",
         )?;
-        for (seq, slug_key, page_id, count) in counted {
+        for (seq, slug_key, page_id, count, day) in counted {
             if seq > through {
-                ahead.execute(rusqlite::params![to_i64(seq), slug_key, page_id, count])?;
+                ahead.execute(rusqlite::params![to_i64(seq), slug_key, page_id, count, day])?;
             }
             unsaved.execute(rusqlite::params![slug_key, to_i64(seq)])?;
         }
@@ -197,6 +219,10 @@ pub fn project_tallies(
 mod tests {
     use super::*;
 
+    fn day() -> String {
+        "2026-02-14".to_owned()
+    }
+
     fn views(slug: &str, page_id: u64, count: u64) -> PageViews {
         PageViews { slug: slug.to_owned(), page_id, count }
     }
@@ -205,11 +231,12 @@ mod tests {
     fn a_batch_is_read_from_its_subject_and_payload() {
         let payload =
             br#"{"pages":[{"slug":"alice","page_id":7,"count":3},{"slug":"bob-2","page_id":9,"count":1}]}"#;
-        let tally = DeliveredTally::decode("views._batch", payload, 42, "views");
+        let tally = DeliveredTally::decode("views._batch", payload, 42, day(), "views");
         assert_eq!(
             tally,
             Ok(DeliveredTally {
                 stream_sequence: 42,
+                day: day(),
                 pages: vec![views("alice", 7, 3), views("bob-2", 9, 1)]
             })
         );
@@ -217,14 +244,17 @@ mod tests {
 
     #[test]
     fn a_single_page_tally_of_an_older_stream_is_still_read() {
-        let tally = DeliveredTally::decode("views.alice", br#"{"page_id":7,"count":3}"#, 42, "views");
-        assert_eq!(tally, Ok(DeliveredTally { stream_sequence: 42, pages: vec![views("alice", 7, 3)] }));
+        let tally = DeliveredTally::decode("views.alice", br#"{"page_id":7,"count":3}"#, 42, day(), "views");
+        assert_eq!(
+            tally,
+            Ok(DeliveredTally { stream_sequence: 42, day: day(), pages: vec![views("alice", 7, 3)] })
+        );
     }
 
     #[test]
     fn a_subject_outside_the_prefix_is_malformed() {
         for subject in ["events.page.alice", "viewsalice", "views.", "views", "views.Alice"] {
-            let err = DeliveredTally::decode(subject, br#"{"page_id":7,"count":3}"#, 5, "views")
+            let err = DeliveredTally::decode(subject, br#"{"page_id":7,"count":3}"#, 5, day(), "views")
                 .expect_err(subject);
             assert_eq!(err.stream_sequence, 5, "{subject}");
         }
@@ -240,7 +270,7 @@ mod tests {
             ("views._batch", br#"{"pages":[{"slug":"a.b","page_id":7,"count":1}]}"#),
             ("views._batch", br#"{"pages":[{"slug":"","page_id":7,"count":1}]}"#),
         ] {
-            let err = DeliveredTally::decode(subject, payload, 9, "views").expect_err("malformed");
+            let err = DeliveredTally::decode(subject, payload, 9, day(), "views").expect_err("malformed");
             assert_eq!(err.stream_sequence, 9);
             assert!(err.to_string().contains("stream sequence 9"), "{err}");
         }

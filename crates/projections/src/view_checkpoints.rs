@@ -7,6 +7,7 @@
 //! saved. A rebuild starts each page from its checkpoint and counts only later tallies, so the
 //! stream need keep only tallies newer than the last complete run.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -16,7 +17,7 @@ use crate::applied;
 use crate::error::ProjectionError;
 
 /// One page's count at a position of the VIEWS stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SavedCount {
     /// Which life of the slug it counts.
     pub page_id: u64,
@@ -24,6 +25,10 @@ pub struct SavedCount {
     pub count: u64,
     /// The VIEWS stream sequence it is exact at.
     pub through: u64,
+    /// The same views per UTC day (`YYYY-MM-DD`); empty in checkpoints written before days
+    /// were counted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_day: BTreeMap<String, u64>,
 }
 
 /// Unsaved pages' counts, all exact at one position.
@@ -82,14 +87,39 @@ pub fn due(conn: &mut Connection, after: &str, limit: usize) -> Result<Option<Du
          WHERE u.slug_key > ?1 ORDER BY u.slug_key LIMIT ?2",
     )?;
     let through = to_u64(through);
-    let pages = rows
+    let mut pages = rows
         .query_map(params![after, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
             Ok((
                 r.get::<_, String>(0)?,
-                SavedCount { page_id: to_u64(r.get(1)?), count: to_u64(r.get(2)?), through },
+                SavedCount {
+                    page_id: to_u64(r.get(1)?),
+                    count: to_u64(r.get(2)?),
+                    through,
+                    by_day: BTreeMap::new(),
+                },
             ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
+    // Each page's views per day at the position: what its days hold, less what messages
+    // above the position added to them.
+    let mut days = tx.prepare_cached(
+        "SELECT d.day, d.views - coalesce((SELECT sum(a.count) FROM views_ahead a \
+         WHERE a.slug_key = d.slug_key AND a.page_id = d.page_id AND a.day = d.day), 0) \
+         FROM page_views_by_day d WHERE d.slug_key = ?1 AND d.page_id = ?2",
+    )?;
+    for (key, saved) in &mut pages {
+        let found = days.query_map(params![key.as_str(), to_i64(saved.page_id)], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        for day in found {
+            let (day, views) = day?;
+            if views > 0 {
+                saved.by_day.insert(day, to_u64(views));
+            }
+        }
+    }
+    drop(days);
+    drop(rows);
     Ok(Some(Due { through, pages }))
 }
 
@@ -128,13 +158,21 @@ pub fn load(conn: &mut Connection, saved: &[(String, Option<SavedCount>)]) -> Re
     let tx = conn.transaction()?;
     {
         let mut insert = tx.prepare_cached(
-            "INSERT OR REPLACE INTO view_checkpoints (slug_key, page_id, count, through) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT OR REPLACE INTO view_checkpoints (slug_key, page_id, count, through, by_day) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         let mut delete = tx.prepare_cached("DELETE FROM view_checkpoints WHERE slug_key = ?1")?;
         for (key, saved) in saved {
             match saved {
                 Some(c) => {
-                    insert.execute(params![key, to_i64(c.page_id), to_i64(c.count), to_i64(c.through)])?
+                    let by_day = serde_json::to_string(&c.by_day).unwrap_or_else(|_| "{}".to_owned());
+                    insert.execute(params![
+                        key,
+                        to_i64(c.page_id),
+                        to_i64(c.count),
+                        to_i64(c.through),
+                        by_day
+                    ])?
                 }
                 None => delete.execute([key])?,
             };
@@ -171,6 +209,13 @@ pub fn start_counts(conn: &Connection) -> Result<u64, ProjectionError> {
     let started = conn.execute(
         "UPDATE pages SET view_count = c.count FROM view_checkpoints c \
          WHERE c.slug_key = pages.slug_key AND c.page_id = pages.page_id",
+        [],
+    )?;
+    conn.execute(
+        "INSERT INTO page_views_by_day (slug_key, page_id, day, views) \
+         SELECT c.slug_key, c.page_id, d.key, d.value FROM view_checkpoints c \
+         JOIN pages p ON p.slug_key = c.slug_key AND p.page_id = c.page_id, json_each(c.by_day) d \
+         WHERE true ON CONFLICT (slug_key, page_id, day) DO UPDATE SET views = excluded.views",
         [],
     )?;
     Ok(started as u64)

@@ -127,6 +127,7 @@ async fn tallies_count_once_and_only_for_their_own_life_of_the_slug() {
     project_batch(&mut conn, vec![commit("cy", 1, 1, created("cy", "hi"))]).expect("projected");
     let tally = |seq, page_id, count| DeliveredTally {
         stream_sequence: seq,
+        day: "2026-02-14".to_owned(),
         pages: vec![PageViews { slug: "cy".to_owned(), page_id, count }],
     };
     let outcome = project_tallies(&mut conn, &[tally(1, 1, 3), tally(2, 1, 2), tally(1, 1, 3)]).expect("ok");
@@ -167,9 +168,11 @@ async fn the_content_hash_ignores_how_and_in_what_order_rows_were_written() {
     assert_ne!(first, hash::content_hash(&mut partial).expect("hash"));
 }
 
+/// Views tallied at `seq`: messages 1 to 3 on one day, later ones on the next.
 fn views(seq: u64, counts: &[(&str, u64, u64)]) -> DeliveredTally {
     DeliveredTally {
         stream_sequence: seq,
+        day: if seq <= 3 { "2026-02-13" } else { "2026-02-14" }.to_owned(),
         pages: counts
             .iter()
             .map(|(slug, page_id, count)| PageViews {
@@ -255,7 +258,9 @@ async fn counts_checkpointed_at_a_position_plus_later_tallies_rebuild_exactly() 
 
     // A rebuild from the checkpoints and only the tallies the stream still holds (3 to 5).
     let (_built_dir, mut built, mut built_read) = fresh_db().await;
-    let entries: Vec<_> = due.pages.iter().map(|(k, c)| (k.clone(), Some(*c))).collect();
+    let by_day: Vec<_> = due.pages.iter().map(|(k, c)| (k.as_str(), c.by_day.len())).collect();
+    assert_eq!(by_day, [("jo", 1), ("ka", 1)], "message 4, a day later, is above the position");
+    let entries: Vec<_> = due.pages.iter().map(|(k, c)| (k.clone(), Some(c.clone()))).collect();
     view_checkpoints::load(&mut built, &entries).expect("loaded");
     project_batch(&mut built, events).expect("projected");
     assert_eq!(view_checkpoints::start_counts(&built).expect("started"), 2);
@@ -263,6 +268,11 @@ async fn counts_checkpointed_at_a_position_plus_later_tallies_rebuild_exactly() 
     project_tallies(&mut built, &tallies[2..]).expect("ok");
     assert_eq!(view_counts(&mut built_read).await, view_counts(&mut live_read).await);
     assert_eq!(view_counts(&mut live_read).await, [("jo".to_owned(), 21), ("ka".to_owned(), 7)]);
+    for read in [&mut built_read, &mut live_read] {
+        let jo = pages::views_by_day(&mut *read, "jo", 1).await.expect("days");
+        assert_eq!(jo, [("2026-02-13".to_owned(), 4), ("2026-02-14".to_owned(), 17)]);
+    }
+    // The hash covers the views per day as well.
     assert_eq!(hash::content_hash(&mut built).expect("hash"), hash::content_hash(&mut live).expect("hash"));
 }
 

@@ -200,7 +200,12 @@ impl Feed for Tallies {
         stream_sequence: u64,
         (): &(),
     ) -> Result<DeliveredTally, MalformedTally> {
-        DeliveredTally::decode(message.subject.as_str(), &message.payload, stream_sequence, &self.prefix)
+        // Views count on the day the stream stored their tally (within a second of the views).
+        let day = message
+            .info()
+            .map(|info| info.published.date().to_string())
+            .map_err(|e| MalformedTally { stream_sequence, reason: format!("no stream time: {e}") })?;
+        DeliveredTally::decode(message.subject.as_str(), &message.payload, stream_sequence, day, &self.prefix)
     }
 
     fn stream_sequence(item: &DeliveredTally) -> u64 {

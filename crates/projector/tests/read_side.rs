@@ -180,6 +180,7 @@ fn create(slug: &str) -> PageCommand {
         recipient_name: None,
         template_id: None,
         edit_token_hash: EditToken::presented("tok").hash(),
+        notify: None,
     })
 }
 
@@ -903,7 +904,8 @@ async fn checkpoints_rewritten_while_a_build_loads_them_are_all_loaded() {
     let store = checkpointer::bucket(&js, &config.tallies).await.expect("bucket");
     let keys: Vec<String> = (0..20_000).map(|i| format!("page-{i:05}")).collect();
     let saved = |through: u64| {
-        serde_json::to_vec(&SavedCount { page_id: 1, count: through, through }).expect("encodes")
+        serde_json::to_vec(&SavedCount { page_id: 1, count: through, through, by_day: Default::default() })
+            .expect("encodes")
     };
     futures::stream::iter(keys.iter().map(|key| store.put(key, saved(1).into())))
         .buffer_unordered(256)

@@ -14,11 +14,9 @@ use crate::caller::Caller;
 use crate::config::ApiConfig;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{EditTokenHeader, Json, MinPosition, PageAuthor, PageSlug};
-use crate::metrics::Metrics;
 use crate::routes::positions::with_position;
 use crate::routes::refusals::{AuthorRefusals, BadPosition, BodyRefusals, RateLimited, Unavailable};
-use crate::use_cases::{CreateOutcome, PageCommands, PageExports, PageQueries};
-use crate::view_counts::ViewCounter;
+use crate::use_cases::{CreateOutcome, PageCommands, PageExports, PageQueries, PageVisits};
 use crate::wire::page::{
     CreatePageRequest, CreatedResponse, DeletedResponse, ExportResponse, ExportedEventResponse, HistoryEvent,
     HistoryResponse, PageResponse, QueuedResponse, UpdatePageRequest,
@@ -94,22 +92,24 @@ pub(crate) async fn create_page(
     }
 }
 
-/// Read a page, and count the view.
-#[utoipa::path(get, path = "/api/pages/{slug}", tag = "pages", params(PageSlug, MinPosition), responses(
+/// Read a page, and count the view. The first read by someone other than its author (a read
+/// without the page's `X-Edit-Token`) is recorded as its first open, for the author's
+/// insights.
+#[utoipa::path(get, path = "/api/pages/{slug}", tag = "pages", params(PageSlug, MinPosition,
+    ("X-Edit-Token" = Option<String>, Header, description = "The page's edit token, when its author reads it: the read is then not its first open")), responses(
     (status = 200, description = "The page", body = PageResponse),
     (status = 404, description = "No such page, or deleted", body = ErrorBody), BadPosition, RateLimited, Unavailable))]
 pub(crate) async fn get_page(
     State(queries): State<PageQueries>,
-    State(view_counts): State<ViewCounter>,
-    State(metrics): State<Metrics>,
+    State(visits): State<PageVisits>,
     caller: Caller,
     page: PageSlug,
     MinPosition { position }: MinPosition,
+    author: Result<EditTokenHeader, ApiError>,
 ) -> Result<Response, ApiError> {
     let answer =
         queries.read(&page.key, &caller.key, position).await?.ok_or(ApiError::NotFound("Page not found"))?;
-    view_counts.count(&page.key, answer.page_id);
-    metrics.view();
+    visits.visited(&page.key, answer.page_id, answer.opened, author.ok().map(|a| a.token));
     let json = PageResponse::with_one_more_view(&answer.json).map_or(answer.json, Bytes::from);
     Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], json).into_response())
 }
@@ -135,8 +135,9 @@ pub(crate) async fn update_page(
         sender_name: body.sender_name.map(Option::unwrap_or_default),
         recipient_name: body.recipient_name.map(Option::unwrap_or_default),
         template_id: body.template_id,
+        notify: None,
     };
-    let (updated, position) = commands.update(&key, changes, &caller.key).await?;
+    let (updated, position) = commands.update(&key, changes, body.notify_email, &caller.key).await?;
     Ok(with_position(json(StatusCode::OK, &PageResponse::from(&updated))?, position))
 }
 

@@ -14,8 +14,8 @@ use cqrs_es::AggregateError;
 use tracing::{Instrument, info_span};
 use ulid::Ulid;
 use valentine_domain::{
-    CreatePage, DeletePage, EditToken, EditTokenHash, Page, PageCommand, PageCreated, PageError, PageEvent,
-    Slug, UpdatePage,
+    AnswerPage, CreatePage, DeletePage, EditToken, EditTokenHash, NotifyChange, OpenPage, Page, PageCommand,
+    PageCreated, PageError, PageEvent, Reply, Slug, Unsubscribe, UpdatePage,
 };
 use valentine_eventstore::envelope::{format_timestamp, meta};
 use valentine_eventstore::{
@@ -60,6 +60,19 @@ pub(crate) enum CreateOutcome {
         /// The stream position of its creation.
         position: u64,
     },
+}
+
+/// A reply as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Answered {
+    /// What the recipient sent back.
+    pub answer: Reply,
+    /// How many times "No" ran away first.
+    pub dodges: u32,
+    /// When (RFC 3339).
+    pub answered_at: String,
+    /// The stream position of the reply.
+    pub position: u64,
 }
 
 /// Creating, changing and deleting pages; cheap to clone.
@@ -134,6 +147,7 @@ impl PageCommands {
             }
             None => (Ulid::new(), fresh_token().map_err(ApiError::internal)?),
         };
+        let notify = body.notify_email.clone().map(notify_change).transpose()?;
         let command = CreatePage {
             slug,
             title: body.title.unwrap_or_default(),
@@ -142,6 +156,7 @@ impl PageCommands {
             recipient_name: body.recipient_name,
             template_id: body.template_id,
             edit_token_hash: edit_token.hash(),
+            notify,
         };
         let event = command.check().map_err(|e| match e {
             PageError::Invalid(v) => ApiError::invalid(&v),
@@ -195,10 +210,12 @@ impl PageCommands {
     pub(crate) async fn update(
         &self,
         slug_key: &str,
-        changes: UpdatePage,
+        mut changes: UpdatePage,
+        notify_email: Option<Option<String>>,
         caller_key: &str,
     ) -> Result<(PageRow, u64), ApiError> {
         let h = &self.inner;
+        changes.notify = notify_email.map(|e| notify_change(e.unwrap_or_default())).transpose()?;
         h.limiter.check(Bucket::Edits, caller_key).await?;
         self.refuse_a_wrong_token(slug_key, &changes.edit_token, "update").await?;
         h.store.room_for_content().await?;
@@ -250,6 +267,69 @@ impl PageCommands {
         self.erase(slug_key, receipt.stream_sequence).await;
         self.await_projection(slug_key, receipt.stream_sequence).await?;
         Ok(Some(receipt.stream_sequence))
+    }
+
+    /// Records the recipient's reply to the page at `slug_key`, for the caller `caller_key`
+    /// (within its budget of replies). The first reply wins; any later one is refused.
+    ///
+    /// # Errors
+    /// `404` without a live page, `409` when it has its reply already, `422` for a reply that
+    /// does not fit its design, `429` over the budget, `503` when the event store is away.
+    pub(crate) async fn answer(
+        &self,
+        slug_key: &str,
+        answer: Reply,
+        dodges: u32,
+        caller_key: &str,
+    ) -> Result<Answered, ApiError> {
+        let h = &self.inner;
+        h.limiter.check(Bucket::Answers, caller_key).await?;
+        h.store.room_for_content().await?;
+        let command = PageCommand::Answer(AnswerPage { answer, dodges });
+        let receipt = self
+            .execute(slug_key, command, Ulid::new())
+            .await?
+            .ok_or_else(|| ApiError::internal("a reply recorded no event"))?;
+        let at = receipt.timestamp.ok_or_else(|| ApiError::internal("a new reply has no time"))?;
+        Ok(Answered { answer, dodges, answered_at: format_timestamp(at), position: receipt.stream_sequence })
+    }
+
+    /// Records the first open of the page at `slug_key` whose edit token hash is `life`, by
+    /// a reader who presented `presented` (its author's reads are not opens). Whether an event
+    /// was recorded.
+    ///
+    /// # Errors
+    /// When the event store is away.
+    pub(crate) async fn open(
+        &self,
+        slug_key: &str,
+        life: EditTokenHash,
+        presented: Option<EditToken>,
+    ) -> Result<bool, ApiError> {
+        if self.inner.store.room_for_content().await.is_err() {
+            // Near the store's quota an open is not worth one of the last events.
+            return Ok(false);
+        }
+        let command = PageCommand::Open(OpenPage { life, presented });
+        Ok(self.execute(slug_key, command, Ulid::new()).await?.is_some())
+    }
+
+    /// Stops mails about the page at `slug_key`, with the key of an unsubscribe link, for the
+    /// caller `caller_key` (within its budget of replies); the position of the change, if one
+    /// was recorded (a second unsubscribe records none).
+    ///
+    /// # Errors
+    /// `403` for a key that is not the page's, `404` without a live page, `429` over the
+    /// budget, `503` when the event store is away.
+    pub(crate) async fn unsubscribe(
+        &self,
+        slug_key: &str,
+        key: String,
+        caller_key: &str,
+    ) -> Result<Option<u64>, ApiError> {
+        self.inner.limiter.check(Bucket::Answers, caller_key).await?;
+        let command = PageCommand::Unsubscribe(Unsubscribe { key });
+        Ok(self.execute(slug_key, command, Ulid::new()).await?.map(|r| r.stream_sequence))
     }
 
     /// Carries out the erasure recorded at `stream_sequence` on `slug_key`: removes the
@@ -458,6 +538,12 @@ fn created_row(
     PageRow::created(slug_key, event, page_id, &format_timestamp(at), &command_id.to_string())
 }
 
+/// A new mail address (raw) with a fresh key for its unsubscribe link.
+fn notify_change(email: String) -> Result<NotifyChange, ApiError> {
+    let key = fresh_token().map_err(ApiError::internal)?;
+    Ok(NotifyChange { email, unsubscribe_key: key.expose().to_owned() })
+}
+
 /// Up to 2 ms per attempt so far, at random.
 fn jitter(attempt: u32) -> Duration {
     let mut byte = [0u8; 2];
@@ -475,6 +561,9 @@ fn refusal(err: AggregateError<PageError>) -> ApiError {
         AggregateError::UserError(PageError::NotFound) => ApiError::NotFound("Page not found"),
         AggregateError::UserError(PageError::WrongEditToken) => ApiError::WrongToken,
         AggregateError::UserError(PageError::TooManyChanges { limit }) => ApiError::TooManyChanges(limit),
+        AggregateError::UserError(PageError::AlreadyAnswered) => ApiError::AlreadyAnswered,
+        AggregateError::UserError(PageError::BadReply(why)) => ApiError::invalid_field("answer", why),
+        AggregateError::UserError(PageError::WrongUnsubscribeKey) => ApiError::WrongUnsubscribeLink,
         AggregateError::AggregateConflict => ApiError::Unavailable {
             detail: "The page is being changed right now; try again",
             retry_after: 1,
@@ -501,6 +590,9 @@ mod tests {
             (AggregateError::UserError(PageError::NotFound), 404, "not_found"),
             (AggregateError::UserError(PageError::WrongEditToken), 403, "wrong_token"),
             (AggregateError::UserError(PageError::TooManyChanges { limit: 5 }), 409, "too_many_changes"),
+            (AggregateError::UserError(PageError::AlreadyAnswered), 409, "already_answered"),
+            (AggregateError::UserError(PageError::BadReply("no")), 422, "invalid"),
+            (AggregateError::UserError(PageError::WrongUnsubscribeKey), 403, "wrong_token"),
             (AggregateError::AggregateConflict, 503, "unavailable"),
             (
                 AggregateError::UnexpectedError(Box::new(EventStoreError::Rejected("full".into()))),

@@ -115,6 +115,7 @@ fn event_data(event: &PageEvent) -> serde_json::Value {
         value.as_object_mut().and_then(|o| o.values_mut().next()).map(std::mem::take).unwrap_or_default();
     if let Some(fields) = inner.as_object_mut() {
         fields.remove("edit_token_hash");
+        fields.remove("unsubscribe_key");
     }
     inner
 }

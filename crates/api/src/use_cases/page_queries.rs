@@ -39,6 +39,8 @@ pub(crate) struct PageAnswer {
     pub page_id: u64,
     /// The read model position it reflects at least.
     pub as_of: u64,
+    /// Whether someone other than its author has opened it (as of `as_of`).
+    pub opened: bool,
     /// The page as JSON.
     pub json: Bytes,
 }
@@ -112,6 +114,7 @@ impl PageQueries {
         let answer = PageAnswer {
             page_id: u64::try_from(row.page_id).unwrap_or_default(),
             as_of,
+            opened: row.first_opened_at.is_some(),
             json: Bytes::from(serde_json::to_vec(&PageResponse::from(&row)).map_err(ApiError::internal)?),
         };
         if let Some(version) = version {
@@ -229,6 +232,32 @@ impl PageQueries {
         Ok((row, events))
     }
 
+    /// The views of the page `page_id` at `slug_key` per UTC day, oldest first.
+    ///
+    /// # Errors
+    /// When SQLite fails.
+    pub(crate) async fn views_by_day(
+        &self,
+        slug_key: &str,
+        page_id: i64,
+    ) -> Result<Vec<(String, i64)>, ApiError> {
+        Ok(pages::views_by_day(&self.db, slug_key, page_id).await?)
+    }
+
+    /// Spends one of the reader `caller_key`'s reads, then waits for the read model to reach
+    /// `min_position`.
+    ///
+    /// # Errors
+    /// `429` over the budget; `503` when the read model stays behind.
+    pub(crate) async fn budgeted_reach(
+        &self,
+        caller_key: &str,
+        min_position: Option<u64>,
+    ) -> Result<u64, ApiError> {
+        self.limiter.check(Bucket::Reads, caller_key).await?;
+        self.positions.reach(min_position).await
+    }
+
     /// Whether the read model answers a trivial query: for readiness.
     ///
     /// # Errors
@@ -241,9 +270,9 @@ impl PageQueries {
     }
 }
 
-/// Cached form: `<page id> <as of>\n<json>`.
+/// Cached form: `<page id> <as of> <1 if opened, else 0>\n<json>`.
 fn encode_page(answer: &PageAnswer) -> Vec<u8> {
-    let head = format!("{} {}\n", answer.page_id, answer.as_of);
+    let head = format!("{} {} {}\n", answer.page_id, answer.as_of, u8::from(answer.opened));
     let mut out = Vec::with_capacity(head.len() + answer.json.len());
     out.extend_from_slice(head.as_bytes());
     out.extend_from_slice(&answer.json);
@@ -252,10 +281,18 @@ fn encode_page(answer: &PageAnswer) -> Vec<u8> {
 
 fn decode_page(value: Vec<u8>) -> Option<PageAnswer> {
     let newline = value.iter().position(|b| *b == b'\n')?;
-    let (page_id, as_of) = std::str::from_utf8(&value[..newline]).ok()?.split_once(' ')?;
-    let (page_id, as_of) = (page_id.parse().ok()?, as_of.parse().ok()?);
+    let mut head = std::str::from_utf8(&value[..newline]).ok()?.split(' ');
+    let (page_id, as_of) = (head.next()?.parse().ok()?, head.next()?.parse().ok()?);
+    let opened = match head.next()? {
+        "1" => true,
+        "0" => false,
+        _ => return None,
+    };
+    if head.next().is_some() {
+        return None;
+    }
     let json = Bytes::from(value).slice(newline + 1..);
-    Some(PageAnswer { page_id, as_of, json })
+    Some(PageAnswer { page_id, as_of, opened, json })
 }
 
 /// Cached form of a slug's availability: `<1 if taken, else 0> <as of>`.
@@ -275,10 +312,14 @@ mod tests {
 
     #[test]
     fn a_cached_answer_decodes_to_what_was_encoded() {
-        let answer =
-            PageAnswer { page_id: 42, as_of: 77, json: Bytes::from_static(b"{\"id\":42,\"x\":\"a\\nb\"}") };
+        let answer = PageAnswer {
+            page_id: 42,
+            as_of: 77,
+            opened: true,
+            json: Bytes::from_static(b"{\"id\":42,\"x\":\"a\\nb\"}"),
+        };
         let decoded = decode_page(encode_page(&answer)).expect("decodes");
-        assert_eq!((decoded.page_id, decoded.as_of), (42, 77));
+        assert_eq!((decoded.page_id, decoded.as_of, decoded.opened), (42, 77, true));
         assert_eq!(decoded.json, answer.json);
         assert_eq!(decode_taken(b"1 9"), Some((true, 9)));
         assert_eq!(decode_taken(b"0 0"), Some((false, 0)));
@@ -289,6 +330,8 @@ mod tests {
         assert!(decode_page(b"no newline".to_vec()).is_none());
         assert!(decode_page(b"x\n{}".to_vec()).is_none());
         assert!(decode_page(b"42\n{}".to_vec()).is_none(), "an entry from before positions");
+        assert!(decode_page(b"42 7\n{}".to_vec()).is_none(), "an entry from before opens");
+        assert!(decode_page(b"42 7 2\n{}".to_vec()).is_none());
         for damaged in [&b"1"[..], b"2 5", b"1 x", b""] {
             assert!(decode_taken(damaged).is_none());
         }

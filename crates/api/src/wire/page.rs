@@ -102,6 +102,11 @@ pub(crate) struct CreatePageRequest {
     #[serde(default)]
     #[schema(schema_with = template_id_schema)]
     pub template_id: Option<String>,
+    /// Optional: an e-mail address for a mail on the page's first open and on the
+    /// recipient's reply (at most 254 characters). Never shown publicly; erased with the page.
+    #[serde(default)]
+    #[schema(max_length = 254)]
+    pub notify_email: Option<String>,
 }
 
 /// `template_id` in a request: one of the eight ids, or `null`.
@@ -164,6 +169,10 @@ pub(crate) struct UpdatePageRequest {
     #[serde(default)]
     #[schema(schema_with = template_id_schema)]
     pub template_id: Option<String>,
+    /// A new address for mails about the page; blank or `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 254)]
+    pub notify_email: Option<Option<String>>,
 }
 
 /// Tells a field set to `null` (`Some(None)`) from an absent one (`None`).
@@ -185,7 +194,8 @@ pub(crate) struct HistoryEvent {
     pub sequence: i64,
     /// Where the event sits in the whole event stream.
     pub stream_sequence: i64,
-    /// `PageCreated`, `PageUpdated` or `PageDeleted`.
+    /// `PageCreated`, `PageUpdated`, `NotificationsSet`, `PageOpened`, `PageAnswered`,
+    /// `PageDeleted` or `PageErased`.
     pub event_type: String,
     /// When it happened (RFC 3339, UTC).
     pub occurred_at: String,

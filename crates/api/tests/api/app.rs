@@ -103,6 +103,7 @@ async fn spawn_servers_on(redis: TestRedis, adjust: impl FnOnce(&mut ApiConfig))
         page_edits_per_hour: 0,
         job_polls_per_minute: 0,
         reads_per_minute: 0,
+        answers_per_minute: 0,
         sync_wait: Duration::from_secs(10),
         ip_hash_secret: Some(SecretString::from("test secret")),
         ..ApiConfig::default()
@@ -295,6 +296,19 @@ impl TestApp {
         let body: Value = response.json().await.expect("JSON");
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body
+    }
+
+    /// Reads the page `slug` as a visitor (its first open) and waits until the open is
+    /// projected, so that no later read of it records one (and no projection of an open
+    /// empties the page's cached answers afterwards).
+    pub(crate) async fn opened(&self, slug: &str, token: &str) {
+        assert_eq!(self.get(&format!("/api/pages/{slug}")).await.status(), StatusCode::OK);
+        self.eventually("the page's first open to be projected", || async {
+            let response = self.authors_read(slug, "insights", Some(token)).await;
+            let seen: Value = response.json().await.unwrap_or_default();
+            seen["first_opened_at"].is_string()
+        })
+        .await;
     }
 
     /// Waits until `check` holds, polling; panics after [`PATIENCE`].

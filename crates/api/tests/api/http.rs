@@ -242,6 +242,10 @@ async fn the_openapi_document_lists_every_route() {
         ("/api/pages/{slug}", &["get", "patch", "delete"]),
         ("/api/pages/{slug}/history", &["get"]),
         ("/api/pages/{slug}/export", &["get"]),
+        ("/api/pages/{slug}/answer", &["post"]),
+        ("/api/pages/{slug}/insights", &["get"]),
+        ("/api/pages/{slug}/insights/stream", &["get"]),
+        ("/api/pages/{slug}/unsubscribe", &["post"]),
         ("/api/openapi.json", &["get"]),
         ("/health", &["get"]),
         ("/ready", &["get"]),
@@ -251,7 +255,7 @@ async fn the_openapi_document_lists_every_route() {
             assert!(paths[path][*method].is_object(), "{method} {path} missing");
         }
     }
-    assert_eq!(paths.len(), 13, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 17, "{:?}", paths.keys().collect::<Vec<_>>());
     for method in ["get", "patch", "delete"] {
         let params: Vec<(&str, &str)> = paths["/api/pages/{slug}"][method]["parameters"]
             .as_array()
@@ -260,7 +264,13 @@ async fn the_openapi_document_lists_every_route() {
             .map(|p| (p["name"].as_str().unwrap_or_default(), p["in"].as_str().unwrap_or_default()))
             .collect();
         assert!(params.contains(&("slug", "path")), "{method}: {params:?}");
-        assert_eq!(params.contains(&("X-Edit-Token", "header")), method != "get", "{method}: {params:?}");
+        // Every method takes the token; a read only to tell its author's reads apart.
+        assert!(params.contains(&("X-Edit-Token", "header")), "{method}: {params:?}");
+        let token = paths["/api/pages/{slug}"][method]["parameters"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == "X-Edit-Token"))
+            .expect("the token");
+        assert_eq!(token["required"].as_bool().unwrap_or(false), method != "get", "{method}: {token}");
     }
     let statuses = |path: &str, method: &str| -> Vec<String> {
         paths[path][method]["responses"].as_object().expect("responses").keys().cloned().collect()

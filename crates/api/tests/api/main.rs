@@ -1,6 +1,7 @@
 //! The API on real servers, as one test binary: `app` starts it (with a projector) for each
 //! test; the modules test one surface each.
 
+mod answers;
 mod app;
 mod connections;
 mod docs;

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use reqwest::{Response, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -139,7 +139,8 @@ async fn every_write_answer_carries_the_stream_position_of_its_event() {
     // ... and from the cache, like a read naming none: a made-up position costs no more
     // (as many Redis commands as a plain read that hits the cache, no refill).
     let live = unique_slug("cached");
-    app.create(&live).await;
+    let created = app.create(&live).await;
+    app.opened(&live, created["edit_token"].as_str().expect("a token")).await;
     assert_eq!(app.get(&format!("/api/pages/{live}")).await.status(), StatusCode::OK);
     let mut redis = app.redis().client().get_multiplexed_async_connection().await.expect("redis");
     let mut commands = async || {
@@ -258,11 +259,14 @@ async fn a_cached_answer_older_than_the_position_a_read_names_is_not_served() {
     let slug = unique_slug("as-of");
     let created = app.post_json("/api/pages", &page_body(&slug)).await;
     let at = position_of(&created);
+    let token =
+        created.json::<Value>().await.expect("JSON")["edit_token"].as_str().expect("a token").to_owned();
+    app.opened(&slug, &token).await;
     let page = format!("/api/pages/{slug}");
     let (_, fresh) = answer(app.get(&page).await).await;
     let mut redis = app.redis().client().get_multiplexed_async_connection().await.expect("redis");
     let keys = app.config.read_model.cache_keys();
-    let stale = format!("{} 0\n{}", fresh["id"], json!({ "id": fresh["id"], "title": "Stale" }));
+    let stale = format!("{} 0 1\n{}", fresh["id"], json!({ "id": fresh["id"], "title": "Stale" }));
     redis::cmd("SET").arg(keys.page(&slug)).arg(&stale).query_async::<()>(&mut redis).await.expect("set");
     redis::cmd("SET")
         .arg(keys.slug_check(&slug))

@@ -122,6 +122,7 @@ async fn the_page_cache_fills_invalidates_and_reads_its_writes_on_every_master()
     let mut tokens = Vec::new();
     for (node, slug) in slugs.iter().enumerate() {
         tokens.push(app.create(slug).await["edit_token"].as_str().expect("a token").to_owned());
+        app.opened(slug, &tokens[node]).await;
         let (status, page) = answer(app.get(&format!("/api/pages/{slug}")).await).await;
         assert_eq!((status, &page["title"]), (StatusCode::OK, &json!("Be mine")));
         let (_, check) = answer(app.get(&format!("/api/slugs/check/{slug}")).await).await;
@@ -155,7 +156,7 @@ async fn the_page_cache_fills_invalidates_and_reads_its_writes_on_every_master()
 
         // Reads are served from the cluster: an answer older than the position a read names
         // is passed over, and refreshed.
-        let stale = format!("{} 0\n{}", fresh["id"], json!({ "id": fresh["id"], "title": "Stale" }));
+        let stale = format!("{} 0 1\n{}", fresh["id"], json!({ "id": fresh["id"], "title": "Stale" }));
         let mut master =
             cluster.node_client(node).get_multiplexed_async_connection().await.expect("a master");
         redis::cmd("SET").arg(keys.page(slug)).arg(&stale).query_async::<()>(&mut master).await.expect("set");

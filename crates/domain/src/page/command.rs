@@ -1,6 +1,7 @@
 //! What callers ask of a page.
 
 use super::event::ErasedEvent;
+use crate::reply::Reply;
 use crate::slug::Slug;
 use crate::token::{EditToken, EditTokenHash};
 
@@ -16,16 +17,26 @@ pub enum PageCommand {
     Delete(DeletePage),
     /// Erase whatever the slug still holds, without a token: an operator's erasure.
     Erase(ErasePage),
+    /// Record a reader's first look at the page, unless it is its author's.
+    Open(OpenPage),
+    /// Record the recipient's reply.
+    Answer(AnswerPage),
+    /// Stop mails about the page, with the key of an unsubscribe link.
+    Unsubscribe(Unsubscribe),
 }
 
 impl PageCommand {
-    /// The command's name in metrics and spans: `create`, `update`, `delete` or `erase`.
+    /// The command's name in metrics and spans: `create`, `update`, `delete`, `erase`, `open`,
+    /// `answer` or `unsubscribe`.
     pub fn name(&self) -> &'static str {
         match self {
             Self::Create(_) => "create",
             Self::Update(_) => "update",
             Self::Delete(_) => "delete",
             Self::Erase(_) => "erase",
+            Self::Open(_) => "open",
+            Self::Answer(_) => "answer",
+            Self::Unsubscribe(_) => "unsubscribe",
         }
     }
 }
@@ -47,6 +58,18 @@ pub struct CreatePage {
     pub template_id: Option<String>,
     /// Hash of the edit token the caller generated and will hand to the author.
     pub edit_token_hash: EditTokenHash,
+    /// Where to send mails about the page, if anywhere.
+    pub notify: Option<NotifyChange>,
+}
+
+/// A new address for mails about a page (raw: the aggregate trims and checks it; blank
+/// removes the address), with a fresh random key for its unsubscribe link.
+#[derive(Debug, Clone)]
+pub struct NotifyChange {
+    /// The address, raw.
+    pub email: String,
+    /// A fresh random key (URL-safe), used if the address changes.
+    pub unsubscribe_key: String,
 }
 
 impl CreatePage {
@@ -72,6 +95,8 @@ pub struct UpdatePage {
     pub recipient_name: Option<String>,
     /// New template id.
     pub template_id: Option<String>,
+    /// A new address for mails (blank removes it).
+    pub notify: Option<NotifyChange>,
 }
 
 impl UpdatePage {
@@ -84,6 +109,7 @@ impl UpdatePage {
             sender_name: None,
             recipient_name: None,
             template_id: None,
+            notify: None,
         }
     }
 }
@@ -104,4 +130,30 @@ pub struct ErasePage {
     pub reason: String,
     /// The skeleton of the events the erasure removes, read from the stream by the caller.
     pub erasing: Vec<ErasedEvent>,
+}
+
+/// Record that someone opened the page: the API sends it on a read of a page not yet opened.
+#[derive(Debug, Clone)]
+pub struct OpenPage {
+    /// The edit token hash of the page that was read: an open of an earlier life of the
+    /// slug does not count for a new one.
+    pub life: EditTokenHash,
+    /// The edit token the reader presented, if any: its author's reads are not opens.
+    pub presented: Option<EditToken>,
+}
+
+/// The recipient's reply.
+#[derive(Debug, Clone)]
+pub struct AnswerPage {
+    /// What they send back.
+    pub answer: Reply,
+    /// How many times "No" ran away first.
+    pub dodges: u32,
+}
+
+/// Stop mails about a page, from its unsubscribe link.
+#[derive(Debug, Clone)]
+pub struct Unsubscribe {
+    /// The link's key.
+    pub key: String,
 }

@@ -24,4 +24,13 @@ pub enum PageError {
         /// The most events one page's life may hold.
         limit: u32,
     },
+    /// The page has its reply already: a page takes one.
+    #[error("This page has already been answered")]
+    AlreadyAnswered,
+    /// The reply does not fit the page's design, or its dodges are out of bounds.
+    #[error("{0}")]
+    BadReply(&'static str),
+    /// The unsubscribe link's key is not the page's current one.
+    #[error("This unsubscribe link is not valid for this page")]
+    WrongUnsubscribeKey,
 }

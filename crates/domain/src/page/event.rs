@@ -5,6 +5,7 @@ use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
 use crate::content::Field;
+use crate::reply::Reply;
 use crate::template::TemplateId;
 use crate::token::EditTokenHash;
 
@@ -21,6 +22,13 @@ pub enum PageEvent {
     /// Every earlier event of the slug was erased (its author deleted the page, or an operator
     /// erased it on request); the slug is free again.
     PageErased(PageErased),
+    /// Someone other than its author opened the page for the first time.
+    PageOpened(PageOpened),
+    /// The recipient replied; a page takes one reply.
+    PageAnswered(PageAnswered),
+    /// The author gave, changed or removed the address for mails about the page (or the
+    /// address's owner unsubscribed).
+    NotificationsSet(NotificationsSet),
 }
 
 impl PageEvent {
@@ -32,6 +40,12 @@ impl PageEvent {
     pub const DELETED: &'static str = "PageDeleted";
     /// `event_type` of [`PageEvent::PageErased`].
     pub const ERASED: &'static str = "PageErased";
+    /// `event_type` of [`PageEvent::PageOpened`].
+    pub const OPENED: &'static str = "PageOpened";
+    /// `event_type` of [`PageEvent::PageAnswered`].
+    pub const ANSWERED: &'static str = "PageAnswered";
+    /// `event_type` of [`PageEvent::NotificationsSet`].
+    pub const NOTIFICATIONS_SET: &'static str = "NotificationsSet";
     /// The version of every current event shape.
     pub const VERSION: &'static str = "1.0";
 }
@@ -49,7 +63,10 @@ impl PageEvent {
                 fields
             }
             Self::PageUpdated(e) => e.changed_fields(),
-            Self::PageDeleted(_) | Self::PageErased(_) => Vec::new(),
+            Self::NotificationsSet(_) => vec![Field::NotifyEmail],
+            Self::PageDeleted(_) | Self::PageErased(_) | Self::PageOpened(_) | Self::PageAnswered(_) => {
+                Vec::new()
+            }
         }
     }
 }
@@ -61,6 +78,9 @@ impl DomainEvent for PageEvent {
             Self::PageUpdated(_) => Self::UPDATED,
             Self::PageDeleted(_) => Self::DELETED,
             Self::PageErased(_) => Self::ERASED,
+            Self::PageOpened(_) => Self::OPENED,
+            Self::PageAnswered(_) => Self::ANSWERED,
+            Self::NotificationsSet(_) => Self::NOTIFICATIONS_SET,
         }
         .to_owned()
     }
@@ -163,6 +183,30 @@ pub struct ErasedEvent {
     pub occurred_at: String,
 }
 
+/// A first open of the page by someone other than its author. Its time is the event's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageOpened {}
+
+/// The recipient's reply. Its time is the event's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageAnswered {
+    /// What they sent back.
+    pub answer: Reply,
+    /// How many times "No" ran away first (proposals; 0 otherwise).
+    pub dodges: u32,
+}
+
+/// Where mails about the page go: an address and the key of its unsubscribe link, or
+/// neither.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationsSet {
+    /// The address; `None` sends no mail.
+    pub email: Option<String>,
+    /// The random key of the address's unsubscribe link (kept after an unsubscribe, so the
+    /// link keeps working).
+    pub unsubscribe_key: Option<String>,
+}
+
 /// Who erased a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -250,6 +294,27 @@ mod tests {
             json!({ "PageErased": { "by": "operator", "reason": "ticket 7", "erased": [] } })
         );
         assert_eq!(by_operator.event_type(), "PageErased");
+    }
+
+    #[test]
+    fn stored_json_shapes_of_opens_answers_and_notifications_are_stable() {
+        let opened = PageEvent::PageOpened(PageOpened {});
+        assert_eq!(serde_json::to_value(&opened).expect("json"), json!({ "PageOpened": {} }));
+        let answered = PageEvent::PageAnswered(PageAnswered { answer: Reply::Yes, dodges: 2 });
+        assert_eq!(
+            serde_json::to_value(&answered).expect("json"),
+            json!({ "PageAnswered": { "answer": "yes", "dodges": 2 } })
+        );
+        let set = PageEvent::NotificationsSet(NotificationsSet {
+            email: Some("ana@example.com".to_owned()),
+            unsubscribe_key: Some("k".to_owned()),
+        });
+        assert_eq!(
+            serde_json::to_value(&set).expect("json"),
+            json!({ "NotificationsSet": { "email": "ana@example.com", "unsubscribe_key": "k" } })
+        );
+        assert_eq!(set.changed_fields(), [Field::NotifyEmail]);
+        assert_eq!(answered.event_type(), "PageAnswered");
     }
 
     #[test]

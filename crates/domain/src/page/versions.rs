@@ -12,7 +12,8 @@
 //! - each new version adds its own folder to the golden corpus (`crates/cli/tests/corpus/`).
 //!
 //! Every event type is at its first version, `1.0`; `PageErased` was added at `1.0` beside
-//! `PageDeleted` (which stays readable as it was written), so no upcaster is needed yet.
+//! `PageDeleted` (which stays readable as it was written), and `PageOpened`, `PageAnswered`
+//! and `NotificationsSet` as new types at `1.0`, so no upcaster is needed yet.
 
 use std::str::FromStr;
 
@@ -21,11 +22,14 @@ use cqrs_es::persist::{EventUpcaster, SemanticVersion, SerializedEvent};
 use super::PageEvent;
 
 /// Each event type and the version this build writes.
-pub const CURRENT: [(&str, &str); 4] = [
+pub const CURRENT: [(&str, &str); 7] = [
     (PageEvent::CREATED, PageEvent::VERSION),
     (PageEvent::UPDATED, PageEvent::VERSION),
     (PageEvent::DELETED, PageEvent::VERSION),
     (PageEvent::ERASED, PageEvent::VERSION),
+    (PageEvent::OPENED, PageEvent::VERSION),
+    (PageEvent::ANSWERED, PageEvent::VERSION),
+    (PageEvent::NOTIFICATIONS_SET, PageEvent::VERSION),
 ];
 
 /// The upcasters of page events, oldest first.

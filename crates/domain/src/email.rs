@@ -1,0 +1,87 @@
+//! The address an author may give for mails about their page: checked for shape only (the
+//! mail server decides the rest), trimmed, bounded.
+
+use crate::content::{Field, Violation};
+
+/// Longest address (RFC 5321's limit on a forward path).
+pub const EMAIL_MAX: usize = 254;
+
+/// The address in `raw` after trimming; `None` when blank (no mails).
+///
+/// # Errors
+/// [`Violation::BadEmail`] for an address that is too long, lacks a local part or a domain
+/// with a dot, holds whitespace, control characters or more than one `@`, or characters that
+/// could break a mail header (`<`, `>`, `,`, `;`, quotes, backslashes).
+pub fn notify_email(raw: &str) -> Result<Option<String>, Violation> {
+    let value = raw.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let bad = Violation::BadEmail;
+    if value.chars().nth(EMAIL_MAX).is_some() {
+        return Err(bad);
+    }
+    let (local, domain) = value.split_once('@').ok_or(bad)?;
+    let unsafe_char = |c: char| {
+        c.is_whitespace()
+            || c.is_control()
+            || matches!(c, '@' | '<' | '>' | ',' | ';' | '"' | '\\' | '(' | ')')
+    };
+    if local.is_empty() || local.len() > 64 || local.chars().any(unsafe_char) {
+        return Err(bad);
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    let label_ok = |l: &&str| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+    };
+    if labels.len() < 2 || !labels.iter().all(label_ok) {
+        return Err(bad);
+    }
+    Ok(Some(value.to_owned()))
+}
+
+/// The field an address belongs to.
+pub const FIELD: Field = Field::NotifyEmail;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_addresses_pass_trimmed_and_blank_means_none() {
+        assert_eq!(notify_email("  ana@example.com "), Ok(Some("ana@example.com".to_owned())));
+        assert_eq!(
+            notify_email("a.b+tag@mail.example.co.uk"),
+            Ok(Some("a.b+tag@mail.example.co.uk".to_owned()))
+        );
+        assert_eq!(notify_email("josé@bücher.de"), Ok(Some("josé@bücher.de".to_owned())));
+        assert_eq!(notify_email("   "), Ok(None));
+    }
+
+    #[test]
+    fn what_could_break_a_header_or_is_no_address_is_refused() {
+        let long = format!("{}@example.com", "a".repeat(250));
+        for bad in [
+            "ana",
+            "@example.com",
+            "ana@",
+            "ana@localhost",
+            "ana@@example.com",
+            "a@b@example.com",
+            "ana smith@example.com",
+            "ana@exa mple.com",
+            "ana@example.com\r\nBcc: x@y.z",
+            "<ana@example.com>",
+            "ana@example.com, bob@example.com",
+            "\"ana\"@example.com",
+            "ana@-example.com",
+            "ana@example..com",
+            long.as_str(),
+        ] {
+            assert_eq!(notify_email(bad), Err(Violation::BadEmail), "{bad:?}");
+        }
+    }
+}
