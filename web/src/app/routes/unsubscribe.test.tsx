@@ -26,7 +26,10 @@ describe("the unsubscribe link at /:slug/unsubscribe", () => {
     );
     expect(screen.getByTestId("unsubscribe").dataset.state).toBe("working");
     await waitFor(() => expect(screen.getByTestId("unsubscribe").dataset.state).toBe("done"));
-    expect(screen.getByRole("heading", { level: 1 }).textContent).toBe("You won't get more e-mails about this page");
+    // The heading's hyphen never breaks its line: "e\u2011mails".
+    expect(screen.getByRole("heading", { level: 1 }).textContent).toBe(
+      "You won't get more e\u2011mails about this page",
+    );
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatchObject({ method: "POST", url: "/api/pages/AliceAndBob/unsubscribe?token=unsub_tok-1" });
     expect(window.location.hash).toBe("");

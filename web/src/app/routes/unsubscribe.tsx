@@ -102,7 +102,7 @@ export function UnsubscribeRoute() {
         {outcome.kind === "done" && (
           <>
             <Emblem kind="letter" />
-            <h1 className="screen-title">You won't get more e-mails about this page</h1>
+            <h1 className="screen-title">You won't get more e{"\u2011"}mails about this page</h1>
             <p role="status">
               We won't write to you about <strong className="nowrap">/{slug}</strong> again. Nothing else about the page
               has changed.

@@ -10,6 +10,8 @@ type NotifyEmailFieldProps = {
   /** Said under the label: what the address is for. */
   hint?: ReactNode;
   disabled?: boolean;
+  /** Marked "(optional)" where it sits among fields that are not. */
+  optional?: boolean;
 };
 
 /** An e-mail address for the mails about a page's first open and its answer. */
@@ -22,6 +24,7 @@ export function NotifyEmailField({
   label = "Your e-mail",
   hint = "We'll write to you once when your page is first opened, and once when it is answered.",
   disabled = false,
+  optional = true,
 }: NotifyEmailFieldProps) {
   const hintId = `${id}-hint`;
   const errorId = `${id}-error`;
@@ -29,7 +32,7 @@ export function NotifyEmailField({
     <div className={`field ${error ? "field--error" : ""}`}>
       <label className="field-label" htmlFor={id}>
         {label}
-        <span className="field-optional"> (optional)</span>
+        {optional && <span className="field-optional"> (optional)</span>}
       </label>
       <p className="field-hint" id={hintId}>
         {hint} The address is used only for these e-mails and is erased with the page.

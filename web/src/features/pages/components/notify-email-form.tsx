@@ -92,6 +92,7 @@ export function NotifyEmailForm({ slug, token, current, onTokenRejected }: Notif
       <NotifyEmailField
         id="notify-email"
         label="E-mail for notifications"
+        optional={false}
         hint="Get one e-mail when your page is first opened, and one when it is answered."
         value={value}
         onChange={(next) => {
