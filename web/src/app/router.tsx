@@ -4,6 +4,7 @@ import { createBrowserRouter, RouterProvider, type RouteObject } from "react-rou
 import { CreateRoute } from "./routes/create/create";
 import { EditRoute } from "./routes/edit/edit";
 import { NotFoundRoute } from "./routes/not-found";
+import { UnsubscribeRoute } from "./routes/unsubscribe";
 import { ViewRoute } from "./routes/view";
 import { RouteBoundary, RouterErrorFallback } from "./route-boundary";
 
@@ -33,6 +34,14 @@ export const routes: RouteObject[] = [
         element: (
           <RouteBoundary>
             <EditRoute />
+          </RouteBoundary>
+        ),
+      },
+      {
+        path: ":slug/unsubscribe",
+        element: (
+          <RouteBoundary>
+            <UnsubscribeRoute />
           </RouteBoundary>
         ),
       },

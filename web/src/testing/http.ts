@@ -103,3 +103,57 @@ export const sampleExport = {
     },
   ],
 };
+
+/**
+ * A `text/event-stream` answer to write to while the app reads it. Each `response(call)`
+ * opens a new stream (the latest one is written to); aborting the call ends it with an
+ * error, as a real aborted fetch does.
+ */
+export function eventStream() {
+  const encoder = new TextEncoder();
+  let current: ReadableStreamDefaultController<Uint8Array> | null = null;
+  let opened = 0;
+  return {
+    response(call: Call): Response {
+      opened += 1;
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          current = controller;
+          call.signal?.addEventListener("abort", () => {
+            try {
+              controller.error(call.signal?.reason ?? new DOMException("aborted", "AbortError"));
+            } catch {
+              // Already closed.
+            }
+          });
+        },
+      });
+      return new Response(body, { status: 200, headers: { "Content-Type": "text/event-stream" } });
+    },
+    /** Writes raw text to the latest stream. */
+    send(text: string): void {
+      current?.enqueue(encoder.encode(text));
+    },
+    /** Writes one event with `data` as JSON. */
+    event(name: string, data: unknown): void {
+      this.send(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+    },
+    /** Ends the latest stream, as a server closing it. */
+    close(): void {
+      current?.close();
+      current = null;
+    },
+    get opened(): number {
+      return opened;
+    },
+  };
+}
+
+/** The sample page's insights: not opened, not answered, no address. */
+export const sampleInsights = {
+  first_opened_at: null,
+  views_total: 0,
+  views_by_day: [],
+  answer: null,
+  notify_email: null,
+};

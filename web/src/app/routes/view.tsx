@@ -6,7 +6,9 @@ import { Emblem } from "@/components/ui/emblem";
 import { Notice } from "@/components/ui/notice";
 import { Spinner } from "@/components/ui/spinner";
 import { paths } from "@/config/paths";
+import { useReply } from "@/features/answers/hooks/use-reply";
 import { getPage } from "@/features/pages/api/get-page";
+import type { Page } from "@/features/pages/types/page";
 import { recallToken } from "@/features/pages/utils/edit-token";
 import { slugFormatProblem } from "@/features/slugs/utils/slug-rules";
 import { ApiError, errorMessage } from "@/lib/api-client";
@@ -21,7 +23,7 @@ export function ViewRoute() {
 }
 
 function PageView({ slug }: { slug: string }) {
-  const { resource, reload } = useResource((signal) => getPage(slug, signal), [slug]);
+  const { resource, reload } = useResource((signal) => getPage(slug, { signal, editToken: recallToken(slug) }), [slug]);
   useDocumentTitle(resource.state === "ready" ? resource.data.title : null);
 
   if (resource.state === "loading") {
@@ -47,11 +49,16 @@ function PageView({ slug }: { slug: string }) {
     );
   }
 
-  const page = resource.data;
+  return <LoadedPage key={`${resource.data.slug}:${resource.data.id}`} page={resource.data} />;
+}
+
+/** The page in its design, with the visitor's one reply. */
+function LoadedPage({ page }: { page: Page }) {
   const canEdit = recallToken(page.slug) !== null;
+  const reply = useReply(page, { author: canEdit });
   return (
     <main id="main" className="viewer">
-      <PageDesign content={page} templateId={page.template_id} />
+      <PageDesign content={page} templateId={page.template_id} reply={reply} />
       <footer className="viewer-footer">
         <Link to={paths.home()} className="viewer-link" data-testid="make-your-own">
           Make your own ♥

@@ -3,13 +3,14 @@ import { useEffect, useRef, useState, type CSSProperties } from "react";
 import { launchConfetti } from "@/components/effects/confetti";
 import { FloatingHearts } from "@/components/effects/floating-hearts";
 
+import { HeartReply } from "./heart-reply";
 import { DesignTitle, FromLine, Message, ToLine } from "./parts";
 import type { DesignProps } from "./types";
 
 export const COUNTDOWN_SECONDS = 10;
 
 /** Countdown Reveal: ten seconds of suspense (skippable), then the message and confetti. */
-export function CountdownDesign({ content, style, startRevealed, onReveal }: DesignProps) {
+export function CountdownDesign({ content, style, startRevealed, onReveal, reply }: DesignProps) {
   const [remaining, setRemaining] = useState(startRevealed ? 0 : COUNTDOWN_SECONDS);
   const revealedOnce = useRef(startRevealed);
   const revealed = remaining <= 0;
@@ -36,6 +37,7 @@ export function CountdownDesign({ content, style, startRevealed, onReveal }: Des
           <DesignTitle>{content.title}</DesignTitle>
           <Message content={content} />
           <FromLine content={content} lead="With all my love," />
+          <HeartReply reply={reply} label="Send a heart back" />
         </div>
       </>
     );

@@ -2,11 +2,12 @@ import { useState } from "react";
 
 import { launchConfetti } from "@/components/effects/confetti";
 
+import { HeartReply } from "./heart-reply";
 import { DesignTitle, FromLine, Message, ToLine } from "./parts";
 import type { DesignProps } from "./types";
 
 /** Love Letter: a sealed envelope that opens in 3D when clicked, and the letter rises out. */
-export function EnvelopeDesign({ content, style, startRevealed, onReveal }: DesignProps) {
+export function EnvelopeDesign({ content, style, startRevealed, onReveal, reply }: DesignProps) {
   const [open, setOpen] = useState(startRevealed);
 
   const openLetter = () => {
@@ -55,6 +56,7 @@ export function EnvelopeDesign({ content, style, startRevealed, onReveal }: Desi
             <DesignTitle>{content.title}</DesignTitle>
             <Message content={content} />
             <FromLine content={content} lead="Yours always," />
+            <HeartReply reply={reply} label="Seal a heart back" />
           </div>
         )}
       </div>

@@ -4,6 +4,7 @@ import { describe, expect, it, vi } from "vitest";
 import { TEMPLATE_IDS } from "@/config/designs";
 
 import { COUNTDOWN_SECONDS } from "./countdown-design";
+import { LivePreview } from "./live-preview";
 import { PageDesign } from "./page-design";
 import type { DesignContent } from "./types";
 
@@ -149,5 +150,53 @@ describe("countdown", () => {
     render(<PageDesign content={content} templateId="countdown" />);
     fireEvent.click(screen.getByRole("button", { name: "Skip the wait" }));
     expect(revealed()).not.toBeNull();
+  });
+});
+
+describe("replies", () => {
+  it("a preview sends none: no heart to send, and Yes only celebrates", () => {
+    const fetchMock = vi.fn();
+    vi.stubGlobal("fetch", fetchMock);
+    const { unmount } = render(
+      <LivePreview templateId="proposal" title="Hi" message="Hello" senderName="Bob" recipientName="Alice" />,
+    );
+    fireEvent.click(screen.getByTestId("play-preview"));
+    fireEvent.click(screen.getByRole("button", { name: "Yes" }));
+    expect(screen.getByTestId("proposal-celebration")).toBeTruthy();
+    expect(screen.queryByTestId("proposal-reply")).toBeNull();
+    unmount();
+
+    render(<LivePreview templateId="classic" title="Hi" message="Hello" senderName="" recipientName="" />);
+    expect(screen.queryByTestId("heart-reply")).toBeNull();
+    expect(fetchMock).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ["envelope", "Seal a heart back"],
+    ["scratch", "Send a heart back"],
+    ["countdown", "Send a heart back"],
+    ["elegant", "Send a heart back"],
+  ])("%s offers its heart only once the message shows: %s", (id, label) => {
+    const send = vi.fn();
+    render(<PageDesign content={content} templateId={id} reply={{ status: { state: "ready" }, send }} />);
+    const revealedAtOnce = revealed() !== null;
+    expect(screen.queryByRole("button", { name: new RegExp(label) }) !== null).toBe(revealedAtOnce);
+    if (id === "envelope") fireEvent.click(screen.getByTestId("envelope-open"));
+    if (id === "scratch") fireEvent.click(screen.getByTestId("scratch-reveal"));
+    if (id === "countdown") fireEvent.click(screen.getByTestId("countdown-skip"));
+    fireEvent.click(screen.getByRole("button", { name: new RegExp(label) }));
+    expect(send).toHaveBeenCalledWith(0);
+  });
+
+  it("opens an interactive design at once for a visitor who already replied", () => {
+    render(
+      <PageDesign
+        content={content}
+        templateId="scratch"
+        reply={{ status: { state: "sent", already: false }, send: vi.fn() }}
+      />,
+    );
+    expect(revealed()).not.toBeNull();
+    expect(screen.getByTestId("heart-sent").textContent).toBe("Heart sent ♥");
   });
 });

@@ -8,7 +8,7 @@ import { HeadingLevelContext } from "./parts";
 import { ProposalDesign } from "./proposal-design";
 import { ScratchDesign } from "./scratch-design";
 import { ClassicDesign, ElegantDesign, ModernDesign, PlayfulDesign } from "./static-designs";
-import type { DesignContent, DesignProps } from "./types";
+import type { DesignContent, DesignProps, Reply } from "./types";
 
 const RENDERERS: Record<TemplateId, (props: DesignProps) => ReactElement> = {
   classic: ClassicDesign,
@@ -31,6 +31,8 @@ export type PageDesignProps = {
   /** Show an interactive design already revealed. */
   startRevealed?: boolean;
   onReveal?: () => void;
+  /** The visitor's reply (the viewer); previews leave it out and so never send one. */
+  reply?: Reply;
 };
 
 /** A page's words in its template's design. */
@@ -41,10 +43,13 @@ export function PageDesign({
   variant = "page",
   startRevealed = false,
   onReveal,
+  reply,
 }: PageDesignProps) {
   const base = designFor(templateId);
   const style: DesignStyle = colors ? { ...base, primary: colors.primary, secondary: colors.secondary } : base;
   const Renderer = RENDERERS[style.id];
+  // A visitor who replied on an earlier visit has read the message: show it at once.
+  const answered = reply?.status.state === "sent";
   const cssVars = {
     "--primary": style.primary,
     "--secondary": style.secondary,
@@ -58,7 +63,13 @@ export function PageDesign({
         data-testid="page-design"
         data-template={style.id}
       >
-        <Renderer content={content} style={style} startRevealed={startRevealed} onReveal={onReveal} />
+        <Renderer
+          content={content}
+          style={style}
+          startRevealed={startRevealed || answered}
+          onReveal={onReveal}
+          reply={reply}
+        />
       </article>
     </HeadingLevelContext.Provider>
   );

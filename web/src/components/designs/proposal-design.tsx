@@ -4,7 +4,7 @@ import { launchConfetti } from "@/components/effects/confetti";
 import { FloatingHearts } from "@/components/effects/floating-hearts";
 
 import { DesignTitle, FromLine, Message, ToLine } from "./parts";
-import type { DesignProps } from "./types";
+import type { DesignProps, Reply } from "./types";
 
 const NO_LABELS = [
   "No",
@@ -29,7 +29,7 @@ type Point = { x: number; y: number };
  * Will You Be Mine?: the title asks; "No" slips away from every pointer, finger or key
  * press while "Yes" grows; "Yes" reveals the message with a celebration.
  */
-export function ProposalDesign({ content, style, startRevealed, onReveal }: DesignProps) {
+export function ProposalDesign({ content, style, startRevealed, onReveal, reply }: DesignProps) {
   const [answered, setAnswered] = useState(startRevealed);
   const [dodges, setDodges] = useState(0);
   const [noAt, setNoAt] = useState<Point | null>(null);
@@ -62,6 +62,7 @@ export function ProposalDesign({ content, style, startRevealed, onReveal }: Desi
     setAnswered(true);
     launchConfetti({ colors: [style.primary, "#f9a8d4", "#fde68a", "#ffffff", "#fb7185"], count: 200 });
     onReveal?.();
+    reply?.send(dodges);
   };
 
   if (answered) {
@@ -76,6 +77,7 @@ export function ProposalDesign({ content, style, startRevealed, onReveal }: Desi
           <DesignTitle>{content.title}</DesignTitle>
           <Message content={content} />
           <FromLine content={content} lead="All my love," />
+          {reply && <YesStatus reply={reply} dodges={dodges} />}
         </div>
       </>
     );
@@ -117,6 +119,39 @@ export function ProposalDesign({ content, style, startRevealed, onReveal }: Desi
       <p className="visually-hidden" aria-live="polite">
         {dodges > 0 ? `"No" ran away ${dodges === 1 ? "once" : `${dodges} times`}. "Yes" is waiting.` : ""}
       </p>
+    </div>
+  );
+}
+
+/**
+ * Under the celebration: how the "yes" is getting on its way. The celebration itself stays
+ * whatever happens, and a failed send offers to try again.
+ */
+function YesStatus({ reply, dodges }: { reply: Reply; dodges: number }) {
+  const { status } = reply;
+  return (
+    <div className="proposal-reply" data-testid="proposal-reply" data-state={status.state}>
+      <p className="proposal-reply-note" aria-live="polite">
+        {status.state === "sending" && "Sending your answer…"}
+        {status.state === "sent" &&
+          (status.already ? (
+            <span data-testid="answer-already">This page had already been answered, so nothing new was sent ♥</span>
+          ) : (
+            <span data-testid="answer-sent">Your answer has been sent ♥</span>
+          ))}
+        {status.state === "failed" && <span data-testid="reply-error">{status.message}</span>}
+        {status.state === "author" && "This is your own page, so your answer was not sent."}
+      </p>
+      {status.state === "failed" && status.canRetry && (
+        <button
+          type="button"
+          className="button button--small"
+          data-testid="reply-retry"
+          onClick={() => reply.send(dodges)}
+        >
+          Send my answer again
+        </button>
+      )}
     </div>
   );
 }

@@ -4,6 +4,7 @@ import { launchConfetti } from "@/components/effects/confetti";
 import type { DesignStyle } from "@/config/designs";
 import { FONT_STACKS } from "@/config/designs";
 
+import { HeartReply } from "./heart-reply";
 import { DesignTitle, FromLine, ToLine } from "./parts";
 import type { DesignProps } from "./types";
 
@@ -19,7 +20,7 @@ type Point = { x: number; y: number };
  * pen or finger. Once more than half is gone, the rest fades and the message is revealed.
  * A button reveals it without scratching, for keyboards and screen readers.
  */
-export function ScratchDesign({ content, style, startRevealed, onReveal }: DesignProps) {
+export function ScratchDesign({ content, style, startRevealed, onReveal, reply }: DesignProps) {
   const [revealed, setRevealed] = useState(startRevealed);
   const [scratched, setScratched] = useState(0);
   const surfaceRef = useRef<HTMLDivElement>(null);
@@ -142,7 +143,11 @@ export function ScratchDesign({ content, style, startRevealed, onReveal }: Desig
       </div>
       <div className="scratch-footer">
         {revealed ? (
-          <span className="scratch-done">Revealed ♥</span>
+          reply ? (
+            <HeartReply reply={reply} label="Send a heart back" />
+          ) : (
+            <span className="scratch-done">Revealed ♥</span>
+          )
         ) : (
           <>
             <span className="scratch-progress" data-testid="scratch-progress">

@@ -1,11 +1,12 @@
 import { FloatingHearts } from "@/components/effects/floating-hearts";
 import { Sparkles } from "@/components/effects/sparkles";
 
+import { HeartReply } from "./heart-reply";
 import { DesignTitle, FromLine, Message, Ornament, ToLine } from "./parts";
 import type { DesignProps } from "./types";
 
 /** Classic Love: a pink card with flowing script and a row of hearts. */
-export function ClassicDesign({ content }: DesignProps) {
+export function ClassicDesign({ content, reply }: DesignProps) {
   return (
     <div className="design-card classic-card">
       <Ornament>♥ ♥ ♥</Ornament>
@@ -13,12 +14,13 @@ export function ClassicDesign({ content }: DesignProps) {
       <DesignTitle>{content.title}</DesignTitle>
       <Message content={content} />
       <FromLine content={content} />
+      <HeartReply reply={reply} label="Send a heart back" />
     </div>
   );
 }
 
 /** Modern Romance: soft violet gradients and clean, bold type. */
-export function ModernDesign({ content }: DesignProps) {
+export function ModernDesign({ content, reply }: DesignProps) {
   return (
     <div className="design-card modern-card">
       <ToLine content={content} lead="for" />
@@ -26,12 +28,13 @@ export function ModernDesign({ content }: DesignProps) {
       <span className="modern-rule" aria-hidden="true" />
       <Message content={content} />
       <FromLine content={content} lead="— from" />
+      <HeartReply reply={reply} label="Send a heart back" />
     </div>
   );
 }
 
 /** Playful Hearts: handwriting, a tilted note and hearts bouncing everywhere. */
-export function PlayfulDesign({ content, style }: DesignProps) {
+export function PlayfulDesign({ content, style, reply }: DesignProps) {
   return (
     <>
       <FloatingHearts count={18} color={style.primary} placement="contained" />
@@ -47,13 +50,14 @@ export function PlayfulDesign({ content, style }: DesignProps) {
         </DesignTitle>
         <Message content={content} />
         <FromLine content={content} lead="xoxo," />
+        <HeartReply reply={reply} label="Send a heart back" />
       </div>
     </>
   );
 }
 
 /** Elegant Script: a cream card with a double frame on deep burgundy. */
-export function ElegantDesign({ content }: DesignProps) {
+export function ElegantDesign({ content, reply }: DesignProps) {
   return (
     <div className="design-card elegant-card">
       <div className="elegant-frame">
@@ -62,6 +66,7 @@ export function ElegantDesign({ content }: DesignProps) {
         <Ornament>❦</Ornament>
         <Message content={content} />
         <FromLine content={content} lead="Forever yours," />
+        <HeartReply reply={reply} label="Send a heart back" />
       </div>
     </div>
   );

@@ -15,4 +15,23 @@ export type DesignProps = {
   startRevealed: boolean;
   /** Told once when the visitor reaches the message. */
   onReveal?: () => void;
+  /** The visitor's reply, on the real page only. */
+  reply?: Reply;
+};
+
+/** Where the visitor's one reply to the page stands. */
+export type ReplyStatus =
+  | { state: "ready" }
+  | { state: "sending" }
+  /** Sent, now or on an earlier visit; `already` when the page had been answered before. */
+  | { state: "sent"; already: boolean }
+  | { state: "failed"; message: string; canRetry: boolean }
+  /** The page's author is looking: the reply is shown as visitors see it, never sent. */
+  | { state: "author" };
+
+/** The reply control of the viewer. Previews have none, so they never send anything. */
+export type Reply = {
+  status: ReplyStatus;
+  /** Sends the reply; `dodges` counts how often the proposal's "No" ran away (0 elsewhere). */
+  send: (dodges: number) => void;
 };

@@ -198,4 +198,41 @@ describe("the creator at /", () => {
     fireEvent.click(screen.getByTestId("next-step"));
     expect((screen.getByTestId("slug-input") as HTMLInputElement).value).toBe("for-alice");
   });
+
+  it("sends the optional notification address, checked before it goes", async () => {
+    const { calls } = api(created);
+    renderAt("/");
+    await fillEverything();
+    await waitFor(() => expect(screen.getByTestId("slug-status").dataset.state).toBe("available"));
+    const email = screen.getByLabelText(/Tell me when it's opened/);
+    expect(screen.getByText(/used only for these e-mails and is erased with the page/)).toBeTruthy();
+
+    fireEvent.change(email, { target: { value: "bob@localhost" } });
+    fireEvent.click(screen.getByTestId("create-page"));
+    expect(screen.getByText("Enter an e-mail address such as alex@example.com")).toBeTruthy();
+    expect(document.activeElement).toBe(email);
+    expect(calls.some((c) => c.method === "POST")).toBe(false);
+
+    fireEvent.change(email, { target: { value: " bob@example.com " } });
+    fireEvent.click(screen.getByTestId("create-page"));
+    expect(await screen.findByTestId("created")).toBeTruthy();
+    expect(calls.find((c) => c.method === "POST")?.body).toMatchObject({ notify_email: "bob@example.com" });
+  });
+
+  it("shows the API's refusal of the address on its field", async () => {
+    api(() =>
+      json(422, {
+        detail: "notify_email is not a valid e-mail address",
+        code: "invalid",
+        errors: [{ field: "notify_email", message: "notify_email is not a valid e-mail address" }],
+      }),
+    );
+    renderAt("/");
+    await fillEverything();
+    await waitFor(() => expect(screen.getByTestId("slug-status").dataset.state).toBe("available"));
+    fireEvent.change(screen.getByLabelText(/Tell me when it's opened/), { target: { value: "bob@example.com" } });
+    fireEvent.click(screen.getByTestId("create-page"));
+    expect(await screen.findByText("notify_email is not a valid e-mail address")).toBeTruthy();
+    expect(screen.getByTestId("step-3")).toBeTruthy();
+  });
 });

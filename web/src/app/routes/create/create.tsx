@@ -10,6 +10,7 @@ import { rememberToken } from "@/features/pages/utils/edit-token";
 import {
   fieldErrorsFrom,
   hasErrors,
+  notifyEmailProblem,
   toCreateInput,
   validateContent,
   type ContentErrors,
@@ -47,6 +48,7 @@ export function CreateRoute() {
   const [serverErrors, setServerErrors] = useState<ContentErrors>({});
   const [submitError, setSubmitError] = useState<string | null>(null);
   const [slugConflict, setSlugConflict] = useState<{ slug: string; reason: string } | null>(null);
+  const [notifyEmailError, setNotifyEmailError] = useState<string | null>(null);
   const keys = useRef(new IdempotencyKeys());
   const inFlight = useRef<AbortController | null>(null);
   const headingRef = useRef<HTMLHeadingElement>(null);
@@ -60,7 +62,7 @@ export function CreateRoute() {
     if (stepChanged.current) headingRef.current?.focus();
   }, [draft.step]);
 
-  const { step, content, slug } = draft;
+  const { step, content, slug, notifyEmail } = draft;
   const localErrors = validateContent(content);
   const visibleErrors: ContentErrors = {};
   for (const field of Object.keys(localErrors) as TextField[]) {
@@ -124,6 +126,7 @@ export function CreateRoute() {
       const fields = fieldErrorsFrom(error.errors);
       const slugError = error.errors.find((e) => e.field === "slug");
       const templateError = error.errors.find((e) => e.field === "template_id");
+      const emailError = error.errors.find((e) => e.field === "notify_email");
       if (hasErrors(fields)) {
         setServerErrors(fields);
         setSubmitError("Please fix the highlighted fields.");
@@ -131,6 +134,9 @@ export function CreateRoute() {
       } else if (templateError) {
         setSubmitError(templateError.message);
         goTo(1);
+      } else if (emailError) {
+        setNotifyEmailError(emailError.message);
+        goTo(3);
       } else if (slugError) {
         setSlugConflict({ slug, reason: slugError.message });
       } else {
@@ -148,9 +154,15 @@ export function CreateRoute() {
       goTo(2);
       return;
     }
+    const emailProblem = notifyEmailProblem(notifyEmail);
+    if (emailProblem) {
+      setNotifyEmailError(emailProblem);
+      document.getElementById("notify-email")?.focus();
+      return;
+    }
     setSubmitError(null);
     setSlugConflict(null);
-    const input = toCreateInput(content, slug);
+    const input = toCreateInput(content, slug, notifyEmail);
     const idempotencyKey = keys.current.keyFor(JSON.stringify(input));
     const controller = new AbortController();
     inFlight.current = controller;
@@ -191,6 +203,7 @@ export function CreateRoute() {
     setServerErrors({});
     setSubmitError(null);
     setSlugConflict(null);
+    setNotifyEmailError(null);
     setPhase({ kind: "editing" });
   };
 
@@ -277,6 +290,12 @@ export function CreateRoute() {
               setDraft((d) => ({ ...d, slug: value }));
             }}
             conflict={slugConflict}
+            notifyEmail={notifyEmail}
+            onNotifyEmailChange={(value) => {
+              setNotifyEmailError(null);
+              setDraft((d) => ({ ...d, notifyEmail: value }));
+            }}
+            notifyEmailError={notifyEmailError}
             creating={phase.kind === "creating"}
             error={submitError}
             onBack={() => move(2)}

@@ -2,6 +2,7 @@ import { useEffect, useState, type RefObject } from "react";
 
 import { Notice } from "@/components/ui/notice";
 import { Spinner } from "@/components/ui/spinner";
+import { NotifyEmailField } from "@/features/pages/components/notify-email-field";
 import type { PageContent } from "@/features/pages/types/page";
 import { suggestSlugs } from "@/features/slugs/api/suggest-slugs";
 import { SlugField } from "@/features/slugs/components/slug-field";
@@ -14,6 +15,9 @@ type StepAddressProps = {
   onSlugChange: (slug: string) => void;
   /** The API refused this slug on create (taken since it was checked). */
   conflict: { slug: string; reason: string } | null;
+  notifyEmail: string;
+  onNotifyEmailChange: (value: string) => void;
+  notifyEmailError: string | null;
   creating: boolean;
   error: string | null;
   onBack: () => void;
@@ -27,6 +31,9 @@ export function StepAddress({
   slug,
   onSlugChange,
   conflict,
+  notifyEmail,
+  onNotifyEmailChange,
+  notifyEmailError,
   creating,
   error,
   onBack,
@@ -67,6 +74,14 @@ export function StepAddress({
           prefix={`${window.location.host}/`}
           ideas={slug === "" ? ideas : []}
           onSubmit={() => !blocked && onCreate()}
+        />
+        <NotifyEmailField
+          id="notify-email"
+          label="Tell me when it's opened"
+          hint="Leave your e-mail to get one mail when your page is first opened, and one when it is answered."
+          value={notifyEmail}
+          onChange={onNotifyEmailChange}
+          error={notifyEmailError}
         />
         {error && (
           <Notice tone="error" testId="create-error">

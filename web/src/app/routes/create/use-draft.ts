@@ -2,7 +2,13 @@ import { useEffect, useState } from "react";
 
 import type { PageContent } from "@/features/pages/types/page";
 
-export type Draft = { step: 1 | 2 | 3; content: PageContent; slug: string };
+export type Draft = {
+  step: 1 | 2 | 3;
+  content: PageContent;
+  slug: string;
+  /** Where to mail the first open and the answer; blank for no mails. */
+  notifyEmail: string;
+};
 
 const KEY = "valentine:draft";
 
@@ -10,6 +16,7 @@ export const EMPTY_DRAFT: Draft = {
   step: 1,
   content: { title: "", message: "", sender_name: "", recipient_name: "", template_id: "classic" },
   slug: "",
+  notifyEmail: "",
 };
 
 function read(): Draft | null {
@@ -22,6 +29,7 @@ function read(): Draft | null {
       step: value.step === 2 || value.step === 3 ? value.step : 1,
       content: { ...EMPTY_DRAFT.content, ...value.content },
       slug: typeof value.slug === "string" ? value.slug : "",
+      notifyEmail: typeof value.notifyEmail === "string" ? value.notifyEmail : "",
     };
   } catch {
     return null;

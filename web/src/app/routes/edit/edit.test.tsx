@@ -3,7 +3,17 @@ import { beforeEach, describe, expect, it } from "vitest";
 
 import { recallToken, rememberToken } from "@/features/pages/utils/edit-token";
 import { mockDownloads } from "@/testing/download";
-import { deferred, json, mockFetch, sampleExport, sampleHistory, samplePage, type Call } from "@/testing/http";
+import {
+  deferred,
+  eventStream,
+  json,
+  mockFetch,
+  sampleExport,
+  sampleHistory,
+  sampleInsights,
+  samplePage,
+  type Call,
+} from "@/testing/http";
 import { renderAt } from "@/testing/render";
 
 const TOKEN = "CCUpzItJt1DXRo2sRDeD_Ld4rqi0efZWlqmvMw79JTk";
@@ -30,12 +40,20 @@ const templates = {
   ],
 };
 
+/** The insights stream every test's editor reads; write to it to change what the editor shows. */
+let insights = eventStream();
+
 /** The API as the editor sees it, with the page's token. */
 function api(extra: (call: Call) => Response | Promise<Response> | undefined = () => undefined) {
+  insights = eventStream();
   return mockFetch((call) => {
     const answer = extra(call);
     if (answer) return answer;
     if (call.url === "/api/templates") return json(200, templates);
+    if (call.url === "/api/pages/AliceAndBob/insights/stream") {
+      if (call.headers["x-edit-token"] !== TOKEN) return json(403, { detail: "Wrong edit token", code: "wrong_token" });
+      return insights.response(call);
+    }
     if (call.url.endsWith("/history")) return json(200, sampleHistory);
     if (call.url === "/api/pages/AliceAndBob/export") {
       if (call.headers["x-edit-token"] !== TOKEN) return json(403, { detail: "Wrong edit token", code: "wrong_token" });
@@ -191,5 +209,113 @@ describe("the editor at /:slug/edit", () => {
     expect((await screen.findByTestId("download-error")).textContent).toContain(
       "Your edit link is no longer accepted for this page.",
     );
+  });
+});
+
+describe("the editor's insights and notifications", () => {
+  beforeEach(() => {
+    window.history.replaceState(null, "", `/AliceAndBob/edit#token=${TOKEN}`);
+  });
+
+  it("shows the page's insights and follows them live as the page is opened and answered", async () => {
+    const { calls } = api();
+    renderAt(`/AliceAndBob/edit#token=${TOKEN}`);
+    const section = await screen.findByTestId("insights-section");
+    // The Insights come first, before the page's design and words.
+    expect(section.compareDocumentPosition(screen.getByRole("heading", { name: "Design" }))).toBe(
+      Node.DOCUMENT_POSITION_FOLLOWING,
+    );
+    expect(screen.getByTestId("insights-loading")).toBeTruthy();
+    await waitFor(() => expect(insights.opened).toBe(1));
+    const stream = calls.find((c) => c.url.endsWith("/insights/stream"));
+    expect(stream?.headers["x-edit-token"]).toBe(TOKEN);
+
+    insights.event("insights", sampleInsights);
+    expect((await screen.findByTestId("insights-opened")).textContent).toContain("Not opened yet");
+    expect(screen.getByTestId("insights-answer").textContent).toContain("No answer yet");
+
+    const today = new Date().toISOString().slice(0, 10);
+    insights.event("insights", {
+      ...sampleInsights,
+      first_opened_at: new Date().toISOString(),
+      views_total: 1,
+      views_by_day: [{ day: today, views: 1 }],
+    });
+    await waitFor(() => expect(screen.getByTestId("insights-opened").dataset.state).toBe("opened"));
+    expect(screen.getByTestId("insights-views").textContent).toContain("1 view");
+
+    insights.event("insights", {
+      ...sampleInsights,
+      first_opened_at: new Date().toISOString(),
+      views_total: 1,
+      views_by_day: [{ day: today, views: 1 }],
+      answer: { answer: "yes", dodges: 2, answered_at: new Date().toISOString() },
+    });
+    await waitFor(() =>
+      expect(screen.getByTestId("insights-answer").textContent).toContain('Said yes after "No" ran away twice'),
+    );
+    expect(screen.getByTestId("insights-link").dataset.link).toBe("live");
+  });
+
+  it("says so when the insights refuse the edit link", async () => {
+    api((call) =>
+      call.url.endsWith("/insights/stream")
+        ? json(403, { detail: "Wrong edit token", code: "wrong_token" })
+        : undefined,
+    );
+    renderAt(`/AliceAndBob/edit#token=${TOKEN}`);
+    expect((await screen.findByTestId("insights-error")).textContent).toContain("no longer accepted");
+  });
+
+  it("saves a notification address on its own, and removes it", async () => {
+    const { calls } = api();
+    renderAt(`/AliceAndBob/edit#token=${TOKEN}`);
+    await screen.findByTestId("editor");
+    await waitFor(() => expect(insights.opened).toBe(1));
+    insights.event("insights", { ...sampleInsights, notify_email: "bob@example.com" });
+    const input = screen.getByLabelText(/E-mail for notifications/) as HTMLInputElement;
+    await waitFor(() => expect(input.value).toBe("bob@example.com"));
+    expect(screen.getByTestId("notifications").textContent).toContain(
+      "The address is used only for these e-mails and is erased with the page.",
+    );
+    const save = screen.getByTestId("save-notify-email") as HTMLButtonElement;
+    expect(save.disabled).toBe(true);
+
+    fireEvent.change(input, { target: { value: "bob@example" } });
+    fireEvent.click(save);
+    expect(screen.getByText("Enter an e-mail address such as alex@example.com")).toBeTruthy();
+    expect(input.getAttribute("aria-invalid")).toBe("true");
+    expect(calls.filter((c) => c.method === "PATCH" && "notify_email" in (c.body as object))).toHaveLength(0);
+
+    fireEvent.change(input, { target: { value: "  robert@example.com " } });
+    fireEvent.click(save);
+    expect((await screen.findByTestId("notify-email-feedback")).textContent).toContain("robert@example.com");
+    let patch = calls.filter((c) => c.method === "PATCH").at(-1);
+    expect(patch).toMatchObject({ body: { notify_email: "robert@example.com" }, headers: { "x-edit-token": TOKEN } });
+    expect(input.value).toBe("robert@example.com");
+
+    fireEvent.click(screen.getByTestId("remove-notify-email"));
+    expect((await screen.findByTestId("notify-email-feedback")).textContent).toContain("won't get e-mails");
+    patch = calls.filter((c) => c.method === "PATCH").at(-1);
+    expect(patch?.body).toEqual({ notify_email: null });
+    expect(input.value).toBe("");
+    expect(screen.queryByTestId("remove-notify-email")).toBeNull();
+  });
+
+  it("shows the API's word on an address it refuses", async () => {
+    api((call) =>
+      call.method === "PATCH" && (call.body as { notify_email?: string }).notify_email
+        ? json(422, {
+            detail: "notify_email is not a valid e-mail address",
+            code: "invalid",
+            errors: [{ field: "notify_email", message: "notify_email is not a valid e-mail address" }],
+          })
+        : undefined,
+    );
+    renderAt(`/AliceAndBob/edit#token=${TOKEN}`);
+    await screen.findByTestId("editor");
+    fireEvent.change(screen.getByLabelText(/E-mail for notifications/), { target: { value: "a@b.example" } });
+    fireEvent.click(screen.getByTestId("save-notify-email"));
+    expect(await screen.findByText("notify_email is not a valid e-mail address")).toBeTruthy();
   });
 });

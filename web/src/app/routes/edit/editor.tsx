@@ -11,6 +11,7 @@ import { PageHistory } from "@/features/pages/components/page-history";
 import { ContentFields } from "@/features/pages/components/content-fields";
 import { ContentPreview } from "@/features/pages/components/content-preview";
 import { DownloadPage } from "@/features/pages/components/download-page";
+import { NotifyEmailForm } from "@/features/pages/components/notify-email-form";
 import type { Page, PageContent } from "@/features/pages/types/page";
 import {
   changesBetween,
@@ -21,6 +22,8 @@ import {
   type ContentErrors,
   type TextField,
 } from "@/features/pages/utils/content-rules";
+import { InsightsPanel } from "@/features/insights/components/insights-panel";
+import { useInsights } from "@/features/insights/hooks/use-insights";
 import { TemplatePicker } from "@/features/templates/components/template-picker";
 import { ApiError, errorMessage } from "@/lib/api-client";
 import { useResource } from "@/lib/use-resource";
@@ -47,6 +50,7 @@ export function Editor({ initialPage, token, onDeleted, onTokenRejected }: Edito
   const [deleting, setDeleting] = useState(false);
   const [deleteError, setDeleteError] = useState<string | null>(null);
   const confirmRef = useRef<HTMLButtonElement>(null);
+  const insights = useInsights(page.slug, token);
   const history = useResource(
     (signal) => getPageHistory(page.slug, token, signal),
     [page.slug, token, page.updated_at],
@@ -146,6 +150,44 @@ export function Editor({ initialPage, token, onDeleted, onTokenRejected }: Edito
           testId="copy-share-link"
         />
       </header>
+
+      <section className="editor-section" aria-labelledby="insights-heading" data-testid="insights-section">
+        <h2 id="insights-heading" className="section-title">
+          Insights
+        </h2>
+        {insights.refused ? (
+          <Notice tone="error" testId="insights-error">
+            {insights.refused.status === 404 ? (
+              <p>This page is no longer here.</p>
+            ) : (
+              <>
+                <p>Your edit link is no longer accepted for this page.</p>
+                <button type="button" className="button button--small" onClick={onTokenRejected}>
+                  Enter another link
+                </button>
+              </>
+            )}
+          </Notice>
+        ) : insights.insights ? (
+          <InsightsPanel insights={insights.insights} templateId={page.template_id} link={insights.link} />
+        ) : (
+          <p className="muted" data-testid="insights-loading">
+            <Spinner label="Loading insights" /> {insights.problem ?? "Loading…"}
+          </p>
+        )}
+      </section>
+
+      <section className="editor-section" aria-labelledby="notify-heading" data-testid="notifications">
+        <h2 id="notify-heading" className="section-title">
+          Notifications
+        </h2>
+        <NotifyEmailForm
+          slug={page.slug}
+          token={token}
+          current={insights.insights ? insights.insights.notify_email : undefined}
+          onTokenRejected={onTokenRejected}
+        />
+      </section>
 
       <form
         className="editor-form"

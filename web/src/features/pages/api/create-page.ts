@@ -11,6 +11,8 @@ export type CreatePageInput = {
   sender_name?: string;
   recipient_name?: string;
   template_id: string;
+  /** Where to mail the first open and the answer; absent or `null` for no mails. */
+  notify_email?: string | null;
 };
 
 /** `201`: the page is live. */

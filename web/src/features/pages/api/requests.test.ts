@@ -7,6 +7,7 @@ import { deletePage } from "./delete-page";
 import { exportPage } from "./export-page";
 import { getPage } from "./get-page";
 import { getPageHistory } from "./get-page-history";
+import { unsubscribe } from "./unsubscribe";
 import { getPageForAuthor, updatePage } from "./update-page";
 
 describe("one function per endpoint", () => {
@@ -16,6 +17,28 @@ describe("one function per endpoint", () => {
     expect(calls[0]).toMatchObject({ method: "GET", url: "/api/pages/Alice%26Bob" });
     expect(page.sender_name).toBeNull();
     expect(page.recipient_name).toBeNull();
+  });
+
+  it("GET /api/pages/{slug} with the edit token this browser holds", async () => {
+    const { calls } = mockFetch(() => json(200, samplePage));
+    await getPage("AliceAndBob", { editToken: "tok" });
+    expect(calls[0]?.headers["x-edit-token"]).toBe("tok");
+    await getPage("AliceAndBob", { editToken: null });
+    expect(calls[1]?.headers["x-edit-token"]).toBeUndefined();
+  });
+
+  it("PATCH /api/pages/{slug} sets and removes the notification address", async () => {
+    const { calls } = mockFetch(() => json(200, samplePage));
+    await updatePage("AliceAndBob", { notify_email: "a@example.com" }, "tok");
+    await updatePage("AliceAndBob", { notify_email: null }, "tok");
+    expect(calls.map((c) => c.body)).toEqual([{ notify_email: "a@example.com" }, { notify_email: null }]);
+  });
+
+  it("POST /api/pages/{slug}/unsubscribe with the mail's token in the query", async () => {
+    const { calls } = mockFetch(() => json(200, { message: "You won't get more e-mails about this page" }));
+    await expect(unsubscribe("Alice&Bob", "a+b/c")).resolves.toBe("You won't get more e-mails about this page");
+    expect(calls[0]).toMatchObject({ method: "POST", url: "/api/pages/Alice%26Bob/unsubscribe?token=a%2Bb%2Fc" });
+    expect(calls[0]?.body).toBeUndefined();
   });
 
   it("PATCH /api/pages/{slug} with X-Edit-Token", async () => {

@@ -3,7 +3,7 @@ import { apiData, segment } from "@/lib/api-client";
 import { pageSchema, type Page } from "../types/page";
 
 /**
- * The fields to change. A `null` name removes it; absent fields stay as they are.
+ * The fields to change. A `null` name or address removes it; absent fields stay as they are.
  */
 export type PageChanges = {
   title?: string;
@@ -11,6 +11,8 @@ export type PageChanges = {
   sender_name?: string | null;
   recipient_name?: string | null;
   template_id?: string;
+  /** The address for notification mails. Never part of the page the API answers. */
+  notify_email?: string | null;
 };
 
 /** `PATCH /api/pages/{slug}` with the page's edit token: the page after the change. */

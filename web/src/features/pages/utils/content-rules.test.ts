@@ -9,6 +9,8 @@ import {
   fieldErrorsFrom,
   fieldLength,
   LIMITS,
+  notifyEmailProblem,
+  notifyEmailValue,
   toCreateInput,
   trimText,
   validateContent,
@@ -162,5 +164,41 @@ describe("fieldErrorsFrom", () => {
         { field: "slug", message: "ignored here" },
       ]),
     ).toEqual({ title: "title is required" });
+  });
+});
+
+describe("the notification address", () => {
+  it("takes what the API takes: one @, a dot in the domain, at most 254 characters", () => {
+    for (const ok of ["a@example.com", "alex.smith+love@mail.example.co.uk", "  a@b.cd  ", "ünïcode@exämple.de", ""]) {
+      expect(notifyEmailProblem(ok), ok).toBeNull();
+    }
+    const longest = `${"a".repeat(242)}@example.com`;
+    expect(longest).toHaveLength(254);
+    expect(notifyEmailProblem(longest)).toBeNull();
+  });
+
+  it("refuses the rest, saying why", () => {
+    for (const bad of [
+      "alex",
+      "alex@example",
+      "a@@example.com",
+      "a@b@example.com",
+      "@example.com",
+      "a@example.",
+      "a b@example.com",
+    ]) {
+      expect(notifyEmailProblem(bad), bad).toBe("Enter an e-mail address such as alex@example.com");
+    }
+    expect(notifyEmailProblem(`${"a".repeat(243)}@example.com`)).toBe(
+      "An e-mail address can be at most 254 characters (this is 255)",
+    );
+  });
+
+  it("is sent trimmed, and blank means none", () => {
+    expect(notifyEmailValue("  a@example.com ")).toBe("a@example.com");
+    expect(notifyEmailValue("   ")).toBeNull();
+    expect(toCreateInput(valid, "for-alex", " a@example.com ")).toMatchObject({ notify_email: "a@example.com" });
+    expect(toCreateInput(valid, "for-alex", " ")).not.toHaveProperty("notify_email");
+    expect(toCreateInput(valid, "for-alex")).not.toHaveProperty("notify_email");
   });
 });

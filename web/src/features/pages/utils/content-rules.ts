@@ -70,8 +70,36 @@ export function hasErrors(errors: ContentErrors): boolean {
   return Object.keys(errors).length > 0;
 }
 
-/** The body of a create: trimmed text, blank names left out. */
-export function toCreateInput(content: PageContent, slug: string): CreatePageInput {
+/** The longest notification address the API takes, in characters. */
+export const NOTIFY_EMAIL_MAX = 254;
+
+/**
+ * Why `value` is not an address the API takes for notifications, or `null` when it is
+ * fine. The API's rules are simple on purpose, and so are these: at most 254 characters,
+ * one `@` with something before it, and a dot in the domain. Blank is fine: no mails.
+ */
+export function notifyEmailProblem(value: string): string | null {
+  const email = trimText(value);
+  if (email === "") return null;
+  if (countChars(email) > NOTIFY_EMAIL_MAX) {
+    return `An e-mail address can be at most ${NOTIFY_EMAIL_MAX} characters (this is ${countChars(email)})`;
+  }
+  const parts = email.split("@");
+  const [local = "", domain = ""] = parts;
+  if (parts.length !== 2 || local === "" || !/\.[^.]/.test(domain) || /\s/.test(email)) {
+    return "Enter an e-mail address such as alex@example.com";
+  }
+  if (LONE_SURROGATE.test(email)) return "The e-mail address contains a broken character";
+  return null;
+}
+
+/** The address to send: trimmed, or `null` for none. */
+export function notifyEmailValue(value: string): string | null {
+  return trimText(value) || null;
+}
+
+/** The body of a create: trimmed text, blank names and a blank address left out. */
+export function toCreateInput(content: PageContent, slug: string, notifyEmail = ""): CreatePageInput {
   const input: CreatePageInput = {
     slug,
     title: trimText(content.title),
@@ -80,8 +108,10 @@ export function toCreateInput(content: PageContent, slug: string): CreatePageInp
   };
   const sender = trimText(content.sender_name);
   const recipient = trimText(content.recipient_name);
+  const email = notifyEmailValue(notifyEmail);
   if (sender) input.sender_name = sender;
   if (recipient) input.recipient_name = recipient;
+  if (email) input.notify_email = email;
   return input;
 }
 
