@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end tests of the web app in Debian's Chromium (Playwright), against the real stack:
 # builds the web app and the `valentine` binary, starts nats-server, redis-server, two
-# projectors and the API serving web/dist on free loopback ports with throwaway data, runs
+# projectors, an SMTP server with two notifiers, and the API serving web/dist on free
+# loopback ports with throwaway data, runs
 # web/e2e/*.spec.ts, and stops everything. Screenshots land in web/test-results/.
 #
 #   E2E_ARGS   extra arguments for `playwright test` (e.g. a file or --grep)
@@ -28,11 +29,11 @@ cargo build --locked -q -p valentine-cli
 stack_clear_settings
 export RUST_LOG=info NO_COLOR=1
 read -r redis_port api_port <<< "$(stack_free_ports 2)"
-stack_up "$(realpath "${CARGO_TARGET_DIR:-target}")/debug/valentine" "$tmp" -1 "$redis_port" "127.0.0.1:$api_port" 2 no \
+STACK_NOTIFIERS=2 stack_up "$(realpath "${CARGO_TARGET_DIR:-target}")/debug/valentine" "$tmp" -1 "$redis_port" "127.0.0.1:$api_port" 2 no \
   WEB_DIST="$PWD/web/dist" TRUSTED_PROXIES=127.0.0.1/32 IP_HASH_SECRET=e2e \
   RATE_LIMIT_PAGES_PER_HOUR=3 FRONTEND_DOMAIN="http://127.0.0.1:$api_port"
 stack_say "stack up at $STACK_BASE"
 
 # shellcheck disable=SC2086 # E2E_ARGS is a list of arguments
-(cd web && E2E_BASE_URL="$STACK_BASE" E2E_CHROMIUM="${E2E_CHROMIUM:-/usr/bin/chromium}" \
+(cd web && E2E_BASE_URL="$STACK_BASE" E2E_MAILDIR="$STACK_MAILDIR" E2E_CHROMIUM="${E2E_CHROMIUM:-/usr/bin/chromium}" \
   npx playwright test ${E2E_ARGS:-}) 3>&- 4>&-

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Builds and starts all of Valentine for development, in the foreground: nats-server with
 # JetStream (store in data/nats), redis-server (append-only file in data/redis), two
-# `valentine projector` workers and one `valentine api` serving the built web app, with the
-# read model in data/valentine.db and logs in .run/. Ctrl-C (or any process exiting) stops
+# `valentine projector` workers, a local SMTP server (every mail kept in data/mail) with one
+# `valentine notifier`, and one `valentine api` serving the built web app, with the read
+# model in data/valentine.db and logs in .run/. Ctrl-C (or any process exiting) stops
 # all of it.
 #
 #   API_PORT (8000)  NATS_PORT (4222)  REDIS_PORT (6379)   ports on 127.0.0.1
 #   PROJECTORS (2; `just scale-projectors N` changes it while running)
+#   NOTIFIERS (1); mail goes to SMTP_URL if set, else to the local SMTP server (data/mail)
 #   UP_PROFILE (debug, or release for an optimized build)
 #   UP_WEB (1; 0 serves the API alone, without building the web app)
 #
@@ -50,11 +52,12 @@ if [ "${UP_WEB:-1}" = 1 ] && [ -f web/package.json ]; then
   web_env=(WEB_DIST="$PWD/web/dist")
 fi
 
-stack_up "$bin" "$PWD/data" "$nats_port" "$redis_port" "127.0.0.1:$api_port" "$projectors" yes \
+STACK_NOTIFIERS="${NOTIFIERS:-1}" stack_up "$bin" "$PWD/data" "$nats_port" "$redis_port" "127.0.0.1:$api_port" "$projectors" yes \
   FRONTEND_DOMAIN="${FRONTEND_DOMAIN:-http://localhost:$api_port}" "${web_env[@]}"
 
 stack_say "Valentine is up: $STACK_BASE"
 stack_say "NATS_URL=$NATS_URL  REDIS_URL=$REDIS_URL  DATABASE_PATH=data/valentine.db"
+[ -n "$STACK_MAILDIR" ] && stack_say "mails to authors land in data/mail/new (a local SMTP server; set SMTP_URL for a real one)"
 stack_say "logs in .run/ (just logs); Ctrl-C stops everything"
 
 # Scaling: `just scale-projectors N` writes N to .run/projectors and sends SIGHUP here.

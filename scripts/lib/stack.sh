@@ -140,7 +140,8 @@ stack_clear_settings() {
     RATE_LIMIT_EDITS_PER_MINUTE RATE_LIMIT_PAGE_EDITS_PER_HOUR RATE_LIMIT_JOB_POLLS_PER_MINUTE \
     RATE_LIMIT_READS_PER_MINUTE MAX_EVENTS_PER_PAGE EVENTS_MAX_BYTES HEADER_READ_TIMEOUT_SECS IDLE_TIMEOUT_SECS \
     MAX_CONNECTIONS VIEWS_MAX_AGE_DAYS VIEWS_CHECKPOINT_SECS IDEMPOTENCY_WINDOW_HOURS \
-    CLIENT_IPV6_PREFIX PROJECTOR_HEALTH_ADDR
+    CLIENT_IPV6_PREFIX PROJECTOR_HEALTH_ADDR RATE_LIMIT_ANSWERS_PER_MINUTE MAX_INSIGHT_STREAMS \
+    SMTP_URL MAIL_FROM NOTIFY_MAX_AGE_HOURS
 }
 
 # stack_up BIN DATA NATS_PORT REDIS_PORT API_ADDR PROJECTORS REDIS_PERSIST [API_ENV...]:
@@ -149,7 +150,9 @@ stack_clear_settings() {
 # DATA/valentine.db, and waits until GET /ready answers 200. NATS_PORT may be -1 for any free
 # port. API_ENV are extra NAME=VALUE settings of the API. Sets STACK_BASE (the API's URL)
 # and exports NATS_URL, REDIS_URL and DATABASE_PATH. nats-server reads STACK_NATS_CONF
-# (default nats/nats-server.conf).
+# (default nats/nats-server.conf). With STACK_NOTIFIERS=N (default 0), also N notifiers with
+# the API's settings, sending to SMTP_URL, or when that is unset to an SMTP server started
+# here (aiosmtpd, keeping every mail in the Maildir DATA/mail, set as STACK_MAILDIR).
 stack_up() {
   local bin=$1 data=$2 nats_port=$3 redis_port=$4 api_addr=$5 projectors=$6 persist=$7
   shift 7
@@ -172,6 +175,21 @@ stack_up() {
   stack_wait_until "the read model at $DATABASE_PATH" 60 test -L "$DATABASE_PATH"
   local i
   for i in $(seq 2 "$projectors"); do stack_start "projector-$i" "$bin" projector; done
+  STACK_MAILDIR=
+  if [ "${STACK_NOTIFIERS:-0}" -gt 0 ]; then
+    local smtp_url=${SMTP_URL:-}
+    if [ -z "$smtp_url" ]; then
+      local smtp_port
+      smtp_port="$(stack_free_ports 1)"
+      STACK_MAILDIR="$data/mail"
+      stack_start smtp aiosmtpd -n -l "127.0.0.1:$smtp_port" -c aiosmtpd.handlers.Mailbox "$STACK_MAILDIR"
+      stack_wait_until "the SMTP server on :$smtp_port" 20 stack_listening "$smtp_port"
+      smtp_url="smtp://127.0.0.1:$smtp_port"
+    fi
+    for i in $(seq 1 "$STACK_NOTIFIERS"); do
+      stack_start "notifier-$i" env SMTP_URL="$smtp_url" "$@" "$bin" notifier
+    done
+  fi
   stack_start api env BIND_ADDR="$api_addr" "$@" "$bin" api
   STACK_BASE="http://$api_addr"
   stack_wait_until "GET /ready answering 200" 60 stack_ready

@@ -73,7 +73,9 @@ test.describe("a page's life in the browser", () => {
     await expect(page.getByTestId("history-event")).toHaveCount(2);
     await screenshot(page, "editor");
 
-    const reread = await request.get(`/api/pages/${slug}`);
+    // Read as its author reads it (with the token): not taken for the recipient's first open.
+    const token = new URL(editLink).hash.replace("#token=", "");
+    const reread = await request.get(`/api/pages/${slug}`, { headers: { "X-Edit-Token": token } });
     expect(((await reread.json()) as { title: string }).title).toBe("Still my Valentine");
 
     // The author keeps a copy: the page and every change to it, as a JSON file.
@@ -84,6 +86,7 @@ test.describe("a page's life in the browser", () => {
     const exported = JSON.parse(await readFile(await download.path(), "utf8")) as Exported;
     expect(exported.slug).toBe(slug);
     expect(exported.page.title).toBe("Still my Valentine");
+    // Only the author looked at it (their browser sends the token): no open is recorded.
     expect(exported.events.map((e) => e.event_type)).toEqual(["PageCreated", "PageUpdated"]);
     expect(exported.events[0]?.data.message).toBe(MESSAGE);
     expect(exported.events[1]?.data.title).toBe("Still my Valentine");

@@ -49,6 +49,13 @@ enum Command {
         #[command(flatten)]
         settings: Settings,
     },
+    /// Run one notifier worker: mails a page's author (the address given at create or in the
+    /// editor) on the page's first open and on the recipient's reply, over SMTP_URL, once
+    /// each. Run several for scale or safety; they share the work.
+    Notifier {
+        #[command(flatten)]
+        settings: Settings,
+    },
     /// Rebuild the read model from the whole stream and swap it in; prints its content hash.
     Rebuild {
         /// Compare a fresh build with the live read model instead; exits 1 if they differ.
@@ -146,6 +153,7 @@ impl Command {
         match self {
             Self::Api { settings }
             | Self::Projector { settings }
+            | Self::Notifier { settings }
             | Self::Rebuild { settings, .. }
             | Self::Replay { settings, .. }
             | Self::Status { settings, .. }
@@ -223,6 +231,18 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 endpoint.await.context("the health endpoint")?.context("serving the health endpoint")?;
             }
             projected.context("projecting")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Notifier { settings } => {
+            let config =
+                settings.notifier().context("SMTP_URL is not set: the notifier has nowhere to send mail")?;
+            let shutdown = CancellationToken::new();
+            cancel_on_signal(shutdown.clone());
+            let notifier = tokio::select! {
+                notifier = valentine_notifier::Notifier::connect(config) => notifier.context("starting the notifier")?,
+                () = shutdown.cancelled() => return Ok(ExitCode::SUCCESS),
+            };
+            notifier.run(shutdown).await.context("notifying")?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Rebuild { verify: false, json, settings } => {

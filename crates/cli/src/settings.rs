@@ -16,6 +16,7 @@ use ipnet::IpNet;
 use secrecy::SecretString;
 use valentine_api::ApiConfig;
 use valentine_eventstore::{NatsSettings, NatsTls, Password, StreamConfig};
+use valentine_notifier::NotifierConfig;
 use valentine_projections::{ReadModelId, ReadModelSettings};
 use valentine_projector::ReadSideConfig;
 
@@ -180,6 +181,18 @@ pub struct Settings {
     /// Connections the API serves at once; more wait to be accepted until one closes.
     #[arg(long, env = "MAX_CONNECTIONS", default_value = "512", value_parser = at_least_one::<usize>)]
     pub max_connections: usize,
+    /// Where the notifier sends mail: smtp://host:port (plain, for a local relay),
+    /// smtps://user:password@host:465, or smtp://user:password@host:587?tls=required. Empty:
+    /// `valentine notifier` refuses to start.
+    #[arg(long, env = "SMTP_URL", default_value = "", hide_default_value = true, hide_env_values = true, value_parser = secret)]
+    pub smtp_url: Optional<SecretString>,
+    /// The sender of the notifier's mails, e.g. "Valentine <hello@valentine.example>".
+    #[arg(long, env = "MAIL_FROM", default_value = "Valentine <valentine@localhost>", value_parser = text)]
+    pub mail_from: Optional<String>,
+    /// Hours after which an open or a reply is no longer news: the notifier does not mail
+    /// about older events (a notifier started late does not send stale news).
+    #[arg(long, env = "NOTIFY_MAX_AGE_HOURS", default_value = "24", value_parser = at_least_one::<u64>)]
+    pub notify_max_age_hours: u64,
 }
 
 /// A comma-separated list, blanks dropped.
@@ -417,6 +430,20 @@ impl Settings {
             // Not a setting: how long a dead rebuild may hold live projection back.
             ..ReadSideConfig::default()
         }
+    }
+
+    /// What `valentine notifier` needs; `None` without `SMTP_URL`.
+    pub fn notifier(&self) -> Option<NotifierConfig> {
+        let (events, _) = self.streams();
+        Some(NotifierConfig {
+            nats: self.nats(),
+            events,
+            smtp_url: self.smtp_url.0.clone()?,
+            mail_from: self.mail_from.0.clone().unwrap_or_else(|| NotifierConfig::default().mail_from),
+            frontend_domain: self.frontend_domain.clone(),
+            max_age: Duration::from_secs(self.notify_max_age_hours.saturating_mul(3600)),
+            ..NotifierConfig::default()
+        })
     }
 
     /// What `valentine api` needs.

@@ -46,6 +46,20 @@ pub async fn open_with(
 ///
 /// # Errors
 /// When an event's version is unknown or its payload does not decode.
+/// The current life of the page at `slug_key` (from its latest erasure or deletion on),
+/// oldest first, opened and decoded.
+///
+/// # Errors
+/// When the stream cannot be read or holds a malformed commit.
+pub async fn load_life(
+    repo: &JetStreamEventRepository,
+    slug_key: &str,
+) -> Result<Vec<PageCommit>, EventStoreError> {
+    let commits = repo.load_life::<Page>(slug_key).await?;
+    Ok(commits.into_iter().map(decode).collect::<Result<Vec<PageCommit>, _>>()?)
+}
+
+/// A stored page commit, brought to the current event versions and decoded.
 pub fn decode(
     mut stored: StoredCommit,
 ) -> Result<PageCommit, valentine_eventstore::envelope::MalformedCommit> {

@@ -15,6 +15,7 @@
 //! - [`redis_cluster`]: [`RedisCluster`]: three Redis Cluster masters, each serving a third
 //!   of the hash slots (with or without a password); which node serves a key; stop and
 //!   restart a node.
+//! - [`smtp`]: [`SmtpServer`]: aiosmtpd delivering into a Maildir the test reads.
 //! - [`tls`]: [`TestPki`]: a certificate authority made at test time, with a server and a
 //!   client certificate.
 //! - [`tracing`](init_tracing): opt-in test logs with `TEST_LOG=1`.
@@ -23,6 +24,7 @@ pub mod cluster;
 pub mod nats;
 pub mod redis;
 pub mod redis_cluster;
+pub mod smtp;
 pub mod tls;
 
 use std::path::PathBuf;
@@ -32,6 +34,7 @@ pub use cluster::NatsCluster;
 pub use nats::NatsServer;
 pub use redis::{RedisServer, free_port};
 pub use redis_cluster::RedisCluster;
+pub use smtp::SmtpServer;
 pub use tls::TestPki;
 
 /// The repository root, for files the tests share with development (e.g. `nats/`).

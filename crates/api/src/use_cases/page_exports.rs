@@ -2,11 +2,11 @@
 //! the page's data key: what the person who wrote it may take away (GDPR art. 15 and 20).
 
 use time::OffsetDateTime;
-use valentine_domain::{EditToken, EditTokenHash, Page, PageEvent};
+use valentine_domain::{EditToken, EditTokenHash, PageEvent};
 use valentine_eventstore::JetStreamEventRepository;
 use valentine_eventstore::envelope::format_timestamp;
 use valentine_eventstore::sealing::Body;
-use valentine_projections::{PageCommit, PageRow, page_store, pages};
+use valentine_projections::{PageRow, page_store, pages};
 
 use crate::error::ApiError;
 use crate::rate_limit::{Bucket, RateLimiter};
@@ -70,14 +70,7 @@ impl PageExports {
         caller_key: &str,
     ) -> Result<PageExport, ApiError> {
         self.limiter.check(Bucket::Reads, caller_key).await?;
-        let commits = self
-            .repo
-            .load_life::<Page>(slug_key)
-            .await?
-            .into_iter()
-            .map(page_store::decode)
-            .collect::<Result<Vec<PageCommit>, _>>()
-            .map_err(ApiError::internal)?;
+        let commits = page_store::load_life(&self.repo, slug_key).await?;
         let mut page = pages::fold_history(commits.iter().cloned())
             .filter(|r| !r.deleted)
             .ok_or(ApiError::NotFound("Page not found"))?;

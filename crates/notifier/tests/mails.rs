@@ -1,0 +1,183 @@
+//! Notifiers against real servers: nats-server (JetStream) and an SMTP server (aiosmtpd)
+//! that delivers into a Maildir. Each first open and each reply is mailed to the page's
+//! address exactly once, with two notifiers running and across a restart whose consumer
+//! starts over; pages without an address, or whose author unsubscribed, get no mail.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use valentine_domain::page::versions;
+use valentine_domain::{
+    AnswerPage, CreatePage, EditToken, NotifyChange, OpenPage, Page, PageCommand, PageRules, Reply, Slug,
+    Unsubscribe,
+};
+use valentine_eventstore::{JetStreamCqrs, NatsSettings, StreamConfig, jetstream_cqrs};
+use valentine_notifier::{Notifier, NotifierConfig};
+use valentine_projections::page_store;
+use valentine_testkit::smtp::Delivered;
+use valentine_testkit::{NatsServer, SmtpServer, eventually, init_tracing};
+
+const PATIENCE: Duration = Duration::from_secs(30);
+
+struct Setup {
+    nats: NatsServer,
+    smtp: SmtpServer,
+    cqrs: JetStreamCqrs<Page>,
+}
+
+impl Setup {
+    async fn start() -> Self {
+        init_tracing();
+        let nats = NatsServer::start().await;
+        let smtp = SmtpServer::start().await;
+        let repo =
+            page_store::open(&nats.jetstream().await, &StreamConfig::events()).await.expect("the store");
+        let cqrs = jetstream_cqrs::<Page>(repo, PageRules::default(), versions::upcasters());
+        Self { nats, smtp, cqrs }
+    }
+
+    fn config(&self) -> NotifierConfig {
+        NotifierConfig {
+            nats: NatsSettings::at(self.nats.url()),
+            smtp_url: SecretString::from(self.smtp.url()),
+            mail_from: "Valentine <hello@valentine.example>".to_owned(),
+            frontend_domain: "https://valentine.example".to_owned(),
+            ..NotifierConfig::default()
+        }
+    }
+
+    /// A notifier running until its token is cancelled.
+    async fn notifier(&self) -> (CancellationToken, JoinHandle<()>) {
+        let notifier = Notifier::connect(self.config()).await.expect("the notifier starts");
+        let stop = CancellationToken::new();
+        let token = stop.clone();
+        (stop, tokio::spawn(async move { notifier.run(token).await.expect("notifies") }))
+    }
+
+    async fn create(&self, slug: &str, template: &str, email: Option<&str>) {
+        let command = PageCommand::Create(CreatePage {
+            slug: Slug::parse(slug).expect("a slug"),
+            title: format!("Title of {slug}"),
+            message: "Be mine".to_owned(),
+            sender_name: Some("Sam".to_owned()),
+            recipient_name: Some("Alex".to_owned()),
+            template_id: Some(template.to_owned()),
+            edit_token_hash: token(slug).hash(),
+            notify: email.map(|email| NotifyChange {
+                email: email.to_owned(),
+                unsubscribe_key: format!("key-{slug}"),
+            }),
+        });
+        self.cqrs.execute(&slug.to_ascii_lowercase(), command).await.expect("created");
+    }
+
+    async fn run(&self, slug: &str, command: PageCommand) {
+        self.cqrs.execute(&slug.to_ascii_lowercase(), command).await.expect("recorded");
+    }
+
+    /// Waits until every notifier has settled every event (none pending, none unacknowledged).
+    async fn settled(&self) {
+        eventually("the notifiers to settle every event", PATIENCE, || async {
+            let js = self.nats.jetstream().await;
+            let Ok(mut consumer) = js
+                .get_consumer_from_stream::<async_nats::jetstream::consumer::pull::Config, _, _>(
+                    "notifier", "EVENTS",
+                )
+                .await
+            else {
+                return false;
+            };
+            consumer.info().await.is_ok_and(|i| i.num_pending == 0 && i.num_ack_pending == 0)
+        })
+        .await;
+    }
+
+    fn mails_about(&self, slug: &str) -> Vec<Delivered> {
+        self.smtp.delivered().into_iter().filter(|m| m.raw.contains(&format!("/{slug}"))).collect()
+    }
+}
+
+fn token(slug: &str) -> EditToken {
+    EditToken::presented(format!("token-of-{slug}"))
+}
+
+fn open(slug: &str) -> PageCommand {
+    PageCommand::Open(OpenPage { life: token(slug).hash(), presented: None })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn each_open_and_reply_is_mailed_once_by_two_notifiers_and_again_never_after_a_restart() {
+    let setup = Setup::start().await;
+    let first = setup.notifier().await;
+    let second = setup.notifier().await;
+    setup.create("Mia", "proposal", Some("sam@example.com")).await;
+    setup.run("Mia", open("Mia")).await;
+    setup.run("Mia", PageCommand::Answer(AnswerPage { answer: Reply::Yes, dodges: 2 })).await;
+    setup.create("Leo", "envelope", None).await;
+    setup.run("Leo", open("Leo")).await;
+
+    eventually("a mail about the open and one about the reply", PATIENCE, || async {
+        setup.mails_about("Mia").len() >= 2
+    })
+    .await;
+    setup.settled().await;
+    let mails = setup.mails_about("Mia");
+    assert_eq!(mails.len(), 2, "{mails:#?}");
+    let subjects: Vec<String> = mails.iter().map(|m| m.header("Subject").expect("a subject")).collect();
+    assert!(subjects.iter().any(|s| s.contains("was opened")), "{subjects:?}");
+    assert!(subjects.iter().any(|s| s.contains("was answered: yes!")), "{subjects:?}");
+    for mail in &mails {
+        assert_eq!(mail.header("To").as_deref(), Some("sam@example.com"));
+        assert_eq!(mail.header("From").as_deref(), Some("Valentine <hello@valentine.example>"));
+        assert_eq!(
+            mail.header("List-Unsubscribe").as_deref(),
+            Some("<https://valentine.example/api/pages/Mia/unsubscribe?token=key-Mia>")
+        );
+        assert_eq!(mail.header("List-Unsubscribe-Post").as_deref(), Some("List-Unsubscribe=One-Click"));
+        assert_eq!(mail.header("Auto-Submitted").as_deref(), Some("auto-generated"));
+        assert!(mail.header("Message-ID").is_some_and(|id| id.ends_with(".Mia@valentine.example>")));
+    }
+    let reply = mails
+        .iter()
+        .find(|m| m.header("Subject").is_some_and(|s| s.contains("answered")))
+        .expect("the reply");
+    let text = reply.body().replace("=\n", "");
+    assert!(text.contains("ran away 2 times"), "{text}");
+    assert!(setup.mails_about("Leo").is_empty(), "a page without an address gets no mail");
+
+    // Both notifiers stop, and the consumer is lost (as after restoring the stream): a new
+    // one delivers every event again. The ledger keeps it to the mails already sent.
+    for (stop, task) in [first, second] {
+        stop.cancel();
+        task.await.expect("stopped");
+    }
+    setup.nats.jetstream().await.delete_consumer_from_stream("notifier", "EVENTS").await.expect("deleted");
+    let restarted = setup.notifier().await;
+    setup.settled().await;
+    assert_eq!(setup.mails_about("Mia").len(), 2, "no mail twice after a restart");
+    restarted.0.cancel();
+    restarted.1.await.expect("stopped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_author_who_unsubscribed_gets_no_more_mail_and_a_heart_back_is_news_too() {
+    let setup = Setup::start().await;
+    let notifier = setup.notifier().await;
+    setup.create("Ana", "classic", Some("ana@example.com")).await;
+    setup.run("Ana", PageCommand::Unsubscribe(Unsubscribe { key: "key-Ana".to_owned() })).await;
+    setup.run("Ana", open("Ana")).await;
+    setup.create("Bob", "scratch", Some("bob@example.com")).await;
+    setup.run("Bob", open("Bob")).await;
+    setup.run("Bob", PageCommand::Answer(AnswerPage { answer: Reply::Heart, dodges: 0 })).await;
+
+    eventually("Bob's two mails", PATIENCE, || async { setup.mails_about("Bob").len() >= 2 }).await;
+    setup.settled().await;
+    assert!(setup.mails_about("Ana").is_empty(), "unsubscribed");
+    let subjects: Vec<String> =
+        setup.mails_about("Bob").iter().map(|m| m.header("Subject").expect("a subject")).collect();
+    assert!(subjects.iter().any(|s| s.contains("answered with a heart")), "{subjects:?}");
+    notifier.0.cancel();
+    notifier.1.await.expect("stopped");
+}
