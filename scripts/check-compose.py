@@ -258,7 +258,7 @@ def check_stack(stack: Stack) -> None:
             if not isinstance(condition, dict) or "condition" not in condition:
                 problem(f"{where}: {name}: depends_on {dep} without a condition")
         if stack.role(service) is None:
-            problem(f"{where}: {name}: not a service this check knows (nats, redis, api, projector, web, prometheus)")
+            problem(f"{where}: {name}: not a service this check knows (nats, redis, api, projector, notifier, web, prometheus)")
         for port in service.get("ports", []) or []:
             if stack.role(service) in ("nats", "redis", "projector"):
                 problem(f"{where}: {name}: publishes port {port} on the host; the operator commands run in the network")
@@ -392,7 +392,7 @@ def check_apps(stack: Stack, nats_names: dict[str, int]) -> dict[str, dict[str, 
     images = set()
     nodes: dict[str, dict[str, list[str]]] = {}
     node_ids: dict[str, set[str]] = {}
-    for name, service in {**stack.of_role("api"), **stack.of_role("projector")}.items():
+    for name, service in {**stack.of_role("api"), **stack.of_role("projector"), **stack.of_role("notifier")}.items():
         here = f"{where}: {name}"
         role = stack.role(service)
         env = env_of(service)
@@ -446,6 +446,17 @@ def check_apps(stack: Stack, nats_names: dict[str, int]) -> dict[str, dict[str, 
                     check_tls_file(stack, here, service, setting, env[setting])
         elif any(k.startswith("NATS_TLS_") for k in env):
             problem(f"{here}: NATS_TLS_* set, but the NATS servers do not use TLS")
+
+        # A notifier: mail settings from the environment, its health where it serves it; no
+        # read model, no Redis.
+        if role == "notifier":
+            if not env.get("SMTP_URL", "").startswith("${SMTP_URL"):
+                problem(f"{here}: SMTP_URL (it may hold a password) must come from the environment")
+            if "NOTIFIER_HEALTH_ADDR" not in env:
+                problem(f"{here}: no NOTIFIER_HEALTH_ADDR for its health check")
+            elif port_of(urlparse(healthcheck_url(here, service)).netloc or ":0") != port_of(env["NOTIFIER_HEALTH_ADDR"]):
+                problem(f"{here}: health check port differs from NOTIFIER_HEALTH_ADDR")
+            continue
 
         # Redis: a Redis service; the password from the environment, never in the URL.
         redis = urlparse(env.get("REDIS_URL", ""))

@@ -242,7 +242,22 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 notifier = valentine_notifier::Notifier::connect(config) => notifier.context("starting the notifier")?,
                 () = shutdown.cancelled() => return Ok(ExitCode::SUCCESS),
             };
-            notifier.run(shutdown).await.context("notifying")?;
+            let endpoint = match settings.notifier_health_addr.0 {
+                Some(addr) => {
+                    let listener = tokio::net::TcpListener::bind(addr)
+                        .await
+                        .with_context(|| format!("listening on NOTIFIER_HEALTH_ADDR={addr}"))?;
+                    let health = notifier.health();
+                    Some(tokio::spawn(valentine_notifier::health::serve(listener, health, shutdown.clone())))
+                }
+                None => None,
+            };
+            let notified = notifier.run(shutdown.clone()).await;
+            shutdown.cancel();
+            if let Some(endpoint) = endpoint {
+                endpoint.await.context("the health endpoint")?.context("serving the health endpoint")?;
+            }
+            notified.context("notifying")?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Rebuild { verify: false, json, settings } => {

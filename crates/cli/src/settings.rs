@@ -105,6 +105,10 @@ pub struct Settings {
     /// empty serves nothing.
     #[arg(long, env = "PROJECTOR_HEALTH_ADDR", default_value = "", hide_default_value = true, value_parser = optional::<SocketAddr>)]
     pub projector_health_addr: Optional<SocketAddr>,
+    /// Where `valentine notifier` serves GET /health and GET /ready, e.g. 127.0.0.1:9200;
+    /// empty serves nothing.
+    #[arg(long, env = "NOTIFIER_HEALTH_ADDR", default_value = "", hide_default_value = true, value_parser = optional::<SocketAddr>)]
+    pub notifier_health_addr: Optional<SocketAddr>,
     /// Where the API listens.
     #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8000")]
     pub bind_addr: SocketAddr,

@@ -14,10 +14,12 @@
 //! - [`mail`]: what a mail says and carries (pure).
 //! - [`sent`]: the ledger of mails, [`SentMails`].
 //! - [`worker`]: [`Notifier`], the worker.
+//! - [`health`]: what it knows of its state, and `/health` and `/ready`.
 //! - [`error`]: what stops a notifier, [`NotifierError`].
 
 pub mod config;
 pub mod error;
+pub mod health;
 pub mod mail;
 pub mod sent;
 pub mod worker;

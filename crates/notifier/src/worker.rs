@@ -23,6 +23,7 @@ use valentine_projections::page_store;
 
 use crate::config::NotifierConfig;
 use crate::error::NotifierError;
+use crate::health::Health;
 use crate::mail::{self, News, Notice};
 use crate::sent::{Claim, SentMails};
 
@@ -60,6 +61,7 @@ pub struct Notifier {
     sent: SentMails,
     mailer: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    health: Health,
 }
 
 impl Notifier {
@@ -75,11 +77,18 @@ impl Notifier {
             .timeout(Some(SEND_TIMEOUT))
             .build();
         let client = config.nats.connect("valentine-notifier").await?;
+        let health = Health::new(client.clone());
         let js = jetstream::new(client);
         let repo = page_store::open(&js, &config.events).await?;
         let sent = SentMails::open(&js, &config.events).await?;
         let consumer = bind(&repo, &config).await?;
-        Ok(Self { config, repo, consumer, sent, mailer, from })
+        Ok(Self { config, repo, consumer, sent, mailer, from, health })
+    }
+
+    /// Its health, kept up to date as it mails: serve it with
+    /// [`health::serve`](crate::health::serve).
+    pub fn health(&self) -> Health {
+        self.health.clone()
     }
 
     /// Mails until `shutdown` is cancelled; the event in hand is finished first.
@@ -227,8 +236,10 @@ impl Notifier {
         };
         if let Err(e) = self.mailer.send(message).await {
             self.sent.release(stream_sequence, revision).await;
+            self.health.mailed(Some(format!("the last mail was not sent: {e}")));
             return Err(NotifierError::Smtp(Box::new(e)));
         }
+        self.health.mailed(None);
         self.sent.sent(stream_sequence, revision).await?;
         info!(news = news.kind(), "mail sent");
         Ok(Verdict::Done)
