@@ -31,6 +31,27 @@ COVERED_BY_RUST_TESTS = {
     ("GET /api/pages/{slug}/history", "503"): [
         "http::a_failing_read_model_is_a_503_for_reads_and_history_that_reveals_nothing",
     ],
+    ("GET /api/pages/{slug}/insights", "503"): [
+        "http::a_failing_read_model_is_a_503_for_reads_and_history_that_reveals_nothing",
+    ],
+    # A live stream with the right token never ends: a fuzzer would wait for it forever.
+    ("GET /api/pages/{slug}/insights/stream", "200"): [
+        "answers::an_open_and_a_reply_reach_the_authors_live_stream_at_once",
+    ],
+    ("GET /api/pages/{slug}/insights/stream", "429"): [
+        "answers::live_streams_are_budgeted_per_client_like_reads",
+    ],
+    ("GET /api/pages/{slug}/insights/stream", "503"): [
+        "answers::live_streams_are_bounded_per_process_and_a_closed_one_frees_its_place",
+    ],
+    # A body over the limit: the tight run's bodies of a reply are seldom over its 1 KiB.
+    ("POST /api/pages/{slug}/answer", "413"): [
+        "answers::a_reply_fits_its_design_and_anything_else_is_refused_with_its_reason",
+    ],
+    # The key of an unsubscribe link is sealed in the event stream: only a mail carries it.
+    ("POST /api/pages/{slug}/unsubscribe", "200"): [
+        "answers::an_address_is_set_changed_and_unsubscribed_by_its_link_and_never_shown_publicly",
+    ],
     # A node behind the position a read names (Valentine-Min-Position): the fuzzed stack has
     # one node, whose read model keeps up.
     ("GET /api/slugs/check/{slug}", "503"): [

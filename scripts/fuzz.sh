@@ -49,9 +49,11 @@ export RUST_LOG=info NO_COLOR=1
 read -r redis_port api_port queued_port tight_port <<< "$(stack_free_ports 4)"
 roomy=(RATE_LIMIT_PAGES_PER_HOUR=1000000 RATE_LIMIT_SLUG_CHECKS_PER_MINUTE=1000000
   RATE_LIMIT_EDITS_PER_MINUTE=1000000 RATE_LIMIT_PAGE_EDITS_PER_HOUR=1000000
-  RATE_LIMIT_JOB_POLLS_PER_MINUTE=1000000 RATE_LIMIT_READS_PER_MINUTE=1000000)
+  RATE_LIMIT_JOB_POLLS_PER_MINUTE=1000000 RATE_LIMIT_READS_PER_MINUTE=1000000
+  RATE_LIMIT_ANSWERS_PER_MINUTE=1000000)
 tight=(RATE_LIMIT_PAGES_PER_HOUR=1 RATE_LIMIT_SLUG_CHECKS_PER_MINUTE=1 RATE_LIMIT_EDITS_PER_MINUTE=1
-  RATE_LIMIT_PAGE_EDITS_PER_HOUR=1 RATE_LIMIT_JOB_POLLS_PER_MINUTE=1 RATE_LIMIT_READS_PER_MINUTE=1)
+  RATE_LIMIT_PAGE_EDITS_PER_HOUR=1 RATE_LIMIT_JOB_POLLS_PER_MINUTE=1 RATE_LIMIT_READS_PER_MINUTE=1
+  RATE_LIMIT_ANSWERS_PER_MINUTE=1)
 stack_up "$bin" "$tmp" -1 "$redis_port" "127.0.0.1:$api_port" 1 no \
   IP_HASH_SECRET=fuzz "${roomy[@]}" FRONTEND_DOMAIN="http://127.0.0.1:$api_port"
 healthy="$STACK_BASE"
@@ -107,8 +109,13 @@ read -r gone_slug gone_token <<< "$(seed_page gone)"
 if [ -z "$kept_token" ] || [ -z "$gone_token" ]; then stack_die "could not create the pages to act on"; fi
 cat > "$tmp/author.toml" << EOF
 [[operations]]
-include-operation-id = ["get_page", "update_page", "page_history", "export_page"]
+include-operation-id = ["get_page", "update_page", "page_history", "export_page", "page_insights"]
 parameters = { "path.slug" = "$kept_slug", "header.X-Edit-Token" = "$kept_token" }
+
+# The kept page (classic) takes a heart back: the first one is recorded, then 409.
+[[operations]]
+include-operation-id = ["answer_page", "unsubscribe"]
+parameters = { "path.slug" = "$kept_slug" }
 
 [[operations]]
 include-operation-id = "delete_page"
@@ -122,7 +129,8 @@ EOF
 fuzz author "$healthy" --max-examples 15 --max-response-time 15 --phases coverage,fuzzing \
   --include-operation-id get_page --include-operation-id update_page \
   --include-operation-id page_history --include-operation-id delete_page \
-  --include-operation-id export_page --include-operation-id get_template
+  --include-operation-id export_page --include-operation-id get_template \
+  --include-operation-id page_insights --include-operation-id answer_page --include-operation-id unsubscribe
 
 # 3. Creates, and polls of the job of one made here. (Stateful sequences are left to the
 # healthy run: on two operations Schemathesis can find no rule to go on with, and errs.)
@@ -161,8 +169,12 @@ expected-statuses = ["2xx", "401", "403", "404", "409", "413", "429", "5xx"]
 expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5xx"]
 
 [[operations]]
-include-operation-id = ["get_page", "page_history", "export_page", "delete_page"]
+include-operation-id = ["get_page", "page_history", "export_page", "delete_page", "page_insights"]
 parameters = { "path.slug" = "$kept_slug", "header.X-Edit-Token" = "$kept_token" }
+
+[[operations]]
+include-operation-id = ["answer_page", "unsubscribe"]
+parameters = { "path.slug" = "$kept_slug" }
 
 [[operations]]
 include-operation-id = "job_status"
@@ -173,7 +185,8 @@ fuzz tight "http://127.0.0.1:$tight_port" --max-examples 10 --max-response-time 
   --include-operation-id create_page --include-operation-id update_page \
   --include-operation-id check_slug --include-operation-id suggest_slugs \
   --include-operation-id get_page --include-operation-id page_history \
-  --include-operation-id export_page --include-operation-id delete_page --include-operation-id job_status
+  --include-operation-id export_page --include-operation-id delete_page --include-operation-id job_status \
+  --include-operation-id page_insights --include-operation-id answer_page --include-operation-id unsubscribe
 
 # 5. With NATS away, 503 is the right answer for what needs it (status_code_conformance
 # still checks that it is documented there); 500 is still a failure. Valid data only, so
@@ -194,6 +207,10 @@ expected-statuses = ["2xx", "3xx", "4xx", "503"]
 [[operations]]
 include-operation-id = ["get_page", "update_page", "delete_page", "page_history", "export_page"]
 parameters = { "path.slug" = "$kept_slug", "header.X-Edit-Token" = "$kept_token" }
+
+[[operations]]
+include-operation-id = ["answer_page", "unsubscribe"]
+parameters = { "path.slug" = "$kept_slug", "query.token" = "not-the-key" }
 
 [[operations]]
 include-operation-id = "job_status"

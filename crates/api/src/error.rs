@@ -61,6 +61,9 @@ pub enum ApiError {
     /// `409`: the page has its reply already; a page takes one.
     #[error("This page has already been answered")]
     AlreadyAnswered,
+    /// `409`: the reply does not fit the page's design (it changed since the page was read).
+    #[error("{0}")]
+    WrongAnswer(&'static str),
     /// `403`: an unsubscribe link that is not (or no longer) the page's.
     #[error("This unsubscribe link is not valid for this page")]
     WrongUnsubscribeLink,
@@ -168,7 +171,8 @@ impl ApiError {
             | Self::AlreadyCreated
             | Self::IdempotencyKeyExpired
             | Self::TooManyChanges(_)
-            | Self::AlreadyAnswered => StatusCode::CONFLICT,
+            | Self::AlreadyAnswered
+            | Self::WrongAnswer(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -194,6 +198,7 @@ impl ApiError {
             Self::IdempotencyKeyExpired => "idempotency_key_expired",
             Self::TooManyChanges(_) => "too_many_changes",
             Self::AlreadyAnswered => "already_answered",
+            Self::WrongAnswer(_) => "wrong_answer",
             Self::WrongUnsubscribeLink => "wrong_token",
             Self::TooManyStreams => "unavailable",
             Self::PayloadTooLarge => "payload_too_large",

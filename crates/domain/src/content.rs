@@ -72,7 +72,7 @@ pub enum Violation {
     )]
     UnknownTemplate,
     /// `notify_email` is not an e-mail address.
-    #[error("notify_email must be an e-mail address, at most 254 characters")]
+    #[error("notify_email must be an e-mail address (its domain in ASCII), at most 254 characters")]
     BadEmail,
 }
 

@@ -10,6 +10,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use valentine_domain::Reply;
+use valentine_domain::reply::DODGES_MAX;
 
 use crate::caller::Caller;
 use crate::error::{ApiError, ErrorBody};
@@ -31,7 +32,7 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
     responses(
         (status = 201, description = "Recorded", body = AnswerResponse, headers(("Valentine-Position" = u64, description = "The stream position of the event recorded: send it as Valentine-Min-Position on later reads"))),
         (status = 404, description = "No such page", body = ErrorBody),
-        (status = 409, description = "The page has its reply already (`already_answered`)", body = ErrorBody),
+        (status = 409, description = "The page has its reply already (`already_answered`), or takes another reply (`wrong_answer`: its design changed since it was read)", body = ErrorBody),
         BodyRefusals, RateLimited, Unavailable))]
 pub(crate) async fn answer_page(
     State(commands): State<PageCommands>,
@@ -42,6 +43,9 @@ pub(crate) async fn answer_page(
     let page = page?;
     let answer = Reply::parse(&body.answer)
         .ok_or_else(|| ApiError::invalid_field("answer", "answer must be \"yes\" or \"heart\""))?;
+    if body.dodges > DODGES_MAX {
+        return Err(ApiError::invalid_field("dodges", format!("dodges must be at most {DODGES_MAX}")));
+    }
     let answered = commands.answer(&page.key, answer, body.dodges, &caller.key).await?;
     let body = AnswerResponse {
         answer: answered.answer.as_str().to_owned(),

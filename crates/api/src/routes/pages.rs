@@ -92,11 +92,12 @@ pub(crate) async fn create_page(
     }
 }
 
-/// Read a page, and count the view. The first read by someone other than its author (a read
-/// without the page's `X-Edit-Token`) is recorded as its first open, for the author's
-/// insights.
-#[utoipa::path(get, path = "/api/pages/{slug}", tag = "pages", params(PageSlug, MinPosition,
-    ("X-Edit-Token" = Option<String>, Header, description = "The page's edit token, when its author reads it: the read is then not its first open")), responses(
+/// Read a page, and count the view.
+///
+/// The first read by someone other than its author is recorded as the page's first open,
+/// for the author's insights. A read that sends the page's edit token in `X-Edit-Token` is
+/// its author's, and never an open; the answer is the same either way.
+#[utoipa::path(get, path = "/api/pages/{slug}", tag = "pages", params(PageSlug, MinPosition), responses(
     (status = 200, description = "The page", body = PageResponse),
     (status = 404, description = "No such page, or deleted", body = ErrorBody), BadPosition, RateLimited, Unavailable))]
 pub(crate) async fn get_page(

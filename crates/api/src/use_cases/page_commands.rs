@@ -562,7 +562,7 @@ fn refusal(err: AggregateError<PageError>) -> ApiError {
         AggregateError::UserError(PageError::WrongEditToken) => ApiError::WrongToken,
         AggregateError::UserError(PageError::TooManyChanges { limit }) => ApiError::TooManyChanges(limit),
         AggregateError::UserError(PageError::AlreadyAnswered) => ApiError::AlreadyAnswered,
-        AggregateError::UserError(PageError::BadReply(why)) => ApiError::invalid_field("answer", why),
+        AggregateError::UserError(PageError::BadReply(why)) => ApiError::WrongAnswer(why),
         AggregateError::UserError(PageError::WrongUnsubscribeKey) => ApiError::WrongUnsubscribeLink,
         AggregateError::AggregateConflict => ApiError::Unavailable {
             detail: "The page is being changed right now; try again",
@@ -591,7 +591,7 @@ mod tests {
             (AggregateError::UserError(PageError::WrongEditToken), 403, "wrong_token"),
             (AggregateError::UserError(PageError::TooManyChanges { limit: 5 }), 409, "too_many_changes"),
             (AggregateError::UserError(PageError::AlreadyAnswered), 409, "already_answered"),
-            (AggregateError::UserError(PageError::BadReply("no")), 422, "invalid"),
+            (AggregateError::UserError(PageError::BadReply("no")), 409, "wrong_answer"),
             (AggregateError::UserError(PageError::WrongUnsubscribeKey), 403, "wrong_token"),
             (AggregateError::AggregateConflict, 503, "unavailable"),
             (

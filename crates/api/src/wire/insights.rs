@@ -13,9 +13,24 @@ pub(crate) struct AnswerRequest {
     #[schema(value_type = String, pattern = "^(yes|heart)$", example = "yes")]
     pub answer: String,
     /// How many times "No" ran away first (proposals only; 0 otherwise).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     #[schema(minimum = 0, maximum = 10000)]
     pub dodges: u32,
+}
+
+/// A whole number, written as JSON Schema counts integers: `2` and `2.0` alike; anything
+/// negative, fractional or beyond `u32` is refused.
+fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    let whole = number.as_u64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|x| x.fract() == 0.0 && *x >= 0.0 && *x <= f64::from(u32::MAX))
+            .map(|x| x as u64)
+    });
+    whole.and_then(|n| u32::try_from(n).ok()).ok_or_else(|| {
+        serde::de::Error::custom(format!("dodges must be a whole number from 0, not {number}"))
+    })
 }
 
 /// The recipient's reply.

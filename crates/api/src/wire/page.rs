@@ -105,7 +105,10 @@ pub(crate) struct CreatePageRequest {
     /// Optional: an e-mail address for a mail on the page's first open and on the
     /// recipient's reply (at most 254 characters). Never shown publicly; erased with the page.
     #[serde(default)]
-    #[schema(max_length = 254)]
+    #[schema(
+        max_length = 254,
+        pattern = r#"^[ \t\r\n]*([^\s@<>,;"\\()\x00-\x1f\x7f-\x9f]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+)?[ \t\r\n]*$"#
+    )]
     pub notify_email: Option<String>,
 }
 
@@ -171,7 +174,7 @@ pub(crate) struct UpdatePageRequest {
     pub template_id: Option<String>,
     /// A new address for mails about the page; blank or `null` removes it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 254)]
+    #[schema(value_type = Option<String>, max_length = 254, pattern = r#"^[ \t\r\n]*([^\s@<>,;"\\()\x00-\x1f\x7f-\x9f]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+)?[ \t\r\n]*$"#)]
     pub notify_email: Option<Option<String>>,
 }
 

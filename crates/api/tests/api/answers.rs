@@ -87,23 +87,31 @@ async fn a_reply_fits_its_design_and_anything_else_is_refused_with_its_reason() 
     let app = spawn_app().await;
     let (proposal, _) = page(&app, "proposal", json!({})).await;
     let (letter, letter_token) = page(&app, "envelope", json!({})).await;
-    for (slug, body, status) in [
-        (&proposal, json!({ "answer": "heart" }), StatusCode::UNPROCESSABLE_ENTITY),
-        (&proposal, json!({ "answer": "yes", "dodges": 10_001 }), StatusCode::UNPROCESSABLE_ENTITY),
-        (&proposal, json!({ "answer": "maybe" }), StatusCode::UNPROCESSABLE_ENTITY),
-        (&proposal, json!({ "answer": "yes", "dodges": -1 }), StatusCode::UNPROCESSABLE_ENTITY),
-        (&proposal, json!({ "answer": "yes", "note": "hi" }), StatusCode::UNPROCESSABLE_ENTITY),
-        (&letter, json!({ "answer": "yes" }), StatusCode::UNPROCESSABLE_ENTITY),
-        (&letter, json!({ "answer": "heart", "dodges": 2 }), StatusCode::UNPROCESSABLE_ENTITY),
+    for (slug, body, status, code) in [
+        (&proposal, json!({ "answer": "heart" }), StatusCode::CONFLICT, "wrong_answer"),
+        (&letter, json!({ "answer": "yes" }), StatusCode::CONFLICT, "wrong_answer"),
+        (&letter, json!({ "answer": "heart", "dodges": 2 }), StatusCode::CONFLICT, "wrong_answer"),
+        (
+            &proposal,
+            json!({ "answer": "yes", "dodges": 10_001 }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        ),
+        (&proposal, json!({ "answer": "maybe" }), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        (&proposal, json!({ "answer": "yes", "dodges": -1 }), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        (&proposal, json!({ "answer": "yes", "note": "hi" }), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
     ] {
         let (got, error) = reply(&app, slug, &body).await;
         assert_error(got, &error, status);
-        assert_eq!(error["code"], "invalid", "{body}: {error}");
+        assert_eq!(error["code"], code, "{body}: {error}");
     }
     let (status, error) = reply(&app, &unique_slug("nobody"), &json!({ "answer": "yes" })).await;
     assert_error(status, &error, StatusCode::NOT_FOUND);
     let (status, error) = answer(app.post_raw("not json", "application/json").await).await;
     assert!(status.is_client_error(), "{error}");
+    let huge = json!({ "answer": "yes", "dodges": 0, "padding": "x".repeat(70_000) });
+    let (status, error) = reply(&app, &proposal, &huge).await;
+    assert_error(status, &error, StatusCode::PAYLOAD_TOO_LARGE);
 
     let (status, sent) = reply(&app, &letter, &json!({ "answer": "heart" })).await;
     assert_eq!(status, StatusCode::CREATED, "{sent}");
@@ -313,10 +321,82 @@ async fn an_address_is_set_changed_and_unsubscribed_by_its_link_and_never_shown_
         app.http.post(app.url(&format!("/api/pages/{slug}/unsubscribe"))).send().await.expect("answered");
     assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
 
+    // The link's key, as the notifier reads it: from the page's sealed events.
+    let key = unsubscribe_key(&app, &slug).await;
+    for _ in 0..2 {
+        let link = app.url(&format!("/api/pages/{slug}/unsubscribe?token={key}"));
+        let (status, body) =
+            answer(app.http.post(link).body("List-Unsubscribe=One-Click").send().await.expect("answered"))
+                .await;
+        assert_eq!(status, StatusCode::OK, "a second click is fine too: {body}");
+    }
+    app.eventually("the address to be gone", || async {
+        insights(&app, &slug, &token).await.1["notify_email"].is_null()
+    })
+    .await;
+
+    // The author gives one again, and removes it.
+    let (status, _) =
+        answer(app.patch(&slug, Some(&token), &json!({ "notify_email": "cy@example.net" })).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(unsubscribe_key(&app, &slug).await, key, "a new address gets a new link");
     let (status, _) = answer(app.patch(&slug, Some(&token), &json!({ "notify_email": null })).await).await;
     assert_eq!(status, StatusCode::OK);
     app.eventually("the address to be removed", || async {
         insights(&app, &slug, &token).await.1["notify_email"].is_null()
     })
     .await;
+}
+
+/// The key of the page's current unsubscribe link, read from its sealed events.
+async fn unsubscribe_key(app: &TestApp, slug: &str) -> String {
+    let repo = valentine_projections::page_store::open(&app.nats.jetstream().await, &app.config.events)
+        .await
+        .expect("the store");
+    let life =
+        valentine_projections::page_store::load_life(&repo, &slug.to_ascii_lowercase()).await.expect("read");
+    life.iter()
+        .flat_map(|c| &c.commit.events)
+        .filter_map(|e| match &e.payload {
+            valentine_eventstore::sealing::Body::Open(valentine_domain::PageEvent::NotificationsSet(set)) => {
+                set.unsubscribe_key.clone()
+            }
+            _ => None,
+        })
+        .next_back()
+        .expect("an unsubscribe key")
+}
+
+/// Opens the live insights of `slug` with `token`.
+async fn follow(app: &TestApp, slug: &str, token: &str) -> reqwest::Response {
+    get_as_author(app, &format!("/api/pages/{slug}/insights/stream"), token).await
+}
+
+#[tokio::test]
+async fn live_streams_are_bounded_per_process_and_a_closed_one_frees_its_place() {
+    let app = spawn_app_with(|c| c.max_insight_streams = 1).await;
+    let (slug, token) = page(&app, "classic", json!({})).await;
+    let first = follow(&app, &slug, &token).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let second = follow(&app, &slug, &token).await;
+    assert_eq!(second.headers()["retry-after"], "10");
+    let (status, error) = answer(second).await;
+    assert_error(status, &error, StatusCode::SERVICE_UNAVAILABLE);
+    // A client that goes away frees its place, at the latest with the next keep-alive.
+    drop(first);
+    app.eventually("the first stream's place to be free", || async {
+        follow(&app, &slug, &token).await.status() == StatusCode::OK
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn live_streams_are_budgeted_per_client_like_reads() {
+    let app = spawn_app_with(|c| c.reads_per_minute = 2).await;
+    let (slug, token) = page(&app, "classic", json!({})).await;
+    let kept: Vec<reqwest::Response> =
+        futures::future::join_all([follow(&app, &slug, &token), follow(&app, &slug, &token)]).await;
+    assert!(kept.iter().all(|r| r.status() == StatusCode::OK));
+    let (status, error) = answer(follow(&app, &slug, &token).await).await;
+    assert_error(status, &error, StatusCode::TOO_MANY_REQUESTS);
 }

@@ -23,7 +23,9 @@ export type AnswerFailure =
 
 export function answerFailure(error: unknown): AnswerFailure {
   if (!(error instanceof ApiError)) return { kind: "retry", message: errorMessage(error) };
-  if (error.status === 409) return { kind: "already" };
+  if (error.status === 409 && error.code === "already_answered") return { kind: "already" };
+  // The page's design changed to one that takes another reply.
+  if (error.status === 409) return { kind: "refused", message: error.detail };
   if (error.status === 404)
     return { kind: "refused", message: "This page is no longer here, so no reply can be sent." };
   if (error.status === 422) return { kind: "refused", message: error.detail };

@@ -73,10 +73,17 @@ export function hasErrors(errors: ContentErrors): boolean {
 /** The longest notification address the API takes, in characters. */
 export const NOTIFY_EMAIL_MAX = 254;
 
+/** A domain as the API takes it: ASCII labels (an international one in its `xn--` form). */
+const EMAIL_DOMAIN = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+
+/** What may not be in an address's local part: it could break a mail header. */
+const EMAIL_LOCAL_UNSAFE = /[\s@<>,;"\\()\u0000-\u001f\u007f-\u009f]/;
+
 /**
  * Why `value` is not an address the API takes for notifications, or `null` when it is
- * fine. The API's rules are simple on purpose, and so are these: at most 254 characters,
- * one `@` with something before it, and a dot in the domain. Blank is fine: no mails.
+ * fine. The API's rules, and these: at most 254 characters; one `@` with up to 64
+ * characters before it and nothing that could break a mail header; a domain of two or
+ * more ASCII labels. Blank is fine: no mails.
  */
 export function notifyEmailProblem(value: string): string | null {
   const email = trimText(value);
@@ -86,7 +93,13 @@ export function notifyEmailProblem(value: string): string | null {
   }
   const parts = email.split("@");
   const [local = "", domain = ""] = parts;
-  if (parts.length !== 2 || local === "" || !/\.[^.]/.test(domain) || /\s/.test(email)) {
+  if (
+    parts.length !== 2 ||
+    local === "" ||
+    countChars(local) > 64 ||
+    EMAIL_LOCAL_UNSAFE.test(local) ||
+    !EMAIL_DOMAIN.test(domain)
+  ) {
     return "Enter an e-mail address such as alex@example.com";
   }
   if (LONE_SURROGATE.test(email)) return "The e-mail address contains a broken character";
