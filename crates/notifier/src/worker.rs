@@ -16,7 +16,7 @@ use time::format_description::well_known::Rfc3339;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span, warn};
 use valentine_domain::{Page, PageEvent};
-use valentine_eventstore::envelope::Commit;
+use valentine_eventstore::envelope::{Commit, meta};
 use valentine_eventstore::sealing::Body;
 use valentine_eventstore::{JetStreamEventRepository, subjects};
 use valentine_projections::page_store;
@@ -154,7 +154,17 @@ impl Notifier {
         if !answered && !kinds.contains(&PageEvent::OPENED) {
             return Verdict::Done;
         }
-        if OffsetDateTime::now_utc() - published > self.config.max_age {
+        // The event's own time, not the message's: a restored stream stores every message
+        // anew, and its old opens are no news.
+        let happened = stored
+            .commit
+            .events
+            .first()
+            .and_then(|e| e.metadata.get(meta::TIMESTAMP))
+            .and_then(|t| t.as_str())
+            .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+            .unwrap_or(published);
+        if OffsetDateTime::now_utc() - happened > self.config.max_age {
             debug!(stream_sequence, "too old to be news");
             return Verdict::Done;
         }

@@ -181,3 +181,39 @@ async fn an_author_who_unsubscribed_gets_no_more_mail_and_a_heart_back_is_news_t
     notifier.0.cancel();
     notifier.1.await.expect("stopped");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_older_than_the_news_window_is_delivered_but_never_mailed() {
+    let setup = Setup::start().await;
+    setup.create("Old", "classic", Some("old@example.com")).await;
+    setup.run("Old", open("Old")).await;
+    let recorded = std::time::Instant::now();
+    // The open ages past a one-second window before any notifier runs.
+    eventually("the open to age", PATIENCE, || async { recorded.elapsed() > Duration::from_millis(1500) })
+        .await;
+    // A consumer that delivers every message, as one made long before the events would.
+    let js = setup.nats.jetstream().await;
+    let events = js.get_stream("EVENTS").await.expect("the stream");
+    events
+        .create_consumer(async_nats::jetstream::consumer::pull::Config {
+            durable_name: Some("notifier".to_owned()),
+            deliver_policy: async_nats::jetstream::consumer::DeliverPolicy::All,
+            ack_policy: async_nats::jetstream::consumer::AckPolicy::Explicit,
+            ..Default::default()
+        })
+        .await
+        .expect("a consumer");
+    let config = NotifierConfig { max_age: Duration::from_secs(1), ..setup.config() };
+    let notifier = Notifier::connect(config).await.expect("starts");
+    let stop = CancellationToken::new();
+    let task = tokio::spawn({
+        let stop = stop.clone();
+        async move { notifier.run(stop).await.expect("notifies") }
+    });
+    setup.settled().await;
+    let delivered = events.consumer_info("notifier").await.expect("info").delivered.stream_sequence;
+    assert_eq!(delivered, 2, "both events were delivered, and judged by their own time");
+    assert!(setup.mails_about("Old").is_empty(), "no stale news");
+    stop.cancel();
+    task.await.expect("stopped");
+}
