@@ -40,6 +40,10 @@ api:
 projector:
     @cargo run -q -p valentine-cli -- projector
 
+# Run one notifier against the servers of `just up` (set SMTP_URL); several share the work
+notifier:
+    @cargo run -q -p valentine-cli -- notifier
+
 # Erase a slug's pages without the edit token, for a legal request; the reason is kept in the stream
 erase SLUG REASON:
     @cargo run -q -p valentine-cli -- erase {{ SLUG }} --reason {{ quote(REASON) }}

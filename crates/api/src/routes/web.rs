@@ -49,7 +49,8 @@ pub(super) async fn fallback(State(state): State<AppState>, mut request: Request
     web_headers(response.map(Body::new), cache)
 }
 
-/// `/{slug}` and `/{slug}/edit`, rendered from `index.html`; `None` for any other path.
+/// `/{slug}`, `/{slug}/edit` and `/{slug}/unsubscribe`, rendered from `index.html`; `None`
+/// for any other path.
 async fn app_page(state: &AppState, dist: &Path, path: &str, parts: &mut Parts) -> Option<Response> {
     let mut segments = path.trim_start_matches('/').split('/');
     let slug = Slug::parse(segments.next()?).ok()?;
@@ -68,7 +69,7 @@ async fn app_page(state: &AppState, dist: &Path, path: &str, parts: &mut Parts) 
             // asks the API itself.
             Err(_) => (StatusCode::OK, index),
         },
-        (Some("edit"), None) => (StatusCode::OK, preview::no_index(&index)),
+        (Some("edit" | "unsubscribe"), None) => (StatusCode::OK, preview::no_index(&index)),
         _ => return None,
     };
     let response =

@@ -477,8 +477,10 @@ async fn with_a_web_app_page_links_get_escaped_previews_and_api_paths_stay_json(
     let missing = app.get(&format!("/{}", unique_slug("nobody"))).await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     assert!(missing.text().await.expect("html").contains("<div id=\"root\">"), "the app shows its own 404");
-    let edit = app.get(&format!("/{slug}/edit")).await.text().await.expect("html");
-    assert!(edit.contains("noindex") && !edit.contains("og:title"));
+    for private in ["edit", "unsubscribe"] {
+        let html = app.get(&format!("/{slug}/{private}")).await.text().await.expect("html");
+        assert!(html.contains("noindex") && !html.contains("og:title"), "{private}");
+    }
     for route in ["/", "/some/app/route"] {
         assert_eq!(app.get(route).await.text().await.expect("html"), INDEX, "{route}");
     }
