@@ -198,3 +198,135 @@ async fn a_new_node_bootstrapped_from_a_backup_projects_only_what_the_copy_lacks
     assert!(!taken.status.success());
     assert!(String::from_utf8_lossy(&taken.stderr).contains("new READ_MODEL_ID"), "{taken:?}");
 }
+
+/// Restoring a backup stores every message anew: the opens and replies it holds are old news,
+/// and a notifier must not mail them again as if they had just happened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restored_stream_sends_no_mail_about_what_happened_before_the_backup() {
+    use valentine_notifier::{Notifier, NotifierConfig};
+
+    let dir = tempfile::tempdir().expect("dir");
+    let original = NatsServer::start().await;
+    opened_page_with_an_address(&original, "OldNews").await;
+    let opened_at = std::time::Instant::now();
+
+    // The open grows older than the notifier's window of news; then the stream is backed
+    // up and restored into a fresh server, every message stored again now.
+    let max_age = Duration::from_secs(3);
+    valentine_testkit::eventually("the open to age", Duration::from_secs(30), || async {
+        opened_at.elapsed() > max_age + Duration::from_secs(1)
+    })
+    .await;
+    let backup = dir.path().join("backup");
+    stdout(&valentine(&original, &dir.path().join("live.db"), &["backup", backup.to_str().expect("utf-8")]));
+    let fresh = NatsServer::start().await;
+    stdout(&valentine(&fresh, &dir.path().join("fresh.db"), &["restore", backup.to_str().expect("utf-8")]));
+
+    // A notifier on the restored stream: its new consumer starts within the window, so it is
+    // given the restored messages, and judges them by when they happened.
+    let smtp = valentine_testkit::SmtpServer::start().await;
+    let config = NotifierConfig {
+        nats: valentine_eventstore::NatsSettings::at(fresh.url()),
+        smtp_url: secrecy::SecretString::from(smtp.url()),
+        max_age,
+        ..NotifierConfig::default()
+    };
+    let notifier = Notifier::connect(config).await.expect("starts");
+    let stop = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn({
+        let stop = stop.clone();
+        async move { notifier.run(stop).await.expect("notifies") }
+    });
+    let js = fresh.jetstream().await;
+    let events = js.get_stream("EVENTS").await.expect("restored");
+    valentine_testkit::eventually(
+        "the notifier to settle the restored events",
+        Duration::from_secs(30),
+        || async {
+            events.consumer_info("notifier").await.is_ok_and(|i| {
+                i.delivered.stream_sequence >= 2 && i.num_pending == 0 && i.num_ack_pending == 0
+            })
+        },
+    )
+    .await;
+    assert_eq!(smtp.delivered(), Vec::new(), "old news mailed again after a restore");
+    stop.cancel();
+    task.await.expect("stopped");
+}
+
+/// The ledger of mails travels with the backup: what was mailed before it is not mailed again
+/// by a notifier on the restored system.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restored_system_does_not_mail_again_what_was_mailed_before_the_backup() {
+    use valentine_notifier::{Notifier, NotifierConfig};
+
+    let dir = tempfile::tempdir().expect("dir");
+    let smtp = valentine_testkit::SmtpServer::start().await;
+    let notify_through = |nats: &NatsServer| NotifierConfig {
+        nats: valentine_eventstore::NatsSettings::at(nats.url()),
+        smtp_url: secrecy::SecretString::from(smtp.url()),
+        ..NotifierConfig::default()
+    };
+    let run = |config: NotifierConfig| async move {
+        let notifier = Notifier::connect(config).await.expect("starts");
+        let stop = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn({
+            let stop = stop.clone();
+            async move { notifier.run(stop).await.expect("notifies") }
+        });
+        (stop, task)
+    };
+    let original = NatsServer::start().await;
+    opened_page_with_an_address(&original, "Mailed").await;
+    let (stop, task) = run(notify_through(&original)).await;
+    notifier_settled(&original).await;
+    assert_eq!(smtp.delivered().len(), 1, "the open was mailed");
+    stop.cancel();
+    task.await.expect("stopped");
+
+    let backup = dir.path().join("backup");
+    stdout(&valentine(&original, &dir.path().join("live.db"), &["backup", backup.to_str().expect("utf-8")]));
+    assert!(backup.join("mails.jsonl").is_file());
+    let fresh = NatsServer::start().await;
+    stdout(&valentine(&fresh, &dir.path().join("fresh.db"), &["restore", backup.to_str().expect("utf-8")]));
+    let (stop, task) = run(notify_through(&fresh)).await;
+    notifier_settled(&fresh).await;
+    assert_eq!(smtp.delivered().len(), 1, "mailed again after the restore");
+    stop.cancel();
+    task.await.expect("stopped");
+}
+
+/// Waits until the notifier has settled every event of `nats`'s stream (two at least).
+async fn notifier_settled(nats: &NatsServer) {
+    let events = nats.jetstream().await.get_stream("EVENTS").await.expect("the stream");
+    valentine_testkit::eventually("the notifier to settle", Duration::from_secs(30), || async {
+        events
+            .consumer_info("notifier")
+            .await
+            .is_ok_and(|i| i.delivered.stream_sequence >= 2 && i.num_pending == 0 && i.num_ack_pending == 0)
+    })
+    .await;
+}
+
+/// A page at `slug` on `nats`'s stream with an address for mails, opened by a reader.
+async fn opened_page_with_an_address(nats: &NatsServer, slug: &str) {
+    use valentine_domain::{NotifyChange, OpenPage};
+    let repo = page_store::open(&nats.jetstream().await, &StreamConfig::default()).await.expect("repo");
+    let cqrs = jetstream_cqrs::<Page>(repo, PageRules::default(), versions::upcasters());
+    let token = EditToken::presented("a-token");
+    let key = slug.to_ascii_lowercase();
+    let create = PageCommand::Create(CreatePage {
+        slug: Slug::parse(slug).expect("valid"),
+        title: format!("{slug} news"),
+        message: "Opened before the backup".to_owned(),
+        sender_name: None,
+        recipient_name: None,
+        template_id: None,
+        edit_token_hash: token.hash(),
+        notify: Some(NotifyChange { email: "sam@example.com".to_owned(), unsubscribe_key: "k".to_owned() }),
+    });
+    cqrs.execute(&key, create).await.expect("created");
+    cqrs.execute(&key, PageCommand::Open(OpenPage { life: token.hash(), presented: None }))
+        .await
+        .expect("opened");
+}

@@ -80,6 +80,10 @@ pub struct Manifest {
     /// copy of the EVENTS stream has its key here, or its key's destruction.
     #[serde(default)]
     pub data_keys: Option<StreamBackup>,
+    /// The notifier's ledger of mails, copied after the streams: every event of the copy
+    /// mailed about before the backup is marked there, so a restore does not mail it again.
+    #[serde(default)]
+    pub mails: Option<StreamBackup>,
 }
 
 /// One stream in a backup.
@@ -118,6 +122,7 @@ pub async fn backup(config: &ReadSideConfig, dir: &Path) -> Result<Manifest, Ops
         read_model_views_through: None,
         checkpoints: None,
         data_keys: None,
+        mails: None,
     };
     // Checkpoints first: tallies that age out meanwhile are then held by them.
     let bucket = checkpointer::bucket_name(&config.tallies);
@@ -147,6 +152,13 @@ pub async fn backup(config: &ReadSideConfig, dir: &Path) -> Result<Manifest, Ops
     let (messages, last_sequence) = dump(keys.stream(), &dir.join(&file)).await?;
     info!(bucket, messages, "data keys backed up");
     manifest.data_keys = Some(StreamBackup { name: bucket, file, messages, last_sequence });
+    let bucket = valentine_notifier::sent::bucket_name(&config.events);
+    if let Ok(stream) = js.get_stream(format!("KV_{bucket}")).await {
+        let file = "mails.jsonl".to_owned();
+        let (messages, last_sequence) = dump(&stream, &dir.join(&file)).await?;
+        info!(bucket, messages, "ledger of mails backed up");
+        manifest.mails = Some(StreamBackup { name: bucket, file, messages, last_sequence });
+    }
     if std::fs::symlink_metadata(&config.read_model.database_path).is_ok() {
         let link = config.read_model.database_path.clone();
         let target = dir.join(READ_MODEL);
@@ -303,6 +315,13 @@ async fn restore_streams(
             .map_err(|e| OpsError::Output(std::io::Error::other(e)))?;
         let restored = publish_all(js, &dir.join(&checkpoints.file), None).await?;
         info!(bucket = %checkpoints.name, messages = restored, "view count checkpoints restored");
+    }
+    if let Some(mails) = &manifest.mails {
+        valentine_notifier::SentMails::open(js, &config.events)
+            .await
+            .map_err(|e| OpsError::Output(std::io::Error::other(e)))?;
+        let restored = publish_all(js, &dir.join(&mails.file), None).await?;
+        info!(bucket = %mails.name, messages = restored, "ledger of mails restored");
     }
     Ok(())
 }
