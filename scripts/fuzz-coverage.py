@@ -40,6 +40,7 @@ COVERED_BY_RUST_TESTS = {
     ],
     ("GET /api/pages/{slug}/insights/stream", "429"): [
         "answers::live_streams_are_budgeted_per_client_like_reads",
+        "answers::one_client_holds_at_most_four_live_streams_and_gets_its_place_back_when_one_ends",
     ],
     ("GET /api/pages/{slug}/insights/stream", "503"): [
         "answers::live_streams_are_bounded_per_process_and_a_closed_one_frees_its_place",

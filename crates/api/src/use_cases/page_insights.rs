@@ -4,10 +4,12 @@
 //! Following re-reads the page after each announcement of newly projected events (an open or
 //! a reply is one) and every [`VIEWS_EVERY`] (view counts are not announced), at most once per
 //! [`AT_MOST_EVERY`], and yields only what changed. A process follows at most
-//! `MAX_INSIGHT_STREAMS` pages at once; each stream ends after [`STREAM_FOR`] (the client
-//! reconnects, and its token is checked again) and when the server shuts down.
+//! `MAX_INSIGHT_STREAMS` pages at once, and one client at most [`STREAMS_PER_CLIENT`] of
+//! them (so no one client can take every place); each stream ends after [`STREAM_FOR`] (the
+//! client reconnects, and its token is checked again) and when the server shuts down.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
@@ -26,6 +28,13 @@ const AT_MOST_EVERY: Duration = Duration::from_millis(200);
 
 /// How long one stream lasts.
 const STREAM_FOR: Duration = Duration::from_secs(300);
+
+/// Streams one client may hold open at once, in one process: an author with the editor open
+/// in a few tabs.
+pub(crate) const STREAMS_PER_CLIENT: usize = 4;
+
+/// When a client holding as many streams as it may is told to try again.
+const STREAMS_RETRY_AFTER: u64 = 10;
 
 /// A page's insights: its row and its views per day.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +68,8 @@ pub(crate) struct PageInsights {
     queries: PageQueries,
     position: PositionWatch,
     streams: Arc<Semaphore>,
+    /// Streams open per client key.
+    holders: Arc<Mutex<HashMap<String, usize>>>,
     closing: CancellationToken,
 }
 
@@ -69,6 +80,7 @@ impl PageInsights {
             queries,
             position,
             streams: Arc::new(Semaphore::new(max_streams)),
+            holders: Arc::default(),
             closing: CancellationToken::new(),
         }
     }
@@ -107,6 +119,7 @@ impl PageInsights {
         caller_key: &str,
     ) -> Result<InsightsFeed, ApiError> {
         self.queries.budgeted_reach(caller_key, None).await?;
+        let held = self.hold(caller_key)?;
         let permit = Arc::clone(&self.streams).try_acquire_owned().map_err(|_| ApiError::TooManyStreams)?;
         let first = self.authorized(slug_key, &token).await?;
         let mut changes = self.position.changes();
@@ -120,7 +133,19 @@ impl PageInsights {
             changes,
             ends: tokio::time::Instant::now() + STREAM_FOR,
             _permit: permit,
+            _held: held,
         })
+    }
+
+    /// Counts one more stream for `caller_key`, unless it holds as many as it may.
+    fn hold(&self, caller_key: &str) -> Result<Held, ApiError> {
+        let mut holders = self.holders.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = holders.entry(caller_key.to_owned()).or_default();
+        if *count >= STREAMS_PER_CLIENT {
+            return Err(ApiError::RateLimited { retry_after: STREAMS_RETRY_AFTER });
+        }
+        *count += 1;
+        Ok(Held { holders: Arc::clone(&self.holders), caller_key: caller_key.to_owned() })
     }
 
     async fn authorized(&self, slug_key: &str, token: &EditToken) -> Result<Insights, ApiError> {
@@ -145,6 +170,26 @@ pub(crate) struct InsightsFeed {
     changes: watch::Receiver<u64>,
     ends: tokio::time::Instant,
     _permit: OwnedSemaphorePermit,
+    _held: Held,
+}
+
+/// One client's hold on a stream; given back when the stream ends.
+#[derive(Debug)]
+struct Held {
+    holders: Arc<Mutex<HashMap<String, usize>>>,
+    caller_key: String,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut holders = self.holders.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = holders.get_mut(&self.caller_key) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                holders.remove(&self.caller_key);
+            }
+        }
+    }
 }
 
 impl InsightsFeed {

@@ -391,6 +391,27 @@ async fn live_streams_are_bounded_per_process_and_a_closed_one_frees_its_place()
 }
 
 #[tokio::test]
+async fn one_client_holds_at_most_four_live_streams_and_gets_its_place_back_when_one_ends() {
+    let app = spawn_app().await;
+    let (slug, token) = page(&app, "classic", json!({})).await;
+    let mut held: Vec<reqwest::Response> = Vec::new();
+    for _ in 0..4 {
+        let stream = follow(&app, &slug, &token).await;
+        assert_eq!(stream.status(), StatusCode::OK);
+        held.push(stream);
+    }
+    let fifth = follow(&app, &slug, &token).await;
+    assert_eq!(fifth.headers()["retry-after"], "10");
+    let (status, error) = answer(fifth).await;
+    assert_error(status, &error, StatusCode::TOO_MANY_REQUESTS);
+    held.pop();
+    app.eventually("a place to come back", || async {
+        follow(&app, &slug, &token).await.status() == StatusCode::OK
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn live_streams_are_budgeted_per_client_like_reads() {
     let app = spawn_app_with(|c| c.reads_per_minute = 2).await;
     let (slug, token) = page(&app, "classic", json!({})).await;
