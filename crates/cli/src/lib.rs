@@ -166,6 +166,39 @@ impl Command {
     }
 }
 
+/// Runs `work` to its end while `serve` answers health checks on `addr` (when set; `setting`
+/// names it in errors); then cancels `shutdown` and waits for the endpoint to close.
+///
+/// # Errors
+/// When `addr` cannot be listened on, or the endpoint failed.
+async fn with_health_endpoint<S, W>(
+    addr: Option<std::net::SocketAddr>,
+    setting: &str,
+    shutdown: &CancellationToken,
+    serve: impl FnOnce(tokio::net::TcpListener, CancellationToken) -> S,
+    work: W,
+) -> anyhow::Result<W::Output>
+where
+    S: Future<Output = std::io::Result<()>> + Send + 'static,
+    W: Future,
+{
+    let endpoint = match addr {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("listening on {setting}={addr}"))?;
+            Some(tokio::spawn(serve(listener, shutdown.clone())))
+        }
+        None => None,
+    };
+    let done = work.await;
+    shutdown.cancel();
+    if let Some(endpoint) = endpoint {
+        endpoint.await.context("the health endpoint")?.context("serving the health endpoint")?;
+    }
+    Ok(done)
+}
+
 /// Parses the command line (and the settings from the environment) and runs it.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -216,20 +249,15 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 projector = Projector::connect(settings.read_side()) => projector.context("starting the projector")?,
                 () = shutdown.cancelled() => return Ok(ExitCode::SUCCESS),
             };
-            let endpoint = match settings.projector_health_addr.0 {
-                Some(addr) => {
-                    let listener = tokio::net::TcpListener::bind(addr)
-                        .await
-                        .with_context(|| format!("listening on PROJECTOR_HEALTH_ADDR={addr}"))?;
-                    Some(tokio::spawn(health::serve(listener, projector.health(), shutdown.clone())))
-                }
-                None => None,
-            };
-            let projected = projector.run(shutdown.clone()).await;
-            shutdown.cancel();
-            if let Some(endpoint) = endpoint {
-                endpoint.await.context("the health endpoint")?.context("serving the health endpoint")?;
-            }
+            let health = projector.health();
+            let projected = with_health_endpoint(
+                settings.projector_health_addr.0,
+                "PROJECTOR_HEALTH_ADDR",
+                &shutdown,
+                |listener, stop| health::serve(listener, health, stop),
+                projector.run(shutdown.clone()),
+            )
+            .await?;
             projected.context("projecting")?;
             Ok(ExitCode::SUCCESS)
         }
@@ -242,21 +270,15 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 notifier = valentine_notifier::Notifier::connect(config) => notifier.context("starting the notifier")?,
                 () = shutdown.cancelled() => return Ok(ExitCode::SUCCESS),
             };
-            let endpoint = match settings.notifier_health_addr.0 {
-                Some(addr) => {
-                    let listener = tokio::net::TcpListener::bind(addr)
-                        .await
-                        .with_context(|| format!("listening on NOTIFIER_HEALTH_ADDR={addr}"))?;
-                    let health = notifier.health();
-                    Some(tokio::spawn(valentine_notifier::health::serve(listener, health, shutdown.clone())))
-                }
-                None => None,
-            };
-            let notified = notifier.run(shutdown.clone()).await;
-            shutdown.cancel();
-            if let Some(endpoint) = endpoint {
-                endpoint.await.context("the health endpoint")?.context("serving the health endpoint")?;
-            }
+            let health = notifier.health();
+            let notified = with_health_endpoint(
+                settings.notifier_health_addr.0,
+                "NOTIFIER_HEALTH_ADDR",
+                &shutdown,
+                |listener, stop| valentine_notifier::health::serve(listener, health, stop),
+                notifier.run(shutdown.clone()),
+            )
+            .await?;
             notified.context("notifying")?;
             Ok(ExitCode::SUCCESS)
         }
