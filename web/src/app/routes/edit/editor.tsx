@@ -27,6 +27,7 @@ import { useInsights } from "@/features/insights/hooks/use-insights";
 import { TemplatePicker } from "@/features/templates/components/template-picker";
 import { ApiError, errorMessage } from "@/lib/api-client";
 import { useResource } from "@/lib/use-resource";
+import { EditFeedbackNotice, type EditFeedback } from "@/features/pages/components/edit-feedback";
 
 type EditorProps = {
   initialPage: Page;
@@ -35,7 +36,7 @@ type EditorProps = {
   onTokenRejected: () => void;
 };
 
-type Feedback = { tone: "success" | "error"; text: string; tokenProblem?: boolean } | null;
+type Feedback = EditFeedback;
 
 const when = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 
@@ -219,16 +220,7 @@ export function Editor({ initialPage, token, onDeleted, onTokenRejected }: Edito
         </section>
 
         <div className="editor-actions" data-sticky={dirty ? "true" : undefined}>
-          {feedback && (
-            <Notice tone={feedback.tone} testId="save-feedback">
-              <p>{feedback.text}</p>
-              {feedback.tokenProblem && (
-                <button type="button" className="button button--small" onClick={onTokenRejected}>
-                  Enter another link
-                </button>
-              )}
-            </Notice>
-          )}
+          <EditFeedbackNotice feedback={feedback} testId="save-feedback" onTokenRejected={onTokenRejected} />
           <div className="button-row">
             <button
               type="submit"

@@ -1,12 +1,12 @@
 import { useEffect, useRef, useState } from "react";
 
-import { Notice } from "@/components/ui/notice";
 import { Spinner } from "@/components/ui/spinner";
 import { ApiError, errorMessage } from "@/lib/api-client";
 
 import { updatePage } from "../api/update-page";
 import { notifyEmailProblem, notifyEmailValue } from "../utils/content-rules";
 import { NotifyEmailField } from "./notify-email-field";
+import { EditFeedbackNotice, type EditFeedback } from "./edit-feedback";
 
 type NotifyEmailFormProps = {
   slug: string;
@@ -16,7 +16,7 @@ type NotifyEmailFormProps = {
   onTokenRejected: () => void;
 };
 
-type Feedback = { tone: "success" | "error"; text: string; tokenProblem?: boolean } | null;
+type Feedback = EditFeedback;
 
 /**
  * The address for mails about the page's first open and its answer: set, change or
@@ -102,16 +102,7 @@ export function NotifyEmailForm({ slug, token, current, onTokenRejected }: Notif
         }}
         error={error}
       />
-      {feedback && (
-        <Notice tone={feedback.tone} testId="notify-email-feedback">
-          <p>{feedback.text}</p>
-          {feedback.tokenProblem && (
-            <button type="button" className="button button--small" onClick={onTokenRejected}>
-              Enter another link
-            </button>
-          )}
-        </Notice>
-      )}
+      <EditFeedbackNotice feedback={feedback} testId="notify-email-feedback" onTokenRejected={onTokenRejected} />
       <div className="button-row">
         <button type="submit" className="button" disabled={!dirty || busy !== null} data-testid="save-notify-email">
           {busy === "save" ? (
