@@ -226,6 +226,7 @@ async fn a_deleted_page_is_found_nowhere_afterwards() {
         "sender_name": format!("S{marker}")[..20].to_owned(),
         "recipient_name": format!("R{marker}")[..20].to_owned(),
         "template_id": "envelope",
+        "notify_email": format!("{marker}@example.com"),
     });
     let (slug, token) = node.create(&body).await;
     let path = format!("/api/pages/{slug}");
@@ -250,11 +251,13 @@ async fn a_deleted_page_is_found_nowhere_afterwards() {
         .iter()
         .filter(|e| e["event_type"] != "PageOpened")
         .collect();
-    assert_eq!(events.len(), 2, "{export}");
+    assert_eq!(events.len(), 3, "{export}");
     assert_eq!(events[0]["event_type"], "PageCreated");
     assert_eq!(events[0]["data"]["title"], format!("Title {marker}"));
     assert!(events[0]["data"].get("edit_token_hash").is_none());
-    assert_eq!(events[1]["data"], json!({ "message": format!("Now {edited}") }));
+    // The address for mails, in the same commit, without its unsubscribe key.
+    assert_eq!(events[1]["data"], json!({ "email": format!("{marker}@example.com") }));
+    assert_eq!(events[2]["data"], json!({ "message": format!("Now {edited}") }));
     assert_eq!(export["page"]["message"], format!("Now {edited}"));
     let (status, _) = node.call(reqwest::Method::GET, &format!("{path}/export"), "not-the-token", None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -279,7 +282,7 @@ async fn a_deleted_page_is_found_nowhere_afterwards() {
             .filter(|e| e.event_type != "PageOpened")
             .map(|e| (e.event_type.as_str(), e.erased))
             .collect::<Vec<_>>(),
-        [("PageCreated", true), ("PageUpdated", true), ("PageErased", false)]
+        [("PageCreated", true), ("NotificationsSet", true), ("PageUpdated", true), ("PageErased", false)]
     );
     let replayed = serde_json::to_vec(&replayed).expect("JSON");
     let store_files = files_under(&store);

@@ -217,3 +217,44 @@ async fn an_open_older_than_the_news_window_is_delivered_but_never_mailed() {
     stop.cancel();
     task.await.expect("stopped");
 }
+
+/// `GET path` on 127.0.0.1:`port`: the status code and the body.
+async fn http_get(port: u16, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connects");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("sent");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.expect("read");
+    let status = answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, answer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notifier_is_not_ready_while_its_mail_does_not_go_out() {
+    let mut setup = Setup::start().await;
+    let notifier = Notifier::connect(setup.config()).await.expect("starts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let port = listener.local_addr().expect("an address").port();
+    let stop = CancellationToken::new();
+    let endpoint = tokio::spawn(valentine_notifier::health::serve(listener, notifier.health(), stop.clone()));
+    let task = tokio::spawn({
+        let stop = stop.clone();
+        async move { notifier.run(stop).await.expect("notifies") }
+    });
+    assert_eq!(http_get(port, "/health").await.0, 200);
+    assert_eq!(http_get(port, "/ready").await.0, 200, "connected, and no mail has failed");
+
+    // The mail server goes away; an open is news to mail.
+    setup.smtp.stop();
+    setup.create("Kim", "classic", Some("kim@example.com")).await;
+    setup.run("Kim", open("Kim")).await;
+    eventually("the failed mail to show in /ready", PATIENCE, || async {
+        let (status, body) = http_get(port, "/ready").await;
+        status == 503 && body.contains("the last mail was not sent")
+    })
+    .await;
+    stop.cancel();
+    task.await.expect("stopped");
+    endpoint.await.expect("joined").expect("served");
+}
