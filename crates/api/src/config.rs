@@ -55,6 +55,16 @@ pub struct ApiConfig {
     /// `RATE_LIMIT_ANSWERS_PER_MINUTE`: replies (and unsubscribes) per client per minute; 0
     /// turns the limit off.
     pub answers_per_minute: u32,
+    /// `RATE_LIMIT_PHOTOS_PER_HOUR`: photo uploads per client per hour; 0 turns the limit off.
+    pub photos_per_hour: u32,
+    /// `RATE_LIMIT_PIN_GUESSES_PER_HOUR`: wrong PIN guesses per client per hour, at any pages.
+    pub pin_guesses_per_hour: u32,
+    /// `RATE_LIMIT_PAGE_PIN_GUESSES_PER_HOUR`: wrong guesses at one page's PIN per hour, from
+    /// anyone.
+    pub page_pin_guesses_per_hour: u32,
+    /// `RATE_LIMIT_PAGE_PIN_GUESSES_PER_MONTH`: wrong guesses at one page's PIN per 30 days,
+    /// from anyone (a new PIN starts afresh).
+    pub page_pin_guesses_per_month: u32,
     /// `MAX_INSIGHT_STREAMS`: live insight streams one API process serves at once.
     pub max_insight_streams: usize,
     /// `MAX_EVENTS_PER_PAGE`: the most events one page's life may hold; updates beyond it are
@@ -113,6 +123,10 @@ impl Default for ApiConfig {
             job_polls_per_minute: 120,
             reads_per_minute: 1200,
             answers_per_minute: 10,
+            photos_per_hour: 30,
+            pin_guesses_per_hour: 30,
+            page_pin_guesses_per_hour: 10,
+            page_pin_guesses_per_month: 100,
             max_insight_streams: 1000,
             max_events_per_page: 1000,
             sync_wait: Duration::from_millis(2000),

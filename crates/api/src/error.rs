@@ -64,6 +64,29 @@ pub enum ApiError {
     /// `409`: the reply does not fit the page's design (it changed since the page was read).
     #[error("{0}")]
     WrongAnswer(&'static str),
+    /// `401`: the page is private and the request did not bring its PIN (`X-Page-Pin`), or
+    /// brought another.
+    #[error("{0}")]
+    PinRequired(&'static str),
+    /// `409`: the reveal time has come; it can no longer change.
+    #[error("This page has opened already: its reveal time can no longer change")]
+    AlreadyRevealed,
+    /// `409` (`403` for its photo): the page has not opened yet.
+    #[error("This page has not opened yet")]
+    NotRevealed,
+    /// `403`: the page's photo is asked for before the page opens.
+    #[error("This page has not opened yet: its photo shows once it does")]
+    PhotoNotRevealed,
+    /// `413`, `415` or `422`: an image the photo upload refuses.
+    #[error("{detail}")]
+    BadPhoto {
+        /// The status.
+        status: u16,
+        /// The stable code.
+        code: &'static str,
+        /// What is wrong, in plain words.
+        detail: String,
+    },
     /// `403`: an unsubscribe link that is not (or no longer) the page's.
     #[error("This unsubscribe link is not valid for this page")]
     WrongUnsubscribeLink,
@@ -163,7 +186,12 @@ impl ApiError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::MissingToken => StatusCode::UNAUTHORIZED,
-            Self::WrongToken | Self::WrongUnsubscribeLink => StatusCode::FORBIDDEN,
+            Self::WrongToken | Self::WrongUnsubscribeLink | Self::PhotoNotRevealed => StatusCode::FORBIDDEN,
+            Self::PinRequired(_) => StatusCode::UNAUTHORIZED,
+            Self::AlreadyRevealed | Self::NotRevealed => StatusCode::CONFLICT,
+            Self::BadPhoto { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY)
+            }
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::SlugTaken(_)
@@ -200,6 +228,10 @@ impl ApiError {
             Self::AlreadyAnswered => "already_answered",
             Self::WrongAnswer(_) => "wrong_answer",
             Self::WrongUnsubscribeLink => "wrong_token",
+            Self::PinRequired(_) => "pin_required",
+            Self::AlreadyRevealed => "already_revealed",
+            Self::NotRevealed | Self::PhotoNotRevealed => "not_revealed",
+            Self::BadPhoto { code, .. } => code,
             Self::TooManyStreams => "unavailable",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",

@@ -192,6 +192,50 @@ impl<S: Send + Sync> FromRequestParts<S> for EditTokenHeader {
     }
 }
 
+/// Header carrying a private page's PIN.
+pub(crate) const PAGE_PIN: &str = "x-page-pin";
+
+/// The PIN a reader presents for a private page (`X-Page-Pin`), percent-decoded as UTF-8 (a
+/// browser can send only Latin-1 in a header, so clients percent-encode every PIN).
+#[derive(Debug, Clone, Default, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub(crate) struct PagePin {
+    /// The page's PIN, percent-encoded UTF-8 (`encodeURIComponent`): needed to read a page
+    /// that has one.
+    #[param(rename = "X-Page-Pin", value_type = String, required = false, max_length = 400)]
+    pub(crate) pin: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PagePin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(PAGE_PIN) else { return Ok(Self::default()) };
+        // Longer than any percent-encoded PIN of 64 characters: a guess that cannot be right.
+        if value.len() > 400 {
+            return Err(ApiError::PinRequired("That PIN is not this page's"));
+        }
+        let pin =
+            percent_decoded(value.as_bytes()).ok_or(ApiError::PinRequired("That PIN is not this page's"))?;
+        Ok(Self { pin: Some(pin) })
+    }
+}
+
+/// `raw` with its `%XX` escapes decoded, if that gives UTF-8.
+fn percent_decoded(raw: &[u8]) -> Option<String> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut bytes = raw.iter();
+    while let Some(&b) = bytes.next() {
+        if b == b'%' {
+            let hex = [*bytes.next()?, *bytes.next()?];
+            out.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
+        } else {
+            out.push(b);
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 /// Header of a write answer: the stream position of the event it recorded.
 pub(crate) const POSITION: &str = "valentine-position";
 
@@ -228,6 +272,21 @@ impl<S: Send + Sync> FromRequestParts<S> for MinPosition {
                 )
             })?;
         Ok(Self { position: Some(position) })
+    }
+}
+
+#[cfg(test)]
+mod pin_tests {
+    use super::percent_decoded;
+
+    #[test]
+    fn pins_arrive_percent_encoded() {
+        assert_eq!(percent_decoded(b"1234").as_deref(), Some("1234"));
+        assert_eq!(percent_decoded(b"%E2%9D%A4%E2%9D%A4%20x").as_deref(), Some("❤❤ x"));
+        assert_eq!(percent_decoded(b"100%25").as_deref(), Some("100%"));
+        assert_eq!(percent_decoded(b"%zz"), None);
+        assert_eq!(percent_decoded(b"%E2%9D"), None);
+        assert_eq!(percent_decoded(b"%4"), None);
     }
 }
 

@@ -19,16 +19,28 @@ pub(crate) struct Preview {
     pub description: String,
     /// Its public URL.
     pub url: String,
+    /// Its preview image's URL.
+    pub image: String,
 }
 
 impl Preview {
-    /// The preview of `page`, shared at `url`.
-    pub(crate) fn of(page: &PageResponse, url: String) -> Self {
+    /// The preview of `page`, shared at `url`, with the image at `image`.
+    pub(crate) fn of(page: &PageResponse, url: String, image: String) -> Self {
         let title = match &page.recipient_name {
             Some(to) => format!("{} — for {to}", page.title),
             None => page.title.clone(),
         };
-        Self { title, description: excerpt(&page.message), url }
+        Self { title, description: excerpt(&page.message), url, image }
+    }
+
+    /// The preview of a private page, or one not yet opened: nothing of what it says.
+    pub(crate) fn generic(url: String, image: String) -> Self {
+        Self {
+            title: "A page made for you".to_owned(),
+            description: "Someone made you something on Valentine. Open the link to see it.".to_owned(),
+            url,
+            image,
+        }
     }
 }
 
@@ -66,6 +78,7 @@ pub(crate) fn render(index: &str, preview: &Preview) -> String {
     let title = escape(&preview.title);
     let description = escape(&preview.description);
     let url = escape(&preview.url);
+    let image = escape(&preview.image);
     let mut tags = String::new();
     let _ = write!(
         tags,
@@ -75,7 +88,11 @@ pub(crate) fn render(index: &str, preview: &Preview) -> String {
          <meta property=\"og:title\" content=\"{title}\">\
          <meta property=\"og:description\" content=\"{description}\">\
          <meta property=\"og:url\" content=\"{url}\">\
-         <meta name=\"twitter:card\" content=\"summary\">\
+         <meta property=\"og:image\" content=\"{image}\">\
+         <meta property=\"og:image:width\" content=\"1200\">\
+         <meta property=\"og:image:height\" content=\"630\">\
+         <meta name=\"twitter:card\" content=\"summary_large_image\">\
+         <meta name=\"twitter:image\" content=\"{image}\">\
          <meta name=\"twitter:title\" content=\"{title}\">\
          <meta name=\"twitter:description\" content=\"{description}\">"
     );
@@ -120,6 +137,11 @@ mod tests {
             template_id: "classic".to_owned(),
             created_at: String::new(),
             updated_at: String::new(),
+            photo: None,
+            song: None,
+            reveal_at: None,
+            has_pin: false,
+            locked: None,
             view_count: 0,
         }
     }
@@ -129,14 +151,24 @@ mod tests {
         let preview = Preview::of(
             &page("<script>alert(1)</script> & \"you\"", "Hi"),
             "https://v.example/alice".to_owned(),
+            "https://v.example/alice/og.png?v=1".to_owned(),
         );
         let html = render(INDEX, &preview);
+        assert!(html.contains("<meta property=\"og:image\" content=\"https://v.example/alice/og.png?v=1\">"));
+        assert!(html.contains("<meta name=\"twitter:card\" content=\"summary_large_image\">"));
         assert!(!html.contains("<script>"));
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;you&quot; — for Alice"));
         assert!(html.contains("<meta property=\"og:url\" content=\"https://v.example/alice\">"));
         assert!(html.contains("<title>&lt;script&gt;"));
         assert_eq!(html.matches("<title>").count(), 1);
         assert!(html.ends_with("</head><body><div id=\"root\"></div></body></html>"));
+    }
+
+    #[test]
+    fn a_generic_preview_says_nothing_of_the_page() {
+        let html = render(INDEX, &Preview::generic("https://v.example/alice".to_owned(), "i".to_owned()));
+        assert!(html.contains("A page made for you"));
+        assert!(!html.contains("Alice"));
     }
 
     #[test]
@@ -151,7 +183,7 @@ mod tests {
 
     #[test]
     fn an_index_without_a_head_is_left_alone() {
-        let preview = Preview::of(&page("t", "m"), "u".to_owned());
+        let preview = Preview::of(&page("t", "m"), "u".to_owned(), "i".to_owned());
         assert_eq!(render("<p>x</p>", &preview), "<p>x</p>");
     }
 }

@@ -66,6 +66,14 @@ pub(crate) enum Bucket {
     Reads,
     /// Replies to pages and unsubscribes, per client.
     Answers,
+    /// Photo uploads, per client.
+    Photos,
+    /// Wrong PIN guesses, per client (a right one is refunded).
+    PinGuesses,
+    /// Wrong PIN guesses at one page's current PIN, per hour.
+    PagePinGuesses,
+    /// Wrong PIN guesses at one page's current PIN, per 30 days.
+    PagePinGuessesMonthly,
 }
 
 impl Bucket {
@@ -79,6 +87,10 @@ impl Bucket {
             Self::JobPolls => "job_polls",
             Self::Reads => "reads",
             Self::Answers => "answers",
+            Self::Photos => "photos",
+            Self::PinGuesses => "pin_guesses",
+            Self::PagePinGuesses => "page_pin_guesses",
+            Self::PagePinGuessesMonthly => "page_pin_guesses_monthly",
         }
     }
 
@@ -108,6 +120,11 @@ impl Limit {
     pub(crate) fn per_hour(attempts: u32) -> Self {
         Self { attempts, window: Duration::from_secs(3600) }
     }
+
+    /// `attempts` per 30 days.
+    pub(crate) fn per_month(attempts: u32) -> Self {
+        Self { attempts, window: Duration::from_secs(30 * 86_400) }
+    }
 }
 
 /// The limit of every bucket.
@@ -127,6 +144,14 @@ pub(crate) struct Budgets {
     pub reads: Limit,
     /// [`Bucket::Answers`].
     pub answers: Limit,
+    /// [`Bucket::Photos`].
+    pub photos: Limit,
+    /// [`Bucket::PinGuesses`].
+    pub pin_guesses: Limit,
+    /// [`Bucket::PagePinGuesses`].
+    pub page_pin_guesses: Limit,
+    /// [`Bucket::PagePinGuessesMonthly`].
+    pub page_pin_guesses_monthly: Limit,
 }
 
 impl Budgets {
@@ -140,6 +165,10 @@ impl Budgets {
             Bucket::JobPolls => self.job_polls,
             Bucket::Reads => self.reads,
             Bucket::Answers => self.answers,
+            Bucket::Photos => self.photos,
+            Bucket::PinGuesses => self.pin_guesses,
+            Bucket::PagePinGuesses => self.page_pin_guesses,
+            Bucket::PagePinGuessesMonthly => self.page_pin_guesses_monthly,
         }
     }
 }
@@ -427,6 +456,10 @@ mod tests {
             job_polls: limit,
             reads: limit,
             answers: limit,
+            photos: limit,
+            pin_guesses: limit,
+            page_pin_guesses: limit,
+            page_pin_guesses_monthly: limit,
         }
     }
 

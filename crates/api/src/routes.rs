@@ -3,6 +3,8 @@
 //! # Layout
 //! - [`pages`]: create, read, update, delete, history.
 //! - [`insights`]: the recipient's reply, the author's insights (live too), unsubscribing.
+//! - [`photos`]: the page's photo: attached, replaced, removed, served.
+//! - [`share`]: the link-preview image and the QR code of a page.
 //! - [`jobs`]: job status of a `202`.
 //! - [`slugs`]: availability and suggestions.
 //! - [`templates`]: the eight designs.
@@ -13,8 +15,10 @@ pub(crate) mod health;
 pub(crate) mod insights;
 pub(crate) mod jobs;
 pub(crate) mod pages;
+pub(crate) mod photos;
 mod positions;
 mod refusals;
+pub(crate) mod share;
 pub(crate) mod slugs;
 pub(crate) mod templates;
 mod web;
@@ -63,6 +67,12 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/pages/{slug}/insights", get(insights::page_insights))
         .route("/api/pages/{slug}/insights/stream", get(insights::insights_stream))
         .route("/api/pages/{slug}/unsubscribe", post(insights::unsubscribe))
+        .route(
+            "/api/pages/{slug}/photo",
+            get(photos::get_photo).put(photos::put_photo).delete(photos::delete_photo),
+        )
+        .route("/api/pages/{slug}/qr.svg", get(share::qr_code))
+        .route("/{slug}/og.png", get(share::og_image))
         .route("/api/openapi.json", get(health::openapi_json))
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))

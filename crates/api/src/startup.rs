@@ -7,11 +7,12 @@ use std::time::Duration;
 use async_nats::jetstream;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use valentine_domain::page::versions;
 use valentine_domain::{Page, PageRules};
-use valentine_eventstore::{EventStoreError, StreamConfig, ensure_stream, jetstream_cqrs};
+use valentine_eventstore::{EventStoreError, PhotoStore, StreamConfig, ensure_stream, jetstream_cqrs};
 use valentine_projections::redis_connection::{self, RedisTarget};
 use valentine_projections::{PositionWatch, ProjectionError, applied, db, page_store};
 
@@ -28,8 +29,8 @@ use crate::server::{self, ConnectionLimits};
 use crate::state::{AppParts, AppState};
 use crate::store_usage::{self, StoreUsage};
 use crate::use_cases::{
-    CommandHandles, JobTracker, PageCommands, PageExports, PageInsights, PageQueries, PageVisits,
-    ReadPositions, ReadinessChecks, SlugChecks,
+    CommandHandles, JobTracker, PageAccess, PageCommands, PageExports, PageInsights, PagePhotos, PageQueries,
+    PageShare, PageVisits, ReadPositions, ReadinessChecks, SlugChecks,
 };
 use crate::view_counts::{self, ViewCounter};
 
@@ -142,6 +143,11 @@ impl Application {
         );
         let exports = PageExports::new(repo.clone(), queries.clone(), limiter.clone());
         let insights = PageInsights::new(queries.clone(), position.clone(), config.max_insight_streams);
+        let access = PageAccess::new(queries.clone(), limiter.clone());
+        let photo_store = PhotoStore::open(&js, &config.events).await?;
+        // Image work (uploads, previews) takes at most one turn per core at once.
+        let media = Arc::new(Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from)));
+        let photo_repo = repo.clone();
         let commands = PageCommands::new(CommandHandles {
             cqrs: jetstream_cqrs::<Page>(
                 repo.clone(),
@@ -151,6 +157,7 @@ impl Application {
             repo,
             position,
             queries: queries.clone(),
+            access: access.clone(),
             limiter: limiter.clone(),
             ledger: ledger.clone(),
             secret: secret.clone(),
@@ -159,10 +166,23 @@ impl Application {
             idempotency_window: config.idempotency_window,
             metrics: metrics.clone(),
         });
+        let photos = PagePhotos::new(
+            commands.clone(),
+            queries.clone(),
+            access.clone(),
+            photo_repo,
+            photo_store,
+            limiter.clone(),
+            Arc::clone(&media),
+        );
+        let share = PageShare::new(queries.clone(), media);
         let view_counts = ViewCounter::default();
         let visits = PageVisits::new(view_counts.clone(), metrics.clone(), commands.clone(), queries.clone());
         let state = AppState::new(AppParts {
             commands,
+            access,
+            photos,
+            share,
             visits,
             insights,
             exports,
@@ -266,5 +286,9 @@ fn budgets(config: &ApiConfig) -> Budgets {
         job_polls: Limit::per_minute(config.job_polls_per_minute),
         reads: Limit::per_minute(config.reads_per_minute),
         answers: Limit::per_minute(config.answers_per_minute),
+        photos: Limit::per_hour(config.photos_per_hour),
+        pin_guesses: Limit::per_hour(config.pin_guesses_per_hour),
+        page_pin_guesses: Limit::per_hour(config.page_pin_guesses_per_hour),
+        page_pin_guesses_monthly: Limit::per_month(config.page_pin_guesses_per_month),
     }
 }

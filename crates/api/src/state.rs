@@ -14,7 +14,8 @@ use crate::caller::CallerKeys;
 use crate::config::ApiConfig;
 use crate::metrics::Metrics;
 use crate::use_cases::{
-    JobTracker, PageCommands, PageExports, PageInsights, PageQueries, PageVisits, ReadinessChecks, SlugChecks,
+    JobTracker, PageAccess, PageCommands, PageExports, PageInsights, PagePhotos, PageQueries, PageShare,
+    PageVisits, ReadinessChecks, SlugChecks,
 };
 use crate::view_counts::ViewCounter;
 
@@ -30,6 +31,12 @@ pub(crate) struct AppParts {
     pub(crate) queries: PageQueries,
     /// Pages with their history, from the stream.
     pub(crate) exports: PageExports,
+    /// PINs and reveal times.
+    pub(crate) access: PageAccess,
+    /// Photos.
+    pub(crate) photos: PagePhotos,
+    /// Link previews and QR codes.
+    pub(crate) share: PageShare,
     /// Views and first opens, recorded by reads.
     pub(crate) visits: PageVisits,
     /// Opens, views and the reply, for the author.
@@ -91,6 +98,9 @@ parts_for_extractors!(
     queries: PageQueries,
     exports: PageExports,
     visits: PageVisits,
+    access: PageAccess,
+    photos: PagePhotos,
+    share: PageShare,
     insights: PageInsights,
     jobs: JobTracker,
     slugs: SlugChecks,

@@ -110,6 +110,9 @@ impl Workload {
             recipient_name: (n.is_multiple_of(2)).then(|| format!("Alex {}", n % 89)),
             template_id: TEMPLATES[self.rng.below(TEMPLATES.len())],
             edit_token_hash: EditToken::presented(format!("token-{n}")).hash(),
+            song_url: None,
+            reveal_at: None,
+            pin_hash: None,
         })
     }
 
@@ -181,7 +184,7 @@ impl Workload {
             events: vec![WireEvent {
                 sequence: page.sequence,
                 event_type: event.event_type(),
-                event_version: PageEvent::VERSION.to_owned(),
+                event_version: event.event_version(),
                 payload: event,
                 metadata: EventMeta {
                     event_id: id,

@@ -141,6 +141,19 @@ pub struct Settings {
     /// Replies to pages (and unsubscribes) per client per minute; 0 turns the limit off.
     #[arg(long, env = "RATE_LIMIT_ANSWERS_PER_MINUTE", default_value = "10", value_parser = parsed::<u32>)]
     pub rate_limit_answers_per_minute: u32,
+    /// Photo uploads per client per hour; 0 turns the limit off.
+    #[arg(long, env = "RATE_LIMIT_PHOTOS_PER_HOUR", default_value = "30", value_parser = parsed::<u32>)]
+    pub rate_limit_photos_per_hour: u32,
+    /// Wrong PIN guesses per client per hour, at any pages; 0 turns the limit off.
+    #[arg(long, env = "RATE_LIMIT_PIN_GUESSES_PER_HOUR", default_value = "30", value_parser = parsed::<u32>)]
+    pub rate_limit_pin_guesses_per_hour: u32,
+    /// Wrong guesses at one page's PIN per hour, from anyone; 0 turns the limit off.
+    #[arg(long, env = "RATE_LIMIT_PAGE_PIN_GUESSES_PER_HOUR", default_value = "10", value_parser = parsed::<u32>)]
+    pub rate_limit_page_pin_guesses_per_hour: u32,
+    /// Wrong guesses at one page's PIN per 30 days, from anyone (a new PIN starts afresh); 0
+    /// turns the limit off.
+    #[arg(long, env = "RATE_LIMIT_PAGE_PIN_GUESSES_PER_MONTH", default_value = "100", value_parser = parsed::<u32>)]
+    pub rate_limit_page_pin_guesses_per_month: u32,
     /// Live insight streams (the author's editor) one API process serves at once.
     #[arg(long, env = "MAX_INSIGHT_STREAMS", default_value = "1000", value_parser = parsed::<usize>)]
     pub max_insight_streams: usize,
@@ -471,6 +484,10 @@ impl Settings {
             job_polls_per_minute: self.rate_limit_job_polls_per_minute,
             reads_per_minute: self.rate_limit_reads_per_minute,
             answers_per_minute: self.rate_limit_answers_per_minute,
+            photos_per_hour: self.rate_limit_photos_per_hour,
+            pin_guesses_per_hour: self.rate_limit_pin_guesses_per_hour,
+            page_pin_guesses_per_hour: self.rate_limit_page_pin_guesses_per_hour,
+            page_pin_guesses_per_month: self.rate_limit_page_pin_guesses_per_month,
             max_insight_streams: self.max_insight_streams.max(1),
             max_events_per_page: self.max_events_per_page,
             sync_wait: Duration::from_millis(self.sync_wait_ms),

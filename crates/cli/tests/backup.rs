@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use valentine_bench::synthetic::{Workload, publish_events, publish_tallies};
 use valentine_domain::page::versions;
-use valentine_domain::{CreatePage, EditToken, Page, PageCommand, PageRules, Slug};
+use valentine_domain::{CreatePage, EditToken, Page, PageCommand, PageExtras, PageRules, Slug};
 use valentine_eventstore::{StreamConfig, jetstream_cqrs};
 use valentine_projections::{ReadModelId, ReadModelSettings, page_store};
 use valentine_projector::{Projector, ReadSideConfig, checkpointer};
@@ -147,6 +147,7 @@ async fn a_new_node_bootstrapped_from_a_backup_projects_only_what_the_copy_lacks
             template_id: None,
             edit_token_hash: EditToken::presented("a-token").hash(),
             notify: None,
+            extras: PageExtras::default(),
         });
         cqrs.execute(&slug, command).await.expect("created");
     }
@@ -324,6 +325,7 @@ async fn opened_page_with_an_address(nats: &NatsServer, slug: &str) {
         template_id: None,
         edit_token_hash: token.hash(),
         notify: Some(NotifyChange { email: "sam@example.com".to_owned(), unsubscribe_key: "k".to_owned() }),
+        extras: PageExtras::default(),
     });
     cqrs.execute(&key, create).await.expect("created");
     cqrs.execute(&key, PageCommand::Open(OpenPage { life: token.hash(), presented: None }))

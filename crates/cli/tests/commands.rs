@@ -9,7 +9,9 @@ use async_nats::jetstream;
 use tempfile::TempDir;
 use valentine_bench::synthetic::{Workload, publish_events};
 use valentine_domain::page::versions;
-use valentine_domain::{CreatePage, DeletePage, EditToken, Page, PageCommand, PageRules, Slug, UpdatePage};
+use valentine_domain::{
+    CreatePage, DeletePage, EditToken, Page, PageCommand, PageExtras, PageRules, Slug, UpdatePage,
+};
 use valentine_eventstore::{StreamConfig, execute_with_receipt, jetstream_cqrs};
 use valentine_projections::page_store;
 use valentine_testkit::{NatsServer, RedisServer};
@@ -141,6 +143,7 @@ async fn replay_shows_every_life_of_a_slug_as_a_table_and_as_json() {
             template_id: Some("envelope".to_owned()),
             edit_token_hash: token.hash(),
             notify: None,
+            extras: PageExtras::default(),
         })
     };
     cqrs.execute("mia", create("First words")).await.expect("created");

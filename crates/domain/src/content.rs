@@ -30,6 +30,14 @@ pub enum Field {
     TemplateId,
     /// The author's address for mails about the page (never shown publicly).
     NotifyEmail,
+    /// The photo.
+    Photo,
+    /// The link to the page's song.
+    SongUrl,
+    /// When the page opens.
+    RevealAt,
+    /// The PIN that keeps it private (its hash; never shown).
+    Pin,
 }
 
 impl Field {
@@ -42,6 +50,10 @@ impl Field {
             Self::RecipientName => "recipient_name",
             Self::TemplateId => "template_id",
             Self::NotifyEmail => "notify_email",
+            Self::Photo => "photo",
+            Self::SongUrl => "song_url",
+            Self::RevealAt => "reveal_at",
+            Self::Pin => "pin",
         }
     }
 }
@@ -74,6 +86,23 @@ pub enum Violation {
     /// `notify_email` is not an e-mail address.
     #[error("notify_email must be an e-mail address (its domain in ASCII), at most 254 characters")]
     BadEmail,
+    /// `song_url` is not a link to a song on a service the page can play.
+    #[error(
+        "song_url must be a link to a song, album or playlist on Spotify, YouTube, Apple Music or SoundCloud"
+    )]
+    BadSong,
+    /// `reveal_at` is not an RFC 3339 time with an offset.
+    #[error("reveal_at must be an RFC 3339 date and time with an offset, like 2027-02-14T09:00:00+01:00")]
+    BadRevealAt,
+    /// `reveal_at` is not ahead.
+    #[error("reveal_at must be in the future")]
+    RevealInPast,
+    /// `reveal_at` is too far ahead.
+    #[error("reveal_at must be within 366 days")]
+    RevealTooFar,
+    /// `pin` breaks the PIN rules.
+    #[error("pin must be 4–64 characters, without control characters")]
+    BadPin,
 }
 
 impl Violation {
@@ -83,6 +112,9 @@ impl Violation {
             Self::Missing(field) | Self::TooLong { field, .. } => *field,
             Self::UnknownTemplate => Field::TemplateId,
             Self::BadEmail => Field::NotifyEmail,
+            Self::BadSong => Field::SongUrl,
+            Self::BadRevealAt | Self::RevealInPast | Self::RevealTooFar => Field::RevealAt,
+            Self::BadPin => Field::Pin,
         }
     }
 }

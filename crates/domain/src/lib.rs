@@ -11,12 +11,18 @@
 //! - [`token`]: edit tokens and the hashes that are stored instead of them.
 //! - [`reply`]: what a recipient can send back, per design.
 //! - [`email`]: the address an author may give for mails about their page.
+//! - [`photo`], [`song`], [`reveal`], [`pin`]: what makes a page special: its photo, its
+//!   song, the moment it opens, the PIN that keeps it private.
 
 pub mod content;
 pub mod email;
 pub mod page;
+pub mod photo;
+pub mod pin;
 pub mod reply;
+pub mod reveal;
 pub mod slug;
+pub mod song;
 pub mod template;
 pub mod token;
 
@@ -24,9 +30,12 @@ pub use content::{Field, Violation, Violations};
 pub use page::{
     AnswerPage, CreatePage, DeletePage, ErasePage, ErasedBy, ErasedEvent, LivePage, NotificationsSet,
     NotifyChange, OpenPage, Page, PageAnswered, PageCommand, PageCreated, PageDeleted, PageErased, PageError,
-    PageEvent, PageOpened, PageRules, PageUpdated, Unsubscribe, UpdatePage,
+    PageEvent, PageExtras, PageOpened, PageRules, PageUpdated, PhotoSet, SetPhoto, Unsubscribe, UpdatePage,
 };
+pub use photo::PhotoRef;
+pub use pin::{PinHash, PinInput};
 pub use reply::Reply;
+pub use reveal::RevealInput;
 pub use slug::{Slug, SlugError, suggestions};
 pub use template::{TEMPLATES, Template, TemplateId};
 pub use token::{EditToken, EditTokenHash};

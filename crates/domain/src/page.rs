@@ -14,13 +14,13 @@ use cqrs_es::event_sink::EventSink;
 use serde::{Deserialize, Serialize};
 
 pub use self::command::{
-    AnswerPage, CreatePage, DeletePage, ErasePage, NotifyChange, OpenPage, PageCommand, Unsubscribe,
-    UpdatePage,
+    AnswerPage, CreatePage, DeletePage, ErasePage, NotifyChange, OpenPage, PageCommand, PageExtras, SetPhoto,
+    Unsubscribe, UpdatePage,
 };
 pub use self::error::PageError;
 pub use self::event::{
     ErasedBy, ErasedEvent, NotificationsSet, PageAnswered, PageCreated, PageDeleted, PageErased, PageEvent,
-    PageOpened, PageUpdated,
+    PageOpened, PageUpdated, PhotoSet,
 };
 
 /// What an operator decides about pages, handed to the aggregate with every command.
@@ -38,9 +38,12 @@ impl Default for PageRules {
 }
 use crate::content::{self, Field, MESSAGE_MAX, TITLE_MAX, Violations};
 use crate::email;
+use crate::photo::PhotoRef;
+use crate::pin::PinHash;
 use crate::reply::{DODGES_MAX, Reply};
 use crate::template::TemplateId;
 use crate::token::{EditToken, EditTokenHash};
+use crate::{reveal, song};
 
 /// The write-side state of a slug: the live page, if there is one.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +88,18 @@ pub struct LivePage {
     /// The key of the address's unsubscribe link.
     #[serde(default)]
     pub unsubscribe_key: Option<String>,
+    /// Its song's canonical link.
+    #[serde(default)]
+    pub song_url: Option<String>,
+    /// When it opens (RFC 3339, UTC).
+    #[serde(default)]
+    pub reveal_at: Option<String>,
+    /// The hash of its PIN.
+    #[serde(default)]
+    pub pin_hash: Option<PinHash>,
+    /// Its photo.
+    #[serde(default)]
+    pub photo: Option<PhotoRef>,
 }
 
 impl Page {
@@ -93,8 +108,13 @@ impl Page {
     pub const RESTARTS: &'static [&'static str] = &[PageEvent::DELETED, PageEvent::ERASED];
 
     /// Events whose payload is personal: sealed with the page life's data key.
-    pub const PERSONAL: &'static [&'static str] =
-        &[PageEvent::CREATED, PageEvent::UPDATED, PageEvent::ANSWERED, PageEvent::NOTIFICATIONS_SET];
+    pub const PERSONAL: &'static [&'static str] = &[
+        PageEvent::CREATED,
+        PageEvent::UPDATED,
+        PageEvent::ANSWERED,
+        PageEvent::NOTIFICATIONS_SET,
+        PageEvent::PHOTO_SET,
+    ];
 
     /// Events that begin a page life (and its data key).
     pub const BEGINS_LIFE: &'static [&'static str] = &[PageEvent::CREATED];
@@ -112,6 +132,10 @@ impl Page {
             return Err(PageError::SlugTaken);
         }
         let notify = cmd.notify.as_ref().map(|n| email::notify_email(&n.email)).transpose();
+        let extras = &cmd.extras;
+        let song = extras.song_url.as_deref().map(song::song_url).transpose();
+        let reveal = extras.reveal.as_ref().map(reveal::reveal_at).transpose();
+        let pin = extras.pin.clone().transpose();
         let checked = Violations::collect(
             content::required(Field::Title, &cmd.title, TITLE_MAX),
             content::required(Field::Message, &cmd.message, MESSAGE_MAX),
@@ -119,8 +143,11 @@ impl Page {
             content::optional_name(Field::RecipientName, cmd.recipient_name.as_deref()),
             cmd.template_id.as_deref().map_or(Ok(TemplateId::default()), TemplateId::parse),
         );
-        let ((title, message, sender_name, recipient_name, template_id), address) =
-            Violations::and(checked, notify).map_err(PageError::Invalid)?;
+        let checked = Violations::and(Violations::and(Violations::and(checked, notify), song), reveal);
+        let (
+            ((((title, message, sender_name, recipient_name, template_id), address), song), reveal_at),
+            pin_hash,
+        ) = Violations::and(checked, pin).map_err(PageError::Invalid)?;
         let notifications = address.flatten().and_then(|email| {
             let key = cmd.notify.as_ref().map(|n| n.unsubscribe_key.clone())?;
             Some(NotificationsSet { email: Some(email), unsubscribe_key: Some(key) })
@@ -133,6 +160,9 @@ impl Page {
             recipient_name,
             template_id,
             edit_token_hash: cmd.edit_token_hash,
+            song_url: song.flatten().map(|s| s.url),
+            reveal_at: reveal_at.flatten(),
+            pin_hash,
         };
         Ok((created, notifications))
     }
@@ -152,6 +182,16 @@ impl Page {
             return Err(PageError::TooManyChanges { limit: rules.max_events });
         }
         let notify = cmd.notify.as_ref().map(|n| email::notify_email(&n.email)).transpose();
+        if cmd
+            .reveal
+            .as_ref()
+            .is_some_and(|r| live.reveal_at.as_deref().is_some_and(|at| reveal::has_come(at, r.now)))
+        {
+            return Err(PageError::AlreadyRevealed);
+        }
+        let song = cmd.song_url.as_deref().map(song::song_url).transpose();
+        let reveal = cmd.reveal.as_ref().map(reveal::reveal_at).transpose();
+        let pin = cmd.pin.clone().map(Option::transpose).transpose();
         let checked = Violations::collect(
             cmd.title.map(|raw| content::required(Field::Title, &raw, TITLE_MAX)).transpose(),
             cmd.message.map(|raw| content::required(Field::Message, &raw, MESSAGE_MAX)).transpose(),
@@ -161,8 +201,11 @@ impl Page {
                 .transpose(),
             cmd.template_id.map(|raw| TemplateId::parse(&raw)).transpose(),
         );
-        let ((title, message, sender_name, recipient_name, template_id), address) =
-            Violations::and(checked, notify).map_err(PageError::Invalid)?;
+        let checked = Violations::and(Violations::and(Violations::and(checked, notify), song), reveal);
+        let (
+            ((((title, message, sender_name, recipient_name, template_id), address), song), reveal_at),
+            pin_hash,
+        ) = Violations::and(checked, pin).map_err(PageError::Invalid)?;
         // Keep only what differs from the current page, so the events list real changes.
         let updated = PageUpdated {
             title: title.filter(|t| *t != live.title),
@@ -170,6 +213,10 @@ impl Page {
             sender_name: sender_name.filter(|n| *n != live.sender_name),
             recipient_name: recipient_name.filter(|n| *n != live.recipient_name),
             template_id: template_id.filter(|t| *t != live.template_id),
+            song_url: song.map(|s| s.map(|s| s.url)).filter(|s| *s != live.song_url),
+            reveal_at: reveal_at.filter(|r| *r != live.reveal_at),
+            // A new PIN always counts as a change: its hash is salted, so equal PINs differ.
+            pin_hash: pin_hash.filter(|p| p.is_some() || live.pin_hash.is_some()),
         };
         let notifications = address.filter(|a| *a != live.notify_email).map(|email| NotificationsSet {
             unsubscribe_key: email.as_ref().and(cmd.notify.map(|n| n.unsubscribe_key)),
@@ -188,6 +235,9 @@ impl Page {
         let live = self.live.as_ref().ok_or(PageError::NotFound)?;
         if live.answered {
             return Err(PageError::AlreadyAnswered);
+        }
+        if live.reveal_at.as_deref().is_some_and(|at| !reveal::has_come(at, cmd.now)) {
+            return Err(PageError::NotRevealed);
         }
         match Reply::for_design(live.template_id) {
             expected if expected != cmd.answer => {
@@ -274,6 +324,16 @@ impl Aggregate for Page {
                 let events = [opened.map(PageEvent::PageOpened), Some(PageEvent::PageAnswered(answered))];
                 return self.write_all(events.into_iter().flatten(), sink).await;
             }
+            PageCommand::SetPhoto(cmd) => {
+                let live = self.authorize(&cmd.edit_token)?;
+                if live.events >= rules.max_events {
+                    return Err(PageError::TooManyChanges { limit: rules.max_events });
+                }
+                if live.photo == cmd.photo {
+                    return Ok(());
+                }
+                PageEvent::PhotoSet(PhotoSet { photo: cmd.photo })
+            }
             PageCommand::Unsubscribe(cmd) => match self.unsubscribe(&cmd)? {
                 Some(set) => PageEvent::NotificationsSet(set),
                 None => return Ok(()),
@@ -310,6 +370,10 @@ impl Aggregate for Page {
                     answered: false,
                     notify_email: None,
                     unsubscribe_key: None,
+                    song_url: e.song_url,
+                    reveal_at: e.reveal_at,
+                    pin_hash: e.pin_hash,
+                    photo: None,
                 });
                 self.unerased = true;
             }
@@ -343,6 +407,12 @@ impl Aggregate for Page {
                     live.events = live.events.saturating_add(1);
                     live.notify_email = e.email;
                     live.unsubscribe_key = e.unsubscribe_key;
+                }
+            }
+            PageEvent::PhotoSet(e) => {
+                if let Some(live) = self.live.as_mut() {
+                    live.events = live.events.saturating_add(1);
+                    live.photo = e.photo;
                 }
             }
         }
@@ -384,6 +454,15 @@ impl LivePage {
         }
         if let Some(template_id) = update.template_id {
             self.template_id = template_id;
+        }
+        if let Some(song_url) = update.song_url {
+            self.song_url = song_url;
+        }
+        if let Some(reveal_at) = update.reveal_at {
+            self.reveal_at = reveal_at;
+        }
+        if let Some(pin_hash) = update.pin_hash {
+            self.pin_hash = pin_hash;
         }
     }
 }

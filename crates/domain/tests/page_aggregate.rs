@@ -1,13 +1,18 @@
 //! Given/when/then tests of the `Page` aggregate: every command path and every content rule.
 
 use cqrs_es::test::TestFramework;
+use time::OffsetDateTime;
+use time::macros::datetime;
 use valentine_domain::content::{MESSAGE_MAX, NAME_MAX, TITLE_MAX};
 use valentine_domain::{
     AnswerPage, CreatePage, DeletePage, EditToken, ErasePage, ErasedBy, Field, NotificationsSet,
     NotifyChange, OpenPage, Page, PageAnswered, PageCommand, PageCreated, PageDeleted, PageErased, PageError,
-    PageEvent, PageOpened, PageRules, PageUpdated, Reply, Slug, TemplateId, Unsubscribe, UpdatePage,
-    Violation,
+    PageEvent, PageExtras, PageOpened, PageRules, PageUpdated, PhotoRef, PhotoSet, PinHash, Reply,
+    RevealInput, SetPhoto, Slug, TemplateId, Unsubscribe, UpdatePage, Violation,
 };
+
+/// The clock reading every command of these tests is judged against.
+const NOW: OffsetDateTime = datetime!(2027-02-13 20:00 UTC);
 
 type PageTest = TestFramework<Page>;
 
@@ -29,6 +34,7 @@ fn create(slug: &str) -> CreatePage {
         template_id: Some("proposal".to_owned()),
         edit_token_hash: token().hash(),
         notify: None,
+        extras: PageExtras::default(),
     }
 }
 
@@ -41,6 +47,9 @@ fn created(slug: &str) -> PageEvent {
         recipient_name: Some("Alex".to_owned()),
         template_id: TemplateId::Proposal,
         edit_token_hash: token().hash(),
+        song_url: None,
+        reveal_at: None,
+        pin_hash: None,
     })
 }
 
@@ -106,6 +115,9 @@ fn create_trims_text_drops_blank_names_and_defaults_to_classic() {
             recipient_name: None,
             template_id: TemplateId::Classic,
             edit_token_hash: token().hash(),
+            song_url: None,
+            reveal_at: None,
+            pin_hash: None,
         })]);
 }
 
@@ -464,7 +476,7 @@ fn open_by(presented: Option<EditToken>) -> PageCommand {
 }
 
 fn answer(answer: Reply, dodges: u32) -> PageCommand {
-    PageCommand::Answer(AnswerPage { answer, dodges })
+    PageCommand::Answer(AnswerPage { answer, dodges, now: NOW })
 }
 
 fn notify(email: &str, key: &str) -> NotifyChange {
@@ -613,4 +625,157 @@ fn an_unsubscribe_link_stops_mails_once_and_keeps_working_and_a_wrong_key_is_ref
         .given(vec![created("mia")])
         .when(unsubscribe("key-1"))
         .then_expect_error(PageError::WrongUnsubscribeKey);
+}
+
+// --- Songs, reveal times, PINs and photos ----------------------------------------------------
+
+fn reveal(raw: &str) -> RevealInput {
+    RevealInput { raw: raw.to_owned(), now: NOW }
+}
+
+fn with_extras(extras: PageExtras) -> PageCommand {
+    PageCommand::Create(CreatePage { extras, ..create("mia") })
+}
+
+fn created_with(edit: impl FnOnce(&mut PageCreated)) -> PageEvent {
+    let PageEvent::PageCreated(mut e) = created("mia") else { unreachable!("created() makes a creation") };
+    edit(&mut e);
+    PageEvent::PageCreated(e)
+}
+
+fn photo(sha: &str) -> PhotoRef {
+    PhotoRef { sha256: sha.to_owned(), content_type: "image/jpeg".to_owned(), width: 4, height: 3, bytes: 10 }
+}
+
+#[test]
+fn a_page_is_created_with_its_song_reveal_time_and_pin() {
+    let extras = PageExtras {
+        song_url: Some(" https://youtu.be/dQw4w9WgXcQ?si=share ".to_owned()),
+        reveal: Some(reveal("2027-02-14T09:00:00+01:00")),
+        pin: Some(Ok(PinHash::new("$argon2id$v=19$x"))),
+    };
+    PageTest::with(PageRules::default()).given(vec![]).when(with_extras(extras)).then_expect_events(vec![
+        created_with(|e| {
+            e.song_url = Some("https://www.youtube.com/watch?v=dQw4w9WgXcQ".to_owned());
+            e.reveal_at = Some("2027-02-14T08:00:00Z".to_owned());
+            e.pin_hash = Some(PinHash::new("$argon2id$v=19$x"));
+        }),
+    ]);
+    // Blank song and reveal time are none.
+    let blank = PageExtras { song_url: Some(" ".to_owned()), reveal: Some(reveal("")), pin: None };
+    PageTest::with(PageRules::default())
+        .given(vec![])
+        .when(with_extras(blank))
+        .then_expect_events(vec![created("mia")]);
+}
+
+#[test]
+fn every_broken_rule_of_the_extras_is_reported_with_the_others() {
+    let extras = PageExtras {
+        song_url: Some("https://example.com/song".to_owned()),
+        reveal: Some(reveal("2027-02-13T19:00:00Z")),
+        pin: Some(Err(Violation::BadPin)),
+    };
+    let cmd = PageCommand::Create(CreatePage { title: " ".to_owned(), extras, ..create("mia") });
+    expect_invalid(
+        vec![],
+        cmd,
+        &[Violation::Missing(Field::Title), Violation::BadSong, Violation::RevealInPast, Violation::BadPin],
+    );
+    let far = PageExtras { reveal: Some(reveal("2028-03-01T00:00:00Z")), ..PageExtras::default() };
+    expect_invalid(vec![], with_extras(far), &[Violation::RevealTooFar]);
+    let bad = PageExtras { reveal: Some(reveal("2027-02-14 09:00")), ..PageExtras::default() };
+    expect_invalid(vec![], with_extras(bad), &[Violation::BadRevealAt]);
+}
+
+#[test]
+fn updates_change_remove_and_keep_the_extras() {
+    let waiting = created_with(|e| {
+        e.song_url = Some("https://www.youtube.com/watch?v=dQw4w9WgXcQ".to_owned());
+        e.reveal_at = Some("2027-02-14T08:00:00Z".to_owned());
+        e.pin_hash = Some(PinHash::new("old"));
+    });
+    PageTest::with(PageRules::default())
+        .given(vec![waiting.clone()])
+        .when(update(|u| {
+            u.song_url = Some(String::new());
+            u.reveal = Some(reveal("2027-02-14T10:00:00Z"));
+            u.pin = Some(None);
+        }))
+        .then_expect_events(vec![PageEvent::PageUpdated(PageUpdated {
+            song_url: Some(None),
+            reveal_at: Some(Some("2027-02-14T10:00:00Z".to_owned())),
+            pin_hash: Some(None),
+            ..PageUpdated::default()
+        })]);
+    // The same song in another shape, and no PIN removed when there is none: nothing changes.
+    PageTest::with(PageRules::default())
+        .given(vec![waiting])
+        .when(update(|u| u.song_url = Some("https://youtu.be/dQw4w9WgXcQ".to_owned())))
+        .then_expect_events(vec![]);
+    PageTest::with(PageRules::default())
+        .given(vec![created("mia")])
+        .when(update(|u| u.pin = Some(None)))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn a_reveal_time_changes_until_it_comes_and_the_page_is_answered_only_after() {
+    let passed = created_with(|e| e.reveal_at = Some("2027-02-13T19:59:59Z".to_owned()));
+    PageTest::with(PageRules::default())
+        .given(vec![passed.clone()])
+        .when(update(|u| u.reveal = Some(reveal("2027-03-01T00:00:00Z"))))
+        .then_expect_error(PageError::AlreadyRevealed);
+    PageTest::with(PageRules::default())
+        .given(vec![passed.clone()])
+        .when(update(|u| u.reveal = Some(reveal(""))))
+        .then_expect_error(PageError::AlreadyRevealed);
+    PageTest::with(PageRules::default())
+        .given(vec![passed])
+        .when(answer(Reply::Yes, 0))
+        .then_expect_events(vec![opened(), answered(Reply::Yes, 0)]);
+    let waiting = created_with(|e| e.reveal_at = Some("2027-02-13T20:00:01Z".to_owned()));
+    PageTest::with(PageRules::default())
+        .given(vec![waiting.clone()])
+        .when(answer(Reply::Yes, 0))
+        .then_expect_error(PageError::NotRevealed);
+    PageTest::with(PageRules::default())
+        .given(vec![waiting])
+        .when(update(|u| u.reveal = Some(reveal(""))))
+        .then_expect_events(vec![PageEvent::PageUpdated(PageUpdated {
+            reveal_at: Some(None),
+            ..PageUpdated::default()
+        })]);
+}
+
+#[test]
+fn a_photo_is_set_replaced_and_removed_by_its_author_only() {
+    let set = |photo: Option<PhotoRef>, edit_token: EditToken| {
+        PageCommand::SetPhoto(SetPhoto { edit_token, photo })
+    };
+    PageTest::with(PageRules::default())
+        .given(vec![created("mia")])
+        .when(set(Some(photo("a")), token()))
+        .then_expect_events(vec![PageEvent::PhotoSet(PhotoSet { photo: Some(photo("a")) })]);
+    PageTest::with(PageRules::default())
+        .given(vec![created("mia"), PageEvent::PhotoSet(PhotoSet { photo: Some(photo("a")) })])
+        .when(set(Some(photo("a")), token()))
+        .then_expect_events(vec![]);
+    PageTest::with(PageRules::default())
+        .given(vec![created("mia"), PageEvent::PhotoSet(PhotoSet { photo: Some(photo("a")) })])
+        .when(set(None, token()))
+        .then_expect_events(vec![PageEvent::PhotoSet(PhotoSet { photo: None })]);
+    PageTest::with(PageRules::default())
+        .given(vec![created("mia")])
+        .when(set(Some(photo("a")), other_token()))
+        .then_expect_error(PageError::WrongEditToken);
+    PageTest::with(PageRules::default())
+        .given(vec![])
+        .when(set(None, token()))
+        .then_expect_error(PageError::NotFound);
+    let rules = PageRules { max_events: 2 };
+    PageTest::with(rules)
+        .given(vec![created("mia"), PageEvent::PhotoSet(PhotoSet { photo: Some(photo("a")) })])
+        .when(set(Some(photo("b")), token()))
+        .then_expect_error(PageError::TooManyChanges { limit: 2 });
 }

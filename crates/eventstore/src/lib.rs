@@ -12,7 +12,8 @@
 //! - [`stream`]: the stream's configuration, ensured idempotently at start.
 //! - [`envelope`]: the wire format of a commit, shared with the projector.
 //! - [`sealing`]: personal payloads encrypted per page life; [`data_keys`]: their keys, in a
-//!   bucket of their own, destroyed to erase.
+//!   bucket of their own, destroyed to erase; [`photos`]: page photos in an object store,
+//!   sealed with the same keys.
 //! - [`subjects`]: the subject layout.
 //! - [`receipt`]: the stream sequence of an append, for read-your-writes.
 //! - [`tallies`]: view tallies, on their own stream.
@@ -24,6 +25,7 @@ pub mod cqrs;
 pub mod data_keys;
 pub mod envelope;
 pub mod error;
+pub mod photos;
 pub mod receipt;
 pub mod repository;
 pub mod sealing;
@@ -36,6 +38,7 @@ pub use cqrs::{JetStreamCqrs, JetStreamStore, execute_with_receipt, jetstream_cq
 pub use data_keys::{DataKeys, KeyLookup};
 pub use envelope::{Commit, EventMeta, StoredCommit};
 pub use error::EventStoreError;
+pub use photos::PhotoStore;
 pub use receipt::AppendReceipt;
 pub use repository::JetStreamEventRepository;
 pub use stream::{StreamConfig, ensure_stream, ensure_stream_from};

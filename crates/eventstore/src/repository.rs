@@ -135,6 +135,28 @@ impl JetStreamEventRepository {
         }
     }
 
+    /// The data key of the current life of the aggregate `aggregate_id` of type `A`: the one
+    /// its newest commit names, unless that commit ends the life (or there is none). `None`
+    /// also for a life begun before sealing, or one whose key is gone.
+    ///
+    /// # Errors
+    /// When the stream or the key store cannot be read.
+    pub async fn life_key<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Option<DataKey>, EventStoreError> {
+        let Some((keys, _)) = &self.sealing else { return Ok(None) };
+        let subject = self.subject(A::TYPE, aggregate_id)?;
+        let Some(last) = self.last_message(&subject).await? else { return Ok(None) };
+        let ended = header_value(&last, header::EVENT_TYPES)
+            .is_some_and(|types| types.split(',').any(|t| self.restarts.contains(&t)));
+        let Some(id) = header_value(&last, header::DATA_KEY).filter(|_| !ended) else { return Ok(None) };
+        match keys.lookup(id).await? {
+            KeyLookup::Found(key) => Ok(Some(key)),
+            KeyLookup::Destroyed | KeyLookup::Missing => Ok(None),
+        }
+    }
+
     /// The stream sequence of the newest commit of the aggregate `aggregate_id` of type `A`,
     /// or `None` without any: one direct get, whatever the history's length.
     ///

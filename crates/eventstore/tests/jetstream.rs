@@ -14,8 +14,8 @@ use futures::future::join_all;
 use serde_json::json;
 use tokio::sync::Barrier;
 use valentine_domain::{
-    CreatePage, DeletePage, EditToken, Page, PageCommand, PageCreated, PageError, PageEvent, PageRules,
-    PageUpdated, Slug, TemplateId, UpdatePage,
+    CreatePage, DeletePage, EditToken, Page, PageCommand, PageCreated, PageError, PageEvent, PageExtras,
+    PageRules, PageUpdated, Slug, TemplateId, UpdatePage,
 };
 use valentine_eventstore::envelope::{Commit, header};
 use valentine_eventstore::tallies::{self, PageViews, TallyBatch};
@@ -39,6 +39,7 @@ fn create(slug: &str) -> PageCommand {
         template_id: None,
         edit_token_hash: token().hash(),
         notify: None,
+        extras: PageExtras::default(),
     })
 }
 
@@ -76,6 +77,9 @@ fn created_event(slug: &str) -> PageEvent {
         recipient_name: None,
         template_id: TemplateId::Classic,
         edit_token_hash: token().hash(),
+        song_url: None,
+        reveal_at: None,
+        pin_hash: None,
     })
 }
 

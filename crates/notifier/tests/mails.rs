@@ -10,8 +10,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use valentine_domain::page::versions;
 use valentine_domain::{
-    AnswerPage, CreatePage, EditToken, NotifyChange, OpenPage, Page, PageCommand, PageRules, Reply, Slug,
-    Unsubscribe,
+    AnswerPage, CreatePage, EditToken, NotifyChange, OpenPage, Page, PageCommand, PageExtras, PageRules,
+    Reply, Slug, Unsubscribe,
 };
 use valentine_eventstore::{JetStreamCqrs, NatsSettings, StreamConfig, jetstream_cqrs};
 use valentine_notifier::{Notifier, NotifierConfig};
@@ -69,6 +69,7 @@ impl Setup {
                 email: email.to_owned(),
                 unsubscribe_key: format!("key-{slug}"),
             }),
+            extras: PageExtras::default(),
         });
         self.cqrs.execute(&slug.to_ascii_lowercase(), command).await.expect("created");
     }
@@ -114,7 +115,16 @@ async fn each_open_and_reply_is_mailed_once_by_two_notifiers_and_again_never_aft
     let second = setup.notifier().await;
     setup.create("Mia", "proposal", Some("sam@example.com")).await;
     setup.run("Mia", open("Mia")).await;
-    setup.run("Mia", PageCommand::Answer(AnswerPage { answer: Reply::Yes, dodges: 2 })).await;
+    setup
+        .run(
+            "Mia",
+            PageCommand::Answer(AnswerPage {
+                answer: Reply::Yes,
+                dodges: 2,
+                now: time::OffsetDateTime::now_utc(),
+            }),
+        )
+        .await;
     setup.create("Leo", "envelope", None).await;
     setup.run("Leo", open("Leo")).await;
 
@@ -170,7 +180,16 @@ async fn an_author_who_unsubscribed_gets_no_more_mail_and_a_heart_back_is_news_t
     setup.run("Ana", open("Ana")).await;
     setup.create("Bob", "scratch", Some("bob@example.com")).await;
     setup.run("Bob", open("Bob")).await;
-    setup.run("Bob", PageCommand::Answer(AnswerPage { answer: Reply::Heart, dodges: 0 })).await;
+    setup
+        .run(
+            "Bob",
+            PageCommand::Answer(AnswerPage {
+                answer: Reply::Heart,
+                dodges: 0,
+                now: time::OffsetDateTime::now_utc(),
+            }),
+        )
+        .await;
 
     eventually("Bob's two mails", PATIENCE, || async { setup.mails_about("Bob").len() >= 2 }).await;
     setup.settled().await;

@@ -21,7 +21,7 @@ use rusqlite::types::ValueRef;
 use sha2::{Digest, Sha256};
 
 use crate::error::ProjectionError;
-use crate::pages::{HISTORY_COLUMNS, PAGE_CONTENT_COLUMNS, PAGE_INSIGHT_COLUMNS};
+use crate::pages::{HISTORY_COLUMNS, PAGE_CONTENT_COLUMNS, PAGE_EXTRA_COLUMNS, PAGE_INSIGHT_COLUMNS};
 
 /// How a table's rows are combined into the hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +48,7 @@ struct Part {
 
 /// The content of the read model. Named columns, so storage details such as rowids never
 /// count.
-const PARTS: [Part; 4] = [
+const PARTS: [Part; 5] = [
     Part {
         table: "pages",
         columns: PAGE_CONTENT_COLUMNS,
@@ -70,6 +70,14 @@ const PARTS: [Part; 4] = [
         table: "pages",
         columns: PAGE_INSIGHT_COLUMNS,
         rows: "first_opened_at IS NOT NULL OR answer IS NOT NULL OR notify_email IS NOT NULL",
+        combine: Combine::Sum,
+        when_empty: false,
+    },
+    // Songs, reveal times, PINs and photos, for the pages that have any.
+    Part {
+        table: "pages",
+        columns: PAGE_EXTRA_COLUMNS,
+        rows: "song_url IS NOT NULL OR reveal_at IS NOT NULL OR pin_hash IS NOT NULL OR photo_sha256 IS NOT NULL",
         combine: Combine::Sum,
         when_empty: false,
     },

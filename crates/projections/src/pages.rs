@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use rusqlite::OptionalExtension;
 use serde::Serialize;
 use sqlx::{QueryBuilder, Sqlite, SqliteExecutor};
-use valentine_domain::{Field, PageCreated, PageEvent, PageUpdated};
+use valentine_domain::{Field, PageCreated, PageEvent, PageUpdated, PhotoRef};
 use valentine_eventstore::envelope::{Commit, WireEvent};
 use valentine_eventstore::sealing::Body;
 use valentine_eventstore::{EventMeta, StoredCommit};
@@ -70,6 +70,20 @@ pub struct PageRow {
     pub answered_at: Option<String>,
     /// Where mails about the page go (for its author only, never shown publicly).
     pub notify_email: Option<String>,
+    /// Its song's canonical link.
+    pub song_url: Option<String>,
+    /// When it opens (RFC 3339, UTC).
+    pub reveal_at: Option<String>,
+    /// Its PIN's Argon2id hash (PHC string).
+    pub pin_hash: Option<String>,
+    /// SHA-256 (hex) of its stored photo.
+    pub photo_sha256: Option<String>,
+    /// The photo's content type.
+    pub photo_type: Option<String>,
+    /// The photo's width in pixels.
+    pub photo_width: Option<i64>,
+    /// The photo's height in pixels.
+    pub photo_height: Option<i64>,
 }
 
 /// A row of `page_events`: one event in a page's history.
@@ -207,6 +221,12 @@ impl Fold {
                         row.notify_email = set.email;
                     }
                 }
+                PageEvent::PhotoSet(set) => {
+                    if let Some(row) = self.rows.get_mut(&key) {
+                        row.set_photo(set.photo);
+                        row.updated_at.clone_from(&at);
+                    }
+                }
             }
             let Some(row) = self.rows.get_mut(&key) else {
                 // An update or deletion of a page never created: impossible by the aggregate's
@@ -258,6 +278,13 @@ impl PageRow {
             answer_dodges: None,
             answered_at: None,
             notify_email: None,
+            song_url: e.song_url,
+            reveal_at: e.reveal_at,
+            pin_hash: e.pin_hash.map(|h| h.as_str().to_owned()),
+            photo_sha256: None,
+            photo_type: None,
+            photo_width: None,
+            photo_height: None,
         }
     }
 
@@ -288,7 +315,28 @@ impl PageRow {
             answer_dodges: None,
             answered_at: None,
             notify_email: None,
+            song_url: None,
+            reveal_at: None,
+            pin_hash: None,
+            photo_sha256: None,
+            photo_type: None,
+            photo_width: None,
+            photo_height: None,
         }
+    }
+
+    /// Sets (or with `None` removes) the photo.
+    pub fn set_photo(&mut self, photo: Option<PhotoRef>) {
+        let (sha256, content_type, width, height) = match photo {
+            Some(p) => {
+                (Some(p.sha256), Some(p.content_type), Some(i64::from(p.width)), Some(i64::from(p.height)))
+            }
+            None => (None, None, None, None),
+        };
+        self.photo_sha256 = sha256;
+        self.photo_type = content_type;
+        self.photo_width = width;
+        self.photo_height = height;
     }
 
     /// Applies a `PageUpdated` made at time `at`.
@@ -307,6 +355,15 @@ impl PageRow {
         }
         if let Some(template_id) = update.template_id {
             self.template_id = template_id.as_str().to_owned();
+        }
+        if let Some(song_url) = update.song_url {
+            self.song_url = song_url;
+        }
+        if let Some(reveal_at) = update.reveal_at {
+            self.reveal_at = reveal_at;
+        }
+        if let Some(pin_hash) = update.pin_hash {
+            self.pin_hash = pin_hash.map(|h| h.as_str().to_owned());
         }
         at.clone_into(&mut self.updated_at);
     }
@@ -340,9 +397,14 @@ pub(crate) const PAGE_CONTENT_COLUMNS: &str = "slug_key, slug, page_id, title, m
 pub(crate) const PAGE_INSIGHT_COLUMNS: &str =
     "slug_key, page_id, first_opened_at, answer, answer_dodges, answered_at, notify_email";
 
+/// What makes a page special beyond its words, with the keys that place it.
+pub(crate) const PAGE_EXTRA_COLUMNS: &str =
+    "slug_key, page_id, song_url, reveal_at, pin_hash, photo_sha256, photo_type, photo_width, photo_height";
+
 pub(crate) const PAGE_COLUMNS: &str = "slug_key, slug, page_id, title, message, sender_name, recipient_name, template_id, \
     edit_token_hash, created_at, updated_at, deleted, view_count, created_command_id, last_sequence, \
-    last_stream_sequence, first_opened_at, answer, answer_dodges, answered_at, notify_email";
+    last_stream_sequence, first_opened_at, answer, answer_dodges, answered_at, notify_email, song_url, \
+    reveal_at, pin_hash, photo_sha256, photo_type, photo_width, photo_height";
 
 /// Most keys in one `IN (…)` list of a query.
 const CHUNK: usize = 500;
@@ -446,7 +508,7 @@ pub fn project_batch(
 
 /// The row whose [`PAGE_COLUMNS`] start at column `at` of `r`.
 /// A row's values in the order of `UPSERT_PAGE` and `UPDATE_PAGE`, after the key that finds it.
-fn row_values<'a>(key: &'a dyn rusqlite::ToSql, r: &'a PageRow) -> [&'a dyn rusqlite::ToSql; 21] {
+fn row_values<'a>(key: &'a dyn rusqlite::ToSql, r: &'a PageRow) -> [&'a dyn rusqlite::ToSql; 28] {
     [
         key,
         &r.slug,
@@ -469,6 +531,13 @@ fn row_values<'a>(key: &'a dyn rusqlite::ToSql, r: &'a PageRow) -> [&'a dyn rusq
         &r.answer_dodges,
         &r.answered_at,
         &r.notify_email,
+        &r.song_url,
+        &r.reveal_at,
+        &r.pin_hash,
+        &r.photo_sha256,
+        &r.photo_type,
+        &r.photo_width,
+        &r.photo_height,
     ]
 }
 
@@ -495,6 +564,13 @@ fn page_row_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<PageRow> {
         answer_dodges: r.get(at + 18)?,
         answered_at: r.get(at + 19)?,
         notify_email: r.get(at + 20)?,
+        song_url: r.get(at + 21)?,
+        reveal_at: r.get(at + 22)?,
+        pin_hash: r.get(at + 23)?,
+        photo_sha256: r.get(at + 24)?,
+        photo_type: r.get(at + 25)?,
+        photo_width: r.get(at + 26)?,
+        photo_height: r.get(at + 27)?,
     })
 }
 
@@ -504,14 +580,17 @@ const UPDATE_PAGE: &str = "UPDATE pages SET slug = ?2, page_id = ?3, title = ?4,
     sender_name = ?6, recipient_name = ?7, template_id = ?8, edit_token_hash = ?9, created_at = ?10, \
     updated_at = ?11, deleted = ?12, view_count = ?13, created_command_id = ?14, last_sequence = ?15, \
     last_stream_sequence = ?16, first_opened_at = ?17, answer = ?18, answer_dodges = ?19, answered_at = ?20, \
-    notify_email = ?21 WHERE rowid = ?1 AND last_sequence < ?15";
+    notify_email = ?21, song_url = ?22, reveal_at = ?23, pin_hash = ?24, photo_sha256 = ?25, \
+    photo_type = ?26, photo_width = ?27, photo_height = ?28 WHERE rowid = ?1 AND last_sequence < ?15";
 
 /// Writes a row; the guard again, in SQL: a row only ever moves forward.
 const UPSERT_PAGE: &str = "INSERT INTO pages (slug_key, slug, page_id, title, message, sender_name, \
     recipient_name, template_id, edit_token_hash, created_at, updated_at, deleted, view_count, \
     created_command_id, last_sequence, last_stream_sequence, first_opened_at, answer, answer_dodges, \
-    answered_at, notify_email) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) \
+    answered_at, notify_email, song_url, reveal_at, pin_hash, photo_sha256, photo_type, photo_width, \
+    photo_height) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, \
+    ?22, ?23, ?24, ?25, ?26, ?27, ?28) \
     ON CONFLICT (slug_key) DO UPDATE SET slug = excluded.slug, page_id = excluded.page_id, \
     title = excluded.title, message = excluded.message, sender_name = excluded.sender_name, \
     recipient_name = excluded.recipient_name, template_id = excluded.template_id, \
@@ -520,7 +599,9 @@ const UPSERT_PAGE: &str = "INSERT INTO pages (slug_key, slug, page_id, title, me
     created_command_id = excluded.created_command_id, last_sequence = excluded.last_sequence, \
     last_stream_sequence = excluded.last_stream_sequence, first_opened_at = excluded.first_opened_at, \
     answer = excluded.answer, answer_dodges = excluded.answer_dodges, answered_at = excluded.answered_at, \
-    notify_email = excluded.notify_email \
+    notify_email = excluded.notify_email, song_url = excluded.song_url, reveal_at = excluded.reveal_at, \
+    pin_hash = excluded.pin_hash, photo_sha256 = excluded.photo_sha256, photo_type = excluded.photo_type, \
+    photo_width = excluded.photo_width, photo_height = excluded.photo_height \
     WHERE excluded.last_sequence > pages.last_sequence";
 
 pub(crate) const HISTORY_COLUMNS: &str =
@@ -708,6 +789,9 @@ mod tests {
             recipient_name: Some("R".to_owned()),
             template_id: TemplateId::Envelope,
             edit_token_hash: EditToken::presented("x").hash(),
+            song_url: None,
+            reveal_at: None,
+            pin_hash: None,
         })
     }
 

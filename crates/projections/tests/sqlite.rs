@@ -43,6 +43,9 @@ fn created(slug: &str, title: &str) -> PageEvent {
         recipient_name: None,
         template_id: TemplateId::Scratch,
         edit_token_hash: EditToken::presented("t").hash(),
+        song_url: None,
+        reveal_at: None,
+        pin_hash: None,
     })
 }
 

@@ -12,7 +12,7 @@ use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
 use valentine_bench::synthetic::{Workload, publish_events, publish_tallies, publish_view_batches};
 use valentine_domain::page::versions;
-use valentine_domain::{CreatePage, EditToken, Page, PageCommand, PageRules, Slug, UpdatePage};
+use valentine_domain::{CreatePage, EditToken, Page, PageCommand, PageExtras, PageRules, Slug, UpdatePage};
 use valentine_eventstore::tallies::{self, PageViews, TallyBatch};
 use valentine_eventstore::{JetStreamCqrs, NatsSettings, Password, StreamConfig, jetstream_cqrs, receipt};
 use valentine_projections::{
@@ -181,6 +181,7 @@ fn create(slug: &str) -> PageCommand {
         template_id: None,
         edit_token_hash: EditToken::presented("tok").hash(),
         notify: None,
+        extras: PageExtras::default(),
     })
 }
 

@@ -14,11 +14,11 @@ use valentine_domain::reply::DODGES_MAX;
 
 use crate::caller::Caller;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{EditTokenHeader, Json, MinPosition, PageAuthor, PageSlug, Query};
+use crate::extract::{EditTokenHeader, Json, MinPosition, PageAuthor, PagePin, PageSlug, Query};
 use crate::routes::pages::json;
 use crate::routes::positions::with_position;
 use crate::routes::refusals::{AuthorRefusals, BadPosition, BodyRefusals, RateLimited, Unavailable};
-use crate::use_cases::{Insights, PageCommands, PageInsights};
+use crate::use_cases::{Insights, PageAccess, PageCommands, PageInsights};
 use crate::wire::insights::{AnswerRequest, AnswerResponse, InsightsResponse, UnsubscribedResponse};
 
 /// How often a live stream says it is still there when nothing changes.
@@ -27,17 +27,20 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Send the recipient's reply: `yes` to a proposal, a `heart` back on every other design.
 ///
 /// The first reply wins, exactly once however many race; any later one is `409`.
-#[utoipa::path(post, path = "/api/pages/{slug}/answer", tag = "answers", params(PageSlug),
+#[utoipa::path(post, path = "/api/pages/{slug}/answer", tag = "answers", params(PageSlug, PagePin),
     request_body = AnswerRequest,
     responses(
         (status = 201, description = "Recorded", body = AnswerResponse, headers(("Valentine-Position" = u64, description = "The stream position of the event recorded: send it as Valentine-Min-Position on later reads"))),
+        (status = 401, description = "The page is private: its PIN is missing or wrong (`pin_required`)", body = ErrorBody),
         (status = 404, description = "No such page", body = ErrorBody),
-        (status = 409, description = "The page has its reply already (`already_answered`), or takes another reply (`wrong_answer`: its design changed since it was read)", body = ErrorBody),
+        (status = 409, description = "The page has its reply already (`already_answered`), takes another reply (`wrong_answer`: its design changed since it was read), or has not opened yet (`not_revealed`)", body = ErrorBody),
         BodyRefusals, RateLimited, Unavailable))]
 pub(crate) async fn answer_page(
     State(commands): State<PageCommands>,
+    State(access): State<PageAccess>,
     caller: Caller,
     page: Result<PageSlug, ApiError>,
+    PagePin { pin }: PagePin,
     Json(body): Json<AnswerRequest>,
 ) -> Result<Response, ApiError> {
     let page = page?;
@@ -46,6 +49,7 @@ pub(crate) async fn answer_page(
     if body.dodges > DODGES_MAX {
         return Err(ApiError::invalid_field("dodges", format!("dodges must be at most {DODGES_MAX}")));
     }
+    access.unlock(&page.key, pin.as_deref(), &caller.key).await?;
     let answered = commands.answer(&page.key, answer, body.dodges, &caller.key).await?;
     let body = AnswerResponse {
         answer: answered.answer.as_str().to_owned(),

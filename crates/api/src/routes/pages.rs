@@ -8,18 +8,19 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Serialize;
-use valentine_domain::{Slug, SlugError, UpdatePage};
+use time::OffsetDateTime;
+use valentine_domain::{RevealInput, Slug, SlugError, UpdatePage};
 
 use crate::caller::Caller;
 use crate::config::ApiConfig;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{EditTokenHeader, Json, MinPosition, PageAuthor, PageSlug};
+use crate::extract::{EditTokenHeader, Json, MinPosition, PageAuthor, PagePin, PageSlug};
 use crate::routes::positions::with_position;
 use crate::routes::refusals::{AuthorRefusals, BadPosition, BodyRefusals, RateLimited, Unavailable};
-use crate::use_cases::{CreateOutcome, PageCommands, PageExports, PageQueries, PageVisits};
+use crate::use_cases::{CreateOutcome, PageAccess, PageCommands, PageExports, PageQueries, PageVisits};
 use crate::wire::page::{
     CreatePageRequest, CreatedResponse, DeletedResponse, ExportResponse, ExportedEventResponse, HistoryEvent,
-    HistoryResponse, PageResponse, QueuedResponse, UpdatePageRequest,
+    HistoryResponse, LockedPageResponse, PageResponse, QueuedResponse, UpdatePageRequest,
 };
 
 /// Header making a create safe to retry.
@@ -96,23 +97,38 @@ pub(crate) async fn create_page(
 ///
 /// The first read by someone other than its author is recorded as the page's first open,
 /// for the author's insights. A read that sends the page's edit token in `X-Edit-Token` is
-/// its author's, and never an open; the answer is the same either way.
-#[utoipa::path(get, path = "/api/pages/{slug}", tag = "pages", params(PageSlug, MinPosition), responses(
-    (status = 200, description = "The page", body = PageResponse),
+/// its author's: never an open, and it sees the page whole, PIN and reveal time regardless.
+/// A private page needs its PIN in `X-Page-Pin`; a page read before its reveal time answers
+/// its design, names and the time only (`"locked": "scheduled"`).
+#[utoipa::path(get, path = "/api/pages/{slug}", tag = "pages", params(PageSlug, MinPosition, PagePin), responses(
+    (status = 200, description = "The page; or, before its reveal time, a `LockedPageResponse` (its design and names only)", body = PageResponse),
+    (status = 401, description = "The page is private: its PIN is missing or wrong (`pin_required`)", body = ErrorBody),
     (status = 404, description = "No such page, or deleted", body = ErrorBody), BadPosition, RateLimited, Unavailable))]
 pub(crate) async fn get_page(
     State(queries): State<PageQueries>,
     State(visits): State<PageVisits>,
+    State(access): State<PageAccess>,
     caller: Caller,
     page: PageSlug,
     MinPosition { position }: MinPosition,
     author: Result<EditTokenHeader, ApiError>,
+    PagePin { pin }: PagePin,
 ) -> Result<Response, ApiError> {
     let answer =
         queries.read(&page.key, &caller.key, position).await?.ok_or(ApiError::NotFound("Page not found"))?;
-    visits.visited(&page.key, answer.page_id, answer.opened, author.ok().map(|a| a.token));
-    let json = PageResponse::with_one_more_view(&answer.json).map_or(answer.json, Bytes::from);
+    let author = author.ok().map(|a| a.token);
+    let admission = access.admit(&page.key, &answer, author.as_ref(), pin.as_deref(), &caller.key).await?;
+    // A read before the reveal time is a view, not an open: nothing of the page was shown.
+    visits.visited(&page.key, answer.page_id, answer.opened || admission.scheduled, author);
+    let json = if admission.scheduled { locked(&answer.json)? } else { answer.json };
+    let json = PageResponse::with_one_more_view(&json).map_or(json, Bytes::from);
     Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], json).into_response())
+}
+
+/// The answer to a read before the reveal time, from the page's whole answer `json`.
+pub(crate) fn locked(json: &[u8]) -> Result<Bytes, ApiError> {
+    let page: PageResponse = serde_json::from_slice(json).map_err(ApiError::internal)?;
+    Ok(Bytes::from(serde_json::to_vec(&LockedPageResponse::of(page)).map_err(ApiError::internal)?))
 }
 
 /// Change any subset of a page's fields, with its edit token.
@@ -137,8 +153,14 @@ pub(crate) async fn update_page(
         recipient_name: body.recipient_name.map(Option::unwrap_or_default),
         template_id: body.template_id,
         notify: None,
+        song_url: body.song_url.map(Option::unwrap_or_default),
+        reveal: body
+            .reveal_at
+            .map(|raw| RevealInput { raw: raw.unwrap_or_default(), now: OffsetDateTime::now_utc() }),
+        pin: None,
     };
-    let (updated, position) = commands.update(&key, changes, body.notify_email, &caller.key).await?;
+    let (updated, position) =
+        commands.update(&key, changes, body.notify_email, body.pin, &caller.key).await?;
     Ok(with_position(json(StatusCode::OK, &PageResponse::from(&updated))?, position))
 }
 

@@ -9,20 +9,27 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use time::OffsetDateTime;
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 use valentine_domain::Slug;
+use valentine_media::og::Design;
 
 use crate::caller::Caller;
 use crate::error::ApiError;
 use crate::preview::{self, Preview};
 use crate::state::AppState;
 use crate::use_cases::page_queries::PageAnswer;
+use crate::use_cases::page_share::preview_version;
 use crate::wire::page::PageResponse;
 
-/// Content-Security-Policy of the web app: its own scripts, styles, fonts and images only.
-const WEB_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
-    font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'";
+/// Content-Security-Policy of the web app: its own scripts, styles, fonts and images only
+/// (photos shown from memory too), and frames from exactly the four song players' hosts
+/// ([`valentine_domain::song::EMBED_HOSTS`]).
+const WEB_CSP: &str = "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; \
+    font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; \
+    frame-src https://open.spotify.com https://www.youtube-nocookie.com https://embed.music.apple.com \
+    https://w.soundcloud.com";
 
 /// The router's fallback.
 pub(super) async fn fallback(State(state): State<AppState>, mut request: Request) -> Response {
@@ -60,8 +67,21 @@ async fn app_page(state: &AppState, dist: &Path, path: &str, parts: &mut Parts) 
         (None, None) => match read_page(state, parts, &slug).await {
             Ok(Some(answer)) => {
                 let page: PageResponse = serde_json::from_slice(&answer.json).ok()?;
-                let preview = Preview::of(&page, state.config.page_url(&page.slug));
-                (StatusCode::OK, preview::render(&index, &preview))
+                let url = state.config.page_url(&page.slug);
+                // A private page, or one not yet opened, shows nothing of itself to crawlers,
+                // and asks not to be indexed.
+                let waiting =
+                    answer.reveal_at.is_some_and(|at| at > OffsetDateTime::now_utc().unix_timestamp());
+                let private = answer.pin || waiting;
+                let design = Design::from_id(&page.template_id).unwrap_or(Design::Classic);
+                let version = preview_version(design, (!private).then_some(page.title.as_str()));
+                let image = format!("{url}/og.png?v={version}");
+                if private {
+                    let html = preview::render(&index, &Preview::generic(url, image));
+                    (StatusCode::OK, preview::no_index(&html))
+                } else {
+                    (StatusCode::OK, preview::render(&index, &Preview::of(&page, url, image)))
+                }
             }
             // The app shows its friendly "not found"; crawlers see the status.
             Ok(None) => (StatusCode::NOT_FOUND, index),
@@ -88,4 +108,19 @@ fn web_headers(mut response: Response, cache: &'static str) -> Response {
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(WEB_CSP));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use valentine_domain::song::EMBED_HOSTS;
+
+    use super::WEB_CSP;
+
+    #[test]
+    fn the_web_app_frames_exactly_the_song_players() {
+        let frames = WEB_CSP.split(';').find_map(|d| d.trim().strip_prefix("frame-src ")).expect("frame-src");
+        let allowed: Vec<&str> = frames.split_whitespace().collect();
+        let expected: Vec<String> = EMBED_HOSTS.iter().map(|h| format!("https://{h}")).collect();
+        assert_eq!(allowed, expected);
+    }
 }

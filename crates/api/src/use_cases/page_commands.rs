@@ -11,11 +11,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cqrs_es::AggregateError;
+use time::OffsetDateTime;
 use tracing::{Instrument, info_span};
 use ulid::Ulid;
 use valentine_domain::{
     AnswerPage, CreatePage, DeletePage, EditToken, EditTokenHash, NotifyChange, OpenPage, Page, PageCommand,
-    PageCreated, PageError, PageEvent, Reply, Slug, Unsubscribe, UpdatePage,
+    PageCreated, PageError, PageEvent, PageExtras, PhotoRef, PinInput, Reply, RevealInput, SetPhoto, Slug,
+    Unsubscribe, UpdatePage, pin,
 };
 use valentine_eventstore::envelope::{format_timestamp, meta};
 use valentine_eventstore::{
@@ -29,6 +31,7 @@ use crate::metrics::Metrics;
 use crate::rate_limit::{Bucket, RateLimiter};
 use crate::secret::{ServerSecret, fresh_token};
 use crate::store_usage::StoreUsage;
+use crate::use_cases::page_access::PageAccess;
 use crate::use_cases::page_queries::PageQueries;
 use crate::wire::page::CreatePageRequest;
 
@@ -91,6 +94,8 @@ pub(crate) struct CommandHandles {
     pub(crate) position: PositionWatch,
     /// The read model.
     pub(crate) queries: PageQueries,
+    /// Hashes PINs.
+    pub(crate) access: PageAccess,
     /// The budgets of creates and edits.
     pub(crate) limiter: RateLimiter,
     /// Where creates answered `202` landed, for their job status.
@@ -148,7 +153,13 @@ impl PageCommands {
             None => (Ulid::new(), fresh_token().map_err(ApiError::internal)?),
         };
         let notify = body.notify_email.clone().map(notify_change).transpose()?;
-        let command = CreatePage {
+        let raw_pin = body.pin.clone();
+        let extras = PageExtras {
+            song_url: body.song_url.clone(),
+            reveal: body.reveal_at.clone().map(|raw| RevealInput { raw, now: OffsetDateTime::now_utc() }),
+            pin: raw_pin.as_deref().map(unhashed),
+        };
+        let mut command = CreatePage {
             slug,
             title: body.title.unwrap_or_default(),
             message: body.message.unwrap_or_default(),
@@ -157,6 +168,7 @@ impl PageCommands {
             template_id: body.template_id,
             edit_token_hash: edit_token.hash(),
             notify,
+            extras,
         };
         let event = command.check().map_err(|e| match e {
             PageError::Invalid(v) => ApiError::invalid(&v),
@@ -173,6 +185,26 @@ impl PageCommands {
 
         h.store.room_for_content().await?;
         let attempt = h.limiter.check(Bucket::Pages, caller_key).await?;
+        // The PIN is hashed only for a create within its budget: hashing is costly.
+        let hashed = match raw_pin {
+            Some(raw) if command.extras.pin.as_ref().is_some_and(Result::is_ok) => {
+                Some(h.access.hash(raw).await)
+            }
+            _ => None,
+        };
+        if let Some(hashed) = hashed {
+            match hashed {
+                Ok(hash) => command.extras.pin = Some(Ok(hash)),
+                Err(e) => {
+                    h.limiter.refund(attempt).await;
+                    return Err(e);
+                }
+            }
+        }
+        let event = match &command.extras.pin {
+            Some(Ok(hash)) => PageCreated { pin_hash: Some(hash.clone()), ..event },
+            _ => event,
+        };
         let stored = self.store(&slug_key, command, command_id, idempotent).await;
         // Only a create that stored a new page uses quota: not a refused or failed one, and
         // not a retry of one already stored.
@@ -212,12 +244,22 @@ impl PageCommands {
         slug_key: &str,
         mut changes: UpdatePage,
         notify_email: Option<Option<String>>,
+        new_pin: Option<Option<String>>,
         caller_key: &str,
     ) -> Result<(PageRow, u64), ApiError> {
         let h = &self.inner;
         changes.notify = notify_email.map(|e| notify_change(e.unwrap_or_default())).transpose()?;
         h.limiter.check(Bucket::Edits, caller_key).await?;
         self.refuse_a_wrong_token(slug_key, &changes.edit_token, "update").await?;
+        if let Some(Some(raw)) = new_pin {
+            // Hashed only for the page's author, and only a PIN that keeps the rules.
+            changes.pin = Some(Some(match pin::pin(&raw) {
+                Ok(_) => Ok(h.access.hash(raw).await?),
+                Err(violation) => Err(violation),
+            }));
+        } else if let Some(None) = new_pin {
+            changes.pin = Some(None);
+        }
         h.store.room_for_content().await?;
         // Only the author gets this far (or a stranger while the read model trails): the
         // page's own budget cannot be spent by someone without its token.
@@ -227,7 +269,44 @@ impl PageCommands {
             // Nothing recorded: the page's budget is untouched.
             h.limiter.refund(page_attempt).await;
         }
-        let recorded = executed?;
+        self.after_change(slug_key, executed?).await
+    }
+
+    /// Attaches `photo` (already stored) to the page at `slug_key`, or with `None` removes its
+    /// photo, for its author presenting `token`; the page as it is afterwards, the stream
+    /// position of its latest event then, and the photo it had before. The caller has
+    /// checked the token and spent the caller's budget.
+    ///
+    /// # Errors
+    /// `403` for a wrong token, `404` without a live page, `409` at the page's limit of
+    /// changes, `429` over the page's budget, `503` when the event store or read model is
+    /// away.
+    pub(crate) async fn set_photo(
+        &self,
+        slug_key: &str,
+        token: EditToken,
+        photo: Option<PhotoRef>,
+    ) -> Result<(PageRow, u64), ApiError> {
+        let h = &self.inner;
+        if photo.is_some() {
+            h.store.room_for_content().await?;
+        }
+        let page_attempt = h.limiter.check(Bucket::PageEdits, slug_key).await?;
+        let command = PageCommand::SetPhoto(SetPhoto { edit_token: token, photo });
+        let executed = self.execute(slug_key, command, Ulid::new()).await;
+        if !matches!(executed, Ok(Some(_))) {
+            h.limiter.refund(page_attempt).await;
+        }
+        self.after_change(slug_key, executed?).await
+    }
+
+    /// The page at `slug_key` after a change recorded as `recorded` (or none), as reads will
+    /// show it, with the position of its latest event.
+    async fn after_change(
+        &self,
+        slug_key: &str,
+        recorded: Option<AppendReceipt>,
+    ) -> Result<(PageRow, u64), ApiError> {
         let projected = match &recorded {
             Some(r) => self.projected_row(slug_key, r.stream_sequence).await?,
             None => None,
@@ -285,7 +364,7 @@ impl PageCommands {
         let h = &self.inner;
         h.limiter.check(Bucket::Answers, caller_key).await?;
         h.store.room_for_content().await?;
-        let command = PageCommand::Answer(AnswerPage { answer, dodges });
+        let command = PageCommand::Answer(AnswerPage { answer, dodges, now: OffsetDateTime::now_utc() });
         let receipt = self
             .execute(slug_key, command, Ulid::new())
             .await?
@@ -351,7 +430,7 @@ impl PageCommands {
     /// point query and one direct get, not the page's whole history. Only when the read
     /// model's row reflects the page's newest event: if it trails (the page was deleted and
     /// created anew moments ago), the aggregate decides, as for a page not projected yet.
-    async fn refuse_a_wrong_token(
+    pub(crate) async fn refuse_a_wrong_token(
         &self,
         slug_key: &str,
         token: &EditToken,
@@ -461,9 +540,9 @@ impl PageCommands {
     /// Whether a keyed create stored at `stored_at` (RFC 3339) may still be replayed with its
     /// edit token: only within the idempotency window, so an old key is no lasting way in.
     fn still_replayable(&self, stored_at: &str) -> Result<(), ApiError> {
-        let stored = time::OffsetDateTime::parse(stored_at, &time::format_description::well_known::Rfc3339)
+        let stored = OffsetDateTime::parse(stored_at, &time::format_description::well_known::Rfc3339)
             .map_err(ApiError::internal)?;
-        let age = time::OffsetDateTime::now_utc() - stored;
+        let age = OffsetDateTime::now_utc() - stored;
         if age > self.inner.idempotency_window {
             tracing::info!(%stored_at, "a keyed create was retried after its replay window");
             return Err(ApiError::IdempotencyKeyExpired);
@@ -532,10 +611,16 @@ fn created_row(
     slug_key: &str,
     event: PageCreated,
     page_id: i64,
-    at: time::OffsetDateTime,
+    at: OffsetDateTime,
     command_id: Ulid,
 ) -> PageRow {
     PageRow::created(slug_key, event, page_id, &format_timestamp(at), &command_id.to_string())
+}
+
+/// A PIN as checked before it is hashed: the rule it broke, or a placeholder hash that the
+/// real one replaces once the command is worth hashing for.
+fn unhashed(raw: &str) -> PinInput {
+    pin::pin(raw).map(|_| valentine_domain::PinHash::new(String::new()))
 }
 
 /// A new mail address (raw) with a fresh key for its unsubscribe link.
@@ -564,6 +649,8 @@ fn refusal(err: AggregateError<PageError>) -> ApiError {
         AggregateError::UserError(PageError::AlreadyAnswered) => ApiError::AlreadyAnswered,
         AggregateError::UserError(PageError::BadReply(why)) => ApiError::WrongAnswer(why),
         AggregateError::UserError(PageError::WrongUnsubscribeKey) => ApiError::WrongUnsubscribeLink,
+        AggregateError::UserError(PageError::AlreadyRevealed) => ApiError::AlreadyRevealed,
+        AggregateError::UserError(PageError::NotRevealed) => ApiError::NotRevealed,
         AggregateError::AggregateConflict => ApiError::Unavailable {
             detail: "The page is being changed right now; try again",
             retry_after: 1,
@@ -593,6 +680,8 @@ mod tests {
             (AggregateError::UserError(PageError::AlreadyAnswered), 409, "already_answered"),
             (AggregateError::UserError(PageError::BadReply("no")), 409, "wrong_answer"),
             (AggregateError::UserError(PageError::WrongUnsubscribeKey), 403, "wrong_token"),
+            (AggregateError::UserError(PageError::AlreadyRevealed), 409, "already_revealed"),
+            (AggregateError::UserError(PageError::NotRevealed), 409, "not_revealed"),
             (AggregateError::AggregateConflict, 503, "unavailable"),
             (
                 AggregateError::UnexpectedError(Box::new(EventStoreError::Rejected("full".into()))),

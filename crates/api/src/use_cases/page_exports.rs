@@ -101,7 +101,7 @@ impl PageExports {
 }
 
 /// What an event recorded, as the object inside its stored form, without the edit token's
-/// hash (which only the server needs).
+/// hash and the PIN's (which only the server needs: a PIN shows as `"set"` or `null`).
 fn event_data(event: &PageEvent) -> serde_json::Value {
     let mut value = serde_json::to_value(event).unwrap_or_default();
     let mut inner =
@@ -109,6 +109,10 @@ fn event_data(event: &PageEvent) -> serde_json::Value {
     if let Some(fields) = inner.as_object_mut() {
         fields.remove("edit_token_hash");
         fields.remove("unsubscribe_key");
+        if let Some(pin) = fields.remove("pin_hash") {
+            let shown = if pin.is_null() { serde_json::Value::Null } else { "set".into() };
+            fields.insert("pin".to_owned(), shown);
+        }
     }
     inner
 }
@@ -130,11 +134,14 @@ mod tests {
             recipient_name: Some("R".to_owned()),
             template_id: TemplateId::Classic,
             edit_token_hash: EditToken::presented("x").hash(),
+            song_url: None,
+            reveal_at: None,
+            pin_hash: Some(valentine_domain::PinHash::new("$argon2id$secret")),
         });
         assert_eq!(
             event_data(&created),
             json!({ "slug": "Ana", "title": "T", "message": "M", "sender_name": null,
-                    "recipient_name": "R", "template_id": "classic" })
+                    "recipient_name": "R", "template_id": "classic", "pin": "set" })
         );
         let updated =
             PageEvent::PageUpdated(PageUpdated { sender_name: Some(None), ..PageUpdated::default() });

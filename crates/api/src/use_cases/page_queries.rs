@@ -41,7 +41,11 @@ pub(crate) struct PageAnswer {
     pub as_of: u64,
     /// Whether someone other than its author has opened it (as of `as_of`).
     pub opened: bool,
-    /// The page as JSON.
+    /// When it opens (seconds since the epoch), if it waits for a moment.
+    pub reveal_at: Option<i64>,
+    /// Whether a PIN keeps it private.
+    pub pin: bool,
+    /// The page as JSON (everything its author sees).
     pub json: Bytes,
 }
 
@@ -115,6 +119,8 @@ impl PageQueries {
             page_id: u64::try_from(row.page_id).unwrap_or_default(),
             as_of,
             opened: row.first_opened_at.is_some(),
+            reveal_at: row.reveal_at.as_deref().and_then(valentine_domain::reveal::unix_seconds),
+            pin: row.pin_hash.is_some(),
             json: Bytes::from(serde_json::to_vec(&PageResponse::from(&row)).map_err(ApiError::internal)?),
         };
         if let Some(version) = version {
@@ -272,7 +278,14 @@ impl PageQueries {
 
 /// Cached form: `<page id> <as of> <1 if opened, else 0>\n<json>`.
 fn encode_page(answer: &PageAnswer) -> Vec<u8> {
-    let head = format!("{} {} {}\n", answer.page_id, answer.as_of, u8::from(answer.opened));
+    let reveal_at = answer.reveal_at.map_or_else(|| "-".to_owned(), |at| at.to_string());
+    let head = format!(
+        "{} {} {} {reveal_at} {}\n",
+        answer.page_id,
+        answer.as_of,
+        u8::from(answer.opened),
+        u8::from(answer.pin)
+    );
     let mut out = Vec::with_capacity(head.len() + answer.json.len());
     out.extend_from_slice(head.as_bytes());
     out.extend_from_slice(&answer.json);
@@ -283,16 +296,22 @@ fn decode_page(value: Vec<u8>) -> Option<PageAnswer> {
     let newline = value.iter().position(|b| *b == b'\n')?;
     let mut head = std::str::from_utf8(&value[..newline]).ok()?.split(' ');
     let (page_id, as_of) = (head.next()?.parse().ok()?, head.next()?.parse().ok()?);
-    let opened = match head.next()? {
-        "1" => true,
-        "0" => false,
-        _ => return None,
+    let flag = |field: &str| match field {
+        "1" => Some(true),
+        "0" => Some(false),
+        _ => None,
     };
+    let opened = flag(head.next()?)?;
+    let reveal_at = match head.next()? {
+        "-" => None,
+        at => Some(at.parse().ok()?),
+    };
+    let pin = flag(head.next()?)?;
     if head.next().is_some() {
         return None;
     }
     let json = Bytes::from(value).slice(newline + 1..);
-    Some(PageAnswer { page_id, as_of, opened, json })
+    Some(PageAnswer { page_id, as_of, opened, reveal_at, pin, json })
 }
 
 /// Cached form of a slug's availability: `<1 if taken, else 0> <as of>`.
@@ -316,11 +335,17 @@ mod tests {
             page_id: 42,
             as_of: 77,
             opened: true,
+            reveal_at: Some(1_800_000_000),
+            pin: true,
             json: Bytes::from_static(b"{\"id\":42,\"x\":\"a\\nb\"}"),
         };
         let decoded = decode_page(encode_page(&answer)).expect("decodes");
         assert_eq!((decoded.page_id, decoded.as_of, decoded.opened), (42, 77, true));
+        assert_eq!((decoded.reveal_at, decoded.pin), (Some(1_800_000_000), true));
         assert_eq!(decoded.json, answer.json);
+        let plain = PageAnswer { reveal_at: None, pin: false, ..answer };
+        let decoded = decode_page(encode_page(&plain)).expect("decodes");
+        assert_eq!((decoded.reveal_at, decoded.pin), (None, false));
         assert_eq!(decode_taken(b"1 9"), Some((true, 9)));
         assert_eq!(decode_taken(b"0 0"), Some((false, 0)));
     }
@@ -331,7 +356,9 @@ mod tests {
         assert!(decode_page(b"x\n{}".to_vec()).is_none());
         assert!(decode_page(b"42\n{}".to_vec()).is_none(), "an entry from before positions");
         assert!(decode_page(b"42 7\n{}".to_vec()).is_none(), "an entry from before opens");
-        assert!(decode_page(b"42 7 2\n{}".to_vec()).is_none());
+        assert!(decode_page(b"42 7 1\n{}".to_vec()).is_none(), "an entry from before PINs");
+        assert!(decode_page(b"42 7 2 - 0\n{}".to_vec()).is_none());
+        assert!(decode_page(b"42 7 1 soon 0\n{}".to_vec()).is_none());
         for damaged in [&b"1"[..], b"2 5", b"1 x", b""] {
             assert!(decode_taken(damaged).is_none());
         }

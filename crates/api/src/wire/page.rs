@@ -4,7 +4,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
-use valentine_domain::TEMPLATES;
+use valentine_domain::{TEMPLATES, song};
 use valentine_projections::{HistoryRow, PageRow};
 
 /// A page as the API shows it.
@@ -28,12 +28,113 @@ pub(crate) struct PageResponse {
     pub created_at: String,
     /// When it last changed (RFC 3339, UTC).
     pub updated_at: String,
+    /// The photo, if any.
+    pub photo: Option<PhotoResponse>,
+    /// The song, if any.
+    pub song: Option<SongResponse>,
+    /// When the page opens (RFC 3339, UTC), if it waits for a moment.
+    pub reveal_at: Option<String>,
+    /// Whether a PIN keeps it private.
+    pub has_pin: bool,
+    /// `null` here: a page read before its reveal time answers a [`LockedPageResponse`].
+    #[schema(value_type = Option<String>, nullable = true)]
+    pub locked: Option<String>,
     /// Views counted so far; trails the views received by about a second.
     pub view_count: i64,
 }
 
+/// A page's photo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub(crate) struct PhotoResponse {
+    /// Where it is served; the query names its content, so the address changes with it.
+    pub url: String,
+    /// `image/jpeg` or `image/png`.
+    pub content_type: String,
+    /// Width in pixels.
+    pub width: i64,
+    /// Height in pixels.
+    pub height: i64,
+}
+
+/// A page's song.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub(crate) struct SongResponse {
+    /// The link in canonical form.
+    pub url: String,
+    /// `spotify`, `youtube`, `apple_music` or `soundcloud`.
+    pub service: String,
+    /// The service's player, to frame on a tap.
+    pub embed_url: String,
+}
+
+/// A page read before its reveal time: its design, names and the time, and nothing of its
+/// words, photo or song.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub(crate) struct LockedPageResponse {
+    /// The page's id.
+    pub id: i64,
+    /// The slug in the author's casing.
+    pub slug: String,
+    /// Who it is from.
+    pub sender_name: Option<String>,
+    /// Who it is for.
+    pub recipient_name: Option<String>,
+    /// One of the eight template ids.
+    pub template_id: String,
+    /// When it was created (RFC 3339, UTC).
+    pub created_at: String,
+    /// When it last changed (RFC 3339, UTC).
+    pub updated_at: String,
+    /// When it opens (RFC 3339, UTC).
+    pub reveal_at: Option<String>,
+    /// Whether a PIN keeps it private.
+    pub has_pin: bool,
+    /// Always `scheduled`.
+    pub locked: String,
+    /// Views counted so far.
+    pub view_count: i64,
+}
+
+impl LockedPageResponse {
+    /// What a reader sees of `page` before its reveal time.
+    pub(crate) fn of(page: PageResponse) -> Self {
+        Self {
+            id: page.id,
+            slug: page.slug,
+            sender_name: page.sender_name,
+            recipient_name: page.recipient_name,
+            template_id: page.template_id,
+            created_at: page.created_at,
+            updated_at: page.updated_at,
+            reveal_at: page.reveal_at,
+            has_pin: page.has_pin,
+            locked: "scheduled".to_owned(),
+            view_count: page.view_count,
+        }
+    }
+}
+
+/// Where the photo whose SHA-256 is `sha256` of the page at `slug` is served.
+pub(crate) fn photo_url(slug: &str, sha256: &str) -> String {
+    format!("/api/pages/{slug}/photo?v={}", sha256.get(..16).unwrap_or(sha256))
+}
+
 impl From<&PageRow> for PageResponse {
     fn from(row: &PageRow) -> Self {
+        let photo = match (&row.photo_sha256, &row.photo_type) {
+            (Some(sha), Some(content_type)) => Some(PhotoResponse {
+                url: photo_url(&row.slug, sha),
+                content_type: content_type.clone(),
+                width: row.photo_width.unwrap_or_default(),
+                height: row.photo_height.unwrap_or_default(),
+            }),
+            _ => None,
+        };
+        let song = row.song_url.as_deref().and_then(song::stored).map(|s| SongResponse {
+            url: s.url,
+            service: s.service.as_str().to_owned(),
+            embed_url: s.embed_url,
+        });
         Self {
             id: row.page_id,
             slug: row.slug.clone(),
@@ -44,6 +145,11 @@ impl From<&PageRow> for PageResponse {
             template_id: row.template_id.clone(),
             created_at: row.created_at.clone(),
             updated_at: row.updated_at.clone(),
+            photo,
+            song,
+            reveal_at: row.reveal_at.clone(),
+            has_pin: row.pin_hash.is_some(),
+            locked: None,
             view_count: row.view_count,
         }
     }
@@ -110,6 +216,21 @@ pub(crate) struct CreatePageRequest {
         pattern = r#"^[ \t\r\n]*([^\s@<>,;"\\()\x00-\x1f\x7f-\x9f]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+)?[ \t\r\n]*$"#
     )]
     pub notify_email: Option<String>,
+    /// Optional: a link to the page's song on Spotify, YouTube, Apple Music or SoundCloud (at
+    /// most 300 characters); blank is none.
+    #[serde(default)]
+    #[schema(max_length = 300)]
+    pub song_url: Option<String>,
+    /// Optional: when the page opens, RFC 3339 with an offset, in the future and within 366
+    /// days; until then reads show its design and names only. Blank is at once.
+    #[serde(default)]
+    #[schema(max_length = 64)]
+    pub reveal_at: Option<String>,
+    /// Optional: a PIN or passphrase of 4–64 characters that readers must send in
+    /// `X-Page-Pin`. Only its Argon2id hash is kept.
+    #[serde(default)]
+    #[schema(min_length = 4, max_length = 64)]
+    pub pin: Option<String>,
 }
 
 /// `template_id` in a request: one of the eight ids, or `null`.
@@ -176,6 +297,19 @@ pub(crate) struct UpdatePageRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, max_length = 254, pattern = r#"^[ \t\r\n]*([^\s@<>,;"\\()\x00-\x1f\x7f-\x9f]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+)?[ \t\r\n]*$"#)]
     pub notify_email: Option<Option<String>>,
+    /// A new song link; blank or `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 300)]
+    pub song_url: Option<Option<String>>,
+    /// A new reveal time (RFC 3339 with an offset, ahead, within 366 days); blank or `null`
+    /// opens the page at once. Refused (`409`) once the current one has come.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 64)]
+    pub reveal_at: Option<Option<String>>,
+    /// A new PIN (4–64 characters); `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, min_length = 4, max_length = 64)]
+    pub pin: Option<Option<String>>,
 }
 
 /// Tells a field set to `null` (`Some(None)`) from an absent one (`None`).
@@ -280,6 +414,11 @@ mod tests {
             template_id: "classic".to_owned(),
             created_at: "2026-02-14T00:00:00Z".to_owned(),
             updated_at: "2026-02-14T00:00:00Z".to_owned(),
+            photo: None,
+            song: None,
+            reveal_at: None,
+            has_pin: false,
+            locked: None,
             view_count,
         }
     }

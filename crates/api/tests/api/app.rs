@@ -104,6 +104,10 @@ async fn spawn_servers_on(redis: TestRedis, adjust: impl FnOnce(&mut ApiConfig))
         job_polls_per_minute: 0,
         reads_per_minute: 0,
         answers_per_minute: 0,
+        photos_per_hour: 0,
+        pin_guesses_per_hour: 0,
+        page_pin_guesses_per_hour: 0,
+        page_pin_guesses_per_month: 0,
         sync_wait: Duration::from_secs(10),
         ip_hash_secret: Some(SecretString::from("test secret")),
         ..ApiConfig::default()

@@ -7,6 +7,7 @@ mod connections;
 mod docs;
 mod http;
 mod limits;
+mod moments;
 mod nodes;
 mod pages;
 mod read_model;

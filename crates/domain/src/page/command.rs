@@ -1,7 +1,12 @@
 //! What callers ask of a page.
 
+use time::OffsetDateTime;
+
 use super::event::ErasedEvent;
+use crate::photo::PhotoRef;
+use crate::pin::PinInput;
 use crate::reply::Reply;
+use crate::reveal::RevealInput;
 use crate::slug::Slug;
 use crate::token::{EditToken, EditTokenHash};
 
@@ -23,11 +28,13 @@ pub enum PageCommand {
     Answer(AnswerPage),
     /// Stop mails about the page, with the key of an unsubscribe link.
     Unsubscribe(Unsubscribe),
+    /// Attach, replace or remove the photo, with the edit token.
+    SetPhoto(SetPhoto),
 }
 
 impl PageCommand {
     /// The command's name in metrics and spans: `create`, `update`, `delete`, `erase`, `open`,
-    /// `answer` or `unsubscribe`.
+    /// `answer`, `unsubscribe` or `photo`.
     pub fn name(&self) -> &'static str {
         match self {
             Self::Create(_) => "create",
@@ -37,6 +44,7 @@ impl PageCommand {
             Self::Open(_) => "open",
             Self::Answer(_) => "answer",
             Self::Unsubscribe(_) => "unsubscribe",
+            Self::SetPhoto(_) => "photo",
         }
     }
 }
@@ -60,6 +68,20 @@ pub struct CreatePage {
     pub edit_token_hash: EditTokenHash,
     /// Where to send mails about the page, if anywhere.
     pub notify: Option<NotifyChange>,
+    /// Its song, reveal time and PIN, if any.
+    pub extras: PageExtras,
+}
+
+/// What may make a new page special beyond its words (the photo comes later, with
+/// [`SetPhoto`]).
+#[derive(Debug, Clone, Default)]
+pub struct PageExtras {
+    /// A link to its song (raw; blank is none).
+    pub song_url: Option<String>,
+    /// When it opens (raw; blank is at once).
+    pub reveal: Option<RevealInput>,
+    /// The PIN that keeps it private, hashed by the caller.
+    pub pin: Option<PinInput>,
 }
 
 /// A new address for mails about a page (raw: the aggregate trims and checks it; blank
@@ -97,6 +119,13 @@ pub struct UpdatePage {
     pub template_id: Option<String>,
     /// A new address for mails (blank removes it).
     pub notify: Option<NotifyChange>,
+    /// A new song link; blank removes it.
+    pub song_url: Option<String>,
+    /// A new reveal time; blank opens the page at once. Refused once the current one has
+    /// come.
+    pub reveal: Option<RevealInput>,
+    /// A new PIN (`Some(Some(_))`), or none any more (`Some(None)`).
+    pub pin: Option<Option<PinInput>>,
 }
 
 impl UpdatePage {
@@ -110,8 +139,20 @@ impl UpdatePage {
             recipient_name: None,
             template_id: None,
             notify: None,
+            song_url: None,
+            reveal: None,
+            pin: None,
         }
     }
+}
+
+/// Attach a photo the caller stored, replace the one there is, or remove it.
+#[derive(Debug, Clone)]
+pub struct SetPhoto {
+    /// The token the caller presented.
+    pub edit_token: EditToken,
+    /// The stored photo, or `None` to remove it.
+    pub photo: Option<PhotoRef>,
 }
 
 /// Delete a page: erases it.
@@ -149,6 +190,8 @@ pub struct AnswerPage {
     pub answer: Reply,
     /// How many times "No" ran away first.
     pub dodges: u32,
+    /// Now: a page that has not opened yet cannot be answered.
+    pub now: OffsetDateTime,
 }
 
 /// Stop mails about a page, from its unsubscribe link.

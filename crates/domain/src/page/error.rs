@@ -30,6 +30,12 @@ pub enum PageError {
     /// The reply does not fit the page's design, or its dodges are out of bounds.
     #[error("{0}")]
     BadReply(&'static str),
+    /// The reveal time has come: it can no longer change.
+    #[error("This page has opened already: its reveal time can no longer change")]
+    AlreadyRevealed,
+    /// The page has not opened yet: it cannot be answered.
+    #[error("This page has not opened yet: it can be answered once it opens")]
+    NotRevealed,
     /// The unsubscribe link's key is not the page's current one.
     #[error("This unsubscribe link is not valid for this page")]
     WrongUnsubscribeKey,

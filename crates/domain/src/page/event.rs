@@ -5,6 +5,8 @@ use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
 use crate::content::Field;
+use crate::photo::PhotoRef;
+use crate::pin::PinHash;
 use crate::reply::Reply;
 use crate::template::TemplateId;
 use crate::token::EditTokenHash;
@@ -29,6 +31,8 @@ pub enum PageEvent {
     /// The author gave, changed or removed the address for mails about the page (or the
     /// address's owner unsubscribed).
     NotificationsSet(NotificationsSet),
+    /// Its author attached, replaced or removed the photo.
+    PhotoSet(PhotoSet),
 }
 
 impl PageEvent {
@@ -46,8 +50,12 @@ impl PageEvent {
     pub const ANSWERED: &'static str = "PageAnswered";
     /// `event_type` of [`PageEvent::NotificationsSet`].
     pub const NOTIFICATIONS_SET: &'static str = "NotificationsSet";
-    /// The version of every current event shape.
+    /// `event_type` of [`PageEvent::PhotoSet`].
+    pub const PHOTO_SET: &'static str = "PhotoSet";
+    /// The version of the first shape of every event type.
     pub const VERSION: &'static str = "1.0";
+    /// The version of `PageCreated` and `PageUpdated` with a song, a reveal time and a PIN.
+    pub const VERSION_1_1: &'static str = "1.1";
 }
 
 impl PageEvent {
@@ -60,10 +68,14 @@ impl PageEvent {
                 fields.extend(e.sender_name.as_ref().map(|_| Field::SenderName));
                 fields.extend(e.recipient_name.as_ref().map(|_| Field::RecipientName));
                 fields.push(Field::TemplateId);
+                fields.extend(e.song_url.as_ref().map(|_| Field::SongUrl));
+                fields.extend(e.reveal_at.as_ref().map(|_| Field::RevealAt));
+                fields.extend(e.pin_hash.as_ref().map(|_| Field::Pin));
                 fields
             }
             Self::PageUpdated(e) => e.changed_fields(),
             Self::NotificationsSet(_) => vec![Field::NotifyEmail],
+            Self::PhotoSet(_) => vec![Field::Photo],
             Self::PageDeleted(_) | Self::PageErased(_) | Self::PageOpened(_) | Self::PageAnswered(_) => {
                 Vec::new()
             }
@@ -81,12 +93,17 @@ impl DomainEvent for PageEvent {
             Self::PageOpened(_) => Self::OPENED,
             Self::PageAnswered(_) => Self::ANSWERED,
             Self::NotificationsSet(_) => Self::NOTIFICATIONS_SET,
+            Self::PhotoSet(_) => Self::PHOTO_SET,
         }
         .to_owned()
     }
 
     fn event_version(&self) -> String {
-        Self::VERSION.to_owned()
+        match self {
+            Self::PageCreated(_) | Self::PageUpdated(_) => Self::VERSION_1_1,
+            _ => Self::VERSION,
+        }
+        .to_owned()
     }
 }
 
@@ -108,6 +125,15 @@ pub struct PageCreated {
     pub template_id: TemplateId,
     /// SHA-256 of the edit token; the token itself is never stored.
     pub edit_token_hash: EditTokenHash,
+    /// The song's canonical link, if any (since 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub song_url: Option<String>,
+    /// When the page opens (RFC 3339, UTC), if it waits (since 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reveal_at: Option<String>,
+    /// The hash of the PIN that keeps it private, if any (since 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_hash: Option<PinHash>,
 }
 
 /// The fields an update changed, and only those. For the names, `Some(None)` means the name
@@ -129,6 +155,15 @@ pub struct PageUpdated {
     /// New design.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_id: Option<TemplateId>,
+    /// New song link, or `Some(None)` when it was removed (since 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "present")]
+    pub song_url: Option<Option<String>>,
+    /// New reveal time, or `Some(None)` when the page no longer waits (since 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "present")]
+    pub reveal_at: Option<Option<String>>,
+    /// New PIN hash, or `Some(None)` when the PIN was removed (since 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "present")]
+    pub pin_hash: Option<Option<PinHash>>,
 }
 
 impl PageUpdated {
@@ -140,6 +175,9 @@ impl PageUpdated {
             (self.sender_name.is_some(), Field::SenderName),
             (self.recipient_name.is_some(), Field::RecipientName),
             (self.template_id.is_some(), Field::TemplateId),
+            (self.song_url.is_some(), Field::SongUrl),
+            (self.reveal_at.is_some(), Field::RevealAt),
+            (self.pin_hash.is_some(), Field::Pin),
         ]
         .into_iter()
         .filter_map(|(changed, field)| changed.then_some(field))
@@ -207,6 +245,13 @@ pub struct NotificationsSet {
     pub unsubscribe_key: Option<String>,
 }
 
+/// The page's photo: attached or replaced (`Some`), or removed (`None`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoSet {
+    /// The stored photo, or none.
+    pub photo: Option<PhotoRef>,
+}
+
 /// Who erased a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -253,6 +298,7 @@ mod tests {
         assert_eq!(updated.event_type(), "PageUpdated");
         assert_eq!(deleted.event_type(), "PageDeleted");
         assert_eq!(deleted.event_version(), "1.0");
+        assert_eq!(updated.event_version(), "1.1");
     }
 
     #[test]
@@ -315,6 +361,38 @@ mod tests {
         );
         assert_eq!(set.changed_fields(), [Field::NotifyEmail]);
         assert_eq!(answered.event_type(), "PageAnswered");
+    }
+
+    #[test]
+    fn stored_json_shapes_of_songs_reveals_pins_and_photos_are_stable() {
+        let updated = PageEvent::PageUpdated(PageUpdated {
+            song_url: Some(Some("https://youtu.be/x".to_owned())),
+            reveal_at: Some(None),
+            pin_hash: Some(Some(PinHash::new("$argon2id$h"))),
+            ..PageUpdated::default()
+        });
+        assert_eq!(
+            serde_json::to_value(&updated).expect("json"),
+            json!({ "PageUpdated": { "song_url": "https://youtu.be/x", "reveal_at": null, "pin_hash": "$argon2id$h" } })
+        );
+        assert_eq!(updated.event_version(), "1.1");
+        assert_eq!(updated.changed_fields(), [Field::SongUrl, Field::RevealAt, Field::Pin]);
+        let photo = PageEvent::PhotoSet(PhotoSet {
+            photo: Some(PhotoRef {
+                sha256: "ab".to_owned(),
+                content_type: "image/jpeg".to_owned(),
+                width: 3,
+                height: 2,
+                bytes: 99,
+            }),
+        });
+        assert_eq!(
+            serde_json::to_value(&photo).expect("json"),
+            json!({ "PhotoSet": { "photo": { "sha256": "ab", "content_type": "image/jpeg", "width": 3, "height": 2, "bytes": 99 } } })
+        );
+        assert_eq!(photo.event_version(), "1.0");
+        let removed = PageEvent::PhotoSet(PhotoSet { photo: None });
+        assert_eq!(serde_json::to_value(&removed).expect("json"), json!({ "PhotoSet": { "photo": null } }));
     }
 
     #[test]

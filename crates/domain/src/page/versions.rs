@@ -11,30 +11,41 @@
 //!   decoded by guess;
 //! - each new version adds its own folder to the golden corpus (`crates/cli/tests/corpus/`).
 //!
-//! Every event type is at its first version, `1.0`; `PageErased` was added at `1.0` beside
-//! `PageDeleted` (which stays readable as it was written), and `PageOpened`, `PageAnswered`
-//! and `NotificationsSet` as new types at `1.0`, so no upcaster is needed yet.
+//! The versions so far:
+//! - every type began at `1.0`; `PageErased` was added at `1.0` beside `PageDeleted` (which
+//!   stays readable as it was written), and `PageOpened`, `PageAnswered`,
+//!   `NotificationsSet` and `PhotoSet` as new types at `1.0`;
+//! - `PageCreated` and `PageUpdated` `1.1` may carry `song_url`, `reveal_at` and `pin_hash`.
+//!   A `1.0` event has none of them, which `1.1` reads as "no song, no wait, no PIN" (and,
+//!   for an update, "unchanged"): its upcaster only renames the version.
 
 use std::str::FromStr;
 
-use cqrs_es::persist::{EventUpcaster, SemanticVersion, SerializedEvent};
+use cqrs_es::persist::{EventUpcaster, SemanticVersion, SemanticVersionEventUpcaster, SerializedEvent};
 
 use super::PageEvent;
 
 /// Each event type and the version this build writes.
-pub const CURRENT: [(&str, &str); 7] = [
-    (PageEvent::CREATED, PageEvent::VERSION),
-    (PageEvent::UPDATED, PageEvent::VERSION),
+pub const CURRENT: [(&str, &str); 8] = [
+    (PageEvent::CREATED, PageEvent::VERSION_1_1),
+    (PageEvent::UPDATED, PageEvent::VERSION_1_1),
     (PageEvent::DELETED, PageEvent::VERSION),
     (PageEvent::ERASED, PageEvent::VERSION),
     (PageEvent::OPENED, PageEvent::VERSION),
     (PageEvent::ANSWERED, PageEvent::VERSION),
     (PageEvent::NOTIFICATIONS_SET, PageEvent::VERSION),
+    (PageEvent::PHOTO_SET, PageEvent::VERSION),
 ];
 
 /// The upcasters of page events, oldest first.
 pub fn upcasters() -> Vec<Box<dyn EventUpcaster>> {
-    Vec::new()
+    // 1.0 → 1.1: the new fields are optional and absent means what 1.0 meant.
+    [PageEvent::CREATED, PageEvent::UPDATED]
+        .into_iter()
+        .map(|event_type| -> Box<dyn EventUpcaster> {
+            Box::new(SemanticVersionEventUpcaster::new(event_type, "1.1.0", Box::new(|payload| payload)))
+        })
+        .collect()
 }
 
 /// An event this build cannot read.
@@ -79,7 +90,6 @@ fn same_version(a: &str, b: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use cqrs_es::persist::SemanticVersionEventUpcaster;
     use serde_json::{Value, json};
 
     use super::*;
@@ -100,10 +110,23 @@ mod tests {
     fn current_events_pass_unchanged_and_unknown_versions_are_refused() {
         let event = stored("PageErased", "1.0", json!({ "PageErased": { "by": "author" } }));
         assert_eq!(upcast_with(&upcasters(), event.clone()), Ok(event));
+        let current = stored("PageCreated", "1.1", json!({ "PageCreated": { "title": "Hi" } }));
+        assert_eq!(upcast_with(&upcasters(), current.clone()), Ok(current));
         let newer = stored("PageCreated", "9.0", json!({}));
         let err = upcast_with(&upcasters(), newer).expect_err("refused");
         assert_eq!(err.event_version, "9.0");
         assert!(upcast_with(&upcasters(), stored("PageRenamed", "1.0", json!({}))).is_err());
+    }
+
+    #[test]
+    fn a_first_version_create_or_update_reads_as_the_current_one_unchanged() {
+        for event_type in ["PageCreated", "PageUpdated"] {
+            let payload = json!({ event_type: { "title": "Hi" } });
+            let event =
+                upcast_with(&upcasters(), stored(event_type, "1.0", payload.clone())).expect("upcast");
+            assert_eq!(event.event_version, "1.1.0");
+            assert_eq!(event.payload, payload);
+        }
     }
 
     #[test]
@@ -131,8 +154,11 @@ mod tests {
             }),
         ));
         let old = stored("PageUpdated", "0.1", json!({ "PageUpdated": { "heading": "HI" } }));
-        let event = upcast_with(&[rename, lower], old).expect("upcast");
-        assert_eq!(event.event_version, "1.0.0");
+        // ... and on through this build's own chain, to 1.1.
+        let mut chain = vec![rename, lower];
+        chain.extend(upcasters());
+        let event = upcast_with(&chain, old).expect("upcast");
+        assert_eq!(event.event_version, "1.1.0");
         assert_eq!(event.payload, json!({ "PageUpdated": { "title": "hi" } }));
     }
 }
