@@ -1,0 +1,13 @@
+//! Valentine's pictures: uploaded photos made safe to keep.
+//!
+//! Pure computation: bytes and strings in, bytes and strings out. No I/O, no async, no clocks,
+//! no randomness, so the same input always gives the same output. The work is CPU-bound
+//! (a large photo takes a noticeable fraction of a second), so async callers run it on a
+//! blocking thread.
+//!
+//! # Layout
+//! - [`photo`]: checks, decodes, turns upright, shrinks and re-encodes an uploaded photo.
+
+pub mod photo;
+
+pub use photo::{Photo, PhotoError};
