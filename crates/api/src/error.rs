@@ -68,6 +68,9 @@ pub enum ApiError {
     /// brought another.
     #[error("{0}")]
     PinRequired(&'static str),
+    /// `409`: a reveal time of the right shape that is no time ahead, or too far ahead.
+    #[error("{0}")]
+    RevealOutOfRange(&'static str),
     /// `409`: the reveal time has come; it can no longer change.
     #[error("This page has opened already: its reveal time can no longer change")]
     AlreadyRevealed,
@@ -188,7 +191,7 @@ impl ApiError {
             Self::MissingToken => StatusCode::UNAUTHORIZED,
             Self::WrongToken | Self::WrongUnsubscribeLink | Self::PhotoNotRevealed => StatusCode::FORBIDDEN,
             Self::PinRequired(_) => StatusCode::UNAUTHORIZED,
-            Self::AlreadyRevealed | Self::NotRevealed => StatusCode::CONFLICT,
+            Self::AlreadyRevealed | Self::NotRevealed | Self::RevealOutOfRange(_) => StatusCode::CONFLICT,
             Self::BadPhoto { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY)
             }
@@ -230,6 +233,7 @@ impl ApiError {
             Self::WrongUnsubscribeLink => "wrong_token",
             Self::PinRequired(_) => "pin_required",
             Self::AlreadyRevealed => "already_revealed",
+            Self::RevealOutOfRange(_) => "reveal_out_of_range",
             Self::NotRevealed | Self::PhotoNotRevealed => "not_revealed",
             Self::BadPhoto { code, .. } => code,
             Self::TooManyStreams => "unavailable",

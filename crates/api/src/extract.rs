@@ -202,22 +202,40 @@ pub(crate) const PAGE_PIN: &str = "x-page-pin";
 pub(crate) struct PagePin {
     /// The page's PIN, percent-encoded UTF-8 (`encodeURIComponent`): needed to read a page
     /// that has one.
-    #[param(rename = "X-Page-Pin", value_type = String, required = false, max_length = 400)]
+    #[param(rename = "X-Page-Pin", value_type = String, required = false)]
     pub(crate) pin: Option<String>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for PagePin {
     type Rejection = ApiError;
 
+    /// Never refuses: a PIN that cannot be right (too long, badly encoded) is a wrong guess,
+    /// which only a page with a PIN looks at.
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let Some(value) = parts.headers.get(PAGE_PIN) else { return Ok(Self::default()) };
         // Longer than any percent-encoded PIN of 64 characters: a guess that cannot be right.
-        if value.len() > 400 {
-            return Err(ApiError::PinRequired("That PIN is not this page's"));
-        }
-        let pin =
-            percent_decoded(value.as_bytes()).ok_or(ApiError::PinRequired("That PIN is not this page's"))?;
-        Ok(Self { pin: Some(pin) })
+        let pin = (value.len() <= 400).then(|| percent_decoded(value.as_bytes())).flatten();
+        Ok(Self { pin: Some(pin.unwrap_or_default()) })
+    }
+}
+
+/// What a reader presents to see a page: its edit token (`X-Edit-Token`, its author's) and
+/// its PIN (`X-Page-Pin`), either or both or neither.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ReaderKeys {
+    /// The edit token, if one was sent (a malformed one is none).
+    pub(crate) author: Option<EditToken>,
+    /// The PIN, if one was sent.
+    pub(crate) pin: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ReaderKeys {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let author = EditTokenHeader::from_request_parts(parts, state).await.ok().map(|a| a.token);
+        let PagePin { pin } = PagePin::from_request_parts(parts, state).await?;
+        Ok(Self { author, pin })
     }
 }
 

@@ -4,7 +4,8 @@ use serde_json::Value;
 use utoipa::OpenApi;
 
 use crate::error::{ErrorBody, FieldError};
-use crate::routes::{health, insights, jobs, pages, slugs, templates};
+use crate::routes::{health, insights, jobs, pages, photos, share, slugs, templates};
+use crate::wire::page::LockedPageResponse;
 
 /// Valentine's HTTP API.
 #[derive(Debug, OpenApi)]
@@ -29,15 +30,21 @@ use crate::routes::{health, insights, jobs, pages, slugs, templates};
         insights::page_insights,
         insights::insights_stream,
         insights::unsubscribe,
+        photos::put_photo,
+        photos::get_photo,
+        photos::delete_photo,
+        share::qr_code,
+        share::og_image,
         health::health,
         health::ready,
         health::metrics,
         health::openapi_json,
     ),
-    components(schemas(ErrorBody, FieldError)),
+    components(schemas(ErrorBody, FieldError, LockedPageResponse)),
     tags(
         (name = "pages", description = "Create, read, change and delete pages"),
         (name = "answers", description = "The recipient's reply, the author's insights, and unsubscribing from mails"),
+        (name = "share", description = "A page's link-preview image and QR code"),
         (name = "slugs", description = "Slug availability and suggestions"),
         (name = "templates", description = "The eight designs"),
         (name = "operations", description = "Health, readiness, metrics and this document"),

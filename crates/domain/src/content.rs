@@ -94,14 +94,8 @@ pub enum Violation {
     /// `reveal_at` is not an RFC 3339 time with an offset.
     #[error("reveal_at must be an RFC 3339 date and time with an offset, like 2027-02-14T09:00:00+01:00")]
     BadRevealAt,
-    /// `reveal_at` is not ahead.
-    #[error("reveal_at must be in the future")]
-    RevealInPast,
-    /// `reveal_at` is too far ahead.
-    #[error("reveal_at must be within 366 days")]
-    RevealTooFar,
     /// `pin` breaks the PIN rules.
-    #[error("pin must be 4–64 characters, without control characters")]
+    #[error("pin must be 4–64 characters, not all blank")]
     BadPin,
 }
 
@@ -113,7 +107,7 @@ impl Violation {
             Self::UnknownTemplate => Field::TemplateId,
             Self::BadEmail => Field::NotifyEmail,
             Self::BadSong => Field::SongUrl,
-            Self::BadRevealAt | Self::RevealInPast | Self::RevealTooFar => Field::RevealAt,
+            Self::BadRevealAt => Field::RevealAt,
             Self::BadPin => Field::Pin,
         }
     }

@@ -36,11 +36,13 @@ impl Default for PageRules {
         Self { max_events: 1_000 }
     }
 }
+use crate::content::Violation;
 use crate::content::{self, Field, MESSAGE_MAX, TITLE_MAX, Violations};
 use crate::email;
 use crate::photo::PhotoRef;
 use crate::pin::PinHash;
 use crate::reply::{DODGES_MAX, Reply};
+use crate::reveal::{RevealInput, RevealRefusal};
 use crate::template::TemplateId;
 use crate::token::{EditToken, EditTokenHash};
 use crate::{reveal, song};
@@ -134,7 +136,7 @@ impl Page {
         let notify = cmd.notify.as_ref().map(|n| email::notify_email(&n.email)).transpose();
         let extras = &cmd.extras;
         let song = extras.song_url.as_deref().map(song::song_url).transpose();
-        let reveal = extras.reveal.as_ref().map(reveal::reveal_at).transpose();
+        let (reveal, out_of_range) = checked_reveal(extras.reveal.as_ref());
         let pin = extras.pin.clone().transpose();
         let checked = Violations::collect(
             content::required(Field::Title, &cmd.title, TITLE_MAX),
@@ -148,6 +150,9 @@ impl Page {
             ((((title, message, sender_name, recipient_name, template_id), address), song), reveal_at),
             pin_hash,
         ) = Violations::and(checked, pin).map_err(PageError::Invalid)?;
+        if let Some(refusal) = out_of_range {
+            return Err(PageError::RevealOutOfRange(refusal.message()));
+        }
         let notifications = address.flatten().and_then(|email| {
             let key = cmd.notify.as_ref().map(|n| n.unsubscribe_key.clone())?;
             Some(NotificationsSet { email: Some(email), unsubscribe_key: Some(key) })
@@ -190,7 +195,7 @@ impl Page {
             return Err(PageError::AlreadyRevealed);
         }
         let song = cmd.song_url.as_deref().map(song::song_url).transpose();
-        let reveal = cmd.reveal.as_ref().map(reveal::reveal_at).transpose();
+        let (reveal, out_of_range) = checked_reveal(cmd.reveal.as_ref());
         let pin = cmd.pin.clone().map(Option::transpose).transpose();
         let checked = Violations::collect(
             cmd.title.map(|raw| content::required(Field::Title, &raw, TITLE_MAX)).transpose(),
@@ -206,6 +211,9 @@ impl Page {
             ((((title, message, sender_name, recipient_name, template_id), address), song), reveal_at),
             pin_hash,
         ) = Violations::and(checked, pin).map_err(PageError::Invalid)?;
+        if let Some(refusal) = out_of_range {
+            return Err(PageError::RevealOutOfRange(refusal.message()));
+        }
         // Keep only what differs from the current page, so the events list real changes.
         let updated = PageUpdated {
             title: title.filter(|t| *t != live.title),
@@ -430,6 +438,19 @@ impl Page {
             sink.write(event, self).await;
         }
         Ok(())
+    }
+}
+
+/// A reveal time checked: its stored form (or the content rule it broke), and apart from
+/// that whether it is out of range (a refusal the content rules cannot state: it depends on
+/// the time).
+fn checked_reveal(
+    input: Option<&RevealInput>,
+) -> (Result<Option<Option<String>>, Violation>, Option<RevealRefusal>) {
+    match input.map(reveal::reveal_at).transpose() {
+        Ok(at) => (Ok(at), None),
+        Err(RevealRefusal::Malformed) => (Err(Violation::BadRevealAt), None),
+        Err(other) => (Ok(None), Some(other)),
     }
 }
 

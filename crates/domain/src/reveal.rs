@@ -3,10 +3,45 @@
 //! in UTC to the second. Whether it has passed is always decided against a clock reading the
 //! caller hands in: this crate reads no clock.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
-use crate::content::Violation;
+/// The shape of a reveal time, as a regular expression that reads the same in ECMAScript (the
+/// API's JSON Schema states it) and in Rust: blank, or RFC 3339 with an offset. Whether the
+/// day exists, and whether the time lies ahead, the shape cannot say.
+pub const REVEAL_AT_PATTERN: &str = concat!(
+    r"^[ \t\r\n]*([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]",
+    r"(\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?[ \t\r\n]*$",
+);
+
+static REVEAL_AT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(REVEAL_AT_PATTERN).unwrap_or_else(|e| unreachable!("the pattern is valid: {e}"))
+});
+
+/// Why a reveal time is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevealRefusal {
+    /// Not RFC 3339 with an offset: a content rule.
+    Malformed,
+    /// Of the right shape, but not a time ahead (a day that does not exist, or the past).
+    NotAhead,
+    /// More than [`REVEAL_HORIZON_DAYS`] ahead.
+    TooFar,
+}
+
+impl RevealRefusal {
+    /// In plain words.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::Malformed => "reveal_at must be an RFC 3339 date and time with an offset",
+            Self::NotAhead => "reveal_at must be a time in the future",
+            Self::TooFar => "reveal_at must be within 366 days",
+        }
+    }
+}
 
 /// How far ahead a page may be set to open.
 pub const REVEAL_HORIZON_DAYS: i64 = 366;
@@ -24,26 +59,26 @@ pub struct RevealInput {
 /// blank.
 ///
 /// # Errors
-/// [`Violation::BadRevealAt`] when it is not RFC 3339 with an offset,
-/// [`Violation::RevealInPast`] when it is not ahead of `now`, [`Violation::RevealTooFar`]
-/// when it is more than [`REVEAL_HORIZON_DAYS`] ahead.
-pub fn reveal_at(input: &RevealInput) -> Result<Option<String>, Violation> {
+/// [`RevealRefusal::Malformed`] when it is not RFC 3339 with an offset (at most 64
+/// characters), [`RevealRefusal::NotAhead`] when it is no time ahead of `now`,
+/// [`RevealRefusal::TooFar`] when it is more than [`REVEAL_HORIZON_DAYS`] ahead.
+pub fn reveal_at(input: &RevealInput) -> Result<Option<String>, RevealRefusal> {
+    if input.raw.chars().nth(64).is_some() || !REVEAL_AT.is_match(&input.raw) {
+        return Err(RevealRefusal::Malformed);
+    }
     let value = input.raw.trim();
     if value.is_empty() {
         return Ok(None);
     }
-    if value.len() > 64 {
-        return Err(Violation::BadRevealAt);
-    }
-    let at = OffsetDateTime::parse(value, &Rfc3339).map_err(|_| Violation::BadRevealAt)?;
-    let at = at.to_offset(UtcOffset::UTC).replace_nanosecond(0).map_err(|_| Violation::BadRevealAt)?;
+    let at = OffsetDateTime::parse(value, &Rfc3339).map_err(|_| RevealRefusal::NotAhead)?;
+    let at = at.to_offset(UtcOffset::UTC).replace_nanosecond(0).map_err(|_| RevealRefusal::NotAhead)?;
     if at <= input.now {
-        return Err(Violation::RevealInPast);
+        return Err(RevealRefusal::NotAhead);
     }
     if at > input.now + Duration::days(REVEAL_HORIZON_DAYS) {
-        return Err(Violation::RevealTooFar);
+        return Err(RevealRefusal::TooFar);
     }
-    at.format(&Rfc3339).map(Some).map_err(|_| Violation::BadRevealAt)
+    at.format(&Rfc3339).map(Some).map_err(|_| RevealRefusal::NotAhead)
 }
 
 /// Whether a stored reveal time has come by `now` (an unreadable one counts as come: a page
@@ -65,7 +100,7 @@ mod tests {
 
     const NOW: OffsetDateTime = datetime!(2027-02-13 20:00 UTC);
 
-    fn at(raw: &str) -> Result<Option<String>, Violation> {
+    fn at(raw: &str) -> Result<Option<String>, RevealRefusal> {
         reveal_at(&RevealInput { raw: raw.to_owned(), now: NOW })
     }
 
@@ -78,12 +113,14 @@ mod tests {
 
     #[test]
     fn times_without_an_offset_in_the_past_or_too_far_are_refused() {
-        assert_eq!(at("2027-02-14T09:00:00"), Err(Violation::BadRevealAt));
-        assert_eq!(at("tomorrow"), Err(Violation::BadRevealAt));
-        assert_eq!(at("2027-02-13T20:00:00Z"), Err(Violation::RevealInPast));
-        assert_eq!(at("2026-02-14T09:00:00Z"), Err(Violation::RevealInPast));
-        assert_eq!(at("2028-02-15T09:00:00Z"), Err(Violation::RevealTooFar));
-        assert_eq!(at(&"9".repeat(10_000)), Err(Violation::BadRevealAt));
+        assert_eq!(at("2027-02-14T09:00:00"), Err(RevealRefusal::Malformed));
+        assert_eq!(at("tomorrow"), Err(RevealRefusal::Malformed));
+        assert_eq!(at("2027-02-14t09:00:00z"), Err(RevealRefusal::Malformed));
+        assert_eq!(at("2027-02-13T20:00:00Z"), Err(RevealRefusal::NotAhead));
+        assert_eq!(at("2026-02-14T09:00:00Z"), Err(RevealRefusal::NotAhead));
+        assert_eq!(at("2027-02-30T09:00:00Z"), Err(RevealRefusal::NotAhead));
+        assert_eq!(at("2028-02-15T09:00:00Z"), Err(RevealRefusal::TooFar));
+        assert_eq!(at(&"9".repeat(10_000)), Err(RevealRefusal::Malformed));
     }
 
     #[test]

@@ -4,13 +4,35 @@
 //! embed address is derived from it, so the page frames only the four embed hosts.
 
 use std::fmt;
+use std::sync::LazyLock;
 
+use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::content::{Field, Violation};
 
 /// Longest song link, in characters.
 pub const SONG_URL_MAX: usize = 300;
+
+/// Every link a page takes, as a regular expression that reads the same in ECMAScript (the
+/// API's JSON Schema states it) and in Rust: a blank one, or a link of one of the services'
+/// shapes with whatever query or fragment follows. The services' finer rules (which query
+/// parameter names the video) are read from the link once it matches.
+pub const SONG_URL_PATTERN: &str = concat!(
+    r"^[ \t\r\n]*(https?://(",
+    r"open\.spotify\.com/(intl-[a-z]{2}(-[A-Za-z]{2})?/)?(track|album|playlist|episode)/[A-Za-z0-9]{22}",
+    r"|((www|m|music)\.)?youtube\.com/watch\?v=[A-Za-z0-9_-]{11}",
+    r"|((www|m)\.)?youtube\.com/(shorts|embed|live)/[A-Za-z0-9_-]{11}",
+    r"|youtu\.be/[A-Za-z0-9_-]{11}",
+    r"|music\.apple\.com/[a-z]{2}/((album|song)/([A-Za-z0-9._~%-]{1,200}/)?[0-9]{1,20}",
+    r"|playlist/([A-Za-z0-9._~%-]{1,200}/)?pl\.[A-Za-z0-9-]{1,57})",
+    r"|((www|m)\.)?soundcloud\.com/[A-Za-z0-9_-]{1,100}/(sets/)?[A-Za-z0-9_-]{1,100}",
+    r")([?&#][A-Za-z0-9_.~%=&+#?-]{0,200})?)?[ \t\r\n]*$",
+);
+
+static SONG_URL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(SONG_URL_PATTERN).unwrap_or_else(|e| unreachable!("the pattern is valid: {e}"))
+});
 
 /// The hosts a page may frame for a song, one per service.
 pub const EMBED_HOSTS: [&str; 4] =
@@ -65,12 +87,15 @@ pub struct SongLink {
 /// [`Violation::TooLong`] past [`SONG_URL_MAX`] characters, [`Violation::BadSong`] for
 /// anything that is not a link to a song on one of the four services.
 pub fn song_url(raw: &str) -> Result<Option<SongLink>, Violation> {
+    if raw.chars().nth(SONG_URL_MAX).is_some() {
+        return Err(Violation::TooLong { field: Field::SongUrl, max: SONG_URL_MAX });
+    }
     let value = raw.trim();
     if value.is_empty() {
         return Ok(None);
     }
-    if value.chars().nth(SONG_URL_MAX).is_some() {
-        return Err(Violation::TooLong { field: Field::SongUrl, max: SONG_URL_MAX });
+    if !SONG_URL.is_match(raw) {
+        return Err(Violation::BadSong);
     }
     recognise(value).map(Some).ok_or(Violation::BadSong)
 }
@@ -104,7 +129,10 @@ impl<'a> Parts<'a> {
             return None;
         }
         let host = authority.trim_end_matches('.').to_ascii_lowercase();
-        let (path, query) = tail.split_once('?').unwrap_or((tail, ""));
+        let (path, query) = match tail.find(['?', '&']) {
+            Some(at) => (&tail[..at], &tail[at + 1..]),
+            None => (tail, ""),
+        };
         if path.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control() || b == b'\\') {
             return None;
         }
@@ -112,9 +140,13 @@ impl<'a> Parts<'a> {
         Some(Self { host, segments, query })
     }
 
-    /// The value of query parameter `name`, if it occurs once or more (the first).
+    /// The value of query parameter `name`, if it occurs once or more (the first), up to the
+    /// next `&`, `?` or `#`.
     fn param(&self, name: &str) -> Option<&'a str> {
-        self.query.split('&').find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+        self.query
+            .split(['&', '?'])
+            .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+            .map(|value| value.split(['&', '?', '#']).next().unwrap_or(value))
     }
 }
 
@@ -196,11 +228,11 @@ fn apple_music(parts: &Parts<'_>) -> Option<SongLink> {
     if !id_ok || !name_ok {
         return None;
     }
+    // An album link may name one of its songs; anything else in the query is left out.
     let track = match parts.param("i") {
         Some(i) if kind == "album" && !i.is_empty() && i.len() <= 20 && all(i, |b| b.is_ascii_digit()) => {
             format!("?i={i}")
         }
-        Some(_) if kind == "album" => return None,
         _ => String::new(),
     };
     let path = match name {
@@ -214,33 +246,16 @@ fn apple_music(parts: &Parts<'_>) -> Option<SongLink> {
     })
 }
 
-/// SoundCloud's own pages that are not a user's.
-const SOUNDCLOUD_PAGES: [&str; 10] = [
-    "discover",
-    "search",
-    "stream",
-    "you",
-    "upload",
-    "charts",
-    "pages",
-    "settings",
-    "messages",
-    "notifications",
-];
-
 fn soundcloud(parts: &Parts<'_>) -> Option<SongLink> {
     let name_ok = |s: &str| {
         !s.is_empty() && s.len() <= 100 && all(s, |b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     };
     let path = match parts.segments.as_slice() {
         [user, "sets", set] if name_ok(user) && name_ok(set) => format!("{user}/sets/{set}"),
-        [user, track] if name_ok(user) && name_ok(track) && *track != "sets" => format!("{user}/{track}"),
+        [user, track] if name_ok(user) && name_ok(track) => format!("{user}/{track}"),
         _ => return None,
     };
     let path = path.to_ascii_lowercase();
-    if SOUNDCLOUD_PAGES.iter().any(|page| path.starts_with(&format!("{page}/"))) {
-        return None;
-    }
     let url = format!("https://soundcloud.com/{path}");
     let encoded = url.replace(':', "%3A").replace('/', "%2F");
     Some(SongLink {
@@ -270,9 +285,9 @@ mod tests {
         for link in [
             "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=42",
             "https://youtu.be/dQw4w9WgXcQ?si=x",
-            "http://m.youtube.com/watch?feature=share&v=dQw4w9WgXcQ",
             "https://music.youtube.com/watch?v=dQw4w9WgXcQ&list=RD",
-            "https://YouTube.com/shorts/dQw4w9WgXcQ",
+            "http://m.youtube.com/shorts/dQw4w9WgXcQ",
+            "https://www.youtube.com/watch?v=dQw4w9WgXcQ?t=1",
         ] {
             assert_eq!(
                 canonical(link).as_deref(),
@@ -293,7 +308,8 @@ mod tests {
         );
         assert!(canonical("https://music.apple.com/gb/playlist/love-songs/pl.u-abc123").is_some());
 
-        let sc = song_url("https://m.soundcloud.com/Some-Artist/our_song#t=1").expect("valid").expect("some");
+        let sc =
+            song_url(" https://m.soundcloud.com/Some-Artist/our_song#t=1\n").expect("valid").expect("some");
         assert_eq!(sc.url, "https://soundcloud.com/some-artist/our_song");
         assert_eq!(
             sc.embed_url,
@@ -314,6 +330,25 @@ mod tests {
         }
     }
 
+    /// The pattern without its anchors, to draw matching links from.
+    fn unanchored() -> &'static str {
+        SONG_URL_PATTERN.strip_prefix('^').and_then(|p| p.strip_suffix('$')).expect("anchored")
+    }
+
+    proptest::proptest! {
+        /// Every link the pattern (and so the API's schema) takes is a song the page plays.
+        #[test]
+        fn every_link_the_pattern_takes_is_recognised(link in proptest::string::string_regex(unanchored()).expect("a pattern")) {
+            if link.chars().count() <= SONG_URL_MAX {
+                let song = song_url(&link);
+                proptest::prop_assert!(song.is_ok(), "{link:?}: {song:?}");
+                if let Ok(Some(song)) = song {
+                    proptest::prop_assert_eq!(stored(&song.url).map(|s| s.url), Some(song.url));
+                }
+            }
+        }
+    }
+
     #[test]
     fn anything_else_is_refused() {
         for link in [
@@ -329,7 +364,7 @@ mod tests {
             "https://youtu.be/dQw4w9WgXcQ/extra",
             "https://music.apple.com/USA/album/x/1",
             "https://music.apple.com/us/album/x/1?i=<script>",
-            "https://soundcloud.com/discover/sets",
+            "https://YouTube.com/shorts/dQw4w9WgXcQ",
             "https://soundcloud.com/only-a-user",
             "https://soundcloud.com/a/b/c",
             "ftp://open.spotify.com/track/4uLU6hMCjMI75M1A2tKUQC",

@@ -677,13 +677,18 @@ fn every_broken_rule_of_the_extras_is_reported_with_the_others() {
         pin: Some(Err(Violation::BadPin)),
     };
     let cmd = PageCommand::Create(CreatePage { title: " ".to_owned(), extras, ..create("mia") });
-    expect_invalid(
-        vec![],
-        cmd,
-        &[Violation::Missing(Field::Title), Violation::BadSong, Violation::RevealInPast, Violation::BadPin],
-    );
-    let far = PageExtras { reveal: Some(reveal("2028-03-01T00:00:00Z")), ..PageExtras::default() };
-    expect_invalid(vec![], with_extras(far), &[Violation::RevealTooFar]);
+    expect_invalid(vec![], cmd, &[Violation::Missing(Field::Title), Violation::BadSong, Violation::BadPin]);
+    // A time of the right shape that is past or too far is refused once the content is right.
+    for (raw, why) in [
+        ("2027-02-13T19:00:00Z", "reveal_at must be a time in the future"),
+        ("2028-03-01T00:00:00Z", "reveal_at must be within 366 days"),
+    ] {
+        let extras = PageExtras { reveal: Some(reveal(raw)), ..PageExtras::default() };
+        PageTest::with(PageRules::default())
+            .given(vec![])
+            .when(with_extras(extras))
+            .then_expect_error(PageError::RevealOutOfRange(why));
+    }
     let bad = PageExtras { reveal: Some(reveal("2027-02-14 09:00")), ..PageExtras::default() };
     expect_invalid(vec![], with_extras(bad), &[Violation::BadRevealAt]);
 }

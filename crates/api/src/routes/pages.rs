@@ -14,7 +14,7 @@ use valentine_domain::{RevealInput, Slug, SlugError, UpdatePage};
 use crate::caller::Caller;
 use crate::config::ApiConfig;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{EditTokenHeader, Json, MinPosition, PageAuthor, PagePin, PageSlug};
+use crate::extract::{EditTokenHeader, Json, MinPosition, PageAuthor, PagePin, PageSlug, ReaderKeys};
 use crate::routes::positions::with_position;
 use crate::routes::refusals::{AuthorRefusals, BadPosition, BodyRefusals, RateLimited, Unavailable};
 use crate::use_cases::{CreateOutcome, PageAccess, PageCommands, PageExports, PageQueries, PageVisits};
@@ -111,12 +111,10 @@ pub(crate) async fn get_page(
     caller: Caller,
     page: PageSlug,
     MinPosition { position }: MinPosition,
-    author: Result<EditTokenHeader, ApiError>,
-    PagePin { pin }: PagePin,
+    ReaderKeys { author, pin }: ReaderKeys,
 ) -> Result<Response, ApiError> {
     let answer =
         queries.read(&page.key, &caller.key, position).await?.ok_or(ApiError::NotFound("Page not found"))?;
-    let author = author.ok().map(|a| a.token);
     let admission = access.admit(&page.key, &answer, author.as_ref(), pin.as_deref(), &caller.key).await?;
     // A read before the reveal time is a view, not an open: nothing of the page was shown.
     visits.visited(&page.key, answer.page_id, answer.opened || admission.scheduled, author);

@@ -9,13 +9,20 @@ use valentine_media::photo::MAX_UPLOAD_BYTES;
 
 use crate::caller::Caller;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{EditTokenHeader, PageAuthor, PagePin, PageSlug};
+use crate::extract::{EditTokenHeader, PageAuthor, PagePin, PageSlug, ReaderKeys};
 use crate::routes::pages::json;
 use crate::routes::positions::with_position;
 use crate::routes::refusals::{AuthorRefusals, RateLimited, Unavailable};
 use crate::use_cases::PagePhotos;
 use crate::use_cases::page_photos::Served;
 use crate::wire::page::PageResponse;
+
+/// An uploaded image, as the request body's schema: any bytes (whether they are an image
+/// of the declared type only decoding can tell: `415` or `422` otherwise).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[expect(dead_code, reason = "only its schema is used")]
+pub(crate) struct PhotoUpload(Vec<u8>);
 
 /// Content-Security-Policy of a served photo: an image, never a document.
 const PHOTO_CSP: &str = "default-src 'none'; sandbox";
@@ -24,7 +31,8 @@ const PHOTO_CSP: &str = "default-src 'none'; sandbox";
 /// most 8 MiB), with its edit token. The server decodes it, turns it upright, shrinks it to
 /// fit 1600 pixels and re-encodes it (JPEG, or PNG with transparency) without any metadata.
 #[utoipa::path(put, path = "/api/pages/{slug}/photo", tag = "pages", params(PageSlug, EditTokenHeader),
-    request_body(content = Vec<u8>, content_type = "image/jpeg", description = "The image (image/jpeg, image/png, image/webp or image/gif), at most 8 MiB"),
+    request_body(description = "The image, at most 8 MiB", content(
+        (PhotoUpload = "image/jpeg"), (PhotoUpload = "image/png"), (PhotoUpload = "image/webp"), (PhotoUpload = "image/gif"))),
     responses((status = 200, description = "The page with its photo", body = PageResponse, headers(("Valentine-Position" = u64, description = "The stream position of the event recorded: send it as Valentine-Min-Position on later reads"))),
         AuthorRefusals,
         (status = 409, description = "The page has reached its limit of changes", body = ErrorBody),
@@ -87,12 +95,10 @@ pub(crate) async fn get_photo(
     caller: Caller,
     page: PageSlug,
     headers: HeaderMap,
-    author: Result<EditTokenHeader, ApiError>,
-    PagePin { pin }: PagePin,
+    ReaderKeys { author, pin }: ReaderKeys,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> Result<Response, ApiError> {
     let if_none_match = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
-    let author = author.ok().map(|a| a.token);
     let served = photos.serve(&page.key, author.as_ref(), pin.as_deref(), &caller.key, if_none_match).await?;
     let versioned = |sha256: &str| {
         query.as_deref().and_then(|q| q.split('&').find_map(|p| p.strip_prefix("v="))) == sha256.get(..16)

@@ -172,6 +172,7 @@ impl PageCommands {
         };
         let event = command.check().map_err(|e| match e {
             PageError::Invalid(v) => ApiError::invalid(&v),
+            PageError::RevealOutOfRange(why) => ApiError::RevealOutOfRange(why),
             other => ApiError::internal(other),
         })?;
         let slug_key = command.aggregate_id();
@@ -650,6 +651,7 @@ fn refusal(err: AggregateError<PageError>) -> ApiError {
         AggregateError::UserError(PageError::BadReply(why)) => ApiError::WrongAnswer(why),
         AggregateError::UserError(PageError::WrongUnsubscribeKey) => ApiError::WrongUnsubscribeLink,
         AggregateError::UserError(PageError::AlreadyRevealed) => ApiError::AlreadyRevealed,
+        AggregateError::UserError(PageError::RevealOutOfRange(why)) => ApiError::RevealOutOfRange(why),
         AggregateError::UserError(PageError::NotRevealed) => ApiError::NotRevealed,
         AggregateError::AggregateConflict => ApiError::Unavailable {
             detail: "The page is being changed right now; try again",

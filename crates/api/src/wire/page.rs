@@ -4,7 +4,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
-use valentine_domain::{TEMPLATES, song};
+use valentine_domain::{TEMPLATES, pin, reveal, song};
 use valentine_projections::{HistoryRow, PageRow};
 
 /// A page as the API shows it.
@@ -219,18 +219,60 @@ pub(crate) struct CreatePageRequest {
     /// Optional: a link to the page's song on Spotify, YouTube, Apple Music or SoundCloud (at
     /// most 300 characters); blank is none.
     #[serde(default)]
-    #[schema(max_length = 300)]
+    #[schema(schema_with = song_url_schema)]
     pub song_url: Option<String>,
     /// Optional: when the page opens, RFC 3339 with an offset, in the future and within 366
-    /// days; until then reads show its design and names only. Blank is at once.
+    /// days (`409 reveal_out_of_range` otherwise); until then reads show its design and names
+    /// only. Blank is at once.
     #[serde(default)]
-    #[schema(max_length = 64)]
+    #[schema(schema_with = reveal_at_schema)]
     pub reveal_at: Option<String>,
-    /// Optional: a PIN or passphrase of 4–64 characters that readers must send in
-    /// `X-Page-Pin`. Only its Argon2id hash is kept.
+    /// Optional: a PIN or passphrase of 4–64 characters, not all blank, that readers must send
+    /// in `X-Page-Pin`. Only its Argon2id hash is kept.
     #[serde(default)]
-    #[schema(min_length = 4, max_length = 64)]
+    #[schema(schema_with = pin_schema)]
     pub pin: Option<String>,
+}
+
+/// A nullable string field of a request with these bounds and pattern.
+fn nullable_string(description: &str, min: Option<usize>, max: usize, pattern: &str) -> Object {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .description(Some(description))
+        .min_length(min)
+        .max_length(Some(max))
+        .pattern(Some(pattern))
+        .build()
+}
+
+/// `song_url` in a request: a link of one of the four services' shapes, or blank, or `null`.
+fn song_url_schema() -> Object {
+    nullable_string(
+        "A link to a song, album or playlist on Spotify, YouTube, Apple Music or SoundCloud; blank or `null` is none.",
+        None,
+        song::SONG_URL_MAX,
+        song::SONG_URL_PATTERN,
+    )
+}
+
+/// `reveal_at` in a request: RFC 3339 with an offset, or blank, or `null`.
+fn reveal_at_schema() -> Object {
+    nullable_string(
+        "When the page opens: RFC 3339 with an offset, ahead and within 366 days (else `409 reveal_out_of_range`); blank or `null` is at once.",
+        None,
+        64,
+        reveal::REVEAL_AT_PATTERN,
+    )
+}
+
+/// `pin` in a request: 4–64 characters, not all blank, or `null`.
+fn pin_schema() -> Object {
+    nullable_string(
+        "A PIN or passphrase of 4–64 characters, not all blank; `null` is none.",
+        Some(pin::PIN_MIN),
+        pin::PIN_MAX,
+        r"[^\s\u0085]",
+    )
 }
 
 /// `template_id` in a request: one of the eight ids, or `null`.
@@ -299,16 +341,17 @@ pub(crate) struct UpdatePageRequest {
     pub notify_email: Option<Option<String>>,
     /// A new song link; blank or `null` removes it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 300)]
+    #[schema(schema_with = song_url_schema)]
     pub song_url: Option<Option<String>>,
-    /// A new reveal time (RFC 3339 with an offset, ahead, within 366 days); blank or `null`
-    /// opens the page at once. Refused (`409`) once the current one has come.
+    /// A new reveal time (RFC 3339 with an offset, ahead, within 366 days: `409
+    /// reveal_out_of_range` otherwise); blank or `null` opens the page at once. Refused
+    /// (`409 already_revealed`) once the current one has come.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 64)]
+    #[schema(schema_with = reveal_at_schema)]
     pub reveal_at: Option<Option<String>>,
-    /// A new PIN (4–64 characters); `null` removes it.
+    /// A new PIN (4–64 characters, not all blank); `null` removes it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, min_length = 4, max_length = 64)]
+    #[schema(schema_with = pin_schema)]
     pub pin: Option<Option<String>>,
 }
 

@@ -515,9 +515,14 @@ async fn a_failing_read_model_is_a_503_for_reads_and_history_that_reveals_nothin
         .send()
         .await
         .expect("answered");
-    for response in
-        [app.get(&format!("/api/pages/{slug}")).await, app.history(&slug, Some(&token)).await, insights]
-    {
+    for response in [
+        app.get(&format!("/api/pages/{slug}")).await,
+        app.history(&slug, Some(&token)).await,
+        insights,
+        app.get(&format!("/api/pages/{slug}/photo")).await,
+        app.get(&format!("/api/pages/{slug}/qr.svg")).await,
+        app.get(&format!("/{slug}/og.png")).await,
+    ] {
         assert_eq!(response.headers()["retry-after"], "1");
         let (status, error) = answer(response).await;
         assert_error(status, &error, StatusCode::SERVICE_UNAVAILABLE);

@@ -182,10 +182,14 @@ async fn a_page_waits_for_its_moment_on_the_server_and_then_opens() {
 #[tokio::test]
 async fn reveal_times_and_song_links_keep_their_rules() {
     let app = spawn_app().await;
+    for late in [in_seconds(-60), in_seconds(400 * 86_400), "2027-02-30T09:00:00Z".to_owned()] {
+        let body = json!({ "slug": unique_slug("late"), "title": "t", "message": "m", "reveal_at": late });
+        let (status, refused) = answer(app.post_json("/api/pages", &body).await).await;
+        assert_error(status, &refused, StatusCode::CONFLICT);
+        assert_eq!(refused["code"], "reveal_out_of_range", "{late}: {refused}");
+    }
     for (field, value) in [
-        ("reveal_at", json!(in_seconds(-60))),
         ("reveal_at", json!("2031-02-14T09:00:00")),
-        ("reveal_at", json!(in_seconds(400 * 86_400))),
         ("song_url", json!("https://evil.example/track/4uLU6hMCjMI75M1A2tKUQC")),
         ("song_url", json!("javascript:alert(1)")),
     ] {
@@ -204,6 +208,9 @@ async fn reveal_times_and_song_links_keep_their_rules() {
     assert!(!token.is_empty());
 }
 
+/// An upload that is refused: its token, declared type and body, then the status and code.
+type Refusal<'a> = (Option<&'a str>, &'a str, Vec<u8>, StatusCode, &'a str);
+
 #[tokio::test]
 async fn photos_are_cleaned_stored_cached_and_hostile_files_refused() {
     let app = spawn_app().await;
@@ -217,7 +224,7 @@ async fn photos_are_cleaned_stored_cached_and_hostile_files_refused() {
     let checksum = crc32(&bomb[12..29]);
     bomb[29..33].copy_from_slice(&checksum.to_be_bytes());
     let truncated = png(300, 200)[..200].to_vec();
-    let cases: [(Option<&str>, &str, Vec<u8>, StatusCode, &str); 7] = [
+    let cases: [Refusal<'_>; 7] = [
         (None, "image/png", png(8, 8), StatusCode::UNAUTHORIZED, "missing_token"),
         (Some("not-the-token"), "image/png", png(8, 8), StatusCode::FORBIDDEN, "wrong_token"),
         (
@@ -310,4 +317,47 @@ fn crc32(bytes: &[u8]) -> u32 {
         }
     }
     !crc
+}
+
+#[tokio::test]
+async fn a_photo_counts_toward_the_pages_changes_and_waits_for_the_event_store() {
+    let mut app = spawn_app_with(|c| c.max_events_per_page = 1).await;
+    let (slug, token) = page(&app, "scratch", json!({})).await;
+    let (status, refused) =
+        answer(put_photo(&app, &slug, Some(&token), "image/png", png(10, 10)).await).await;
+    assert_error(status, &refused, StatusCode::CONFLICT);
+    assert_eq!(refused["code"], "too_many_changes");
+    let removed = app
+        .http
+        .delete(app.url(&format!("/api/pages/{slug}/photo")))
+        .header("x-edit-token", &token)
+        .send()
+        .await;
+    let (status, refused) = answer(removed.expect("answered")).await;
+    assert_error(status, &refused, StatusCode::CONFLICT);
+    // With the event store away, an upload is answered 503 and nothing is lost.
+    app.nats.stop();
+    let (status, refused) =
+        answer(put_photo(&app, &slug, Some(&token), "image/png", png(10, 10)).await).await;
+    assert_error(status, &refused, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn photo_uploads_and_removals_have_budgets_per_client() {
+    let app = spawn_app_with(|c| {
+        c.photos_per_hour = 1;
+        c.edits_per_minute = 1;
+    })
+    .await;
+    let (slug, token) = page(&app, "modern", json!({})).await;
+    assert_eq!(put_photo(&app, &slug, Some(&token), "image/png", png(10, 10)).await.status(), StatusCode::OK);
+    let (status, refused) =
+        answer(put_photo(&app, &slug, Some(&token), "image/png", png(12, 12)).await).await;
+    assert_error(status, &refused, StatusCode::TOO_MANY_REQUESTS);
+    let path = format!("/api/pages/{slug}/photo");
+    for expected in [StatusCode::OK, StatusCode::TOO_MANY_REQUESTS] {
+        let removed =
+            app.http.delete(app.url(&path)).header("x-edit-token", &token).send().await.expect("answered");
+        assert_eq!(removed.status(), expected);
+    }
 }

@@ -30,6 +30,9 @@ pub enum PageError {
     /// The reply does not fit the page's design, or its dodges are out of bounds.
     #[error("{0}")]
     BadReply(&'static str),
+    /// A reveal time of the right shape that is no time ahead, or too far ahead.
+    #[error("{0}")]
+    RevealOutOfRange(&'static str),
     /// The reveal time has come: it can no longer change.
     #[error("This page has opened already: its reveal time can no longer change")]
     AlreadyRevealed,
