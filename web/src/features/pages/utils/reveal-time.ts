@@ -15,12 +15,12 @@ const two = (n: number) => String(Math.trunc(Math.abs(n))).padStart(2, "0");
 export function localInputToDate(value: string): Date | null {
   const match = LOCAL_INPUT.exec(value.trim());
   if (!match) return null;
-  const [year, month, day, hour, minute, second = "0"] = match.slice(1).map((n) => Number(n ?? 0));
-  const date = new Date(year!, month! - 1, day, hour, minute, second);
+  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0] = match.slice(1).map((n) => Number(n ?? 0));
+  const date = new Date(year, month - 1, day, hour, minute, second);
   // Out-of-range parts roll over in Date; a value that does not read back is not a real time.
   if (
     date.getFullYear() !== year ||
-    date.getMonth() !== month! - 1 ||
+    date.getMonth() !== month - 1 ||
     date.getDate() !== day ||
     date.getHours() !== hour ||
     date.getMinutes() !== minute
