@@ -55,7 +55,13 @@ type PhotoPickerProps = {
 };
 
 /** Choose a photo: checked here for type and size, with a thumbnail before anything is sent. */
-export function PhotoPicker({ id = "photo", photo, onChange, error, label = "A photo" }: PhotoPickerProps) {
+export function PhotoPicker({
+  id = "photo",
+  photo,
+  onChange,
+  error,
+  label = "A picture of you two",
+}: PhotoPickerProps) {
   const [problem, setProblem] = useState<string | null>(null);
   const [preview, setPreview] = useState<string | null>(null);
   const inputId = useId();
@@ -80,7 +86,7 @@ export function PhotoPicker({ id = "photo", photo, onChange, error, label = "A p
       testId="photo-field"
     >
       <div className="photo-picker">
-        {preview && <img className="photo-thumb" src={preview} alt="The photo you chose" data-testid="photo-thumb" />}
+        {preview && <img className="photo-thumb" src={preview} alt="The picture you chose" data-testid="photo-thumb" />}
         <input
           id={id}
           key={inputId + (photo ? photo.name : "")}

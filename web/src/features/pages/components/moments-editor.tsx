@@ -115,7 +115,7 @@ export function MomentsEditor({ page, token, onSaved, onTokenRejected }: Moments
         )}
         <PhotoPicker
           id="edit-photo"
-          label={page.photo ? "Replace it with" : "Add a photo"}
+          label={page.photo ? "Replace it with" : "Add a picture"}
           photo={photo}
           onChange={setPhoto}
           error={errors.photo}
