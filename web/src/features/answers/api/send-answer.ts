@@ -16,7 +16,7 @@ export function sendAnswer(
   return apiData(`/api/pages/${segment(slug)}/answer`, answerSchema, {
     method: "POST",
     body: input,
-    headers: pin ? { "X-Page-Pin": pin } : undefined,
+    headers: pin ? { "X-Page-Pin": encodeURIComponent(pin) } : undefined,
     signal,
   });
 }

@@ -26,7 +26,7 @@ export type PageReading = {
 function headersFor({ editToken, pin }: GetPageOptions): Record<string, string> | undefined {
   const headers: Record<string, string> = {};
   if (editToken) headers["X-Edit-Token"] = editToken;
-  if (pin) headers["X-Page-Pin"] = pin;
+  if (pin) headers["X-Page-Pin"] = encodeURIComponent(pin);
   return Object.keys(headers).length > 0 ? headers : undefined;
 }
 

@@ -15,7 +15,7 @@ export type GetPhotoOptions = {
  */
 export async function getPhoto(url: string, { signal, pin, editToken }: GetPhotoOptions = {}): Promise<Blob> {
   const headers: Record<string, string> = {};
-  if (pin) headers["X-Page-Pin"] = pin;
+  if (pin) headers["X-Page-Pin"] = encodeURIComponent(pin);
   if (editToken) headers["X-Edit-Token"] = editToken;
   let response: Response;
   try {
