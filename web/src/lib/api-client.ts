@@ -117,12 +117,14 @@ export async function toApiError(response: Response): Promise<ApiError> {
   });
 }
 
-export type Method = "GET" | "POST" | "PATCH" | "DELETE";
+export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 export type RequestOptions = {
   method?: Method;
   /** Sent as JSON when present. */
   body?: unknown;
+  /** Sent as is, with its own content type (a photo); instead of `body`. */
+  rawBody?: { data: Blob; contentType: string };
   headers?: Record<string, string>;
   signal?: AbortSignal;
   /**
@@ -163,6 +165,9 @@ export async function apiRequest<T>(
   if (options.body !== undefined) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(options.body);
+  } else if (options.rawBody !== undefined) {
+    headers["Content-Type"] = options.rawBody.contentType;
+    init.body = options.rawBody.data;
   }
   const position = method === "GET" && options.sync !== false ? lastWritePosition() : null;
   if (position !== null) headers[MIN_POSITION_HEADER] = String(position);

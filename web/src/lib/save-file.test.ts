@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 
 import { mockDownloads } from "@/testing/download";
 
-import { saveJsonFile } from "./save-file";
+import { saveBlobFile, saveJsonFile } from "./save-file";
 
 describe("saveJsonFile", () => {
   it("downloads the value as indented JSON under the given name", async () => {
@@ -24,5 +24,15 @@ describe("saveJsonFile", () => {
     expect(revokeObjectURL).not.toHaveBeenCalled();
     vi.runAllTimers();
     expect(revokeObjectURL).toHaveBeenCalledWith(downloads[0]?.url);
+  });
+});
+
+describe("saveBlobFile", () => {
+  it("downloads the blob as it is, under the given name", async () => {
+    const { downloads } = mockDownloads();
+    saveBlobFile("AliceAndBob-qr.svg", new Blob(["<svg/>"], { type: "image/svg+xml" }));
+    expect(downloads.map((d) => d.fileName)).toEqual(["AliceAndBob-qr.svg"]);
+    expect(downloads[0]?.blob.type).toBe("image/svg+xml");
+    expect(await downloads[0]?.blob.text()).toBe("<svg/>");
   });
 });

@@ -65,6 +65,11 @@ export const sampleNewPage = {
 export const samplePage = {
   id: 2,
   ...sampleNewPage,
+  photo: null,
+  song: null,
+  reveal_at: null,
+  has_pin: false,
+  locked: null,
   created_at: "2026-11-25T11:41:08.756060515Z",
   updated_at: "2026-11-25T11:41:08.756060515Z",
   view_count: 3,
@@ -157,3 +162,36 @@ export const sampleInsights = {
   answer: null,
   notify_email: null,
 };
+
+/** The sample page's photo, as the API describes it. */
+export const samplePhoto = {
+  url: "/api/pages/AliceAndBob/photo?v=0123456789abcdef",
+  content_type: "image/jpeg",
+  width: 1200,
+  height: 900,
+};
+
+/** The sample page's song. */
+export const sampleSong = {
+  url: "https://open.spotify.com/track/4uLU6hMCjMI75M1A2tKUQC",
+  service: "spotify",
+  embed_url: "https://open.spotify.com/embed/track/4uLU6hMCjMI75M1A2tKUQC",
+};
+
+/** The sample page read before its time: only who it is for and when it opens. */
+export function sampleLockedPage(revealAt: string, extra: Record<string, unknown> = {}) {
+  return {
+    id: samplePage.id,
+    slug: samplePage.slug,
+    template_id: samplePage.template_id,
+    sender_name: samplePage.sender_name,
+    recipient_name: samplePage.recipient_name,
+    reveal_at: revealAt,
+    has_pin: false,
+    locked: "scheduled",
+    created_at: samplePage.created_at,
+    updated_at: samplePage.updated_at,
+    view_count: 1,
+    ...extra,
+  };
+}

@@ -1,19 +1,25 @@
+import { useEffect, useRef, useState } from "react";
 import { Link, useParams } from "react-router";
 
 import { PageDesign } from "@/components/designs/page-design";
+import { WaitingDesign } from "@/components/designs/waiting-design";
 import { AppShell } from "@/components/layout/app-shell";
 import { Emblem } from "@/components/ui/emblem";
 import { Notice } from "@/components/ui/notice";
 import { Spinner } from "@/components/ui/spinner";
 import { paths } from "@/config/paths";
 import { useReply } from "@/features/answers/hooks/use-reply";
-import { getPage } from "@/features/pages/api/get-page";
-import type { Page } from "@/features/pages/types/page";
+import { PagePhoto, photoAlt } from "@/features/pages/components/page-photo";
+import { PinPrompt } from "@/features/pages/components/pin-prompt";
+import { SongCard } from "@/features/pages/components/song-card";
+import { usePageReading } from "@/features/pages/hooks/use-page-reading";
+import type { LockedPage, Page } from "@/features/pages/types/page";
 import { recallToken } from "@/features/pages/utils/edit-token";
+import { describeRevealTime, hasRevealed } from "@/features/pages/utils/reveal-time";
 import { slugFormatProblem } from "@/features/slugs/utils/slug-rules";
 import { ApiError, errorMessage } from "@/lib/api-client";
 import { useDocumentTitle } from "@/lib/use-document-title";
-import { useResource } from "@/lib/use-resource";
+import { msUntil } from "@/lib/server-clock";
 
 /** `/:slug`: a page, shown in its design. */
 export function ViewRoute() {
@@ -23,23 +29,52 @@ export function ViewRoute() {
 }
 
 function PageView({ slug }: { slug: string }) {
-  const { resource, reload } = useResource((signal) => getPage(slug, { signal, editToken: recallToken(slug) }), [slug]);
-  useDocumentTitle(resource.state === "ready" ? resource.data.title : null);
+  const editToken = recallToken(slug);
+  const { reading, submitPin, open, reload } = usePageReading(slug, editToken);
+  useDocumentTitle(
+    reading.state === "ready"
+      ? reading.page.title
+      : reading.state === "locked"
+        ? "Opening soon"
+        : reading.state === "pin"
+          ? "A private page"
+          : null,
+  );
 
-  if (resource.state === "loading") {
+  if (reading.state === "loading") {
     return (
       <main id="main" className="viewer viewer--loading" data-testid="page-loading">
         <Spinner label="Opening your valentine" />
       </main>
     );
   }
-  if (resource.state === "failed") {
-    if (resource.error instanceof ApiError && resource.error.status === 404) return <PageNotFound slug={slug} />;
+  if (reading.state === "pin") {
+    return (
+      <main id="main" className="viewer">
+        <PinPrompt problem={reading.problem} checking={reading.checking} onSubmit={submitPin} />
+      </main>
+    );
+  }
+  if (reading.state === "locked") {
+    return (
+      <main id="main" className="viewer">
+        <LockedPageView
+          page={reading.page}
+          offsetMs={reading.offsetMs}
+          opening={reading.opening}
+          stalled={reading.stalled}
+          onDue={() => void open()}
+        />
+      </main>
+    );
+  }
+  if (reading.state === "failed") {
+    if (reading.error instanceof ApiError && reading.error.status === 404) return <PageNotFound slug={slug} />;
     return (
       <AppShell>
         <section className="panel panel--center">
           <Notice tone="error" title="We couldn't open this page">
-            <p>{errorMessage(resource.error)}</p>
+            <p>{errorMessage(reading.error)}</p>
           </Notice>
           <button type="button" className="button" onClick={reload}>
             Try again
@@ -49,16 +84,119 @@ function PageView({ slug }: { slug: string }) {
     );
   }
 
-  return <LoadedPage key={`${resource.data.slug}:${resource.data.id}`} page={resource.data} />;
+  return (
+    <LoadedPage
+      key={`${reading.page.slug}:${reading.page.id}`}
+      page={reading.page}
+      pin={reading.pin}
+      editToken={editToken}
+      justOpened={reading.justOpened}
+    />
+  );
 }
 
-/** The page in its design, with the visitor's one reply. */
-function LoadedPage({ page }: { page: Page }) {
-  const canEdit = recallToken(page.slug) !== null;
-  const reply = useReply(page, { author: canEdit });
+type LockedPageViewProps = {
+  page: LockedPage;
+  offsetMs: number;
+  opening: boolean;
+  stalled: boolean;
+  /** The opening time has come on the server's clock. */
+  onDue: () => void;
+};
+
+/** A page before its time: a live countdown on the server's clock, then the page, without a reload. */
+function LockedPageView({ page, offsetMs, opening, stalled, onDue }: LockedPageViewProps) {
+  const [now, setNow] = useState(() => Date.now());
+  const remaining = msUntil(page.reveal_at, offsetMs, now);
+  const due = remaining <= 0;
+  const asked = useRef(false);
+
+  useEffect(() => {
+    const tick = () => setNow(Date.now());
+    const timer = window.setInterval(tick, 250);
+    // A tab in the background may tick late: look again as soon as it is seen.
+    document.addEventListener("visibilitychange", tick);
+    return () => {
+      window.clearInterval(timer);
+      document.removeEventListener("visibilitychange", tick);
+    };
+  }, []);
+
+  useEffect(() => {
+    if (!due || asked.current) return;
+    asked.current = true;
+    onDue();
+  }, [due, onDue]);
+
+  const created = Date.parse(page.created_at);
+  const total = Date.parse(page.reveal_at) - (Number.isNaN(created) ? Date.now() : created);
+  return (
+    <>
+      <WaitingDesign
+        templateId={page.template_id}
+        recipientName={page.recipient_name}
+        senderName={page.sender_name}
+        opensOn={describeRevealTime(page.reveal_at)}
+        remainingMs={remaining}
+        totalMs={total}
+      />
+      <div className="viewer-opening" aria-live="polite">
+        {due && opening && <Spinner label="Opening" />}
+        {due && stalled && (
+          <p className="viewer-stalled" data-testid="opening-stalled">
+            It's time, but the page isn't quite ready.{" "}
+            <button type="button" className="link-button" onClick={onDue}>
+              Open it now
+            </button>
+          </p>
+        )}
+      </div>
+    </>
+  );
+}
+
+type LoadedPageProps = {
+  page: Page;
+  pin: string | null;
+  editToken: string | null;
+  justOpened: boolean;
+};
+
+/** The page in its design, with its photo and song, and the visitor's one reply. */
+function LoadedPage({ page, pin, editToken, justOpened }: LoadedPageProps) {
+  const canEdit = editToken !== null;
+  const reply = useReply(page, { author: canEdit, pin });
+  const keepsakes =
+    page.photo || page.song ? (
+      <>
+        {page.photo && (
+          <PagePhoto
+            photo={page.photo}
+            alt={photoAlt(page.recipient_name, page.sender_name)}
+            pin={pin}
+            editToken={editToken}
+          />
+        )}
+        {page.song && <SongCard song={page.song} />}
+      </>
+    ) : null;
+  const notYetOpen = page.reveal_at !== null && !hasRevealed(page.reveal_at);
   return (
     <main id="main" className="viewer">
-      <PageDesign content={page} templateId={page.template_id} reply={reply} />
+      {canEdit && (notYetOpen || page.has_pin) && (
+        <p className="viewer-author-note" data-testid="author-preview">
+          {notYetOpen
+            ? `Only you can read it now: visitors see a countdown until ${describeRevealTime(page.reveal_at!)}.`
+            : "Visitors need the PIN you chose to open this page."}
+        </p>
+      )}
+      <PageDesign
+        content={page}
+        templateId={page.template_id}
+        reply={reply}
+        keepsakes={keepsakes}
+        justOpened={justOpened}
+      />
       <footer className="viewer-footer">
         <Link to={paths.home()} className="viewer-link" data-testid="make-your-own">
           Make your own ♥

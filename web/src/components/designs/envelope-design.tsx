@@ -3,11 +3,11 @@ import { useState } from "react";
 import { launchConfetti } from "@/components/effects/confetti";
 
 import { HeartReply } from "./heart-reply";
-import { DesignTitle, FromLine, Message, ToLine } from "./parts";
+import { DesignTitle, Keepsakes, FromLine, Message, ToLine } from "./parts";
 import type { DesignProps } from "./types";
 
 /** Love Letter: a sealed envelope that opens in 3D when clicked, and the letter rises out. */
-export function EnvelopeDesign({ content, style, startRevealed, onReveal, reply }: DesignProps) {
+export function EnvelopeDesign({ content, style, startRevealed, onReveal, reply, keepsakes }: DesignProps) {
   const [open, setOpen] = useState(startRevealed);
 
   const openLetter = () => {
@@ -55,6 +55,7 @@ export function EnvelopeDesign({ content, style, startRevealed, onReveal, reply 
             <ToLine content={content} lead="My dear" />
             <DesignTitle>{content.title}</DesignTitle>
             <Message content={content} />
+            <Keepsakes>{keepsakes}</Keepsakes>
             <FromLine content={content} lead="Yours always," />
             <HeartReply reply={reply} label="Seal a heart back" />
           </div>

@@ -1,4 +1,4 @@
-import type { CSSProperties, ReactElement } from "react";
+import type { CSSProperties, ReactElement, ReactNode } from "react";
 
 import { designFor, FONT_STACKS, type DesignStyle, type TemplateId } from "@/config/designs";
 
@@ -33,6 +33,10 @@ export type PageDesignProps = {
   onReveal?: () => void;
   /** The visitor's reply (the viewer); previews leave it out and so never send one. */
   reply?: Reply;
+  /** The page's photo and song, shown with the message once it shows. */
+  keepsakes?: ReactNode;
+  /** The page has just opened at its set time (after a countdown to it). */
+  justOpened?: boolean;
 };
 
 /** A page's words in its template's design. */
@@ -44,6 +48,8 @@ export function PageDesign({
   startRevealed = false,
   onReveal,
   reply,
+  keepsakes,
+  justOpened = false,
 }: PageDesignProps) {
   const base = designFor(templateId);
   const style: DesignStyle = colors ? { ...base, primary: colors.primary, secondary: colors.secondary } : base;
@@ -69,6 +75,8 @@ export function PageDesign({
           startRevealed={startRevealed || answered}
           onReveal={onReveal}
           reply={reply}
+          keepsakes={keepsakes}
+          justOpened={justOpened}
         />
       </article>
     </HeadingLevelContext.Provider>

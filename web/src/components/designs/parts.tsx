@@ -53,3 +53,13 @@ export function Ornament({ children = "♥" }: { children?: ReactNode }) {
     </p>
   );
 }
+
+/** The page's photo and song, under the message; nothing when there are none. */
+export function Keepsakes({ children }: { children?: ReactNode }) {
+  if (!children) return null;
+  return (
+    <div className="design-keepsakes" data-testid="page-keepsakes">
+      {children}
+    </div>
+  );
+}

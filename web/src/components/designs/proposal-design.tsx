@@ -3,7 +3,7 @@ import { useRef, useState, type CSSProperties, type PointerEvent } from "react";
 import { launchConfetti } from "@/components/effects/confetti";
 import { FloatingHearts } from "@/components/effects/floating-hearts";
 
-import { DesignTitle, FromLine, Message, ToLine } from "./parts";
+import { DesignTitle, Keepsakes, FromLine, Message, ToLine } from "./parts";
 import type { DesignProps, Reply } from "./types";
 
 const NO_LABELS = [
@@ -29,7 +29,7 @@ type Point = { x: number; y: number };
  * Will You Be Mine?: the title asks; "No" slips away from every pointer, finger or key
  * press while "Yes" grows; "Yes" reveals the message with a celebration.
  */
-export function ProposalDesign({ content, style, startRevealed, onReveal, reply }: DesignProps) {
+export function ProposalDesign({ content, style, startRevealed, onReveal, reply, keepsakes }: DesignProps) {
   const [answered, setAnswered] = useState(startRevealed);
   const [dodges, setDodges] = useState(0);
   const [noAt, setNoAt] = useState<Point | null>(null);
@@ -76,6 +76,7 @@ export function ProposalDesign({ content, style, startRevealed, onReveal, reply 
           <p className="proposal-yay">Yes! Forever yes!</p>
           <DesignTitle>{content.title}</DesignTitle>
           <Message content={content} />
+          <Keepsakes>{keepsakes}</Keepsakes>
           <FromLine content={content} lead="All my love," />
           {reply && <YesStatus reply={reply} dodges={dodges} />}
         </div>

@@ -5,7 +5,7 @@ import type { DesignStyle } from "@/config/designs";
 import { FONT_STACKS } from "@/config/designs";
 
 import { HeartReply } from "./heart-reply";
-import { DesignTitle, FromLine, ToLine } from "./parts";
+import { DesignTitle, FromLine, Keepsakes, ToLine } from "./parts";
 import type { DesignProps } from "./types";
 
 /** Share of the layer that must be scratched away before the message shows whole. */
@@ -20,7 +20,7 @@ type Point = { x: number; y: number };
  * pen or finger. Once more than half is gone, the rest fades and the message is revealed.
  * A button reveals it without scratching, for keyboards and screen readers.
  */
-export function ScratchDesign({ content, style, startRevealed, onReveal, reply }: DesignProps) {
+export function ScratchDesign({ content, style, startRevealed, onReveal, reply, keepsakes }: DesignProps) {
   const [revealed, setRevealed] = useState(startRevealed);
   const [scratched, setScratched] = useState(0);
   const surfaceRef = useRef<HTMLDivElement>(null);
@@ -141,6 +141,7 @@ export function ScratchDesign({ content, style, startRevealed, onReveal, reply }
           onLostPointerCapture={onPointerEnd}
         />
       </div>
+      {revealed && <Keepsakes>{keepsakes}</Keepsakes>}
       <div className="scratch-footer">
         {revealed ? (
           reply ? (

@@ -2,17 +2,18 @@ import { FloatingHearts } from "@/components/effects/floating-hearts";
 import { Sparkles } from "@/components/effects/sparkles";
 
 import { HeartReply } from "./heart-reply";
-import { DesignTitle, FromLine, Message, Ornament, ToLine } from "./parts";
+import { DesignTitle, Keepsakes, FromLine, Message, Ornament, ToLine } from "./parts";
 import type { DesignProps } from "./types";
 
 /** Classic Love: a pink card with flowing script and a row of hearts. */
-export function ClassicDesign({ content, reply }: DesignProps) {
+export function ClassicDesign({ content, reply, keepsakes }: DesignProps) {
   return (
     <div className="design-card classic-card">
       <Ornament>♥ ♥ ♥</Ornament>
       <ToLine content={content} lead="Dear" />
       <DesignTitle>{content.title}</DesignTitle>
       <Message content={content} />
+      <Keepsakes>{keepsakes}</Keepsakes>
       <FromLine content={content} />
       <HeartReply reply={reply} label="Send a heart back" />
     </div>
@@ -20,13 +21,14 @@ export function ClassicDesign({ content, reply }: DesignProps) {
 }
 
 /** Modern Romance: soft violet gradients and clean, bold type. */
-export function ModernDesign({ content, reply }: DesignProps) {
+export function ModernDesign({ content, reply, keepsakes }: DesignProps) {
   return (
     <div className="design-card modern-card">
       <ToLine content={content} lead="for" />
       <DesignTitle>{content.title}</DesignTitle>
       <span className="modern-rule" aria-hidden="true" />
       <Message content={content} />
+      <Keepsakes>{keepsakes}</Keepsakes>
       <FromLine content={content} lead="— from" />
       <HeartReply reply={reply} label="Send a heart back" />
     </div>
@@ -34,7 +36,7 @@ export function ModernDesign({ content, reply }: DesignProps) {
 }
 
 /** Playful Hearts: handwriting, a tilted note and hearts bouncing everywhere. */
-export function PlayfulDesign({ content, style, reply }: DesignProps) {
+export function PlayfulDesign({ content, style, reply, keepsakes }: DesignProps) {
   return (
     <>
       <FloatingHearts count={18} color={style.primary} placement="contained" />
@@ -49,6 +51,7 @@ export function PlayfulDesign({ content, style, reply }: DesignProps) {
           <Sparkles>{content.title}</Sparkles>
         </DesignTitle>
         <Message content={content} />
+        <Keepsakes>{keepsakes}</Keepsakes>
         <FromLine content={content} lead="xoxo," />
         <HeartReply reply={reply} label="Send a heart back" />
       </div>
@@ -57,7 +60,7 @@ export function PlayfulDesign({ content, style, reply }: DesignProps) {
 }
 
 /** Elegant Script: a cream card with a double frame on deep burgundy. */
-export function ElegantDesign({ content, reply }: DesignProps) {
+export function ElegantDesign({ content, reply, keepsakes }: DesignProps) {
   return (
     <div className="design-card elegant-card">
       <div className="elegant-frame">
@@ -65,6 +68,7 @@ export function ElegantDesign({ content, reply }: DesignProps) {
         <DesignTitle>{content.title}</DesignTitle>
         <Ornament>❦</Ornament>
         <Message content={content} />
+        <Keepsakes>{keepsakes}</Keepsakes>
         <FromLine content={content} lead="Forever yours," />
         <HeartReply reply={reply} label="Send a heart back" />
       </div>

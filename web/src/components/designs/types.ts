@@ -1,3 +1,5 @@
+import type { ReactNode } from "react";
+
 import type { DesignStyle } from "@/config/designs";
 
 /** What a design shows: a page's words, stored or still being written. */
@@ -17,6 +19,10 @@ export type DesignProps = {
   onReveal?: () => void;
   /** The visitor's reply, on the real page only. */
   reply?: Reply;
+  /** What comes with the words once they show: the page's photo and song. */
+  keepsakes?: ReactNode;
+  /** The page has just opened at its set time: a countdown has been watched already. */
+  justOpened?: boolean;
 };
 
 /** Where the visitor's one reply to the page stands. */

@@ -16,6 +16,9 @@ import {
   type ContentErrors,
   type TextField,
 } from "@/features/pages/utils/content-rules";
+import { pinProblem } from "@/features/pages/utils/page-pin";
+import { localInputToRfc3339, revealTimeProblem } from "@/features/pages/utils/reveal-time";
+import { songLinkProblem } from "@/features/pages/utils/song-link";
 import { ApiError, errorMessage } from "@/lib/api-client";
 import { IdempotencyKeys } from "@/lib/idempotency";
 import { isAbortError } from "@/lib/sleep";
@@ -26,6 +29,7 @@ import { StepAddress } from "./step-address";
 import { StepDesign } from "./step-design";
 import { StepWords } from "./step-words";
 import { EMPTY_DRAFT, useDraft, type Draft } from "./use-draft";
+import { MakeItSpecial } from "./make-it-special";
 import { Waiting } from "./waiting";
 
 export type Step = Draft["step"];
@@ -34,7 +38,10 @@ type Phase =
   | { kind: "editing" }
   | { kind: "creating" }
   | { kind: "waiting"; slug: string; editToken: string; status: JobStatus }
-  | { kind: "done"; slug: string; editToken: string; live: boolean };
+  | { kind: "done"; slug: string; editToken: string; live: boolean; photo: File | null };
+
+/** What the "Make it special" fields got wrong, here or at the API. */
+type MomentErrors = Partial<Record<"song_url" | "reveal_at" | "pin", string>>;
 
 const STEP_NAMES: Record<Step, string> = { 1: "Design", 2: "Words", 3: "Address" };
 
@@ -49,6 +56,11 @@ export function CreateRoute() {
   const [submitError, setSubmitError] = useState<string | null>(null);
   const [slugConflict, setSlugConflict] = useState<{ slug: string; reason: string } | null>(null);
   const [notifyEmailError, setNotifyEmailError] = useState<string | null>(null);
+  // Never kept in the draft: a file cannot be, and a PIN should not be.
+  const [photo, setPhoto] = useState<File | null>(null);
+  const [pin, setPin] = useState("");
+  const [momentErrors, setMomentErrors] = useState<MomentErrors>({});
+  const [specialOpen, setSpecialOpen] = useState(() => draft.song !== "" || draft.revealAt !== "");
   const keys = useRef(new IdempotencyKeys());
   const inFlight = useRef<AbortController | null>(null);
   const headingRef = useRef<HTMLHeadingElement>(null);
@@ -62,7 +74,7 @@ export function CreateRoute() {
     if (stepChanged.current) headingRef.current?.focus();
   }, [draft.step]);
 
-  const { step, content, slug, notifyEmail } = draft;
+  const { step, content, slug, notifyEmail, song, revealAt } = draft;
   const localErrors = validateContent(content);
   const visibleErrors: ContentErrors = {};
   for (const field of Object.keys(localErrors) as TextField[]) {
@@ -99,13 +111,31 @@ export function CreateRoute() {
       if (first) document.getElementById(first)?.focus();
       return;
     }
+    const moments = momentProblems();
+    if (Object.keys(moments).length > 0) {
+      setMomentErrors(moments);
+      setSpecialOpen(true);
+      return;
+    }
     move(3);
+  };
+
+  /** What is wrong with the "Make it special" fields now. */
+  const momentProblems = (): MomentErrors => {
+    const problems: MomentErrors = {};
+    const songProblem = songLinkProblem(song);
+    const revealProblem = revealTimeProblem(revealAt);
+    const badPin = pin === "" ? null : pinProblem(pin);
+    if (songProblem) problems.song_url = songProblem;
+    if (revealProblem) problems.reveal_at = revealProblem;
+    if (badPin) problems.pin = badPin;
+    return problems;
   };
 
   const finish = (finalSlug: string, editToken: string, live: boolean) => {
     keys.current.reset();
     clear();
-    setPhase({ kind: "done", slug: finalSlug, editToken, live });
+    setPhase({ kind: "done", slug: finalSlug, editToken, live, photo });
   };
 
   const failed = (error: unknown) => {
@@ -127,9 +157,18 @@ export function CreateRoute() {
       const slugError = error.errors.find((e) => e.field === "slug");
       const templateError = error.errors.find((e) => e.field === "template_id");
       const emailError = error.errors.find((e) => e.field === "notify_email");
+      const moments: MomentErrors = {};
+      for (const e of error.errors) {
+        if (e.field === "song_url" || e.field === "reveal_at" || e.field === "pin") moments[e.field] ??= e.message;
+      }
       if (hasErrors(fields)) {
         setServerErrors(fields);
         setSubmitError("Please fix the highlighted fields.");
+        goTo(2);
+      } else if (Object.keys(moments).length > 0) {
+        setMomentErrors(moments);
+        setSpecialOpen(true);
+        setSubmitError("Please check the highlighted fields under “Make it special”.");
         goTo(2);
       } else if (templateError) {
         setSubmitError(templateError.message);
@@ -160,9 +199,21 @@ export function CreateRoute() {
       document.getElementById("notify-email")?.focus();
       return;
     }
+    const moments = momentProblems();
+    if (Object.keys(moments).length > 0) {
+      setMomentErrors(moments);
+      setSpecialOpen(true);
+      setSubmitError("Please check the highlighted fields under “Make it special”.");
+      goTo(2);
+      return;
+    }
     setSubmitError(null);
     setSlugConflict(null);
     const input = toCreateInput(content, slug, notifyEmail);
+    if (song.trim() !== "") input.song_url = song.trim();
+    const opensAt = localInputToRfc3339(revealAt);
+    if (opensAt) input.reveal_at = opensAt;
+    if (pin !== "") input.pin = pin;
     const idempotencyKey = keys.current.keyFor(JSON.stringify(input));
     const controller = new AbortController();
     inFlight.current = controller;
@@ -204,13 +255,23 @@ export function CreateRoute() {
     setSubmitError(null);
     setSlugConflict(null);
     setNotifyEmailError(null);
+    setPhoto(null);
+    setPin("");
+    setMomentErrors({});
+    setSpecialOpen(false);
     setPhase({ kind: "editing" });
   };
 
   if (phase.kind === "done") {
     return (
       <AppShell>
-        <Created slug={phase.slug} editToken={phase.editToken} live={phase.live} onStartOver={startOver} />
+        <Created
+          slug={phase.slug}
+          editToken={phase.editToken}
+          live={phase.live}
+          photo={phase.photo}
+          onStartOver={startOver}
+        />
       </AppShell>
     );
   }
@@ -278,6 +339,30 @@ export function CreateRoute() {
             onBack={() => move(1)}
             onNext={wordsDone}
             error={submitError}
+            extra={
+              <MakeItSpecial
+                open={specialOpen}
+                onToggle={setSpecialOpen}
+                photo={photo}
+                onPhotoChange={setPhoto}
+                song={song}
+                onSongChange={(value) => {
+                  setMomentErrors(({ song_url: _, ...rest }) => rest);
+                  setDraft((d) => ({ ...d, song: value }));
+                }}
+                revealAt={revealAt}
+                onRevealAtChange={(value) => {
+                  setMomentErrors(({ reveal_at: _, ...rest }) => rest);
+                  setDraft((d) => ({ ...d, revealAt: value }));
+                }}
+                pin={pin}
+                onPinChange={(value) => {
+                  setMomentErrors(({ pin: _, ...rest }) => rest);
+                  setPin(value);
+                }}
+                errors={momentErrors}
+              />
+            }
           />
         )}
         {step === 3 && (

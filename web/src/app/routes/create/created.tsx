@@ -6,18 +6,24 @@ import { Sparkles } from "@/components/effects/sparkles";
 import { CopyButton } from "@/components/ui/copy-button";
 import { Emblem } from "@/components/ui/emblem";
 import { Notice } from "@/components/ui/notice";
+import { Spinner } from "@/components/ui/spinner";
 import { editUrl, pageUrl, paths } from "@/config/paths";
+import { usePhotoUpload, type PhotoUpload } from "@/features/pages/hooks/use-photo-upload";
+import { ShareKit } from "@/features/sharing/components/share-kit";
 
 type CreatedProps = {
   slug: string;
   editToken: string;
   /** False when the page is saved but was not yet live when waiting stopped. */
   live: boolean;
+  /** The photo chosen while creating, sent now that the page exists. */
+  photo?: File | null;
   onStartOver: () => void;
 };
 
 /** The page exists: its link to share, and the private link to edit it. */
-export function Created({ slug, editToken, live, onStartOver }: CreatedProps) {
+export function Created({ slug, editToken, live, photo = null, onStartOver }: CreatedProps) {
+  const { upload, retry } = usePhotoUpload(slug, editToken, photo);
   const share = pageUrl(slug);
   const edit = editUrl(slug, editToken);
   const celebrated = useRef(false);
@@ -29,8 +35,6 @@ export function Created({ slug, editToken, live, onStartOver }: CreatedProps) {
     celebrated.current = true;
     launchConfetti();
   }, []);
-
-  const canShare = typeof navigator.share === "function";
 
   return (
     <section className="panel created" data-testid="created">
@@ -66,17 +70,12 @@ export function Created({ slug, editToken, live, onStartOver }: CreatedProps) {
           >
             Open it
           </Link>
-          {canShare && (
-            <button
-              type="button"
-              className="button button--ghost"
-              onClick={() => navigator.share({ title: "A valentine for you", url: share }).catch(() => undefined)}
-            >
-              Share…
-            </button>
-          )}
         </div>
       </div>
+
+      {upload.state !== "none" && <PhotoUploadStatus upload={upload} onRetry={() => void retry()} />}
+
+      <ShareKit slug={slug} link={share} previewUrl={`${paths.page(slug)}/og.png`} />
 
       <div className="link-box link-box--private">
         <label className="field-label" htmlFor="edit-link">
@@ -113,6 +112,30 @@ function LinkRow({ id, link, copyTestId, copyLabel, copyClassName }: LinkRowProp
     <div className="link-row">
       <input id={id} className="link-input" readOnly value={link} data-testid={id} onFocus={(e) => e.target.select()} />
       <CopyButton text={link} inputId={id} testId={copyTestId} className={copyClassName} label={copyLabel} />
+    </div>
+  );
+}
+
+/** How the photo chosen while creating is getting on: on its way, added, or not (with a retry). */
+function PhotoUploadStatus({ upload, onRetry }: { upload: PhotoUpload; onRetry: () => void }) {
+  return (
+    <div className="photo-upload" data-testid="photo-upload" data-state={upload.state} aria-live="polite">
+      {upload.state === "uploading" && (
+        <p>
+          <Spinner label="Adding your photo" /> Adding your photo…
+        </p>
+      )}
+      {upload.state === "done" && <p className="photo-upload-done">Your photo is on the page ♥</p>}
+      {upload.state === "failed" && (
+        <Notice tone="error" title="Your photo wasn't added">
+          <p>{upload.message} Your page is made all the same; you can also add a photo later from the edit link.</p>
+          {upload.canRetry && (
+            <button type="button" className="button button--small" onClick={onRetry} data-testid="retry-photo">
+              Try again
+            </button>
+          )}
+        </Notice>
+      )}
     </div>
   );
 }

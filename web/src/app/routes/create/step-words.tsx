@@ -1,4 +1,4 @@
-import type { RefObject } from "react";
+import type { ReactNode, RefObject } from "react";
 
 import { Notice } from "@/components/ui/notice";
 import { ContentFields } from "@/features/pages/components/content-fields";
@@ -15,10 +15,22 @@ type StepWordsProps = {
   onBack: () => void;
   onNext: () => void;
   error: string | null;
+  /** More to add under the words: the "Make it special" section. */
+  extra?: ReactNode;
 };
 
 /** Step 2: title, message and names, with the page taking shape beside them. */
-export function StepWords({ headingRef, content, errors, onChange, onBlur, onBack, onNext, error }: StepWordsProps) {
+export function StepWords({
+  headingRef,
+  content,
+  errors,
+  onChange,
+  onBlur,
+  onBack,
+  onNext,
+  error,
+  extra,
+}: StepWordsProps) {
   return (
     <div className="step" data-testid="step-2">
       <h2 className="step-title" ref={headingRef} tabIndex={-1}>
@@ -35,6 +47,7 @@ export function StepWords({ headingRef, content, errors, onChange, onBlur, onBac
           }}
         >
           <ContentFields content={content} errors={errors} onChange={onChange} onBlur={onBlur} />
+          {extra}
           <div className="step-actions">
             <button type="button" className="button button--ghost" onClick={onBack} data-testid="previous-step">
               Back

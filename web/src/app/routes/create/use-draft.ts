@@ -8,6 +8,10 @@ export type Draft = {
   slug: string;
   /** Where to mail the first open and the answer; blank for no mails. */
   notifyEmail: string;
+  /** A link to the page's song; blank for none. */
+  song: string;
+  /** When the page opens, as the date-time picker gives it (local time); blank opens it at once. */
+  revealAt: string;
 };
 
 const KEY = "valentine:draft";
@@ -17,6 +21,8 @@ export const EMPTY_DRAFT: Draft = {
   content: { title: "", message: "", sender_name: "", recipient_name: "", template_id: "classic" },
   slug: "",
   notifyEmail: "",
+  song: "",
+  revealAt: "",
 };
 
 function read(): Draft | null {
@@ -30,6 +36,8 @@ function read(): Draft | null {
       content: { ...EMPTY_DRAFT.content, ...value.content },
       slug: typeof value.slug === "string" ? value.slug : "",
       notifyEmail: typeof value.notifyEmail === "string" ? value.notifyEmail : "",
+      song: typeof value.song === "string" ? value.song : "",
+      revealAt: typeof value.revealAt === "string" ? value.revealAt : "",
     };
   } catch {
     return null;
@@ -38,7 +46,8 @@ function read(): Draft | null {
 
 /**
  * The page being written, kept in this tab's sessionStorage so that a reload or a look at
- * another page loses none of it. `clear` forgets it once the page exists.
+ * another page loses none of it (a chosen photo and a PIN are never stored). `clear`
+ * forgets it once the page exists.
  */
 export function useDraft(initialSlug: string | null) {
   const [draft, setDraft] = useState<Draft>(() => {

@@ -11,6 +11,7 @@ import { PageHistory } from "@/features/pages/components/page-history";
 import { ContentFields } from "@/features/pages/components/content-fields";
 import { ContentPreview } from "@/features/pages/components/content-preview";
 import { DownloadPage } from "@/features/pages/components/download-page";
+import { MomentsEditor } from "@/features/pages/components/moments-editor";
 import { NotifyEmailForm } from "@/features/pages/components/notify-email-form";
 import type { Page, PageContent } from "@/features/pages/types/page";
 import {
@@ -24,6 +25,7 @@ import {
 } from "@/features/pages/utils/content-rules";
 import { InsightsPanel } from "@/features/insights/components/insights-panel";
 import { useInsights } from "@/features/insights/hooks/use-insights";
+import { ShareKit } from "@/features/sharing/components/share-kit";
 import { TemplatePicker } from "@/features/templates/components/template-picker";
 import { ApiError, errorMessage } from "@/lib/api-client";
 import { useResource } from "@/lib/use-resource";
@@ -251,6 +253,22 @@ export function Editor({ initialPage, token, onDeleted, onTokenRejected }: Edito
           </div>
         </div>
       </form>
+
+      <section className="editor-section" aria-labelledby="special-heading" data-testid="special-section">
+        <h2 id="special-heading" className="section-title">
+          Make it special
+        </h2>
+        <MomentsEditor
+          page={page}
+          token={token}
+          onSaved={(saved) => setPage(saved)}
+          onTokenRejected={onTokenRejected}
+        />
+      </section>
+
+      <div className="editor-section">
+        <ShareKit slug={page.slug} link={share} previewUrl={`${paths.page(page.slug)}/og.png`} />
+      </div>
 
       <section className="editor-section" aria-labelledby="history-heading">
         <h2 id="history-heading" className="section-title">

@@ -67,4 +67,15 @@ describe("answerFailure", () => {
     const offline = await sendAnswer("a-page", { answer: "heart", dodges: 0 }).catch((e: unknown) => e);
     expect(answerFailure(offline)).toMatchObject({ kind: "retry", message: expect.stringMatching(/connection/) });
   });
+
+  it("waits for a page that has not opened yet, and asks for a page's PIN", async () => {
+    expect(await failureOf(409, { detail: "Not yet", code: "not_revealed" })).toMatchObject({ kind: "retry" });
+    expect(await failureOf(401, { detail: "PIN needed", code: "pin_required" })).toMatchObject({ kind: "refused" });
+  });
+
+  it("sends the PIN the page was opened with", async () => {
+    const { calls } = mockFetch(() => json(201, { answer: "heart", dodges: 0, answered_at: "2027-02-14T09:00:00Z" }));
+    await sendAnswer("a-page", { answer: "heart", dodges: 0 }, { pin: "1402" }).catch(() => undefined);
+    expect(calls[0]?.headers["x-page-pin"]).toBe("1402");
+  });
 });

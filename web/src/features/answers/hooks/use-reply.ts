@@ -11,12 +11,16 @@ type ReplyPage = { slug: string; id: number; template_id: string };
 /**
  * The visitor's one reply to `page`: ready, sending, sent (kept in this browser, so a
  * reload shows it at once) or failed with a retry. `author` is true when this browser
- * holds the page's edit token: the author's own "yes" is never sent.
+ * holds the page's edit token: the author's own "yes" is never sent. A page with a PIN
+ * takes the reply with the PIN the visitor opened it with.
  *
  * A reply on its way is not cancelled when the page goes away: it is sent and kept all
  * the same.
  */
-export function useReply(page: ReplyPage, { author = false }: { author?: boolean } = {}): Reply {
+export function useReply(
+  page: ReplyPage,
+  { author = false, pin = null }: { author?: boolean; pin?: string | null } = {},
+): Reply {
   const [status, setStatus] = useState<ReplyStatus>(() => {
     if (author) return { state: "author" };
     const kept = recallAnswer(page.slug, page.id);
@@ -37,7 +41,7 @@ export function useReply(page: ReplyPage, { author = false }: { author?: boolean
       const answer = answerKindFor(templateId);
       const input = { answer, dodges: answer === "yes" ? Math.max(0, Math.floor(dodges)) : 0 };
       update({ state: "sending" });
-      sendAnswer(slug, input).then(
+      sendAnswer(slug, input, { pin }).then(
         (recorded) => {
           keepAnswer(slug, id, { ...recorded, already: false });
           update({ state: "sent", already: false });
@@ -53,7 +57,7 @@ export function useReply(page: ReplyPage, { author = false }: { author?: boolean
         },
       );
     },
-    [slug, id, templateId, update],
+    [slug, id, templateId, pin, update],
   );
 
   return { status, send };

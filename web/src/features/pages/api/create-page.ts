@@ -13,6 +13,12 @@ export type CreatePageInput = {
   template_id: string;
   /** Where to mail the first open and the answer; absent or `null` for no mails. */
   notify_email?: string | null;
+  /** A link to a song on Spotify, YouTube, Apple Music or SoundCloud. */
+  song_url?: string;
+  /** When the page opens, RFC 3339 with an offset, in the future and within 366 days. */
+  reveal_at?: string;
+  /** 4 to 64 characters the visitor must type to see the page. */
+  pin?: string;
 };
 
 /** `201`: the page is live. */

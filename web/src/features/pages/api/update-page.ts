@@ -13,6 +13,12 @@ export type PageChanges = {
   template_id?: string;
   /** The address for notification mails. Never part of the page the API answers. */
   notify_email?: string | null;
+  /** A link to the page's song; `null` removes it. */
+  song_url?: string | null;
+  /** When the page opens (RFC 3339 with an offset); `null` opens it now. `409 already_revealed` once it has. */
+  reveal_at?: string | null;
+  /** A new PIN; `null` removes it. The old one is never shown. */
+  pin?: string | null;
 };
 
 /** `PATCH /api/pages/{slug}` with the page's edit token: the page after the change. */

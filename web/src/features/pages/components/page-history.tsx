@@ -12,12 +12,16 @@ const FIELD_NAMES: Record<string, string> = {
   sender_name: "from",
   recipient_name: "to",
   template_id: "design",
+  photo: "photo",
+  song_url: "song",
+  reveal_at: "opening time",
+  pin: "PIN",
 };
 
 const when = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 
 function describeFields(fields: string[]): string {
-  return fields.map((f) => (FIELD_NAMES[f] ?? f).toLowerCase()).join(", ");
+  return fields.map((f) => (f === "pin" ? "PIN" : (FIELD_NAMES[f] ?? f).toLowerCase())).join(", ");
 }
 
 /** The page's life so far, oldest first: what changed and when. */
