@@ -39,7 +39,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
-use crate::extract::{EDIT_TOKEN, MIN_POSITION, POSITION};
+use crate::extract::{EDIT_TOKEN, MIN_POSITION, PAGE_PIN, POSITION};
 use crate::metrics::Metrics;
 use crate::state::AppState;
 
@@ -157,13 +157,14 @@ fn cors(origins: &[String]) -> CorsLayer {
         origins.iter().filter_map(|o| HeaderValue::from_str(o.trim()).ok()).collect();
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
-        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
         .allow_headers([
             header::CONTENT_TYPE,
             HeaderName::from_static(EDIT_TOKEN),
+            HeaderName::from_static(PAGE_PIN),
             HeaderName::from_static(pages::IDEMPOTENCY_KEY),
             HeaderName::from_static(MIN_POSITION),
         ])
-        .expose_headers([header::RETRY_AFTER, HeaderName::from_static(POSITION)])
+        .expose_headers([header::RETRY_AFTER, HeaderName::from_static(POSITION), header::DATE, header::ETAG])
         .max_age(Duration::from_secs(600))
 }

@@ -155,6 +155,7 @@ impl Application {
                 versions::upcasters(),
             ),
             repo,
+            photos: photo_store.clone(),
             position,
             queries: queries.clone(),
             access: access.clone(),

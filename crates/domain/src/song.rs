@@ -350,6 +350,14 @@ mod tests {
     }
 
     #[test]
+    fn the_web_app_checks_links_with_the_same_pattern() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/src/features/pages/utils/song-link.ts");
+        let web = std::fs::read_to_string(path).expect("the web app's song links");
+        let escaped = SONG_URL_PATTERN.replace('\\', "\\\\");
+        assert!(web.contains(&format!("\"{escaped}\";")), "the web app's pattern differs");
+    }
+
+    #[test]
     fn anything_else_is_refused() {
         for link in [
             "javascript:alert(1)",

@@ -69,6 +69,9 @@ pub struct Sealing {
 /// What carrying out an erasure did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ErasureReport {
+    /// The data keys of every life the erasure covers (ids), destroyed now or before: what
+    /// else they sealed (photos) goes with them.
+    pub key_ids: Vec<String>,
     /// Data keys destroyed (ids).
     pub keys_destroyed: Vec<String>,
     /// Messages securely deleted from the stream: their stream sequences.
@@ -396,8 +399,9 @@ impl JetStreamEventRepository {
         }
         for id in key_ids {
             if keys.destroy(&id).await? {
-                report.keys_destroyed.push(id);
+                report.keys_destroyed.push(id.clone());
             }
+            report.key_ids.push(id);
         }
         let span = tracing::Span::current();
         span.record("keys_destroyed", report.keys_destroyed.len());

@@ -114,7 +114,7 @@ fn web_headers(mut response: Response, cache: &'static str) -> Response {
 mod tests {
     use valentine_domain::song::EMBED_HOSTS;
 
-    use super::WEB_CSP;
+    use super::*;
 
     #[test]
     fn the_web_app_frames_exactly_the_song_players() {

@@ -21,7 +21,7 @@ use valentine_domain::{
 };
 use valentine_eventstore::envelope::{format_timestamp, meta};
 use valentine_eventstore::{
-    AppendReceipt, EventStoreError, JetStreamCqrs, JetStreamEventRepository, execute_with_receipt,
+    AppendReceipt, EventStoreError, JetStreamCqrs, JetStreamEventRepository, PhotoStore, execute_with_receipt,
 };
 use valentine_projections::{PageCommit, PageRow, PositionWatch, page_store, pages};
 
@@ -90,6 +90,8 @@ pub(crate) struct CommandHandles {
     pub(crate) cqrs: PageCqrs,
     /// The event stream, for reading a page's history.
     pub(crate) repo: JetStreamEventRepository,
+    /// Photos, removed with their page.
+    pub(crate) photos: PhotoStore,
     /// Projection announcements, to wait for a command's projection.
     pub(crate) position: PositionWatch,
     /// The read model.
@@ -342,9 +344,19 @@ impl PageCommands {
         self.inner.limiter.check(Bucket::Edits, caller_key).await?;
         self.refuse_a_wrong_token(slug_key, &edit_token, "delete").await?;
         let erasing = page_store::erasure_skeleton(&self.inner.repo, slug_key).await?;
+        // The photo's object, to remove with the page (its key's destruction erases it anyway).
+        let photo = match self.inner.queries.live_page(slug_key).await?.and_then(|row| row.photo_sha256) {
+            Some(sha256) => self.inner.repo.life_key::<Page>(slug_key).await?.map(|key| (key, sha256)),
+            None => None,
+        };
         let command = PageCommand::Delete(DeletePage { edit_token, erasing });
         let Some(receipt) = self.execute(slug_key, command, Ulid::new()).await? else { return Ok(None) };
         self.erase(slug_key, receipt.stream_sequence).await;
+        if let Some((key, sha256)) = photo
+            && let Err(e) = self.inner.photos.delete(key.id(), &sha256).await
+        {
+            tracing::warn!(error = %e, "an erased page's photo stays in the photo store, unreadable without its key");
+        }
         self.await_projection(slug_key, receipt.stream_sequence).await?;
         Ok(Some(receipt.stream_sequence))
     }

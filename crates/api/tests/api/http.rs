@@ -247,6 +247,9 @@ async fn the_openapi_document_lists_every_route() {
         ("/api/pages/{slug}/insights", &["get"]),
         ("/api/pages/{slug}/insights/stream", &["get"]),
         ("/api/pages/{slug}/unsubscribe", &["post"]),
+        ("/api/pages/{slug}/photo", &["get", "put", "delete"]),
+        ("/api/pages/{slug}/qr.svg", &["get"]),
+        ("/{slug}/og.png", &["get"]),
         ("/api/openapi.json", &["get"]),
         ("/health", &["get"]),
         ("/ready", &["get"]),
@@ -256,7 +259,7 @@ async fn the_openapi_document_lists_every_route() {
             assert!(paths[path][*method].is_object(), "{method} {path} missing");
         }
     }
-    assert_eq!(paths.len(), 17, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 20, "{:?}", paths.keys().collect::<Vec<_>>());
     for method in ["get", "patch", "delete"] {
         let params: Vec<(&str, &str)> = paths["/api/pages/{slug}"][method]["parameters"]
             .as_array()

@@ -658,7 +658,7 @@ async fn the_author_exports_the_page_and_every_change_and_nobody_else_can() {
     first["template_id"] = json!("envelope");
     assert_eq!(events[0]["data"], first, "what the creation recorded, opened");
     assert_eq!(events[1]["data"], json!({ "title": "Still mine", "recipient_name": null }));
-    assert!(events.iter().all(|e| e["occurred_at"].is_string() && e["event_version"] == "1.0"));
+    assert!(events.iter().all(|e| e["occurred_at"].is_string() && e["event_version"] == "1.1"));
     let text = export.to_string();
     assert!(!text.contains(token) && !text.contains("edit_token_hash"), "{text}");
 

@@ -29,7 +29,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tracing::info;
-use valentine_eventstore::{DataKeys, StreamConfig, data_keys, ensure_stream, ensure_stream_from};
+use valentine_eventstore::{
+    DataKeys, PhotoStore, StreamConfig, data_keys, ensure_stream, ensure_stream_from,
+};
 use valentine_projections::{applied, db};
 use valentine_projector::ReadSideConfig;
 use valentine_projector::checkpointer;
@@ -84,6 +86,10 @@ pub struct Manifest {
     /// mailed about before the backup is marked there, so a restore does not mail it again.
     #[serde(default)]
     pub mails: Option<StreamBackup>,
+    /// The photos, copied after the streams: every photo an event of the copy names is in
+    /// it (a photo is stored before its event), sealed as stored.
+    #[serde(default)]
+    pub photos: Option<StreamBackup>,
 }
 
 /// One stream in a backup.
@@ -123,6 +129,7 @@ pub async fn backup(config: &ReadSideConfig, dir: &Path) -> Result<Manifest, Ops
         checkpoints: None,
         data_keys: None,
         mails: None,
+        photos: None,
     };
     // Checkpoints first: tallies that age out meanwhile are then held by them.
     let bucket = checkpointer::bucket_name(&config.tallies);
@@ -143,6 +150,16 @@ pub async fn backup(config: &ReadSideConfig, dir: &Path) -> Result<Manifest, Ops
             last_sequence,
         });
     }
+    let photos = PhotoStore::open(&js, &config.events).await?;
+    let file = "photos.jsonl".to_owned();
+    let (messages, last_sequence) = dump(photos.stream(), &dir.join(&file)).await?;
+    info!(messages, "photos backed up");
+    manifest.photos = Some(StreamBackup {
+        name: valentine_eventstore::photos::bucket_name(&config.events),
+        file,
+        messages,
+        last_sequence,
+    });
     // After the events: a key destroyed meanwhile is missing from the copy along with the
     // erasure, which leaves its events unreadable, as erased; a key made meanwhile belongs
     // to events the copy does not hold.
@@ -315,6 +332,11 @@ async fn restore_streams(
             .map_err(|e| OpsError::Output(std::io::Error::other(e)))?;
         let restored = publish_all(js, &dir.join(&checkpoints.file), None).await?;
         info!(bucket = %checkpoints.name, messages = restored, "view count checkpoints restored");
+    }
+    if let Some(photos) = &manifest.photos {
+        PhotoStore::open(js, &config.events).await?;
+        let restored = publish_all(js, &dir.join(&photos.file), None).await?;
+        info!(bucket = %photos.name, messages = restored, "photos restored");
     }
     if let Some(mails) = &manifest.mails {
         valentine_notifier::SentMails::open(js, &config.events)

@@ -17,7 +17,9 @@ use ulid::Ulid;
 use valentine_domain::page::versions;
 use valentine_domain::{ErasePage, Page, PageCommand, PageError, PageEvent, PageRules};
 use valentine_eventstore::envelope::{header, meta};
-use valentine_eventstore::{JetStreamEventRepository, execute_with_receipt, jetstream_cqrs, subjects};
+use valentine_eventstore::{
+    JetStreamEventRepository, PhotoStore, execute_with_receipt, jetstream_cqrs, subjects,
+};
 use valentine_projections::page_store;
 use valentine_projector::ReadSideConfig;
 
@@ -74,7 +76,8 @@ pub async fn erase(config: &ReadSideConfig, slug: &str, reason: &str) -> Result<
         .map(|r| r.stream_sequence)
         .ok_or_else(|| OpsError::Refused("no erasure recorded".to_owned()))?;
     let report = repo.erase::<Page>(&key, at).await?;
-    info!(slug = key, stream_sequence = at, "erased by an operator");
+    let photos_removed = photos(config, "valentine-erase").await?.delete_lives(&report.key_ids).await?;
+    info!(slug = key, stream_sequence = at, photos_removed, "erased by an operator");
     Ok(Erasure {
         slug: key,
         stream_sequence: at,
@@ -92,8 +95,10 @@ pub async fn erase(config: &ReadSideConfig, slug: &str, reason: &str) -> Result<
 pub async fn erase_again(config: &ReadSideConfig) -> Result<Vec<Erasure>, OpsError> {
     let repo = open(config, "valentine-erase").await?;
     let mut done = Vec::new();
+    let mut key_ids = Vec::new();
     for (slug, at) in recorded_erasures(&repo, 1).await? {
         let report = repo.erase::<Page>(&slug, at).await?;
+        key_ids.extend(report.key_ids);
         done.push(Erasure {
             slug,
             stream_sequence: at,
@@ -101,7 +106,16 @@ pub async fn erase_again(config: &ReadSideConfig) -> Result<Vec<Erasure>, OpsErr
             messages_removed: report.messages_removed.len(),
         });
     }
+    // A restored photo store brings back the photos of erased lives too: they go again.
+    let photos_removed = photos(config, "valentine-erase").await?.delete_lives(&key_ids).await?;
+    info!(photos_removed, "photos of erased pages removed");
     Ok(done)
+}
+
+/// The photo store beside the event stream.
+async fn photos(config: &ReadSideConfig, name: &str) -> Result<PhotoStore, OpsError> {
+    let client = config.nats.connect(name).await.map_err(OpsError::nats)?;
+    Ok(PhotoStore::open(&jetstream::new(client), &config.events).await?)
 }
 
 async fn open(config: &ReadSideConfig, name: &str) -> Result<JetStreamEventRepository, OpsError> {

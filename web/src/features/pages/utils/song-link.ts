@@ -26,6 +26,15 @@ export const SERVICE_NAMES: Record<SongService, string> = {
 
 export type SongLink = { service: SongService; url: string; embedUrl: string };
 
+/**
+ * Every link the API takes, as the API's own pattern (its OpenAPI document states it for
+ * `song_url`): a link of one of the services' shapes, with whatever query follows.
+ */
+export const SONG_URL_PATTERN =
+  "^[ \\t\\r\\n]*(https?://(open\\.spotify\\.com/(intl-[a-z]{2}(-[A-Za-z]{2})?/)?(track|album|playlist|episode)/[A-Za-z0-9]{22}|((www|m|music)\\.)?youtube\\.com/watch\\?v=[A-Za-z0-9_-]{11}|((www|m)\\.)?youtube\\.com/(shorts|embed|live)/[A-Za-z0-9_-]{11}|youtu\\.be/[A-Za-z0-9_-]{11}|music\\.apple\\.com/[a-z]{2}/((album|song)/([A-Za-z0-9._~%-]{1,200}/)?[0-9]{1,20}|playlist/([A-Za-z0-9._~%-]{1,200}/)?pl\\.[A-Za-z0-9-]{1,57})|((www|m)\\.)?soundcloud\\.com/[A-Za-z0-9_-]{1,100}/(sets/)?[A-Za-z0-9_-]{1,100})([?&#][A-Za-z0-9_.~%=&+#?-]{0,200})?)?[ \\t\\r\\n]*$";
+
+const SONG_URL = new RegExp(SONG_URL_PATTERN);
+
 type Parts = { host: string; segments: string[]; query: string };
 
 const ALNUM = /^[A-Za-z0-9]+$/;
@@ -44,7 +53,7 @@ function partsOf(link: string): Parts | null {
   // A plain host name only: no user, no port, nothing odd.
   if (!/^[A-Za-z0-9.-]+$/.test(authority)) return null;
   const host = authority.replace(/\.+$/, "").toLowerCase();
-  const q = tail.indexOf("?");
+  const q = tail.search(/[?&]/);
   const path = q < 0 ? tail : tail.slice(0, q);
   const query = q < 0 ? "" : tail.slice(q + 1);
   // eslint-disable-next-line no-control-regex
@@ -52,10 +61,10 @@ function partsOf(link: string): Parts | null {
   return { host, segments: path.split("/").filter((s) => s !== ""), query };
 }
 
-/** The first value of query parameter `name`. */
+/** The first value of query parameter `name`, up to the next `&`, `?` or `#`. */
 function param(parts: Parts, name: string): string | null {
-  for (const pair of parts.query.split("&")) {
-    if (pair.startsWith(`${name}=`)) return pair.slice(name.length + 1);
+  for (const pair of parts.query.split(/[&?]/)) {
+    if (pair.startsWith(`${name}=`)) return pair.slice(name.length + 1).split(/[&?#]/)[0] ?? "";
   }
   return null;
 }
@@ -109,10 +118,8 @@ function appleMusic(parts: Parts): SongLink | null {
   if (name !== null && (name.length > 200 || !/^[A-Za-z0-9._~%-]+$/.test(name))) return null;
   let track = "";
   const i = param(parts, "i");
-  if (kind === "album" && i !== null) {
-    if (!/^\d{1,20}$/.test(i)) return null;
-    track = `?i=${i}`;
-  }
+  // An album link may name one of its songs; anything else in the query is left out.
+  if (kind === "album" && i !== null && /^\d{1,20}$/.test(i)) track = `?i=${i}`;
   const path = name !== null ? `${country}/${kind}/${name}/${id}${track}` : `${country}/${kind}/${id}${track}`;
   return {
     service: "apple_music",
@@ -121,30 +128,15 @@ function appleMusic(parts: Parts): SongLink | null {
   };
 }
 
-/** SoundCloud's own pages, which are not a user's. */
-const SOUNDCLOUD_PAGES = [
-  "discover",
-  "search",
-  "stream",
-  "you",
-  "upload",
-  "charts",
-  "pages",
-  "settings",
-  "messages",
-  "notifications",
-];
-
 function soundcloud(parts: Parts): SongLink | null {
   const nameOk = (s: string | undefined): s is string => !!s && s.length <= 100 && /^[A-Za-z0-9_-]+$/.test(s);
   const [user, second, third, ...more] = parts.segments;
   let path: string;
   if (more.length > 0) return null;
   if (second === "sets" && nameOk(user) && nameOk(third)) path = `${user}/sets/${third}`;
-  else if (third === undefined && nameOk(user) && nameOk(second) && second !== "sets") path = `${user}/${second}`;
+  else if (third === undefined && nameOk(user) && nameOk(second)) path = `${user}/${second}`;
   else return null;
   path = path.toLowerCase();
-  if (SOUNDCLOUD_PAGES.some((page) => path.startsWith(`${page}/`))) return null;
   const url = `https://soundcloud.com/${path}`;
   return {
     service: "soundcloud",
@@ -158,8 +150,9 @@ function soundcloud(parts: Parts): SongLink | null {
  * the four services.
  */
 export function recogniseSong(input: string): SongLink | null {
+  if ([...input].length > SONG_URL_MAX || !SONG_URL.test(input)) return null;
   const link = input.trim();
-  if (link === "" || [...link].length > SONG_URL_MAX) return null;
+  if (link === "") return null;
   const parts = partsOf(link);
   if (!parts) return null;
   switch (parts.host) {
