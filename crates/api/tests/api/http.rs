@@ -126,7 +126,8 @@ async fn responses_carry_security_headers_and_cors_is_narrow() {
     assert_eq!(allowed.headers()["access-control-allow-origin"], "https://app.example");
     assert!(allowed.headers().get("access-control-allow-credentials").is_none());
     let methods = allowed.headers()["access-control-allow-methods"].to_str().expect("ascii").to_owned();
-    assert!(methods.contains("PATCH") && !methods.contains("PUT"), "{methods}");
+    // PUT uploads a photo; no method beyond the API's own is allowed.
+    assert!(methods.contains("PATCH") && methods.contains("PUT") && !methods.contains("TRACE"), "{methods}");
     let other = preflight("https://evil.example").await.expect("answered");
     assert!(other.headers().get("access-control-allow-origin").is_none());
 }
