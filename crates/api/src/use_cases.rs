@@ -4,6 +4,7 @@
 //!
 //! # Layout
 //! - [`page_queries`]: [`PageQueries`]: pages and slugs from the read model, through the cache.
+//! - [`cpu_bound`]: CPU-bound work (PIN hashes, images) on blocking threads, bounded.
 //! - [`page_access`]: [`PageAccess`]: who sees what of a page: PINs, reveal times, authors.
 //! - [`page_commands`]: [`PageCommands`]: create, update and delete, then wait for the projection.
 //! - [`page_exports`]: [`PageExports`]: a page's complete history from the stream, for its author.
@@ -20,6 +21,7 @@
 //!
 //! [`ApiError`]: crate::error::ApiError
 
+pub(crate) mod cpu_bound;
 pub(crate) mod job_tracker;
 pub(crate) mod page_access;
 pub(crate) mod page_commands;

@@ -23,6 +23,7 @@ use valentine_projections::PageRow;
 
 use crate::error::ApiError;
 use crate::rate_limit::{Attempt, Bucket, RateLimiter};
+use crate::use_cases::cpu_bound::run_bounded;
 use crate::use_cases::page_queries::{PageAnswer, PageQueries};
 
 /// Argon2id's cost: 19 MiB, two passes, one lane (OWASP's first recommended setting).
@@ -31,9 +32,6 @@ const PASSES: u32 = 2;
 
 /// How many PINs are hashed or checked at once; more wait their turn.
 const HASHING_AT_ONCE: usize = 2;
-
-/// How long a hash waits for its turn before the request is answered `503`.
-const HASHING_PATIENCE: Duration = Duration::from_secs(5);
 
 /// How long a right PIN is remembered.
 const REMEMBERED_FOR: Duration = Duration::from_secs(600);
@@ -202,16 +200,8 @@ impl PageAccess {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let busy = || ApiError::Unavailable {
-            detail: "Too many PINs are being checked right now; try again in a moment",
-            retry_after: 1,
-            source: None,
-        };
-        let _permit = tokio::time::timeout(HASHING_PATIENCE, self.inner.hashing.acquire())
-            .await
-            .map_err(|_| busy())?
-            .map_err(|_| busy())?;
-        tokio::task::spawn_blocking(work).await.map_err(ApiError::internal)
+        let busy = "Too many PINs are being checked right now; try again in a moment";
+        run_bounded(&self.inner.hashing, busy, work).await
     }
 
     fn remembers(&self, memo: &[u8; 32]) -> bool {

@@ -14,12 +14,10 @@ use valentine_projections::PageRow;
 
 use crate::error::ApiError;
 use crate::rate_limit::{Bucket, RateLimiter};
+use crate::use_cases::cpu_bound::run_bounded;
 use crate::use_cases::page_access::PageAccess;
 use crate::use_cases::page_commands::PageCommands;
 use crate::use_cases::page_queries::PageQueries;
-
-/// How long an image waits for a turn at the CPU before the request is answered `503`.
-const PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A photo ready to send, or word that the reader's copy is current.
 #[derive(Debug)]
@@ -212,19 +210,12 @@ impl PagePhotos {
     }
 }
 
-/// Runs `work` on a blocking thread once one of `turns` is free (`503` after waiting long).
+/// Runs image work on a blocking thread once one of `turns` is free (`503` after waiting long).
 pub(crate) async fn run_media<T: Send + 'static>(
     turns: &Semaphore,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
-    let busy = || ApiError::Unavailable {
-        detail: "Too many images are being worked on right now; try again in a moment",
-        retry_after: 2,
-        source: None,
-    };
-    let _turn =
-        tokio::time::timeout(PATIENCE, turns.acquire()).await.map_err(|_| busy())?.map_err(|_| busy())?;
-    tokio::task::spawn_blocking(work).await.map_err(ApiError::internal)
+    run_bounded(turns, "Too many images are being worked on right now; try again in a moment", work).await
 }
 
 /// The API error of a refused image.
