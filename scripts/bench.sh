@@ -7,6 +7,9 @@
 #   slug-check   GET /api/slugs/check/{random valid slug}
 #   templates    GET /api/templates
 #   create       POST /api/pages, a unique slug per request; answers counted by status
+#   page-get-pin GET /api/pages/{slug} with the right X-Page-Pin over BENCH_PAGES private
+#                pages (not in the default set)
+#   og-png       GET /{slug}/og.png over the BENCH_PAGES pages (not in the default set)
 #
 # Every request carries a random X-Forwarded-For client address (the API trusts the loopback
 # peer as a proxy), so the rate limits run at their defaults, for real, per simulated client.
@@ -99,6 +102,22 @@ for i in $(seq "$page_count"); do
 done
 page_visible() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/api/pages/$page_prefix$1")" = 200 ]; }
 for i in $(seq "$page_count"); do stack_wait_until "page $page_prefix$i readable" 30 page_visible "$i"; done
+if [[ " $scenarios " == *" page-get-pin "* ]]; then
+  say "creating $page_count private pages"
+  for i in $(seq "$page_count"); do
+    code="$(curl -s -o "$tmp/create.json" -w '%{http_code}' -X POST "$base/api/pages" \
+      -H 'Content-Type: application/json' -H "X-Forwarded-For: 192.169.$((i / 250)).$((i % 250 + 1))" \
+      --data "{\"slug\":\"${page_prefix}pin-$i\",\"title\":\"Page $i\",\"message\":\"A private benchmark page, number $i.\",\"pin\":\"2468\"}")"
+    case "$code" in
+      201 | 202) ;;
+      *) stack_die "creating ${page_prefix}pin-$i answered $code: $(cat "$tmp/create.json")" ;;
+    esac
+  done
+  pin_page_open() {
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Page-Pin: 2468' "$base/api/pages/${page_prefix}pin-$1")" = 200 ]
+  }
+  for i in $(seq "$page_count"); do stack_wait_until "private page $i readable" 30 pin_page_open "$i"; done
+fi
 
 # --- scenarios -----------------------------------------------------------------------------
 clk_tck="$(getconf CLK_TCK)"
@@ -180,7 +199,9 @@ for s in $scenarios; do
     slug-check) run slug-check slug_check.lua "$seconds" ;;
     templates) run templates templates.lua "$seconds" ;;
     create) run create create.lua "$create_seconds" ;;
-    *) stack_die "unknown scenario $s (page-get, slug-check, templates, create)" ;;
+    page-get-pin) run page-get-pin page_get_pin.lua "$seconds" ;;
+    og-png) run og-png og_png.lua "$seconds" ;;
+    *) stack_die "unknown scenario $s (page-get, slug-check, templates, create, page-get-pin, og-png)" ;;
   esac
 done
 
@@ -198,6 +219,7 @@ for s in $scenarios; do
     slug-check) target="≥ 15,000 req/s" v="$(verdict slug-check 15000 '')" ;;
     templates) target="≥ 30,000 req/s" v="$(verdict templates 30000 '')" ;;
     create) target="≥ 5,000/s, p99 ≤ 50 ms, ≥ 99 % 201" v="$(verdict create 5000 50 99)" ;;
+    page-get-pin | og-png) target="(none: side by side with page-get)" v="-" ;;
   esac
   printf '%-11s %9s %9.2f %9.2f %8s  %-7s %s\n' "$s" "${result[$s.rps]}" "${result[$s.p50_ms]}" \
     "${result[$s.p99_ms]}" "${result[$s.share201]:--}" "$v" "$target"

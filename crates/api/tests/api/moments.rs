@@ -361,3 +361,56 @@ async fn photo_uploads_and_removals_have_budgets_per_client() {
         assert_eq!(removed.status(), expected);
     }
 }
+
+#[tokio::test]
+async fn songs_moments_pins_and_photos_read_the_same_after_a_rebuild() {
+    let app = spawn_app().await;
+    let song = "https://open.spotify.com/track/4uLU6hMCjMI75M1A2tKUQC";
+    let (waiting, waiting_token) =
+        page(&app, "classic", json!({ "song_url": song, "reveal_at": in_seconds(3600), "pin": "2468" }))
+            .await;
+    assert_eq!(
+        put_photo(&app, &waiting, Some(&waiting_token), "image/png", png(64, 48)).await.status(),
+        StatusCode::OK
+    );
+    let (changed, changed_token) = page(&app, "modern", json!({ "song_url": song })).await;
+    let (status, _) =
+        answer(app.patch(&changed, Some(&changed_token), &json!({ "song_url": null, "pin": "1357" })).await)
+            .await;
+    assert_eq!(status, StatusCode::OK);
+    // Each page as its author reads it, without the view count (every read counts one).
+    let as_author = |slug: String, token: String| {
+        let app = &app;
+        async move {
+            let (status, mut shown) = answer(read(app, &slug, &[("x-edit-token", &token)]).await).await;
+            assert_eq!(status, StatusCode::OK, "{shown}");
+            shown.as_object_mut().map(|page| page.remove("view_count"));
+            shown
+        }
+    };
+    app.eventually("both pages to be projected whole", || async {
+        let first = as_author(waiting.clone(), waiting_token.clone()).await;
+        let second = as_author(changed.clone(), changed_token.clone()).await;
+        first["photo"].is_object() && second["has_pin"] == true
+    })
+    .await;
+    let before = (
+        as_author(waiting.clone(), waiting_token.clone()).await,
+        as_author(changed.clone(), changed_token.clone()).await,
+    );
+    assert_eq!(before.1["song"], Value::Null);
+
+    valentine_projector::rebuild::rebuild(&app.projector_config(), &valentine_projector::progress::Silent)
+        .await
+        .expect("rebuilt");
+    let after = (
+        as_author(waiting.clone(), waiting_token.clone()).await,
+        as_author(changed.clone(), changed_token.clone()).await,
+    );
+    assert_eq!(after, before, "a rebuild gives the same pages");
+    // The PINs and the moment hold after the rebuild as before it.
+    assert_eq!(read(&app, &changed, &[("x-page-pin", "1357")]).await.status(), StatusCode::OK);
+    assert_eq!(read(&app, &changed, &[]).await.status(), StatusCode::UNAUTHORIZED);
+    let (_, locked) = answer(read(&app, &waiting, &[("x-page-pin", "2468")]).await).await;
+    assert_eq!(locked["locked"], "scheduled");
+}
