@@ -212,7 +212,7 @@ verdict() {
     -v R="$2" -v P="$3" -v S="${4:-0}" 'BEGIN { print (r >= R && (P == "" || p <= P) && s >= S) ? "met" : "MISSED" }'
 }
 echo
-printf '%-11s %9s %9s %9s %8s  %-7s %s\n' scenario 'req/s' 'p50 ms' 'p99 ms' '201 %' verdict target
+printf '%-13s %9s %9s %9s %8s  %-7s %s\n' scenario 'req/s' 'p50 ms' 'p99 ms' '201 %' verdict target
 for s in $scenarios; do
   case "$s" in
     page-get) target="≥ 20,000 req/s, p99 ≤ 10 ms" v="$(verdict page-get 20000 10)" ;;
@@ -221,7 +221,7 @@ for s in $scenarios; do
     create) target="≥ 5,000/s, p99 ≤ 50 ms, ≥ 99 % 201" v="$(verdict create 5000 50 99)" ;;
     page-get-pin | og-png) target="(none: side by side with page-get)" v="-" ;;
   esac
-  printf '%-11s %9s %9.2f %9.2f %8s  %-7s %s\n' "$s" "${result[$s.rps]}" "${result[$s.p50_ms]}" \
+  printf '%-13s %9s %9.2f %9.2f %8s  %-7s %s\n' "$s" "${result[$s.rps]}" "${result[$s.p50_ms]}" \
     "${result[$s.p99_ms]}" "${result[$s.share201]:--}" "$v" "$target"
 done
 echo
