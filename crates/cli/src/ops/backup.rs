@@ -365,19 +365,30 @@ fn restore_refused(reason: String) -> OpsError {
 }
 
 /// Publishes every message of `file`; into `stream`, each at its old sequence (a stream whose
-/// oldest messages had aged out starts at the first one kept).
+/// oldest messages had aged out starts at the first one kept). Where the backup has a gap
+/// (messages an erasure deleted), a placeholder takes each missing sequence and is deleted at
+/// once, so every later message keeps its sequence, and every page its id.
 async fn publish_all(
     js: &jetstream::Context,
     file: &PathBuf,
     stream: Option<&stream::Stream>,
 ) -> Result<u64, OpsError> {
     let mut count = 0;
+    let mut next = match stream {
+        Some(stream) => Some(stream.clone().info().await.map_err(OpsError::nats)?.state.last_sequence + 1),
+        None => None,
+    };
     for line in BufReader::new(File::open(file)?).lines() {
         let line = line?;
         if line.is_empty() {
             continue;
         }
         let message: BackedUpMessage = serde_json::from_str(&line).map_err(std::io::Error::from)?;
+        if let (Some(stream), Some(expected)) = (stream, next.as_mut()) {
+            while *expected < message.sequence {
+                *expected = fill_gap(js, stream).await? + 1;
+            }
+        }
         let mut headers = HeaderMap::new();
         for (name, values) in &message.headers {
             // The concurrency expectations were checked when the message was first stored.
@@ -398,13 +409,32 @@ async fn publish_all(
             .map_err(OpsError::nats)?;
         if stream.is_some() && ack.sequence != message.sequence {
             return Err(restore_refused(format!(
-                "message {} of {} landed at sequence {}: the backup has gaps, and page ids would change",
+                "message {} of {} landed at sequence {}: the stream was not empty, and page ids would change",
                 message.sequence,
                 file.display(),
                 ack.sequence
             )));
         }
+        next = next.map(|_| ack.sequence + 1);
         count += 1;
     }
     Ok(count)
+}
+
+/// Takes the next sequence of `stream` with an empty placeholder and deletes it; the sequence
+/// it took.
+async fn fill_gap(js: &jetstream::Context, stream: &stream::Stream) -> Result<u64, OpsError> {
+    let subjects = &stream.cached_info().config.subjects;
+    let subject = subjects
+        .iter()
+        .find_map(|s| s.strip_suffix('>').map(|prefix| format!("{prefix}_restore_gap")))
+        .ok_or_else(|| restore_refused("the stream takes no subject a gap can be filled on".to_owned()))?;
+    let ack = js
+        .publish(subject, Vec::<u8>::new().into())
+        .await
+        .map_err(OpsError::nats)?
+        .await
+        .map_err(OpsError::nats)?;
+    stream.delete_message(ack.sequence).await.map_err(OpsError::nats)?;
+    Ok(ack.sequence)
 }
