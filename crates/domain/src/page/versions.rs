@@ -17,7 +17,8 @@
 //!   `NotificationsSet` and `PhotoSet` as new types at `1.0`;
 //! - `PageCreated` and `PageUpdated` `1.1` may carry `song_url`, `reveal_at` and `pin_hash`.
 //!   A `1.0` event has none of them, which `1.1` reads as "no song, no wait, no PIN" (and,
-//!   for an update, "unchanged"): its upcaster only renames the version.
+//!   for an update, "unchanged"): its upcaster only renames the version. The golden corpus
+//!   `v2` holds them.
 
 use std::str::FromStr;
 
