@@ -222,4 +222,47 @@ test.describe("pages people want to send", () => {
     expect(await page.content()).not.toContain(message);
     await screenshot(page, "moment-waiting");
   });
+  test("the editor adds and removes a photo, a song and a PIN", async ({ page, request }) => {
+    const slug = uniqueSlug("edited");
+    const created = await request.post("/api/pages", {
+      data: { slug, title: "Ours", message: `Edited (${slug})`, template_id: "modern", song_url: SONG },
+    });
+    expect(created.status(), await created.text()).toBe(201);
+    const token = ((await created.json()) as { edit_token: string }).edit_token;
+    const asAuthor = async () => {
+      const read = await request.get(`/api/pages/${slug}`, { headers: { "X-Edit-Token": token } });
+      expect(read.status()).toBe(200);
+      return (await read.json()) as { photo: unknown; song: unknown; has_pin: boolean };
+    };
+
+    await page.goto(`/${slug}/edit#token=${token}`);
+    const editor = page.getByTestId("moments-editor");
+    await expect(editor).toBeVisible();
+
+    // A photo, then removed.
+    await editor.getByTestId("photo-input").setInputFiles({
+      name: "us.png",
+      mimeType: "image/png",
+      buffer: png(120, [136, 14, 79]),
+    });
+    await editor.getByTestId("upload-photo").click();
+    await expect(editor.getByTestId("remove-photo")).toBeVisible();
+    await expect.poll(async () => (await asAuthor()).photo).not.toBeNull();
+    await editor.getByTestId("remove-photo").click();
+    await expect(editor.getByTestId("remove-photo")).toHaveCount(0);
+    await expect.poll(async () => (await asAuthor()).photo).toBeNull();
+
+    // The song removed.
+    await editor.getByTestId("remove-song").click();
+    await expect.poll(async () => (await asAuthor()).song).toBeNull();
+
+    // A PIN set: a reader without it is refused; then removed again.
+    await editor.getByTestId("pin-new").fill("4711");
+    await editor.getByTestId("save-pin").click();
+    await expect(editor.getByTestId("pin-status")).toContainText("has a PIN");
+    expect((await request.get(`/api/pages/${slug}`)).status()).toBe(401);
+    await editor.getByTestId("remove-pin").click();
+    await expect(editor.getByTestId("pin-status")).toContainText("Anyone with the link");
+    expect((await request.get(`/api/pages/${slug}`)).status()).toBe(200);
+  });
 });
