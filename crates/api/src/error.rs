@@ -90,6 +90,24 @@ pub enum ApiError {
         /// What is wrong, in plain words.
         detail: String,
     },
+    /// `451`: a moderator took the page down.
+    #[error("This page was taken down by its moderators")]
+    TakenDown,
+    /// `409`: the page is taken down already.
+    #[error("This page is taken down already")]
+    AlreadyTakenDown,
+    /// `409`: the page is not taken down: there is nothing to reinstate.
+    #[error("This page is not taken down")]
+    NotTakenDown,
+    /// `401`: an admin route was called without `Authorization: Bearer <admin token>`.
+    #[error("An admin token is required (Authorization: Bearer <token>)")]
+    AdminTokenRequired,
+    /// `403`: the bearer token is not an admin token of this server.
+    #[error("Invalid admin token")]
+    WrongAdminToken,
+    /// `403`: this server has no admin tokens (`ADMIN_TOKEN_HASH` is empty).
+    #[error("Admin access is off on this server: ADMIN_TOKEN_HASH is empty")]
+    AdminDisabled,
     /// `403`: an unsubscribe link that is not (or no longer) the page's.
     #[error("This unsubscribe link is not valid for this page")]
     WrongUnsubscribeLink,
@@ -188,8 +206,13 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::MissingToken => StatusCode::UNAUTHORIZED,
-            Self::WrongToken | Self::WrongUnsubscribeLink | Self::PhotoNotRevealed => StatusCode::FORBIDDEN,
+            Self::MissingToken | Self::AdminTokenRequired => StatusCode::UNAUTHORIZED,
+            Self::WrongToken
+            | Self::WrongUnsubscribeLink
+            | Self::PhotoNotRevealed
+            | Self::WrongAdminToken
+            | Self::AdminDisabled => StatusCode::FORBIDDEN,
+            Self::TakenDown => StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS,
             Self::PinRequired(_) => StatusCode::UNAUTHORIZED,
             Self::AlreadyRevealed | Self::NotRevealed | Self::RevealOutOfRange(_) => StatusCode::CONFLICT,
             Self::BadPhoto { status, .. } => {
@@ -203,6 +226,8 @@ impl ApiError {
             | Self::IdempotencyKeyExpired
             | Self::TooManyChanges(_)
             | Self::AlreadyAnswered
+            | Self::AlreadyTakenDown
+            | Self::NotTakenDown
             | Self::WrongAnswer(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -231,6 +256,12 @@ impl ApiError {
             Self::AlreadyAnswered => "already_answered",
             Self::WrongAnswer(_) => "wrong_answer",
             Self::WrongUnsubscribeLink => "wrong_token",
+            Self::TakenDown => "taken_down",
+            Self::AlreadyTakenDown => "already_taken_down",
+            Self::NotTakenDown => "not_taken_down",
+            Self::AdminTokenRequired => "admin_token_required",
+            Self::WrongAdminToken => "wrong_admin_token",
+            Self::AdminDisabled => "admin_disabled",
             Self::PinRequired(_) => "pin_required",
             Self::AlreadyRevealed => "already_revealed",
             Self::RevealOutOfRange(_) => "reveal_out_of_range",

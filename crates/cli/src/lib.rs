@@ -24,6 +24,8 @@ use tokio_util::sync::CancellationToken;
 use valentine_projector::progress::reporter;
 use valentine_projector::{Projector, health, rebuild};
 
+use valentine_projections::page_timeline::AsOf;
+
 use crate::ops::{backup, bootstrap, erase, replay, status};
 use crate::settings::{LogFormat, Settings};
 
@@ -74,6 +76,13 @@ enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Under each event, what it changed: `field: before → after`.
+        #[arg(long)]
+        diff: bool,
+        /// Stop at a point of the history, a stream sequence (e.g. 42) or an RFC 3339 time,
+        /// and print the page as it stood then.
+        #[arg(long, value_parser = as_of)]
+        as_of: Option<AsOf>,
         #[command(flatten)]
         settings: Settings,
     },
@@ -164,6 +173,10 @@ impl Command {
             Self::Probe { .. } => None,
         }
     }
+}
+
+fn as_of(raw: &str) -> Result<AsOf, String> {
+    AsOf::parse(raw)
 }
 
 /// Runs `work` to its end while `serve` answers health checks on `addr` (when set; `setting`
@@ -314,14 +327,18 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             }
             Ok(if verification.matches() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
-        Command::Replay { slug, json, settings } => {
+        Command::Replay { slug, json, diff, as_of, settings } => {
             let events =
                 replay::history(&settings.read_side(), &slug).await.context("reading the history")?;
             let mut out = std::io::stdout().lock();
-            if json {
-                replay::write_json(&events, &mut out)?;
-            } else {
-                replay::write_table(&slug, &events, &mut out)?;
+            match (as_of, json) {
+                (None, true) => replay::write_json(&events, &mut out)?,
+                (None, false) => replay::write_table(&slug, &events, diff, &mut out)?,
+                (Some(at), true) => {
+                    serde_json::to_writer_pretty(&mut out, &replay::as_of(&events, at))?;
+                    writeln!(out)?;
+                }
+                (Some(at), false) => replay::write_as_of(&slug, &replay::as_of(&events, at), diff, &mut out)?,
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -191,6 +191,35 @@ async fn replay_shows_every_life_of_a_slug_as_a_table_and_as_json() {
 
     let nothing = stdout(&env.run(&db, &["replay", "nobody-here"]));
     assert_eq!(nothing.trim(), r#"no events for "nobody-here""#);
+
+    // What each event changed, and the page as of any point.
+    let diff = stdout(&env.run(&db, &["replay", "mia", "--diff"]));
+    assert!(diff.contains(r#"    title: "Second" → "Second, edited""#), "{diff}");
+    assert!(diff.contains(r#"    recipient_name: - → "Leo""#), "a creation sets each field: {diff}");
+    assert!(!diff.contains("secret-token") && !diff.contains("edit_token_hash"), "{diff}");
+    let second = pages[2].to_string();
+    let then = stdout(&env.run(&db, &["replay", "mia", "--as-of", &second]));
+    assert!(then.contains("3 events, 2 page(s) at this slug"), "{then}");
+    assert!(then.contains("the page then:") && then.contains(r#"title           "Second""#), "{then}");
+    assert!(!then.contains("Second, edited"), "{then}");
+    let erased = stdout(&env.run(&db, &["replay", "mia", "--as-of", "1"]));
+    assert!(erased.contains(r#"what the page at "mia" said then is erased"#), "{erased}");
+    let before = stdout(&env.run(&db, &["replay", "mia", "--as-of", "2000-01-01T00:00:00Z", "--json"]));
+    let before: serde_json::Value = serde_json::from_str(&before).expect("JSON");
+    assert_eq!(before, serde_json::json!({ "events": [], "page": null }));
+    let now = stdout(&env.run(&db, &["replay", "mia", "--as-of", "2999-01-01T00:00:00Z", "--json"]));
+    let now: serde_json::Value = serde_json::from_str(&now).expect("JSON");
+    assert_eq!(now["page"]["title"], "Second, edited");
+    assert_eq!(now["events"].as_array().map(Vec::len), Some(4));
+    assert_eq!(
+        now["events"][3]["changes"],
+        serde_json::json!([{ "field": "title", "before": "Second", "after": "Second, edited" }])
+    );
+    let refused = env.run(&db, &["replay", "mia", "--as-of", "yesterday"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("neither a stream sequence nor an RFC 3339 time")
+    );
 }
 
 #[tokio::test]

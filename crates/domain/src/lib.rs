@@ -11,6 +11,7 @@
 //! - [`token`]: edit tokens and the hashes that are stored instead of them.
 //! - [`reply`]: what a recipient can send back, per design.
 //! - [`email`]: the address an author may give for mails about their page.
+//! - [`report`]: why a page is reported, and the rules for reports and moderators' reasons.
 //! - [`photo`], [`song`], [`reveal`], [`pin`]: what makes a page special: its photo, its
 //!   song, the moment it opens, the PIN that keeps it private.
 
@@ -20,6 +21,7 @@ pub mod page;
 pub mod photo;
 pub mod pin;
 pub mod reply;
+pub mod report;
 pub mod reveal;
 pub mod slug;
 pub mod song;
@@ -28,13 +30,15 @@ pub mod token;
 
 pub use content::{Field, Violation, Violations};
 pub use page::{
-    AnswerPage, CreatePage, DeletePage, ErasePage, ErasedBy, ErasedEvent, LivePage, NotificationsSet,
-    NotifyChange, OpenPage, Page, PageAnswered, PageCommand, PageCreated, PageDeleted, PageErased, PageError,
-    PageEvent, PageExtras, PageOpened, PageRules, PageUpdated, PhotoSet, SetPhoto, Unsubscribe, UpdatePage,
+    AnswerPage, CreatePage, DeletePage, ErasePage, ErasedBy, ErasedEvent, LivePage, ModeratePage,
+    NotificationsSet, NotifyChange, OpenPage, Page, PageAnswered, PageCommand, PageCreated, PageDeleted,
+    PageErased, PageError, PageEvent, PageExtras, PageModerated, PageOpened, PageReported, PageRules,
+    PageUpdated, PhotoSet, ReportPage, SetPhoto, Unsubscribe, UpdatePage,
 };
 pub use photo::PhotoRef;
 pub use pin::{PinHash, PinInput};
 pub use reply::Reply;
+pub use report::ReportReason;
 pub use reveal::RevealInput;
 pub use slug::{Slug, SlugError, suggestions};
 pub use template::{TEMPLATES, Template, TemplateId};

@@ -7,6 +7,7 @@
 mod command;
 mod error;
 mod event;
+pub mod timeline;
 pub mod versions;
 
 use cqrs_es::Aggregate;
@@ -14,13 +15,13 @@ use cqrs_es::event_sink::EventSink;
 use serde::{Deserialize, Serialize};
 
 pub use self::command::{
-    AnswerPage, CreatePage, DeletePage, ErasePage, NotifyChange, OpenPage, PageCommand, PageExtras, SetPhoto,
-    Unsubscribe, UpdatePage,
+    AnswerPage, CreatePage, DeletePage, ErasePage, ModeratePage, NotifyChange, OpenPage, PageCommand,
+    PageExtras, ReportPage, SetPhoto, Unsubscribe, UpdatePage,
 };
 pub use self::error::PageError;
 pub use self::event::{
     ErasedBy, ErasedEvent, NotificationsSet, PageAnswered, PageCreated, PageDeleted, PageErased, PageEvent,
-    PageOpened, PageUpdated, PhotoSet,
+    PageModerated, PageOpened, PageReported, PageUpdated, PhotoSet,
 };
 
 /// What an operator decides about pages, handed to the aggregate with every command.
@@ -42,6 +43,7 @@ use crate::email;
 use crate::photo::PhotoRef;
 use crate::pin::PinHash;
 use crate::reply::{DODGES_MAX, Reply};
+use crate::report::{self, REPORTS_MAX};
 use crate::reveal::{RevealInput, RevealRefusal};
 use crate::template::TemplateId;
 use crate::token::{EditToken, EditTokenHash};
@@ -102,6 +104,12 @@ pub struct LivePage {
     /// Its photo.
     #[serde(default)]
     pub photo: Option<PhotoRef>,
+    /// Reports recorded in this life.
+    #[serde(default)]
+    pub reports: u32,
+    /// Why a moderator took it down, while it is down.
+    #[serde(default)]
+    pub taken_down: Option<String>,
 }
 
 impl Page {
@@ -116,6 +124,7 @@ impl Page {
         PageEvent::ANSWERED,
         PageEvent::NOTIFICATIONS_SET,
         PageEvent::PHOTO_SET,
+        PageEvent::REPORTED,
     ];
 
     /// Events that begin a page life (and its data key).
@@ -241,6 +250,9 @@ impl Page {
 
     fn answer(&self, cmd: &AnswerPage) -> Result<(Option<PageOpened>, PageAnswered), PageError> {
         let live = self.live.as_ref().ok_or(PageError::NotFound)?;
+        if live.taken_down.is_some() {
+            return Err(PageError::TakenDown);
+        }
         if live.answered {
             return Err(PageError::AlreadyAnswered);
         }
@@ -265,6 +277,24 @@ impl Page {
         // A reply is an open too, if no read was recorded as one first.
         let opened = (!live.opened).then_some(PageOpened {});
         Ok((opened, PageAnswered { answer: cmd.answer, dodges: cmd.dodges }))
+    }
+
+    /// A report, or nothing once the page is down or has all the reports it records.
+    fn report(&self, cmd: &ReportPage) -> Result<Option<PageReported>, PageError> {
+        let live = self.live.as_ref().ok_or(PageError::NotFound)?;
+        let note = report::note(cmd.note.as_deref()).map_err(PageError::BadModeration)?;
+        let needed = live.taken_down.is_none() && live.reports < REPORTS_MAX;
+        Ok(needed.then_some(PageReported { reason: cmd.reason, note }))
+    }
+
+    fn moderate(&self, cmd: ModeratePage, down: bool) -> Result<PageModerated, PageError> {
+        let live = self.live.as_ref().ok_or(PageError::NotFound)?;
+        let reason = report::moderation_reason(&cmd.reason).map_err(PageError::BadModeration)?;
+        match (down, live.taken_down.is_some()) {
+            (true, true) => Err(PageError::AlreadyTakenDown),
+            (false, false) => Err(PageError::NotTakenDown),
+            _ => Ok(PageModerated { by: cmd.by, reason }),
+        }
     }
 
     fn unsubscribe(&self, cmd: &Unsubscribe) -> Result<Option<NotificationsSet>, PageError> {
@@ -342,6 +372,12 @@ impl Aggregate for Page {
                 }
                 PageEvent::PhotoSet(PhotoSet { photo: cmd.photo })
             }
+            PageCommand::Report(cmd) => match self.report(&cmd)? {
+                Some(reported) => PageEvent::PageReported(reported),
+                None => return Ok(()),
+            },
+            PageCommand::TakeDown(cmd) => PageEvent::PageTakenDown(self.moderate(cmd, true)?),
+            PageCommand::Reinstate(cmd) => PageEvent::PageReinstated(self.moderate(cmd, false)?),
             PageCommand::Unsubscribe(cmd) => match self.unsubscribe(&cmd)? {
                 Some(set) => PageEvent::NotificationsSet(set),
                 None => return Ok(()),
@@ -382,6 +418,8 @@ impl Aggregate for Page {
                     reveal_at: e.reveal_at,
                     pin_hash: e.pin_hash,
                     photo: None,
+                    reports: 0,
+                    taken_down: None,
                 });
                 self.unerased = true;
             }
@@ -421,6 +459,22 @@ impl Aggregate for Page {
                 if let Some(live) = self.live.as_mut() {
                     live.events = live.events.saturating_add(1);
                     live.photo = e.photo;
+                }
+            }
+            // Reports and moderation have limits of their own, apart from the author's changes.
+            PageEvent::PageReported(_) => {
+                if let Some(live) = self.live.as_mut() {
+                    live.reports = live.reports.saturating_add(1);
+                }
+            }
+            PageEvent::PageTakenDown(e) => {
+                if let Some(live) = self.live.as_mut() {
+                    live.taken_down = Some(e.reason);
+                }
+            }
+            PageEvent::PageReinstated(_) => {
+                if let Some(live) = self.live.as_mut() {
+                    live.taken_down = None;
                 }
             }
         }

@@ -4,11 +4,13 @@ use cqrs_es::test::TestFramework;
 use time::OffsetDateTime;
 use time::macros::datetime;
 use valentine_domain::content::{MESSAGE_MAX, NAME_MAX, TITLE_MAX};
+use valentine_domain::report::REPORTS_MAX;
 use valentine_domain::{
-    AnswerPage, CreatePage, DeletePage, EditToken, ErasePage, ErasedBy, Field, NotificationsSet,
-    NotifyChange, OpenPage, Page, PageAnswered, PageCommand, PageCreated, PageDeleted, PageErased, PageError,
-    PageEvent, PageExtras, PageOpened, PageRules, PageUpdated, PhotoRef, PhotoSet, PinHash, Reply,
-    RevealInput, SetPhoto, Slug, TemplateId, Unsubscribe, UpdatePage, Violation,
+    AnswerPage, CreatePage, DeletePage, EditToken, ErasePage, ErasedBy, Field, ModeratePage,
+    NotificationsSet, NotifyChange, OpenPage, Page, PageAnswered, PageCommand, PageCreated, PageDeleted,
+    PageErased, PageError, PageEvent, PageExtras, PageModerated, PageOpened, PageReported, PageRules,
+    PageUpdated, PhotoRef, PhotoSet, PinHash, Reply, ReportPage, ReportReason, RevealInput, SetPhoto, Slug,
+    TemplateId, Unsubscribe, UpdatePage, Violation,
 };
 
 /// The clock reading every command of these tests is judged against.
@@ -783,4 +785,118 @@ fn a_photo_is_set_replaced_and_removed_by_its_author_only() {
         .given(vec![created("mia"), PageEvent::PhotoSet(PhotoSet { photo: Some(photo("a")) })])
         .when(set(Some(photo("b")), token()))
         .then_expect_error(PageError::TooManyChanges { limit: 2 });
+}
+
+fn report(reason: ReportReason, note: Option<&str>) -> PageCommand {
+    PageCommand::Report(ReportPage { reason, note: note.map(str::to_owned) })
+}
+
+fn reported() -> PageEvent {
+    PageEvent::PageReported(PageReported { reason: ReportReason::Spam, note: None })
+}
+
+fn moderation(by: &str, reason: &str) -> ModeratePage {
+    ModeratePage { by: by.to_owned(), reason: reason.to_owned() }
+}
+
+fn taken_down(reason: &str) -> PageEvent {
+    PageEvent::PageTakenDown(PageModerated { by: "ana".to_owned(), reason: reason.to_owned() })
+}
+
+#[test]
+fn anyone_reports_a_live_page_with_a_trimmed_note_up_to_the_cap() {
+    PageTest::with(PageRules::default())
+        .given(vec![created("mia")])
+        .when(report(ReportReason::Harassment, Some("  mean words  ")))
+        .then_expect_events(vec![PageEvent::PageReported(PageReported {
+            reason: ReportReason::Harassment,
+            note: Some("mean words".to_owned()),
+        })]);
+    PageTest::with(PageRules::default())
+        .given(vec![created("mia")])
+        .when(report(ReportReason::Other, Some(&"x".repeat(501))))
+        .then_expect_error(PageError::BadModeration("note must be at most 500 characters"));
+    PageTest::with(PageRules::default())
+        .given(vec![created("mia"), deleted()])
+        .when(report(ReportReason::Spam, None))
+        .then_expect_error(PageError::NotFound);
+    // Reports do not use up the author's changes, and past the cap they add nothing.
+    let mut given = vec![created("mia")];
+    given.extend((0..REPORTS_MAX).map(|_| reported()));
+    PageTest::with(PageRules { max_events: 2 })
+        .given(given)
+        .when(report(ReportReason::Spam, None))
+        .then_expect_events(vec![]);
+    PageTest::with(PageRules { max_events: 2 })
+        .given(vec![created("mia"), reported(), reported()])
+        .when(update(|u| u.title = Some("Still mine".to_owned())))
+        .then_expect_events(vec![PageEvent::PageUpdated(PageUpdated {
+            title: Some("Still mine".to_owned()),
+            ..PageUpdated::default()
+        })]);
+}
+
+#[test]
+fn a_moderator_takes_a_page_down_and_reinstates_it_with_a_reason_each_time() {
+    PageTest::with(PageRules::default())
+        .given(vec![created("mia"), reported()])
+        .when(PageCommand::TakeDown(moderation("ana", "  doxxing, report 12 ")))
+        .then_expect_events(vec![PageEvent::PageTakenDown(PageModerated {
+            by: "ana".to_owned(),
+            reason: "doxxing, report 12".to_owned(),
+        })]);
+    PageTest::with(PageRules::default())
+        .given(vec![created("mia")])
+        .when(PageCommand::TakeDown(moderation("ana", "   ")))
+        .then_expect_error(PageError::BadModeration("reason is required"));
+    PageTest::with(PageRules::default())
+        .given(vec![created("mia"), taken_down("spam")])
+        .when(PageCommand::TakeDown(moderation("ana", "again")))
+        .then_expect_error(PageError::AlreadyTakenDown);
+    PageTest::with(PageRules::default())
+        .given(vec![created("mia"), taken_down("spam")])
+        .when(PageCommand::Reinstate(moderation("bo", "appeal upheld")))
+        .then_expect_events(vec![PageEvent::PageReinstated(PageModerated {
+            by: "bo".to_owned(),
+            reason: "appeal upheld".to_owned(),
+        })]);
+    PageTest::with(PageRules::default())
+        .given(vec![
+            created("mia"),
+            taken_down("spam"),
+            PageEvent::PageReinstated(PageModerated { by: "bo".to_owned(), reason: "appeal".to_owned() }),
+        ])
+        .when(PageCommand::Reinstate(moderation("bo", "twice")))
+        .then_expect_error(PageError::NotTakenDown);
+    PageTest::with(PageRules::default())
+        .given(vec![])
+        .when(PageCommand::TakeDown(moderation("ana", "spam")))
+        .then_expect_error(PageError::NotFound);
+}
+
+#[test]
+fn a_page_taken_down_takes_no_reply_and_no_more_reports_but_its_author_still_edits_it() {
+    PageTest::with(PageRules::default())
+        .given(vec![created("mia"), taken_down("spam")])
+        .when(answer(Reply::Yes, 0))
+        .then_expect_error(PageError::TakenDown);
+    PageTest::with(PageRules::default())
+        .given(vec![created("mia"), taken_down("spam")])
+        .when(report(ReportReason::Spam, None))
+        .then_expect_events(vec![]);
+    PageTest::with(PageRules::default())
+        .given(vec![created("mia"), taken_down("spam")])
+        .when(update(|u| u.message = Some("Kinder words".to_owned())))
+        .then_expect_events(vec![PageEvent::PageUpdated(PageUpdated {
+            message: Some("Kinder words".to_owned()),
+            ..PageUpdated::default()
+        })]);
+    // A new life at the slug starts up, whatever became of the one before.
+    PageTest::with(PageRules::default())
+        .given(vec![created("mia"), taken_down("spam"), deleted(), created("mia")])
+        .when(answer(Reply::Yes, 0))
+        .then_expect_events(vec![
+            opened(),
+            PageEvent::PageAnswered(PageAnswered { answer: Reply::Yes, dodges: 0 }),
+        ]);
 }

@@ -21,7 +21,10 @@ use rusqlite::types::ValueRef;
 use sha2::{Digest, Sha256};
 
 use crate::error::ProjectionError;
-use crate::pages::{HISTORY_COLUMNS, PAGE_CONTENT_COLUMNS, PAGE_EXTRA_COLUMNS, PAGE_INSIGHT_COLUMNS};
+use crate::pages::{
+    HISTORY_COLUMNS, PAGE_CONTENT_COLUMNS, PAGE_EXTRA_COLUMNS, PAGE_INSIGHT_COLUMNS, PAGE_MODERATION_COLUMNS,
+    REPORT_COLUMNS,
+};
 
 /// How a table's rows are combined into the hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +51,7 @@ struct Part {
 
 /// The content of the read model. Named columns, so storage details such as rowids never
 /// count.
-const PARTS: [Part; 5] = [
+const PARTS: [Part; 7] = [
     Part {
         table: "pages",
         columns: PAGE_CONTENT_COLUMNS,
@@ -79,6 +82,21 @@ const PARTS: [Part; 5] = [
         columns: PAGE_EXTRA_COLUMNS,
         rows: "song_url IS NOT NULL OR reveal_at IS NOT NULL OR pin_hash IS NOT NULL OR photo_sha256 IS NOT NULL",
         combine: Combine::Sum,
+        when_empty: false,
+    },
+    // Moderation: the pages taken down now, and every report.
+    Part {
+        table: "pages",
+        columns: PAGE_MODERATION_COLUMNS,
+        rows: "taken_down_at IS NOT NULL",
+        combine: Combine::Sum,
+        when_empty: false,
+    },
+    Part {
+        table: "page_reports",
+        columns: REPORT_COLUMNS,
+        rows: "true",
+        combine: Combine::InOrder("stream_sequence, sequence"),
         when_empty: false,
     },
     Part {

@@ -10,6 +10,8 @@
 //! - [`pages`]: the `pages` and `page_events` read models: projection and queries.
 //! - [`page_store`]: the page event store as every role opens it (sealing, restarts,
 //!   upcasting).
+//! - [`page_timeline`]: a slug's whole history from the stream, with what each event changed
+//!   and the page after it: for auditors, time travel and the author's history.
 //! - [`tallies`]: view tallies into `pages.view_count`.
 //! - [`hash`]: the content hash of the read model.
 //! - [`cache_keys`]: Redis keys of cached answers and their invalidation.
@@ -24,6 +26,7 @@ pub mod db;
 pub mod error;
 pub mod hash;
 pub mod page_store;
+pub mod page_timeline;
 pub mod pages;
 pub mod position;
 pub mod read_model;
@@ -32,6 +35,6 @@ pub mod tallies;
 pub mod view_checkpoints;
 
 pub use error::ProjectionError;
-pub use pages::{BatchOutcome, HistoryRow, PageCommit, PageRow, Verdict, project_batch};
+pub use pages::{BatchOutcome, HistoryRow, PageCommit, PageRow, ReportRow, Verdict, project_batch};
 pub use position::PositionWatch;
 pub use read_model::{ReadModelId, ReadModelSettings};

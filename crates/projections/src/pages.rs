@@ -84,6 +84,10 @@ pub struct PageRow {
     pub photo_width: Option<i64>,
     /// The photo's height in pixels.
     pub photo_height: Option<i64>,
+    /// When a moderator took it down, while it is down (RFC 3339).
+    pub taken_down_at: Option<String>,
+    /// Why, while it is down.
+    pub taken_down_reason: Option<String>,
 }
 
 /// A row of `page_events`: one event in a page's history.
@@ -105,6 +109,25 @@ pub struct HistoryRow {
     pub changed_fields: String,
     /// The command that produced it.
     pub command_id: String,
+}
+
+/// A row of `page_reports`: one report of a page to its moderators.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize)]
+pub struct ReportRow {
+    /// Lowercase slug.
+    pub slug_key: String,
+    /// Which page (life of the slug) it is about.
+    pub page_id: i64,
+    /// Stream sequence of its event.
+    pub stream_sequence: i64,
+    /// Aggregate sequence of its event.
+    pub sequence: i64,
+    /// Why (`spam`, `harassment`, …).
+    pub reason: String,
+    /// What the reporter added.
+    pub note: Option<String>,
+    /// When (RFC 3339).
+    pub reported_at: String,
 }
 
 /// What became of one delivered commit.
@@ -141,6 +164,8 @@ struct Fold {
     rows: HashMap<String, PageRow>,
     dirty: BTreeSet<String>,
     history: Vec<HistoryRow>,
+    /// Reports to insert.
+    reports: Vec<ReportRow>,
     /// Slugs erased, with the aggregate and stream sequences of their erasure: their
     /// history before it goes.
     erased: HashMap<String, (i64, u64)>,
@@ -201,6 +226,7 @@ impl Fold {
                 PageEvent::PageErased(_) => {
                     self.rows.insert(key.clone(), PageRow::erased(&key, stream_sequence, &at, &command_id));
                     self.history.retain(|h| h.slug_key != key);
+                    self.reports.retain(|r| r.slug_key != key);
                     self.erased.insert(key.clone(), (sequence, erasure_at));
                     self.new_lives.insert(key.clone());
                 }
@@ -225,6 +251,35 @@ impl Fold {
                     if let Some(row) = self.rows.get_mut(&key) {
                         row.set_photo(set.photo);
                         row.updated_at.clone_from(&at);
+                    }
+                }
+                PageEvent::PageReported(report) => {
+                    // Only moderators see reports: they are kept apart from the history.
+                    if let Some(row) = self.rows.get_mut(&key) {
+                        row.last_sequence = sequence;
+                        row.last_stream_sequence = stream_sequence;
+                        self.reports.push(ReportRow {
+                            slug_key: key.clone(),
+                            page_id: row.page_id,
+                            stream_sequence,
+                            sequence,
+                            reason: report.reason.as_str().to_owned(),
+                            note: report.note,
+                            reported_at: at,
+                        });
+                    }
+                    continue;
+                }
+                PageEvent::PageTakenDown(decision) => {
+                    if let Some(row) = self.rows.get_mut(&key) {
+                        row.taken_down_at = Some(at.clone());
+                        row.taken_down_reason = Some(decision.reason);
+                    }
+                }
+                PageEvent::PageReinstated(_) => {
+                    if let Some(row) = self.rows.get_mut(&key) {
+                        row.taken_down_at = None;
+                        row.taken_down_reason = None;
                     }
                 }
             }
@@ -285,6 +340,8 @@ impl PageRow {
             photo_type: None,
             photo_width: None,
             photo_height: None,
+            taken_down_at: None,
+            taken_down_reason: None,
         }
     }
 
@@ -322,6 +379,8 @@ impl PageRow {
             photo_type: None,
             photo_width: None,
             photo_height: None,
+            taken_down_at: None,
+            taken_down_reason: None,
         }
     }
 
@@ -401,10 +460,17 @@ pub(crate) const PAGE_INSIGHT_COLUMNS: &str =
 pub(crate) const PAGE_EXTRA_COLUMNS: &str =
     "slug_key, page_id, song_url, reveal_at, pin_hash, photo_sha256, photo_type, photo_width, photo_height";
 
+/// Whether and why a moderator took a page down, with the keys that place it.
+pub(crate) const PAGE_MODERATION_COLUMNS: &str = "slug_key, page_id, taken_down_at, taken_down_reason";
+
+/// The columns of a report.
+pub(crate) const REPORT_COLUMNS: &str =
+    "slug_key, page_id, stream_sequence, sequence, reason, note, reported_at";
+
 pub(crate) const PAGE_COLUMNS: &str = "slug_key, slug, page_id, title, message, sender_name, recipient_name, template_id, \
     edit_token_hash, created_at, updated_at, deleted, view_count, created_command_id, last_sequence, \
     last_stream_sequence, first_opened_at, answer, answer_dodges, answered_at, notify_email, song_url, \
-    reveal_at, pin_hash, photo_sha256, photo_type, photo_width, photo_height";
+    reveal_at, pin_hash, photo_sha256, photo_type, photo_width, photo_height, taken_down_at, taken_down_reason";
 
 /// Most keys in one `IN (…)` list of a query.
 const CHUNK: usize = 500;
@@ -480,8 +546,24 @@ pub fn project_batch(
     }
     {
         let mut forget = tx.prepare_cached(ERASE_HISTORY)?;
+        let mut forget_reports = tx.prepare_cached(ERASE_REPORTS)?;
         for (key, (sequence, _)) in &fold.erased {
             forget.execute(rusqlite::params![key, sequence])?;
+            forget_reports.execute(rusqlite::params![key, sequence])?;
+        }
+    }
+    {
+        let mut insert = tx.prepare_cached(INSERT_REPORT)?;
+        for r in &fold.reports {
+            insert.execute(rusqlite::params![
+                r.slug_key,
+                r.page_id,
+                r.stream_sequence,
+                r.sequence,
+                r.reason,
+                r.note,
+                r.reported_at
+            ])?;
         }
     }
     {
@@ -508,7 +590,7 @@ pub fn project_batch(
 
 /// The row whose [`PAGE_COLUMNS`] start at column `at` of `r`.
 /// A row's values in the order of `UPSERT_PAGE` and `UPDATE_PAGE`, after the key that finds it.
-fn row_values<'a>(key: &'a dyn rusqlite::ToSql, r: &'a PageRow) -> [&'a dyn rusqlite::ToSql; 28] {
+fn row_values<'a>(key: &'a dyn rusqlite::ToSql, r: &'a PageRow) -> [&'a dyn rusqlite::ToSql; 30] {
     [
         key,
         &r.slug,
@@ -538,6 +620,8 @@ fn row_values<'a>(key: &'a dyn rusqlite::ToSql, r: &'a PageRow) -> [&'a dyn rusq
         &r.photo_type,
         &r.photo_width,
         &r.photo_height,
+        &r.taken_down_at,
+        &r.taken_down_reason,
     ]
 }
 
@@ -571,6 +655,8 @@ fn page_row_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<PageRow> {
         photo_type: r.get(at + 25)?,
         photo_width: r.get(at + 26)?,
         photo_height: r.get(at + 27)?,
+        taken_down_at: r.get(at + 28)?,
+        taken_down_reason: r.get(at + 29)?,
     })
 }
 
@@ -581,16 +667,17 @@ const UPDATE_PAGE: &str = "UPDATE pages SET slug = ?2, page_id = ?3, title = ?4,
     updated_at = ?11, deleted = ?12, view_count = ?13, created_command_id = ?14, last_sequence = ?15, \
     last_stream_sequence = ?16, first_opened_at = ?17, answer = ?18, answer_dodges = ?19, answered_at = ?20, \
     notify_email = ?21, song_url = ?22, reveal_at = ?23, pin_hash = ?24, photo_sha256 = ?25, \
-    photo_type = ?26, photo_width = ?27, photo_height = ?28 WHERE rowid = ?1 AND last_sequence < ?15";
+    photo_type = ?26, photo_width = ?27, photo_height = ?28, taken_down_at = ?29, taken_down_reason = ?30 \
+    WHERE rowid = ?1 AND last_sequence < ?15";
 
 /// Writes a row; the guard again, in SQL: a row only ever moves forward.
 const UPSERT_PAGE: &str = "INSERT INTO pages (slug_key, slug, page_id, title, message, sender_name, \
     recipient_name, template_id, edit_token_hash, created_at, updated_at, deleted, view_count, \
     created_command_id, last_sequence, last_stream_sequence, first_opened_at, answer, answer_dodges, \
     answered_at, notify_email, song_url, reveal_at, pin_hash, photo_sha256, photo_type, photo_width, \
-    photo_height) \
+    photo_height, taken_down_at, taken_down_reason) \
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, \
-    ?22, ?23, ?24, ?25, ?26, ?27, ?28) \
+    ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30) \
     ON CONFLICT (slug_key) DO UPDATE SET slug = excluded.slug, page_id = excluded.page_id, \
     title = excluded.title, message = excluded.message, sender_name = excluded.sender_name, \
     recipient_name = excluded.recipient_name, template_id = excluded.template_id, \
@@ -601,7 +688,8 @@ const UPSERT_PAGE: &str = "INSERT INTO pages (slug_key, slug, page_id, title, me
     answer = excluded.answer, answer_dodges = excluded.answer_dodges, answered_at = excluded.answered_at, \
     notify_email = excluded.notify_email, song_url = excluded.song_url, reveal_at = excluded.reveal_at, \
     pin_hash = excluded.pin_hash, photo_sha256 = excluded.photo_sha256, photo_type = excluded.photo_type, \
-    photo_width = excluded.photo_width, photo_height = excluded.photo_height \
+    photo_width = excluded.photo_width, photo_height = excluded.photo_height, \
+    taken_down_at = excluded.taken_down_at, taken_down_reason = excluded.taken_down_reason \
     WHERE excluded.last_sequence > pages.last_sequence";
 
 pub(crate) const HISTORY_COLUMNS: &str =
@@ -612,6 +700,12 @@ const FORGET_EARLIER_VIEWS: &str = "DELETE FROM page_views_by_day WHERE slug_key
 
 /// Forgets a slug's history before its erasure.
 const ERASE_HISTORY: &str = "DELETE FROM page_events WHERE slug_key = ?1 AND sequence < ?2";
+
+/// Forgets a slug's reports before its erasure.
+const ERASE_REPORTS: &str = "DELETE FROM page_reports WHERE slug_key = ?1 AND sequence < ?2";
+
+const INSERT_REPORT: &str = "INSERT OR IGNORE INTO page_reports (slug_key, page_id, stream_sequence, \
+    sequence, reason, note, reported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
 const INSERT_HISTORY: &str = "INSERT OR IGNORE INTO page_events (slug_key, sequence, stream_sequence, \
     page_id, event_type, occurred_at, changed_fields, command_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";

@@ -665,6 +665,12 @@ fn refusal(err: AggregateError<PageError>) -> ApiError {
         AggregateError::UserError(PageError::AlreadyRevealed) => ApiError::AlreadyRevealed,
         AggregateError::UserError(PageError::RevealOutOfRange(why)) => ApiError::RevealOutOfRange(why),
         AggregateError::UserError(PageError::NotRevealed) => ApiError::NotRevealed,
+        AggregateError::UserError(PageError::TakenDown) => ApiError::TakenDown,
+        AggregateError::UserError(PageError::AlreadyTakenDown) => ApiError::AlreadyTakenDown,
+        AggregateError::UserError(PageError::NotTakenDown) => ApiError::NotTakenDown,
+        AggregateError::UserError(PageError::BadModeration(why)) => {
+            ApiError::invalid_field(if why.starts_with("note") { "note" } else { "reason" }, why)
+        }
         AggregateError::AggregateConflict => ApiError::Unavailable {
             detail: "The page is being changed right now; try again",
             retry_after: 1,
@@ -696,6 +702,10 @@ mod tests {
             (AggregateError::UserError(PageError::WrongUnsubscribeKey), 403, "wrong_token"),
             (AggregateError::UserError(PageError::AlreadyRevealed), 409, "already_revealed"),
             (AggregateError::UserError(PageError::NotRevealed), 409, "not_revealed"),
+            (AggregateError::UserError(PageError::TakenDown), 451, "taken_down"),
+            (AggregateError::UserError(PageError::AlreadyTakenDown), 409, "already_taken_down"),
+            (AggregateError::UserError(PageError::NotTakenDown), 409, "not_taken_down"),
+            (AggregateError::UserError(PageError::BadModeration("reason is required")), 422, "invalid"),
             (AggregateError::AggregateConflict, 503, "unavailable"),
             (
                 AggregateError::UnexpectedError(Box::new(EventStoreError::Rejected("full".into()))),

@@ -4,117 +4,79 @@
 use std::io::Write;
 
 use async_nats::jetstream;
-use cqrs_es::Aggregate;
 use serde::Serialize;
 use serde_json::Value;
-use valentine_domain::page::versions;
-use valentine_domain::{Field, Page, PageEvent};
-use valentine_eventstore::{sealing, subjects};
+use valentine_domain::PageEvent;
+use valentine_domain::page::timeline::{FieldChange, PageVersion};
 use valentine_projections::page_store;
+use valentine_projections::page_timeline::{self, AsOf, TimelineEntry};
 use valentine_projector::ReadSideConfig;
 
 use super::OpsError;
 
 /// One event as an auditor sees it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ReplayedEvent {
-    /// Position in the stream.
-    pub stream_sequence: u64,
-    /// Position in the slug's history.
-    pub sequence: usize,
-    /// The page (life of the slug) it belongs to: the stream sequence of its creation.
-    pub page_id: u64,
-    /// `PageCreated`, `PageUpdated` or `PageDeleted`.
-    pub event_type: String,
-    /// Shape version.
-    pub event_version: String,
-    /// When it was appended.
-    pub timestamp: String,
-    /// The event's ULID.
-    pub event_id: String,
-    /// The command's ULID.
-    pub command_id: String,
-    /// Fields it set.
-    pub changed_fields: Vec<Field>,
-    /// Whether it was erased: only this skeleton of it is left (from the erasure's record,
-    /// or its sealed envelope once its key was destroyed); its payload is `null`.
-    pub erased: bool,
-    /// The event as written (opened with its page's data key).
-    pub payload: Value,
-}
+pub type ReplayedEvent = TimelineEntry;
 
 /// Every event ever stored for `slug` (any casing), oldest first.
 ///
 /// # Errors
 /// When NATS fails or a stored message is unreadable.
 pub async fn history(config: &ReadSideConfig, slug: &str) -> Result<Vec<ReplayedEvent>, OpsError> {
-    let key = slug.to_ascii_lowercase();
-    if !subjects::is_valid_id(&key) {
-        return Ok(Vec::new());
-    }
     let client = config.nats.connect("valentine-replay").await.map_err(OpsError::nats)?;
     let repo = page_store::open(&jetstream::new(client), &config.events).await?;
-    let subject = subjects::aggregate(&config.events.subject_prefix, Page::TYPE, &key);
-    let upcasters = versions::upcasters();
-    let mut events = Vec::new();
-    for stored in repo.load_commits(&subject).await? {
-        // Shown in their current shape; one this build cannot read is shown as stored.
-        let mut current = stored.clone();
-        let stored = match current.upcast(|e| versions::upcast_with(&upcasters, e)) {
-            Ok(()) => current,
-            Err(e) => {
-                tracing::warn!(error = %e, "an event is shown as stored");
-                stored
-            }
-        };
-        for event in stored.commit.events {
-            let erased = sealing::is_sealed(&event.payload);
-            let payload = if erased { Value::Null } else { event.payload };
-            let typed: Option<PageEvent> = serde_json::from_value(payload.clone()).ok();
-            if let Some(PageEvent::PageErased(erasure)) = &typed {
-                // What it erased is gone from the stream: its skeleton stands in for it.
-                events.extend(erasure.erased.iter().map(|e| ReplayedEvent {
-                    stream_sequence: e.stream_sequence,
-                    sequence: e.sequence,
-                    page_id: 0,
-                    event_type: e.event_type.clone(),
-                    event_version: String::new(),
-                    timestamp: e.occurred_at.clone(),
-                    event_id: String::new(),
-                    command_id: String::new(),
-                    changed_fields: Vec::new(),
-                    erased: true,
-                    payload: Value::Null,
-                }));
-            }
-            let meta =
-                |key: &str| event.metadata.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
-            events.push(ReplayedEvent {
-                stream_sequence: stored.stream_sequence,
-                sequence: event.sequence,
-                page_id: 0,
-                event_type: event.event_type,
-                event_version: event.event_version,
-                timestamp: meta("timestamp"),
-                event_id: meta("event_id"),
-                command_id: meta("command_id"),
-                changed_fields: typed.as_ref().map(PageEvent::changed_fields).unwrap_or_default(),
-                erased,
-                payload,
-            });
+    Ok(page_timeline::timeline(&repo, &slug.to_ascii_lowercase()).await?)
+}
+
+/// A slug as it stood at some point of its history: the events up to it, and the page then.
+#[derive(Debug, Clone, Serialize)]
+pub struct AsOfReport<'a> {
+    /// The events up to that point, oldest first.
+    pub events: &'a [ReplayedEvent],
+    /// The page then; `None` when no page was live (or what it said is erased).
+    pub page: Option<&'a PageVersion>,
+}
+
+/// `events` up to `at`, and the page then.
+pub fn as_of(events: &[ReplayedEvent], at: AsOf) -> AsOfReport<'_> {
+    let events = page_timeline::up_to(events, at);
+    AsOfReport { events, page: events.last().and_then(|e| e.version.as_ref()) }
+}
+
+/// Writes the page of `report` as `field: value` lines after the events' table.
+///
+/// # Errors
+/// When writing fails.
+pub fn write_as_of(
+    slug: &str,
+    report: &AsOfReport<'_>,
+    diff: bool,
+    out: &mut impl Write,
+) -> Result<(), OpsError> {
+    write_table(slug, report.events, diff, out)?;
+    writeln!(out)?;
+    let Some(page) = report.page else {
+        if report.events.last().is_some_and(|e| e.erased) {
+            writeln!(out, "what the page at {slug:?} said then is erased")?;
+        } else {
+            writeln!(out, "no live page at {slug:?} then")?;
         }
+        return Ok(());
+    };
+    writeln!(out, "the page then:")?;
+    let fields = page_timeline_fields(page);
+    let width = fields.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    for (name, value) in fields {
+        writeln!(out, "  {name:<width$}  {}", value.map_or_else(|| "-".to_owned(), |v| escaped(&v)))?;
     }
-    // An erased event still in the stream (sealed, its key destroyed) is also in the skeleton.
-    events.sort_by_key(|e| (e.stream_sequence, e.sequence, !e.erased));
-    events.dedup_by_key(|e| (e.stream_sequence, e.sequence));
-    let mut page_id = 0;
-    for event in &mut events {
-        if event.event_type == PageEvent::CREATED {
-            page_id = event.stream_sequence;
-        }
-        event.page_id = page_id;
-    }
-    Ok(events)
+    Ok(())
+}
+
+/// The page's fields as a creation would list them: every field it has.
+fn page_timeline_fields(page: &PageVersion) -> Vec<(&'static str, Option<String>)> {
+    valentine_domain::page::timeline::changes(None, Some(page))
+        .into_iter()
+        .map(|c| (c.field, c.after))
+        .collect()
 }
 
 /// Writes `events` as JSON, one array.
@@ -127,11 +89,17 @@ pub fn write_json(events: &[ReplayedEvent], out: &mut impl Write) -> Result<(), 
     Ok(())
 }
 
-/// Writes `events` as an aligned table with a one-line summary of each change.
+/// Writes `events` as an aligned table with a one-line summary of each change; with `diff`,
+/// each event is followed by what it changed, one `field: before → after` line each.
 ///
 /// # Errors
 /// When writing fails.
-pub fn write_table(slug: &str, events: &[ReplayedEvent], out: &mut impl Write) -> Result<(), OpsError> {
+pub fn write_table(
+    slug: &str,
+    events: &[ReplayedEvent],
+    diff: bool,
+    out: &mut impl Write,
+) -> Result<(), OpsError> {
     if events.is_empty() {
         writeln!(out, "no events for {slug:?}")?;
         return Ok(());
@@ -156,7 +124,8 @@ pub fn write_table(slug: &str, events: &[ReplayedEvent], out: &mut impl Write) -
             *w = (*w).max(cell.chars().count());
         }
     }
-    for row in std::iter::once(&header).chain(&rows) {
+    let changes = std::iter::once(&[][..]).chain(events.iter().map(|e| e.changes.as_slice()));
+    for (row, changes) in std::iter::once(&header).chain(&rows).zip(changes) {
         let mut line = String::new();
         for (i, (cell, width)) in row.iter().zip(widths).enumerate() {
             if i + 1 == row.len() {
@@ -166,6 +135,11 @@ pub fn write_table(slug: &str, events: &[ReplayedEvent], out: &mut impl Write) -
             }
         }
         writeln!(out, "{}", line.trim_end())?;
+        if diff {
+            for change in changes {
+                writeln!(out, "    {}", describe(change))?;
+            }
+        }
     }
     let lives = events.iter().filter(|e| e.event_type == PageEvent::CREATED).count();
     writeln!(out, "{} events, {lives} page(s) at this slug", events.len())?;
@@ -200,6 +174,17 @@ fn summary(event: &ReplayedEvent) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// `title: "Be mine" → "Still mine"`, each side escaped onto one line (`-`: none).
+fn describe(change: &FieldChange) -> String {
+    let side = |v: &Option<String>| v.as_deref().map_or_else(|| "-".to_owned(), escaped);
+    format!("{}: {} → {}", change.field, side(&change.before), side(&change.after))
+}
+
+/// `text` quoted and escaped so it stays on one line.
+fn escaped(text: &str) -> String {
+    format!("{text:?}")
 }
 
 fn shorten(text: &str, max: usize) -> String {

@@ -6,6 +6,7 @@ use super::event::ErasedEvent;
 use crate::photo::PhotoRef;
 use crate::pin::PinInput;
 use crate::reply::Reply;
+use crate::report::ReportReason;
 use crate::reveal::RevealInput;
 use crate::slug::Slug;
 use crate::token::{EditToken, EditTokenHash};
@@ -30,11 +31,17 @@ pub enum PageCommand {
     Unsubscribe(Unsubscribe),
     /// Attach, replace or remove the photo, with the edit token.
     SetPhoto(SetPhoto),
+    /// Report the page to its moderators: anyone may.
+    Report(ReportPage),
+    /// Take the page down: a moderator's decision.
+    TakeDown(ModeratePage),
+    /// Put a page taken down back up: a moderator's decision.
+    Reinstate(ModeratePage),
 }
 
 impl PageCommand {
     /// The command's name in metrics and spans: `create`, `update`, `delete`, `erase`, `open`,
-    /// `answer`, `unsubscribe` or `photo`.
+    /// `answer`, `unsubscribe`, `photo`, `report`, `take_down` or `reinstate`.
     pub fn name(&self) -> &'static str {
         match self {
             Self::Create(_) => "create",
@@ -45,6 +52,9 @@ impl PageCommand {
             Self::Answer(_) => "answer",
             Self::Unsubscribe(_) => "unsubscribe",
             Self::SetPhoto(_) => "photo",
+            Self::Report(_) => "report",
+            Self::TakeDown(_) => "take_down",
+            Self::Reinstate(_) => "reinstate",
         }
     }
 }
@@ -199,4 +209,22 @@ pub struct AnswerPage {
 pub struct Unsubscribe {
     /// The link's key.
     pub key: String,
+}
+
+/// Report a page to its moderators.
+#[derive(Debug, Clone)]
+pub struct ReportPage {
+    /// Why.
+    pub reason: ReportReason,
+    /// What the reporter adds (raw; blank is none).
+    pub note: Option<String>,
+}
+
+/// A moderator's decision about a page, with the reason they give.
+#[derive(Debug, Clone)]
+pub struct ModeratePage {
+    /// The moderator (the name their admin token was issued to).
+    pub by: String,
+    /// Why (raw: the aggregate trims and checks it).
+    pub reason: String,
 }

@@ -39,6 +39,18 @@ pub enum PageError {
     /// The page has not opened yet: it cannot be answered.
     #[error("This page has not opened yet: it can be answered once it opens")]
     NotRevealed,
+    /// A report or a moderator's reason breaks its rule (the message names the field).
+    #[error("{0}")]
+    BadModeration(&'static str),
+    /// The page is taken down already.
+    #[error("This page is taken down already")]
+    AlreadyTakenDown,
+    /// The page is not taken down: there is nothing to reinstate.
+    #[error("This page is not taken down")]
+    NotTakenDown,
+    /// A moderator took the page down: it takes no replies.
+    #[error("This page was taken down by its moderators")]
+    TakenDown,
     /// The unsubscribe link's key is not the page's current one.
     #[error("This unsubscribe link is not valid for this page")]
     WrongUnsubscribeKey,

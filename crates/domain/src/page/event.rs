@@ -8,6 +8,7 @@ use crate::content::Field;
 use crate::photo::PhotoRef;
 use crate::pin::PinHash;
 use crate::reply::Reply;
+use crate::report::ReportReason;
 use crate::template::TemplateId;
 use crate::token::EditTokenHash;
 
@@ -33,6 +34,12 @@ pub enum PageEvent {
     NotificationsSet(NotificationsSet),
     /// Its author attached, replaced or removed the photo.
     PhotoSet(PhotoSet),
+    /// Someone reported the page to the moderators.
+    PageReported(PageReported),
+    /// A moderator took the page down: it answers `451` until reinstated.
+    PageTakenDown(PageModerated),
+    /// A moderator put a page taken down back up.
+    PageReinstated(PageModerated),
 }
 
 impl PageEvent {
@@ -52,6 +59,12 @@ impl PageEvent {
     pub const NOTIFICATIONS_SET: &'static str = "NotificationsSet";
     /// `event_type` of [`PageEvent::PhotoSet`].
     pub const PHOTO_SET: &'static str = "PhotoSet";
+    /// `event_type` of [`PageEvent::PageReported`].
+    pub const REPORTED: &'static str = "PageReported";
+    /// `event_type` of [`PageEvent::PageTakenDown`].
+    pub const TAKEN_DOWN: &'static str = "PageTakenDown";
+    /// `event_type` of [`PageEvent::PageReinstated`].
+    pub const REINSTATED: &'static str = "PageReinstated";
     /// The version of the first shape of every event type.
     pub const VERSION: &'static str = "1.0";
     /// The version of `PageCreated` and `PageUpdated` with a song, a reveal time and a PIN.
@@ -76,9 +89,13 @@ impl PageEvent {
             Self::PageUpdated(e) => e.changed_fields(),
             Self::NotificationsSet(_) => vec![Field::NotifyEmail],
             Self::PhotoSet(_) => vec![Field::Photo],
-            Self::PageDeleted(_) | Self::PageErased(_) | Self::PageOpened(_) | Self::PageAnswered(_) => {
-                Vec::new()
-            }
+            Self::PageDeleted(_)
+            | Self::PageErased(_)
+            | Self::PageOpened(_)
+            | Self::PageAnswered(_)
+            | Self::PageReported(_)
+            | Self::PageTakenDown(_)
+            | Self::PageReinstated(_) => Vec::new(),
         }
     }
 }
@@ -94,6 +111,9 @@ impl DomainEvent for PageEvent {
             Self::PageAnswered(_) => Self::ANSWERED,
             Self::NotificationsSet(_) => Self::NOTIFICATIONS_SET,
             Self::PhotoSet(_) => Self::PHOTO_SET,
+            Self::PageReported(_) => Self::REPORTED,
+            Self::PageTakenDown(_) => Self::TAKEN_DOWN,
+            Self::PageReinstated(_) => Self::REINSTATED,
         }
         .to_owned()
     }
@@ -252,6 +272,25 @@ pub struct PhotoSet {
     pub photo: Option<PhotoRef>,
 }
 
+/// A report of the page to its moderators.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageReported {
+    /// Why.
+    pub reason: ReportReason,
+    /// What the reporter added, trimmed, if anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A moderator's decision about a page: taken down or reinstated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageModerated {
+    /// The moderator (the name their admin token was issued to).
+    pub by: String,
+    /// Why, as they wrote it.
+    pub reason: String,
+}
+
 /// Who erased a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -393,6 +432,27 @@ mod tests {
         assert_eq!(photo.event_version(), "1.0");
         let removed = PageEvent::PhotoSet(PhotoSet { photo: None });
         assert_eq!(serde_json::to_value(&removed).expect("json"), json!({ "PhotoSet": { "photo": null } }));
+    }
+
+    #[test]
+    fn stored_json_shapes_of_reports_and_moderation_are_stable() {
+        let reported =
+            PageEvent::PageReported(PageReported { reason: ReportReason::PersonalInfo, note: None });
+        assert_eq!(
+            serde_json::to_value(&reported).expect("json"),
+            json!({ "PageReported": { "reason": "personal_info" } })
+        );
+        let down =
+            PageEvent::PageTakenDown(PageModerated { by: "ana".to_owned(), reason: "doxxing".to_owned() });
+        assert_eq!(
+            serde_json::to_value(&down).expect("json"),
+            json!({ "PageTakenDown": { "by": "ana", "reason": "doxxing" } })
+        );
+        let up =
+            PageEvent::PageReinstated(PageModerated { by: "ana".to_owned(), reason: "appeal".to_owned() });
+        assert_eq!((up.event_type(), up.event_version()), ("PageReinstated".to_owned(), "1.0".to_owned()));
+        assert_eq!(down.event_type(), "PageTakenDown");
+        assert_eq!(reported.event_type(), "PageReported");
     }
 
     #[test]

@@ -14,7 +14,8 @@
 //! The versions so far:
 //! - every type began at `1.0`; `PageErased` was added at `1.0` beside `PageDeleted` (which
 //!   stays readable as it was written), and `PageOpened`, `PageAnswered`,
-//!   `NotificationsSet` and `PhotoSet` as new types at `1.0`;
+//!   `NotificationsSet` and `PhotoSet` as new types at `1.0`, and later `PageReported`,
+//!   `PageTakenDown` and `PageReinstated`, also at `1.0`;
 //! - `PageCreated` and `PageUpdated` `1.1` may carry `song_url`, `reveal_at` and `pin_hash`.
 //!   A `1.0` event has none of them, which `1.1` reads as "no song, no wait, no PIN" (and,
 //!   for an update, "unchanged"): its upcaster only renames the version. The golden corpus
@@ -27,7 +28,7 @@ use cqrs_es::persist::{EventUpcaster, SemanticVersion, SemanticVersionEventUpcas
 use super::PageEvent;
 
 /// Each event type and the version this build writes.
-pub const CURRENT: [(&str, &str); 8] = [
+pub const CURRENT: [(&str, &str); 11] = [
     (PageEvent::CREATED, PageEvent::VERSION_1_1),
     (PageEvent::UPDATED, PageEvent::VERSION_1_1),
     (PageEvent::DELETED, PageEvent::VERSION),
@@ -36,6 +37,9 @@ pub const CURRENT: [(&str, &str); 8] = [
     (PageEvent::ANSWERED, PageEvent::VERSION),
     (PageEvent::NOTIFICATIONS_SET, PageEvent::VERSION),
     (PageEvent::PHOTO_SET, PageEvent::VERSION),
+    (PageEvent::REPORTED, PageEvent::VERSION),
+    (PageEvent::TAKEN_DOWN, PageEvent::VERSION),
+    (PageEvent::REINSTATED, PageEvent::VERSION),
 ];
 
 /// The upcasters of page events, oldest first.
