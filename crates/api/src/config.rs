@@ -10,6 +10,8 @@ use secrecy::SecretString;
 use valentine_eventstore::{NatsSettings, Password, StreamConfig};
 use valentine_projections::ReadModelSettings;
 
+use crate::admin_tokens::AdminTokens;
+
 /// Settings of the HTTP API.
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
@@ -65,6 +67,17 @@ pub struct ApiConfig {
     /// `RATE_LIMIT_PAGE_PIN_GUESSES_PER_MONTH`: wrong guesses at one page's PIN per 30 days,
     /// from anyone (a new PIN starts afresh).
     pub page_pin_guesses_per_month: u32,
+    /// `RATE_LIMIT_REPORTS_PER_HOUR`: reports of pages per client per hour; 0 turns the limit
+    /// off.
+    pub reports_per_hour: u32,
+    /// `ADMIN_TOKEN_HASH`: the admins and the SHA-256 of their tokens; empty turns the console
+    /// off.
+    pub admin_tokens: AdminTokens,
+    /// `RATE_LIMIT_ADMIN_PER_MINUTE`: console requests per admin per minute.
+    pub admin_per_minute: u32,
+    /// `RATE_LIMIT_ADMIN_FAILURES_PER_HOUR`: console requests with a missing or wrong token
+    /// per client per hour.
+    pub admin_failures_per_hour: u32,
     /// `MAX_INSIGHT_STREAMS`: live insight streams one API process serves at once.
     pub max_insight_streams: usize,
     /// `MAX_EVENTS_PER_PAGE`: the most events one page's life may hold; updates beyond it are
@@ -127,6 +140,10 @@ impl Default for ApiConfig {
             pin_guesses_per_hour: 30,
             page_pin_guesses_per_hour: 10,
             page_pin_guesses_per_month: 100,
+            reports_per_hour: 10,
+            admin_tokens: AdminTokens::default(),
+            admin_per_minute: 600,
+            admin_failures_per_hour: 20,
             max_insight_streams: 1000,
             max_events_per_page: 1000,
             sync_wait: Duration::from_millis(2000),

@@ -21,8 +21,10 @@
 //!   `extract` (extractors that reject with `ApiError`), `server` (HTTP/1.1 connections
 //!   under a cap, with header-read and idle timeouts).
 //! - leaves: `wire` (the JSON bodies, one module per resource), `error` ([`ApiError`]),
-//!   `metrics`, `secret` ([`ServerSecret`]), `config`.
+//!   `metrics`, `secret` ([`ServerSecret`]), `config`; below them `admin_tokens`
+//!   ([`AdminTokens`]: who may use the console).
 
+mod admin_tokens;
 mod caller;
 mod config;
 mod error;
@@ -43,6 +45,7 @@ mod use_cases;
 mod view_counts;
 mod wire;
 
+pub use admin_tokens::{AdminTokens, IssuedAdminToken};
 pub use config::ApiConfig;
 pub use error::ApiError;
 pub use openapi::ApiDoc;

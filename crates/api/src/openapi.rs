@@ -4,7 +4,7 @@ use serde_json::Value;
 use utoipa::OpenApi;
 
 use crate::error::{ErrorBody, FieldError};
-use crate::routes::{health, insights, jobs, pages, photos, share, slugs, templates};
+use crate::routes::{admin, health, insights, jobs, pages, photos, reports, share, slugs, templates};
 use crate::wire::page::LockedPageResponse;
 
 /// Valentine's HTTP API.
@@ -25,6 +25,7 @@ use crate::wire::page::LockedPageResponse;
         pages::update_page,
         pages::delete_page,
         pages::page_history,
+        pages::restore_page,
         pages::export_page,
         insights::answer_page,
         insights::page_insights,
@@ -35,12 +36,24 @@ use crate::wire::page::LockedPageResponse;
         photos::delete_photo,
         share::qr_code,
         share::og_image,
+        reports::report_page,
+        admin::session,
+        admin::search_pages,
+        admin::page_events,
+        admin::page_as_of,
+        admin::page_reports,
+        admin::take_down,
+        admin::reinstate,
+        admin::reports,
+        admin::message,
+        admin::streams,
         health::health,
         health::ready,
         health::metrics,
         health::openapi_json,
     ),
     components(schemas(ErrorBody, FieldError, LockedPageResponse)),
+    modifiers(&AdminSecurity),
     tags(
         (name = "pages", description = "Create, read, change and delete pages"),
         (name = "answers", description = "The recipient's reply, the author's insights, and unsubscribing from mails"),
@@ -48,9 +61,21 @@ use crate::wire::page::LockedPageResponse;
         (name = "slugs", description = "Slug availability and suggestions"),
         (name = "templates", description = "The eight designs"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
+        (name = "admin", description = "The console of auditors and moderators: `Authorization: Bearer <admin token>`"),
     )
 )]
 pub struct ApiDoc;
+
+/// The console's bearer token, as a security scheme named `admin`.
+struct AdminSecurity;
+
+impl utoipa::Modify for AdminSecurity {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("admin", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
 
 impl ApiDoc {
     /// The document as JSON bytes, built once at start.

@@ -142,6 +142,7 @@ mod tests {
             reveal_at: None,
             has_pin: false,
             locked: None,
+            taken_down: None,
             view_count: 0,
         }
     }

@@ -74,6 +74,12 @@ pub(crate) enum Bucket {
     PagePinGuesses,
     /// Wrong PIN guesses at one page's current PIN, per 30 days.
     PagePinGuessesMonthly,
+    /// Reports of pages, per client.
+    Reports,
+    /// Admin requests, per admin.
+    Admin,
+    /// Admin requests with a missing or wrong token, per client (a right one is refunded).
+    AdminFailures,
 }
 
 impl Bucket {
@@ -91,6 +97,9 @@ impl Bucket {
             Self::PinGuesses => "pin_guesses",
             Self::PagePinGuesses => "page_pin_guesses",
             Self::PagePinGuessesMonthly => "page_pin_guesses_monthly",
+            Self::Reports => "reports",
+            Self::Admin => "admin",
+            Self::AdminFailures => "admin_failures",
         }
     }
 
@@ -152,6 +161,12 @@ pub(crate) struct Budgets {
     pub page_pin_guesses: Limit,
     /// [`Bucket::PagePinGuessesMonthly`].
     pub page_pin_guesses_monthly: Limit,
+    /// [`Bucket::Reports`].
+    pub reports: Limit,
+    /// [`Bucket::Admin`].
+    pub admin: Limit,
+    /// [`Bucket::AdminFailures`].
+    pub admin_failures: Limit,
 }
 
 impl Budgets {
@@ -169,6 +184,9 @@ impl Budgets {
             Bucket::PinGuesses => self.pin_guesses,
             Bucket::PagePinGuesses => self.page_pin_guesses,
             Bucket::PagePinGuessesMonthly => self.page_pin_guesses_monthly,
+            Bucket::Reports => self.reports,
+            Bucket::Admin => self.admin,
+            Bucket::AdminFailures => self.admin_failures,
         }
     }
 }
@@ -460,6 +478,9 @@ mod tests {
             pin_guesses: limit,
             page_pin_guesses: limit,
             page_pin_guesses_monthly: limit,
+            reports: limit,
+            admin: limit,
+            admin_failures: limit,
         }
     }
 

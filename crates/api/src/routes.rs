@@ -8,9 +8,12 @@
 //! - [`jobs`]: job status of a `202`.
 //! - [`slugs`]: availability and suggestions.
 //! - [`templates`]: the eight designs.
+//! - [`reports`]: anyone reports a page to its moderators.
+//! - [`admin`]: the console: the stream browser, time travel, reports and decisions.
 //! - [`health`]: liveness, readiness, metrics, the OpenAPI document.
 //! - [`web`]: the web app and its link previews, and `404` for unknown API paths.
 
+pub(crate) mod admin;
 pub(crate) mod health;
 pub(crate) mod insights;
 pub(crate) mod jobs;
@@ -18,6 +21,7 @@ pub(crate) mod pages;
 pub(crate) mod photos;
 mod positions;
 mod refusals;
+pub(crate) mod reports;
 pub(crate) mod share;
 pub(crate) mod slugs;
 pub(crate) mod templates;
@@ -62,6 +66,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/pages/job/{job_id}", get(jobs::job_status))
         .route("/api/pages/{slug}", get(pages::get_page).patch(pages::update_page).delete(pages::delete_page))
         .route("/api/pages/{slug}/history", get(pages::page_history))
+        .route("/api/pages/{slug}/restore", post(pages::restore_page))
         .route("/api/pages/{slug}/export", get(pages::export_page))
         .route("/api/pages/{slug}/answer", post(insights::answer_page))
         .route("/api/pages/{slug}/insights", get(insights::page_insights))
@@ -72,6 +77,17 @@ pub(crate) fn router(state: AppState) -> Router {
             get(photos::get_photo).put(photos::put_photo).delete(photos::delete_photo),
         )
         .route("/api/pages/{slug}/qr.svg", get(share::qr_code))
+        .route("/api/pages/{slug}/report", post(reports::report_page))
+        .route("/api/admin/session", get(admin::session))
+        .route("/api/admin/pages", get(admin::search_pages))
+        .route("/api/admin/pages/{slug}/events", get(admin::page_events))
+        .route("/api/admin/pages/{slug}/as-of", get(admin::page_as_of))
+        .route("/api/admin/pages/{slug}/reports", get(admin::page_reports))
+        .route("/api/admin/pages/{slug}/take-down", post(admin::take_down))
+        .route("/api/admin/pages/{slug}/reinstate", post(admin::reinstate))
+        .route("/api/admin/reports", get(admin::reports))
+        .route("/api/admin/messages/{sequence}", get(admin::message))
+        .route("/api/admin/streams", get(admin::streams))
         .route("/{slug}/og.png", get(share::og_image))
         .route("/api/openapi.json", get(health::openapi_json))
         .route("/health", get(health::health))
@@ -80,7 +96,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .fallback(web::fallback)
         .method_not_allowed_fallback(method_not_allowed);
 
-    let app = api;
+    let app = api.layer(middleware::from_fn(no_index_for_admin));
 
     app.layer(
         ServiceBuilder::new()
@@ -119,6 +135,18 @@ pub(crate) fn router(state: AppState) -> Router {
             .layer(DefaultBodyLimit::max(config.max_body_bytes)),
     )
     .with_state(state)
+}
+
+/// The console's answers are never indexed, whatever links to them.
+async fn no_index_for_admin(request: Request, next: Next) -> Response {
+    let admin = request.uri().path().starts_with("/api/admin/");
+    let mut response = next.run(request).await;
+    if admin {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("x-robots-tag"), HeaderValue::from_static("noindex"));
+    }
+    response
 }
 
 async fn method_not_allowed() -> ApiError {

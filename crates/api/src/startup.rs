@@ -29,8 +29,8 @@ use crate::server::{self, ConnectionLimits};
 use crate::state::{AppParts, AppState};
 use crate::store_usage::{self, StoreUsage};
 use crate::use_cases::{
-    CommandHandles, JobTracker, PageAccess, PageCommands, PageExports, PageInsights, PagePhotos, PageQueries,
-    PageShare, PageVisits, ReadPositions, ReadinessChecks, SlugChecks,
+    AdminConsole, CommandHandles, JobTracker, PageAccess, PageCommands, PageExports, PageInsights,
+    PagePhotos, PageQueries, PageShare, PageVisits, ReadPositions, ReadinessChecks, SlugChecks,
 };
 use crate::view_counts::{self, ViewCounter};
 
@@ -110,6 +110,7 @@ impl Application {
         let database = &config.read_model.database_path;
         db::prepare(database).await?;
         let pool = db::reader_pool(database, config.read_connections, READ_CONNECTION_LIFETIME).await?;
+        let console_pool = pool.clone();
         let redis = RedisTarget::from_settings(
             config.redis_url.as_deref(),
             config.redis_cluster,
@@ -148,6 +149,7 @@ impl Application {
         // Image work (uploads, previews) takes at most one turn per core at once.
         let media = Arc::new(Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from)));
         let photo_repo = repo.clone();
+        let console_repo = repo.clone();
         let commands = PageCommands::new(CommandHandles {
             cqrs: jetstream_cqrs::<Page>(
                 repo.clone(),
@@ -177,6 +179,14 @@ impl Application {
             Arc::clone(&media),
         );
         let share = PageShare::new(queries.clone(), media);
+        let console = AdminConsole::new(
+            config.admin_tokens.clone(),
+            limiter.clone(),
+            js.clone(),
+            console_repo,
+            console_pool,
+            commands.clone(),
+        );
         let view_counts = ViewCounter::default();
         let visits = PageVisits::new(view_counts.clone(), metrics.clone(), commands.clone(), queries.clone());
         let state = AppState::new(AppParts {
@@ -197,6 +207,7 @@ impl Application {
                 consumer,
                 metrics.clone(),
             ),
+            console,
             queries,
             view_counts,
             metrics,
@@ -291,5 +302,8 @@ fn budgets(config: &ApiConfig) -> Budgets {
         pin_guesses: Limit::per_hour(config.pin_guesses_per_hour),
         page_pin_guesses: Limit::per_hour(config.page_pin_guesses_per_hour),
         page_pin_guesses_monthly: Limit::per_month(config.page_pin_guesses_per_month),
+        reports: Limit::per_hour(config.reports_per_hour),
+        admin: Limit::per_minute(config.admin_per_minute),
+        admin_failures: Limit::per_hour(config.admin_failures_per_hour),
     }
 }

@@ -14,8 +14,8 @@ use crate::caller::CallerKeys;
 use crate::config::ApiConfig;
 use crate::metrics::Metrics;
 use crate::use_cases::{
-    JobTracker, PageAccess, PageCommands, PageExports, PageInsights, PagePhotos, PageQueries, PageShare,
-    PageVisits, ReadinessChecks, SlugChecks,
+    AdminConsole, JobTracker, PageAccess, PageCommands, PageExports, PageInsights, PagePhotos, PageQueries,
+    PageShare, PageVisits, ReadinessChecks, SlugChecks,
 };
 use crate::view_counts::ViewCounter;
 
@@ -47,6 +47,8 @@ pub(crate) struct AppParts {
     pub(crate) slugs: SlugChecks,
     /// Liveness and readiness.
     pub(crate) readiness: ReadinessChecks,
+    /// The console of auditors and moderators.
+    pub(crate) console: AdminConsole,
     /// Views counted since the last tally.
     pub(crate) view_counts: ViewCounter,
     /// Prometheus metrics.
@@ -105,6 +107,7 @@ parts_for_extractors!(
     jobs: JobTracker,
     slugs: SlugChecks,
     readiness: ReadinessChecks,
+    console: AdminConsole,
     view_counts: ViewCounter,
     metrics: Metrics,
     caller_keys: CallerKeys,

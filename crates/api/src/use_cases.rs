@@ -3,6 +3,8 @@
 //! ways it can fail). Handlers in `routes` parse, call one of these, and render.
 //!
 //! # Layout
+//! - [`admin_console`]: [`AdminConsole`]: the console of auditors and moderators: admin
+//!   tokens, the stream browser, time travel, reports and decisions.
 //! - [`page_queries`]: [`PageQueries`]: pages and slugs from the read model, through the cache.
 //! - [`cpu_bound`]: CPU-bound work (PIN hashes, images) on blocking threads, bounded.
 //! - [`page_access`]: [`PageAccess`]: who sees what of a page: PINs, reveal times, authors.
@@ -21,6 +23,7 @@
 //!
 //! [`ApiError`]: crate::error::ApiError
 
+pub(crate) mod admin_console;
 pub(crate) mod cpu_bound;
 pub(crate) mod job_tracker;
 pub(crate) mod page_access;
@@ -35,6 +38,7 @@ pub(crate) mod read_positions;
 pub(crate) mod readiness_checks;
 pub(crate) mod slug_checks;
 
+pub(crate) use admin_console::AdminConsole;
 pub(crate) use job_tracker::{JobState, JobTracker};
 pub(crate) use page_access::PageAccess;
 pub(crate) use page_commands::{CommandHandles, CreateOutcome, PageCommands};

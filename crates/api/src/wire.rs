@@ -5,12 +5,14 @@
 //!
 //! # Layout
 //! - [`page`]: pages, their creation, history and deletion.
+//! - [`admin`]: the console's bodies, and the public report of a page.
 //! - [`insights`]: the recipient's reply, and what the author sees of the page's life.
 //! - [`job`]: the status of a create answered with `202`.
 //! - [`slug`]: slug checks and suggestions.
 //! - [`template`]: the eight designs.
 //! - [`readiness`]: `/health` and `/ready`.
 
+pub(crate) mod admin;
 pub(crate) mod insights;
 pub(crate) mod job;
 pub(crate) mod page;

@@ -21,6 +21,7 @@ const LAYERS: &[&[&str]] = &[
     &["preview", "rate_limit", "view_counts", "caller", "extract", "job_ledger", "server", "store_usage"],
     &["redis_client"],
     &["wire", "error", "metrics", "secret", "config"],
+    &["admin_tokens"],
 ];
 
 /// Modules that must know nothing of HTTP handling.

@@ -145,6 +145,14 @@ enum Command {
         #[command(flatten)]
         settings: Settings,
     },
+    /// Print a new admin token for the console (`/admin`) and the `ADMIN_TOKEN_HASH` entry
+    /// that admits it. The token is shown once; only its hash is configured.
+    AdminToken {
+        /// Who it is for: every console action is recorded under this name (a–z, 0–9, '.',
+        /// '_', '-').
+        #[arg(long, default_value = "admin")]
+        name: String,
+    },
     /// GET an HTTP URL and exit 0 if it answers 2xx, 1 otherwise: a health check for images
     /// without curl, e.g. `valentine probe http://127.0.0.1:9100/ready`.
     Probe {
@@ -170,7 +178,7 @@ impl Command {
             | Self::Restore { settings, .. }
             | Self::Bootstrap { settings, .. }
             | Self::Erase { settings, .. } => Some(settings),
-            Self::Probe { .. } => None,
+            Self::Probe { .. } | Self::AdminToken { .. } => None,
         }
     }
 }
@@ -218,6 +226,22 @@ pub fn main() -> ExitCode {
     if let Command::Probe { url, timeout } = &cli.command {
         // Needs no settings: it runs where they may be incomplete.
         return probe(url, Duration::from_secs(*timeout));
+    }
+    if let Command::AdminToken { name } = &cli.command {
+        let issued = match valentine_api::AdminTokens::issue(name) {
+            Ok(issued) => issued,
+            Err(e) => {
+                eprintln!("valentine admin-token: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        println!("token: {}", issued.token.expose());
+        println!("ADMIN_TOKEN_HASH={}", issued.entry);
+        eprintln!(
+            "Keep the token secret; it is not stored anywhere. Add the entry to ADMIN_TOKEN_HASH \
+             (comma separated, one per admin) and restart the API."
+        );
+        return ExitCode::SUCCESS;
     }
     if let Some(Err(why)) = cli.command.settings().map(Settings::check) {
         // Exits 2, as for any unusable setting.
@@ -425,7 +449,9 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Probe { .. } => unreachable!("answered before the settings are read"),
+        Command::Probe { .. } | Command::AdminToken { .. } => {
+            unreachable!("answered before the settings are read")
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 use clap::Args;
 use ipnet::IpNet;
 use secrecy::SecretString;
-use valentine_api::ApiConfig;
+use valentine_api::{AdminTokens, ApiConfig};
 use valentine_eventstore::{NatsSettings, NatsTls, Password, StreamConfig};
 use valentine_notifier::NotifierConfig;
 use valentine_projections::{ReadModelId, ReadModelSettings};
@@ -154,6 +154,20 @@ pub struct Settings {
     /// turns the limit off.
     #[arg(long, env = "RATE_LIMIT_PAGE_PIN_GUESSES_PER_MONTH", default_value = "100", value_parser = parsed::<u32>)]
     pub rate_limit_page_pin_guesses_per_month: u32,
+    /// Reports of pages per client per hour; 0 turns the limit off.
+    #[arg(long, env = "RATE_LIMIT_REPORTS_PER_HOUR", default_value = "10", value_parser = parsed::<u32>)]
+    pub rate_limit_reports_per_hour: u32,
+    /// The admins of the console and the SHA-256 of their tokens: `name:hash` pairs, comma
+    /// separated (`valentine admin-token --name <name>` makes one); empty turns the console off.
+    #[arg(long, env = "ADMIN_TOKEN_HASH", default_value = "", hide_default_value = true, hide_env_values = true, value_parser = admin_tokens)]
+    pub admin_token_hash: AdminTokens,
+    /// Console requests per admin per minute; 0 turns the limit off.
+    #[arg(long, env = "RATE_LIMIT_ADMIN_PER_MINUTE", default_value = "600", value_parser = parsed::<u32>)]
+    pub rate_limit_admin_per_minute: u32,
+    /// Console requests with a missing or wrong admin token per client per hour; 0 turns the
+    /// limit off.
+    #[arg(long, env = "RATE_LIMIT_ADMIN_FAILURES_PER_HOUR", default_value = "20", value_parser = parsed::<u32>)]
+    pub rate_limit_admin_failures_per_hour: u32,
     /// Live insight streams (the author's editor) one API process serves at once.
     #[arg(long, env = "MAX_INSIGHT_STREAMS", default_value = "1000", value_parser = parsed::<usize>)]
     pub max_insight_streams: usize,
@@ -250,6 +264,10 @@ fn yes_or_no(value: &str) -> Result<bool, String> {
         "true" | "yes" | "1" => Ok(true),
         _ => Err("use true or false".to_owned()),
     }
+}
+
+fn admin_tokens(value: &str) -> Result<AdminTokens, String> {
+    AdminTokens::parse(value)
 }
 
 fn password(value: &str) -> Result<Optional<Password>, String> {
@@ -488,6 +506,10 @@ impl Settings {
             pin_guesses_per_hour: self.rate_limit_pin_guesses_per_hour,
             page_pin_guesses_per_hour: self.rate_limit_page_pin_guesses_per_hour,
             page_pin_guesses_per_month: self.rate_limit_page_pin_guesses_per_month,
+            reports_per_hour: self.rate_limit_reports_per_hour,
+            admin_tokens: self.admin_token_hash.clone(),
+            admin_per_minute: self.rate_limit_admin_per_minute,
+            admin_failures_per_hour: self.rate_limit_admin_failures_per_hour,
             max_insight_streams: self.max_insight_streams.max(1),
             max_events_per_page: self.max_events_per_page,
             sync_wait: Duration::from_millis(self.sync_wait_ms),

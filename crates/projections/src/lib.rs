@@ -14,6 +14,7 @@
 //!   and the page after it: for auditors, time travel and the author's history.
 //! - [`tallies`]: view tallies into `pages.view_count`.
 //! - [`hash`]: the content hash of the read model.
+//! - [`moderation`]: the console's queries: pages by slug prefix, reported pages, reports.
 //! - [`cache_keys`]: Redis keys of cached answers and their invalidation.
 //! - [`position`]: announcing and awaiting projected stream sequences; where projectors stand.
 //! - [`read_model`]: [`ReadModelSettings`] and [`ReadModelId`]: which read model, and what its id names on the shared servers.
@@ -25,6 +26,7 @@ pub mod cache_keys;
 pub mod db;
 pub mod error;
 pub mod hash;
+pub mod moderation;
 pub mod page_store;
 pub mod page_timeline;
 pub mod pages;

@@ -20,7 +20,7 @@ use crate::routes::refusals::{AuthorRefusals, BadPosition, BodyRefusals, RateLim
 use crate::use_cases::{CreateOutcome, PageAccess, PageCommands, PageExports, PageQueries, PageVisits};
 use crate::wire::page::{
     CreatePageRequest, CreatedResponse, DeletedResponse, ExportResponse, ExportedEventResponse, HistoryEvent,
-    HistoryResponse, LockedPageResponse, PageResponse, QueuedResponse, UpdatePageRequest,
+    HistoryResponse, LockedPageResponse, PageResponse, QueuedResponse, RestoreRequest, UpdatePageRequest,
 };
 
 /// Header making a create safe to retry.
@@ -183,13 +183,55 @@ pub(crate) async fn delete_page(
     responses((status = 200, description = "The page's events", body = HistoryResponse), AuthorRefusals, BadPosition, RateLimited, Unavailable))]
 pub(crate) async fn page_history(
     State(queries): State<PageQueries>,
+    State(exports): State<PageExports>,
     caller: Caller,
     author: PageAuthor,
     MinPosition { position }: MinPosition,
 ) -> Result<Response, ApiError> {
     let (row, events) = queries.history(&author.key, &author.token, &caller.key, position).await?;
-    let events = events.into_iter().map(HistoryEvent::from).collect();
+    let mut changes = exports.changes(&author.key, row.page_id).await?;
+    let events = events
+        .into_iter()
+        .map(|event| {
+            let at = (
+                u64::try_from(event.stream_sequence).unwrap_or_default(),
+                usize::try_from(event.sequence).unwrap_or_default(),
+            );
+            let changed = changes.remove(&at).unwrap_or_default();
+            HistoryEvent::of(event, changed)
+        })
+        .collect();
     json(StatusCode::OK, &HistoryResponse { slug: row.slug, page_id: row.page_id, events })
+}
+
+/// Bring back the page's words and design as they were after one event of its history: a
+/// new change, so the history stays whole. Title, message, names, design and song come back;
+/// the reveal time, PIN, photo and mail address stay as they are now.
+#[utoipa::path(post, path = "/api/pages/{slug}/restore", tag = "pages", params(PageSlug, EditTokenHeader),
+    request_body = RestoreRequest,
+    responses((status = 200, description = "The page as restored", body = PageResponse, headers(("Valentine-Position" = u64, description = "The stream position of the event recorded: send it as Valentine-Min-Position on later reads"))), AuthorRefusals,
+        (status = 409, description = "The page has reached its limit of changes", body = ErrorBody),
+        BodyRefusals, RateLimited, Unavailable))]
+pub(crate) async fn restore_page(
+    State(commands): State<PageCommands>,
+    State(exports): State<PageExports>,
+    caller: Caller,
+    author: Result<PageAuthor, ApiError>,
+    Json(body): Json<RestoreRequest>,
+) -> Result<Response, ApiError> {
+    let PageAuthor { key, token } = author?;
+    let then = exports.version(&key, &token, body.stream_sequence, &caller.key).await?;
+    let changes = UpdatePage {
+        title: Some(then.title),
+        message: Some(then.message),
+        sender_name: Some(then.sender_name.unwrap_or_default()),
+        recipient_name: Some(then.recipient_name.unwrap_or_default()),
+        template_id: Some(then.template_id.as_str().to_owned()),
+        song_url: Some(then.song_url.unwrap_or_default()),
+        ..UpdatePage::with_token(token)
+    };
+    let (restored, position) = commands.update(&key, changes, None, None, &caller.key).await?;
+    Ok(with_position(json(StatusCode::OK, &PageResponse::from(&restored))?, position))
 }
 
 /// The page and every event of it, read from the event stream, for its author to keep: a

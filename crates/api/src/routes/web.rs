@@ -60,11 +60,30 @@ pub(super) async fn fallback(State(state): State<AppState>, mut request: Request
 /// for any other path.
 async fn app_page(state: &AppState, dist: &Path, path: &str, parts: &mut Parts) -> Option<Response> {
     let mut segments = path.trim_start_matches('/').split('/');
-    let slug = Slug::parse(segments.next()?).ok()?;
+    let first = segments.next()?;
+    if first == "admin" {
+        // The console: never indexed, never previewed.
+        let index = tokio::fs::read_to_string(dist.join("index.html")).await.ok()?;
+        let response = (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))],
+            preview::no_index(&index),
+        );
+        return Some(web_headers(response.into_response(), "no-cache"));
+    }
+    let slug = Slug::parse(first).ok()?;
     let rest = (segments.next(), segments.next());
     let index = tokio::fs::read_to_string(dist.join("index.html")).await.ok()?;
     let (status, html) = match rest {
         (None, None) => match read_page(state, parts, &slug).await {
+            // Taken down: nothing of it in the preview, and the app explains (its API read
+            // answers 451 too, except to the author).
+            Ok(Some(answer)) if answer.taken_down => {
+                let url = state.config.page_url(slug.as_str());
+                let image = format!("{url}/og.png");
+                let html = preview::render(&index, &Preview::generic(url, image));
+                (StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS, preview::no_index(&html))
+            }
             Ok(Some(answer)) => {
                 let page: PageResponse = serde_json::from_slice(&answer.json).ok()?;
                 let url = state.config.page_url(&page.slug);

@@ -90,13 +90,16 @@ impl PageAccess {
         caller_key: &str,
     ) -> Result<Admission, ApiError> {
         let waiting = answer.reveal_at.is_some_and(|at| at > OffsetDateTime::now_utc().unix_timestamp());
-        if !answer.pin && !waiting {
+        if !answer.pin && !waiting && !answer.taken_down {
             return Ok(Admission { by_author: false, scheduled: false });
         }
         let row =
             self.inner.queries.live_page(slug_key).await?.ok_or(ApiError::NotFound("Page not found"))?;
         if author.is_some_and(|token| is_author(&row, token)) {
             return Ok(Admission { by_author: true, scheduled: false });
+        }
+        if row.taken_down_at.is_some() {
+            return Err(ApiError::TakenDown);
         }
         if let Some(hash) = &row.pin_hash {
             self.check_pin(&row, hash, pin, caller_key).await?;

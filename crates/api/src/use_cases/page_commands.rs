@@ -15,9 +15,9 @@ use time::OffsetDateTime;
 use tracing::{Instrument, info_span};
 use ulid::Ulid;
 use valentine_domain::{
-    AnswerPage, CreatePage, DeletePage, EditToken, EditTokenHash, NotifyChange, OpenPage, Page, PageCommand,
-    PageCreated, PageError, PageEvent, PageExtras, PhotoRef, PinInput, Reply, RevealInput, SetPhoto, Slug,
-    Unsubscribe, UpdatePage, pin,
+    AnswerPage, CreatePage, DeletePage, EditToken, EditTokenHash, ModeratePage, NotifyChange, OpenPage, Page,
+    PageCommand, PageCreated, PageError, PageEvent, PageExtras, PhotoRef, PinInput, Reply, ReportPage,
+    ReportReason, RevealInput, SetPhoto, Slug, Unsubscribe, UpdatePage, pin,
 };
 use valentine_eventstore::envelope::{format_timestamp, meta};
 use valentine_eventstore::{
@@ -422,6 +422,51 @@ impl PageCommands {
         self.inner.limiter.check(Bucket::Answers, caller_key).await?;
         let command = PageCommand::Unsubscribe(Unsubscribe { key });
         Ok(self.execute(slug_key, command, Ulid::new()).await?.map(|r| r.stream_sequence))
+    }
+
+    /// Records a report of the page at `slug_key` by the caller `caller_key` (within its
+    /// budget of reports); past the reports one page records, it is taken and adds nothing.
+    ///
+    /// # Errors
+    /// `404` without a live page, `422` for a long note, `429` over the budget, `503` when the
+    /// event store is away or nearly full.
+    pub(crate) async fn report(
+        &self,
+        slug_key: &str,
+        reason: ReportReason,
+        note: Option<String>,
+        caller_key: &str,
+    ) -> Result<(), ApiError> {
+        let h = &self.inner;
+        h.limiter.check(Bucket::Reports, caller_key).await?;
+        h.store.room_for_content().await?;
+        let command = PageCommand::Report(ReportPage { reason, note });
+        self.execute(slug_key, command, Ulid::new()).await?;
+        Ok(())
+    }
+
+    /// Takes the page at `slug_key` down (`down`) or puts it back up, on the decision of the
+    /// moderator `by` for `reason`; answers once reads agree (within the sync wait), with the
+    /// stream position of the decision.
+    ///
+    /// # Errors
+    /// `404` without a live page, `409` when it already is as asked, `422` for a blank or long
+    /// reason, `503` when the event store is away.
+    pub(crate) async fn moderate(
+        &self,
+        slug_key: &str,
+        by: &str,
+        reason: &str,
+        down: bool,
+    ) -> Result<u64, ApiError> {
+        let decision = ModeratePage { by: by.to_owned(), reason: reason.to_owned() };
+        let command = if down { PageCommand::TakeDown(decision) } else { PageCommand::Reinstate(decision) };
+        let receipt = self
+            .execute(slug_key, command, Ulid::new())
+            .await?
+            .ok_or_else(|| ApiError::internal("a moderation decision recorded no event"))?;
+        self.await_projection(slug_key, receipt.stream_sequence).await?;
+        Ok(receipt.stream_sequence)
     }
 
     /// Carries out the erasure recorded at `stream_sequence` on `slug_key`: removes the

@@ -1,11 +1,15 @@
 //! A page's complete history for its author, read from the event stream and opened with
 //! the page's data key: what the person who wrote it may take away (GDPR art. 15 and 20).
 
+use std::collections::HashMap;
+
 use time::OffsetDateTime;
+use valentine_domain::page::timeline::{FieldChange, PageVersion};
 use valentine_domain::{EditToken, EditTokenHash, PageEvent};
 use valentine_eventstore::JetStreamEventRepository;
 use valentine_eventstore::envelope::format_timestamp;
 use valentine_eventstore::sealing::Body;
+use valentine_projections::page_timeline::{self, TimelineEntry};
 use valentine_projections::{PageRow, page_store, pages};
 
 use crate::error::ApiError;
@@ -85,6 +89,10 @@ impl PageExports {
         for stored in commits {
             for event in stored.commit.events {
                 let Body::Open(payload) = event.payload else { continue };
+                // Reports belong to the moderators: a reporter's note never reaches the author.
+                if matches!(payload, PageEvent::PageReported(_)) {
+                    continue;
+                }
                 events.push(ExportedEvent {
                     sequence: event.sequence,
                     stream_sequence: stored.stream_sequence,
@@ -97,6 +105,66 @@ impl PageExports {
             }
         }
         Ok(PageExport { page, exported_at: format_timestamp(OffsetDateTime::now_utc()), events })
+    }
+}
+
+impl PageExports {
+    /// The events of the current life of the page `page_id` at `slug_key`, from the stream,
+    /// each with what it changed and the page after it.
+    ///
+    /// # Errors
+    /// `503` when the stream cannot be read.
+    async fn life(&self, slug_key: &str, page_id: i64) -> Result<Vec<TimelineEntry>, ApiError> {
+        let page_id = u64::try_from(page_id).unwrap_or_default();
+        let mut history = page_timeline::timeline(&self.repo, slug_key).await?;
+        history.retain(|e| e.page_id == page_id && e.event_type != PageEvent::REPORTED);
+        Ok(history)
+    }
+
+    /// What each event of the page `page_id` at `slug_key` changed, by its stream and page
+    /// sequences: for the history its author reads (the caller has checked the token).
+    ///
+    /// # Errors
+    /// `503` when the stream cannot be read.
+    pub(crate) async fn changes(
+        &self,
+        slug_key: &str,
+        page_id: i64,
+    ) -> Result<HashMap<(u64, usize), Vec<FieldChange>>, ApiError> {
+        Ok(self
+            .life(slug_key, page_id)
+            .await?
+            .into_iter()
+            .map(|e| ((e.stream_sequence, e.sequence), e.changes))
+            .collect())
+    }
+
+    /// The live page at `slug_key` as it was right after its event at `stream_sequence`, for
+    /// the holder of its edit token, asked by `caller_key` (counted against its read budget).
+    ///
+    /// # Errors
+    /// `429` over the budget, `404` without a live page or without such an event in its
+    /// current life, `403` for another token, `503` when the stream or read model is away.
+    pub(crate) async fn version(
+        &self,
+        slug_key: &str,
+        token: &EditToken,
+        stream_sequence: u64,
+        caller_key: &str,
+    ) -> Result<PageVersion, ApiError> {
+        self.limiter.check(Bucket::Reads, caller_key).await?;
+        let row = self.queries.live_page(slug_key).await?.ok_or(ApiError::NotFound("Page not found"))?;
+        let hash = EditTokenHash::from_hex(&row.edit_token_hash).map_err(ApiError::internal)?;
+        if !hash.matches(token) {
+            return Err(ApiError::WrongToken);
+        }
+        self.life(slug_key, row.page_id)
+            .await?
+            .into_iter()
+            .rev()
+            .filter(|e| e.stream_sequence == stream_sequence)
+            .find_map(|e| e.version)
+            .ok_or(ApiError::NotFound("This page has no version at that position"))
     }
 }
 

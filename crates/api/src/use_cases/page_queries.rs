@@ -45,6 +45,8 @@ pub(crate) struct PageAnswer {
     pub reveal_at: Option<i64>,
     /// Whether a PIN keeps it private.
     pub pin: bool,
+    /// Whether its moderators took it down.
+    pub taken_down: bool,
     /// The page as JSON (everything its author sees).
     pub json: Bytes,
 }
@@ -121,6 +123,7 @@ impl PageQueries {
             opened: row.first_opened_at.is_some(),
             reveal_at: row.reveal_at.as_deref().and_then(valentine_domain::reveal::unix_seconds),
             pin: row.pin_hash.is_some(),
+            taken_down: row.taken_down_at.is_some(),
             json: Bytes::from(serde_json::to_vec(&PageResponse::from(&row)).map_err(ApiError::internal)?),
         };
         if let Some(version) = version {
@@ -280,11 +283,12 @@ impl PageQueries {
 fn encode_page(answer: &PageAnswer) -> Vec<u8> {
     let reveal_at = answer.reveal_at.map_or_else(|| "-".to_owned(), |at| at.to_string());
     let head = format!(
-        "{} {} {} {reveal_at} {}\n",
+        "{} {} {} {reveal_at} {} {}\n",
         answer.page_id,
         answer.as_of,
         u8::from(answer.opened),
-        u8::from(answer.pin)
+        u8::from(answer.pin),
+        u8::from(answer.taken_down)
     );
     let mut out = Vec::with_capacity(head.len() + answer.json.len());
     out.extend_from_slice(head.as_bytes());
@@ -307,11 +311,12 @@ fn decode_page(value: Vec<u8>) -> Option<PageAnswer> {
         at => Some(at.parse().ok()?),
     };
     let pin = flag(head.next()?)?;
+    let taken_down = flag(head.next()?)?;
     if head.next().is_some() {
         return None;
     }
     let json = Bytes::from(value).slice(newline + 1..);
-    Some(PageAnswer { page_id, as_of, opened, reveal_at, pin, json })
+    Some(PageAnswer { page_id, as_of, opened, reveal_at, pin, taken_down, json })
 }
 
 /// Cached form of a slug's availability: `<1 if taken, else 0> <as of>`.
@@ -337,15 +342,16 @@ mod tests {
             opened: true,
             reveal_at: Some(1_800_000_000),
             pin: true,
+            taken_down: true,
             json: Bytes::from_static(b"{\"id\":42,\"x\":\"a\\nb\"}"),
         };
         let decoded = decode_page(encode_page(&answer)).expect("decodes");
         assert_eq!((decoded.page_id, decoded.as_of, decoded.opened), (42, 77, true));
-        assert_eq!((decoded.reveal_at, decoded.pin), (Some(1_800_000_000), true));
+        assert_eq!((decoded.reveal_at, decoded.pin, decoded.taken_down), (Some(1_800_000_000), true, true));
         assert_eq!(decoded.json, answer.json);
-        let plain = PageAnswer { reveal_at: None, pin: false, ..answer };
+        let plain = PageAnswer { reveal_at: None, pin: false, taken_down: false, ..answer };
         let decoded = decode_page(encode_page(&plain)).expect("decodes");
-        assert_eq!((decoded.reveal_at, decoded.pin), (None, false));
+        assert_eq!((decoded.reveal_at, decoded.pin, decoded.taken_down), (None, false, false));
         assert_eq!(decode_taken(b"1 9"), Some((true, 9)));
         assert_eq!(decode_taken(b"0 0"), Some((false, 0)));
     }
@@ -357,8 +363,9 @@ mod tests {
         assert!(decode_page(b"42\n{}".to_vec()).is_none(), "an entry from before positions");
         assert!(decode_page(b"42 7\n{}".to_vec()).is_none(), "an entry from before opens");
         assert!(decode_page(b"42 7 1\n{}".to_vec()).is_none(), "an entry from before PINs");
-        assert!(decode_page(b"42 7 2 - 0\n{}".to_vec()).is_none());
-        assert!(decode_page(b"42 7 1 soon 0\n{}".to_vec()).is_none());
+        assert!(decode_page(b"42 7 1 - 0\n{}".to_vec()).is_none(), "an entry from before takedowns");
+        assert!(decode_page(b"42 7 2 - 0 0\n{}".to_vec()).is_none());
+        assert!(decode_page(b"42 7 1 soon 0 0\n{}".to_vec()).is_none());
         for damaged in [&b"1"[..], b"2 5", b"1 x", b""] {
             assert!(decode_taken(damaged).is_none());
         }

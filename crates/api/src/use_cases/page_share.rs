@@ -60,6 +60,9 @@ impl PageShare {
             .read(slug_key, caller_key, None)
             .await?
             .ok_or(ApiError::NotFound("Page not found"))?;
+        if answer.taken_down {
+            return Err(ApiError::TakenDown);
+        }
         let page: PageResponse = serde_json::from_slice(&answer.json).map_err(ApiError::internal)?;
         let waiting = answer.reveal_at.is_some_and(|at| at > OffsetDateTime::now_utc().unix_timestamp());
         let title = (!answer.pin && !waiting).then_some(page.title);

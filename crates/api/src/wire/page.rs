@@ -4,6 +4,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
+use valentine_domain::page::timeline::FieldChange;
 use valentine_domain::{TEMPLATES, pin, reveal, song};
 use valentine_projections::{HistoryRow, PageRow};
 
@@ -39,8 +40,22 @@ pub(crate) struct PageResponse {
     /// `null` here: a page read before its reveal time answers a [`LockedPageResponse`].
     #[schema(value_type = Option<String>, nullable = true)]
     pub locked: Option<String>,
-    /// Views counted so far; trails the views received by about a second.
+    /// Present when its moderators took it down: only its author still reads it (everyone
+    /// else gets `451`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taken_down: Option<TakenDownResponse>,
+    /// Views counted so far; trails the views received by about a second. Always the last
+    /// field: a counted read raises it in the cached JSON's tail.
     pub view_count: i64,
+}
+
+/// A moderators' decision to take a page down.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub(crate) struct TakenDownResponse {
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// Why, as the moderator wrote it.
+    pub reason: String,
 }
 
 /// A page's photo.
@@ -150,6 +165,10 @@ impl From<&PageRow> for PageResponse {
             reveal_at: row.reveal_at.clone(),
             has_pin: row.pin_hash.is_some(),
             locked: None,
+            taken_down: row.taken_down_at.clone().map(|at| TakenDownResponse {
+                at,
+                reason: row.taken_down_reason.clone().unwrap_or_default(),
+            }),
             view_count: row.view_count,
         }
     }
@@ -381,18 +400,51 @@ pub(crate) struct HistoryEvent {
     pub occurred_at: String,
     /// The fields it set.
     pub changed_fields: Vec<String>,
+    /// What it changed, field by field: the value before and after (`null`: none). A PIN
+    /// shows as `"set"`, a photo as its type, size and the start of its hash.
+    #[serde(default)]
+    pub changes: Vec<FieldChangeResponse>,
 }
 
-impl From<HistoryRow> for HistoryEvent {
-    fn from(row: HistoryRow) -> Self {
+/// One field an event changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub(crate) struct FieldChangeResponse {
+    /// The field, as the API names it (`title`, `message`, …, `pin`, `photo`, `taken_down`).
+    pub field: String,
+    /// Its value before.
+    pub before: Option<String>,
+    /// Its value after.
+    pub after: Option<String>,
+}
+
+impl From<FieldChange> for FieldChangeResponse {
+    fn from(change: FieldChange) -> Self {
+        Self { field: change.field.to_owned(), before: change.before, after: change.after }
+    }
+}
+
+impl HistoryEvent {
+    /// The event of `row`, with what it changed.
+    pub(crate) fn of(row: HistoryRow, changes: Vec<FieldChange>) -> Self {
         Self {
             sequence: row.sequence,
             stream_sequence: row.stream_sequence,
             event_type: row.event_type,
             occurred_at: row.occurred_at,
             changed_fields: serde_json::from_str(&row.changed_fields).unwrap_or_default(),
+            changes: changes.into_iter().map(FieldChangeResponse::from).collect(),
         }
     }
+}
+
+/// `POST /api/pages/{slug}/restore` body: which version to bring back.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RestoreRequest {
+    /// The stream sequence of the event after which the page was as wanted (an entry of its
+    /// history).
+    #[schema(minimum = 1)]
+    pub stream_sequence: u64,
 }
 
 /// `GET /api/pages/{slug}/history` answer.
@@ -462,6 +514,7 @@ mod tests {
             reveal_at: None,
             has_pin: false,
             locked: None,
+            taken_down: None,
             view_count,
         }
     }

@@ -243,6 +243,7 @@ async fn the_openapi_document_lists_every_route() {
         ("/api/pages/job/{job_id}", &["get"]),
         ("/api/pages/{slug}", &["get", "patch", "delete"]),
         ("/api/pages/{slug}/history", &["get"]),
+        ("/api/pages/{slug}/restore", &["post"]),
         ("/api/pages/{slug}/export", &["get"]),
         ("/api/pages/{slug}/answer", &["post"]),
         ("/api/pages/{slug}/insights", &["get"]),
@@ -251,6 +252,17 @@ async fn the_openapi_document_lists_every_route() {
         ("/api/pages/{slug}/photo", &["get", "put", "delete"]),
         ("/api/pages/{slug}/qr.svg", &["get"]),
         ("/{slug}/og.png", &["get"]),
+        ("/api/pages/{slug}/report", &["post"]),
+        ("/api/admin/session", &["get"]),
+        ("/api/admin/pages", &["get"]),
+        ("/api/admin/pages/{slug}/events", &["get"]),
+        ("/api/admin/pages/{slug}/as-of", &["get"]),
+        ("/api/admin/pages/{slug}/reports", &["get"]),
+        ("/api/admin/pages/{slug}/take-down", &["post"]),
+        ("/api/admin/pages/{slug}/reinstate", &["post"]),
+        ("/api/admin/reports", &["get"]),
+        ("/api/admin/messages/{sequence}", &["get"]),
+        ("/api/admin/streams", &["get"]),
         ("/api/openapi.json", &["get"]),
         ("/health", &["get"]),
         ("/ready", &["get"]),
@@ -260,7 +272,7 @@ async fn the_openapi_document_lists_every_route() {
             assert!(paths[path][*method].is_object(), "{method} {path} missing");
         }
     }
-    assert_eq!(paths.len(), 20, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 32, "{:?}", paths.keys().collect::<Vec<_>>());
     for method in ["get", "patch", "delete"] {
         let params: Vec<(&str, &str)> = paths["/api/pages/{slug}"][method]["parameters"]
             .as_array()

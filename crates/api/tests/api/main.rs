@@ -4,6 +4,7 @@
 mod answers;
 mod app;
 mod connections;
+mod console;
 mod docs;
 mod http;
 mod limits;

@@ -266,7 +266,7 @@ async fn a_cached_answer_older_than_the_position_a_read_names_is_not_served() {
     let (_, fresh) = answer(app.get(&page).await).await;
     let mut redis = app.redis().client().get_multiplexed_async_connection().await.expect("redis");
     let keys = app.config.read_model.cache_keys();
-    let stale = format!("{} 0 1 - 0\n{}", fresh["id"], json!({ "id": fresh["id"], "title": "Stale" }));
+    let stale = format!("{} 0 1 - 0 0\n{}", fresh["id"], json!({ "id": fresh["id"], "title": "Stale" }));
     redis::cmd("SET").arg(keys.page(&slug)).arg(&stale).query_async::<()>(&mut redis).await.expect("set");
     redis::cmd("SET")
         .arg(keys.slug_check(&slug))

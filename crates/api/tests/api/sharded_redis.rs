@@ -156,7 +156,7 @@ async fn the_page_cache_fills_invalidates_and_reads_its_writes_on_every_master()
 
         // Reads are served from the cluster: an answer older than the position a read names
         // is passed over, and refreshed.
-        let stale = format!("{} 0 1 - 0\n{}", fresh["id"], json!({ "id": fresh["id"], "title": "Stale" }));
+        let stale = format!("{} 0 1 - 0 0\n{}", fresh["id"], json!({ "id": fresh["id"], "title": "Stale" }));
         let mut master =
             cluster.node_client(node).get_multiplexed_async_connection().await.expect("a master");
         redis::cmd("SET").arg(keys.page(slug)).arg(&stale).query_async::<()>(&mut master).await.expect("set");

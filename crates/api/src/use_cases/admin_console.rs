@@ -1,0 +1,276 @@
+//! The console of auditors and moderators: who may use it, and what it shows and does.
+//!
+//! Every request names its admin by a bearer token (see [`AdminTokens`]); a missing or wrong
+//! one is counted against the client's budget of failures before the token is even looked
+//! at. Every console action is logged as a structured line (target `valentine::admin`) with
+//! the admin's name; decisions about pages are events too, with their reason.
+
+use async_nats::jetstream;
+use futures::TryStreamExt;
+use sqlx::SqlitePool;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use valentine_domain::page::timeline::PageVersion;
+use valentine_eventstore::data_keys::{self, KeyLookup};
+use valentine_eventstore::envelope::{Commit, header};
+use valentine_eventstore::{JetStreamEventRepository, sealing};
+use valentine_projections::moderation::{self, PageSummary, ReportedPage};
+use valentine_projections::page_timeline::{self, AsOf, TimelineEntry};
+use valentine_projections::{ReportRow, pages};
+
+use crate::admin_tokens::AdminTokens;
+use crate::error::ApiError;
+use crate::rate_limit::{Bucket, RateLimiter};
+use crate::use_cases::page_commands::PageCommands;
+use crate::wire::admin::{ConsumerStatus, StoredMessageResponse as StoredMessage, StreamStatus};
+
+/// An admin, by the name their token was issued to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Admin {
+    /// Who.
+    pub(crate) name: String,
+}
+
+/// A slug as of some point of its history.
+#[derive(Debug, Clone)]
+pub(crate) struct PageAsOf {
+    /// The events up to that point.
+    pub(crate) events: Vec<TimelineEntry>,
+    /// The page then, if one was live (and not erased since).
+    pub(crate) page: Option<PageVersion>,
+}
+
+/// A reported page and its reports.
+#[derive(Debug, Clone)]
+pub(crate) struct PageReports {
+    /// The page, if it is still there.
+    pub(crate) page: Option<PageSummary>,
+    /// Its reports, newest first.
+    pub(crate) reports: Vec<ReportRow>,
+}
+
+/// The console; cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct AdminConsole {
+    tokens: AdminTokens,
+    limiter: RateLimiter,
+    js: jetstream::Context,
+    repo: JetStreamEventRepository,
+    db: SqlitePool,
+    commands: PageCommands,
+}
+
+impl AdminConsole {
+    /// The console for the admins of `tokens`, within the budgets of `limiter`, over the
+    /// streams of `js` (pages in `repo`) and the read model `db`; decisions through
+    /// `commands`.
+    pub(crate) fn new(
+        tokens: AdminTokens,
+        limiter: RateLimiter,
+        js: jetstream::Context,
+        repo: JetStreamEventRepository,
+        db: SqlitePool,
+        commands: PageCommands,
+    ) -> Self {
+        Self { tokens, limiter, js, repo, db, commands }
+    }
+
+    /// The admin whose token `bearer` is, asking from `caller_key`; within their budget.
+    ///
+    /// # Errors
+    /// `403` when no admin is configured or the token is wrong, `401` without a token, `429`
+    /// over the budget of failures (checked first) or of requests.
+    pub(crate) async fn authorize(&self, bearer: Option<&str>, caller_key: &str) -> Result<Admin, ApiError> {
+        if self.tokens.is_empty() {
+            return Err(ApiError::AdminDisabled);
+        }
+        let attempt = self.limiter.check(Bucket::AdminFailures, caller_key).await?;
+        let Some(bearer) = bearer else { return Err(ApiError::AdminTokenRequired) };
+        let Some(name) = self.tokens.admin(bearer) else {
+            tracing::warn!(target: "valentine::admin", "a console request with a wrong admin token");
+            return Err(ApiError::WrongAdminToken);
+        };
+        self.limiter.refund(attempt).await;
+        self.limiter.check(Bucket::Admin, name).await?;
+        Ok(Admin { name: name.to_owned() })
+    }
+
+    /// Pages whose slug starts with `query` (any casing).
+    ///
+    /// # Errors
+    /// `503` when SQLite fails.
+    pub(crate) async fn search(&self, admin: &Admin, query: &str) -> Result<Vec<PageSummary>, ApiError> {
+        let prefix = query.trim().to_ascii_lowercase();
+        audit(admin, "search", &prefix, None);
+        Ok(moderation::search(&self.db, &prefix).await?)
+    }
+
+    /// Every event of `slug_key`, every life, from the stream.
+    ///
+    /// # Errors
+    /// `503` when the stream cannot be read.
+    pub(crate) async fn events(&self, admin: &Admin, slug_key: &str) -> Result<Vec<TimelineEntry>, ApiError> {
+        audit(admin, "events", slug_key, None);
+        Ok(page_timeline::timeline(&self.repo, slug_key).await?)
+    }
+
+    /// `slug_key` as of `at`: its events up to there, and the page then.
+    ///
+    /// # Errors
+    /// `503` when the stream cannot be read.
+    pub(crate) async fn as_of(&self, admin: &Admin, slug_key: &str, at: AsOf) -> Result<PageAsOf, ApiError> {
+        audit(admin, "as_of", slug_key, None);
+        let history = page_timeline::timeline(&self.repo, slug_key).await?;
+        let events = page_timeline::up_to(&history, at).to_vec();
+        let page = events.last().and_then(|e| e.version.clone());
+        Ok(PageAsOf { events, page })
+    }
+
+    /// The message at `stream_sequence` of the page event stream, as stored.
+    ///
+    /// # Errors
+    /// `404` when there is none (never, or removed by an erasure), `503` when the stream
+    /// cannot be read.
+    pub(crate) async fn message(
+        &self,
+        admin: &Admin,
+        stream_sequence: u64,
+    ) -> Result<StoredMessage, ApiError> {
+        audit(admin, "message", &stream_sequence.to_string(), None);
+        let message = match self.repo.stream().direct_get(stream_sequence).await {
+            Ok(message) => message,
+            Err(e) if e.kind() == jetstream::stream::DirectGetErrorKind::NotFound => {
+                return Err(ApiError::NotFound("No message at this sequence (never, or erased)"));
+            }
+            Err(e) => return Err(ApiError::event_store_unavailable(e)),
+        };
+        let headers: Vec<(String, String)> = message
+            .headers
+            .iter()
+            .flat_map(|(name, values)| values.iter().map(move |v| (name.to_string(), v.as_str().to_owned())))
+            .filter(|(name, _)| !name.starts_with("Nats-"))
+            .collect();
+        let stored_at = message.time.format(&Rfc3339).unwrap_or_default();
+        let mut stored = Commit::decode(stream_sequence, &message.payload).map_err(ApiError::internal)?;
+        let sealed = stored.commit.events.iter().any(|e| sealing::is_sealed(&e.payload));
+        let mut erased = false;
+        if sealed && let Some(id) = message.headers.get(header::DATA_KEY) {
+            let keys =
+                self.repo.keys().ok_or_else(|| ApiError::internal("the page store has no key store"))?;
+            let found = keys.lookup_all([id.as_str().to_owned()]).await?;
+            erased = found.values().any(|k| matches!(k, KeyLookup::Destroyed | KeyLookup::Missing));
+            if !erased {
+                data_keys::open_with(&mut stored, &found)?;
+            }
+        }
+        let commit = serde_json::to_value(&stored.commit).map_err(ApiError::internal)?;
+        Ok(StoredMessage {
+            stream_sequence,
+            subject: message.subject.to_string(),
+            stored_at,
+            headers,
+            opened: sealed && !erased,
+            erased,
+            commit: page_timeline::redacted(commit),
+        })
+    }
+
+    /// Every stream of the event store, with its consumers.
+    ///
+    /// # Errors
+    /// `503` when NATS cannot be asked.
+    pub(crate) async fn streams(&self, admin: &Admin) -> Result<Vec<StreamStatus>, ApiError> {
+        audit(admin, "streams", "-", None);
+        let infos: Vec<_> =
+            self.js.streams().try_collect().await.map_err(ApiError::event_store_unavailable)?;
+        let mut streams = Vec::with_capacity(infos.len());
+        for info in infos {
+            let stream = self
+                .js
+                .get_stream_no_info(&info.config.name)
+                .await
+                .map_err(ApiError::event_store_unavailable)?;
+            let consumers: Vec<_> =
+                stream.consumers().try_collect().await.map_err(ApiError::event_store_unavailable)?;
+            let mut consumers: Vec<ConsumerStatus> = consumers
+                .into_iter()
+                .map(|c| ConsumerStatus {
+                    name: c.name,
+                    acknowledged_through: c.ack_floor.stream_sequence,
+                    delivered_through: c.delivered.stream_sequence,
+                    pending: c.num_pending,
+                    unacknowledged: u64::try_from(c.num_ack_pending).unwrap_or(0),
+                    redelivered: u64::try_from(c.num_redelivered).unwrap_or(0),
+                    waiting: u64::try_from(c.num_waiting).unwrap_or(0),
+                })
+                .collect();
+            consumers.sort_by(|a, b| a.name.cmp(&b.name));
+            let state = info.state;
+            streams.push(StreamStatus {
+                name: info.config.name,
+                subjects: info.config.subjects,
+                messages: state.messages,
+                bytes: state.bytes,
+                first_sequence: state.first_sequence,
+                last_sequence: state.last_sequence,
+                last_at: (state.messages > 0)
+                    .then(|| state.last_timestamp.format(&Rfc3339).unwrap_or_default()),
+                consumers,
+            });
+        }
+        streams.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(streams)
+    }
+
+    /// Live pages with reports, those waiting for a decision first.
+    ///
+    /// # Errors
+    /// `503` when SQLite fails.
+    pub(crate) async fn reported(&self, admin: &Admin) -> Result<Vec<ReportedPage>, ApiError> {
+        audit(admin, "reports", "-", None);
+        Ok(moderation::reported(&self.db).await?)
+    }
+
+    /// The reports of the page now at `slug_key`.
+    ///
+    /// # Errors
+    /// `404` without such a slug, `503` when SQLite fails.
+    pub(crate) async fn reports_of(&self, admin: &Admin, slug_key: &str) -> Result<PageReports, ApiError> {
+        audit(admin, "reports_of", slug_key, None);
+        let row = pages::row(&self.db, slug_key).await?.ok_or(ApiError::NotFound("Page not found"))?;
+        let reports = moderation::reports_of(&self.db, slug_key, row.page_id).await?;
+        let page = moderation::search(&self.db, slug_key).await?.into_iter().find(|p| p.slug_key == slug_key);
+        Ok(PageReports { page, reports })
+    }
+
+    /// Takes the live page at `slug_key` down (`down`) or puts it back up, for `reason`; the
+    /// stream position of the decision.
+    ///
+    /// # Errors
+    /// `404` without a live page, `409` when it already is as asked, `422` for a blank or
+    /// long reason, `503` when the event store is away.
+    pub(crate) async fn moderate(
+        &self,
+        admin: &Admin,
+        slug_key: &str,
+        down: bool,
+        reason: &str,
+    ) -> Result<u64, ApiError> {
+        let action = if down { "take_down" } else { "reinstate" };
+        audit(admin, action, slug_key, Some(reason));
+        self.commands.moderate(slug_key, &admin.name, reason, down).await
+    }
+}
+
+/// Logs a console action: who, what, on what, and why.
+fn audit(admin: &Admin, action: &'static str, target: &str, reason: Option<&str>) {
+    tracing::info!(
+        target: "valentine::admin",
+        admin = %admin.name,
+        action,
+        target,
+        reason,
+        at = %OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default(),
+        "console action"
+    );
+}
