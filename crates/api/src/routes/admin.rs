@@ -108,8 +108,11 @@ pub(crate) async fn page_events(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct AsOfQuery {
-    /// A stream sequence (e.g. `42`) or an RFC 3339 time.
-    #[param(max_length = 64)]
+    /// A stream sequence (e.g. `42`) or an RFC 3339 time (e.g. `2027-02-14T09:00:00Z`).
+    #[param(
+        max_length = 64,
+        pattern = r"^([0-9]{1,19}|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))$"
+    )]
     at: String,
 }
 

@@ -31,8 +31,8 @@ pub(crate) struct ReportResponse {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ModerationRequest {
-    /// Why, 1–500 characters; kept in the page's events.
-    #[schema(min_length = 1, max_length = 500)]
+    /// Why, 1–500 characters, not all blank; kept in the page's events.
+    #[schema(min_length = 1, max_length = 500, pattern = r"[^\s\u0085]")]
     pub reason: String,
 }
 

@@ -192,6 +192,13 @@ async fn reports_are_budgeted_and_a_page_taken_down_answers_451_to_all_but_its_a
         admin_post(&app, &format!("/api/admin/pages/{slug}/take-down"), &admin, &json!({ "reason": "  " }))
             .await;
     assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
+    for decision in ["take-down", "reinstate"] {
+        let path = format!("/api/admin/pages/nobody-at-{decision}/{decision}");
+        let (status, body) = admin_post(&app, &path, &admin, &json!({ "reason": "spam" })).await;
+        assert_error(status, &body, StatusCode::NOT_FOUND);
+    }
+    let (status, body) = admin_get(&app, "/api/admin/pages/nobody-reported-here/reports", Some(&admin)).await;
+    assert_error(status, &body, StatusCode::NOT_FOUND);
     let (status, decided) = admin_post(
         &app,
         &format!("/api/admin/pages/{slug}/take-down"),
@@ -332,4 +339,49 @@ async fn the_author_sees_what_each_change_did_and_restores_an_earlier_version_as
         json!({ "field": "title", "before": "Still mine", "after": "Be mine" })
     );
     assert_eq!(events.len(), 3);
+}
+
+#[tokio::test]
+async fn a_failing_read_model_is_a_503_for_the_consoles_lists_and_for_reports() {
+    use sqlx::Connection;
+    let (app, admin) = console_app(|c| c.redis_url = None).await;
+    let (slug, _) = created(&app).await;
+    let url = format!("sqlite://{}", app.database().display());
+    let mut db = sqlx::SqliteConnection::connect(&url).await.expect("the read model opens");
+    for table in ["page_reports", "page_events", "pages"] {
+        sqlx::query(&format!("DROP TABLE {table}")).execute(&mut db).await.expect("dropped");
+    }
+    for path in [
+        "/api/admin/pages?q=a".to_owned(),
+        "/api/admin/reports".to_owned(),
+        format!("/api/admin/pages/{slug}/reports"),
+    ] {
+        let (status, error) = admin_get(&app, &path, Some(&admin)).await;
+        assert_error(status, &error, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(error["detail"], "The read model is unavailable; try again shortly", "{path}");
+    }
+    let (status, error) =
+        answer(app.post_json(&format!("/api/pages/{slug}/report"), &json!({ "reason": "spam" })).await).await;
+    assert_error(status, &error, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn a_restore_counts_as_a_change_against_the_pages_limit() {
+    let app = spawn_app_with(|c| c.max_events_per_page = 2).await;
+    let (slug, token) = created(&app).await;
+    let (status, _) = answer(app.patch(&slug, Some(&token), &json!({ "title": "Second" })).await).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, history) = answer(app.history(&slug, Some(&token)).await).await;
+    let first = history["events"][0]["stream_sequence"].as_u64().expect("a sequence");
+    let response = app
+        .http
+        .post(app.url(&format!("/api/pages/{slug}/restore")))
+        .header("x-edit-token", &token)
+        .json(&json!({ "stream_sequence": first }))
+        .send()
+        .await
+        .expect("answered");
+    let (status, body) = answer(response).await;
+    assert_error(status, &body, StatusCode::CONFLICT);
+    assert_eq!(body["code"], "too_many_changes");
 }
