@@ -56,6 +56,11 @@ rebuild *ARGS:
 status *ARGS:
     @cargo run -q -p valentine-cli -- status {{ ARGS }}
 
+# Events projectors parked (add --json); `just parked retry SEQ --reason "…"`, `just parked skip SEQ --reason "…"`
+[positional-arguments]
+parked *ARGS:
+    @cargo run -q -p valentine-cli -- parked "$@"
+
 # A consistent copy of the event streams and the read model into DIR (default backups/<time>)
 backup DIR="":
     #!/usr/bin/env bash

@@ -6,7 +6,7 @@
 //! # Layout
 //! - [`settings`]: environment variables, typed.
 //! - [`telemetry`]: structured logs.
-//! - [`ops`]: `replay`, `status`, `backup`, `restore`, `bootstrap` and `erase`.
+//! - [`ops`]: `replay`, `status`, `backup`, `restore`, `bootstrap`, `erase` and `parked`.
 //! - subcommands are defined and run below.
 
 pub mod ops;
@@ -25,8 +25,9 @@ use valentine_projector::progress::reporter;
 use valentine_projector::{Projector, health, rebuild};
 
 use valentine_projections::page_timeline::AsOf;
+use valentine_projections::parked::Decision;
 
-use crate::ops::{backup, bootstrap, erase, replay, status};
+use crate::ops::{backup, bootstrap, erase, parked, replay, status};
 use crate::settings::{LogFormat, Settings};
 
 /// Valentine: shareable pages for loved ones, event-sourced on NATS JetStream.
@@ -153,6 +154,18 @@ enum Command {
         #[arg(long, default_value = "admin")]
         name: String,
     },
+    /// List the events projectors parked (could not apply after PROJECTOR_MAX_DELIVERIES
+    /// deliveries), or decide about one: `parked retry <seq> --reason …` has a projector try
+    /// it again, `parked skip <seq> --reason …` leaves it unapplied for good.
+    Parked {
+        #[command(subcommand)]
+        decision: Option<ParkedDecision>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        settings: Settings,
+    },
     /// GET an HTTP URL and exit 0 if it answers 2xx, 1 otherwise: a health check for images
     /// without curl, e.g. `valentine probe http://127.0.0.1:9100/ready`.
     Probe {
@@ -162,6 +175,35 @@ enum Command {
         #[arg(long, default_value_t = 2)]
         timeout: u64,
     },
+}
+
+/// An operator's decision about a parked event.
+#[derive(Debug, Subcommand)]
+enum ParkedDecision {
+    /// Have a projector of the consumer apply it again (once its cause is fixed).
+    Retry {
+        #[command(flatten)]
+        target: ParkedTarget,
+    },
+    /// Leave it unapplied for good; the record keeps who and why.
+    Skip {
+        #[command(flatten)]
+        target: ParkedTarget,
+    },
+}
+
+/// Which parked event, and why the decision.
+#[derive(Debug, clap::Args)]
+struct ParkedTarget {
+    /// Its stream sequence.
+    stream_sequence: u64,
+    /// Why (kept in the record, with who decided and when).
+    #[arg(long)]
+    reason: String,
+    /// The consumer that parked it; by default this read model's events consumer
+    /// (projector-<READ_MODEL_ID>).
+    #[arg(long)]
+    consumer: Option<String>,
 }
 
 impl Command {
@@ -177,7 +219,8 @@ impl Command {
             | Self::Backup { settings, .. }
             | Self::Restore { settings, .. }
             | Self::Bootstrap { settings, .. }
-            | Self::Erase { settings, .. } => Some(settings),
+            | Self::Erase { settings, .. }
+            | Self::Parked { settings, .. } => Some(settings),
             Self::Probe { .. } | Self::AdminToken { .. } => None,
         }
     }
@@ -446,6 +489,42 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 if again {
                     writeln!(out, "{} erasure(s) carried out again", erasures.len())?;
                 }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Parked { decision, json, settings } => {
+            let config = settings.read_side();
+            let mut out = std::io::stdout().lock();
+            let (decision, target) = match decision {
+                None => {
+                    let events = parked::list(&config).await.context("listing the parked events")?;
+                    if json {
+                        serde_json::to_writer_pretty(&mut out, &events)?;
+                        writeln!(out)?;
+                    } else {
+                        parked::write_table(&events, &mut out)?;
+                    }
+                    return Ok(ExitCode::SUCCESS);
+                }
+                Some(ParkedDecision::Retry { target }) => (Decision::Retry, target),
+                Some(ParkedDecision::Skip { target }) => (Decision::Skip, target),
+            };
+            let by = parked::operator();
+            let event = parked::decide(
+                &config,
+                target.consumer.as_deref(),
+                target.stream_sequence,
+                decision,
+                &by,
+                &target.reason,
+            )
+            .await
+            .context("deciding")?;
+            if json {
+                serde_json::to_writer_pretty(&mut out, &event)?;
+                writeln!(out)?;
+            } else {
+                parked::write_table(std::slice::from_ref(&event), &mut out)?;
             }
             Ok(ExitCode::SUCCESS)
         }

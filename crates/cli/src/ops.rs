@@ -1,5 +1,5 @@
 //! Operator commands: the work behind `valentine replay`, `status`, `backup`, `restore`,
-//! `bootstrap` and `erase`.
+//! `bootstrap`, `erase` and `parked`.
 //!
 //! They read the streams and the read model for people, and write neither (a restore only
 //! fills empty streams, a bootstrap only creates a read model that did not exist, an erasure
@@ -12,6 +12,7 @@
 pub mod backup;
 pub mod bootstrap;
 pub mod erase;
+pub mod parked;
 pub mod replay;
 pub mod status;
 

@@ -95,6 +95,15 @@ pub struct Settings {
     /// Most events a projector applies in one transaction.
     #[arg(long, env = "PROJECTOR_BATCH_SIZE", default_value = "512", value_parser = at_least_one::<usize>)]
     pub projector_batch_size: usize,
+    /// How many times an event message is offered to projectors before one that still
+    /// cannot apply it (unreadable, or its predecessor never came) parks it for an operator:
+    /// `valentine parked`.
+    #[arg(long, env = "PROJECTOR_MAX_DELIVERIES", default_value = "8", value_parser = at_least_one::<u64>)]
+    pub projector_max_deliveries: u64,
+    /// Seconds work may wait on a projector's feed while it commits nothing before it reports
+    /// itself stuck (GET /ready answers 503, valentine_projector_stuck is 1).
+    #[arg(long, env = "PROJECTOR_STUCK_AFTER_SECS", default_value = "60", value_parser = at_least_one::<u64>)]
+    pub projector_stuck_after_secs: u64,
     /// The name of this node's read model: it names the projectors' durable consumers
     /// (projector-<id>, projector-<id>-views), their position announcements and the cache
     /// keys. Nodes sharing NATS and Redis each need their own; 1 to 32 lowercase letters,
@@ -462,6 +471,8 @@ impl Settings {
             events,
             tallies,
             views_checkpoint_every: Duration::from_secs(self.views_checkpoint_secs),
+            max_deliveries: self.projector_max_deliveries,
+            stuck_after: Duration::from_secs(self.projector_stuck_after_secs),
             // Not a setting: how long a dead rebuild may hold live projection back.
             ..ReadSideConfig::default()
         }
@@ -688,6 +699,8 @@ mod tests {
             ("--frontend-domain", "valentine.example", "FRONTEND_DOMAIN"),
             ("--nats-url", " , ", "NATS_URL"),
             ("--projector-batch-size", "0", "PROJECTOR_BATCH_SIZE"),
+            ("--projector-max-deliveries", "0", "PROJECTOR_MAX_DELIVERIES"),
+            ("--projector-stuck-after-secs", "soon", "PROJECTOR_STUCK_AFTER_SECS"),
             ("--max-body-bytes", "100", "MAX_BODY_BYTES"),
             ("--log-format", "xml", "LOG_FORMAT"),
             ("--client-ipv6-prefix", "129", "CLIENT_IPV6_PREFIX"),

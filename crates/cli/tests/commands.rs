@@ -409,3 +409,71 @@ async fn a_sigterm_while_nats_has_not_answered_yet_stops_the_api_and_the_project
         drop(held);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn valentine_parked_lists_retries_and_skips_what_projectors_parked() {
+    use valentine_projections::parked::{ParkedEvent, ParkedEvents, ParkedState};
+
+    let env = Env::start().await;
+    let db = env.db("parked.db");
+    let js = env.nats.jetstream().await;
+    let events = StreamConfig::events();
+    valentine_eventstore::ensure_stream(&js, &events).await.expect("the event stream");
+    let mut garbage = Vec::new();
+    for key in ["first", "second"] {
+        let subject = valentine_eventstore::subjects::aggregate(&events.subject_prefix, "page", key);
+        let ack = js.publish(subject, "not a commit".into()).await.expect("sent");
+        garbage.push(ack.await.expect("stored").sequence);
+    }
+    let (skipped, retried) = (garbage[0].to_string(), garbage[1].to_string());
+    let mut projector = env
+        .valentine(&db, &["projector"])
+        .env("PROJECTOR_MAX_DELIVERIES", "2")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("projector starts");
+    let parked = ParkedEvents::open(&js, &events).await.expect("the parked events");
+    let state = |sequence: u64| {
+        let parked = parked.clone();
+        async move { parked.get("projector-main", sequence).await.expect("reads") }
+    };
+    valentine_testkit::eventually("both to be parked", WAIT, || async {
+        state(garbage[0]).await.is_some() && state(garbage[1]).await.is_some()
+    })
+    .await;
+
+    let listed: Vec<ParkedEvent> =
+        serde_json::from_str(&stdout(&env.run(&db, &["parked", "--json"]))).expect("JSON");
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|e| e.state == ParkedState::Parked && e.attempts == 2), "{listed:?}");
+    let table = stdout(&env.run(&db, &["parked"]));
+    assert!(table.contains(&skipped) && table.contains("unreadable"), "{table}");
+
+    let decide = |what: &str, sequence: &str, reason: &str| {
+        env.valentine(&db, &["parked", what, sequence, "--reason", reason])
+            .env("USER", "kim")
+            .output()
+            .expect("runs")
+    };
+    let output = decide("skip", &skipped, "not an event");
+    assert!(output.status.success() && stdout(&output).contains("skipped"), "{output:?}");
+    let record = state(garbage[0]).await.expect("kept");
+    assert_eq!(
+        (record.state, record.decided_by.as_deref(), record.decision_reason.as_deref()),
+        (ParkedState::Skipped, Some("kim"), Some("not an event"))
+    );
+    let again = decide("skip", &skipped, "twice");
+    assert!(!again.status.success(), "a decided event takes no second decision");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not parked"), "{again:?}");
+
+    // Still garbage: the retry parks it again, one attempt more.
+    let output = decide("retry", &retried, "after the fix");
+    assert!(output.status.success(), "{output:?}");
+    valentine_testkit::eventually("the retry to be tried and parked again", WAIT, || async {
+        state(garbage[1]).await.is_some_and(|r| r.state == ParkedState::Parked && r.attempts == 3)
+    })
+    .await;
+    let _ = Command::new("kill").args(["-TERM", &projector.id().to_string()]).status();
+    assert!(projector.wait().expect("stopped").success());
+}

@@ -26,6 +26,8 @@ pub struct NotifierConfig {
     pub max_age: Duration,
     /// The durable consumer every notifier process shares.
     pub consumer: String,
+    /// How often a notifier looks at its consumer's lag and puts its heartbeat.
+    pub report_every: Duration,
 }
 
 impl Default for NotifierConfig {
@@ -38,6 +40,7 @@ impl Default for NotifierConfig {
             frontend_domain: "http://localhost:8000".to_owned(),
             max_age: Duration::from_secs(24 * 3600),
             consumer: "notifier".to_owned(),
+            report_every: Duration::from_secs(5),
         }
     }
 }

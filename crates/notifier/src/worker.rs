@@ -19,7 +19,7 @@ use valentine_domain::{Page, PageEvent};
 use valentine_eventstore::envelope::{Commit, meta};
 use valentine_eventstore::sealing::Body;
 use valentine_eventstore::{JetStreamEventRepository, subjects};
-use valentine_projections::page_store;
+use valentine_projections::{page_store, position, workers};
 
 use crate::config::NotifierConfig;
 use crate::error::NotifierError;
@@ -43,6 +43,9 @@ const BUSY_RETRY_AFTER: Duration = Duration::from_secs(5);
 /// Events pulled at once.
 const BATCH: usize = 16;
 
+/// How often the loop goes round while no event comes, to show it lives.
+const IDLE_TICK: Duration = Duration::from_secs(1);
+
 /// What became of one delivered event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verdict {
@@ -62,6 +65,10 @@ pub struct Notifier {
     mailer: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
     health: Health,
+    /// Where it puts its heartbeat.
+    heartbeats: jetstream::kv::Store,
+    /// This process's id in heartbeats.
+    instance: String,
 }
 
 impl Notifier {
@@ -82,7 +89,9 @@ impl Notifier {
         let repo = page_store::open(&js, &config.events).await?;
         let sent = SentMails::open(&js, &config.events).await?;
         let consumer = bind(&repo, &config).await?;
-        Ok(Self { config, repo, consumer, sent, mailer, from, health })
+        let heartbeats = workers::open(&js, &config.events).await.map_err(NotifierError::nats)?;
+        let instance = workers::new_instance();
+        Ok(Self { config, repo, consumer, sent, mailer, from, health, heartbeats, instance })
     }
 
     /// Its health, kept up to date as it mails: serve it with
@@ -97,10 +106,42 @@ impl Notifier {
     /// When the consumer cannot be read at all.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), NotifierError> {
         info!(consumer = self.config.consumer, "notifying");
+        let (notified, ()) = tokio::join!(
+            self.notify_loop(&shutdown),
+            self.monitor(&shutdown).instrument(info_span!("monitor"))
+        );
+        notified
+    }
+
+    /// Every [`NotifierConfig::report_every`] until `shutdown`: looks at the consumer's lag
+    /// for the health, and puts the heartbeat.
+    async fn monitor(&self, shutdown: &CancellationToken) {
+        let mut every = tokio::time::interval(self.config.report_every);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = every.tick() => {}
+            }
+            match position::lag(self.repo.stream(), &self.config.consumer).await {
+                Ok(Some(lag)) => self.health.observed(lag),
+                Ok(None) => {}
+                Err(e) => debug!(error = %e, "lag unavailable"),
+            }
+            if let Err(e) = workers::beat(&self.heartbeats, &self.health.beat(&self.instance)).await {
+                debug!(error = %e, "heartbeat not put");
+            }
+        }
+    }
+
+    async fn notify_loop(&self, shutdown: &CancellationToken) -> Result<(), NotifierError> {
         let mut messages = self.pull().await?;
         loop {
+            self.health.tick();
             let next = tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),
+                // Going round while idle shows the loop lives.
+                () = tokio::time::sleep(IDLE_TICK) => continue,
                 next = messages.next() => next,
             };
             match next {

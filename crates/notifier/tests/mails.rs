@@ -249,18 +249,41 @@ async fn http_get(port: u16, path: &str) -> (u16, String) {
     (status, answer)
 }
 
+/// A notifier running with its health endpoint on a free port.
+struct Served {
+    port: u16,
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+    endpoint: JoinHandle<std::io::Result<()>>,
+}
+
+impl Served {
+    async fn start(config: NotifierConfig) -> Self {
+        let notifier = Notifier::connect(config).await.expect("starts");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+        let port = listener.local_addr().expect("an address").port();
+        let stop = CancellationToken::new();
+        let endpoint =
+            tokio::spawn(valentine_notifier::health::serve(listener, notifier.health(), stop.clone()));
+        let task = tokio::spawn({
+            let stop = stop.clone();
+            async move { notifier.run(stop).await.expect("notifies") }
+        });
+        Self { port, stop, task, endpoint }
+    }
+
+    async fn stop(self) {
+        self.stop.cancel();
+        self.task.await.expect("stopped");
+        self.endpoint.await.expect("joined").expect("served");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_notifier_is_not_ready_while_its_mail_does_not_go_out() {
     let mut setup = Setup::start().await;
-    let notifier = Notifier::connect(setup.config()).await.expect("starts");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
-    let port = listener.local_addr().expect("an address").port();
-    let stop = CancellationToken::new();
-    let endpoint = tokio::spawn(valentine_notifier::health::serve(listener, notifier.health(), stop.clone()));
-    let task = tokio::spawn({
-        let stop = stop.clone();
-        async move { notifier.run(stop).await.expect("notifies") }
-    });
+    let served = Served::start(setup.config()).await;
+    let port = served.port;
     assert_eq!(http_get(port, "/health").await.0, 200);
     assert_eq!(http_get(port, "/ready").await.0, 200, "connected, and no mail has failed");
 
@@ -273,7 +296,35 @@ async fn a_notifier_is_not_ready_while_its_mail_does_not_go_out() {
         status == 503 && body.contains("the last mail was not sent")
     })
     .await;
-    stop.cancel();
-    task.await.expect("stopped");
-    endpoint.await.expect("joined").expect("served");
+    served.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notifier_serves_its_lag_and_heartbeat_on_metrics_and_in_the_workers_bucket() {
+    let setup = Setup::start().await;
+    setup.create("Lou", "classic", None).await;
+    let config = NotifierConfig { report_every: Duration::from_millis(100), ..setup.config() };
+    let served = Served::start(config).await;
+    let port = served.port;
+    let lag = r#"valentine_consumer_lag_events{role="notifier",consumer="notifier",stream="EVENTS"} 0"#;
+    eventually("/metrics to serve the lag, caught up", PATIENCE, || async {
+        let (status, body) = http_get(port, "/metrics").await;
+        status == 200
+            && body.lines().any(|l| l == lag)
+            && body.contains(r#"valentine_consumer_lag_seconds{role="notifier",consumer="notifier",stream="EVENTS"} 0.000"#)
+            && body.contains("valentine_notifier_heartbeat_timestamp_seconds ")
+    })
+    .await;
+    let beats = valentine_projections::workers::open(&setup.nats.jetstream().await, &StreamConfig::events())
+        .await
+        .expect("the heartbeats");
+    eventually("its heartbeat to be shared", PATIENCE, || async {
+        valentine_projections::workers::list(&beats).await.expect("listed").iter().any(|b| {
+            b.role == "notifier"
+                && b.read_model == "-"
+                && b.consumers.iter().any(|c| c.consumer == "notifier")
+        })
+    })
+    .await;
+    served.stop().await;
 }

@@ -18,6 +18,9 @@ pub enum ProjectionError {
     /// The event stream could not tell where projection stands.
     #[error("event stream: {0}")]
     Stream(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+    /// A JetStream key-value bucket (parked events, worker heartbeats) refused or failed.
+    #[error("key-value store: {0}")]
+    Bucket(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
     /// A stored value is not what the schema promises.
     #[error("read model row: {0}")]
     Corrupt(String),

@@ -16,7 +16,12 @@
 //! - [`hash`]: the content hash of the read model.
 //! - [`moderation`]: the console's queries: pages by slug prefix, reported pages, reports.
 //! - [`cache_keys`]: Redis keys of cached answers and their invalidation.
-//! - [`position`]: announcing and awaiting projected stream sequences; where projectors stand.
+//! - [`position`]: announcing and awaiting projected stream sequences; where projectors stand,
+//!   and how far behind a durable consumer is, in messages and in seconds.
+//! - [`workers`]: the workers' heartbeats, shared through a key-value bucket.
+//! - [`metrics`]: Prometheus's text format for the workers' `/metrics`.
+//! - [`parked`]: events a projector could not apply, set aside for an operator to retry or
+//!   skip.
 //! - [`read_model`]: [`ReadModelSettings`] and [`ReadModelId`]: which read model, and what its id names on the shared servers.
 //! - [`redis_connection`]: one Redis server or a Redis Cluster, from `REDIS_URL`,
 //!   `REDIS_CLUSTER` and `REDIS_PASSWORD`.
@@ -26,15 +31,18 @@ pub mod cache_keys;
 pub mod db;
 pub mod error;
 pub mod hash;
+pub mod metrics;
 pub mod moderation;
 pub mod page_store;
 pub mod page_timeline;
 pub mod pages;
+pub mod parked;
 pub mod position;
 pub mod read_model;
 pub mod redis_connection;
 pub mod tallies;
 pub mod view_checkpoints;
+pub mod workers;
 
 pub use error::ProjectionError;
 pub use pages::{BatchOutcome, HistoryRow, PageCommit, PageRow, ReportRow, Verdict, project_batch};

@@ -13,13 +13,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_nats::jetstream::context::ConsumerInfoErrorKind;
-use async_nats::jetstream::stream::Stream;
+use async_nats::jetstream::stream::{DirectGetErrorKind, Stream};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use tokio::sync::Notify;
 
 use crate::error::ProjectionError;
 use crate::read_model::ReadModelId;
+use crate::workers::ConsumerLag;
 
 /// First tokens of every projection announcement subject.
 pub const SUBJECT_PREFIX: &str = "valentine.projected";
@@ -98,6 +100,52 @@ pub async fn progress(stream: &Stream, consumer: &str) -> Result<Option<Progress
         Err(e) if e.kind() == ConsumerInfoErrorKind::NotFound => Ok(None),
         Err(e) => Err(ProjectionError::Stream(e.into())),
     }
+}
+
+/// Where the durable consumer `consumer` on `stream` stands, with its lag in messages and in
+/// seconds (the age of the oldest message it has not had acknowledged, by the time the
+/// stream stored it); `None` when no worker has bound that consumer yet.
+///
+/// # Errors
+/// When JetStream cannot answer.
+pub async fn lag(stream: &Stream, consumer: &str) -> Result<Option<ConsumerLag>, ProjectionError> {
+    let info = match stream.consumer_info(consumer).await {
+        Ok(info) => info,
+        Err(e) if e.kind() == ConsumerInfoErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(ProjectionError::Stream(e.into())),
+    };
+    let unacknowledged = u64::try_from(info.num_ack_pending).unwrap_or(u64::MAX);
+    let lag_events = info.num_pending.saturating_add(unacknowledged);
+    let last_sequence =
+        stream.clone().info().await.map_err(|e| ProjectionError::Stream(e.into()))?.state.last_sequence;
+    let lag_seconds = if lag_events == 0 {
+        0.0
+    } else {
+        // With nothing in flight the oldest waiting message is the next to deliver, which
+        // also holds for a consumer that started at a time rather than at the stream's start.
+        let from = if unacknowledged == 0 {
+            info.delivered.stream_sequence + 1
+        } else {
+            info.ack_floor.stream_sequence + 1
+        };
+        let filter = match info.config.filter_subject.as_str() {
+            "" => info.config.filter_subjects.first().cloned().unwrap_or_else(|| ">".to_owned()),
+            filter => filter.to_owned(),
+        };
+        match stream.direct_get_next_for_subject(filter, Some(from)).await {
+            Ok(message) => (OffsetDateTime::now_utc() - message.time).as_seconds_f64().max(0.0),
+            Err(e) if e.kind() == DirectGetErrorKind::NotFound => 0.0,
+            Err(e) => return Err(ProjectionError::Stream(e.into())),
+        }
+    };
+    Ok(Some(ConsumerLag {
+        consumer: consumer.to_owned(),
+        stream: info.stream_name,
+        position: info.ack_floor.stream_sequence,
+        last_sequence,
+        lag_events,
+        lag_seconds,
+    }))
 }
 
 /// Remembers the read model's position and recently projected sequences, and wakes their

@@ -34,6 +34,16 @@ pub struct ReadSideConfig {
     /// How often the views counted since the last checkpoint are checkpointed (projectors of
     /// one read model take turns). The VIEWS stream's `max_age` must be far longer.
     pub views_checkpoint_every: Duration,
+    /// `PROJECTOR_MAX_DELIVERIES`: how many times an event message is offered to projectors
+    /// before one that still cannot apply it parks it (see
+    /// [`valentine_projections::parked`]).
+    pub max_deliveries: u64,
+    /// `PROJECTOR_STUCK_AFTER_SECS`: how long work may wait on a feed while nothing is
+    /// committed for it before the projector reports itself stuck (and unready).
+    pub stuck_after: Duration,
+    /// How often a projector looks at its consumers' lag and the parked events, and puts its
+    /// heartbeat.
+    pub report_every: Duration,
 }
 
 impl Default for ReadSideConfig {
@@ -49,6 +59,9 @@ impl Default for ReadSideConfig {
             tallies: StreamConfig::tallies(),
             pause_lease: Duration::from_secs(30),
             views_checkpoint_every: Duration::from_secs(60),
+            max_deliveries: 8,
+            stuck_after: Duration::from_secs(60),
+            report_every: Duration::from_secs(5),
         }
     }
 }

@@ -24,7 +24,8 @@ use crate::health;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Order {
     /// Each item continues a page's history, which must be whole and in order. Live, a
-    /// deferred item waits briefly: its predecessor is in another projector's batch. A
+    /// deferred item waits briefly (its predecessor is in another projector's batch), and an
+    /// unreadable one is offered again; either is parked once its deliveries run out. A
     /// rebuild reads in stream order, so there a deferred or unreadable item means the
     /// stream is damaged, and the rebuild stops.
     History,

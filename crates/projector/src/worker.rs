@@ -14,18 +14,24 @@ use tracing::{Instrument, debug, error, info, info_span, warn};
 use valentine_domain::Page;
 use valentine_eventstore::{DataKeys, JetStreamEventRepository, ensure_stream, subjects};
 use valentine_projections::cache_keys::CacheKeys;
+use valentine_projections::parked::{ParkedEvent, ParkedEvents, ParkedState, RetryClaim, now_rfc3339};
 use valentine_projections::redis_connection::{RedisConnection, RedisTarget, Timeouts};
-use valentine_projections::{ProjectionError, Verdict, applied, db, page_store, position, redis_connection};
+use valentine_projections::{
+    ProjectionError, Verdict, applied, db, page_store, position, redis_connection, workers,
+};
 
 use crate::checkpointer;
 use crate::config::ReadSideConfig;
 use crate::consumers;
 use crate::error::ProjectorError;
-use crate::feeds::{Events, Feed, Order, Tallies};
-use crate::health::Health;
+use crate::feeds::{Events, Feed, Order, Projected, Tallies};
+use crate::health::{self, Health};
 
 /// How long a deferred message first waits before it is offered again.
 const DEFER_DELAY: Duration = Duration::from_millis(100);
+
+/// The longest a message that could not be applied waits before it is offered again.
+const LONGEST_DELAY: Duration = Duration::from_secs(30);
 
 /// How long a batch SQLite refused waits before it is offered again.
 const RETRY_DELAY: Duration = Duration::from_secs(1);
@@ -52,6 +58,13 @@ pub struct Projector {
     /// The page event store, to carry out erasures.
     repo: JetStreamEventRepository,
     health: Health,
+    js: jetstream::Context,
+    /// Event messages no projector could apply, and the operators' decisions about them.
+    parked: ParkedEvents,
+    /// Where it puts its heartbeat.
+    heartbeats: jetstream::kv::Store,
+    /// This process's id in heartbeats and retry claims.
+    instance: String,
 }
 
 impl Projector {
@@ -96,7 +109,9 @@ impl Projector {
             views_through,
         )
         .await?;
-        let health = Health::new(client.clone());
+        let health = Health::new(client.clone(), config.stuck_after);
+        let parked = ParkedEvents::open(&js, &config.events).await?;
+        let heartbeats = workers::open(&js, &config.events).await?;
         Ok(Self {
             announcements: config.read_model.announcements(),
             config,
@@ -107,6 +122,10 @@ impl Projector {
             keys,
             repo,
             health,
+            js,
+            parked,
+            heartbeats,
+            instance: workers::new_instance(),
         })
     }
 
@@ -148,12 +167,14 @@ impl Projector {
             self.config.views_checkpoint_every,
             shutdown.clone(),
         );
-        let (a, b, ()) = tokio::join!(
+        let (a, b, (), (), ()) = tokio::join!(
             self.run_feed(Events::new(&self.config.events, self.keys.clone()), events, shutdown.clone())
                 .instrument(info_span!("events")),
             self.run_feed(Tallies::new(&self.config.tallies), views, shutdown.clone())
                 .instrument(info_span!("views")),
             checkpointing.instrument(info_span!("checkpoints")),
+            self.monitor(shutdown.clone()).instrument(info_span!("monitor")),
+            self.retry_parked(shutdown.clone()).instrument(info_span!("retries")),
         );
         // Acknowledgements are fire-and-forget publishes: make sure they are out.
         let _ = self.client.flush().await;
@@ -173,6 +194,7 @@ impl Projector {
         let name = consumer.cached_info().name.clone();
         let mut settled_at = tokio::time::Instant::now();
         loop {
+            self.health.tick(F::HEALTH);
             if settled_at.elapsed() >= SETTLE_EVERY {
                 settled_at = tokio::time::Instant::now();
                 if let Some(through) = settle::<F>(&stream, &name, &mut writer).await
@@ -296,47 +318,323 @@ impl Projector {
         writer: &mut Writer,
         cache: &mut Invalidator,
     ) -> Result<Vec<(u64, Verdict)>, ProjectorError> {
-        let (messages, items) = decode(feed, messages).await?;
-        let Some(first) = items.first().map(F::stream_sequence) else { return Ok(Vec::new()) };
+        let (messages, items) = self.decode(feed, messages).await?;
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
         let sequences: Vec<u64> = items.iter().map(F::stream_sequence).collect();
+        let projected = match self.commit::<F>(items, writer).await {
+            Ok(projected) => projected,
+            Err(e) => {
+                for message in &messages {
+                    acknowledge(message, AckKind::Nak(Some(RETRY_DELAY))).await;
+                }
+                return Err(e);
+            }
+        };
+        for (message, verdict) in messages.iter().zip(&projected.verdicts) {
+            match (verdict, F::ORDER) {
+                (Verdict::Applied | Verdict::AlreadyApplied, _) => acknowledge(message, AckKind::Ack).await,
+                (Verdict::Deferred, Order::History) => {
+                    let why = "its predecessor in the page's history was never applied";
+                    self.not_applied(message, why.to_owned()).await;
+                }
+                (Verdict::Deferred, Order::Counts) => {
+                    acknowledge(message, AckKind::Nak(Some(tally_deferral(message)))).await;
+                }
+            }
+        }
+        let verdicts = sequences.into_iter().zip(projected.verdicts.iter().copied()).collect();
+        self.follow_up(projected, writer, cache).await;
+        Ok(verdicts)
+    }
+
+    /// Projects `items` of `F` in one transaction and records the outcome in the health.
+    ///
+    /// # Errors
+    /// When the read model refuses them; the writer reconnects for the next batch.
+    async fn commit<F: Feed>(
+        &self,
+        items: Vec<F::Item>,
+        writer: &mut Writer,
+    ) -> Result<Projected, ProjectorError> {
+        let first = items.first().map(F::stream_sequence);
         let span = info_span!("batch", size = items.len(), first);
         match writer.with(move |conn| F::project(conn, items)).instrument(span).await {
             Ok(projected) => {
-                for (message, verdict) in messages.iter().zip(&projected.verdicts) {
-                    let ack = match verdict {
-                        Verdict::Applied | Verdict::AlreadyApplied => AckKind::Ack,
-                        Verdict::Deferred => AckKind::Nak(Some(deferral(F::ORDER, message))),
-                    };
-                    acknowledge(message, ack).await;
-                }
                 self.health.committed(F::HEALTH);
                 debug!(
                     applied = projected.applied.len(),
                     touched = projected.touched.len(),
                     "batch committed"
                 );
-                // An erasure's old content leaves the write-ahead log before it is announced,
-                // so a deletion is answered once the text is gone from the files too.
-                writer.log_to_truncate |= !projected.erased.is_empty();
-                writer.older_generations_to_remove |= !projected.erased.is_empty();
-                writer.truncate_log_if_erased().await;
-                cache.invalidate(projected.touched).await;
-                if let Some(through) = projected.through {
-                    position::announce(&self.client, &self.announcements, &projected.applied, through).await;
-                }
-                self.finish_erasures(&projected.erased).await;
-                Ok(sequences.into_iter().zip(projected.verdicts).collect())
+                Ok(projected)
             }
             Err(e) => {
                 error!(error = %e, "batch not applied; it will be offered again");
                 self.health.refused(F::HEALTH, &e);
-                for message in &messages {
-                    acknowledge(message, AckKind::Nak(Some(RETRY_DELAY))).await;
-                }
                 writer.reset();
                 Err(e)
             }
         }
+    }
+
+    /// What follows a commit: the cached answers it made stale are invalidated, what it
+    /// applied is announced, and the erasures it applied are carried out.
+    async fn follow_up(&self, projected: Projected, writer: &mut Writer, cache: &mut Invalidator) {
+        // An erasure's old content leaves the write-ahead log before it is announced,
+        // so a deletion is answered once the text is gone from the files too.
+        writer.log_to_truncate |= !projected.erased.is_empty();
+        writer.older_generations_to_remove |= !projected.erased.is_empty();
+        writer.truncate_log_if_erased().await;
+        cache.invalidate(projected.touched).await;
+        if let Some(through) = projected.through {
+            position::announce(&self.client, &self.announcements, &projected.applied, through).await;
+        }
+        self.finish_erasures(&projected.erased).await;
+    }
+
+    /// Decodes each message of `feed`. An event message that cannot be is offered again
+    /// later, and parked once its deliveries run out; an unreadable view tally is terminated
+    /// (never redelivered) and reported, since no retry can make it readable and it counts
+    /// for nothing.
+    ///
+    /// # Errors
+    /// When what decoding needs cannot be had now (a data key): every message is offered
+    /// again after [`RETRY_DELAY`].
+    async fn decode<F: Feed>(
+        &self,
+        feed: &F,
+        messages: Vec<Message>,
+    ) -> Result<(Vec<Message>, Vec<F::Item>), ProjectorError> {
+        let context = match feed.prepare(&messages.iter().collect::<Vec<_>>()).await {
+            Ok(context) => context,
+            Err(e) => {
+                error!(error = %e, "batch not decoded; it will be offered again");
+                for message in &messages {
+                    acknowledge(message, AckKind::Nak(Some(RETRY_DELAY))).await;
+                }
+                return Err(e);
+            }
+        };
+        let mut kept = Vec::with_capacity(messages.len());
+        let mut items = Vec::with_capacity(messages.len());
+        for message in messages {
+            let sequence = match message.info() {
+                Ok(info) => info.stream_sequence,
+                Err(e) => {
+                    warn!(error = %e, "message without JetStream metadata; dropped");
+                    continue;
+                }
+            };
+            match feed.decode(&message, sequence, &context) {
+                Ok(item) => {
+                    items.push(item);
+                    kept.push(message);
+                }
+                Err(e) => match F::ORDER {
+                    Order::History => self.not_applied(&message, format!("unreadable: {e}")).await,
+                    Order::Counts => {
+                        warn!(error = %e, "unreadable message; terminated");
+                        acknowledge(&message, AckKind::Term).await;
+                    }
+                },
+            }
+        }
+        Ok((kept, items))
+    }
+
+    /// An event message that could not be applied on this delivery, for the reason `error`:
+    /// offered again after a delay that grows with every delivery, or, once it has had
+    /// [`ReadSideConfig::max_deliveries`](crate::ReadSideConfig::max_deliveries), parked (its
+    /// record written, then the message terminated so the consumer moves on). If the record
+    /// cannot be written it is offered again: nothing is lost.
+    async fn not_applied(&self, message: &Message, error: String) {
+        let Ok(info) = message.info() else { return };
+        let (stream_sequence, delivered) = (info.stream_sequence, u64::try_from(info.delivered).unwrap_or(1));
+        if delivered < self.config.max_deliveries {
+            debug!(stream_sequence, delivered, error, "not applied; offered again later");
+            acknowledge(message, AckKind::Nak(Some(backoff(delivered)))).await;
+            return;
+        }
+        let record = ParkedEvent {
+            consumer: self.config.read_model.events_consumer(),
+            stream: self.config.events.stream_name.clone(),
+            stream_sequence,
+            subject: message.subject.to_string(),
+            error,
+            attempts: delivered,
+            parked_at: now_rfc3339(),
+            state: ParkedState::Parked,
+            decided_by: None,
+            decision_reason: None,
+            decided_at: None,
+        };
+        match self.parked.park(&record).await {
+            Ok(()) => {
+                error!(
+                    stream_sequence,
+                    subject = record.subject,
+                    attempts = delivered,
+                    error = record.error,
+                    "event parked; `valentine parked` lists it for a retry or a skip"
+                );
+                acknowledge(message, AckKind::Term).await;
+                self.health.parked(health::Feed::Events);
+            }
+            Err(e) => {
+                warn!(stream_sequence, error = %e, "event not parked; offered again later");
+                acknowledge(message, AckKind::Nak(Some(backoff(delivered)))).await;
+            }
+        }
+    }
+
+    /// Every [`ReadSideConfig::report_every`](crate::ReadSideConfig::report_every) until
+    /// `shutdown`: looks at the consumers' lag and the parked events for the health, and puts
+    /// the heartbeat.
+    async fn monitor(&self, shutdown: CancellationToken) {
+        let mut every = tokio::time::interval(self.config.report_every);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let consumers = [
+            (health::Feed::Events, &self.events.0, self.config.read_model.events_consumer()),
+            (health::Feed::Views, &self.views.0, self.config.read_model.tallies_consumer()),
+        ];
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = every.tick() => {}
+            }
+            for (feed, stream, name) in &consumers {
+                match position::lag(stream, name).await {
+                    Ok(Some(lag)) => self.health.observed(*feed, lag),
+                    Ok(None) => {}
+                    Err(e) => debug!(error = %e, consumer = name, "lag unavailable"),
+                }
+            }
+            match self.parked.list().await {
+                Ok(records) => {
+                    let waiting = |name: &str| {
+                        let n = records.iter().filter(|r| r.consumer == name && waits(r.state)).count();
+                        (name.to_owned(), n as u64)
+                    };
+                    self.health.parked_now(consumers.iter().map(|(_, _, name)| waiting(name)).collect());
+                }
+                Err(e) => debug!(error = %e, "parked events unavailable"),
+            }
+            let beat = self.health.beat(self.config.read_model.id.as_str(), &self.instance);
+            if let Err(e) = workers::beat(&self.heartbeats, &beat).await {
+                debug!(error = %e, "heartbeat not put");
+            }
+        }
+    }
+
+    /// Until `shutdown`: takes up the retries operators ask for on this read model's parked
+    /// events, one claimed record at a time, as soon as the bucket changes (and every
+    /// [`ReadSideConfig::report_every`](crate::ReadSideConfig::report_every), for claims
+    /// whose projector died).
+    async fn retry_parked(&self, shutdown: CancellationToken) {
+        let consumer = self.config.read_model.events_consumer();
+        let mut changes = match self.parked.watch().await {
+            Ok(watch) => Some(watch),
+            Err(e) => {
+                warn!(error = %e, "cannot follow the parked events; retries are looked for every few seconds");
+                None
+            }
+        };
+        let mut every = tokio::time::interval(self.config.report_every);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut writer = None;
+        let mut cache = Invalidator::new(&self.config);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = every.tick() => {}
+                () = changed(&mut changes) => {}
+            }
+            loop {
+                let claim = match self.parked.claim_retry(&consumer, &self.instance).await {
+                    Ok(Some(claim)) => claim,
+                    Ok(None) => break,
+                    Err(e) => {
+                        debug!(error = %e, "retries unavailable");
+                        break;
+                    }
+                };
+                self.retry(claim, &mut writer, &mut cache).await;
+            }
+        }
+    }
+
+    /// Projects the parked message `claim` names on its own, through the same steps as a
+    /// batch, and records the outcome.
+    async fn retry(&self, claim: RetryClaim, writer: &mut Option<Writer>, cache: &mut Invalidator) {
+        let stream_sequence = claim.event.stream_sequence;
+        let span = info_span!("retry", stream_sequence);
+        let outcome = self.apply_stored(stream_sequence, writer, cache).instrument(span).await;
+        match &outcome {
+            Ok(()) => info!(stream_sequence, "parked event applied on retry"),
+            Err(e) => warn!(stream_sequence, error = e, "parked event failed again; parked"),
+        }
+        if let Err(e) = self.parked.finish_retry(claim, outcome).await {
+            warn!(stream_sequence, error = %e, "the retry's outcome was not recorded");
+        }
+    }
+
+    /// Reads the event message at `stream_sequence` from the stream and projects it alone;
+    /// `Ok` once it is applied (now or before), else why not.
+    async fn apply_stored(
+        &self,
+        stream_sequence: u64,
+        writer: &mut Option<Writer>,
+        cache: &mut Invalidator,
+    ) -> Result<(), String> {
+        let stored = self
+            .events
+            .0
+            .get_raw_message(stream_sequence)
+            .await
+            .map_err(|e| format!("not readable from the stream: {e}"))?;
+        // Decoded as a delivered message would be; it is never acknowledged.
+        let message = Message {
+            message: async_nats::Message {
+                subject: stored.subject,
+                reply: None,
+                payload: stored.payload,
+                headers: Some(stored.headers),
+                status: None,
+                description: None,
+                length: 0,
+            },
+            context: self.js.clone(),
+        };
+        let feed = Events::new(&self.config.events, self.keys.clone());
+        let context = feed.prepare(&[&message]).await.map_err(|e| e.to_string())?;
+        let item =
+            feed.decode(&message, stream_sequence, &context).map_err(|e| format!("unreadable: {e}"))?;
+        if writer.is_none() {
+            *writer = Some(Writer::open(&self.config.read_model.database_path).map_err(|e| e.to_string())?);
+        }
+        let Some(writer) = writer.as_mut() else { return Err("no writer".to_owned()) };
+        let projected = self.commit::<Events>(vec![item], writer).await.map_err(|e| e.to_string())?;
+        let verdict = projected.verdicts.first().copied();
+        self.follow_up(projected, writer, cache).await;
+        match verdict {
+            Some(Verdict::Applied | Verdict::AlreadyApplied) => Ok(()),
+            _ => Err("its predecessor in the page's history is still not applied".to_owned()),
+        }
+    }
+}
+
+/// Whether a parked record counts as parked now: the read model still lacks it.
+fn waits(state: ParkedState) -> bool {
+    matches!(state, ParkedState::Parked | ParkedState::Retry)
+}
+
+/// Waits for the next change `watch` reports; for ever once it has ended, or without one.
+async fn changed(watch: &mut Option<jetstream::kv::Watch>) {
+    let Some(changes) = watch.as_mut() else { return std::future::pending().await };
+    if changes.next().await.is_none() {
+        *watch = None;
     }
 }
 
@@ -492,66 +790,19 @@ enum Next {
     Stopped,
 }
 
-/// How long a deferred message waits before it is offered again.
-fn deferral(order: Order, message: &Message) -> Duration {
-    match order {
-        // Its predecessor is usually in another projector's batch, committing within
-        // milliseconds.
-        Order::History => DEFER_DELAY,
-        // Its page is not projected yet: wait longer with every delivery, at most 30 s.
-        Order::Counts => {
-            let deliveries = message.info().map_or(1, |i| i.delivered.max(1));
-            (DEFER_DELAY * u32::try_from(deliveries).unwrap_or(u32::MAX)).min(Duration::from_secs(30))
-        }
-    }
+/// How long a message that could not be applied on its `delivered`th delivery waits before
+/// it is offered again: doubling from [`DEFER_DELAY`], at most [`LONGEST_DELAY`]. An event's
+/// predecessor is usually in another projector's batch, committing within milliseconds.
+fn backoff(delivered: u64) -> Duration {
+    let doublings = u32::try_from(delivered.saturating_sub(1)).unwrap_or(u32::MAX).min(20);
+    (DEFER_DELAY * 2u32.pow(doublings)).min(LONGEST_DELAY)
 }
 
-/// Decodes each message of `feed`; a message that cannot be is terminated (never
-/// redelivered) and reported, since no retry can make it readable.
-///
-/// # Errors
-/// When what decoding needs cannot be had now (a data key): every message is offered again
-/// after [`RETRY_DELAY`].
-async fn decode<F: Feed>(
-    feed: &F,
-    messages: Vec<Message>,
-) -> Result<(Vec<Message>, Vec<F::Item>), ProjectorError> {
-    let context = match feed.prepare(&messages.iter().collect::<Vec<_>>()).await {
-        Ok(context) => context,
-        Err(e) => {
-            error!(error = %e, "batch not decoded; it will be offered again");
-            for message in &messages {
-                acknowledge(message, AckKind::Nak(Some(RETRY_DELAY))).await;
-            }
-            return Err(e);
-        }
-    };
-    let mut kept = Vec::with_capacity(messages.len());
-    let mut items = Vec::with_capacity(messages.len());
-    for message in messages {
-        let sequence = match message.info() {
-            Ok(info) => info.stream_sequence,
-            Err(e) => {
-                warn!(error = %e, "message without JetStream metadata; dropped");
-                continue;
-            }
-        };
-        match feed.decode(&message, sequence, &context) {
-            Ok(item) => {
-                items.push(item);
-                kept.push(message);
-            }
-            Err(e) => {
-                match F::ORDER {
-                    // A page's history now has a hole: someone must look.
-                    Order::History => error!(error = %e, "unreadable message; terminated"),
-                    Order::Counts => warn!(error = %e, "unreadable message; terminated"),
-                }
-                acknowledge(&message, AckKind::Term).await;
-            }
-        }
-    }
-    Ok((kept, items))
+/// How long a deferred view tally waits before it is offered again: its page is not
+/// projected yet, so longer with every delivery, at most [`LONGEST_DELAY`].
+fn tally_deferral(message: &Message) -> Duration {
+    let deliveries = message.info().map_or(1, |i| i.delivered.max(1));
+    (DEFER_DELAY * u32::try_from(deliveries).unwrap_or(u32::MAX)).min(LONGEST_DELAY)
 }
 
 async fn acknowledge(message: &Message, kind: AckKind) {

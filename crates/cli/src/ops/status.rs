@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use async_nats::jetstream;
 use serde::Serialize;
+use valentine_projections::workers::{self, WorkerBeat};
 use valentine_projections::{applied, db, position, view_checkpoints};
 use valentine_projector::ReadSideConfig;
 
@@ -20,6 +21,8 @@ pub struct Status {
     pub consumers: Vec<ConsumerStatus>,
     /// The SQLite read model.
     pub read_model: ReadModelStatus,
+    /// The heartbeats of the projectors and notifiers running now (of every read model).
+    pub workers: Vec<WorkerBeat>,
 }
 
 /// One stream.
@@ -59,6 +62,8 @@ pub struct ConsumerState {
     pub unacknowledged: u64,
     /// Pending plus unacknowledged: what the projectors still have to do.
     pub lag: u64,
+    /// How old the oldest message not yet acknowledged is, in seconds (0 when none waits).
+    pub lag_seconds: f64,
     /// Every message up to this stream sequence is acknowledged.
     pub acknowledged_up_to: u64,
     /// Pull requests waiting: roughly the projectors connected and idle.
@@ -122,10 +127,12 @@ pub async fn status(config: &ReadSideConfig) -> Result<Status, OpsError> {
             subjects: info.state.subjects_count,
             replicas: info.config.num_replicas,
         });
+        let lag_seconds = position::lag(&stream, &consumer).await?.map_or(0.0, |l| l.lag_seconds);
         let state = position::progress(&stream, &consumer).await?.map(|p| ConsumerState {
             pending: p.pending,
             unacknowledged: p.unacknowledged,
             lag: p.lag(),
+            lag_seconds,
             acknowledged_up_to: p.acknowledged,
             waiting_pulls: p.waiting_pulls,
             paused: p.paused,
@@ -139,7 +146,12 @@ pub async fn status(config: &ReadSideConfig) -> Result<Status, OpsError> {
     let last = |name: &str| streams.iter().find(|s| s.name == name).map_or(0, |s| s.last_sequence);
     read_model.events_behind = last(&config.events.stream_name).saturating_sub(read_model.events_through);
     read_model.views_behind = last(&config.tallies.stream_name).saturating_sub(read_model.views_through);
-    Ok(Status { streams, consumers, read_model })
+    // Without the bucket no worker has run yet: nothing to show, and nothing to create.
+    let workers = match js.get_key_value(workers::bucket_name(&config.events)).await {
+        Ok(kv) => workers::list(&kv).await?,
+        Err(_) => Vec::new(),
+    };
+    Ok(Status { streams, consumers, read_model, workers })
 }
 
 fn read_model_status(path: PathBuf) -> ReadModelStatus {
@@ -214,10 +226,11 @@ pub fn write_text(status: &Status, out: &mut impl Write) -> std::io::Result<()> 
         match &c.state {
             Some(s) => writeln!(
                 out,
-                "  {:<8} {:<18} lag {:>8} ({} pending, {} unacknowledged)  projected up to {}  {} waiting pulls{}",
+                "  {:<8} {:<18} lag {:>8} ({:.1} s; {} pending, {} unacknowledged)  projected up to {}  {} waiting pulls{}",
                 c.stream,
                 c.name,
                 s.lag,
+                s.lag_seconds,
                 s.pending,
                 s.unacknowledged,
                 s.acknowledged_up_to,
@@ -226,6 +239,34 @@ pub fn write_text(status: &Status, out: &mut impl Write) -> std::io::Result<()> 
             )?,
             None => writeln!(out, "  {:<8} {:<18} no projector has run yet", c.stream, c.name)?,
         }
+    }
+    writeln!(out, "workers")?;
+    if status.workers.is_empty() {
+        writeln!(out, "  no heartbeat in the last minute")?;
+    }
+    for w in &status.workers {
+        let state = match (w.ready, w.stuck) {
+            (_, true) => "STUCK",
+            (true, false) => "ready",
+            (false, false) => "UNREADY",
+        };
+        let lags: Vec<String> = w
+            .consumers
+            .iter()
+            .map(|c| format!("{} {} ({:.1} s)", c.consumer, c.lag_events, c.lag_seconds))
+            .collect();
+        writeln!(
+            out,
+            "  {:<9} {:<10} {:<8} {:<7} beat {}  last commit {}  lag {}{}",
+            w.role,
+            w.read_model,
+            w.instance,
+            state,
+            w.heartbeat_at,
+            w.last_commit_at.as_deref().unwrap_or("-"),
+            lags.join(", "),
+            w.reason.as_ref().map(|r| format!("  ({r})")).unwrap_or_default()
+        )?;
     }
     let r = &status.read_model;
     writeln!(out, "read model {}", r.path.display())?;
