@@ -85,8 +85,10 @@ pub(crate) async fn search_pages(
     AdminCaller(admin): AdminCaller,
     Query(query): Query<SearchQuery>,
 ) -> Result<Response, ApiError> {
-    let q: String = query.q.chars().take(50).collect();
-    let pages = console.search(&admin, &q).await?;
+    if query.q.chars().count() > 50 {
+        return Err(ApiError::BadRequest("q must be at most 50 characters".to_owned()));
+    }
+    let pages = console.search(&admin, &query.q).await?;
     json(StatusCode::OK, &AdminPagesResponse { pages: values(&pages)? })
 }
 

@@ -22,7 +22,9 @@ use crate::admin_tokens::AdminTokens;
 use crate::error::ApiError;
 use crate::rate_limit::{Bucket, RateLimiter};
 use crate::use_cases::page_commands::PageCommands;
-use crate::wire::admin::{ConsumerStatus, StoredMessageResponse as StoredMessage, StreamStatus};
+use crate::wire::admin::{
+    ConsumerStatus, MessageHeader, StoredMessageResponse as StoredMessage, StreamStatus,
+};
 
 /// An admin, by the name their token was issued to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +77,9 @@ impl AdminConsole {
         Self { tokens, limiter, js, repo, db, commands }
     }
 
-    /// The admin whose token `bearer` is, asking from `caller_key`; within their budget.
+    /// The admin whose token `bearer` is, asking from `caller_key`; within their budget. A
+    /// token is a guess until it is found right: the client's budget of failures is spent
+    /// before it is looked at, and given back when it is right. Sending none guesses nothing.
     ///
     /// # Errors
     /// `403` when no admin is configured or the token is wrong, `401` without a token, `429`
@@ -84,8 +88,8 @@ impl AdminConsole {
         if self.tokens.is_empty() {
             return Err(ApiError::AdminDisabled);
         }
-        let attempt = self.limiter.check(Bucket::AdminFailures, caller_key).await?;
         let Some(bearer) = bearer else { return Err(ApiError::AdminTokenRequired) };
+        let attempt = self.limiter.check(Bucket::AdminFailures, caller_key).await?;
         let Some(name) = self.tokens.admin(bearer) else {
             tracing::warn!(target: "valentine::admin", "a console request with a wrong admin token");
             return Err(ApiError::WrongAdminToken);
@@ -144,11 +148,15 @@ impl AdminConsole {
             }
             Err(e) => return Err(ApiError::event_store_unavailable(e)),
         };
-        let headers: Vec<(String, String)> = message
+        let headers: Vec<MessageHeader> = message
             .headers
             .iter()
-            .flat_map(|(name, values)| values.iter().map(move |v| (name.to_string(), v.as_str().to_owned())))
-            .filter(|(name, _)| !name.starts_with("Nats-"))
+            .flat_map(|(name, values)| {
+                values
+                    .iter()
+                    .map(move |v| MessageHeader { name: name.to_string(), value: v.as_str().to_owned() })
+            })
+            .filter(|h| !h.name.starts_with("Nats-"))
             .collect();
         let stored_at = message.time.format(&Rfc3339).unwrap_or_default();
         let mut stored = Commit::decode(stream_sequence, &message.payload).map_err(ApiError::internal)?;

@@ -111,8 +111,8 @@ pub(crate) struct StoredMessageResponse {
     pub subject: String,
     /// When the stream stored it (RFC 3339).
     pub stored_at: String,
-    /// Its headers, as name and value pairs.
-    pub headers: Vec<(String, String)>,
+    /// Its headers.
+    pub headers: Vec<MessageHeader>,
     /// Whether sealed payloads were opened for this answer.
     pub opened: bool,
     /// Whether its sealed payloads stay sealed: their key was destroyed by an erasure.
@@ -120,6 +120,15 @@ pub(crate) struct StoredMessageResponse {
     /// The commit as stored, payloads opened where their key exists, secrets redacted.
     #[schema(value_type = Object)]
     pub commit: Value,
+}
+
+/// One header of a stored message.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub(crate) struct MessageHeader {
+    /// Its name.
+    pub name: String,
+    /// Its value.
+    pub value: String,
 }
 
 /// The event store's streams and their consumers.

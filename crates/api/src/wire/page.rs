@@ -443,8 +443,29 @@ impl HistoryEvent {
 pub(crate) struct RestoreRequest {
     /// The stream sequence of the event after which the page was as wanted (an entry of its
     /// history).
-    #[schema(minimum = 1)]
+    #[serde(deserialize_with = "stream_position")]
+    #[schema(minimum = 1, maximum = 9_007_199_254_740_991_u64)]
     pub stream_sequence: u64,
+}
+
+/// A stream position, written as JSON Schema counts integers: `2` and `2.0` alike, up to
+/// 2^53 − 1 (where JSON numbers stop being exact); anything else is refused.
+fn stream_position<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    const EXACT: u64 = (1 << 53) - 1;
+    let number = serde_json::Number::deserialize(deserializer)?;
+    let whole = number.as_u64().or_else(|| {
+        #[expect(clippy::cast_precision_loss, reason = "2^53 - 1 is exact in an f64")]
+        let most = EXACT as f64;
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a whole number in range"
+        )]
+        number.as_f64().filter(|x| x.fract() == 0.0 && *x >= 0.0 && *x <= most).map(|x| x as u64)
+    });
+    whole.filter(|n| *n <= EXACT).ok_or_else(|| {
+        serde::de::Error::custom(format!("stream_sequence must be a whole number from 1, not {number}"))
+    })
 }
 
 /// `GET /api/pages/{slug}/history` answer.

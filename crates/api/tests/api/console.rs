@@ -61,9 +61,14 @@ async fn the_console_admits_only_a_right_token_and_budgets_the_wrong_ones() {
         let (status, body) = answer(response).await;
         assert_eq!((status, body), (StatusCode::OK, json!({ "admin": "ana" })));
     }
-    let (status, _) = admin_get(&app, "/api/admin/session", Some("another-guess")).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    // That was the third failure of the hour, the last: now even a right token waits.
+    for guess in ["another-guess", "a-third-guess"] {
+        let (status, _) = admin_get(&app, "/api/admin/session", Some(guess)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    // That was the third wrong token of the hour, the last: now even a right token waits,
+    // while sending none is still only told what is missing.
+    let (status, body) = admin_get(&app, "/api/admin/session", None).await;
+    assert_eq!((status, &body["code"]), (StatusCode::UNAUTHORIZED, &json!("admin_token_required")));
     let (status, body) = admin_get(&app, "/api/admin/session", Some(&token)).await;
     assert_error(status, &body, StatusCode::TOO_MANY_REQUESTS);
 }
