@@ -14,6 +14,66 @@ from collections import Counter
 # Answers a fuzz run against a healthy stack cannot provoke, each with the Rust tests
 # (crates/api/tests/api/) that do. Nothing else may be missing.
 COVERED_BY_RUST_TESTS = {
+    # The console's lists read only the read model, which no run breaks.
+    ("GET /api/admin/pages", "503"): [
+        "console::a_failing_read_model_is_a_503_for_the_consoles_lists_and_for_reports",
+    ],
+    ("GET /api/admin/reports", "503"): [
+        "console::a_failing_read_model_is_a_503_for_the_consoles_lists_and_for_reports",
+    ],
+    ("GET /api/admin/pages/{slug}/reports", "503"): [
+        "console::a_failing_read_model_is_a_503_for_the_consoles_lists_and_for_reports",
+    ],
+    # The admin run judges one live page: a decision about a page that is not there, and a
+    # report of a page taken down, need pages it does not make.
+    ("POST /api/admin/pages/{slug}/take-down", "404"): [
+        "console::reports_are_budgeted_and_a_page_taken_down_answers_451_to_all_but_its_author_until_reinstated",
+    ],
+    ("POST /api/admin/pages/{slug}/reinstate", "404"): [
+        "console::reports_are_budgeted_and_a_page_taken_down_answers_451_to_all_but_its_author_until_reinstated",
+    ],
+    ("POST /api/pages/{slug}/report", "451"): [
+        "console::reports_are_budgeted_and_a_page_taken_down_answers_451_to_all_but_its_author_until_reinstated",
+    ],
+    # Nothing is parked on a healthy stream: a parked event is garbage published on purpose.
+    ("POST /api/admin/parked/{consumer}/{sequence}/retry", "200"): [
+        "console::the_console_shows_lag_rising_while_no_projector_runs_and_decides_about_parked_events",
+    ],
+    ("POST /api/admin/parked/{consumer}/{sequence}/retry", "409"): [
+        "console::the_console_shows_lag_rising_while_no_projector_runs_and_decides_about_parked_events",
+    ],
+    ("POST /api/admin/parked/{consumer}/{sequence}/skip", "200"): [
+        "console::the_console_shows_lag_rising_while_no_projector_runs_and_decides_about_parked_events",
+    ],
+    ("POST /api/admin/parked/{consumer}/{sequence}/skip", "409"): [
+        "console::the_console_shows_lag_rising_while_no_projector_runs_and_decides_about_parked_events",
+    ],
+    # A restore names a position of the page's history, which a generator does not know; and
+    # the page's cap on changes is reached only past the budget of edits.
+    ("POST /api/pages/{slug}/restore", "200"): [
+        "console::the_author_sees_what_each_change_did_and_restores_an_earlier_version_as_a_new_change",
+    ],
+    ("POST /api/pages/{slug}/restore", "409"): ["console::a_restore_counts_as_a_change_against_the_pages_limit"],
+    # Bodies of one short reason or number are seldom over the tight run's 1 KiB, or
+    # malformed in every run.
+    ("POST /api/admin/pages/{slug}/take-down", "413"): [
+        "console::the_consoles_decisions_restores_and_reports_refuse_malformed_and_oversized_bodies",
+    ],
+    ("POST /api/admin/pages/{slug}/reinstate", "413"): [
+        "console::the_consoles_decisions_restores_and_reports_refuse_malformed_and_oversized_bodies",
+    ],
+    ("POST /api/admin/parked/{consumer}/{sequence}/retry", "400"): [
+        "console::the_consoles_decisions_restores_and_reports_refuse_malformed_and_oversized_bodies",
+    ],
+    ("POST /api/admin/parked/{consumer}/{sequence}/retry", "413"): [
+        "console::the_consoles_decisions_restores_and_reports_refuse_malformed_and_oversized_bodies",
+    ],
+    ("POST /api/admin/parked/{consumer}/{sequence}/skip", "413"): [
+        "console::the_consoles_decisions_restores_and_reports_refuse_malformed_and_oversized_bodies",
+    ],
+    ("POST /api/pages/{slug}/restore", "413"): [
+        "console::the_consoles_decisions_restores_and_reports_refuse_malformed_and_oversized_bodies",
+    ],
     # Schemathesis sends only well-formed JSON; a PATCH path that is not valid percent-encoded
     # UTF-8 gets a 400 too, but only now and then.
     ("PATCH /api/pages/{slug}", "400"): [

@@ -104,11 +104,12 @@ fuzz() {
   fi
 }
 
-# seed_page NAME: creates a page; prints its slug and edit token.
+# seed_page NAME [TEMPLATE]: creates a page (classic unless TEMPLATE); prints its slug and
+# edit token.
 seed_page() {
-  local slug="fuzz-$1-$RANDOM$RANDOM"
+  local slug="fuzz-$1-$RANDOM$RANDOM" template="${2:-classic}"
   curl -sf -H 'content-type: application/json' "$healthy/api/pages" \
-    -d "{\"slug\": \"$slug\", \"title\": \"Seed\", \"message\": \"A page to act on\"}" |
+    -d "{\"slug\": \"$slug\", \"title\": \"Seed\", \"message\": \"A page to act on\", \"template_id\": \"$template\"}" |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["edit_token"])' |
     sed "s/^/$slug /"
 }
@@ -133,7 +134,7 @@ read -r kept_slug kept_token <<< "$(seed_page kept)"
 read -r gone_slug gone_token <<< "$(seed_page gone)"
 # A page no run changes, for replies (the author run may give the kept page a PIN, which a
 # reply then needs).
-read -r quiet_slug quiet_token <<< "$(seed_page quiet)"
+read -r quiet_slug quiet_token <<< "$(seed_page quiet proposal)"
 # A page the admin run takes down and puts back up.
 read -r judged_slug judged_token <<< "$(seed_page judged)"
 if [ -z "$kept_token" ] || [ -z "$gone_token" ] || [ -z "$quiet_token" ] || [ -z "$judged_token" ]; then
@@ -162,7 +163,8 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404",
 include-operation-id = "restore_page"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "429", "5xx"]
 
-# The quiet page (classic) takes a heart back: the first one is recorded, then 409. (Not the
+# The quiet page (a proposal) takes a "yes", the first value a generator tries: the first
+# one is recorded, then 409. (Not the
 # kept page: this run's updates may give that one a PIN, which a reply then needs.)
 [[operations]]
 include-operation-id = ["answer_page", "unsubscribe"]
@@ -204,11 +206,17 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "404", "429",
 [[operations]]
 include-operation-id = "page_reports"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "404", "429", "5xx"]
+
+# Nothing is parked on a healthy stream: every decision names no record (404).
+[[operations]]
+include-operation-id = ["retry_parked", "skip_parked"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "404", "409", "429", "5xx"]
 EOF
 admin_ops=(--include-operation-id session --include-operation-id search_pages
   --include-operation-id page_events --include-operation-id page_as_of --include-operation-id page_reports
   --include-operation-id take_down --include-operation-id reinstate --include-operation-id reports
-  --include-operation-id message --include-operation-id streams)
+  --include-operation-id message --include-operation-id streams --include-operation-id lag
+  --include-operation-id parked --include-operation-id retry_parked --include-operation-id skip_parked)
 fuzz admin "$healthy" --max-examples 15 --max-response-time 15 --phases coverage,fuzzing \
   -H "Authorization: Bearer $admin_token" "${admin_ops[@]}"
 

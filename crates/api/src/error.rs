@@ -99,6 +99,9 @@ pub enum ApiError {
     /// `409`: the page is not taken down: there is nothing to reinstate.
     #[error("This page is not taken down")]
     NotTakenDown,
+    /// `409`: a parked event decided already (retried, resolved or skipped).
+    #[error("{0}")]
+    NotParked(String),
     /// `401`: an admin route was called without `Authorization: Bearer <admin token>`.
     #[error("An admin token is required (Authorization: Bearer <token>)")]
     AdminTokenRequired,
@@ -228,6 +231,7 @@ impl ApiError {
             | Self::AlreadyAnswered
             | Self::AlreadyTakenDown
             | Self::NotTakenDown
+            | Self::NotParked(_)
             | Self::WrongAnswer(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -259,6 +263,7 @@ impl ApiError {
             Self::TakenDown => "taken_down",
             Self::AlreadyTakenDown => "already_taken_down",
             Self::NotTakenDown => "not_taken_down",
+            Self::NotParked(_) => "not_parked",
             Self::AdminTokenRequired => "admin_token_required",
             Self::WrongAdminToken => "wrong_admin_token",
             Self::AdminDisabled => "admin_disabled",

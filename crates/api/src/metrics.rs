@@ -71,6 +71,7 @@ struct Inner {
     cache: Family<CacheLabels, Counter>,
     rate_limited: Family<BucketLabels, Counter>,
     redis_failures: Counter,
+    redis_up: Gauge,
     views: Counter,
     first_opens: Family<OutcomeLabels, Counter>,
     tallies: Counter,
@@ -123,6 +124,12 @@ impl Metrics {
         registry.register("rate_limit_rejections", "Requests refused by a rate limit", rate_limited.clone());
         let redis_failures = Counter::default();
         registry.register("redis_failures", "Redis calls that failed or timed out", redis_failures.clone());
+        let redis_up = Gauge::default();
+        registry.register(
+            "redis_up",
+            "1 while Redis answers (or none is configured), 0 while this process goes without it",
+            redis_up.clone(),
+        );
         let views = Counter::default();
         registry.register("page_views", "Page views counted", views.clone());
         let first_opens = Family::<OutcomeLabels, Counter>::default();
@@ -185,6 +192,7 @@ impl Metrics {
             cache,
             rate_limited,
             redis_failures,
+            redis_up,
             views,
             first_opens,
             tallies,
@@ -265,6 +273,11 @@ impl Metrics {
     /// Records published tallies.
     pub(crate) fn tallies(&self, n: u64) {
         self.inner.tallies.inc_by(n);
+    }
+
+    /// Sets whether Redis answers.
+    pub(crate) fn set_redis_up(&self, up: bool) {
+        self.inner.redis_up.set(i64::from(up));
     }
 
     /// Sets the projection lag.

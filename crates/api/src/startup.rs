@@ -13,8 +13,9 @@ use tracing::{info, warn};
 use valentine_domain::page::versions;
 use valentine_domain::{Page, PageRules};
 use valentine_eventstore::{EventStoreError, PhotoStore, StreamConfig, ensure_stream, jetstream_cqrs};
+use valentine_projections::parked::ParkedEvents;
 use valentine_projections::redis_connection::{self, RedisTarget};
-use valentine_projections::{PositionWatch, ProjectionError, applied, db, page_store};
+use valentine_projections::{PositionWatch, ProjectionError, applied, db, page_store, workers};
 
 use crate::caller::CallerKeys;
 use crate::config::ApiConfig;
@@ -28,6 +29,7 @@ use crate::secret::ServerSecret;
 use crate::server::{self, ConnectionLimits};
 use crate::state::{AppParts, AppState};
 use crate::store_usage::{self, StoreUsage};
+use crate::use_cases::admin_console::ConsoleParts;
 use crate::use_cases::{
     AdminConsole, CommandHandles, JobTracker, PageAccess, PageCommands, PageExports, PageInsights,
     PagePhotos, PageQueries, PageShare, PageVisits, ReadPositions, ReadinessChecks, SlugChecks,
@@ -179,14 +181,17 @@ impl Application {
             Arc::clone(&media),
         );
         let share = PageShare::new(queries.clone(), media);
-        let console = AdminConsole::new(
-            config.admin_tokens.clone(),
-            limiter.clone(),
-            js.clone(),
-            console_repo,
-            console_pool,
-            commands.clone(),
-        );
+        let console = AdminConsole::new(ConsoleParts {
+            tokens: config.admin_tokens.clone(),
+            limiter: limiter.clone(),
+            js: js.clone(),
+            repo: console_repo,
+            consumed: vec![config.events.stream_name.clone(), config.tallies.stream_name.clone()],
+            workers: workers::open(&js, &config.events).await?,
+            parked: ParkedEvents::open(&js, &config.events).await?,
+            db: console_pool,
+            commands: commands.clone(),
+        });
         let view_counts = ViewCounter::default();
         let visits = PageVisits::new(view_counts.clone(), metrics.clone(), commands.clone(), queries.clone());
         let state = AppState::new(AppParts {

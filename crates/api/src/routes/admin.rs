@@ -18,7 +18,8 @@ use crate::use_cases::AdminConsole;
 use crate::use_cases::admin_console::Admin;
 use crate::wire::admin::{
     AdminAsOfResponse, AdminEventsResponse, AdminPagesResponse, AdminReportsResponse, AdminSessionResponse,
-    ModerationRequest, ModerationResponse, StoredMessageResponse, StreamsResponse,
+    LagResponse, ModerationRequest, ModerationResponse, ParkedResponse, StoredMessageResponse,
+    StreamsResponse,
 };
 
 /// How a console request is refused before it is looked at.
@@ -238,4 +239,98 @@ pub(crate) async fn streams(
 
 fn values<T: Serialize>(items: &[T]) -> Result<Vec<serde_json::Value>, ApiError> {
     items.iter().map(serde_json::to_value).collect::<Result<_, _>>().map_err(ApiError::internal)
+}
+
+/// How far behind each durable consumer is (in messages, and the age of the oldest waiting
+/// one), read from the streams themselves, and each worker's last heartbeat.
+#[utoipa::path(get, path = "/api/admin/lag", tag = "admin", security(("admin" = [])),
+    responses((status = 200, description = "Consumers and workers", body = LagResponse), AdminRefusals, RateLimited, Unavailable))]
+pub(crate) async fn lag(
+    State(console): State<AdminConsole>,
+    AdminCaller(admin): AdminCaller,
+) -> Result<Response, ApiError> {
+    let (consumers, beats) = console.lag(&admin).await?;
+    let now = time::OffsetDateTime::now_utc();
+    let workers = beats
+        .into_iter()
+        .map(|beat| {
+            let age = time::OffsetDateTime::parse(
+                &beat.heartbeat_at,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .map(|at| (now - at).as_seconds_f64().max(0.0))
+            .ok();
+            let mut value = serde_json::to_value(&beat).map_err(ApiError::internal)?;
+            if let Some(fields) = value.as_object_mut() {
+                fields.insert("heartbeat_age_seconds".to_owned(), age.into());
+            }
+            Ok(value)
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    json(StatusCode::OK, &LagResponse { consumers, workers })
+}
+
+/// Events projectors could not apply after their deliveries, newest first, with what was
+/// decided about each.
+#[utoipa::path(get, path = "/api/admin/parked", tag = "admin", security(("admin" = [])),
+    responses((status = 200, description = "The parked events", body = ParkedResponse), AdminRefusals, RateLimited, Unavailable))]
+pub(crate) async fn parked(
+    State(console): State<AdminConsole>,
+    AdminCaller(admin): AdminCaller,
+) -> Result<Response, ApiError> {
+    let parked = console.parked(&admin).await?;
+    json(StatusCode::OK, &ParkedResponse { parked: values(&parked)? })
+}
+
+/// Has a projector of that consumer try a parked event again (its record says how it went).
+#[utoipa::path(post, path = "/api/admin/parked/{consumer}/{sequence}/retry", tag = "admin", security(("admin" = [])),
+    params(("consumer" = String, Path, description = "The durable consumer that parked it"),
+        ("sequence" = u64, Path, description = "Its stream sequence")),
+    request_body = ModerationRequest,
+    responses((status = 200, description = "Marked for a retry", body = Object), AdminRefusals,
+        (status = 404, description = "No such parked event", body = ErrorBody),
+        (status = 409, description = "Decided already (`not_parked`)", body = ErrorBody),
+        BodyRefusals, RateLimited, Unavailable))]
+pub(crate) async fn retry_parked(
+    State(console): State<AdminConsole>,
+    AdminCaller(admin): AdminCaller,
+    Path((consumer, sequence)): Path<(String, String)>,
+    Json(body): Json<ModerationRequest>,
+) -> Result<Response, ApiError> {
+    decide_parked(&console, &admin, &consumer, &sequence, true, &body.reason).await
+}
+
+/// Leaves a parked event unapplied for good, recording who decided and why.
+#[utoipa::path(post, path = "/api/admin/parked/{consumer}/{sequence}/skip", tag = "admin", security(("admin" = [])),
+    params(("consumer" = String, Path, description = "The durable consumer that parked it"),
+        ("sequence" = u64, Path, description = "Its stream sequence")),
+    request_body = ModerationRequest,
+    responses((status = 200, description = "Skipped", body = Object), AdminRefusals,
+        (status = 404, description = "No such parked event", body = ErrorBody),
+        (status = 409, description = "Decided already (`not_parked`)", body = ErrorBody),
+        BodyRefusals, RateLimited, Unavailable))]
+pub(crate) async fn skip_parked(
+    State(console): State<AdminConsole>,
+    AdminCaller(admin): AdminCaller,
+    Path((consumer, sequence)): Path<(String, String)>,
+    Json(body): Json<ModerationRequest>,
+) -> Result<Response, ApiError> {
+    decide_parked(&console, &admin, &consumer, &sequence, false, &body.reason).await
+}
+
+async fn decide_parked(
+    console: &AdminConsole,
+    admin: &Admin,
+    consumer: &str,
+    sequence: &str,
+    retry: bool,
+    reason: &str,
+) -> Result<Response, ApiError> {
+    // Consumer names are letters, digits, '-' and '_': anything else names no record.
+    let named =
+        !consumer.is_empty() && consumer.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let sequence =
+        sequence.parse::<u64>().ok().filter(|_| named).ok_or(ApiError::NotFound("No such parked event"))?;
+    let decided = console.decide_parked(admin, consumer, sequence, retry, reason).await?;
+    json(StatusCode::OK, &decided)
 }

@@ -35,8 +35,9 @@ pub(crate) async fn metrics(
     State(readiness): State<ReadinessChecks>,
     State(metrics): State<Metrics>,
 ) -> Response {
-    // Refresh the lag gauge for this scrape.
+    // Refresh the lag gauge and Redis's state for this scrape.
     let _ = readiness.projection().await;
+    metrics.set_redis_up(readiness.redis_up());
     (
         [(
             header::CONTENT_TYPE,

@@ -16,14 +16,16 @@ use valentine_eventstore::envelope::{Commit, header};
 use valentine_eventstore::{JetStreamEventRepository, sealing};
 use valentine_projections::moderation::{self, PageSummary, ReportedPage};
 use valentine_projections::page_timeline::{self, AsOf, TimelineEntry};
-use valentine_projections::{ReportRow, pages};
+use valentine_projections::parked::{DecideError, Decision, ParkedEvent, ParkedEvents};
+use valentine_projections::workers::WorkerBeat;
+use valentine_projections::{ReportRow, pages, position, workers};
 
 use crate::admin_tokens::AdminTokens;
 use crate::error::ApiError;
 use crate::rate_limit::{Bucket, RateLimiter};
 use crate::use_cases::page_commands::PageCommands;
 use crate::wire::admin::{
-    ConsumerStatus, MessageHeader, StoredMessageResponse as StoredMessage, StreamStatus,
+    ConsumerLagResponse, ConsumerStatus, MessageHeader, StoredMessageResponse as StoredMessage, StreamStatus,
 };
 
 /// An admin, by the name their token was issued to.
@@ -51,30 +53,47 @@ pub(crate) struct PageReports {
     pub(crate) reports: Vec<ReportRow>,
 }
 
+/// What the console works with.
+#[derive(Debug, Clone)]
+pub(crate) struct ConsoleParts {
+    /// Who may use it.
+    pub(crate) tokens: AdminTokens,
+    /// Its budgets.
+    pub(crate) limiter: RateLimiter,
+    /// The event store's streams.
+    pub(crate) js: jetstream::Context,
+    /// The page event store.
+    pub(crate) repo: JetStreamEventRepository,
+    /// The streams whose durable consumers it reports on (page events, view tallies).
+    pub(crate) consumed: Vec<String>,
+    /// The workers' heartbeats.
+    pub(crate) workers: jetstream::kv::Store,
+    /// The events projectors parked.
+    pub(crate) parked: ParkedEvents,
+    /// The read model.
+    pub(crate) db: SqlitePool,
+    /// Decisions about pages.
+    pub(crate) commands: PageCommands,
+}
+
 /// The console; cheap to clone.
 #[derive(Debug, Clone)]
 pub(crate) struct AdminConsole {
-    tokens: AdminTokens,
-    limiter: RateLimiter,
-    js: jetstream::Context,
-    repo: JetStreamEventRepository,
-    db: SqlitePool,
-    commands: PageCommands,
+    inner: std::sync::Arc<ConsoleParts>,
+}
+
+impl std::ops::Deref for AdminConsole {
+    type Target = ConsoleParts;
+
+    fn deref(&self) -> &ConsoleParts {
+        &self.inner
+    }
 }
 
 impl AdminConsole {
-    /// The console for the admins of `tokens`, within the budgets of `limiter`, over the
-    /// streams of `js` (pages in `repo`) and the read model `db`; decisions through
-    /// `commands`.
-    pub(crate) fn new(
-        tokens: AdminTokens,
-        limiter: RateLimiter,
-        js: jetstream::Context,
-        repo: JetStreamEventRepository,
-        db: SqlitePool,
-        commands: PageCommands,
-    ) -> Self {
-        Self { tokens, limiter, js, repo, db, commands }
+    /// The console made of `parts`.
+    pub(crate) fn new(parts: ConsoleParts) -> Self {
+        Self { inner: std::sync::Arc::new(parts) }
     }
 
     /// The admin whose token `bearer` is, asking from `caller_key`; within their budget. A
@@ -267,6 +286,83 @@ impl AdminConsole {
         let action = if down { "take_down" } else { "reinstate" };
         audit(admin, action, slug_key, Some(reason));
         self.commands.moderate(slug_key, &admin.name, reason, down).await
+    }
+}
+
+impl AdminConsole {
+    /// How far behind each durable consumer of the consumed streams is, from the streams
+    /// themselves, and what each worker last said of itself.
+    ///
+    /// # Errors
+    /// `503` when NATS cannot be asked.
+    pub(crate) async fn lag(
+        &self,
+        admin: &Admin,
+    ) -> Result<(Vec<ConsumerLagResponse>, Vec<WorkerBeat>), ApiError> {
+        audit(admin, "lag", "-", None);
+        let now = OffsetDateTime::now_utc();
+        let mut consumers = Vec::new();
+        for name in &self.consumed {
+            let stream = self.js.get_stream(name).await.map_err(ApiError::event_store_unavailable)?;
+            let names: Vec<String> =
+                stream.consumer_names().try_collect().await.map_err(ApiError::event_store_unavailable)?;
+            for consumer in names {
+                let Some(lag) = position::lag(&stream, &consumer).await? else { continue };
+                let oldest = (lag.lag_seconds > 0.0)
+                    .then(|| now - time::Duration::seconds_f64(lag.lag_seconds))
+                    .and_then(|at| at.format(&Rfc3339).ok());
+                consumers.push(ConsumerLagResponse {
+                    stream: lag.stream,
+                    consumer: lag.consumer,
+                    acknowledged_through: lag.position,
+                    last_sequence: lag.last_sequence,
+                    lag_events: lag.lag_events,
+                    lag_seconds: lag.lag_seconds,
+                    oldest_unapplied_at: oldest,
+                });
+            }
+        }
+        consumers.sort_by(|a, b| (&a.stream, &a.consumer).cmp(&(&b.stream, &b.consumer)));
+        let beats = workers::list(&self.workers).await?;
+        Ok((consumers, beats))
+    }
+
+    /// Every parked event, newest first.
+    ///
+    /// # Errors
+    /// `503` when the bucket cannot be read.
+    pub(crate) async fn parked(&self, admin: &Admin) -> Result<Vec<ParkedEvent>, ApiError> {
+        audit(admin, "parked", "-", None);
+        Ok(self.parked.list().await?)
+    }
+
+    /// Has a projector of `consumer` try the parked event at `stream_sequence` again
+    /// (`retry`), or leaves it unapplied for good, for `reason`.
+    ///
+    /// # Errors
+    /// `404` without such a record, `409` when it was decided already, `422` for a blank or
+    /// long reason, `503` when the bucket cannot be written.
+    pub(crate) async fn decide_parked(
+        &self,
+        admin: &Admin,
+        consumer: &str,
+        stream_sequence: u64,
+        retry: bool,
+        reason: &str,
+    ) -> Result<ParkedEvent, ApiError> {
+        let reason = valentine_domain::report::moderation_reason(reason)
+            .map_err(|why| ApiError::invalid_field("reason", why))?;
+        let (action, decision) = if retry { ("retry", Decision::Retry) } else { ("skip", Decision::Skip) };
+        audit(admin, action, &format!("{consumer}/{stream_sequence}"), Some(&reason));
+        self.parked.decide(consumer, stream_sequence, decision, &admin.name, &reason).await.map_err(|e| {
+            match e {
+                DecideError::NotFound => ApiError::NotFound("No such parked event"),
+                DecideError::NotParked(state) => ApiError::NotParked(
+                    format!("This event was decided already: it is {state:?}").to_lowercase(),
+                ),
+                DecideError::Store(e) => e.into(),
+            }
+        })
     }
 }
 

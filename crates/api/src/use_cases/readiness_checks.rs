@@ -44,6 +44,11 @@ impl ReadinessChecks {
         Self { nats, js, redis, queries, events, consumer, metrics }
     }
 
+    /// Whether Redis answers (or none is configured), as last seen: no I/O.
+    pub(crate) fn redis_up(&self) -> bool {
+        self.redis.status() != RedisStatus::Down
+    }
+
     /// Liveness, from what the process already knows (no I/O).
     pub(crate) fn health(&self) -> Health {
         let nats_up = self.nats.connection_state() == async_nats::connection::State::Connected;

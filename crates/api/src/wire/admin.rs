@@ -122,6 +122,48 @@ pub(crate) struct StoredMessageResponse {
     pub commit: Value,
 }
 
+/// How far behind every durable consumer is, and what every worker last said.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub(crate) struct LagResponse {
+    /// Each durable consumer of the page event and view tally streams.
+    pub consumers: Vec<ConsumerLagResponse>,
+    /// Each worker that beat within the last minute (`role`, `read_model`, `instance`,
+    /// `heartbeat_at`, `heartbeat_age_seconds`, `last_commit_at`, `ready`, `stuck`, `reason`,
+    /// and its own view of its `consumers`).
+    #[schema(value_type = Vec<Object>)]
+    pub workers: Vec<Value>,
+}
+
+/// How far behind one durable consumer is, as the stream says (whether or not any worker
+/// is alive to say so itself).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub(crate) struct ConsumerLagResponse {
+    /// The stream it reads.
+    pub stream: String,
+    /// Its name.
+    pub consumer: String,
+    /// Every message at or below this stream sequence is acknowledged.
+    pub acknowledged_through: u64,
+    /// The stream's last sequence.
+    pub last_sequence: u64,
+    /// Messages not yet acknowledged.
+    pub lag_events: u64,
+    /// How old the oldest of them is, in seconds (0 when none waits).
+    pub lag_seconds: f64,
+    /// When the oldest of them was stored (RFC 3339), if one waits.
+    pub oldest_unapplied_at: Option<String>,
+}
+
+/// The events projectors parked.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub(crate) struct ParkedResponse {
+    /// Every record, newest first (`consumer`, `stream`, `stream_sequence`, `subject`,
+    /// `error`, `attempts`, `parked_at`, `state`, `decided_by`, `decision_reason`,
+    /// `decided_at`).
+    #[schema(value_type = Vec<Object>)]
+    pub parked: Vec<Value>,
+}
+
 /// One header of a stored message.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub(crate) struct MessageHeader {

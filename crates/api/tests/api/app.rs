@@ -225,6 +225,13 @@ impl TestApp {
         self.project(Projector::connect(self.projector_config()).await.expect("the projector starts"));
     }
 
+    /// Starts a projector whose settings `adjust` changes.
+    pub(crate) async fn start_projector_with(&mut self, adjust: impl FnOnce(&mut ReadSideConfig)) {
+        let mut config = self.projector_config();
+        adjust(&mut config);
+        self.project(Projector::connect(config).await.expect("the projector starts"));
+    }
+
     /// Stops the projector gracefully: what is appended from now on stays unprojected.
     pub(crate) async fn stop_projector(&mut self) {
         if let Some((token, task)) = self.projector.take() {

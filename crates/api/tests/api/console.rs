@@ -390,3 +390,141 @@ async fn a_restore_counts_as_a_change_against_the_pages_limit() {
     assert_error(status, &body, StatusCode::CONFLICT);
     assert_eq!(body["code"], "too_many_changes");
 }
+
+#[tokio::test]
+async fn the_console_shows_lag_rising_while_no_projector_runs_and_decides_about_parked_events() {
+    let (mut app, admin) =
+        console_app(|config| config.sync_wait = std::time::Duration::from_millis(50)).await;
+    app.stop_projector().await;
+    let slug = unique_slug("behind");
+    let stored = app.post_json("/api/pages", &crate::app::page_body(&slug)).await;
+    assert_eq!(stored.status(), StatusCode::ACCEPTED, "stored, not projected");
+    // The create was stored, not projected: the stream says how far behind the read model is.
+    let (status, lag) = admin_get(&app, "/api/admin/lag", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK, "{lag}");
+    let events_lag = |lag: &Value| {
+        lag["consumers"]
+            .as_array()
+            .and_then(|c| {
+                c.iter().find(|c| {
+                    c["stream"] == "EVENTS"
+                        && c["consumer"].as_str().is_some_and(|n| n.starts_with("projector"))
+                })
+            })
+            .cloned()
+            .unwrap_or_default()
+    };
+    let behind = events_lag(&lag);
+    assert!(behind["lag_events"].as_u64() >= Some(1), "{lag}");
+    assert!(behind["oldest_unapplied_at"].is_string(), "{lag}");
+
+    // A message no projector can read: parked after its deliveries, the rest projected.
+    let js =
+        async_nats::jetstream::new(async_nats::connect(app.config.nats.url.as_str()).await.expect("nats"));
+    let subject = format!("{}.Page.{}", app.config.events.subject_prefix, unique_slug("poison"));
+    let mut garbage = Vec::new();
+    for payload in ["not an event", "nor this"] {
+        let sent = js.publish(subject.clone(), payload.into()).await.expect("sent");
+        garbage.push(sent.await.expect("stored").sequence);
+    }
+    let (poison, again) = (garbage[0], garbage[1]);
+    app.start_projector_with(|config| {
+        config.max_deliveries = 2;
+        config.report_every = std::time::Duration::from_millis(200);
+    })
+    .await;
+    app.eventually("the page to be projected and the garbage parked", || async {
+        let (_, parked) = admin_get(&app, "/api/admin/parked", Some(&admin)).await;
+        let read = app.get(&format!("/api/pages/{slug}")).await.status();
+        read == StatusCode::OK
+            && parked["parked"].as_array().is_some_and(|p| {
+                let parked_now =
+                    |seq: u64| p.iter().any(|e| e["stream_sequence"] == seq && e["state"] == "parked");
+                parked_now(poison) && parked_now(again)
+            })
+    })
+    .await;
+    app.eventually("the lag to fall and a worker to beat", || async {
+        let (_, lag) = admin_get(&app, "/api/admin/lag", Some(&admin)).await;
+        let workers = lag["workers"].as_array().cloned().unwrap_or_default();
+        events_lag(&lag)["lag_events"] == 0
+            && workers
+                .iter()
+                .any(|w| w["role"] == "projector" && w["heartbeat_age_seconds"].as_f64() < Some(30.0))
+    })
+    .await;
+
+    let (_, parked) = admin_get(&app, "/api/admin/parked", Some(&admin)).await;
+    let record =
+        parked["parked"].as_array().and_then(|p| p.iter().find(|e| e["stream_sequence"] == poison)).cloned();
+    let consumer = record.expect("the record")["consumer"].as_str().expect("a consumer").to_owned();
+    let skip = format!("/api/admin/parked/{consumer}/{poison}/skip");
+    let (status, body) = admin_post(&app, &skip, &admin, &json!({ "reason": " " })).await;
+    assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, body) = admin_post(
+        &app,
+        &format!("/api/admin/parked/{consumer}/999999/skip"),
+        &admin,
+        &json!({ "reason": "x" }),
+    )
+    .await;
+    assert_error(status, &body, StatusCode::NOT_FOUND);
+    let (status, decided) =
+        admin_post(&app, &skip, &admin, &json!({ "reason": "garbage, not an event" })).await;
+    assert_eq!(status, StatusCode::OK, "{decided}");
+    assert_eq!((decided["state"].as_str(), decided["decided_by"].as_str()), (Some("skipped"), Some("ana")));
+    let retry = format!("/api/admin/parked/{consumer}/{poison}/retry");
+    let (status, body) = admin_post(&app, &retry, &admin, &json!({ "reason": "once more" })).await;
+    assert_error(status, &body, StatusCode::CONFLICT);
+    assert_eq!(body["code"], "not_parked");
+    let retry = format!("/api/admin/parked/{consumer}/{again}/retry");
+    let (status, decided) = admin_post(&app, &retry, &admin, &json!({ "reason": "after the fix" })).await;
+    assert_eq!(status, StatusCode::OK, "{decided}");
+    assert_eq!(decided["state"], "retry");
+    // A projector tries it once more; still garbage, it is parked again, one attempt up.
+    app.eventually("the retry to be tried and parked again", || async {
+        let (_, parked) = admin_get(&app, "/api/admin/parked", Some(&admin)).await;
+        parked["parked"].as_array().is_some_and(|p| {
+            p.iter().any(|e| {
+                e["stream_sequence"] == again && e["state"] == "parked" && e["attempts"].as_u64() > Some(2)
+            })
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_consoles_decisions_restores_and_reports_refuse_malformed_and_oversized_bodies() {
+    let (app, admin) = console_app(|_| {}).await;
+    let (slug, token) = created(&app).await;
+    let targets = [
+        format!("/api/admin/pages/{slug}/take-down"),
+        format!("/api/admin/pages/{slug}/reinstate"),
+        "/api/admin/parked/projector-main/7/retry".to_owned(),
+        "/api/admin/parked/projector-main/7/skip".to_owned(),
+        format!("/api/pages/{slug}/restore"),
+        format!("/api/pages/{slug}/report"),
+    ];
+    let huge = format!("{{\"reason\": \"{}\"}}", "x".repeat(70 * 1024));
+    for path in &targets {
+        for (body, expected) in
+            [("{,".to_owned(), StatusCode::BAD_REQUEST), (huge.clone(), StatusCode::PAYLOAD_TOO_LARGE)]
+        {
+            let response = app
+                .http
+                .post(app.url(path))
+                .bearer_auth(&admin)
+                .header("x-edit-token", &token)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .expect("answered");
+            let (status, error) = answer(response).await;
+            assert_error(status, &error, expected);
+        }
+    }
+    // Nothing was decided, restored or reported.
+    let (_, page) = answer(app.get(&format!("/api/pages/{slug}")).await).await;
+    assert!(page.get("taken_down").is_none(), "{page}");
+}

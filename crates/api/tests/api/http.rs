@@ -172,6 +172,8 @@ async fn with_redis_gone_reads_and_creates_still_work_and_readiness_says_degrade
         c.slug_checks_per_minute = 100;
     })
     .await;
+    let metrics = app.get("/metrics").await.text().await.expect("text");
+    assert!(metrics.lines().any(|l| l == "valentine_redis_up 1"), "{metrics}");
     let before = unique_slug("before");
     app.create(&before).await;
     assert_eq!(app.get(&format!("/api/pages/{before}")).await.status(), StatusCode::OK);
@@ -198,6 +200,8 @@ async fn with_redis_gone_reads_and_creates_still_work_and_readiness_says_degrade
     let (_, health) = answer(app.get("/health").await).await;
     assert_eq!(health["status"], "degraded");
     assert_eq!(health["redis"], "down");
+    let metrics = app.get("/metrics").await.text().await.expect("text");
+    assert!(metrics.lines().any(|l| l == "valentine_redis_up 0"), "the RedisDown alert's series: {metrics}");
 
     // Rate limits still hold, per process, while Redis is away.
     let limited = spawn_app_with(|c| c.slug_checks_per_minute = 2).await;
@@ -263,6 +267,10 @@ async fn the_openapi_document_lists_every_route() {
         ("/api/admin/reports", &["get"]),
         ("/api/admin/messages/{sequence}", &["get"]),
         ("/api/admin/streams", &["get"]),
+        ("/api/admin/lag", &["get"]),
+        ("/api/admin/parked", &["get"]),
+        ("/api/admin/parked/{consumer}/{sequence}/retry", &["post"]),
+        ("/api/admin/parked/{consumer}/{sequence}/skip", &["post"]),
         ("/api/openapi.json", &["get"]),
         ("/health", &["get"]),
         ("/ready", &["get"]),
@@ -272,7 +280,7 @@ async fn the_openapi_document_lists_every_route() {
             assert!(paths[path][*method].is_object(), "{method} {path} missing");
         }
     }
-    assert_eq!(paths.len(), 32, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 36, "{:?}", paths.keys().collect::<Vec<_>>());
     for method in ["get", "patch", "delete"] {
         let params: Vec<(&str, &str)> = paths["/api/pages/{slug}"][method]["parameters"]
             .as_array()
