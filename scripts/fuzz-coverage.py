@@ -74,6 +74,24 @@ COVERED_BY_RUST_TESTS = {
     ("POST /api/pages/{slug}/restore", "413"): [
         "console::the_consoles_decisions_restores_and_reports_refuse_malformed_and_oversized_bodies",
     ],
+    ("POST /api/pages/{slug}/report", "400"): [
+        "console::the_consoles_decisions_restores_and_reports_refuse_malformed_and_oversized_bodies",
+    ],
+    ("POST /api/pages/{slug}/report", "413"): [
+        "console::the_consoles_decisions_restores_and_reports_refuse_malformed_and_oversized_bodies",
+    ],
+    ("POST /api/admin/pages/{slug}/take-down", "400"): [
+        "console::the_consoles_decisions_restores_and_reports_refuse_malformed_and_oversized_bodies",
+    ],
+    ("POST /api/admin/pages/{slug}/reinstate", "400"): [
+        "console::the_consoles_decisions_restores_and_reports_refuse_malformed_and_oversized_bodies",
+    ],
+    ("POST /api/admin/parked/{consumer}/{sequence}/skip", "400"): [
+        "console::the_consoles_decisions_restores_and_reports_refuse_malformed_and_oversized_bodies",
+    ],
+    ("POST /api/pages/{slug}/restore", "400"): [
+        "console::the_consoles_decisions_restores_and_reports_refuse_malformed_and_oversized_bodies",
+    ],
     # Schemathesis sends only well-formed JSON; a PATCH path that is not valid percent-encoded
     # UTF-8 gets a 400 too, but only now and then.
     ("PATCH /api/pages/{slug}", "400"): [

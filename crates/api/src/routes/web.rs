@@ -7,7 +7,7 @@ use std::path::Path;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use time::OffsetDateTime;
 use tower::ServiceExt;
@@ -66,7 +66,10 @@ async fn app_page(state: &AppState, dist: &Path, path: &str, parts: &mut Parts) 
         let index = tokio::fs::read_to_string(dist.join("index.html")).await.ok()?;
         let response = (
             StatusCode::OK,
-            [(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))],
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
+                (HeaderName::from_static("x-robots-tag"), HeaderValue::from_static("noindex")),
+            ],
             preview::no_index(&index),
         );
         return Some(web_headers(response.into_response(), "no-cache"));

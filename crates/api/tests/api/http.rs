@@ -591,3 +591,42 @@ fn web_dist() -> tempfile::TempDir {
     std::fs::write(web.path().join("assets/app-1234.js"), "console.log(1)").expect("asset");
     web
 }
+
+#[tokio::test]
+async fn the_console_and_a_page_taken_down_are_never_previewed_or_indexed() {
+    let web = web_dist();
+    let dist = web.path().to_path_buf();
+    let issued = valentine_api::AdminTokens::issue("ana").expect("issued");
+    let entry = issued.entry.clone();
+    let app = spawn_app_with(move |c| {
+        c.web_dist = Some(dist);
+        c.admin_tokens = valentine_api::AdminTokens::parse(&entry).expect("parses");
+    })
+    .await;
+    for route in ["/admin", "/admin/pages/someone"] {
+        let response = app.get(route).await;
+        assert_eq!(response.status(), StatusCode::OK, "{route}");
+        assert_eq!(response.headers()["x-robots-tag"], "noindex", "{route}");
+        let html = response.text().await.expect("html");
+        assert!(html.contains("<meta name=\"robots\" content=\"noindex\">"), "{route}: {html}");
+    }
+
+    let slug = unique_slug("judged");
+    app.create(&slug).await;
+    let before = app.get(&format!("/{slug}")).await.text().await.expect("html");
+    assert!(before.contains("og:title"), "{before}");
+    let decided = app
+        .http
+        .post(app.url(&format!("/api/admin/pages/{slug}/take-down")))
+        .bearer_auth(issued.token.expose())
+        .json(&serde_json::json!({ "reason": "spam" }))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(decided.status(), StatusCode::OK);
+    let after = app.get(&format!("/{slug}")).await;
+    assert_eq!(after.status(), StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS);
+    let html = after.text().await.expect("html");
+    assert!(html.contains("noindex") && !html.contains("Be mine") && !html.contains("Every day"), "{html}");
+    assert!(html.contains("<div id=\"root\"></div>"), "the app still loads and explains");
+}
