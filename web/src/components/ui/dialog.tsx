@@ -1,4 +1,5 @@
 import { useEffect, useId, useRef, type ReactNode } from "react";
+import { createPortal } from "react-dom";
 
 type DialogProps = {
   title: string;
@@ -51,7 +52,8 @@ export function Dialog({ title, onClose, children, testId }: DialogProps) {
     };
   }, []);
 
-  return (
+  // In the body: an ancestor with a filter or transform would otherwise hold the fixed backdrop.
+  return createPortal(
     <div
       className="dialog-backdrop"
       onMouseDown={(event) => {
@@ -77,6 +79,7 @@ export function Dialog({ title, onClose, children, testId }: DialogProps) {
         </div>
         {children}
       </div>
-    </div>
+    </div>,
+    document.body,
   );
 }

@@ -47,13 +47,13 @@ function AtForm({ at, onAt }: { at: string | null; onAt: (at: string) => void })
           aria-describedby="admin-as-of-hint"
           data-testid="admin-as-of-input"
         />
-        <span className="field-hint" id="admin-as-of-hint">
-          Or choose “View as of” on an event below.
-        </span>
       </div>
       <button type="submit" className="button" data-testid="admin-as-of-go">
         Show
       </button>
+      <p className="field-hint admin-search-hint" id="admin-as-of-hint">
+        Or choose “View as of” on an event below.
+      </p>
     </form>
   );
 }
