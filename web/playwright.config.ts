@@ -15,6 +15,12 @@ export default defineConfig({
   timeout: 60_000,
   expect: { timeout: 10_000 },
   reporter: [["list"]],
+  projects: [
+    { name: "chromium", grepInvert: /@freezes-projectors/ },
+    // Tests that freeze the projectors run alone, once every other test is done (scripts/e2e.sh
+    // runs the two projects one after the other).
+    { name: "frozen projectors", grep: /@freezes-projectors/, dependencies: ["chromium"] },
+  ],
   use: {
     baseURL,
     viewport: { width: 1100, height: 900 },

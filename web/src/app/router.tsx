@@ -1,6 +1,10 @@
 import { useState } from "react";
 import { createBrowserRouter, RouterProvider, type RouteObject } from "react-router";
 
+import { AdminRoute } from "./routes/admin/admin";
+import { AdminPageRoute } from "./routes/admin/admin-page";
+import { AdminPagesRoute } from "./routes/admin/admin-pages";
+import { AdminHealthRoute, AdminNotFoundRoute, AdminReportsRoute, AdminStreamsRoute } from "./routes/admin/admin-tabs";
 import { CreateRoute } from "./routes/create/create";
 import { EditRoute } from "./routes/edit/edit";
 import { NotFoundRoute } from "./routes/not-found";
@@ -20,6 +24,55 @@ export const routes: RouteObject[] = [
             <CreateRoute />
           </RouteBoundary>
         ),
+      },
+      {
+        path: "admin",
+        // The console stays mounted across its tabs (the session is checked once); each tab
+        // has its own boundary.
+        element: <AdminRoute />,
+        children: [
+          {
+            index: true,
+            element: (
+              <RouteBoundary>
+                <AdminPagesRoute />
+              </RouteBoundary>
+            ),
+          },
+          {
+            path: "pages/:slug",
+            element: (
+              <RouteBoundary>
+                <AdminPageRoute />
+              </RouteBoundary>
+            ),
+          },
+          {
+            path: "reports",
+            element: (
+              <RouteBoundary>
+                <AdminReportsRoute />
+              </RouteBoundary>
+            ),
+          },
+          {
+            path: "streams",
+            element: (
+              <RouteBoundary>
+                <AdminStreamsRoute />
+              </RouteBoundary>
+            ),
+          },
+          {
+            path: "health",
+            element: (
+              <RouteBoundary>
+                <AdminHealthRoute />
+              </RouteBoundary>
+            ),
+          },
+          { path: "*", element: <AdminNotFoundRoute /> },
+        ],
       },
       {
         path: ":slug",

@@ -4,6 +4,11 @@ export const paths = {
   createAt: (slug: string) => `/?slug=${encodeURIComponent(slug)}`,
   page: (slug: string) => `/${encodeURIComponent(slug)}`,
   edit: (slug: string) => `/${encodeURIComponent(slug)}/edit`,
+  admin: () => "/admin",
+  adminPage: (slug: string) => `/admin/pages/${encodeURIComponent(slug)}`,
+  adminReports: () => "/admin/reports",
+  adminStreams: () => "/admin/streams",
+  adminHealth: () => "/admin/health",
 } as const;
 
 /** The absolute address of a page, on the origin that serves the app. */

@@ -73,6 +73,7 @@ export const samplePage = {
   created_at: "2026-11-25T11:41:08.756060515Z",
   updated_at: "2026-11-25T11:41:08.756060515Z",
   view_count: 3,
+  taken_down: null,
 };
 
 /** The sample page's history: its creation. */

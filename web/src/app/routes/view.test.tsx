@@ -202,4 +202,28 @@ describe("the visitor's reply", () => {
     await screen.findByTestId("send-heart");
     expect(calls[0]?.headers["x-edit-token"]).toBeUndefined();
   });
+
+  it("shows a calm screen, and nothing of the page, when its moderators took it down", async () => {
+    mockFetch(() => json(451, { detail: "This page was taken down by its moderators", code: "taken_down" }));
+    renderAt("/AliceAndBob");
+    const screenDown = await screen.findByTestId("page-taken-down");
+    expect(screenDown.textContent).toContain("This page was taken down by its moderators");
+    expect(screen.queryByTestId("page-design")).toBeNull();
+    expect(screen.queryByTestId("report-page")).toBeNull();
+  });
+
+  it("offers a discreet report link that opens the report dialog", async () => {
+    const { calls } = mockFetch((call) => {
+      if (call.url === "/api/pages/AliceAndBob/report") return json(202, { status: "received" });
+      return json(200, { ...samplePage, template_id: "classic" });
+    });
+    renderAt("/AliceAndBob");
+    fireEvent.click(await screen.findByTestId("report-page"));
+    fireEvent.click(screen.getByLabelText("Spam or advertising"));
+    fireEvent.click(screen.getByTestId("send-report"));
+    expect(await screen.findByTestId("report-sent")).toBeTruthy();
+    expect(calls.find((c) => c.method === "POST")).toMatchObject({ body: { reason: "spam" } });
+    fireEvent.click(screen.getByRole("button", { name: "Close" }));
+    expect(screen.queryByTestId("report-dialog")).toBeNull();
+  });
 });

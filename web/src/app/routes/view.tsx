@@ -16,6 +16,7 @@ import { usePageReading } from "@/features/pages/hooks/use-page-reading";
 import type { LockedPage, Page } from "@/features/pages/types/page";
 import { recallToken } from "@/features/pages/utils/edit-token";
 import { describeRevealTime, hasRevealed } from "@/features/pages/utils/reveal-time";
+import { ReportDialog } from "@/features/reports/components/report-dialog";
 import { slugFormatProblem } from "@/features/slugs/utils/slug-rules";
 import { ApiError, errorMessage } from "@/lib/api-client";
 import { useDocumentTitle } from "@/lib/use-document-title";
@@ -70,6 +71,7 @@ function PageView({ slug }: { slug: string }) {
   }
   if (reading.state === "failed") {
     if (reading.error instanceof ApiError && reading.error.status === 404) return <PageNotFound slug={slug} />;
+    if (reading.error instanceof ApiError && reading.error.status === 451) return <PageTakenDown />;
     return (
       <AppShell>
         <section className="panel panel--center">
@@ -151,6 +153,9 @@ function LockedPageView({ page, offsetMs, opening, stalled, onDue }: LockedPageV
           </p>
         )}
       </div>
+      <footer className="viewer-footer viewer-footer--quiet">
+        <ReportLink slug={page.slug} />
+      </footer>
     </>
   );
 }
@@ -206,8 +211,46 @@ function LoadedPage({ page, pin, editToken, justOpened }: LoadedPageProps) {
             Edit this page
           </Link>
         )}
+        <ReportLink slug={page.slug} />
       </footer>
     </main>
+  );
+}
+
+/** A quiet way to tell the moderators about the page, in a small dialog. */
+function ReportLink({ slug }: { slug: string }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <>
+      <button
+        type="button"
+        className="link-button viewer-report"
+        onClick={() => setOpen(true)}
+        data-testid="report-page"
+      >
+        Report this page
+      </button>
+      {open && <ReportDialog slug={slug} onClose={() => setOpen(false)} />}
+    </>
+  );
+}
+
+/** The page's moderators took it down: nothing of it shows, calmly said. */
+function PageTakenDown() {
+  useDocumentTitle("Page unavailable");
+  return (
+    <AppShell>
+      <section className="panel panel--center" data-testid="page-taken-down">
+        <Emblem kind="letter" />
+        <h1 className="screen-title">This page isn't available</h1>
+        <p>This page was taken down by its moderators.</p>
+        <div className="button-row button-row--center">
+          <Link className="button" to={paths.home()}>
+            Make your own valentine
+          </Link>
+        </div>
+      </section>
+    </AppShell>
   );
 }
 

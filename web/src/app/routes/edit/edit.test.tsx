@@ -1,4 +1,4 @@
-import { fireEvent, screen, waitFor } from "@testing-library/react";
+import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { beforeEach, describe, expect, it } from "vitest";
 
 import { recallToken, rememberToken } from "@/features/pages/utils/edit-token";
@@ -317,5 +317,93 @@ describe("the editor's insights and notifications", () => {
     fireEvent.change(screen.getByLabelText(/E-mail for notifications/), { target: { value: "a@b.example" } });
     fireEvent.click(screen.getByTestId("save-notify-email"));
     expect(await screen.findByText("notify_email is not a valid e-mail address")).toBeTruthy();
+  });
+
+  it("shows what each change did, and restores an earlier version after asking", async () => {
+    const history = {
+      ...sampleHistory,
+      events: [
+        {
+          ...sampleHistory.events[0],
+          changes: [{ field: "title", before: null, after: "Will you be mine?" }],
+        },
+        {
+          sequence: 2,
+          stream_sequence: 5,
+          event_type: "PageUpdated",
+          occurred_at: "2026-11-26T09:00:00Z",
+          changed_fields: ["title", "sender_name"],
+          changes: [
+            { field: "title", before: "Will you be mine?", after: "Still mine" },
+            { field: "sender_name", before: "Bob", after: null },
+          ],
+        },
+      ],
+    };
+    const { calls } = api((call) => {
+      if (call.url.endsWith("/history")) return json(200, history);
+      if (call.url === "/api/pages/AliceAndBob/restore") {
+        return json(200, { ...samplePage, title: "Will you be mine?", updated_at: "2026-11-27T10:00:00Z" });
+      }
+      return undefined;
+    });
+    renderAt(`/AliceAndBob/edit#token=${TOKEN}`);
+    await screen.findByTestId("page-history");
+    const [created, edited] = screen.getAllByTestId("history-event");
+    expect(edited!.textContent).toContain("What changed: title, from");
+    const changes = within(edited!).getAllByTestId("change");
+    expect(changes.map((c) => c.dataset.field)).toEqual(["title", "sender_name"]);
+    expect(within(changes[0]!).getByTestId("change-before").textContent).toBe("Will you be mine?");
+    expect(within(changes[0]!).getByTestId("change-after").textContent).toBe("Still mine");
+    expect(within(changes[1]!).getByText("From")).toBeTruthy();
+    // The latest version is the page as it is: only earlier ones can be restored.
+    expect(within(edited!).queryByTestId("restore-version")).toBeNull();
+    fireEvent.click(within(created!).getByTestId("restore-version"));
+    expect(document.activeElement).toBe(screen.getByTestId("confirm-restore"));
+    expect(calls.some((c) => c.url.endsWith("/restore"))).toBe(false);
+    fireEvent.click(screen.getByTestId("confirm-restore"));
+    expect(await screen.findByTestId("restore-feedback")).toBeTruthy();
+    expect(calls.find((c) => c.url.endsWith("/restore"))).toMatchObject({
+      method: "POST",
+      body: { stream_sequence: 2 },
+      headers: { "x-edit-token": TOKEN },
+    });
+    // The history is read again after the restore.
+    await waitFor(() => expect(calls.filter((c) => c.url.endsWith("/history"))).toHaveLength(2));
+  });
+
+  it("says what went wrong when a restore fails", async () => {
+    const history = {
+      ...sampleHistory,
+      events: [
+        ...sampleHistory.events,
+        { ...sampleHistory.events[0], sequence: 2, stream_sequence: 5, event_type: "PageUpdated" },
+      ],
+    };
+    api((call) => {
+      if (call.url.endsWith("/history")) return json(200, history);
+      if (call.url.endsWith("/restore"))
+        return json(409, { detail: "This page has reached its limit of changes", code: "too_many_events" });
+      return undefined;
+    });
+    renderAt(`/AliceAndBob/edit#token=${TOKEN}`);
+    await screen.findByTestId("page-history");
+    fireEvent.click(screen.getByTestId("restore-version"));
+    fireEvent.click(screen.getByTestId("confirm-restore"));
+    expect((await screen.findByTestId("restore-error")).textContent).toContain("limit of changes");
+  });
+
+  it("tells the author, and only the author, that the moderators took the page down", async () => {
+    api((call) => {
+      if (call.url === "/api/pages/AliceAndBob" && call.method === "PATCH") {
+        return json(200, { ...samplePage, taken_down: { at: "2026-12-01T10:00:00Z", reason: "Spam links" } });
+      }
+      return undefined;
+    });
+    renderAt(`/AliceAndBob/edit#token=${TOKEN}`);
+    const banner = await screen.findByTestId("taken-down-banner");
+    expect(banner.textContent).toContain("taken down by its moderators");
+    expect(banner.textContent).toContain("Spam links");
+    expect(banner.textContent).toContain("Only you can see it now");
   });
 });

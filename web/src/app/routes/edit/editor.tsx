@@ -6,6 +6,7 @@ import { Spinner } from "@/components/ui/spinner";
 import { pageUrl, paths } from "@/config/paths";
 import { deletePage } from "@/features/pages/api/delete-page";
 import { getPageHistory } from "@/features/pages/api/get-page-history";
+import { restorePage } from "@/features/pages/api/restore-page";
 import { updatePage } from "@/features/pages/api/update-page";
 import { PageHistory } from "@/features/pages/components/page-history";
 import { ContentFields } from "@/features/pages/components/content-fields";
@@ -52,6 +53,7 @@ export function Editor({ initialPage, token, onDeleted, onTokenRejected }: Edito
   const [confirming, setConfirming] = useState(false);
   const [deleting, setDeleting] = useState(false);
   const [deleteError, setDeleteError] = useState<string | null>(null);
+  const [restored, setRestored] = useState(false);
   const confirmRef = useRef<HTMLButtonElement>(null);
   const insights = useInsights(page.slug, token);
   const history = useResource(
@@ -129,7 +131,17 @@ export function Editor({ initialPage, token, onDeleted, onTokenRejected }: Edito
     }
   };
 
+  const restore = async (streamSequence: number) => {
+    const saved = await restorePage(page.slug, streamSequence, token);
+    setPage(saved);
+    setContent(contentOf(saved));
+    setServerErrors({});
+    setFeedback(null);
+    setRestored(true);
+  };
+
   const share = pageUrl(page.slug);
+  const takenDownAt = page.taken_down ? new Date(page.taken_down.at) : null;
   const updated = new Date(page.updated_at ?? page.created_at);
 
   return (
@@ -153,6 +165,16 @@ export function Editor({ initialPage, token, onDeleted, onTokenRejected }: Edito
           testId="copy-share-link"
         />
       </header>
+
+      {page.taken_down && takenDownAt && (
+        <Notice tone="warning" title="Your page was taken down by its moderators" testId="taken-down-banner">
+          <p>
+            {Number.isNaN(takenDownAt.getTime()) ? page.taken_down.at : when.format(takenDownAt)}, for this reason: “
+            {page.taken_down.reason}”
+          </p>
+          <p>Only you can see it now. Visitors are told that it was taken down.</p>
+        </Notice>
+      )}
 
       <section className="editor-section" aria-labelledby="insights-heading" data-testid="insights-section">
         <h2 id="insights-heading" className="section-title">
@@ -283,7 +305,14 @@ export function Editor({ initialPage, token, onDeleted, onTokenRejected }: Edito
             </button>
           </Notice>
         )}
-        {history.resource.state === "ready" && <PageHistory events={history.resource.data.events} />}
+        {restored && (
+          <Notice tone="success" testId="restore-feedback">
+            <p>Restored. Visitors see that version now, and the history shows the restore as a new change.</p>
+          </Notice>
+        )}
+        {history.resource.state === "ready" && (
+          <PageHistory events={history.resource.data.events} onRestore={restore} />
+        )}
       </section>
 
       <section className="editor-section" aria-labelledby="download-heading">

@@ -7,6 +7,7 @@ import { deletePage } from "./delete-page";
 import { exportPage } from "./export-page";
 import { getPage } from "./get-page";
 import { getPageHistory } from "./get-page-history";
+import { restorePage } from "./restore-page";
 import { unsubscribe } from "./unsubscribe";
 import { getPageForAuthor, updatePage } from "./update-page";
 
@@ -112,5 +113,32 @@ describe("one function per endpoint", () => {
   it("passes on the API's refusal of an export", async () => {
     mockFetch(() => json(403, { detail: "Wrong edit token", code: "wrong_token" }));
     await expect(exportPage("AliceAndBob", "nope")).rejects.toMatchObject({ status: 403, code: "wrong_token" });
+  });
+
+  it("reads each history event's changes, and none from an older server", async () => {
+    const changed = {
+      ...sampleHistory.events[0]!,
+      sequence: 2,
+      event_type: "PageTakenDown",
+      changes: [{ field: "taken_down", before: null, after: "Spam links" }],
+    };
+    mockFetch(() => json(200, { ...sampleHistory, events: [sampleHistory.events[0], changed] }));
+    const history = await getPageHistory("AliceAndBob", "tok");
+    expect(history.events[0]?.changes).toEqual([]);
+    expect(history.events[1]?.changes).toEqual([{ field: "taken_down", before: null, after: "Spam links" }]);
+  });
+
+  it("POST /api/pages/{slug}/restore with X-Edit-Token and the event's stream sequence", async () => {
+    const { calls } = mockFetch(() =>
+      json(200, { ...samplePage, taken_down: { at: "2026-12-01T10:00:00Z", reason: "Spam" } }),
+    );
+    const page = await restorePage("Alice&Bob", 7, "tok");
+    expect(calls[0]).toMatchObject({
+      method: "POST",
+      url: "/api/pages/Alice%26Bob/restore",
+      body: { stream_sequence: 7 },
+      headers: { "x-edit-token": "tok" },
+    });
+    expect(page.taken_down).toEqual({ at: "2026-12-01T10:00:00Z", reason: "Spam" });
   });
 });

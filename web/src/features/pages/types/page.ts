@@ -47,6 +47,8 @@ export const pageSchema = z.object({
   created_at: z.string(),
   updated_at: z.optional(z.string()),
   view_count: z.number(),
+  /** Present only to the author, while the page's moderators have it down. */
+  taken_down: later(z.object({ at: z.string(), reason: z.string() })),
 });
 
 /**
@@ -76,6 +78,7 @@ export type LockedPage = z.output<typeof lockedPageSchema>;
 export type PageRead = z.output<typeof pageReadSchema>;
 export type Photo = z.output<typeof photoSchema>;
 export type Song = z.output<typeof songSchema>;
+export type TakenDown = NonNullable<Page["taken_down"]>;
 
 export function isLocked(page: PageRead): page is LockedPage {
   return page.locked === "scheduled";
