@@ -6,8 +6,9 @@
 //! single loop, generic over [`Feed`], so both feeds are always read the same way: a message
 //! one of them cannot decode, the other cannot either.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
+use std::sync::Arc;
 
 use async_nats::jetstream::Message;
 use valentine_eventstore::data_keys::{self, DataKeys, KeyLookup};
@@ -91,6 +92,11 @@ pub(crate) trait Feed: Clone + Send + Sync + 'static {
     /// Projects a batch in one write transaction; call it from a blocking thread.
     fn project(conn: &mut rusqlite::Connection, batch: Vec<Self::Item>)
     -> Result<Projected, ProjectionError>;
+    /// Whether an operator decided that the message at `sequence` is not to be applied (a
+    /// parked event skipped): a rebuild passes over it as live projection did.
+    fn skipped(&self, _sequence: u64) -> bool {
+        false
+    }
 }
 
 /// Page events: one commit per message, opened with its page life's data key.
@@ -98,11 +104,19 @@ pub(crate) trait Feed: Clone + Send + Sync + 'static {
 pub(crate) struct Events {
     prefix: String,
     keys: DataKeys,
+    /// Messages an operator skipped when they were parked.
+    skipped: Arc<BTreeSet<u64>>,
 }
 
 impl Events {
     pub(crate) fn new(stream: &StreamConfig, keys: DataKeys) -> Self {
-        Self { prefix: stream.subject_prefix.clone(), keys }
+        Self { prefix: stream.subject_prefix.clone(), keys, skipped: Arc::default() }
+    }
+
+    /// The same feed, passing over the messages at `skipped`.
+    pub(crate) fn skipping(mut self, skipped: Arc<BTreeSet<u64>>) -> Self {
+        self.skipped = skipped;
+        self
     }
 }
 
@@ -149,6 +163,10 @@ impl Feed for Events {
 
     fn events(item: &PageCommit) -> u64 {
         item.commit.events.len() as u64
+    }
+
+    fn skipped(&self, sequence: u64) -> bool {
+        self.skipped.contains(&sequence)
     }
 
     fn project(

@@ -15,6 +15,7 @@
 //! A verification pauses nothing: it reads the live read model's position and hashes it from
 //! one snapshot while building a fresh model of exactly the messages that position covers.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,6 +29,7 @@ use tokio::sync::mpsc;
 use tracing::{info, warn};
 use valentine_eventstore::{DataKeys, ensure_stream};
 use valentine_projections::applied::{self, Position};
+use valentine_projections::parked::{ParkedEvents, ParkedState};
 use valentine_projections::{Verdict, db, hash, view_checkpoints};
 
 use crate::checkpointer;
@@ -164,15 +166,30 @@ struct Streams {
     events: Stream,
     views: Stream,
     keys: DataKeys,
+    /// Event messages an operator skipped when this read model's projectors parked them.
+    skipped: Arc<BTreeSet<u64>>,
 }
 
 async fn open_streams(config: &ReadSideConfig) -> Result<Streams, ProjectorError> {
     let client = config.nats.connect("valentine-rebuild").await.map_err(ProjectorError::nats)?;
     let js = jetstream::new(client);
+    let consumer = config.read_model.events_consumer();
+    let skipped: BTreeSet<u64> = ParkedEvents::open(&js, &config.events)
+        .await?
+        .list()
+        .await?
+        .into_iter()
+        .filter(|p| p.consumer == consumer && p.state == ParkedState::Skipped)
+        .map(|p| p.stream_sequence)
+        .collect();
+    if !skipped.is_empty() {
+        info!(skipped = skipped.len(), "parked events an operator skipped are passed over");
+    }
     Ok(Streams {
         events: ensure_stream(&js, &config.events).await?,
         views: ensure_stream(&js, &config.tallies).await?,
         keys: DataKeys::open(&js, &config.events).await?,
+        skipped: Arc::new(skipped),
         js,
     })
 }
@@ -190,7 +207,7 @@ async fn first_pass(
     let complete = checkpointer::complete_through(&store).await?;
     let events_span = Span { from: 1, until: only.0.as_ref().map(|p| p.highest()), only: only.0 };
     let (conn, events) = copy_feed(
-        Events::new(&config.events, streams.keys.clone()),
+        Events::new(&config.events, streams.keys.clone()).skipping(Arc::clone(&streams.skipped)),
         &streams.events,
         events_span,
         conn,
@@ -227,8 +244,10 @@ pub async fn rebuild(
     let streams = open_streams(config).await?;
     db::prepare(&config.read_model.database_path).await?;
     let (conn, generation) = db::build_connection(&config.read_model.database_path).await?;
-    let (events_feed, tallies_feed) =
-        (Events::new(&config.events, streams.keys.clone()), Tallies::new(&config.tallies));
+    let (events_feed, tallies_feed) = (
+        Events::new(&config.events, streams.keys.clone()).skipping(Arc::clone(&streams.skipped)),
+        Tallies::new(&config.tallies),
+    );
     let built = async {
         let (conn, checkpoints) = checkpointer::load_into(&streams.js, &config.tallies, conn).await?;
         let (conn, mut events, mut tallies) =
@@ -610,6 +629,10 @@ fn decode_batch<F: Feed>(
             let sequence = *sequence;
             if !covered(sequence) {
                 return Ok((sequence, Slot::Outside));
+            }
+            if feed.skipped(sequence) {
+                // Parked, then skipped by an operator: live projection never applied it.
+                return Ok((sequence, Slot::Unreadable));
             }
             match feed.decode(message, sequence, context) {
                 Ok(item) => Ok((sequence, Slot::Item(item))),

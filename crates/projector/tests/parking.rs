@@ -14,7 +14,8 @@ use valentine_eventstore::envelope::{Commit, EventMeta, header};
 use valentine_eventstore::{NatsSettings, StreamConfig, ensure_stream, subjects};
 use valentine_projections::parked::{DecideError, Decision, ParkedEvent, ParkedEvents, ParkedState};
 use valentine_projections::{ReadModelId, ReadModelSettings, db, position, workers};
-use valentine_projector::{Health, Projector, ReadSideConfig};
+use valentine_projector::progress::Silent;
+use valentine_projector::{Health, Projector, ReadSideConfig, rebuild};
 use valentine_testkit::{NatsServer, eventually, init_tracing};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -143,6 +144,12 @@ async fn a_poison_message_is_parked_the_rest_is_projected_and_a_skip_records_who
     assert_eq!(parked.list().await.expect("listed"), vec![skipped]);
     stop.cancel();
     task.await.expect("stopped");
+
+    // A fresh build passes over the skipped message as live projection did, and agrees.
+    let verified = rebuild::verify(&config, &Silent).await.expect("a skipped message stops no rebuild");
+    assert!(verified.matches(), "{verified:?}");
+    let rebuilt = rebuild::rebuild(&config, &Silent).await.expect("rebuilt");
+    assert_eq!(rebuilt.content_hash, verified.live);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
