@@ -150,10 +150,12 @@ describe("the console at /admin", () => {
     window.sessionStorage.setItem(KEY, TOKEN);
     vi.useFakeTimers({ shouldAdvanceTime: true });
     let lag = 3;
+    let heartbeatAge = 1.2;
     const { calls } = api((call) => {
       if (call.url === "/api/admin/lag") {
         const consumer = { ...sampleLag.consumers[0]!, lag_events: lag };
-        return json(200, { ...sampleLag, consumers: [consumer] });
+        const worker = { ...sampleLag.workers[0]!, heartbeat_age_seconds: heartbeatAge };
+        return json(200, { ...sampleLag, consumers: [consumer], workers: [worker] });
       }
       if (call.url.endsWith("/retry")) return json(200, { ...sampleParked, state: "retry" });
       return undefined;
@@ -161,11 +163,15 @@ describe("the console at /admin", () => {
     renderAt("/admin/health");
     await waitFor(() => expect(screen.getByTestId("admin-lag-consumer").dataset.lagEvents).toBe("3"));
     expect(screen.getByTestId("admin-worker").dataset.ready).toBe("true");
+    expect(screen.getByTestId("admin-worker").dataset.state).toBe("ready");
     lag = 0;
+    // A worker that stopped beating: what it last said (ready) no longer counts.
+    heartbeatAge = 40;
     await act(async () => {
       await vi.advanceTimersByTimeAsync(2100);
     });
     await waitFor(() => expect(screen.getByTestId("admin-lag-consumer").dataset.lagEvents).toBe("0"));
+    expect(screen.getByTestId("admin-worker").dataset.state).toBe("silent");
 
     fireEvent.click(await screen.findByTestId("admin-parked-retry"));
     fireEvent.click(screen.getByTestId("admin-parked-confirm"));

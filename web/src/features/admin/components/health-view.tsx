@@ -13,7 +13,11 @@ import { ParkedEvents } from "./parked-events";
 /** How often the health view asks again. */
 export const HEALTH_REFRESH_MS = 2000;
 
+/** Workers beat every five seconds: three beats missed, and what they last said is stale. */
+export const SILENT_AFTER_SECONDS = 15;
+
 function workerState(worker: Worker): { label: string; tone: string } {
+  if (worker.heartbeat_age_seconds > SILENT_AFTER_SECONDS) return { label: "silent", tone: "bad" };
   if (worker.stuck) return { label: "stuck", tone: "bad" };
   if (!worker.ready) return { label: "not ready", tone: "warn" };
   return { label: "ready", tone: "ok" };
@@ -136,6 +140,7 @@ export function HealthView() {
                         data-role={w.role}
                         data-ready={w.ready ? "true" : "false"}
                         data-stuck={w.stuck ? "true" : "false"}
+                        data-state={state.label}
                       >
                         <th scope="row">
                           {w.role} <code>{w.instance}</code>
@@ -144,7 +149,7 @@ export function HealthView() {
                           <code>{w.read_model}</code>
                         </td>
                         <td>
-                          <span className={w.heartbeat_age_seconds > 15 ? "admin-stale" : undefined}>
+                          <span className={w.heartbeat_age_seconds > SILENT_AFTER_SECONDS ? "admin-stale" : undefined}>
                             {formatSeconds(w.heartbeat_age_seconds)} ago
                           </span>
                         </td>
