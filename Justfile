@@ -61,6 +61,10 @@ status *ARGS:
 parked *ARGS:
     @cargo run -q -p valentine-cli -- parked "$@"
 
+# A new admin token for the console (/admin) and the ADMIN_TOKEN_HASH entry that admits it
+admin-token NAME="admin":
+    @cargo run -q -p valentine-cli -- admin-token --name {{ quote(NAME) }}
+
 # A consistent copy of the event streams and the read model into DIR (default backups/<time>)
 backup DIR="":
     #!/usr/bin/env bash

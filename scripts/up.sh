@@ -52,12 +52,27 @@ if [ "${UP_WEB:-1}" = 1 ] && [ -f web/package.json ]; then
   web_env=(WEB_DIST="$PWD/web/dist")
 fi
 
+# The console needs an admin: without ADMIN_TOKEN_HASH (in .env or the environment), one is
+# issued for this run, its token kept in .run/admin-token.
+admin_env=()
+admin_token=""
+if [ -z "${ADMIN_TOKEN_HASH:-}" ]; then
+  issued="$("$bin" admin-token --name dev 2> /dev/null)"
+  admin_token="$(sed -n 's/^token: //p' <<< "$issued")"
+  admin_env=(ADMIN_TOKEN_HASH="$(sed -n 's/^ADMIN_TOKEN_HASH=//p' <<< "$issued")")
+  mkdir -p .run
+  (umask 077 && printf '%s\n' "$admin_token" > .run/admin-token)
+fi
+
 STACK_NOTIFIERS="${NOTIFIERS:-1}" stack_up "$bin" "$PWD/data" "$nats_port" "$redis_port" "127.0.0.1:$api_port" "$projectors" yes \
-  FRONTEND_DOMAIN="${FRONTEND_DOMAIN:-http://localhost:$api_port}" "${web_env[@]}"
+  FRONTEND_DOMAIN="${FRONTEND_DOMAIN:-http://localhost:$api_port}" "${web_env[@]}" "${admin_env[@]}"
 
 stack_say "Valentine is up: $STACK_BASE"
 stack_say "NATS_URL=$NATS_URL  REDIS_URL=$REDIS_URL  DATABASE_PATH=data/valentine.db"
 [ -n "$STACK_MAILDIR" ] && stack_say "mails to authors land in data/mail/new (a local SMTP server; set SMTP_URL for a real one)"
+if [ -n "$admin_token" ]; then
+  stack_say "the console: $STACK_BASE/admin, token for this run in .run/admin-token"
+fi
 stack_say "logs in .run/ (just logs); Ctrl-C stops everything"
 
 # Scaling: `just scale-projectors N` writes N to .run/projectors and sends SIGHUP here.
