@@ -1,7 +1,9 @@
 //! Erasure, end to end against real servers: a deleted page's words are nowhere afterwards
 //! (not in the JetStream store, the SQLite files, a backup, Redis or a replay), an operator
-//! erases without the token, a restored key store does not bring an erased page back, and
-//! the golden corpus written before sealing existed still rebuilds to its hash and erases.
+//! erases without the token, a restored key store does not bring an erased page back, the
+//! golden corpus written before sealing existed still rebuilds to its hash and erases, and
+//! the later ones (v2: songs, PINs and photos; v3: reports and take-downs) restore and
+//! rebuild to theirs.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -15,7 +17,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use valentine_api::{ApiConfig, Application};
+use valentine_api::{AdminTokens, ApiConfig, Application};
 use valentine_cli::ops::backup::{self, Restoring};
 use valentine_cli::ops::{erase, replay};
 use valentine_eventstore::envelope::header;
@@ -34,6 +36,8 @@ struct Node {
     config: ApiConfig,
     base: String,
     http: reqwest::Client,
+    /// The token of this node's one admin, `auditor`.
+    admin_token: String,
     tasks: Vec<(CancellationToken, JoinHandle<()>)>,
 }
 
@@ -46,6 +50,7 @@ impl Node {
         init_tracing();
         let redis = RedisServer::start().await;
         let dir = tempfile::tempdir().expect("a temp dir");
+        let admin = AdminTokens::issue("auditor").expect("an admin token");
         let config = ApiConfig {
             nats: NatsSettings::at(nats.url()),
             redis_url: Some(redis.url()),
@@ -63,6 +68,7 @@ impl Node {
             reads_per_minute: 0,
             sync_wait: Duration::from_secs(10),
             ip_hash_secret: Some(SecretString::from("test secret")),
+            admin_tokens: AdminTokens::parse(&admin.entry).expect("its entry"),
             ..ApiConfig::default()
         };
         let mut node = Self {
@@ -72,6 +78,7 @@ impl Node {
             config,
             base: String::new(),
             http: reqwest::Client::new(),
+            admin_token: admin.token.expose().to_owned(),
             tasks: Vec::new(),
         };
         let projector = Projector::connect(node.read_side()).await.expect("the projector starts");
@@ -117,6 +124,19 @@ impl Node {
             request = request.json(&body);
         }
         let answer = request.send().await.expect("answers");
+        let status = answer.status();
+        (status, answer.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `GET path` in the console, as its admin.
+    async fn admin_get(&self, path: &str) -> (StatusCode, Value) {
+        let answer = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.admin_token)
+            .send()
+            .await
+            .expect("answers");
         let status = answer.status();
         (status, answer.json().await.unwrap_or(Value::Null))
     }
@@ -575,5 +595,161 @@ async fn the_golden_corpus_v2_restores_with_its_gap_and_rebuilds_to_its_hash_wit
     assert_eq!(served.status(), StatusCode::OK);
     assert!(!served.bytes().await.expect("the image").is_empty());
     assert_eq!(node.status_of("finch").await, StatusCode::NOT_FOUND);
+    node.stop().await;
+}
+
+/// The steps of the v3 corpus's `slug` that did `action`.
+fn steps_of<'a>(pages: &'a Value, slug: &str, action: &str) -> Vec<&'a Value> {
+    let steps = pages["slugs"][slug]["steps"].as_array().expect("steps");
+    steps.iter().filter(|s| s["action"] == action).collect()
+}
+
+/// The event at `position` among `events` (the console's), which must be there.
+fn event_at<'a>(events: &'a [Value], position: &Value) -> &'a Value {
+    events.iter().find(|e| e["stream_sequence"] == *position).expect("an event at the step's position")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_golden_corpus_v3_restores_and_rebuilds_to_its_hash_with_reports_and_take_downs() {
+    // stork was erased before the backup, its report with it: a gap the restore fills.
+    let Restored { nats, config, expected, pages, erased, _scratch: scratch } = restored_corpus("v3").await;
+    assert!(erased.is_empty(), "stork was erased before the backup was taken");
+    let built = valentine_on(&nats, &config, &["rebuild"]);
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&built.stdout).trim(),
+        expected["content_hash"].as_str().expect("a hash")
+    );
+    let slugs = &pages["slugs"];
+
+    let node = Node::start_on(nats).await;
+    eventually("egret's take-down to be projected", PATIENCE, || async {
+        node.status_of("egret").await == StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS
+    })
+    .await;
+
+    // The console shows every event where it was, every report with its reason and note and
+    // every decision with its admin and reason, as they were written.
+    let mut steps_checked = 0;
+    for slug in ["heron", "egret", "stork"] {
+        let (status, answer) = node.admin_get(&format!("/api/admin/pages/{slug}/events")).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let events = answer["events"].as_array().expect("events");
+        let recorded = slugs[slug]["console_events"].as_array().expect("recorded");
+        let outline = |events: &[Value]| -> Vec<(Value, Value)> {
+            events.iter().map(|e| (e["stream_sequence"].clone(), e["event_type"].clone())).collect()
+        };
+        assert_eq!(outline(events), outline(recorded), "{slug}");
+        for event in events.iter().filter(|e| {
+            ["PageReported", "PageTakenDown", "PageReinstated"]
+                .contains(&e["event_type"].as_str().unwrap_or(""))
+        }) {
+            let then = event_at(recorded, &event["stream_sequence"]);
+            assert_eq!(
+                (&event["event_version"], &event["payload"]),
+                (&then["event_version"], &then["payload"])
+            );
+        }
+        for report in steps_of(&pages, slug, "report") {
+            steps_checked += 1;
+            let event = event_at(events, &report["position"]);
+            assert_eq!(event["event_type"], "PageReported", "{event}");
+            if slug == "stork" {
+                assert_eq!((&event["erased"], &event["payload"]), (&json!(true), &Value::Null), "{event}");
+            } else {
+                let sent = &report["sent"];
+                let want = match sent.get("note") {
+                    Some(note) => json!({ "reason": sent["reason"], "note": note }),
+                    None => json!({ "reason": sent["reason"] }),
+                };
+                assert_eq!(event["payload"], json!({ "PageReported": want }), "{slug}");
+            }
+        }
+        for (action, kind) in [("take-down", "PageTakenDown"), ("reinstate", "PageReinstated")] {
+            for decision in steps_of(&pages, slug, action) {
+                steps_checked += 1;
+                let event = event_at(events, &decision["position"]);
+                assert_eq!(event["event_type"], kind);
+                let want = json!({ "by": decision["admin"], "reason": decision["sent"]["reason"] });
+                assert_eq!(event["payload"], json!({ kind: want }), "{slug}");
+            }
+        }
+        let shown = answer.to_string();
+        assert!(!shown.contains("gc3-stork-") && !shown.contains("gc3-egret-note-2"), "{slug}: {shown}");
+    }
+    assert_eq!(steps_checked, 4 + 3, "four reports taken and three decisions");
+    let admins_of = |slug: &str| -> Vec<Value> {
+        let decided =
+            steps_of(&pages, slug, "take-down").into_iter().chain(steps_of(&pages, slug, "reinstate"));
+        decided.map(|d| d["admin"].clone()).collect()
+    };
+    assert_eq!(
+        (admins_of("heron"), admins_of("egret")),
+        (vec![json!("ana"), json!("ben")], vec![json!("ana")])
+    );
+    let (status, reports) = node.admin_get("/api/admin/pages/heron/reports").await;
+    assert_eq!(status, StatusCode::OK, "{reports}");
+    let notes = |reports: &Value| -> Vec<(Value, Value)> {
+        let reports = reports.as_array().expect("reports");
+        reports.iter().map(|r| (r["reason"].clone(), r["note"].clone())).collect()
+    };
+    assert_eq!(notes(&reports["reports"]), notes(&slugs["heron"]["console_reports"]));
+    assert!(
+        notes(&reports["reports"])
+            .iter()
+            .any(|(_, n)| n.as_str().is_some_and(|n| n.contains("gc3-heron-note-1")))
+    );
+
+    // Each author reads their page and its history as when the corpus was written: egret
+    // down with its reason, heron up with the edit made while down (brought back by a
+    // restore); neither shows a report.
+    for slug in ["heron", "egret"] {
+        let token = slugs[slug]["edit_token"].as_str().expect("alive");
+        let (status, mut page) =
+            node.call(reqwest::Method::GET, &format!("/api/pages/{slug}"), token, None).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        page.as_object_mut().map(|p| p.remove("view_count"));
+        assert_eq!(page, slugs[slug]["page"], "{slug}");
+        let (status, history) =
+            node.call(reqwest::Method::GET, &format!("/api/pages/{slug}/history"), token, None).await;
+        assert_eq!(status, StatusCode::OK, "{history}");
+        assert_eq!(history["events"], slugs[slug]["history"], "{slug}");
+        assert!(!history.to_string().contains("-note-"), "{slug}: a report shown to its author");
+    }
+    let egret_down = &steps_of(&pages, "egret", "take-down")[0]["sent"]["reason"];
+    assert_eq!(slugs["egret"]["page"]["taken_down"]["reason"], *egret_down);
+    assert_eq!(slugs["heron"]["page"]["taken_down"], Value::Null);
+    assert!(steps_of(&pages, "heron", "restore").len() == 1, "heron's restore is in the corpus");
+
+    // Operators replay every report and decision; of stork, nothing it said or was told.
+    let replayed = |slug: &str| {
+        let read_side = node.read_side();
+        let slug = slug.to_owned();
+        async move {
+            serde_json::to_string(&replay::history(&read_side, &slug).await.expect("replays")).expect("JSON")
+        }
+    };
+    let heron = replayed("heron").await;
+    for marker in ["gc3-heron-note-1", "gc3-heron-takedown-1", "gc3-heron-reinstate-1", "\"ben\""] {
+        assert!(heron.contains(marker), "{marker} in heron's replay");
+    }
+    assert!(!replayed("stork").await.contains("gc3-stork-"), "stork in a replay");
+    let files: Vec<PathBuf> =
+        [files_under(&node.nats.store_dir()), node.read_model_files(), files_under(scratch.path())].concat();
+    for gone in ["gc3-stork-", "gc3-egret-note-2"] {
+        assert_eq!(holding(&files, gone.as_bytes()), Vec::<PathBuf>::new(), "{gone}");
+    }
+    // The moderators' read model keeps the notes of live pages.
+    assert!(!holding(&node.read_model_files(), b"gc3-heron-note-1").is_empty(), "heron's note");
+
+    // A reader: egret is down, heron reads as its author left it.
+    assert_eq!(node.status_of("egret").await, StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS);
+    let read = node.http.get(format!("{}/api/pages/heron", node.base)).send().await.expect("answers");
+    assert_eq!(read.status(), StatusCode::OK);
+    let heron: Value = read.json().await.expect("JSON");
+    let written = &slugs["heron"]["page"];
+    assert_eq!((&heron["title"], &heron["message"]), (&written["title"], &written["message"]));
+    assert!(heron["message"].as_str().is_some_and(|m| m.ends_with("gc3-heron-message-2")), "{heron}");
+    assert_eq!(node.status_of("stork").await, StatusCode::NOT_FOUND);
     node.stop().await;
 }

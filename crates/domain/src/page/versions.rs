@@ -18,8 +18,13 @@
 //!   `PageTakenDown` and `PageReinstated`, also at `1.0`;
 //! - `PageCreated` and `PageUpdated` `1.1` may carry `song_url`, `reveal_at` and `pin_hash`.
 //!   A `1.0` event has none of them, which `1.1` reads as "no song, no wait, no PIN" (and,
-//!   for an update, "unchanged"): its upcaster only renames the version. The golden corpus
-//!   `v2` holds them.
+//!   for an update, "unchanged"): its upcaster only renames the version.
+//!
+//! The golden corpora: `v1` holds `PageCreated`, `PageUpdated` and `PageDeleted` `1.0`,
+//! written in the clear before sealing; `v2` holds `PageCreated` and `PageUpdated` `1.1`
+//! and `PhotoSet`, sealed, with a gap an erasure left; `v3` holds `PageReported` (sealed,
+//! with notes), `PageTakenDown` and `PageReinstated` (the admins' names and reasons) and a
+//! restore's `PageUpdated`, with an erased page's report.
 
 use std::str::FromStr;
 
