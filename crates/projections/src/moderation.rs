@@ -62,8 +62,12 @@ pub struct ReportedPage {
 /// How many pages one search or list returns at most.
 pub const LIST_MAX: i64 = 100;
 
-const STATE: &str =
-    "CASE WHEN deleted = 0 THEN 'live' WHEN template_id = '' THEN 'erased' ELSE 'deleted' END";
+/// A page summary's columns, from `pages p`.
+const SUMMARY: &str = "SELECT slug_key, slug, page_id, title, \
+    CASE WHEN deleted = 0 THEN 'live' WHEN template_id = '' THEN 'erased' ELSE 'deleted' END AS state, \
+    created_at, updated_at, taken_down_at, \
+    (SELECT COUNT(*) FROM page_reports r WHERE r.slug_key = p.slug_key AND r.page_id = p.page_id) AS reports, \
+    last_stream_sequence FROM pages p";
 
 /// Pages whose slug starts with `prefix` (lowercase), in slug order, at most [`LIST_MAX`].
 ///
@@ -76,15 +80,27 @@ pub async fn search<'e>(
     // Slugs hold a–z, 0–9 and '-', all below '~'.
     let end = format!("{prefix}~");
     Ok(sqlx::query_as::<_, PageSummary>(&format!(
-        "SELECT slug_key, slug, page_id, title, {STATE} AS state, created_at, updated_at, taken_down_at, \
-         (SELECT COUNT(*) FROM page_reports r WHERE r.slug_key = p.slug_key AND r.page_id = p.page_id) AS reports, \
-         last_stream_sequence FROM pages p WHERE slug_key >= ?1 AND slug_key < ?2 ORDER BY slug_key LIMIT ?3"
+        "{SUMMARY} WHERE slug_key >= ?1 AND slug_key < ?2 ORDER BY slug_key LIMIT ?3"
     ))
     .bind(prefix)
     .bind(end)
     .bind(LIST_MAX)
     .fetch_all(conn)
     .await?)
+}
+
+/// The page at `slug_key` (lowercase), live or not.
+///
+/// # Errors
+/// When SQLite fails.
+pub async fn summary<'e>(
+    conn: impl SqliteExecutor<'e>,
+    slug_key: &str,
+) -> Result<Option<PageSummary>, ProjectionError> {
+    Ok(sqlx::query_as::<_, PageSummary>(&format!("{SUMMARY} WHERE slug_key = ?1"))
+        .bind(slug_key)
+        .fetch_optional(conn)
+        .await?)
 }
 
 /// Live pages with reports, those waiting for a moderator first, then by their latest report,

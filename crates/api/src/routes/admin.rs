@@ -149,7 +149,7 @@ pub(crate) async fn page_reports(
     page: PageSlug,
 ) -> Result<Response, ApiError> {
     let found = console.reports_of(&admin, &page.key).await?;
-    let summary = found.page.as_ref().map(serde_json::to_value).transpose().map_err(ApiError::internal)?;
+    let summary = serde_json::to_value(&found.page).map_err(ApiError::internal)?;
     json(StatusCode::OK, &AdminReportsResponse { page: summary, reports: values(&found.reports)? })
 }
 

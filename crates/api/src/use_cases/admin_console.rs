@@ -18,7 +18,7 @@ use valentine_projections::moderation::{self, PageSummary, ReportedPage};
 use valentine_projections::page_timeline::{self, AsOf, TimelineEntry};
 use valentine_projections::parked::{DecideError, Decision, ParkedEvent, ParkedEvents};
 use valentine_projections::workers::WorkerBeat;
-use valentine_projections::{ReportRow, pages, position, workers};
+use valentine_projections::{ReportRow, position, workers};
 
 use crate::admin_tokens::AdminTokens;
 use crate::error::ApiError;
@@ -47,8 +47,8 @@ pub(crate) struct PageAsOf {
 /// A reported page and its reports.
 #[derive(Debug, Clone)]
 pub(crate) struct PageReports {
-    /// The page, if it is still there.
-    pub(crate) page: Option<PageSummary>,
+    /// The page.
+    pub(crate) page: PageSummary,
     /// Its reports, newest first.
     pub(crate) reports: Vec<ReportRow>,
 }
@@ -264,9 +264,9 @@ impl AdminConsole {
     /// `404` without such a slug, `503` when SQLite fails.
     pub(crate) async fn reports_of(&self, admin: &Admin, slug_key: &str) -> Result<PageReports, ApiError> {
         audit(admin, "reports_of", slug_key, None);
-        let row = pages::row(&self.db, slug_key).await?.ok_or(ApiError::NotFound("Page not found"))?;
-        let reports = moderation::reports_of(&self.db, slug_key, row.page_id).await?;
-        let page = moderation::search(&self.db, slug_key).await?.into_iter().find(|p| p.slug_key == slug_key);
+        let page =
+            moderation::summary(&self.db, slug_key).await?.ok_or(ApiError::NotFound("Page not found"))?;
+        let reports = moderation::reports_of(&self.db, slug_key, page.page_id).await?;
         Ok(PageReports { page, reports })
     }
 

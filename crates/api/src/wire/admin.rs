@@ -94,9 +94,9 @@ pub(crate) struct AdminAsOfResponse {
 /// A page's reports.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub(crate) struct AdminReportsResponse {
-    /// The page, if it is still there.
-    #[schema(value_type = Option<Object>)]
-    pub page: Option<Value>,
+    /// The page (as the search lists it).
+    #[schema(value_type = Object)]
+    pub page: Value,
     /// Its reports, newest first (`reason`, `note`, `reported_at`, …).
     #[schema(value_type = Vec<Object>)]
     pub reports: Vec<Value>,

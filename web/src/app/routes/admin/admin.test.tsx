@@ -181,10 +181,20 @@ describe("the console at /admin", () => {
     await waitFor(() => expect(calls.find((c) => c.url.endsWith("/retry"))?.body).toEqual({ reason: "bug fixed" }));
   });
 
-  it("says so when the server does not report lag yet", async () => {
+  it("says what went wrong when the lag cannot be read, and tries again on request", async () => {
     window.sessionStorage.setItem(KEY, TOKEN);
-    api((call) => (call.url === "/api/admin/lag" ? json(404, { detail: "Not found" }) : undefined));
+    let failing = true;
+    const { calls } = api((call) =>
+      call.url === "/api/admin/lag" && failing
+        ? json(503, { detail: "The event store is unavailable; try again shortly", code: "unavailable" })
+        : undefined,
+    );
     renderAt("/admin/health");
-    expect(await screen.findByTestId("admin-lag-missing")).toBeTruthy();
+    const error = await screen.findByTestId("console-error");
+    expect(error.textContent).toContain("The event store is unavailable");
+    failing = false;
+    fireEvent.click(screen.getByRole("button", { name: "Try again" }));
+    await waitFor(() => expect(screen.getByTestId("admin-lag-consumer")).toBeTruthy());
+    expect(calls.filter((c) => c.url === "/api/admin/lag").length).toBeGreaterThanOrEqual(2);
   });
 });

@@ -1,6 +1,4 @@
-import { Notice } from "@/components/ui/notice";
 import { Spinner } from "@/components/ui/spinner";
-import { ApiError } from "@/lib/api-client";
 
 import { getLag } from "../api/get-lag";
 import { useAdmin } from "../hooks/admin-context";
@@ -23,11 +21,6 @@ function workerState(worker: Worker): { label: string; tone: string } {
   return { label: "ready", tone: "ok" };
 }
 
-/** A 404 from an API that does not report lag yet. */
-function isMissing(error: unknown): boolean {
-  return error instanceof ApiError && error.status === 404;
-}
-
 /** Each consumer's lag and each worker's heartbeat, asked again every two seconds; and the parked events. */
 export function HealthView() {
   const { token } = useAdmin();
@@ -46,14 +39,7 @@ export function HealthView() {
               : "Loading…"}
           </p>
         </div>
-        {lag.error !== null &&
-          (isMissing(lag.error) ? (
-            <Notice tone="info" testId="admin-lag-missing">
-              <p>This server does not report lag yet.</p>
-            </Notice>
-          ) : (
-            <ConsoleError error={lag.error} onRetry={lag.refresh} />
-          ))}
+        {lag.error !== null && <ConsoleError error={lag.error} onRetry={lag.refresh} />}
         {lag.data === null && lag.error === null && <Spinner label="Loading lag" />}
         {lag.data && (
           <div className="admin-table-wrap">

@@ -82,7 +82,7 @@ export const reportSchema = z.object({
 });
 
 export const pageReportsSchema = z.object({
-  page: z.nullable(pageSummarySchema),
+  page: pageSummarySchema,
   reports: z.array(reportSchema),
 });
 
