@@ -13,7 +13,7 @@ use time::format_description::well_known::Rfc3339;
 use valentine_domain::page::timeline::{FieldChange, PageVersion, changes};
 use valentine_domain::page::versions;
 use valentine_domain::{Field, Page, PageEvent};
-use valentine_eventstore::{EventStoreError, JetStreamEventRepository, sealing, subjects};
+use valentine_eventstore::{EventStoreError, JetStreamEventRepository, StoredCommit, sealing, subjects};
 
 /// What a redacted secret reads as.
 pub const REDACTED: &str = "[redacted]";
@@ -103,9 +103,30 @@ pub async fn timeline(
     if !subjects::is_valid_id(slug_key) {
         return Ok(Vec::new());
     }
+    Ok(entries(repo.load_history::<Page>(slug_key).await?))
+}
+
+/// The events of the current life of the slug `slug_key` (from its latest deletion or
+/// erasure on), as [`timeline`] shows them: what its author's history needs, without
+/// reading the lives before.
+///
+/// # Errors
+/// When the stream cannot be read or holds an unreadable message.
+pub async fn current_life(
+    repo: &JetStreamEventRepository,
+    slug_key: &str,
+) -> Result<Vec<TimelineEntry>, EventStoreError> {
+    if !subjects::is_valid_id(slug_key) {
+        return Ok(Vec::new());
+    }
+    Ok(entries(repo.load_life::<Page>(slug_key).await?))
+}
+
+/// The entries of `commits` (one slug's, oldest first).
+fn entries(commits: Vec<StoredCommit>) -> Vec<TimelineEntry> {
     let upcasters = versions::upcasters();
     let mut events = Vec::new();
-    for stored in repo.load_history::<Page>(slug_key).await? {
+    for stored in commits {
         // Shown in their current shape; one this build cannot read is shown as stored.
         let mut current = stored.clone();
         let stored = match current.upcast(|e| versions::upcast_with(&upcasters, e)) {
@@ -179,7 +200,7 @@ pub async fn timeline(
         page = after;
         timeline.push(entry);
     }
-    Ok(timeline)
+    timeline
 }
 
 /// `payload` with every secret replaced by [`REDACTED`].

@@ -116,7 +116,7 @@ impl PageExports {
     /// `503` when the stream cannot be read.
     async fn life(&self, slug_key: &str, page_id: i64) -> Result<Vec<TimelineEntry>, ApiError> {
         let page_id = u64::try_from(page_id).unwrap_or_default();
-        let mut history = page_timeline::timeline(&self.repo, slug_key).await?;
+        let mut history = page_timeline::current_life(&self.repo, slug_key).await?;
         history.retain(|e| e.page_id == page_id && e.event_type != PageEvent::REPORTED);
         Ok(history)
     }

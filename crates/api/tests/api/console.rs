@@ -528,3 +528,23 @@ async fn the_consoles_decisions_restores_and_reports_refuse_malformed_and_oversi
     let (_, page) = answer(app.get(&format!("/api/pages/{slug}")).await).await;
     assert!(page.get("taken_down").is_none(), "{page}");
 }
+
+#[tokio::test]
+async fn the_authors_history_shows_only_the_current_life_of_a_reused_slug() {
+    let app = spawn_app().await;
+    let (slug, token) = created(&app).await;
+    let (status, _) =
+        answer(app.patch(&slug, Some(&token), &json!({ "title": "FIRST-LIFE-TITLE" })).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(app.delete(&slug, Some(&token)).await.status(), StatusCode::OK);
+    let again = app.create(&slug).await;
+    let token = again["edit_token"].as_str().expect("a token");
+
+    let (status, history) = answer(app.history(&slug, Some(token)).await).await;
+    assert_eq!(status, StatusCode::OK, "{history}");
+    let events = history["events"].as_array().expect("events");
+    assert_eq!(events.len(), 1, "{history}");
+    assert_eq!(events[0]["event_type"], "PageCreated");
+    assert_eq!(events[0]["changes"][1], json!({ "field": "title", "before": null, "after": "Be mine" }));
+    assert!(!history.to_string().contains("FIRST-LIFE-TITLE"), "{history}");
+}
