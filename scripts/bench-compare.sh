@@ -5,13 +5,15 @@
 #
 # Builds REV in a temporary git worktree (release, into its own target directory under this
 # one's, kept between runs: two checkouts must not share one, as cargo would take one's build
-# of a workspace crate for the other's) and this checkout, then runs scripts/bench.sh ROUNDS (2) times for each build,
-# alternating, so that both see the same machine: its speed drifts between runs, and only
-# builds measured side by side compare. BENCH_SCENARIOS, BENCH_SECONDS, BENCH_NATS_SYNC and the
-# other bench settings pass through. Prints each run's figures, then per scenario and build the
-# CPU time per request (summed over the API, projectors, nats-server and redis-server) of every
-# round and their mean, and the requests per second. REV's binary must take the settings
-# bench.sh sets (any revision since budgets on every route).
+# of a workspace crate for the other's) and this checkout, then runs scripts/bench.sh ROUNDS
+# (2) times for each build, alternating, so that both see the same machine: its speed drifts
+# between runs, and only builds measured side by side compare. Both run this checkout's
+# scripts, load generator and nats-server configuration on the same seeded site, each with its
+# own rebuild of the read model. BENCH_SCENARIOS, BENCH_SECONDS, BENCH_SITE_PAGES,
+# BENCH_SITE_OPENED (0 for a revision from before first opens), BENCH_NATS_SYNC and the other
+# bench settings pass through. Prints each run's figures, then per scenario and build the
+# servers' CPU time per request (the API, projectors, nats-server and redis-server summed) of
+# every round and their mean, and the requests per second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,12 +50,12 @@ for round in $(seq "$rounds"); do
       echo "bench-compare: the run of $label failed" >&2
       exit 1
     }
-    grep -E '^bench: ' "$work/run-$build-$round.txt" | grep -vE '^bench: (stack up|creating|scenarios)'
+    grep -E '^bench: ' "$work/run-$build-$round.txt" | grep -vE '^bench: (stack up|starting|creating|scenarios|seeding|rebuilding|  seeded)'
   done
 done
 
 echo
-echo "CPU µs per request (all processes but wrk) and req/s, round by round:"
+echo "CPU µs per request (servers: the API, projectors, nats-server, redis-server) and req/s, round by round:"
 python3 - "$work" "$rounds" "$base_label" "$head_label" << 'PY'
 import re, sys
 work, rounds, labels = sys.argv[1], int(sys.argv[2]), {"base": sys.argv[3], "head": sys.argv[4]}
@@ -67,11 +69,11 @@ for build in ("base", "head"):
                 scenario = m.group(1)
                 figures.setdefault((scenario, build), {"us": [], "rps": []})["rps"].append(int(m.group(2)))
                 continue
-            m = re.search(r"; (\d+) µs per request", line)
+            m = re.search(r"CPU per request: servers (\d+) µs", line)
             if m and scenario:
                 figures[(scenario, build)]["us"].append(int(m.group(1)))
 scenarios = list(dict.fromkeys(s for s, _ in figures))
-print(f"  {'scenario':<11} {'build':<14} {'µs per request':<24} {'mean':>6}   req/s")
+print(f"  {'scenario':<15} {'build':<14} {'µs per request':<24} {'mean':>6}   req/s")
 for s in scenarios:
     for build in ("base", "head"):
         f = figures.get((s, build))
@@ -80,5 +82,5 @@ for s in scenarios:
         mean = sum(f["us"]) / len(f["us"])
         us = " · ".join(str(u) for u in f["us"])
         rps = " · ".join(f"{x:,}" for x in f["rps"])
-        print(f"  {s:<11} {labels[build]:<14} {us:<24} {mean:6.0f}   {rps}")
+        print(f"  {s:<15} {labels[build]:<14} {us:<24} {mean:6.0f}   {rps}")
 PY

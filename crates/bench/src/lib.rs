@@ -8,5 +8,7 @@
 //! # Layout
 //! - [`synthetic`]: a reproducible mixed workload of page events and view tallies, and its
 //!   publishing.
+//! - [`load`]: an HTTP load generator for the API's scenarios, closed- or open-loop.
 
+pub mod load;
 pub mod synthetic;

@@ -15,7 +15,9 @@ use async_nats::jetstream::context::PublishError;
 use cqrs_es::{Aggregate, DomainEvent};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use valentine_domain::{EditToken, Page, PageCreated, PageDeleted, PageEvent, PageUpdated, TemplateId};
+use valentine_domain::{
+    EditToken, Page, PageCreated, PageDeleted, PageEvent, PageOpened, PageUpdated, TemplateId,
+};
 use valentine_eventstore::envelope::{Commit, EventMeta, WireEvent, header};
 use valentine_eventstore::sealing::{self, Binding, DataKey};
 use valentine_eventstore::tallies::{self, PageViews, TallyBatch, ViewTally};
@@ -74,13 +76,160 @@ struct SimPage {
     live: bool,
 }
 
-/// The mixed page workload: `events` events over a growing set of pages.
+/// The mixed page workload: `events` events over a growing set of pages; or a site's pages
+/// ([`Workload::pages`]).
 #[derive(Debug)]
 pub struct Workload {
     rng: Rng,
     pages: Vec<SimPage>,
     remaining: usize,
     next_command: u64,
+    /// `Some`: a site of live pages written as people write them.
+    site: Option<Site>,
+}
+
+/// What a site workload has written so far, and is to write.
+#[derive(Debug)]
+struct Site {
+    pages: usize,
+    opened_percent: usize,
+    edits: usize,
+    opens: usize,
+}
+
+/// Words for synthetic pages, drawn from a seed: titles, names and messages of the lengths
+/// people write (messages from a few words to the 2,000-character limit, most of them a few
+/// hundred characters).
+#[derive(Debug, Clone)]
+pub struct Words(Rng);
+
+const VOCABULARY: [&str; 64] = [
+    "you",
+    "me",
+    "love",
+    "always",
+    "every",
+    "day",
+    "with",
+    "heart",
+    "smile",
+    "morning",
+    "night",
+    "laugh",
+    "together",
+    "forever",
+    "thank",
+    "for",
+    "the",
+    "little",
+    "things",
+    "home",
+    "coffee",
+    "walks",
+    "rain",
+    "summer",
+    "stars",
+    "dance",
+    "kitchen",
+    "songs",
+    "remember",
+    "when",
+    "first",
+    "met",
+    "still",
+    "more",
+    "than",
+    "yesterday",
+    "tomorrow",
+    "hand",
+    "hold",
+    "mine",
+    "yours",
+    "sweet",
+    "brave",
+    "kind",
+    "patient",
+    "adventure",
+    "wherever",
+    "go",
+    "and",
+    "of",
+    "is",
+    "my",
+    "favourite",
+    "person",
+    "thinking",
+    "about",
+    "all",
+    "our",
+    "years",
+    "ahead",
+    "promise",
+    "be",
+    "valentine",
+    "?",
+];
+const NAMES: [&str; 24] = [
+    "Sam", "Alex", "Noor", "Mia", "Leo", "Ana", "Jonas", "Priya", "Tom", "Eva", "Kai", "Lena", "Omar", "Zoe",
+    "Ravi", "Ines", "Hugo", "Maya", "Finn", "Sofia", "Yuki", "Ben", "Chloé", "Mateo",
+];
+
+impl Words {
+    /// Words drawn from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self(Rng::new(seed))
+    }
+
+    fn text(&mut self, chars: usize) -> String {
+        let mut out = String::with_capacity(chars + 12);
+        let mut capital = true;
+        while out.len() < chars {
+            let word = VOCABULARY[self.0.below(VOCABULARY.len())];
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            if capital {
+                let mut letters = word.chars();
+                out.extend(letters.next().map(|c| c.to_ascii_uppercase()));
+                out.push_str(letters.as_str());
+            } else {
+                out.push_str(word);
+            }
+            capital = self.0.below(9) == 0;
+            if capital {
+                out.push('.');
+            }
+        }
+        out
+    }
+
+    /// A title of 8 to 60 characters.
+    pub fn title(&mut self) -> String {
+        let chars = 8 + self.0.below(53);
+        let mut title = self.text(chars);
+        // The vocabulary is ASCII: any byte is a character boundary.
+        title.truncate(60);
+        title.trim_end().to_owned()
+    }
+
+    /// A message: a tenth under 120 characters, most 120 to 700, a few near the limit.
+    pub fn message(&mut self) -> String {
+        let chars = match self.0.below(100) {
+            0..10 => 40 + self.0.below(80),
+            10..40 => 120 + self.0.below(180),
+            40..75 => 300 + self.0.below(400),
+            75..95 => 700 + self.0.below(700),
+            _ => 1400 + self.0.below(550),
+        };
+        let mut message = self.text(chars);
+        message.truncate(2000);
+        message.trim_end().to_owned()
+    }
+
+    /// A first name.
+    pub fn name(&mut self) -> String {
+        NAMES[self.0.below(NAMES.len())].to_owned()
+    }
 }
 
 const TEMPLATES: [TemplateId; 8] = [
@@ -97,7 +246,65 @@ const TEMPLATES: [TemplateId; 8] = [
 impl Workload {
     /// A workload of `events` events, reproducible from `seed`.
     pub fn new(events: usize, seed: u64) -> Self {
-        Self { rng: Rng::new(seed), pages: Vec::new(), remaining: events, next_command: 0 }
+        Self { rng: Rng::new(seed), pages: Vec::new(), remaining: events, next_command: 0, site: None }
+    }
+
+    /// A site of `pages` live pages, reproducible from `seed`: each created with words of
+    /// the lengths people write ([`Words`]); one in five edited once afterwards (its title or
+    /// message); `opened_percent` of them opened by their recipient, the oldest first (a
+    /// site's newest pages are the ones not opened yet); none deleted.
+    pub fn pages(pages: usize, opened_percent: usize, seed: u64) -> Self {
+        let opened_percent = opened_percent.min(100);
+        Self {
+            rng: Rng::new(seed),
+            pages: Vec::with_capacity(pages),
+            remaining: pages + pages / 5 + pages * opened_percent / 100,
+            next_command: 0,
+            site: Some(Site { pages, opened_percent, edits: 0, opens: 0 }),
+        }
+    }
+
+    /// A site's next commit: an edit or an open when either trails its share of the pages
+    /// created so far, otherwise a new page.
+    fn next_site_commit(&mut self) -> Commit<PageEvent, EventMeta> {
+        let Some(site) = self.site.as_mut() else { unreachable!("a site's commit of a site") };
+        let created = self.pages.len();
+        let edit_due = site.edits * 5 < created.max(1) && site.edits < site.pages / 5 && created > 0;
+        let open_due = site.opens * 100 < created * site.opened_percent && site.opens < created;
+        if open_due && (!edit_due || self.rng.below(2) == 0) {
+            let index = site.opens;
+            site.opens += 1;
+            return self.commit(index, PageEvent::PageOpened(PageOpened {}));
+        }
+        if !edit_due && created < site.pages {
+            let key = format!("page-{created}");
+            self.pages.push(SimPage { key: key.clone(), sequence: 0, live: true });
+            let mut words = Words::new(self.rng.next_u64());
+            let n = self.rng.next_u64();
+            let event = PageEvent::PageCreated(PageCreated {
+                slug: key,
+                title: words.title(),
+                message: words.message(),
+                sender_name: (!n.is_multiple_of(4)).then(|| words.name()),
+                recipient_name: (!n.is_multiple_of(3)).then(|| words.name()),
+                template_id: TEMPLATES[self.rng.below(TEMPLATES.len())],
+                edit_token_hash: EditToken::presented(format!("token-{n}")).hash(),
+                song_url: None,
+                reveal_at: None,
+                pin_hash: None,
+            });
+            return self.commit(created, event);
+        }
+        site.edits += 1;
+        let index = self.rng.below(self.pages.len());
+        let mut words = Words::new(self.rng.next_u64());
+        let mut update = PageUpdated::default();
+        if self.rng.below(2) == 0 {
+            update.title = Some(words.title());
+        } else {
+            update.message = Some(words.message());
+        }
+        self.commit(index, PageEvent::PageUpdated(update))
     }
 
     fn created(&mut self, slug: &str) -> PageEvent {
@@ -134,6 +341,9 @@ impl Workload {
             return None;
         }
         self.remaining -= 1;
+        if self.site.is_some() {
+            return Some(self.next_site_commit());
+        }
         let roll = self.rng.below(100);
         let pick_live = |rng: &mut Rng, pages: &[SimPage]| -> Option<usize> {
             // A few random probes find a live page quickly in a mostly-live population.
