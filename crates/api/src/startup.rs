@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream;
+use cqrs_es::persist::PersistedEventStore;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -14,6 +15,7 @@ use valentine_domain::page::versions;
 use valentine_domain::{Page, PageRules};
 use valentine_eventstore::{EventStoreError, PhotoStore, StreamConfig, ensure_stream, jetstream_cqrs};
 use valentine_projections::parked::ParkedEvents;
+use valentine_projections::read_connections::ReadConnections;
 use valentine_projections::redis_connection::{self, RedisTarget};
 use valentine_projections::{PositionWatch, ProjectionError, applied, db, page_store, workers};
 
@@ -139,6 +141,7 @@ impl Application {
             ReadPositions::new(position.clone(), pool.clone(), repo.stream().clone(), config.sync_wait);
         let queries = PageQueries::new(
             pool,
+            ReadConnections::new(&config.read_model.database_path),
             read_positions,
             redis.clone(),
             config.read_model.cache_keys(),
@@ -152,12 +155,11 @@ impl Application {
         let media = Arc::new(Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from)));
         let photo_repo = repo.clone();
         let console_repo = repo.clone();
+        let rules = PageRules { max_events: config.max_events_per_page };
         let commands = PageCommands::new(CommandHandles {
-            cqrs: jetstream_cqrs::<Page>(
-                repo.clone(),
-                PageRules { max_events: config.max_events_per_page },
-                versions::upcasters(),
-            ),
+            cqrs: jetstream_cqrs::<Page>(repo.clone(), rules, versions::upcasters()),
+            fresh: PersistedEventStore::new_event_store(repo.clone()),
+            rules,
             repo,
             photos: photo_store.clone(),
             position,

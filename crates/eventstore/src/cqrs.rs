@@ -5,8 +5,9 @@
 
 use std::collections::HashMap;
 
-use cqrs_es::persist::{EventUpcaster, PersistedEventStore};
-use cqrs_es::{Aggregate, AggregateError, CqrsFramework};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::persist::{EventStoreAggregateContext, EventUpcaster, PersistedEventStore};
+use cqrs_es::{Aggregate, AggregateError, CqrsFramework, EventStore};
 
 use crate::receipt::{self, AppendReceipt};
 use crate::repository::JetStreamEventRepository;
@@ -41,4 +42,34 @@ pub async fn execute_with_receipt<A: Aggregate>(
     metadata: HashMap<String, String>,
 ) -> (Result<(), AggregateError<A::Error>>, Option<AppendReceipt>) {
     receipt::capture(cqrs.execute_with_metadata(aggregate_id, command, metadata)).await
+}
+
+/// Runs `command` on the aggregate `aggregate_id` as if it had no events yet, without reading
+/// its stream first, and tells where its events were stored.
+///
+/// The append expects the aggregate's subject to be empty, and JetStream checks that
+/// atomically with the write: if the subject has events after all (a slug taken, or freed by
+/// a deletion), nothing is stored and the answer is `AggregateConflict`; the caller then
+/// runs the command the usual way, which reads the aggregate and decides. A command that is
+/// meant for a new aggregate (a page's creation) saves one read of the stream this way.
+pub async fn execute_new_with_receipt<A: Aggregate>(
+    store: &JetStreamStore<A>,
+    services: &A::Services,
+    aggregate_id: &str,
+    command: A::Command,
+    metadata: HashMap<String, String>,
+) -> (Result<(), AggregateError<A::Error>>, Option<AppendReceipt>) {
+    receipt::capture(async {
+        let mut aggregate = A::default();
+        let sink = EventSink::default();
+        aggregate.handle(command, services, &sink).await.map_err(AggregateError::UserError)?;
+        let context = EventStoreAggregateContext {
+            aggregate_id: aggregate_id.to_owned(),
+            aggregate,
+            current_sequence: 0,
+            current_snapshot: None,
+        };
+        store.commit(sink.collect().await, context, metadata).await.map(|_| ())
+    })
+    .await
 }

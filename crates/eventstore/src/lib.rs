@@ -34,7 +34,9 @@ pub mod subjects;
 pub mod tallies;
 
 pub use connection::{NatsConnectError, NatsSettings, NatsTls, Password};
-pub use cqrs::{JetStreamCqrs, JetStreamStore, execute_with_receipt, jetstream_cqrs};
+pub use cqrs::{
+    JetStreamCqrs, JetStreamStore, execute_new_with_receipt, execute_with_receipt, jetstream_cqrs,
+};
 pub use data_keys::{DataKeys, KeyLookup};
 pub use envelope::{Commit, EventMeta, StoredCommit};
 pub use error::EventStoreError;

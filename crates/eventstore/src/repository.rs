@@ -194,7 +194,7 @@ impl JetStreamEventRepository {
     }
 
     /// Every commit of one aggregate, oldest first, reading only its subject.
-    #[instrument(skip(self), fields(subject = %subject, commits))]
+    #[instrument(level = "debug", skip(self), fields(subject = %subject, commits))]
     pub async fn load_commits(&self, subject: &str) -> Result<Vec<StoredCommit>, EventStoreError> {
         let Some(last) = self.last_message(subject).await? else {
             return Ok(Vec::new());
@@ -218,7 +218,7 @@ impl JetStreamEventRepository {
     /// The commits a command needs to decide on the aggregate at `subject`: from its latest
     /// restarting event (see [`Self::restarting_at`]) on, oldest first; every commit when it
     /// never restarted or was written before restarts were recorded.
-    #[instrument(skip(self), fields(subject = %subject, commits))]
+    #[instrument(level = "debug", skip(self), fields(subject = %subject, commits))]
     async fn load_current(&self, subject: &str) -> Result<Vec<StoredCommit>, EventStoreError> {
         let Some(last_message) = self.last_message(subject).await? else {
             return Ok(Vec::new());
@@ -542,7 +542,7 @@ impl JetStreamEventRepository {
     }
 
     /// Appends one commit with optimistic concurrency; retries lost acks with the same id.
-    #[instrument(skip(self, commit), fields(subject = %subject, expected, stream_sequence))]
+    #[instrument(level = "debug", skip(self, commit), fields(subject = %subject, expected, stream_sequence))]
     async fn append(
         &self,
         subject: &str,
@@ -718,7 +718,7 @@ async fn replay_into(stream: Stream, filter: String, mut feed: ReplayFeed) -> Re
 }
 
 impl PersistedEventRepository for JetStreamEventRepository {
-    #[instrument(skip(self), fields(aggregate_type = A::TYPE))]
+    #[instrument(level = "debug", skip(self), fields(aggregate_type = A::TYPE))]
     async fn get_events<A: Aggregate>(
         &self,
         aggregate_id: &str,
@@ -745,7 +745,7 @@ impl PersistedEventRepository for JetStreamEventRepository {
         Ok(None)
     }
 
-    #[instrument(skip_all, fields(aggregate_type = A::TYPE, aggregate_id, event_types, command_id))]
+    #[instrument(level = "debug", skip_all, fields(aggregate_type = A::TYPE, aggregate_id, event_types, command_id))]
     async fn persist<A: Aggregate>(
         &self,
         events: &[SerializedEvent],
@@ -784,8 +784,10 @@ impl PersistedEventRepository for JetStreamEventRepository {
                 let life_key = if restarts { None } else { last_key.as_deref() };
                 let appended =
                     self.append(&subject, &commit, expected, load_from, &erased_keys, life_key).await;
-                if let (Err(_), Some((key, true)), Some(keys)) = (&appended, &key, self.keys()) {
-                    // Nothing was stored under the key made for this commit: drop it.
+                let stored_nothing = appended.as_ref().map_or(true, |r| r.duplicate);
+                if let (true, Some((key, true)), Some(keys)) = (stored_nothing, &key, self.keys()) {
+                    // Nothing was stored under the key made for this commit (it failed, or an
+                    // earlier attempt of the command is what the stream holds): drop it.
                     if let Err(e) = keys.destroy(key.id()).await {
                         warn!(error = %e, "an unused data key stays in the key store");
                     }

@@ -17,11 +17,12 @@ use valentine_domain::{
     CreatePage, DeletePage, EditToken, Page, PageCommand, PageCreated, PageError, PageEvent, PageExtras,
     PageRules, PageUpdated, Slug, TemplateId, UpdatePage,
 };
-use valentine_eventstore::envelope::{Commit, header};
+use valentine_eventstore::envelope::{Commit, header, meta};
+use valentine_eventstore::repository::Sealing;
 use valentine_eventstore::tallies::{self, PageViews, TallyBatch};
 use valentine_eventstore::{
-    JetStreamCqrs, JetStreamEventRepository, JetStreamStore, StreamConfig, ensure_stream, jetstream_cqrs,
-    receipt, subjects,
+    DataKeys, JetStreamCqrs, JetStreamEventRepository, JetStreamStore, StreamConfig, ensure_stream,
+    execute_new_with_receipt, jetstream_cqrs, receipt, subjects,
 };
 use valentine_testkit::{NatsServer, init_tracing};
 
@@ -538,4 +539,70 @@ async fn the_tally_stream_forgets_batches_older_than_its_age_and_keeps_their_seq
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(tallies::publish(&js, &short, &batch, "d").await.expect("published"), 4);
+}
+
+/// Data keys in the key store that were not destroyed.
+async fn keys_stored(js: &async_nats::jetstream::Context, config: &StreamConfig) -> usize {
+    use futures::TryStreamExt;
+    let bucket =
+        js.get_key_value(valentine_eventstore::data_keys::bucket_name(config)).await.expect("bucket");
+    let keys: Vec<String> = bucket.keys().await.expect("keys").try_collect().await.expect("listed");
+    keys.len()
+}
+
+#[tokio::test]
+async fn a_create_appended_without_reading_lands_first_and_a_slug_with_a_history_refuses_it() {
+    let server = NatsServer::start().await;
+    let js = server.jetstream().await;
+    let config = StreamConfig::default();
+    let keys = DataKeys::open(&js, &config).await.expect("key store");
+    let sealing = Sealing { personal: Page::PERSONAL, begins_life: Page::BEGINS_LIFE, erases: Page::ERASES };
+    init_tracing();
+    let repo = JetStreamEventRepository::new(js.clone(), config.clone())
+        .await
+        .expect("stream set up")
+        .restarting_at(Page::RESTARTS)
+        .sealing(keys.clone(), sealing);
+    let fresh: JetStreamStore<Page> = PersistedEventStore::new_event_store(repo.clone());
+    let cqrs = jetstream_cqrs::<Page>(repo.clone(), PageRules::default(), Vec::new());
+    let rules = PageRules::default();
+    let with_id = |id: &str| HashMap::from([(meta::COMMAND_ID.to_owned(), id.to_owned())]);
+
+    // A new slug: stored as its first event, under a fresh key, readable the usual way.
+    let (result, stored) =
+        execute_new_with_receipt(&fresh, &rules, "cleo", create("cleo"), with_id("c-1")).await;
+    result.expect("created");
+    let stored = stored.expect("a receipt");
+    assert!(!stored.duplicate);
+    assert_eq!((messages_on(&repo, "cleo").await, keys_stored(&js, &config).await), (1, 1));
+    let events = fresh.load_events("cleo").await.expect("loads");
+    assert_eq!(
+        events.iter().map(|e| (e.sequence, e.payload.event_type())).collect::<Vec<_>>(),
+        [(1, "PageCreated".to_owned())]
+    );
+
+    // The same command again (a lost answer resent): the stored event, and no new key left.
+    let (result, again) =
+        execute_new_with_receipt(&fresh, &rules, "cleo", create("cleo"), with_id("c-1")).await;
+    result.expect("the earlier attempt");
+    let again = again.expect("a receipt");
+    assert!(again.duplicate);
+    assert_eq!(again.stream_sequence, stored.stream_sequence);
+    assert_eq!((messages_on(&repo, "cleo").await, keys_stored(&js, &config).await), (1, 1));
+
+    // Another create at the taken slug: refused as a conflict, nothing stored, its key dropped.
+    let (result, none) =
+        execute_new_with_receipt(&fresh, &rules, "cleo", create("cleo"), with_id("c-2")).await;
+    assert!(matches!(result, Err(AggregateError::AggregateConflict)), "{result:?}");
+    assert!(none.is_none());
+    assert_eq!((messages_on(&repo, "cleo").await, keys_stored(&js, &config).await), (1, 1));
+
+    // Deleted, the slug has a history: the fast path still refuses, the usual path creates anew.
+    let delete = PageCommand::Delete(DeletePage { edit_token: token(), erasing: Vec::new() });
+    cqrs.execute_with_metadata("cleo", delete, with_id("c-3")).await.expect("deleted");
+    let (result, _) = execute_new_with_receipt(&fresh, &rules, "cleo", create("cleo"), with_id("c-4")).await;
+    assert!(matches!(result, Err(AggregateError::AggregateConflict)), "{result:?}");
+    assert_eq!(messages_on(&repo, "cleo").await, 2);
+    cqrs.execute_with_metadata("cleo", create("cleo"), with_id("c-5")).await.expect("a new life");
+    assert_eq!(messages_on(&repo, "cleo").await, 3);
 }

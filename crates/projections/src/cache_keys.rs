@@ -41,7 +41,10 @@ impl CacheKeys {
         self.key(slug_key, "page")
     }
 
-    /// Cached availability of a slug (`GET /api/slugs/check/{slug}`).
+    /// Cached availability of a slug (`GET /api/slugs/check/{slug}`), as API versions
+    /// before December 2026 kept it; checks now read the read model. Still deleted with a
+    /// slug's answers, so that such an entry never outlives a change while older and newer
+    /// API processes share a Redis.
     pub fn slug_check(&self, slug_key: &str) -> String {
         self.key(slug_key, "slug")
     }

@@ -7,6 +7,7 @@
 //!
 //! # Layout
 //! - [`db`]: opening the database, pragmas, generations and the atomic swap of a rebuild.
+//! - [`read_connections`]: read-only rusqlite connections for point lookups in place.
 //! - [`pages`]: the `pages` and `page_events` read models: projection and queries.
 //! - [`page_store`]: the page event store as every role opens it (sealing, restarts,
 //!   upcasting).
@@ -38,6 +39,7 @@ pub mod page_timeline;
 pub mod pages;
 pub mod parked;
 pub mod position;
+pub mod read_connections;
 pub mod read_model;
 pub mod redis_connection;
 pub mod tallies;

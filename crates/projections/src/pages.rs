@@ -146,7 +146,8 @@ pub enum Verdict {
 pub struct BatchOutcome {
     /// One verdict per delivered commit, in delivery order.
     pub verdicts: Vec<Verdict>,
-    /// Slugs whose rows changed: their cached answers are stale.
+    /// Slugs whose cached answers the batch made stale: those whose rows changed, except
+    /// by a creation alone.
     pub touched: Vec<String>,
     /// Stream sequences of the commits applied.
     pub applied: Vec<u64>,
@@ -162,7 +163,10 @@ pub struct BatchOutcome {
 #[derive(Debug, Default)]
 struct Fold {
     rows: HashMap<String, PageRow>,
+    /// Slugs whose rows changed: written back.
     dirty: BTreeSet<String>,
+    /// Slugs whose cached answers the changes made stale.
+    stale: BTreeSet<String>,
     history: Vec<HistoryRow>,
     /// Reports to insert.
     reports: Vec<ReportRow>,
@@ -190,6 +194,7 @@ impl Fold {
         let erasure_at = stream_sequence;
         let stream_sequence = i64::try_from(stream_sequence).unwrap_or(i64::MAX);
         let Commit { aggregate_id: key, command_id, events, .. } = commit;
+        let creates_only = events.iter().all(|e| matches!(e.payload, Body::Open(PageEvent::PageCreated(_))));
         for event in events {
             let WireEvent { sequence, event_type, payload, metadata, .. } = event;
             let sequence = i64::try_from(sequence).unwrap_or(i64::MAX);
@@ -301,6 +306,12 @@ impl Fold {
                 changed_fields,
                 command_id: command_id.clone(),
             });
+        }
+        // A page's creation makes nothing stale: nothing is cached about a slug without a
+        // live page (reads of a missing page and slug checks are never cached), and the
+        // deletion or erasure that ended its last life invalidated what there was.
+        if !creates_only {
+            self.stale.insert(key.clone());
         }
         self.dirty.insert(key);
         Verdict::Applied
@@ -583,7 +594,7 @@ pub fn project_batch(
     }
     outcome.through = applied::record(&tx, applied::EVENTS, &settled)?;
     tx.commit()?;
-    outcome.touched = fold.dirty.into_iter().collect();
+    outcome.touched = fold.stale.into_iter().collect();
     outcome.erased = fold.erased.into_iter().map(|(key, (_, at))| (key, at)).collect();
     Ok(outcome)
 }
@@ -763,6 +774,71 @@ pub async fn taken<'e>(
     query.push(")");
     let rows: Vec<(String,)> = query.build_query_as().fetch_all(conn).await?;
     Ok(rows.into_iter().map(|(k,)| k).collect())
+}
+
+/// Which of `slug_keys` (at most [`CHUNK`] are looked at) live pages have, on a rusqlite
+/// connection: the point lookup of slug checks ([`crate::read_connections`]).
+///
+/// # Errors
+/// When SQLite fails.
+pub fn taken_now(
+    conn: &rusqlite::Connection,
+    slug_keys: &[&str],
+) -> Result<BTreeSet<String>, ProjectionError> {
+    let keys = &slug_keys[..slug_keys.len().min(CHUNK)];
+    if keys.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    let sql = format!(
+        "SELECT slug_key FROM pages WHERE deleted = 0 AND slug_key IN ({})",
+        vec!["?"; keys.len()].join(", ")
+    );
+    let mut query = conn.prepare_cached(&sql)?;
+    let rows = query.query_map(rusqlite::params_from_iter(keys.iter()), |r| r.get::<_, String>(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The live page at `slug_key`, on a rusqlite connection: the point lookup of a page read
+/// the cache could not answer ([`crate::read_connections`]).
+///
+/// # Errors
+/// When SQLite fails.
+pub fn live_page_now(
+    conn: &rusqlite::Connection,
+    slug_key: &str,
+) -> Result<Option<PageRow>, ProjectionError> {
+    let mut query = conn
+        .prepare_cached(&format!("SELECT {PAGE_COLUMNS} FROM pages WHERE slug_key = ?1 AND deleted = 0"))?;
+    Ok(query.query_row([slug_key], |r| page_row_at(r, 0)).optional()?)
+}
+
+/// The event the command `command_id` stored, once projected, on a rusqlite connection: the
+/// point lookup of every keyed create ([`crate::read_connections`]).
+///
+/// # Errors
+/// When SQLite fails.
+pub fn event_of_command_now(
+    conn: &rusqlite::Connection,
+    command_id: &str,
+) -> Result<Option<HistoryRow>, ProjectionError> {
+    let mut query = conn.prepare_cached(&format!(
+        "SELECT {HISTORY_COLUMNS} FROM page_events WHERE command_id = ? ORDER BY sequence LIMIT 1"
+    ))?;
+    let row = query
+        .query_row([command_id], |r| {
+            Ok(HistoryRow {
+                slug_key: r.get(0)?,
+                sequence: r.get(1)?,
+                stream_sequence: r.get(2)?,
+                page_id: r.get(3)?,
+                event_type: r.get(4)?,
+                occurred_at: r.get(5)?,
+                changed_fields: r.get(6)?,
+                command_id: r.get(7)?,
+            })
+        })
+        .optional()?;
+    Ok(row)
 }
 
 /// The events of the page `page_id` at `slug_key`, oldest first.

@@ -9,6 +9,7 @@ use valentine_eventstore::StoredCommit;
 use valentine_eventstore::envelope::{Commit, EventMeta, WireEvent};
 use valentine_eventstore::tallies::PageViews;
 use valentine_projections::applied::{self, Position};
+use valentine_projections::read_connections::ReadConnections;
 use valentine_projections::tallies::{DeliveredTally, project_tallies};
 use valentine_projections::{PageCommit, Verdict, db, hash, pages, project_batch, view_checkpoints};
 
@@ -122,6 +123,25 @@ async fn deletion_frees_the_slug_and_a_new_life_gets_a_new_id_and_history() {
     assert_eq!((job.slug_key.as_str(), job.stream_sequence), ("bo", 7));
     assert!(pages::is_projected(&mut read, "bo", 7).await.expect("query"));
     assert!(!pages::is_projected(&mut read, "bo", 8).await.expect("query"));
+}
+
+#[tokio::test]
+async fn a_creation_alone_makes_no_cached_answer_stale_and_every_other_change_does() {
+    let (_dir, mut conn, _read) = fresh_db().await;
+    let outcome =
+        project_batch(&mut conn, vec![commit("dee", 1, 1, created("Dee", "one"))]).expect("projected");
+    assert_eq!(outcome.verdicts, [Verdict::Applied]);
+    assert!(outcome.touched.is_empty(), "nothing is cached about a slug without a live page");
+    let outcome = project_batch(&mut conn, vec![commit("dee", 2, 2, titled("two"))]).expect("projected");
+    assert_eq!(outcome.touched, ["dee"]);
+    // A deletion and the next life's creation in one batch: the deletion's invalidation stands.
+    let batch = vec![
+        commit("dee", 3, 3, PageEvent::PageDeleted(PageDeleted {})),
+        commit("dee", 4, 4, created("Dee", "again")),
+        commit("eve", 5, 1, created("Eve", "new")),
+    ];
+    let outcome = project_batch(&mut conn, batch).expect("projected");
+    assert_eq!(outcome.touched, ["dee"]);
 }
 
 #[tokio::test]
@@ -303,4 +323,29 @@ async fn a_replaced_generation_is_removed_once_no_reader_can_be_on_it() {
     assert!(generations().contains(&std::fs::canonicalize(&first).expect("exists")));
     assert!(db::remove_older_generations(&link, std::time::Duration::ZERO).expect("removes"));
     assert_eq!(generations(), [std::fs::canonicalize(&second).expect("exists")]);
+}
+
+#[tokio::test]
+async fn point_lookups_read_the_generation_the_link_names_and_follow_a_swap() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let link = dir.path().join("read.db");
+    db::prepare(&link).await.expect("a first generation");
+    let (mut writer, _) = db::projector_connection(&link).expect("opened");
+    project_batch(&mut writer, vec![commit("fay", 1, 1, created("Fay", "one"))]).expect("projected");
+    let points = ReadConnections::new(&link);
+    let taken = |keys: &[&str]| points.read(|c| pages::taken_now(c, keys)).expect("looked up");
+    assert_eq!(taken(&["fay", "gus"]).into_iter().collect::<Vec<_>>(), ["fay"]);
+    let row = points.read(|c| pages::live_page_now(c, "fay")).expect("read").expect("live");
+    assert_eq!((row.title.as_str(), row.page_id), ("one", 1));
+    let job = points.read(|c| pages::event_of_command_now(c, "cmd-1")).expect("read").expect("found");
+    assert_eq!((job.slug_key.as_str(), job.stream_sequence), ("fay", 1));
+    assert!(points.read(|c| pages::event_of_command_now(c, "cmd-9")).expect("read").is_none());
+
+    // A rebuild swaps in a generation without the page: the next lookup reads it there.
+    let (mut build, second) = db::build_connection(&link).await.expect("a build");
+    project_batch(&mut build, vec![commit("gus", 1, 1, created("Gus", "two"))]).expect("projected");
+    db::finish_build(build).expect("finished");
+    db::swap_in(&link, &second).expect("swapped");
+    assert_eq!(taken(&["fay", "gus"]).into_iter().collect::<Vec<_>>(), ["gus"]);
+    assert!(points.read(|c| pages::live_page_now(c, "fay")).expect("read").is_none());
 }

@@ -29,7 +29,7 @@ pub(crate) async fn report_page(
     Json(body): Json<ReportRequest>,
 ) -> Result<Response, ApiError> {
     let page = page?;
-    let row = queries.live_page(&page.key).await?.ok_or(ApiError::NotFound("Page not found"))?;
+    let row = queries.live_page(&page.key)?.ok_or(ApiError::NotFound("Page not found"))?;
     if row.taken_down_at.is_some() {
         return Err(ApiError::TakenDown);
     }

@@ -87,7 +87,7 @@ impl JobTracker {
 
     /// The job's outcome, when the read model has projected it.
     async fn projected(&self, job_id: &str) -> Result<Option<JobState>, ApiError> {
-        let Some(event) = self.queries.event_of_command(job_id).await? else { return Ok(None) };
+        let Some(event) = self.queries.event_of_command(job_id)? else { return Ok(None) };
         let row = self.queries.row(&event.slug_key).await?;
         Ok(Some(match row.filter(|r| r.page_id == event.page_id && !r.deleted) {
             Some(row) => JobState::Created(Box::new(row)),

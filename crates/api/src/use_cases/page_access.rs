@@ -93,8 +93,7 @@ impl PageAccess {
         if !answer.pin && !waiting && !answer.taken_down {
             return Ok(Admission { by_author: false, scheduled: false });
         }
-        let row =
-            self.inner.queries.live_page(slug_key).await?.ok_or(ApiError::NotFound("Page not found"))?;
+        let row = self.inner.queries.live_page(slug_key)?.ok_or(ApiError::NotFound("Page not found"))?;
         if author.is_some_and(|token| is_author(&row, token)) {
             return Ok(Admission { by_author: true, scheduled: false });
         }
@@ -123,7 +122,7 @@ impl PageAccess {
         pin: Option<&str>,
         caller_key: &str,
     ) -> Result<(), ApiError> {
-        let Some(row) = self.inner.queries.live_page(slug_key).await? else { return Ok(()) };
+        let Some(row) = self.inner.queries.live_page(slug_key)? else { return Ok(()) };
         match &row.pin_hash {
             Some(hash) => self.check_pin(&row, hash, pin, caller_key).await,
             None => Ok(()),

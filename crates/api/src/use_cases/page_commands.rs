@@ -16,12 +16,13 @@ use tracing::{Instrument, info_span};
 use ulid::Ulid;
 use valentine_domain::{
     AnswerPage, CreatePage, DeletePage, EditToken, EditTokenHash, ModeratePage, NotifyChange, OpenPage, Page,
-    PageCommand, PageCreated, PageError, PageEvent, PageExtras, PhotoRef, PinInput, Reply, ReportPage,
-    ReportReason, RevealInput, SetPhoto, Slug, Unsubscribe, UpdatePage, pin,
+    PageCommand, PageCreated, PageError, PageEvent, PageExtras, PageRules, PhotoRef, PinInput, Reply,
+    ReportPage, ReportReason, RevealInput, SetPhoto, Slug, Unsubscribe, UpdatePage, pin,
 };
 use valentine_eventstore::envelope::{format_timestamp, meta};
 use valentine_eventstore::{
-    AppendReceipt, EventStoreError, JetStreamCqrs, JetStreamEventRepository, PhotoStore, execute_with_receipt,
+    AppendReceipt, EventStoreError, JetStreamCqrs, JetStreamEventRepository, JetStreamStore, PhotoStore,
+    execute_new_with_receipt, execute_with_receipt,
 };
 use valentine_projections::{PageCommit, PageRow, PositionWatch, page_store, pages};
 
@@ -88,6 +89,10 @@ pub(crate) struct PageCommands {
 pub(crate) struct CommandHandles {
     /// Command handling on the event stream.
     pub(crate) cqrs: PageCqrs,
+    /// The same event stream, for creates that append without reading first.
+    pub(crate) fresh: JetStreamStore<Page>,
+    /// The rules `cqrs` hands the aggregate, for those creates.
+    pub(crate) rules: PageRules,
     /// The event stream, for reading a page's history.
     pub(crate) repo: JetStreamEventRepository,
     /// Photos, removed with their page.
@@ -179,7 +184,7 @@ impl PageCommands {
         })?;
         let slug_key = command.aggregate_id();
 
-        if idempotent && let Some(stored) = h.queries.event_of_command(&command_id.to_string()).await? {
+        if idempotent && let Some(stored) = h.queries.event_of_command(&command_id.to_string())? {
             self.still_replayable(&stored.occurred_at)?;
             let page = self.still_created(&stored.slug_key, stored.page_id, command_id).await?;
             let position = u64::try_from(stored.page_id).map_err(ApiError::internal)?;
@@ -345,7 +350,7 @@ impl PageCommands {
         self.refuse_a_wrong_token(slug_key, &edit_token, "delete").await?;
         let erasing = page_store::erasure_skeleton(&self.inner.repo, slug_key).await?;
         // The photo's object, to remove with the page (its key's destruction erases it anyway).
-        let photo = match self.inner.queries.live_page(slug_key).await?.and_then(|row| row.photo_sha256) {
+        let photo = match self.inner.queries.live_page(slug_key)?.and_then(|row| row.photo_sha256) {
             Some(sha256) => self.inner.repo.life_key::<Page>(slug_key).await?.map(|key| (key, sha256)),
             None => None,
         };
@@ -516,7 +521,10 @@ impl PageCommands {
         command_id: Ulid,
         idempotent: bool,
     ) -> Result<AppendReceipt, ApiError> {
-        match self.execute(slug_key, PageCommand::Create(command), command_id).await {
+        // A slug the read model knows as taken goes the usual way (which refuses it, or finds
+        // an earlier attempt); any other create first appends as the slug's first event.
+        let assume_new = !self.inner.queries.slug_taken(slug_key)?;
+        match self.run(slug_key, PageCommand::Create(command), command_id, assume_new).await {
             Ok(Some(receipt)) => Ok(receipt),
             Ok(None) => Err(ApiError::internal("a create recorded no event")),
             Err(ApiError::SlugTaken(taken)) if idempotent => {
@@ -534,6 +542,19 @@ impl PageCommands {
         command: PageCommand,
         command_id: Ulid,
     ) -> Result<Option<AppendReceipt>, ApiError> {
+        self.run(slug_key, command, command_id, false).await
+    }
+
+    /// [`Self::execute`]; with `assume_new`, the first attempt does not read the page's
+    /// history but appends as its first event, which JetStream refuses atomically when the
+    /// slug has a history after all; the command then runs the usual way.
+    async fn run(
+        &self,
+        slug_key: &str,
+        command: PageCommand,
+        command_id: Ulid,
+        mut assume_new: bool,
+    ) -> Result<Option<AppendReceipt>, ApiError> {
         let h = &self.inner;
         let name = command.name();
         let span = info_span!("command", command = name, aggregate_id = slug_key, %command_id, stream_sequence = tracing::field::Empty);
@@ -542,8 +563,12 @@ impl PageCommands {
             let mut attempt = 0;
             loop {
                 attempt += 1;
-                let (result, receipt) =
-                    execute_with_receipt(&h.cqrs, slug_key, command.clone(), metadata.clone()).await;
+                let (result, receipt) = if assume_new {
+                    execute_new_with_receipt(&h.fresh, &h.rules, slug_key, command.clone(), metadata.clone())
+                        .await
+                } else {
+                    execute_with_receipt(&h.cqrs, slug_key, command.clone(), metadata.clone()).await
+                };
                 match result {
                     Ok(()) => {
                         if let Some(r) = receipt {
@@ -554,6 +579,12 @@ impl PageCommands {
                         }
                         h.metrics.command(name, "ok");
                         return Ok(receipt);
+                    }
+                    Err(AggregateError::AggregateConflict) if assume_new => {
+                        // The slug has a history after all: decide on it the usual way, at once.
+                        tracing::debug!("the slug has a history; loading it");
+                        assume_new = false;
+                        attempt -= 1;
                     }
                     Err(AggregateError::AggregateConflict) if attempt < ATTEMPTS => {
                         h.metrics.conflict();

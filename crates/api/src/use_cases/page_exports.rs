@@ -153,7 +153,7 @@ impl PageExports {
         caller_key: &str,
     ) -> Result<PageVersion, ApiError> {
         self.limiter.check(Bucket::Reads, caller_key).await?;
-        let row = self.queries.live_page(slug_key).await?.ok_or(ApiError::NotFound("Page not found"))?;
+        let row = self.queries.live_page(slug_key)?.ok_or(ApiError::NotFound("Page not found"))?;
         let hash = EditTokenHash::from_hex(&row.edit_token_hash).map_err(ApiError::internal)?;
         if !hash.matches(token) {
             return Err(ApiError::WrongToken);

@@ -149,7 +149,7 @@ impl PageInsights {
     }
 
     async fn authorized(&self, slug_key: &str, token: &EditToken) -> Result<Insights, ApiError> {
-        let row = self.queries.live_page(slug_key).await?.ok_or(ApiError::NotFound("Page not found"))?;
+        let row = self.queries.live_page(slug_key)?.ok_or(ApiError::NotFound("Page not found"))?;
         let hash = EditTokenHash::from_hex(&row.edit_token_hash).map_err(ApiError::internal)?;
         if !hash.matches(token) {
             return Err(ApiError::WrongToken);

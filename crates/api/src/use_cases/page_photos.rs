@@ -106,7 +106,7 @@ impl PagePhotos {
         let h = &self.inner;
         let declared = content_type.to_owned();
         let photo = self.media(move || photo::normalize(&upload, &declared)).await?.map_err(refused)?;
-        let current = h.queries.live_page(slug_key).await?.and_then(|row| row.photo_sha256);
+        let current = h.queries.live_page(slug_key)?.and_then(|row| row.photo_sha256);
         let key = h.repo.life_key::<Page>(slug_key).await?.ok_or(ApiError::NotFound("Page not found"))?;
         let reference = PhotoRef {
             sha256: photo.sha256.clone(),
@@ -147,7 +147,7 @@ impl PagePhotos {
         let h = &self.inner;
         h.limiter.check(Bucket::Edits, caller_key).await?;
         h.commands.refuse_a_wrong_token(slug_key, &token, "photo").await?;
-        let current = h.queries.live_page(slug_key).await?.and_then(|row| row.photo_sha256);
+        let current = h.queries.live_page(slug_key)?.and_then(|row| row.photo_sha256);
         let key = h.repo.life_key::<Page>(slug_key).await?;
         let changed = h.commands.set_photo(slug_key, token, None).await?;
         if let (Some(old), Some(key)) = (current, key) {
@@ -178,7 +178,7 @@ impl PagePhotos {
         if admission.scheduled {
             return Err(ApiError::PhotoNotRevealed);
         }
-        let row = h.queries.live_page(slug_key).await?.ok_or(ApiError::NotFound("Page not found"))?;
+        let row = h.queries.live_page(slug_key)?.ok_or(ApiError::NotFound("Page not found"))?;
         let (Some(sha256), Some(content_type)) = (row.photo_sha256, row.photo_type) else {
             return Err(no_photo);
         };

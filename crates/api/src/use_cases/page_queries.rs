@@ -1,4 +1,4 @@
-//! Queries: the read model through the Redis cache (cache-aside).
+//! Queries: pages through the Redis cache (cache-aside), slugs straight from the read model.
 //!
 //! A miss reads SQLite and fills the cache only if no invalidation came in between (see
 //! `valentine_projections::cache_keys`); with Redis away every answer comes from SQLite.
@@ -17,6 +17,7 @@ use sqlx::SqlitePool;
 use tracing::instrument;
 use valentine_domain::{EditToken, EditTokenHash};
 use valentine_projections::cache_keys::CacheKeys;
+use valentine_projections::read_connections::ReadConnections;
 use valentine_projections::{HistoryRow, PageRow, applied, pages};
 
 use crate::error::ApiError;
@@ -28,9 +29,6 @@ use crate::wire::page::PageResponse;
 /// How long a page answer may stay cached. Projectors delete it the moment the page or its
 /// view count changes, so this only bounds memory.
 const PAGE_TTL: Duration = Duration::from_secs(300);
-
-/// How long a slug's availability may stay cached (the spec's upper bound).
-const SLUG_TTL: Duration = Duration::from_secs(60);
 
 /// A page ready to serve: its id (for counting the view) and its JSON, as cached.
 #[derive(Debug, Clone)]
@@ -55,6 +53,8 @@ pub(crate) struct PageAnswer {
 #[derive(Debug, Clone)]
 pub(crate) struct PageQueries {
     db: SqlitePool,
+    /// The same read model, for point lookups in place.
+    points: ReadConnections,
     redis: RedisClient,
     keys: CacheKeys,
     /// Where the read model stands, and waiting for it.
@@ -63,16 +63,18 @@ pub(crate) struct PageQueries {
 }
 
 impl PageQueries {
-    /// Queries on the read-only pool `db` (whose position `positions` follows), cached in
-    /// `redis` under `keys` (this read model's); readers' budgets kept by `limiter`.
+    /// Queries on the read-only pool `db` (whose position `positions` follows) and, for point
+    /// lookups, on `points`, cached in `redis` under `keys` (this read model's); readers'
+    /// budgets kept by `limiter`.
     pub(crate) fn new(
         db: SqlitePool,
+        points: ReadConnections,
         positions: ReadPositions,
         redis: RedisClient,
         keys: CacheKeys,
         limiter: RateLimiter,
     ) -> Self {
-        Self { db, redis, keys, positions, limiter }
+        Self { db, points, redis, keys, positions, limiter }
     }
 
     /// The live page at `slug_key` for the reader `caller_key`, within the reader's budget,
@@ -97,7 +99,7 @@ impl PageQueries {
     ///
     /// # Errors
     /// When SQLite fails.
-    #[instrument(skip(self), fields(cache))]
+    #[instrument(level = "debug", skip(self), fields(cache))]
     async fn page(&self, slug_key: &str, min_position: u64) -> Result<Option<PageAnswer>, ApiError> {
         let (key, version_key) = (self.keys.page(slug_key), self.keys.version(slug_key));
         let version = match self.redis.lookup(&key, &version_key, "page").await {
@@ -114,7 +116,7 @@ impl PageQueries {
             Lookup::Bypass => None,
         };
         let as_of = self.positions.through();
-        let Some(row) = self.live_page(slug_key).await? else {
+        let Some(row) = self.live_page(slug_key)? else {
             return Ok(None);
         };
         let answer = PageAnswer {
@@ -133,45 +135,30 @@ impl PageQueries {
         Ok(Some(answer))
     }
 
-    /// Whether a live page has `slug_key` as of read model position `min_position` or
-    /// later, through the cache.
+    /// Whether a live page has `slug_key` now, straight from the read model: one point
+    /// lookup in its unique index, cheaper than a round trip to a cache (and a free slug is
+    /// rarely asked about twice, so caching it would only fill the cache).
     ///
     /// # Errors
     /// When SQLite fails.
-    pub(crate) async fn slug_taken(&self, slug_key: &str, min_position: u64) -> Result<bool, ApiError> {
-        let (key, version_key) = (self.keys.slug_check(slug_key), self.keys.version(slug_key));
-        let version = match self.redis.lookup(&key, &version_key, "slug").await {
-            Lookup::Hit { value, version } => match decode_taken(&value) {
-                Some((taken, as_of)) if as_of >= min_position => return Ok(taken),
-                Some(_) => Some(version),
-                None => None,
-            },
-            Lookup::Miss { version } => Some(version),
-            Lookup::Bypass => None,
-        };
-        let as_of = self.positions.through();
-        let taken = pages::taken(&self.db, &[slug_key]).await?.contains(slug_key);
-        if let Some(version) = version {
-            let value = format!("{} {as_of}", u8::from(taken));
-            self.redis.fill(&key, &version_key, &version, value.as_bytes(), SLUG_TTL).await;
-        }
-        Ok(taken)
+    pub(crate) fn slug_taken(&self, slug_key: &str) -> Result<bool, ApiError> {
+        Ok(self.points.read(|conn| pages::taken_now(conn, &[slug_key]))?.contains(slug_key))
     }
 
     /// Which of `slug_keys` are taken, straight from the read model.
     ///
     /// # Errors
     /// When SQLite fails.
-    pub(crate) async fn taken(&self, slug_keys: &[&str]) -> Result<BTreeSet<String>, ApiError> {
-        Ok(pages::taken(&self.db, slug_keys).await?)
+    pub(crate) fn taken(&self, slug_keys: &[&str]) -> Result<BTreeSet<String>, ApiError> {
+        Ok(self.points.read(|conn| pages::taken_now(conn, slug_keys))?)
     }
 
     /// The live page at `slug_key`, straight from the read model.
     ///
     /// # Errors
     /// When SQLite fails.
-    pub(crate) async fn live_page(&self, slug_key: &str) -> Result<Option<PageRow>, ApiError> {
-        Ok(pages::live_page(&self.db, slug_key).await?)
+    pub(crate) fn live_page(&self, slug_key: &str) -> Result<Option<PageRow>, ApiError> {
+        Ok(self.points.read(|conn| pages::live_page_now(conn, slug_key))?)
     }
 
     /// The row at `slug_key`, live or deleted, straight from the read model.
@@ -186,8 +173,8 @@ impl PageQueries {
     ///
     /// # Errors
     /// When SQLite fails.
-    pub(crate) async fn event_of_command(&self, command_id: &str) -> Result<Option<HistoryRow>, ApiError> {
-        Ok(pages::event_of_command(&self.db, command_id).await?)
+    pub(crate) fn event_of_command(&self, command_id: &str) -> Result<Option<HistoryRow>, ApiError> {
+        Ok(self.points.read(|conn| pages::event_of_command_now(conn, command_id))?)
     }
 
     /// Whether the read model has applied the event at `stream_sequence` on `slug_key`.
@@ -232,7 +219,7 @@ impl PageQueries {
     ) -> Result<(PageRow, Vec<HistoryRow>), ApiError> {
         self.limiter.check(Bucket::Reads, caller_key).await?;
         self.positions.reach(min_position).await?;
-        let row = self.live_page(slug_key).await?.ok_or(ApiError::NotFound("Page not found"))?;
+        let row = self.live_page(slug_key)?.ok_or(ApiError::NotFound("Page not found"))?;
         let hash = EditTokenHash::from_hex(&row.edit_token_hash).map_err(ApiError::internal)?;
         if !hash.matches(token) {
             return Err(ApiError::WrongToken);
@@ -319,17 +306,6 @@ fn decode_page(value: Vec<u8>) -> Option<PageAnswer> {
     Some(PageAnswer { page_id, as_of, opened, reveal_at, pin, taken_down, json })
 }
 
-/// Cached form of a slug's availability: `<1 if taken, else 0> <as of>`.
-fn decode_taken(value: &[u8]) -> Option<(bool, u64)> {
-    let (taken, as_of) = std::str::from_utf8(value).ok()?.split_once(' ')?;
-    let taken = match taken {
-        "1" => true,
-        "0" => false,
-        _ => return None,
-    };
-    Some((taken, as_of.parse().ok()?))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,8 +328,6 @@ mod tests {
         let plain = PageAnswer { reveal_at: None, pin: false, taken_down: false, ..answer };
         let decoded = decode_page(encode_page(&plain)).expect("decodes");
         assert_eq!((decoded.reveal_at, decoded.pin, decoded.taken_down), (None, false, false));
-        assert_eq!(decode_taken(b"1 9"), Some((true, 9)));
-        assert_eq!(decode_taken(b"0 0"), Some((false, 0)));
     }
 
     #[test]
@@ -366,8 +340,5 @@ mod tests {
         assert!(decode_page(b"42 7 1 - 0\n{}".to_vec()).is_none(), "an entry from before takedowns");
         assert!(decode_page(b"42 7 2 - 0 0\n{}".to_vec()).is_none());
         assert!(decode_page(b"42 7 1 soon 0 0\n{}".to_vec()).is_none());
-        for damaged in [&b"1"[..], b"2 5", b"1 x", b""] {
-            assert!(decode_taken(damaged).is_none());
-        }
     }
 }

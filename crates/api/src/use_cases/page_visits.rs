@@ -96,7 +96,7 @@ impl PageVisits {
     }
 
     async fn decide(&self, slug_key: &str, page_id: u64, presented: Option<EditToken>) -> &'static str {
-        let row = match self.inner.queries.live_page(slug_key).await {
+        let row = match self.inner.queries.live_page(slug_key) {
             Ok(Some(row)) if u64::try_from(row.page_id).ok() == Some(page_id) => row,
             Ok(_) => return "gone",
             Err(e) => {

@@ -1,5 +1,5 @@
 //! Whether a slug is free, and which others would be: rate-limited per caller, answered from
-//! the read model (through the cache for a single slug).
+//! the read model.
 
 use valentine_domain::{PageError, Slug, SlugError, suggestions};
 
@@ -46,14 +46,15 @@ impl SlugChecks {
         min_position: Option<u64>,
     ) -> Result<Availability, ApiError> {
         self.limiter.check(Bucket::SlugChecks, caller_key).await?;
-        let as_of = self.queries.reach(min_position).await?;
+        // Waits for the position asked for; the lookup then sees it or later.
+        self.queries.reach(min_position).await?;
         let refused = |reason: String, suggestions| Availability {
             available: false,
             reason: Some(reason),
             suggestions,
         };
         Ok(match Slug::parse(raw) {
-            Ok(slug) if self.queries.slug_taken(&slug.key(), as_of).await? => {
+            Ok(slug) if self.queries.slug_taken(&slug.key())? => {
                 refused(PageError::SlugTaken.to_string(), self.available(raw, CHECK_SUGGESTIONS).await?)
             }
             Ok(_) => Availability { available: true, reason: None, suggestions: Vec::new() },
@@ -87,7 +88,7 @@ impl SlugChecks {
             let numbers: Vec<u32> = (0..if round == 0 { 2 } else { 8 }).map(|_| random_number()).collect();
             let candidates = suggestions(base, &numbers);
             let keys: Vec<&str> = candidates.iter().map(String::as_str).collect();
-            let taken = self.queries.taken(&keys).await?;
+            let taken = self.queries.taken(&keys)?;
             for candidate in candidates {
                 if found.len() == count {
                     return Ok(found);
