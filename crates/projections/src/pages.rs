@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use rusqlite::OptionalExtension;
 use serde::Serialize;
-use sqlx::{QueryBuilder, Sqlite, SqliteExecutor};
+use sqlx::SqliteExecutor;
 use valentine_domain::{Field, PageCreated, PageEvent, PageUpdated, PhotoRef};
 use valentine_eventstore::envelope::{Commit, WireEvent};
 use valentine_eventstore::sealing::Body;
@@ -723,17 +723,6 @@ const INSERT_HISTORY: &str = "INSERT OR IGNORE INTO page_events (slug_key, seque
 
 // --- Queries ---------------------------------------------------------------------------------
 
-/// The live page at `slug_key`, if there is one.
-///
-/// # Errors
-/// When SQLite fails.
-pub async fn live_page<'e>(
-    conn: impl SqliteExecutor<'e>,
-    slug_key: &str,
-) -> Result<Option<PageRow>, ProjectionError> {
-    page_where(conn, "slug_key = ? AND deleted = 0", slug_key).await
-}
-
 /// The row at `slug_key`, live or deleted.
 ///
 /// # Errors
@@ -742,38 +731,8 @@ pub async fn row<'e>(
     conn: impl SqliteExecutor<'e>,
     slug_key: &str,
 ) -> Result<Option<PageRow>, ProjectionError> {
-    page_where(conn, "slug_key = ?", slug_key).await
-}
-
-async fn page_where<'e>(
-    conn: impl SqliteExecutor<'e>,
-    condition: &str,
-    slug_key: &str,
-) -> Result<Option<PageRow>, ProjectionError> {
-    let sql = format!("SELECT {PAGE_COLUMNS} FROM pages WHERE {condition}");
+    let sql = format!("SELECT {PAGE_COLUMNS} FROM pages WHERE slug_key = ?");
     Ok(sqlx::query_as::<_, PageRow>(&sql).bind(slug_key).fetch_optional(conn).await?)
-}
-
-/// Which of `slug_keys` have a live page.
-///
-/// # Errors
-/// When SQLite fails.
-pub async fn taken<'e>(
-    conn: impl SqliteExecutor<'e>,
-    slug_keys: &[&str],
-) -> Result<BTreeSet<String>, ProjectionError> {
-    if slug_keys.is_empty() {
-        return Ok(BTreeSet::new());
-    }
-    let mut query =
-        QueryBuilder::<Sqlite>::new("SELECT slug_key FROM pages WHERE deleted = 0 AND slug_key IN (");
-    let mut list = query.separated(", ");
-    for key in slug_keys.iter().take(CHUNK) {
-        list.push_bind(*key);
-    }
-    query.push(")");
-    let rows: Vec<(String,)> = query.build_query_as().fetch_all(conn).await?;
-    Ok(rows.into_iter().map(|(k,)| k).collect())
 }
 
 /// Which of `slug_keys` (at most [`CHUNK`] are looked at) live pages have, on a rusqlite
@@ -781,10 +740,7 @@ pub async fn taken<'e>(
 ///
 /// # Errors
 /// When SQLite fails.
-pub fn taken_now(
-    conn: &rusqlite::Connection,
-    slug_keys: &[&str],
-) -> Result<BTreeSet<String>, ProjectionError> {
+pub fn taken(conn: &rusqlite::Connection, slug_keys: &[&str]) -> Result<BTreeSet<String>, ProjectionError> {
     let keys = &slug_keys[..slug_keys.len().min(CHUNK)];
     if keys.is_empty() {
         return Ok(BTreeSet::new());
@@ -803,10 +759,7 @@ pub fn taken_now(
 ///
 /// # Errors
 /// When SQLite fails.
-pub fn live_page_now(
-    conn: &rusqlite::Connection,
-    slug_key: &str,
-) -> Result<Option<PageRow>, ProjectionError> {
+pub fn live_page(conn: &rusqlite::Connection, slug_key: &str) -> Result<Option<PageRow>, ProjectionError> {
     let mut query = conn
         .prepare_cached(&format!("SELECT {PAGE_COLUMNS} FROM pages WHERE slug_key = ?1 AND deleted = 0"))?;
     Ok(query.query_row([slug_key], |r| page_row_at(r, 0)).optional()?)
@@ -817,7 +770,7 @@ pub fn live_page_now(
 ///
 /// # Errors
 /// When SQLite fails.
-pub fn event_of_command_now(
+pub fn event_of_command(
     conn: &rusqlite::Connection,
     command_id: &str,
 ) -> Result<Option<HistoryRow>, ProjectionError> {
@@ -874,22 +827,6 @@ pub async fn views_by_day<'e>(
     .bind(slug_key)
     .bind(page_id)
     .fetch_all(conn)
-    .await?)
-}
-
-/// The event a command produced, if it has been projected.
-///
-/// # Errors
-/// When SQLite fails.
-pub async fn event_of_command<'e>(
-    conn: impl SqliteExecutor<'e>,
-    command_id: &str,
-) -> Result<Option<HistoryRow>, ProjectionError> {
-    Ok(sqlx::query_as::<_, HistoryRow>(&format!(
-        "SELECT {HISTORY_COLUMNS} FROM page_events WHERE command_id = ? ORDER BY sequence LIMIT 1"
-    ))
-    .bind(command_id)
-    .fetch_optional(conn)
     .await?)
 }
 

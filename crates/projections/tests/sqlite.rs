@@ -93,7 +93,7 @@ async fn duplicate_and_out_of_order_deliveries_apply_once_and_never_regress() {
     assert!(outcome.touched.is_empty());
     assert_eq!(hash::content_hash(&mut conn).expect("hash"), before);
 
-    let row = pages::live_page(&mut read, "amy").await.expect("query").expect("live");
+    let row = pages::live_page(&conn, "amy").expect("query").expect("live");
     assert_eq!((row.title.as_str(), row.slug.as_str(), row.page_id), ("three", "Amy", 1));
     assert_eq!((row.last_sequence, row.last_stream_sequence), (3, 9));
     assert_eq!(row.created_at, "2026-02-14T09:00:01Z");
@@ -111,15 +111,15 @@ async fn deletion_frees_the_slug_and_a_new_life_gets_a_new_id_and_history() {
         commit("bo", 3, 2, PageEvent::PageDeleted(PageDeleted {})),
     ];
     project_batch(&mut conn, batch.to_vec()).expect("projected");
-    assert!(pages::live_page(&mut read, "bo").await.expect("query").is_none());
-    assert!(pages::taken(&mut read, &["bo"]).await.expect("query").is_empty());
+    assert!(pages::live_page(&conn, "bo").expect("query").is_none());
+    assert!(pages::taken(&conn, &["bo"]).expect("query").is_empty());
 
     project_batch(&mut conn, vec![commit("bo", 7, 3, created("BO", "second"))]).expect("projected");
-    let row = pages::live_page(&mut read, "bo").await.expect("query").expect("live");
+    let row = pages::live_page(&conn, "bo").expect("query").expect("live");
     assert_eq!((row.page_id, row.slug.as_str(), row.title.as_str()), (7, "BO", "second"));
     assert_eq!(pages::history(&mut read, "bo", 7).await.expect("query").len(), 1);
     assert_eq!(pages::history(&mut read, "bo", 2).await.expect("query").len(), 2);
-    let job = pages::event_of_command(&mut read, "cmd-7").await.expect("query").expect("found");
+    let job = pages::event_of_command(&conn, "cmd-7").expect("query").expect("found");
     assert_eq!((job.slug_key.as_str(), job.stream_sequence), ("bo", 7));
     assert!(pages::is_projected(&mut read, "bo", 7).await.expect("query"));
     assert!(!pages::is_projected(&mut read, "bo", 8).await.expect("query"));
@@ -146,7 +146,7 @@ async fn a_creation_alone_makes_no_cached_answer_stale_and_every_other_change_do
 
 #[tokio::test]
 async fn tallies_count_once_and_only_for_their_own_life_of_the_slug() {
-    let (_dir, mut conn, mut read) = fresh_db().await;
+    let (_dir, mut conn, _read) = fresh_db().await;
     project_batch(&mut conn, vec![commit("cy", 1, 1, created("cy", "hi"))]).expect("projected");
     let tally = |seq, page_id, count| DeliveredTally {
         stream_sequence: seq,
@@ -159,13 +159,13 @@ async fn tallies_count_once_and_only_for_their_own_life_of_the_slug() {
     // A tally for a life not projected yet waits; one for an earlier life counts for nothing.
     let outcome = project_tallies(&mut conn, &[tally(2, 1, 2), tally(3, 99, 50)]).expect("ok");
     assert_eq!(outcome.verdicts, [Verdict::AlreadyApplied, Verdict::Deferred]);
-    assert_eq!(pages::live_page(&mut read, "cy").await.expect("query").expect("live").view_count, 5);
+    assert_eq!(pages::live_page(&conn, "cy").expect("query").expect("live").view_count, 5);
 
     project_batch(&mut conn, vec![commit("cy", 99, 2, PageEvent::PageDeleted(PageDeleted {}))]).expect("ok");
     project_batch(&mut conn, vec![commit("cy", 120, 3, created("cy", "again"))]).expect("ok");
     let outcome = project_tallies(&mut conn, &[tally(4, 1, 7), tally(5, 120, 1)]).expect("ok");
     assert_eq!(outcome.verdicts, [Verdict::Applied, Verdict::Applied]);
-    assert_eq!(pages::live_page(&mut read, "cy").await.expect("query").expect("live").view_count, 1);
+    assert_eq!(pages::live_page(&conn, "cy").expect("query").expect("live").view_count, 1);
 }
 
 #[tokio::test]
@@ -333,13 +333,13 @@ async fn point_lookups_read_the_generation_the_link_names_and_follow_a_swap() {
     let (mut writer, _) = db::projector_connection(&link).expect("opened");
     project_batch(&mut writer, vec![commit("fay", 1, 1, created("Fay", "one"))]).expect("projected");
     let points = ReadConnections::new(&link);
-    let taken = |keys: &[&str]| points.read(|c| pages::taken_now(c, keys)).expect("looked up");
+    let taken = |keys: &[&str]| points.read(|c| pages::taken(c, keys)).expect("looked up");
     assert_eq!(taken(&["fay", "gus"]).into_iter().collect::<Vec<_>>(), ["fay"]);
-    let row = points.read(|c| pages::live_page_now(c, "fay")).expect("read").expect("live");
+    let row = points.read(|c| pages::live_page(c, "fay")).expect("read").expect("live");
     assert_eq!((row.title.as_str(), row.page_id), ("one", 1));
-    let job = points.read(|c| pages::event_of_command_now(c, "cmd-1")).expect("read").expect("found");
+    let job = points.read(|c| pages::event_of_command(c, "cmd-1")).expect("read").expect("found");
     assert_eq!((job.slug_key.as_str(), job.stream_sequence), ("fay", 1));
-    assert!(points.read(|c| pages::event_of_command_now(c, "cmd-9")).expect("read").is_none());
+    assert!(points.read(|c| pages::event_of_command(c, "cmd-9")).expect("read").is_none());
 
     // A rebuild swaps in a generation without the page: the next lookup reads it there.
     let (mut build, second) = db::build_connection(&link).await.expect("a build");
@@ -347,5 +347,5 @@ async fn point_lookups_read_the_generation_the_link_names_and_follow_a_swap() {
     db::finish_build(build).expect("finished");
     db::swap_in(&link, &second).expect("swapped");
     assert_eq!(taken(&["fay", "gus"]).into_iter().collect::<Vec<_>>(), ["gus"]);
-    assert!(points.read(|c| pages::live_page_now(c, "fay")).expect("read").is_none());
+    assert!(points.read(|c| pages::live_page(c, "fay")).expect("read").is_none());
 }

@@ -214,10 +214,8 @@ async fn cached_answers_are_gone_once_the_change_is_projected() {
         let exists: bool = redis::cmd("EXISTS").arg(&key).query_async(&mut redis).await.expect("exists");
         assert!(!exists, "{key} still cached after the update was projected");
     }
-    let file = std::fs::canonicalize(&config.read_model.database_path).expect("exists");
-    let mut conn =
-        SqliteConnection::connect(&format!("sqlite://{}?mode=ro", file.display())).await.expect("opens");
-    assert_eq!(pages::live_page(&mut conn, "ann").await.expect("query").expect("live").title, "Changed");
+    let conn = db::reader_connection(&config.read_model.database_path).expect("opens");
+    assert_eq!(pages::live_page(&conn, "ann").expect("query").expect("live").title, "Changed");
     running.stop().await;
 }
 
@@ -356,7 +354,7 @@ async fn a_rebuild_swaps_in_while_projectors_and_readers_keep_working() {
         let (reads, failures, stop) = (Arc::clone(&reads), Arc::clone(&failures), stop_readers.clone());
         async move {
             while !stop.is_cancelled() {
-                match pages::live_page(&pool, "page-1").await {
+                match pages::row(&pool, "page-1").await {
                     Ok(_) => reads.fetch_add(1, Ordering::Relaxed),
                     Err(_) => failures.fetch_add(1, Ordering::Relaxed),
                 };
@@ -939,4 +937,28 @@ async fn checkpoints_rewritten_while_a_build_loads_them_are_all_loaded() {
     }
     stop.cancel();
     writer.await.expect("writer");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seeded_site_projects_to_its_live_opened_and_edited_pages() {
+    // The benchmark's site: every page live, the share asked for opened, one in five edited.
+    let servers = Servers::start().await;
+    let config = servers.config("site");
+    let js = servers.nats.jetstream().await;
+    let published =
+        publish_events(&js, &config.events, Workload::pages(2_000, 90, 5)).await.expect("published");
+    assert_eq!((published.messages, published.live_pages.len()), (2_000 + 400 + 1_800, 2_000));
+    let projector = Projector::connect(config.clone()).await.expect("projector starts");
+    projector.process_available().await.expect("projected");
+    let link = &config.read_model.database_path;
+    assert_eq!(count(link, "SELECT count(*) FROM pages WHERE deleted = 0").await, 2_000);
+    assert_eq!(count(link, "SELECT count(*) FROM pages WHERE first_opened_at IS NOT NULL").await, 1_800);
+    assert_eq!(count(link, "SELECT count(*) FROM page_events WHERE event_type = 'PageUpdated'").await, 400);
+    // The newest pages are the ones nobody opened yet.
+    let conn = db::reader_connection(link).expect("opens");
+    assert!(pages::live_page(&conn, "page-0").expect("query").expect("live").first_opened_at.is_some());
+    assert!(pages::live_page(&conn, "page-1999").expect("query").expect("live").first_opened_at.is_none());
+    let longest = count(link, "SELECT max(length(message)) FROM pages").await;
+    let shortest = count(link, "SELECT min(length(message)) FROM pages").await;
+    assert!(shortest >= 40 && longest <= 2_000 && longest > 1_000, "{shortest}..{longest}");
 }

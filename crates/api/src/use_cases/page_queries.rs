@@ -142,7 +142,7 @@ impl PageQueries {
     /// # Errors
     /// When SQLite fails.
     pub(crate) fn slug_taken(&self, slug_key: &str) -> Result<bool, ApiError> {
-        Ok(self.points.read(|conn| pages::taken_now(conn, &[slug_key]))?.contains(slug_key))
+        Ok(self.points.read(|conn| pages::taken(conn, &[slug_key]))?.contains(slug_key))
     }
 
     /// Which of `slug_keys` are taken, straight from the read model.
@@ -150,7 +150,7 @@ impl PageQueries {
     /// # Errors
     /// When SQLite fails.
     pub(crate) fn taken(&self, slug_keys: &[&str]) -> Result<BTreeSet<String>, ApiError> {
-        Ok(self.points.read(|conn| pages::taken_now(conn, slug_keys))?)
+        Ok(self.points.read(|conn| pages::taken(conn, slug_keys))?)
     }
 
     /// The live page at `slug_key`, straight from the read model.
@@ -158,7 +158,7 @@ impl PageQueries {
     /// # Errors
     /// When SQLite fails.
     pub(crate) fn live_page(&self, slug_key: &str) -> Result<Option<PageRow>, ApiError> {
-        Ok(self.points.read(|conn| pages::live_page_now(conn, slug_key))?)
+        Ok(self.points.read(|conn| pages::live_page(conn, slug_key))?)
     }
 
     /// The row at `slug_key`, live or deleted, straight from the read model.
@@ -174,7 +174,7 @@ impl PageQueries {
     /// # Errors
     /// When SQLite fails.
     pub(crate) fn event_of_command(&self, command_id: &str) -> Result<Option<HistoryRow>, ApiError> {
-        Ok(self.points.read(|conn| pages::event_of_command_now(conn, command_id))?)
+        Ok(self.points.read(|conn| pages::event_of_command(conn, command_id))?)
     }
 
     /// Whether the read model has applied the event at `stream_sequence` on `slug_key`.
