@@ -1177,11 +1177,15 @@ impl TwoNodeLoad {
                         let (acknowledged, status, position) =
                             (created.acknowledged(), created.status, created.position);
                         let token = created.edit_token().to_owned();
-                        run.creates.push(created);
                         let Some(position) = position.filter(|_| acknowledged) else {
-                            run.failures.push(format!("create {slug}: {status} without a position"));
+                            let (answer, earlier) = (&created.answer, &created.earlier);
+                            run.failures.push(format!(
+                                "create {slug}: {status} without a position: {answer} after {earlier:?}"
+                            ));
+                            run.creates.push(created);
                             continue;
                         };
+                        run.creates.push(created);
                         let mut check = |what: String, (status, body): (StatusCode, Value), title| {
                             if status != StatusCode::OK || body["title"] != title {
                                 run.stale.push(format!("{what}: {status} {body}"));

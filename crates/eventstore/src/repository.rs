@@ -6,7 +6,7 @@ use async_nats::jetstream;
 use async_nats::jetstream::consumer::{DeliverPolicy, pull};
 use async_nats::jetstream::context::PublishError;
 use async_nats::jetstream::message::{PublishMessage, StreamMessage};
-use async_nats::jetstream::stream::{DirectGetErrorKind, Stream};
+use async_nats::jetstream::stream::{DirectGetErrorKind, LastRawMessageErrorKind, Stream};
 use cqrs_es::Aggregate;
 use cqrs_es::persist::{
     PersistedEventRepository, PersistenceError, ReplayFeed, ReplayStream, SerializedEvent, SerializedSnapshot,
@@ -542,6 +542,10 @@ impl JetStreamEventRepository {
     }
 
     /// Appends one commit with optimistic concurrency; retries lost acks with the same id.
+    ///
+    /// A receipt is `duplicate` only when the stream holds another attempt of the command:
+    /// when a resend meets this very commit (its first send landed, its answer was lost), the
+    /// commit is this append's. A failure says whether the commit may have landed all the same.
     #[instrument(level = "debug", skip(self, commit), fields(subject = %subject, expected, stream_sequence))]
     async fn append(
         &self,
@@ -551,9 +555,10 @@ impl JetStreamEventRepository {
         load_from: Option<u64>,
         erased_keys: &[String],
         life_key: Option<&str>,
-    ) -> Result<AppendReceipt, EventStoreError> {
+    ) -> Result<AppendReceipt, AppendFailure> {
         tracing::Span::current().record("expected", expected);
-        let payload = commit.encode().map_err(|e| EventStoreError::Rejected(e.into()))?;
+        let payload =
+            commit.encode().map_err(|e| AppendFailure::not_stored(EventStoreError::Rejected(e.into())))?;
         let mut headers = commit.headers();
         if !erased_keys.is_empty() {
             headers.insert(header::ERASED_DATA_KEYS, erased_keys.join(",").as_str());
@@ -566,6 +571,9 @@ impl JetStreamEventRepository {
             headers.insert(header::LOAD_FROM, from.to_string().as_str());
         }
         let mut attempt = 0;
+        // Whether a send went out whose fate is unknown (its answer never came).
+        let mut unanswered = false;
+        let failed = |error, unanswered| AppendFailure { error, may_have_landed: unanswered };
         loop {
             attempt += 1;
             let message = PublishMessage::build()
@@ -576,37 +584,62 @@ impl JetStreamEventRepository {
             match self.publish(subject, message).await {
                 Ok(ack) => {
                     tracing::Span::current().record("stream_sequence", ack.sequence);
-                    return Ok(AppendReceipt {
-                        stream_sequence: ack.sequence,
-                        duplicate: ack.duplicate,
-                        timestamp: None,
-                    });
+                    // A duplicate after a lost answer may be this very commit.
+                    let duplicate = ack.duplicate
+                        && !(unanswered
+                            && self.holds(ack.sequence, &payload).await.map_err(|e| failed(e, true))?);
+                    return Ok(AppendReceipt { stream_sequence: ack.sequence, duplicate, timestamp: None });
                 }
                 Err(e) => match classify(&e) {
                     PublishFailure::Conflict => {
                         // A resent create whose first attempt landed outside the duplicate
-                        // window looks like a conflict; the head of the subject tells.
-                        if let Some(last) = self.last_message(subject).await?
-                            && written_by(&last, &commit.command_id)
-                        {
+                        // window looks like a conflict; the subject's head, read from the
+                        // stream's leader (a replica may trail), tells.
+                        let last = self
+                            .last_message_from_leader(subject)
+                            .await
+                            .map_err(|e| failed(e, unanswered))?;
+                        if let Some(last) = last.filter(|last| written_by(last, &commit.command_id)) {
                             return Ok(AppendReceipt {
                                 stream_sequence: last.sequence,
-                                duplicate: true,
+                                duplicate: last.payload != payload,
                                 timestamp: None,
                             });
                         }
-                        return Err(EventStoreError::Conflict);
+                        return Err(failed(EventStoreError::Conflict, unanswered));
                     }
                     PublishFailure::Retryable if attempt < PUBLISH_ATTEMPTS => {
                         warn!(error = %e, attempt, "append not acknowledged; resending");
+                        unanswered = true;
                         tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
                     }
-                    PublishFailure::Retryable | PublishFailure::Unavailable => {
-                        return Err(EventStoreError::unavailable(e));
+                    PublishFailure::Retryable => return Err(failed(EventStoreError::unavailable(e), true)),
+                    PublishFailure::Unavailable => {
+                        return Err(failed(EventStoreError::unavailable(e), unanswered));
                     }
-                    PublishFailure::Rejected => return Err(EventStoreError::Rejected(e.into())),
+                    PublishFailure::Rejected => {
+                        return Err(failed(EventStoreError::Rejected(e.into()), unanswered));
+                    }
                 },
             }
+        }
+    }
+
+    /// Whether the stream's message at `sequence`, read from its leader, is `payload`.
+    async fn holds(&self, sequence: u64, payload: &[u8]) -> Result<bool, EventStoreError> {
+        let message = self.stream.get_raw_message(sequence).await.map_err(EventStoreError::unavailable)?;
+        Ok(message.payload == payload)
+    }
+
+    /// The newest message on `subject` as the stream's leader has it, or `None`.
+    async fn last_message_from_leader(
+        &self,
+        subject: &str,
+    ) -> Result<Option<StreamMessage>, EventStoreError> {
+        match self.stream.get_last_raw_message_by_subject(subject).await {
+            Ok(message) => Ok(Some(message)),
+            Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
+            Err(e) => Err(EventStoreError::unavailable(e)),
         }
     }
 
@@ -632,6 +665,20 @@ impl JetStreamEventRepository {
             .instrument(span),
         );
         replay
+    }
+}
+
+/// Why an append failed, and whether its commit may have landed all the same (a send went
+/// unanswered before it).
+#[derive(Debug)]
+struct AppendFailure {
+    error: EventStoreError,
+    may_have_landed: bool,
+}
+
+impl AppendFailure {
+    fn not_stored(error: EventStoreError) -> Self {
+        Self { error, may_have_landed: false }
     }
 }
 
@@ -784,15 +831,19 @@ impl PersistedEventRepository for JetStreamEventRepository {
                 let life_key = if restarts { None } else { last_key.as_deref() };
                 let appended =
                     self.append(&subject, &commit, expected, load_from, &erased_keys, life_key).await;
-                let stored_nothing = appended.as_ref().map_or(true, |r| r.duplicate);
-                if let (true, Some((key, true)), Some(keys)) = (stored_nothing, &key, self.keys()) {
-                    // Nothing was stored under the key made for this commit (it failed, or an
-                    // earlier attempt of the command is what the stream holds): drop it.
-                    if let Err(e) = keys.destroy(key.id()).await {
-                        warn!(error = %e, "an unused data key stays in the key store");
-                    }
+                // Nothing was stored under the key made for this commit when the append was
+                // refused, or an earlier attempt of the command is what the stream holds: drop
+                // it. Not after a failure the commit may have outlived: it may need the key.
+                let unused = match &appended {
+                    Ok(receipt) => receipt.duplicate,
+                    Err(failure) => !failure.may_have_landed,
+                };
+                if let (true, Some((key, true)), Some(keys)) = (unused, &key, self.keys())
+                    && let Err(e) = keys.destroy(key.id()).await
+                {
+                    warn!(error = %e, "an unused data key stays in the key store");
                 }
-                let receipt = appended?;
+                let receipt = appended.map_err(|failure| failure.error)?;
                 AppendReceipt { timestamp: (!receipt.duplicate).then_some(at), ..receipt }
             }
         };

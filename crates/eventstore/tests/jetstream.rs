@@ -24,7 +24,7 @@ use valentine_eventstore::{
     DataKeys, JetStreamCqrs, JetStreamEventRepository, JetStreamStore, StreamConfig, ensure_stream,
     execute_new_with_receipt, jetstream_cqrs, receipt, subjects,
 };
-use valentine_testkit::{NatsServer, init_tracing};
+use valentine_testkit::{NatsServer, SeveringProxy, init_tracing};
 
 fn token() -> EditToken {
     EditToken::from_random_bytes([9; 32])
@@ -550,21 +550,31 @@ async fn keys_stored(js: &async_nats::jetstream::Context, config: &StreamConfig)
     keys.len()
 }
 
-#[tokio::test]
-async fn a_create_appended_without_reading_lands_first_and_a_slug_with_a_history_refuses_it() {
-    let server = NatsServer::start().await;
-    let js = server.jetstream().await;
-    let config = StreamConfig::default();
-    let keys = DataKeys::open(&js, &config).await.expect("key store");
+/// Pages sealed with data keys in the key store: the repository, a store for appends
+/// without reading, and the usual command framework.
+async fn sealed_pages(
+    js: &async_nats::jetstream::Context,
+    config: &StreamConfig,
+) -> (JetStreamEventRepository, JetStreamStore<Page>, JetStreamCqrs<Page>) {
+    let keys = DataKeys::open(js, config).await.expect("key store");
     let sealing = Sealing { personal: Page::PERSONAL, begins_life: Page::BEGINS_LIFE, erases: Page::ERASES };
     init_tracing();
     let repo = JetStreamEventRepository::new(js.clone(), config.clone())
         .await
         .expect("stream set up")
         .restarting_at(Page::RESTARTS)
-        .sealing(keys.clone(), sealing);
-    let fresh: JetStreamStore<Page> = PersistedEventStore::new_event_store(repo.clone());
+        .sealing(keys, sealing);
+    let fresh = PersistedEventStore::new_event_store(repo.clone());
     let cqrs = jetstream_cqrs::<Page>(repo.clone(), PageRules::default(), Vec::new());
+    (repo, fresh, cqrs)
+}
+
+#[tokio::test]
+async fn a_create_appended_without_reading_lands_first_and_a_slug_with_a_history_refuses_it() {
+    let server = NatsServer::start().await;
+    let js = server.jetstream().await;
+    let config = StreamConfig::default();
+    let (repo, fresh, cqrs) = sealed_pages(&js, &config).await;
     let rules = PageRules::default();
     let with_id = |id: &str| HashMap::from([(meta::COMMAND_ID.to_owned(), id.to_owned())]);
 
@@ -605,4 +615,48 @@ async fn a_create_appended_without_reading_lands_first_and_a_slug_with_a_history
     assert_eq!(messages_on(&repo, "cleo").await, 2);
     cqrs.execute_with_metadata("cleo", create("cleo"), with_id("c-5")).await.expect("a new life");
     assert_eq!(messages_on(&repo, "cleo").await, 3);
+}
+
+#[tokio::test]
+async fn a_commit_whose_acknowledgement_was_lost_is_resent_and_keeps_its_data_key() {
+    let server = NatsServer::start().await;
+    let link = SeveringProxy::start(server.port()).await;
+    let client = async_nats::connect(link.url()).await.expect("connected through the proxy");
+    let mut js = async_nats::jetstream::new(client);
+    // An answer that never comes is given up on soon, and the append is resent.
+    js.set_timeout(Duration::from_millis(500));
+    let config = StreamConfig::default();
+    let (repo, fresh, cqrs) = sealed_pages(&js, &config).await;
+    let with_id = |id: &str| HashMap::from([(meta::COMMAND_ID.to_owned(), id.to_owned())]);
+
+    // The create lands, its answer is lost, the resend is told it is a duplicate of itself.
+    link.sever_after_publish_to(&subjects::aggregate("events", Page::TYPE, "dora"));
+    let (result, stored) =
+        execute_new_with_receipt(&fresh, &PageRules::default(), "dora", create("dora"), with_id("d-1")).await;
+    result.expect("created");
+    assert_eq!(link.times_severed(), 1, "the first send's answer was lost");
+    let stored = stored.expect("a receipt");
+    assert!(!stored.duplicate, "the resend met this very commit: it is the create's, not an earlier one's");
+    assert!(stored.timestamp.is_some());
+    assert_eq!((messages_on(&repo, "dora").await, keys_stored(&js, &config).await), (1, 1));
+
+    // The page opens with its key, and the next change is sealed with it too.
+    let (result, _) =
+        receipt::capture(cqrs.execute_with_metadata("dora", retitle("Still mine"), with_id("d-2"))).await;
+    result.expect("updated: the page's key is there");
+    let events = fresh.load_events("dora").await.expect("readable");
+    assert_eq!(
+        events.iter().map(|e| e.payload.event_type()).collect::<Vec<_>>(),
+        ["PageCreated".to_owned(), "PageUpdated".to_owned()]
+    );
+
+    // Lost on an update too: the same.
+    link.sever_after_publish_to(&subjects::aggregate("events", Page::TYPE, "dora"));
+    let (result, updated) =
+        receipt::capture(cqrs.execute_with_metadata("dora", retitle("Always"), with_id("d-3"))).await;
+    result.expect("updated");
+    assert_eq!(link.times_severed(), 2);
+    assert!(!updated.expect("a receipt").duplicate);
+    assert_eq!(fresh.load_events("dora").await.expect("readable").len(), 3);
+    assert_eq!(keys_stored(&js, &config).await, 1);
 }

@@ -15,6 +15,8 @@
 //! - [`redis_cluster`]: [`RedisCluster`]: three Redis Cluster masters, each serving a third
 //!   of the hash slots (with or without a password); which node serves a key; stop and
 //!   restart a node.
+//! - [`severing_proxy`]: [`SeveringProxy`]: a relay in front of a nats-server that lets a
+//!   publish through and loses its acknowledgement, for appends whose answer never came.
 //! - [`smtp`]: [`SmtpServer`]: aiosmtpd delivering into a Maildir the test reads.
 //! - [`tls`]: [`TestPki`]: a certificate authority made at test time, with a server and a
 //!   client certificate.
@@ -24,6 +26,7 @@ pub mod cluster;
 pub mod nats;
 pub mod redis;
 pub mod redis_cluster;
+pub mod severing_proxy;
 pub mod smtp;
 pub mod tls;
 
@@ -34,6 +37,7 @@ pub use cluster::NatsCluster;
 pub use nats::NatsServer;
 pub use redis::{RedisServer, free_port};
 pub use redis_cluster::RedisCluster;
+pub use severing_proxy::SeveringProxy;
 pub use smtp::SmtpServer;
 pub use tls::TestPki;
 
