@@ -4,10 +4,12 @@
 //! stream sequences it applied and the read model's events position after the commit. A
 //! [`PositionWatch`] (one per API process, subscribed at start to its own read model's
 //! subject only) remembers the highest position and the most recent sequences, and wakes
-//! whoever waits. Announcements are best effort (core NATS): a waiter that misses one times
-//! out or looks at the read model, which stays the authority (see `pages::is_projected`).
+//! only the waiters an announcement satisfies: those of a sequence it names, and those of a
+//! sequence or position it passes. Announcements are best effort (core NATS): a waiter that
+//! misses one times out or looks at the read model, which stays the authority (see
+//! `pages::is_projected`).
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -17,7 +19,7 @@ use async_nats::jetstream::stream::{DirectGetErrorKind, Stream};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use tokio::sync::Notify;
+use tokio::sync::oneshot;
 
 use crate::error::ProjectionError;
 use crate::read_model::ReadModelId;
@@ -159,7 +161,7 @@ pub struct PositionWatch {
 struct Inner {
     through: AtomicU64,
     recent: Mutex<Recent>,
-    changed: Notify,
+    waiters: Mutex<Waiters>,
     /// Counts every change heard of, for those who follow them rather than wait for one.
     ticks: tokio::sync::watch::Sender<u64>,
 }
@@ -169,10 +171,48 @@ impl Default for Inner {
         Self {
             through: AtomicU64::default(),
             recent: Mutex::default(),
-            changed: Notify::new(),
+            waiters: Mutex::default(),
             ticks: tokio::sync::watch::Sender::new(0),
         }
     }
+}
+
+/// Who waits for what. A waiter that gave up leaves its entry behind until the position
+/// passes it.
+#[derive(Debug, Default)]
+struct Waiters {
+    /// By the sequence they wait to see applied: woken when it is announced or passed.
+    sequences: BTreeMap<u64, Vec<oneshot::Sender<()>>>,
+    /// By the position they wait for: woken once it is reached.
+    positions: BTreeMap<u64, Vec<oneshot::Sender<()>>>,
+}
+
+impl Waiters {
+    /// Wakes every waiter `through` or `sequences` satisfy.
+    fn wake(&mut self, sequences: &[u64], through: u64) {
+        // A waiter that gave up has dropped its end: nothing to tell it.
+        let wake = |senders: Vec<oneshot::Sender<()>>| {
+            for sender in senders {
+                let _ = sender.send(());
+            }
+        };
+        for map in [&mut self.sequences, &mut self.positions] {
+            let later = map.split_off(&through.saturating_add(1));
+            std::mem::replace(map, later).into_values().for_each(wake);
+        }
+        for sequence in sequences {
+            if let Some(senders) = self.sequences.remove(sequence) {
+                wake(senders);
+            }
+        }
+    }
+}
+
+/// What a waiter waits for.
+#[derive(Debug, Clone, Copy)]
+enum Awaited {
+    Sequence(u64),
+    Position(u64),
 }
 
 #[derive(Debug, Default)]
@@ -229,26 +269,42 @@ impl PositionWatch {
 
     /// Waits until the event at `sequence` is applied, for at most `timeout`; `true` if it was.
     pub async fn wait_for(&self, sequence: u64, timeout: Duration) -> bool {
-        self.wait_until(timeout, || self.seen(sequence)).await
+        self.wait_until(timeout, Awaited::Sequence(sequence)).await
     }
 
     /// Waits until the position is at least `position`, for at most `timeout`; `true` if it is.
     pub async fn wait_for_position(&self, position: u64, timeout: Duration) -> bool {
-        self.wait_until(timeout, || self.through() >= position).await
+        self.wait_until(timeout, Awaited::Position(position)).await
     }
 
-    async fn wait_until(&self, timeout: Duration, done: impl Fn() -> bool) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let changed = self.inner.changed.notified();
-            tokio::pin!(changed);
-            changed.as_mut().enable();
-            if done() {
-                return true;
-            }
-            if tokio::time::timeout_at(deadline, changed).await.is_err() {
-                return done();
-            }
+    fn done(&self, awaited: Awaited) -> bool {
+        match awaited {
+            Awaited::Sequence(sequence) => self.seen(sequence),
+            Awaited::Position(position) => self.through() >= position,
+        }
+    }
+
+    async fn wait_until(&self, timeout: Duration, awaited: Awaited) -> bool {
+        if self.done(awaited) {
+            return true;
+        }
+        let (woken, wake) = oneshot::channel();
+        {
+            let mut waiters = self.inner.waiters.lock().unwrap_or_else(PoisonError::into_inner);
+            let (map, key) = match awaited {
+                Awaited::Sequence(sequence) => (&mut waiters.sequences, sequence),
+                Awaited::Position(position) => (&mut waiters.positions, position),
+            };
+            map.entry(key).or_default().push(woken);
+        }
+        // An announcement heard between the first look and the registration woke nobody:
+        // look again now that the next one will find this waiter.
+        if self.done(awaited) {
+            return true;
+        }
+        match tokio::time::timeout(timeout, wake).await {
+            Ok(Ok(())) => true,
+            _ => self.done(awaited),
         }
     }
 }
@@ -271,7 +327,10 @@ impl Inner {
         } else if !moved {
             return;
         }
-        self.changed.notify_waiters();
+        self.waiters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .wake(sequences, self.through.load(Ordering::Acquire));
         self.ticks.send_modify(|n| *n = n.wrapping_add(1));
     }
 }
@@ -297,5 +356,43 @@ mod tests {
         assert!(waiting.await.expect("woke"));
         watch.reached(4);
         assert_eq!(watch.through(), 12, "a position never moves back");
+    }
+
+    #[tokio::test]
+    async fn an_announcement_wakes_only_the_waiters_it_satisfies() {
+        let watch = PositionWatch { inner: Arc::new(Inner::default()) };
+        let waiting = |awaited: Awaited| {
+            let watch = watch.clone();
+            tokio::spawn(async move { watch.wait_until(Duration::from_secs(60), awaited).await })
+        };
+        let (first, second, third) =
+            (waiting(Awaited::Sequence(20)), waiting(Awaited::Sequence(30)), waiting(Awaited::Position(25)));
+        let registered = |watch: &PositionWatch| {
+            let waiters = watch.inner.waiters.lock().expect("a lock");
+            (
+                waiters.sequences.keys().copied().collect::<Vec<_>>(),
+                waiters.positions.keys().copied().collect::<Vec<_>>(),
+            )
+        };
+        while registered(&watch) != (vec![20, 30], vec![25]) {
+            tokio::task::yield_now().await;
+        }
+        watch.inner.remember(&[20], 10);
+        assert!(first.await.expect("woke"), "its sequence was announced");
+        assert_eq!(registered(&watch), (vec![30], vec![25]), "the others still wait, unwoken");
+        watch.inner.remember(&[], 26);
+        assert!(third.await.expect("woke"), "the position passed 25");
+        assert_eq!(registered(&watch), (vec![30], vec![]));
+        watch.inner.remember(&[27, 28], 28);
+        assert_eq!(registered(&watch), (vec![30], vec![]), "nothing it names or passes is awaited");
+        watch.inner.remember(&[], 31);
+        assert!(second.await.expect("woke"), "the position passed 30 without naming it");
+        assert_eq!(registered(&watch), (vec![], vec![]));
+
+        // A waiter that gives up leaves its entry until the position passes it.
+        assert!(!watch.wait_for(40, Duration::ZERO).await);
+        assert_eq!(registered(&watch), (vec![40], vec![]));
+        watch.reached(40);
+        assert_eq!(registered(&watch), (vec![], vec![]));
     }
 }
