@@ -47,9 +47,10 @@
 #                    nats/nats-server.conf)
 #   BENCH_BIN (a `valentine` binary to run instead of building this checkout: another
 #              revision's release build, to compare side by side)
-#   BENCH_CACHE (on: the API caches answers in Redis, as deployed; off: the API runs without
-#                REDIS_URL: every read is a query of its SQLite read model, and the rate
-#                limits keep their windows in the API's memory)
+#   BENCH_CACHE (default: Redis as deployed, for the shared rate limits, and every page read
+#                a query of the SQLite read model; pages: PAGE_CACHE=true, page answers cached
+#                in Redis too; off: the API runs without REDIS_URL, and the rate limits keep
+#                their windows in the API's memory)
 #
 # Settings from .env or the environment do not leak in: every variable the binary reads is
 # set or unset here. Logs are removed after a clean run and kept (path printed) after a failure.
@@ -183,7 +184,12 @@ fi
 export RUST_LOG="${BENCH_RUST_LOG:-info}" NO_COLOR=1
 read -r redis_port api_port <<< "$(stack_free_ports 2)"
 cache=()
-[ "${BENCH_CACHE:-on}" = off ] && cache=(REDIS_URL=)
+case "${BENCH_CACHE:-default}" in
+  default) ;;
+  pages) cache=(PAGE_CACHE=true) ;;
+  off) cache=(REDIS_URL=) ;;
+  *) stack_die "BENCH_CACHE is default, pages or off, not ${BENCH_CACHE}" ;;
+esac
 stack_up "$bin" "$tmp/run" -1 "$redis_port" "127.0.0.1:$api_port" "$projectors" yes \
   TRUSTED_PROXIES=127.0.0.1/32 IP_HASH_SECRET=bench "${cache[@]}"
 base="$STACK_BASE"
@@ -193,7 +199,7 @@ if ! (for _ in $(seq 50); do fully_ready && exit 0; sleep 0.1; done; exit 1); th
   say "warning: /ready says $(cat "$tmp/ready.json")"
 fi
 live="$(wc -l < "$slugs")"
-say "stack up: nats :$nats_port (sync_interval $nats_sync), redis :$redis_port (append-only file; API cache ${BENCH_CACHE:-on}), api :$api_port, $projectors projectors; $live live pages (release build ${build_id:0:8})"
+say "stack up: nats :$nats_port (sync_interval $nats_sync), redis :$redis_port (append-only file; cache ${BENCH_CACHE:-default}), api :$api_port, $projectors projectors; $live live pages (release build ${build_id:0:8})"
 if [ "$live" -gt 0 ]; then
   first="$(head -1 "$slugs")"
   [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/api/pages/$first")" = 200 ] \

@@ -31,6 +31,9 @@ pub struct ApiConfig {
     pub redis_cluster: bool,
     /// `REDIS_PASSWORD`: what Redis requires, if anything.
     pub redis_password: Option<Password>,
+    /// `PAGE_CACHE`: whether page answers are kept in Redis (when there is one); off by
+    /// default, since a point lookup in the read model costs less than a round trip to Redis.
+    pub page_cache: bool,
     /// `BIND_ADDR`: where to listen; port 0 picks a free one.
     pub bind_addr: SocketAddr,
     /// `ALLOWED_ORIGINS`: browser origins allowed to call the API (CORS); empty allows none.
@@ -126,6 +129,7 @@ impl Default for ApiConfig {
             redis_url: Some("redis://127.0.0.1:6379".to_owned()),
             redis_cluster: false,
             redis_password: None,
+            page_cache: false,
             bind_addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
             allowed_origins: vec!["http://localhost:5173".to_owned(), "http://127.0.0.1:5173".to_owned()],
             frontend_domain: "http://localhost:8000".to_owned(),

@@ -143,7 +143,7 @@ impl Application {
             pool,
             ReadConnections::new(&config.read_model.database_path),
             read_positions,
-            redis.clone(),
+            config.page_cache.then(|| redis.clone()),
             config.read_model.cache_keys(),
             limiter.clone(),
         );

@@ -69,6 +69,11 @@ pub struct Settings {
     /// Whether REDIS_URL names nodes of a Redis Cluster (true) or one Redis server (false).
     #[arg(long, env = "REDIS_CLUSTER", default_value = "false", value_parser = yes_or_no, action = clap::ArgAction::Set)]
     pub redis_cluster: bool,
+    /// Whether the API keeps page answers in Redis (true) or reads every page from its read
+    /// model (false, measured the faster: docs/performance.md); rate limits stay in Redis
+    /// either way.
+    #[arg(long, env = "PAGE_CACHE", default_value = "false", value_parser = yes_or_no, action = clap::ArgAction::Set)]
+    pub page_cache: bool,
     /// The password Redis requires (its `requirepass`), if any.
     #[arg(long, env = "REDIS_PASSWORD", default_value = "", hide_default_value = true, hide_env_values = true, value_parser = password)]
     pub redis_password: Optional<Password>,
@@ -503,6 +508,7 @@ impl Settings {
             redis_url: self.redis_url.0.clone(),
             redis_cluster: self.redis_cluster,
             redis_password: self.redis_password.0.clone(),
+            page_cache: self.page_cache,
             bind_addr: self.bind_addr,
             allowed_origins: self.allowed_origins.0.clone(),
             frontend_domain: self.frontend_domain.clone(),

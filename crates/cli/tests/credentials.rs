@@ -129,6 +129,8 @@ async fn the_api_and_a_projector_logged_in_as_their_users_serve_a_create_and_its
             ("NATS_PASSWORD", API_PASSWORD),
             redis_login(),
             ("BIND_ADDR", &format!("127.0.0.1:{port}")),
+            // Page answers cached, so that reads use the password too.
+            ("PAGE_CACHE", "true"),
         ],
         "api.log",
     );

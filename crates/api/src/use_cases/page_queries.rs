@@ -55,7 +55,8 @@ pub(crate) struct PageQueries {
     db: SqlitePool,
     /// The same read model, for point lookups in place.
     points: ReadConnections,
-    redis: RedisClient,
+    /// Where page answers are cached, unless every read goes to the read model.
+    redis: Option<RedisClient>,
     keys: CacheKeys,
     /// Where the read model stands, and waiting for it.
     positions: ReadPositions,
@@ -64,13 +65,13 @@ pub(crate) struct PageQueries {
 
 impl PageQueries {
     /// Queries on the read-only pool `db` (whose position `positions` follows) and, for point
-    /// lookups, on `points`, cached in `redis` under `keys` (this read model's); readers'
-    /// budgets kept by `limiter`.
+    /// lookups, on `points`, page answers cached in `redis` (if any) under `keys` (this read
+    /// model's); readers' budgets kept by `limiter`.
     pub(crate) fn new(
         db: SqlitePool,
         points: ReadConnections,
         positions: ReadPositions,
-        redis: RedisClient,
+        redis: Option<RedisClient>,
         keys: CacheKeys,
         limiter: RateLimiter,
     ) -> Self {
@@ -102,7 +103,8 @@ impl PageQueries {
     #[instrument(level = "debug", skip(self), fields(cache))]
     async fn page(&self, slug_key: &str, min_position: u64) -> Result<Option<PageAnswer>, ApiError> {
         let (key, version_key) = (self.keys.page(slug_key), self.keys.version(slug_key));
-        let version = match self.redis.lookup(&key, &version_key, "page").await {
+        let Some(redis) = &self.redis else { return self.page_from_read_model(slug_key) };
+        let version = match redis.lookup(&key, &version_key, "page").await {
             Lookup::Hit { value, version } => match decode_page(value) {
                 Some(answer) if answer.as_of >= min_position => {
                     tracing::Span::current().record("cache", "hit");
@@ -115,11 +117,21 @@ impl PageQueries {
             Lookup::Miss { version } => Some(version),
             Lookup::Bypass => None,
         };
+        let Some(answer) = self.page_from_read_model(slug_key)? else { return Ok(None) };
+        if let Some(version) = version {
+            let stored = encode_page(&answer);
+            redis.fill(&key, &version_key, &version, &stored, PAGE_TTL).await;
+        }
+        Ok(Some(answer))
+    }
+
+    /// The live page at `slug_key` as the read model has it now, encoded for answering.
+    fn page_from_read_model(&self, slug_key: &str) -> Result<Option<PageAnswer>, ApiError> {
         let as_of = self.positions.through();
         let Some(row) = self.live_page(slug_key)? else {
             return Ok(None);
         };
-        let answer = PageAnswer {
+        Ok(Some(PageAnswer {
             page_id: u64::try_from(row.page_id).unwrap_or_default(),
             as_of,
             opened: row.first_opened_at.is_some(),
@@ -127,12 +139,7 @@ impl PageQueries {
             pin: row.pin_hash.is_some(),
             taken_down: row.taken_down_at.is_some(),
             json: Bytes::from(serde_json::to_vec(&PageResponse::from(&row)).map_err(ApiError::internal)?),
-        };
-        if let Some(version) = version {
-            let stored = encode_page(&answer);
-            self.redis.fill(&key, &version_key, &version, &stored, PAGE_TTL).await;
-        }
-        Ok(Some(answer))
+        }))
     }
 
     /// Whether a live page has `slug_key` now, straight from the read model: one point

@@ -134,7 +134,8 @@ async fn responses_carry_security_headers_and_cors_is_narrow() {
 
 #[tokio::test]
 async fn liveness_readiness_and_metrics_report_the_dependencies() {
-    let app = spawn_app().await;
+    // With the page cache on, so that its lookups are counted too.
+    let app = spawn_app_with(|c| c.page_cache = true).await;
     let (status, health) = answer(app.get("/health").await).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(health, json!({ "status": "healthy", "nats": "connected", "redis": "ok" }));
@@ -170,6 +171,7 @@ async fn with_redis_gone_reads_and_creates_still_work_and_readiness_says_degrade
     let mut app = spawn_app_with(|c| {
         c.pages_per_hour = 100;
         c.slug_checks_per_minute = 100;
+        c.page_cache = true;
     })
     .await;
     let metrics = app.get("/metrics").await.text().await.expect("text");

@@ -218,7 +218,7 @@ async fn a_write_on_one_node_is_read_on_another_once_that_node_has_it_and_never_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_that_lags_fills_only_its_own_cache() {
-    let app = spawn_app().await;
+    let app = crate::app::spawn_app_with(|c| c.page_cache = true).await;
     let mut other = Node::start(&app, "lagging", Duration::from_secs(10)).await;
     other.start_projector(&app).await;
     let slug = unique_slug("cached");
@@ -255,7 +255,7 @@ async fn a_cached_answer_older_than_the_position_a_read_names_is_not_served() {
     // Between a projector's commit and its deleting the answers the commit made stale, the
     // read model has reached a position its cache does not reflect yet. An entry records the
     // position it reflects; a read naming a later one reads the read model instead.
-    let app = spawn_app().await;
+    let app = crate::app::spawn_app_with(|c| c.page_cache = true).await;
     let slug = unique_slug("as-of");
     let created = app.post_json("/api/pages", &page_body(&slug)).await;
     let at = position_of(&created);
@@ -288,6 +288,38 @@ async fn a_cached_answer_older_than_the_position_a_read_names_is_not_served() {
     assert_eq!(body["available"], false, "checks read the read model");
     let (_, body) = answer(get_with(&app, &check, at).await).await;
     assert_eq!(body["available"], false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_page_cache_every_read_is_the_read_models_within_its_budget() {
+    let app = crate::app::spawn_app_with(|c| {
+        c.page_cache = false;
+        c.reads_per_minute = 4;
+    })
+    .await;
+    let slug = unique_slug("uncached");
+    let created = app.post_json("/api/pages", &page_body(&slug)).await;
+    let token =
+        created.json::<Value>().await.expect("JSON")["edit_token"].as_str().expect("a token").to_owned();
+    let page = format!("/api/pages/{slug}");
+    let (_, body) = answer(app.get(&page).await).await;
+    assert_eq!(body["title"], "Be mine");
+    let changed = app.patch(&slug, Some(&token), &json!({ "title": "Anew" })).await;
+    let at = position_of(&changed);
+    let (_, body) = answer(get_with(&app, &page, at).await).await;
+    assert_eq!(body["title"], "Anew");
+    let (_, body) = answer(app.get(&page).await).await;
+    assert_eq!(body["title"], "Anew");
+
+    let mut redis = app.redis().client().get_multiplexed_async_connection().await.expect("redis");
+    let keys = app.config.read_model.cache_keys();
+    let cached: Option<String> =
+        redis::cmd("GET").arg(keys.page(&slug)).query_async(&mut redis).await.expect("get");
+    assert_eq!(cached, None, "no answer is kept in Redis");
+    let (status, body) = answer(app.get(&page).await).await;
+    assert_eq!((status, &body["title"]), (StatusCode::OK, &json!("Anew")), "the fourth read");
+    let (status, body) = answer(app.get(&page).await).await;
+    assert_error(status, &body, StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

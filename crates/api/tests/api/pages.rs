@@ -97,7 +97,7 @@ async fn taken_and_reserved_slugs_are_409_in_any_casing() {
 
 #[tokio::test]
 async fn an_update_needs_the_token_and_changes_only_what_it_names() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(|c| c.page_cache = true).await;
     let slug = unique_slug("edit");
     let created = app.create(&slug).await;
     let token = created["edit_token"].as_str().expect("token");
@@ -143,7 +143,7 @@ async fn an_update_needs_the_token_and_changes_only_what_it_names() {
 
 #[tokio::test]
 async fn a_deleted_page_is_gone_and_its_slug_free_for_a_new_page() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(|c| c.page_cache = true).await;
     let slug = unique_slug("gone");
     let created = app.create(&slug).await;
     let token = created["edit_token"].as_str().expect("token");

@@ -95,7 +95,11 @@ async fn held_by(cluster: &RedisCluster, node: usize, key: &str) -> Option<Strin
 async fn the_page_cache_fills_invalidates_and_reads_its_writes_on_every_master() {
     const PASSWORD: &str = "cluster-hunter2";
     let cluster = RedisCluster::start_with_password(PASSWORD).await;
-    let app = spawn_app_on_redis_cluster(cluster, |c| c.redis_password = Some(Password::new(PASSWORD))).await;
+    let app = spawn_app_on_redis_cluster(cluster, |c| {
+        c.redis_password = Some(Password::new(PASSWORD));
+        c.page_cache = true;
+    })
+    .await;
     let cluster = app.redis_cluster();
 
     // The password is checked on the cluster's nodes at start, as on one server.
@@ -179,7 +183,7 @@ async fn the_page_cache_fills_invalidates_and_reads_its_writes_on_every_master()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_cluster_the_api_answers_and_it_uses_the_cluster_again_once_back() {
     let cluster = RedisCluster::start().await;
-    let mut app = spawn_app_on_redis_cluster(cluster, |_| {}).await;
+    let mut app = spawn_app_on_redis_cluster(cluster, |c| c.page_cache = true).await;
     let keys = app.config.read_model.cache_keys();
     let before = unique_slug("before");
     app.create(&before).await;
