@@ -316,6 +316,10 @@ run() {
     "${result[$name.p50_ms]}" "${result[$name.p99_ms]}" "$extra"
   printf 'bench: %-15s CPU per request: servers %s µs (%s), load generator %s µs, machine %s µs; ceiling %s req/s on %s cores\n' "" \
     "${result[$name.us]}" "${result[$name.split]}" "${result[$name.load_us]}" "${result[$name.machine_us]}" "${result[$name.ceiling]}" "$cores"
+  # Where the tail comes from: the seconds of the run in which over 1 % of answers took
+  # longer than 10 ms (second:slow/answered), so periodic work shows as a rhythm.
+  [ "${result[$name.slow_seconds]:--}" != - ] \
+    && printf 'bench: %-15s seconds with > 1 %% of answers over 10 ms: %s\n' "" "${result[$name.slow_seconds]//,/ }"
   ran+=("$name")
 }
 

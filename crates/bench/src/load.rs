@@ -160,7 +160,13 @@ pub struct Outcome {
     pub read_back_missed: u64,
     /// Open-loop: the requests the run was meant to send in its time.
     pub intended: u64,
+    /// Per second of the run (by when each request was due): requests answered, and of
+    /// those, answered later than [`SLOW`].
+    pub by_second: Vec<(u64, u64)>,
 }
+
+/// A latency worth counting per second: the target's p99.
+pub const SLOW: Duration = Duration::from_millis(10);
 
 impl Outcome {
     /// The latency at quantile `q` (0 to 1), in milliseconds.
@@ -191,14 +197,44 @@ impl Outcome {
         );
         let non_2xx: u64 =
             self.statuses.iter().filter(|(s, _)| !(200..300).contains(*s)).map(|(_, n)| n).sum();
-        let _ = write!(line, " non_2xx={non_2xx}");
+        let _ = write!(line, " non_2xx={non_2xx} slow_seconds={}", self.slow_seconds());
         for (status, n) in &self.statuses {
             let _ = write!(line, " s{status}={n}");
         }
         line
     }
 
+    /// The seconds in which more than 1 % of the answers took longer than [`SLOW`], as
+    /// `second:slow/answered` joined by commas (`-` when none did): a tail from periodic
+    /// work shows as a rhythm, a stall as one second.
+    pub fn slow_seconds(&self) -> String {
+        let slow: Vec<String> = self
+            .by_second
+            .iter()
+            .enumerate()
+            .filter(|(_, (answered, slow))| *slow * 100 > *answered)
+            .map(|(second, (answered, slow))| format!("{second}:{slow}/{answered}"))
+            .collect();
+        if slow.is_empty() { "-".to_owned() } else { slow.join(",") }
+    }
+
+    fn count_in_second(&mut self, second: usize, latency: Duration) {
+        if self.by_second.len() <= second {
+            self.by_second.resize(second + 1, (0, 0));
+        }
+        let (answered, slow) = &mut self.by_second[second];
+        *answered += 1;
+        *slow += u64::from(latency > SLOW);
+    }
+
     fn merge(&mut self, other: Self) {
+        if self.by_second.len() < other.by_second.len() {
+            self.by_second.resize(other.by_second.len(), (0, 0));
+        }
+        for (mine, (answered, slow)) in self.by_second.iter_mut().zip(other.by_second) {
+            mine.0 += answered;
+            mine.1 += slow;
+        }
         self.requests += other.requests;
         self.latencies_us.extend(other.latencies_us);
         for (status, n) in other.statuses {
@@ -307,6 +343,10 @@ async fn connection(
         let latency = intended.elapsed();
         out.requests += 1;
         out.latencies_us.push(u32::try_from(latency.as_micros()).unwrap_or(u32::MAX));
+        out.count_in_second(
+            usize::try_from(intended.duration_since(started).as_secs()).unwrap_or(0),
+            latency,
+        );
         *out.statuses.entry(status).or_default() += 1;
         if let (Some(slug), Scenario::Create { read_back }) = (created, &plan.scenario)
             && status == 201
@@ -437,6 +477,24 @@ mod tests {
         assert!(counts[900..].iter().any(|&c| c > 0));
         let top10 = zipf.share_of_top(10);
         assert!((0.35..0.45).contains(&top10), "{top10}");
+    }
+
+    #[test]
+    fn seconds_with_more_than_one_percent_slow_answers_are_named() {
+        let mut outcome = Outcome::default();
+        for _ in 0..99 {
+            outcome.count_in_second(0, Duration::from_millis(1));
+            outcome.count_in_second(2, Duration::from_millis(1));
+        }
+        outcome.count_in_second(0, Duration::from_millis(11));
+        outcome.count_in_second(2, Duration::from_millis(11));
+        outcome.count_in_second(2, Duration::from_millis(30));
+        assert_eq!(outcome.slow_seconds(), "2:2/101");
+        let mut other = Outcome::default();
+        other.count_in_second(0, Duration::from_millis(50));
+        outcome.merge(other);
+        assert_eq!(outcome.slow_seconds(), "0:2/101,2:2/101");
+        assert_eq!(Outcome::default().slow_seconds(), "-");
     }
 
     #[test]
