@@ -28,6 +28,9 @@ describe("a page with a PIN", () => {
     fireEvent.click(screen.getByTestId("pin-submit"));
     await waitFor(() => expect(screen.getByTestId("pin-problem").textContent).toContain("isn't right"));
     expect(recallPin("AliceAndBob")).toBeNull();
+    // A wrong PIN is cleared for the next try (an effect after the answer renders): typing
+    // before that would be cleared too.
+    await waitFor(() => expect((screen.getByTestId("pin-input") as HTMLInputElement).value).toBe(""));
 
     fireEvent.change(screen.getByTestId("pin-input"), { target: { value: PIN } });
     fireEvent.click(screen.getByTestId("pin-submit"));
