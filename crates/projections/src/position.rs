@@ -177,8 +177,8 @@ impl Default for Inner {
     }
 }
 
-/// Who waits for what. A waiter that gave up leaves its entry behind until the position
-/// passes it.
+/// Who waits for what. A waiter that gives up takes its entry away (reads waiting on a
+/// stalled read model look again every few hundred milliseconds, each time as a new waiter).
 #[derive(Debug, Default)]
 struct Waiters {
     /// By the sequence they wait to see applied: woken when it is announced or passed.
@@ -203,6 +203,20 @@ impl Waiters {
         for sequence in sequences {
             if let Some(senders) = self.sequences.remove(sequence) {
                 wake(senders);
+            }
+        }
+    }
+
+    /// Drops the entries of waiters for `awaited` that gave up.
+    fn forget_gone(&mut self, awaited: Awaited) {
+        let (map, key) = match awaited {
+            Awaited::Sequence(sequence) => (&mut self.sequences, sequence),
+            Awaited::Position(position) => (&mut self.positions, position),
+        };
+        if let Some(senders) = map.get_mut(&key) {
+            senders.retain(|sender| !sender.is_closed());
+            if senders.is_empty() {
+                map.remove(&key);
             }
         }
     }
@@ -302,10 +316,12 @@ impl PositionWatch {
         if self.done(awaited) {
             return true;
         }
-        match tokio::time::timeout(timeout, wake).await {
-            Ok(Ok(())) => true,
-            _ => self.done(awaited),
+        // The receiving end is dropped with the timeout, whatever its outcome.
+        if matches!(tokio::time::timeout(timeout, wake).await, Ok(Ok(()))) {
+            return true;
         }
+        self.inner.waiters.lock().unwrap_or_else(PoisonError::into_inner).forget_gone(awaited);
+        self.done(awaited)
     }
 }
 
@@ -389,10 +405,16 @@ mod tests {
         assert!(second.await.expect("woke"), "the position passed 30 without naming it");
         assert_eq!(registered(&watch), (vec![], vec![]));
 
-        // A waiter that gives up leaves its entry until the position passes it.
+        // A waiter that gives up takes its entry away, and leaves the others' alone.
+        let patient = waiting(Awaited::Position(40));
+        while registered(&watch) != (vec![], vec![40]) {
+            tokio::task::yield_now().await;
+        }
         assert!(!watch.wait_for(40, Duration::ZERO).await);
-        assert_eq!(registered(&watch), (vec![40], vec![]));
+        assert!(!watch.wait_for_position(40, Duration::ZERO).await);
+        assert_eq!(registered(&watch), (vec![], vec![40]), "only the patient waiter is left");
         watch.reached(40);
+        assert!(patient.await.expect("woke"));
         assert_eq!(registered(&watch), (vec![], vec![]));
     }
 }
