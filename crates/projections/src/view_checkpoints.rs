@@ -6,6 +6,10 @@
 //! added, kept in `views_ahead`), stores them outside the read model, and then marks the pages
 //! saved. A rebuild starts each page from its checkpoint and counts only later tallies, so the
 //! stream need keep only tallies newer than the last complete run.
+//!
+//! Counts are stored in [`Chunk`]s, many pages per message. A page may be in several chunks;
+//! the one at the latest position holds its count. Now and then a run saves every counted
+//! page ([`Scope::Counted`]), after which the chunks it supersedes can go.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -31,7 +35,64 @@ pub struct SavedCount {
     pub by_day: BTreeMap<String, u64>,
 }
 
-/// Unsaved pages' counts, all exact at one position.
+/// Many pages' counts, all exact at one position: what one checkpoint message holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chunk {
+    /// The VIEWS stream sequence every count is exact at.
+    pub through: u64,
+    /// The pages, in slug order.
+    pub pages: Vec<ChunkPage>,
+}
+
+/// One page in a [`Chunk`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkPage {
+    /// The page's slug key.
+    #[serde(rename = "slug")]
+    pub slug_key: String,
+    /// Which life of the slug it counts.
+    pub page_id: u64,
+    /// Every view tallied at or below the chunk's position.
+    pub count: u64,
+    /// The same views per UTC day (`YYYY-MM-DD`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_day: BTreeMap<String, u64>,
+}
+
+impl Chunk {
+    /// The chunk holding `pages`, all exact at `through`.
+    pub fn of(through: u64, pages: &[(String, SavedCount)]) -> Self {
+        let pages = pages
+            .iter()
+            .map(|(key, saved)| ChunkPage {
+                slug_key: key.clone(),
+                page_id: saved.page_id,
+                count: saved.count,
+                by_day: saved.by_day.clone(),
+            })
+            .collect();
+        Self { through, pages }
+    }
+
+    /// Each page's count, as [`load`] takes them.
+    pub fn into_counts(self) -> impl Iterator<Item = (String, SavedCount)> {
+        let through = self.through;
+        self.pages.into_iter().map(move |p| {
+            (p.slug_key, SavedCount { page_id: p.page_id, count: p.count, through, by_day: p.by_day })
+        })
+    }
+}
+
+/// Which pages a checkpoint run saves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Those counted since their last checkpoint.
+    Unsaved,
+    /// Every page with a view: a run whose chunks supersede all older ones.
+    Counted,
+}
+
+/// Pages' counts, all exact at one position.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Due {
     /// The views position they are exact at.
@@ -64,13 +125,18 @@ pub fn claim(conn: &Connection, every: Duration, now_unix: i64) -> Result<bool, 
     Ok(claimed == 1)
 }
 
-/// The next `limit` unsaved pages after slug key `after`, with their counts at the current
+/// The next `limit` pages of `scope` after slug key `after`, with their counts at the current
 /// views position, read in one snapshot; `None` while the position is short of the first
 /// sequence a checkpoint may describe (a read model from before positions).
 ///
 /// # Errors
 /// When SQLite fails.
-pub fn due(conn: &mut Connection, after: &str, limit: usize) -> Result<Option<Due>, ProjectionError> {
+pub fn due(
+    conn: &mut Connection,
+    after: &str,
+    limit: usize,
+    scope: Scope,
+) -> Result<Option<Due>, ProjectionError> {
     let tx = conn.transaction()?;
     let (through, from): (i64, i64) = tx
         .prepare_cached("SELECT through, checkpoint_from FROM stream_positions WHERE stream = ?1")?
@@ -80,12 +146,19 @@ pub fn due(conn: &mut Connection, after: &str, limit: usize) -> Result<Option<Du
     if through < from {
         return Ok(None);
     }
-    let mut rows = tx.prepare_cached(
-        "SELECT u.slug_key, p.page_id, p.view_count - coalesce((SELECT sum(a.count) FROM views_ahead a \
-         WHERE a.slug_key = u.slug_key AND a.page_id = p.page_id), 0) \
-         FROM views_unsaved u JOIN pages p ON p.slug_key = u.slug_key \
-         WHERE u.slug_key > ?1 ORDER BY u.slug_key LIMIT ?2",
-    )?;
+    let mut rows = tx.prepare_cached(match scope {
+        Scope::Unsaved => {
+            "SELECT u.slug_key, p.page_id, p.view_count - coalesce((SELECT sum(a.count) FROM views_ahead a \
+             WHERE a.slug_key = u.slug_key AND a.page_id = p.page_id), 0) \
+             FROM views_unsaved u JOIN pages p ON p.slug_key = u.slug_key \
+             WHERE u.slug_key > ?1 ORDER BY u.slug_key LIMIT ?2"
+        }
+        Scope::Counted => {
+            "SELECT p.slug_key, p.page_id, p.view_count - coalesce((SELECT sum(a.count) FROM views_ahead a \
+             WHERE a.slug_key = p.slug_key AND a.page_id = p.page_id), 0) \
+             FROM pages p WHERE p.slug_key > ?1 AND p.view_count > 0 ORDER BY p.slug_key LIMIT ?2"
+        }
+    })?;
     let through = to_u64(through);
     let mut pages = rows
         .query_map(params![after, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
@@ -140,6 +213,16 @@ pub fn saved(conn: &mut Connection, through: u64, slug_keys: &[String]) -> Resul
     Ok(())
 }
 
+/// The number of pages the read model ever held at most (their row ids are not reused), a
+/// bound on the pages a [`Scope::Counted`] run saves.
+///
+/// # Errors
+/// When SQLite fails.
+pub fn pages_bound(conn: &Connection) -> Result<u64, ProjectionError> {
+    let bound: Option<i64> = conn.query_row("SELECT max(rowid) FROM pages", [], |r| r.get(0))?;
+    Ok(bound.map_or(0, to_u64))
+}
+
 /// Pages awaiting a checkpoint.
 ///
 /// # Errors
@@ -148,34 +231,23 @@ pub fn unsaved(conn: &Connection) -> Result<u64, ProjectionError> {
     Ok(to_u64(conn.query_row("SELECT count(*) FROM views_unsaved", [], |r| r.get(0))?))
 }
 
-/// Loads checkpoints into a build, before its tallies are projected, in the order the
-/// bucket holds them: a later entry of a key replaces the earlier, and `None` (the key was
-/// deleted) removes it.
+/// Loads checkpoints into a build, before its tallies are projected, in any order: of a
+/// page's checkpoints, the one at the latest position stays.
 ///
 /// # Errors
 /// When SQLite fails.
-pub fn load(conn: &mut Connection, saved: &[(String, Option<SavedCount>)]) -> Result<(), ProjectionError> {
+pub fn load(conn: &mut Connection, saved: &[(String, SavedCount)]) -> Result<(), ProjectionError> {
     let tx = conn.transaction()?;
     {
         let mut insert = tx.prepare_cached(
-            "INSERT OR REPLACE INTO view_checkpoints (slug_key, page_id, count, through, by_day) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO view_checkpoints (slug_key, page_id, count, through, by_day) \
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (slug_key) DO UPDATE SET \
+             page_id = excluded.page_id, count = excluded.count, through = excluded.through, \
+             by_day = excluded.by_day WHERE excluded.through > view_checkpoints.through",
         )?;
-        let mut delete = tx.prepare_cached("DELETE FROM view_checkpoints WHERE slug_key = ?1")?;
-        for (key, saved) in saved {
-            match saved {
-                Some(c) => {
-                    let by_day = serde_json::to_string(&c.by_day).unwrap_or_else(|_| "{}".to_owned());
-                    insert.execute(params![
-                        key,
-                        to_i64(c.page_id),
-                        to_i64(c.count),
-                        to_i64(c.through),
-                        by_day
-                    ])?
-                }
-                None => delete.execute([key])?,
-            };
+        for (key, c) in saved {
+            let by_day = serde_json::to_string(&c.by_day).unwrap_or_else(|_| "{}".to_owned());
+            insert.execute(params![key, to_i64(c.page_id), to_i64(c.count), to_i64(c.through), by_day])?;
         }
     }
     tx.commit()?;

@@ -11,6 +11,7 @@ use valentine_eventstore::tallies::PageViews;
 use valentine_projections::applied::{self, Position};
 use valentine_projections::read_connections::ReadConnections;
 use valentine_projections::tallies::{DeliveredTally, project_tallies};
+use valentine_projections::view_checkpoints::{SavedCount, Scope};
 use valentine_projections::{PageCommit, Verdict, db, hash, pages, project_batch, view_checkpoints};
 
 fn commit(slug: &str, stream_sequence: u64, sequence: usize, payload: PageEvent) -> PageCommit {
@@ -269,7 +270,8 @@ async fn counts_checkpointed_at_a_position_plus_later_tallies_rebuild_exactly() 
     ];
     project_tallies(&mut live, &[tallies[0].clone(), tallies[1].clone(), tallies[3].clone()]).expect("ok");
     // Position 2, with message 4 ahead: the checkpoint must not count message 4.
-    let due = view_checkpoints::due(&mut live, "", 100).expect("due").expect("may checkpoint");
+    let due =
+        view_checkpoints::due(&mut live, "", 100, Scope::Unsaved).expect("due").expect("may checkpoint");
     assert_eq!(due.through, 2);
     let saved: Vec<(String, u64)> = due.pages.iter().map(|(k, c)| (k.clone(), c.count)).collect();
     assert_eq!(saved, [("jo".to_owned(), 4), ("ka".to_owned(), 4)]);
@@ -277,13 +279,25 @@ async fn counts_checkpointed_at_a_position_plus_later_tallies_rebuild_exactly() 
     view_checkpoints::saved(&mut live, due.through, &keys).expect("saved");
     // "jo" was counted above the position (message 4): it stays unsaved.
     assert_eq!(view_checkpoints::unsaved(&live).expect("count"), 1);
+    let unsaved = view_checkpoints::due(&mut live, "", 100, Scope::Unsaved).expect("due").expect("may");
+    let unsaved: Vec<&str> = unsaved.pages.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(unsaved, ["jo"]);
+    // A run that supersedes every older checkpoint saves every counted page, saved or not.
+    let every = view_checkpoints::due(&mut live, "", 100, Scope::Counted).expect("due").expect("may");
+    assert_eq!(every, due, "the same counts at the same position");
     project_tallies(&mut live, &[tallies[2].clone(), tallies[4].clone()]).expect("ok");
 
     // A rebuild from the checkpoints and only the tallies the stream still holds (3 to 5).
     let (_built_dir, mut built, mut built_read) = fresh_db().await;
     let by_day: Vec<_> = due.pages.iter().map(|(k, c)| (k.as_str(), c.by_day.len())).collect();
     assert_eq!(by_day, [("jo", 1), ("ka", 1)], "message 4, a day later, is above the position");
-    let entries: Vec<_> = due.pages.iter().map(|(k, c)| (k.clone(), Some(c.clone()))).collect();
+    // Of a page's checkpoints, the latest holds, in whatever order they are read.
+    let chunk = view_checkpoints::Chunk::of(due.through, &due.pages);
+    let older = view_checkpoints::Chunk::of(
+        1,
+        &[("jo".to_owned(), SavedCount { page_id: 1, count: 3, through: 1, by_day: Default::default() })],
+    );
+    let entries: Vec<_> = chunk.into_counts().chain(older.into_counts()).collect();
     view_checkpoints::load(&mut built, &entries).expect("loaded");
     project_batch(&mut built, events).expect("projected");
     assert_eq!(view_checkpoints::start_counts(&built).expect("started"), 2);

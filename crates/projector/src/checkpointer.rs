@@ -1,14 +1,23 @@
 //! Writing view count checkpoints, and reading them back for a rebuild.
 //!
 //! Checkpoints live in a JetStream key-value bucket beside the VIEWS stream,
-//! `<VIEWS stream>_CHECKPOINTS`: one key per slug (its latest count, see
-//! [`SavedCount`]) and [`COMPLETE_KEY`], the position of the last run that saved every page
-//! counted up to it. A checkpoint never moves back: one at a later position is never
-//! overwritten by an earlier one (read models on several nodes all write them).
+//! `<VIEWS stream>_CHECKPOINTS`: [`Chunk`]s of many pages' counts, each under a key of its
+//! own (`c.<position>.<id>`), and [`COMPLETE_KEY`], the position of the last run that saved
+//! every page counted up to it. A page may be in several chunks; the one at the latest
+//! position holds its count, so a checkpoint never moves back, whichever read model (of
+//! whichever node) wrote it last.
+//!
+//! A run saves the pages counted since their last checkpoint. Once the bucket holds about
+//! twice as many chunks as the read model has pages to fill, a run saves every counted page
+//! instead and then removes the chunks it supersedes: those at or below its first position.
 //!
 //! The VIEWS stream may forget tallies at or below [`COMPLETE_KEY`]'s position: every page
 //! they counted has a checkpoint that holds them.
+//!
+//! Buckets written before chunks hold one key per page (its slug key, the value a
+//! [`SavedCount`]). They are still read; runs no longer write them.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
@@ -20,7 +29,7 @@ use serde::Deserialize;
 use tracing::{debug, info, warn};
 use valentine_eventstore::StreamConfig;
 use valentine_projections::db;
-use valentine_projections::view_checkpoints::{self, SavedCount};
+use valentine_projections::view_checkpoints::{self, Chunk, SavedCount, Scope};
 
 use crate::error::ProjectorError;
 
@@ -30,8 +39,16 @@ pub const COMPLETE_KEY: &str = "_complete";
 /// Pages read from the read model, and saved, per step.
 const STEP: usize = 1024;
 
-/// Checkpoints written at once.
-const IN_FLIGHT: usize = 64;
+/// The most a chunk's message may weigh; a step's pages that weigh more are split.
+const CHUNK_BYTES: usize = 256 * 1024;
+
+/// The prefix of chunk keys.
+const CHUNK_PREFIX: &str = "c.";
+
+/// Chunks a bucket may hold before a run saves every page: this many per chunk a run saving
+/// every page would write, and a few more.
+const CHUNKS_PER_FULL_RUN: u64 = 2;
+const CHUNKS_SPARE: u64 = 8;
 
 /// Longest wait for the next checkpoint while loading them, before the load gives up.
 const LOAD_PATIENCE: Duration = Duration::from_secs(30);
@@ -104,8 +121,56 @@ async fn save_at_least(
 pub struct CheckpointRun {
     /// Pages whose counts were saved.
     pub pages: u64,
+    /// Chunks written.
+    pub chunks: u64,
+    /// Older chunks removed, superseded by this run's (which then saved every counted page).
+    pub removed: u64,
     /// The position every page counted up to is now saved at.
     pub complete_through: u64,
+}
+
+/// The key of a chunk exact at `through`.
+fn chunk_key(through: u64) -> String {
+    format!("{CHUNK_PREFIX}{through}.{}", ulid::Ulid::new())
+}
+
+/// The position of the chunk at `key`; `None` when the key is not a chunk's.
+fn chunk_through(key: &str) -> Option<u64> {
+    key.strip_prefix(CHUNK_PREFIX)?.split('.').next()?.parse().ok()
+}
+
+/// The keys of every chunk in the bucket.
+async fn chunk_keys(store: &kv::Store) -> Result<Vec<String>, ProjectorError> {
+    let filter = format!("{}{CHUNK_PREFIX}>", store.prefix);
+    let subjects = store.stream.info_with_subjects(&filter).await.map_err(ProjectorError::nats)?;
+    let subjects: Vec<(String, usize)> = subjects.try_collect().await.map_err(ProjectorError::nats)?;
+    Ok(subjects
+        .into_iter()
+        .filter_map(|(subject, _)| subject.strip_prefix(&store.prefix).map(str::to_owned))
+        .collect())
+}
+
+/// Stores `pages` (exact at `through`) as one chunk, or several when one would weigh more
+/// than [`CHUNK_BYTES`]; returns their keys.
+async fn write_chunks(
+    store: &kv::Store,
+    through: u64,
+    pages: &[(String, SavedCount)],
+) -> Result<Vec<String>, ProjectorError> {
+    let mut keys = Vec::new();
+    let mut parts = vec![pages];
+    while let Some(part) = parts.pop() {
+        let value = serde_json::to_vec(&Chunk::of(through, part)).map_err(ProjectorError::nats)?;
+        if value.len() > CHUNK_BYTES && part.len() > 1 {
+            let (left, right) = part.split_at(part.len() / 2);
+            parts.extend([right, left]);
+            continue;
+        }
+        let key = chunk_key(through);
+        store.put(&key, value.into()).await.map_err(ProjectorError::nats)?;
+        keys.push(key);
+    }
+    Ok(keys)
 }
 
 /// Runs one checkpoint of the read model at `link` if no projector of it ran one within
@@ -126,18 +191,27 @@ pub async fn run_once(
         if claimed {
             view_checkpoints::forget_passed(c)?;
         }
-        Ok(claimed)
+        Ok((claimed, view_checkpoints::pages_bound(c)?))
     })
     .await;
-    if !claimed? {
+    let (claimed, pages_bound) = claimed?;
+    if !claimed {
         return Ok(None);
     }
+    let older = chunk_keys(store).await?;
+    let full_run_chunks = pages_bound.div_ceil(STEP as u64).max(1);
+    let scope = if older.len() as u64 > CHUNKS_PER_FULL_RUN * full_run_chunks + CHUNKS_SPARE {
+        Scope::Counted
+    } else {
+        Scope::Unsaved
+    };
     let mut run = CheckpointRun::default();
+    let mut written = HashSet::new();
     let mut after = String::new();
     let mut first: Option<u64> = None;
     loop {
         let from = after.clone();
-        let (back, due) = db::blocking(conn, move |c| view_checkpoints::due(c, &from, STEP)).await;
+        let (back, due) = db::blocking(conn, move |c| view_checkpoints::due(c, &from, STEP, scope)).await;
         conn = back;
         let Some(due) = due? else {
             debug!("the views position has not reached where checkpoints may start");
@@ -146,30 +220,45 @@ pub async fn run_once(
         first.get_or_insert(due.through);
         let Some((last, _)) = due.pages.last() else { break };
         after.clone_from(last);
-        let saves: Vec<_> = due
-            .pages
-            .iter()
-            .map(|(key, saved)| {
-                let (store, key, through) = (store.clone(), key.clone(), saved.through);
-                let value = serde_json::to_vec(saved).unwrap_or_default();
-                async move { save_at_least(&store, &key, through, value).await }
-            })
-            .collect();
-        futures::stream::iter(saves).buffer_unordered(IN_FLIGHT).try_collect::<()>().await?;
-        let keys: Vec<String> = due.pages.iter().map(|(k, _)| k.clone()).collect();
-        run.pages += keys.len() as u64;
+        let keys = write_chunks(store, due.through, &due.pages).await?;
+        run.chunks += keys.len() as u64;
+        written.extend(keys);
+        let slugs: Vec<String> = due.pages.iter().map(|(k, _)| k.clone()).collect();
+        run.pages += slugs.len() as u64;
         let through = due.through;
-        let (back, marked) = db::blocking(conn, move |c| view_checkpoints::saved(c, through, &keys)).await;
+        let (back, marked) = db::blocking(conn, move |c| view_checkpoints::saved(c, through, &slugs)).await;
         conn = back;
         marked?;
     }
     // Every page counted up to the first step's position is saved at or after it.
     run.complete_through = first.unwrap_or(0);
+    if scope == Scope::Counted {
+        // Every page with a view is now in a chunk at or after the first position: a chunk at
+        // or below it, whoever wrote it, holds nothing newer.
+        for key in chunk_keys(store).await? {
+            let superseded = chunk_through(&key).is_some_and(|t| t <= run.complete_through);
+            if superseded && !written.contains(&key) {
+                store
+                    .stream
+                    .purge()
+                    .filter(format!("{}{key}", store.prefix))
+                    .await
+                    .map_err(ProjectorError::nats)?;
+                run.removed += 1;
+            }
+        }
+    }
     let value =
         serde_json::to_vec(&serde_json::json!({ "through": run.complete_through })).unwrap_or_default();
     save_at_least(store, COMPLETE_KEY, run.complete_through, value).await?;
     if run.pages > 0 {
-        info!(pages = run.pages, through = run.complete_through, "view counts checkpointed");
+        info!(
+            pages = run.pages,
+            chunks = run.chunks,
+            removed = run.removed,
+            through = run.complete_through,
+            "view counts checkpointed"
+        );
     }
     Ok(Some(run))
 }
@@ -211,11 +300,12 @@ pub async fn complete_through(store: &kv::Store) -> Result<u64, ProjectorError> 
 /// connection and how many pages have one.
 ///
 /// Other projectors (of this read model or of other nodes') may be checkpointing meanwhile.
-/// The bucket keeps one entry per key (its latest), so its messages are read in stream
-/// order from the first: a key rewritten before it is read has moved to the end, one
-/// rewritten after it was read comes again there, and a later entry of a key replaces the
-/// earlier. Reading ends only once it has reached the stream's last sequence: a consumer
-/// may count a rewritten key's old entry gone before it counts the new one, so its own
+/// The bucket's messages are read in stream order from the first: a chunk written after
+/// reading began comes at the end, a chunk removed before it is read is superseded by chunks
+/// written before its removal (so further on), and of a page's counts the latest position's
+/// stays.
+/// Reading ends only once it has reached the stream's last sequence: a consumer may count a
+/// removed or rewritten key's old entry gone before it counts the new one, so its own
 /// "nothing pending" can come a moment early. (A consumer of the last entry per subject
 /// is no shortcut: it works from a list taken when it starts.)
 ///
@@ -265,17 +355,20 @@ pub async fn load_into(
                 .and_then(|h| h.get("KV-Operation"))
                 .is_some_and(|op| op.as_str() != "PUT");
             let key = message.subject.as_str().strip_prefix(&prefix).unwrap_or_default();
-            if key != COMPLETE_KEY {
-                if deleted {
-                    batch.push((key.to_owned(), None));
-                } else {
-                    match serde_json::from_slice::<SavedCount>(&message.payload) {
-                        Ok(saved) => batch.push((key.to_owned(), Some(saved))),
-                        Err(e) => warn!(key, error = %e, "unreadable view checkpoint; skipped"),
-                    }
+            if deleted || key == COMPLETE_KEY {
+                // A key deleted is superseded, like a chunk removed.
+            } else if key.starts_with(CHUNK_PREFIX) {
+                match serde_json::from_slice::<Chunk>(&message.payload) {
+                    Ok(chunk) => batch.extend(chunk.into_counts()),
+                    Err(e) => warn!(key, error = %e, "unreadable view checkpoint chunk; skipped"),
+                }
+            } else {
+                match serde_json::from_slice::<SavedCount>(&message.payload) {
+                    Ok(saved) => batch.push((key.to_owned(), saved)),
+                    Err(e) => warn!(key, error = %e, "unreadable view checkpoint; skipped"),
                 }
             }
-            if batch.len() == STEP {
+            if batch.len() >= STEP {
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(STEP));
                 let (back, done) = db::blocking(conn, move |c| view_checkpoints::load(c, &full)).await;
                 conn = back;

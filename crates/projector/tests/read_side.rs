@@ -17,7 +17,7 @@ use valentine_eventstore::tallies::{self, PageViews, TallyBatch};
 use valentine_eventstore::{JetStreamCqrs, NatsSettings, Password, StreamConfig, jetstream_cqrs, receipt};
 use valentine_projections::{
     PositionWatch, ReadModelId, ReadModelSettings, applied, db, hash, page_store, pages, position,
-    view_checkpoints::SavedCount,
+    view_checkpoints::{Chunk, SavedCount},
 };
 use valentine_projector::progress::Silent;
 use valentine_projector::{Projector, ReadSideConfig, checkpointer, rebuild};
@@ -731,6 +731,56 @@ async fn view_counts_survive_the_views_stream_forgetting_what_checkpoints_hold()
     running.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoint_chunks_a_run_of_every_page_supersedes_are_removed_and_counts_stay_exact() {
+    let servers = Servers::start().await;
+    let config = servers.config("chunked");
+    let js = servers.nats.jetstream().await;
+    let published = publish_events(&js, &config.events, Workload::new(300, 51)).await.expect("published");
+    let projector = Projector::connect(config.clone()).await.expect("starts");
+    projector.process_available().await.expect("projected");
+    let store = checkpointer::bucket(&js, &config.tallies).await.expect("bucket");
+    let link = &config.read_model.database_path;
+    let chunks = || async {
+        let keys: Vec<String> = store.keys().await.expect("keys").try_collect().await.expect("listed");
+        keys.into_iter().filter(|k| k.starts_with("c.")).count()
+    };
+
+    // Rounds of views, each checkpointed: a run saves only the pages viewed since the last
+    // and adds a chunk. 300 pages fill one chunk, so the eleventh chunk (more than twice
+    // that, and eight) makes the next run save every page and remove the chunks before it.
+    let mut runs = Vec::new();
+    for round in 0..14 {
+        publish_tallies(&js, &config.tallies, &published.live_pages, 5, 60 + round).await.expect("tallies");
+        projector.process_available().await.expect("projected");
+        let viewed = view_counts(link).await.iter().filter(|(_, c)| *c > 0).count() as u64;
+        let run = checkpointer::run_once(link, &store, Duration::ZERO).await.expect("ran").expect("its turn");
+        runs.push((run, viewed));
+        assert_eq!(chunks().await, if round < 11 { round as usize + 1 } else { round as usize - 10 });
+    }
+    for (round, (run, viewed)) in runs.iter().enumerate() {
+        let viewed = *viewed;
+        assert_eq!(run.chunks, 1, "round {round}: {run:?}");
+        if round == 11 {
+            assert_eq!((run.pages, run.removed), (viewed, 11), "every viewed page saved: {run:?}");
+        } else {
+            // Five tallies of one page each: only the pages they counted.
+            assert!(run.pages <= 5 && run.removed == 0, "round {round}: {run:?}");
+        }
+    }
+
+    // The stream forgets every tally; a rebuild from the chunks left has every count.
+    let live = view_counts(link).await;
+    let (last, viewed) = runs.last().expect("runs");
+    let (through, viewed) = (last.complete_through, *viewed);
+    let mut views = js.get_stream(&config.tallies.stream_name).await.expect("views");
+    assert_eq!(views.info().await.expect("info").state.last_sequence, through);
+    views.purge().sequence(through + 1).await.expect("purged");
+    let report = rebuild::rebuild(&config, &Silent).await.expect("rebuilt");
+    assert_eq!((report.checkpoints, report.tallies), (viewed, 0), "{report:?}");
+    assert_eq!(view_counts(link).await, live, "exact counts from the chunks alone");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn verify_compares_at_the_live_position_without_ever_pausing_live_projection() {
     let servers = Servers::start().await;
@@ -893,24 +943,40 @@ async fn a_copied_read_model_resumes_after_its_own_position_under_a_new_consumer
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn checkpoints_rewritten_while_a_build_loads_them_are_all_loaded() {
-    // Projectors keep checkpointing while a rebuild or a verification loads the bucket: keys
-    // already read get newer entries, and keys not read yet lose their entries to newer ones
-    // past where the reading began. Every key must still be loaded, or its page would start
-    // from nothing and lose the views the stream has forgotten.
+    // Projectors keep checkpointing while a rebuild or a verification loads the bucket. In a
+    // bucket of one key per page (as written before chunks), keys already read get newer
+    // entries, and keys not read yet lose their entries to newer ones past where the reading
+    // began. Every key must still be loaded, or its page would start from nothing and lose
+    // the views the stream has forgotten.
+    assert!(loaded_while_rewritten(Shape::PerPage, 20_000).await > 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn chunks_superseded_and_removed_while_a_build_loads_them_leave_every_count_loaded() {
+    // A run that saves every page writes new chunks and then removes the older ones, while a
+    // rebuild may be reading the bucket: chunks it has not reached yet disappear. The newer
+    // chunks, written before the removal, come later in the stream, so every page is loaded.
+    assert!(loaded_while_rewritten(Shape::Chunks, 5_000).await > 2);
+}
+
+/// How a bucket's checkpoints are written.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// One key per page, rewritten in place.
+    PerPage,
+    /// Chunks of many pages, as runs saving every page write them.
+    Chunks,
+}
+
+/// Loads the checkpoints of `pages` pages into fresh builds while they are rewritten in
+/// `shape`, asserting each load finds them all; returns how many times they were rewritten.
+async fn loaded_while_rewritten(shape: Shape, pages: usize) -> u64 {
     let servers = Servers::start().await;
     let config = servers.config("reloaded");
     let js = servers.nats.jetstream().await;
     let store = checkpointer::bucket(&js, &config.tallies).await.expect("bucket");
-    let keys: Vec<String> = (0..20_000).map(|i| format!("page-{i:05}")).collect();
-    let saved = |through: u64| {
-        serde_json::to_vec(&SavedCount { page_id: 1, count: through, through, by_day: Default::default() })
-            .expect("encodes")
-    };
-    futures::stream::iter(keys.iter().map(|key| store.put(key, saved(1).into())))
-        .buffer_unordered(256)
-        .try_collect::<Vec<_>>()
-        .await
-        .expect("put");
+    let keys: Vec<String> = (0..pages).map(|i| format!("page-{i:05}")).collect();
+    rewrite(shape, &store, &keys, 1).await;
     let stop = CancellationToken::new();
     let writer = tokio::spawn({
         let (store, keys, stop) = (store.clone(), keys.clone(), stop.clone());
@@ -918,11 +984,9 @@ async fn checkpoints_rewritten_while_a_build_loads_them_are_all_loaded() {
             let mut through = 1;
             while !stop.is_cancelled() {
                 through += 1;
-                let step = 1 + through as usize % 7;
-                let puts =
-                    (0..keys.len()).step_by(step * 13).map(|i| store.put(&keys[i], saved(through).into()));
-                futures::stream::iter(puts).buffer_unordered(64).try_collect::<Vec<_>>().await.expect("put");
+                rewrite(shape, &store, &keys, through).await;
             }
+            through
         }
     });
     for round in 0..5 {
@@ -931,12 +995,47 @@ async fn checkpoints_rewritten_while_a_build_loads_them_are_all_loaded() {
         let (conn, loaded) = checkpointer::load_into(&js, &config.tallies, conn).await.expect("loaded");
         let rows: i64 =
             conn.query_row("SELECT count(*) FROM view_checkpoints", [], |r| r.get(0)).expect("rows");
-        assert_eq!((loaded, rows), (20_000, 20_000), "round {round}: every key is loaded");
+        assert_eq!((loaded as usize, rows as usize), (pages, pages), "round {round}: every page is loaded");
         drop(conn);
         std::fs::remove_file(generation).expect("removed");
     }
     stop.cancel();
-    writer.await.expect("writer");
+    writer.await.expect("writer")
+}
+
+fn saved(through: u64) -> SavedCount {
+    SavedCount { page_id: 1, count: through, through, by_day: Default::default() }
+}
+
+/// Writes checkpoints at `through`: in one key per page, the first time every page and then
+/// a varying share of them; in chunks, every page in chunks of a thousand, and then every
+/// older chunk removed, as a run saving every page does.
+async fn rewrite(shape: Shape, store: &jetstream::kv::Store, keys: &[String], through: u64) {
+    match shape {
+        Shape::PerPage => {
+            let step = if through == 1 { 1 } else { (1 + through as usize % 7) * 13 };
+            let value = serde_json::to_vec(&saved(through)).expect("encodes");
+            let puts = (0..keys.len()).step_by(step).map(|i| store.put(&keys[i], value.clone().into()));
+            futures::stream::iter(puts).buffer_unordered(64).try_collect::<Vec<_>>().await.expect("put");
+        }
+        Shape::Chunks => {
+            let pages: Vec<(String, SavedCount)> = keys.iter().map(|k| (k.clone(), saved(through))).collect();
+            let chunks: Vec<(String, Vec<u8>)> = pages
+                .chunks(1_000)
+                .enumerate()
+                .map(|(i, part)| {
+                    let value = serde_json::to_vec(&Chunk::of(through, part)).expect("encodes");
+                    (format!("c.{through}.{i}"), value)
+                })
+                .collect();
+            let puts = chunks.into_iter().map(|(key, value)| store.put(key, value.into()));
+            futures::stream::iter(puts).buffer_unordered(8).try_collect::<Vec<_>>().await.expect("put");
+            let older: Vec<String> = store.keys().await.expect("keys").try_collect().await.expect("listed");
+            for key in older.iter().filter(|k| !k.starts_with(&format!("c.{through}."))) {
+                store.stream.purge().filter(format!("{}{key}", store.prefix)).await.expect("removed");
+            }
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
