@@ -17,6 +17,7 @@
 #   open-loop     page-get and create again at a fixed offered rate, 50 % and 80 % of what
 #                 their closed-loop runs reached, latency counted from each request's
 #                 intended start (no coordinated omission); needs those two runs first
+#   page-get-open, create-open   the same for one of them alone
 #   page-get-pin  GET /api/pages/{slug} with the right X-Page-Pin over 100 private pages
 #                 (not in the default set)
 #   og-png        GET /{slug}/og.png over the 100 most popular pages (not in the default set)
@@ -146,8 +147,8 @@ if [ "$site_pages" -gt 0 ]; then
     nats_serve "$model/nats" "$tmp/nats-seed.conf"
     REDIS_URL="" DATABASE_PATH="$model/valentine.db" RUST_LOG=warn "$bin" rebuild > "$model/rebuild.txt" \
       || stack_die "the rebuild failed: $(cat "$model/rebuild.txt")"
-    # A projector's first view count checkpoint saves every page the seeded tallies counted
-    # (a key each): done here once, not in the first scenario of every run.
+    # A projector's first view count checkpoint saves every page the seeded tallies counted:
+    # done here once, not in the first scenario of every run.
     if [ "$(unsaved_views "$model/valentine.db")" -gt 0 ]; then
       say "saving the seeded view counts' checkpoints"
       stack_start checkpoints env REDIS_URL="" DATABASE_PATH="$model/valentine.db" RUST_LOG=warn \
@@ -244,8 +245,8 @@ cpu_now() {
 # Before a run, so that what the warm-up left behind is not charged to it; after it, so that
 # what it set going (projections of its creates, opens and view tallies) is, and not to the
 # next (the idle second that ends the wait adds well under 1 %).
-# Views wait for their checkpoint too (every VIEWS_CHECKPOINT_SECS, 60 s): it saves a key for
-# every page viewed since the last one, and that work belongs to the run that viewed them.
+# Views wait for their checkpoint too (every VIEWS_CHECKPOINT_SECS, 60 s): it saves the count
+# of every page viewed since the last one, and that work belongs to the run that viewed them.
 # settle [QUIET [LIMIT]]: QUIET (1) such seconds in a row, within LIMIT (150) seconds.
 settle() {
   local quiet=${1:-1} limit=${2:-150} calm=0 a b
@@ -333,7 +334,7 @@ open() {
 }
 
 # After a start the projectors have work of their own: the first view count checkpoint saves
-# the count of every page the seeded tallies counted (one key each).
+# the count of every page the seeded tallies counted.
 say "waiting for the servers to settle after their start"
 settle 5 300
 hot=(--scenario page-get --slugs "$slugs" --hot 100 --zipf 0)
@@ -347,15 +348,19 @@ for s in $scenarios; do
     slug-check) run slug-check "$seconds" --scenario slug-check --slugs "$slugs" --taken-share 0.5 ;;
     create) run create "$create_seconds" "${creates[@]}" ;;
     templates) run templates "$seconds" --scenario templates ;;
-    open-loop)
-      open page-get@50% page-get 50 "$open_seconds" "${tail[@]}"
-      open page-get@80% page-get 80 "$open_seconds" "${tail[@]}"
-      open create@50% create 50 "$open_seconds" "${creates[@]}"
-      open create@80% create 80 "$open_seconds" "${creates[@]}"
+    open-loop|page-get-open|create-open)
+      if [ "$s" != create-open ]; then
+        open page-get@50% page-get 50 "$open_seconds" "${tail[@]}"
+        open page-get@80% page-get 80 "$open_seconds" "${tail[@]}"
+      fi
+      if [ "$s" != page-get-open ]; then
+        open create@50% create 50 "$open_seconds" "${creates[@]}"
+        open create@80% create 80 "$open_seconds" "${creates[@]}"
+      fi
       ;;
     page-get-pin) run page-get-pin "$seconds" --scenario page-get --slugs "$tmp/pin-slugs.txt" --zipf 0 --pin 2468 ;;
     og-png) run og-png "$seconds" --scenario og-png --slugs "$slugs" --hot 100 --zipf 0 ;;
-    *) stack_die "unknown scenario $s (page-get-hot, page-get, slug-check, create, templates, open-loop, page-get-pin, og-png)" ;;
+    *) stack_die "unknown scenario $s (page-get-hot, page-get, slug-check, create, templates, open-loop, page-get-open, create-open, page-get-pin, og-png)" ;;
   esac
 done
 
