@@ -46,8 +46,11 @@ const CHUNK_BYTES: usize = 256 * 1024;
 const CHUNK_PREFIX: &str = "c.";
 
 /// Chunks a bucket may hold before a run saves every page: this many per chunk a run saving
-/// every page would write, and a few more.
+/// every page would write, and [`CHUNKS_SPARE`] more.
 const CHUNKS_PER_FULL_RUN: u64 = 2;
+
+/// Chunks a bucket may hold beyond [`CHUNKS_PER_FULL_RUN`]'s share, so that a small read
+/// model does not save every page at almost every run.
 const CHUNKS_SPARE: u64 = 8;
 
 /// Longest wait for the next checkpoint while loading them, before the load gives up.
@@ -202,10 +205,11 @@ pub async fn run_once(
     let (conn, _) = db::projector_connection(link)?;
     let (mut conn, claimed) = db::blocking(conn, move |c| {
         let claimed = view_checkpoints::claim(c, every, now)?;
-        if claimed {
-            view_checkpoints::forget_passed(c)?;
+        if !claimed {
+            return Ok((false, 0));
         }
-        Ok((claimed, view_checkpoints::pages_bound(c)?))
+        view_checkpoints::forget_passed(c)?;
+        Ok((true, view_checkpoints::pages_bound(c)?))
     })
     .await;
     let (claimed, pages_bound) = claimed?;
