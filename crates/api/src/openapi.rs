@@ -122,4 +122,40 @@ mod tests {
         assert_eq!(links["UpdatePage"]["operationId"], "update_page", "{links}");
         assert!(links["UpdatePage"].get("operation_id").is_none(), "{links}");
     }
+
+    /// Every `pattern` in the document, wherever it sits.
+    fn patterns<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(p) = map.get("pattern").and_then(Value::as_str) {
+                    out.push(p);
+                }
+                map.values().for_each(|v| patterns(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| patterns(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn text_patterns_are_the_domains_and_name_no_engine_dependent_class() {
+        use valentine_domain::content::NON_BLANK_PATTERN;
+        use valentine_domain::email::EMAIL_PATTERN;
+        let doc: Value = serde_json::from_slice(&ApiDoc::json()).expect("JSON");
+        let mut found = Vec::new();
+        patterns(&doc, &mut found);
+        let non_blank = found.iter().filter(|p| p.starts_with("[^")).collect::<Vec<_>>();
+        let email = found.iter().filter(|p| p.contains('@')).collect::<Vec<_>>();
+        assert_eq!(
+            non_blank.len(),
+            7,
+            "title, message, PIN in creates and updates, moderation reason: {non_blank:?}"
+        );
+        assert!(non_blank.iter().all(|p| **p == NON_BLANK_PATTERN), "{non_blank:?}");
+        assert_eq!(email.len(), 2, "{email:?}");
+        assert!(email.iter().all(|p| **p == EMAIL_PATTERN), "{email:?}");
+        // `\s` means other characters to Python, ECMAScript and Rust: the schema would refuse
+        // what the API takes, or the other way round.
+        assert!(found.iter().all(|p| !p.contains(r"\s")), "{found:?}");
+    }
 }

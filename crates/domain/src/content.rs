@@ -175,33 +175,40 @@ impl fmt::Display for Violations {
     }
 }
 
+/// "Not blank" as a JSON Schema pattern: a character that is not whitespace, whitespace being
+/// exactly what `str::trim` removes (Unicode's `White_Space`). The class is spelled out, as
+/// `\s` differs from one regex engine to the next (ECMAScript's holds U+FEFF, Python's
+/// U+001C–U+001F, neither U+0085), so the schema and the API agree on every character.
+pub const NON_BLANK_PATTERN: &str = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]";
+
 /// Trims `raw`; `None` when nothing is left.
 fn trimmed(raw: &str) -> Option<&str> {
     let t = raw.trim();
     (!t.is_empty()).then_some(t)
 }
 
-fn bounded(field: Field, value: &str, max: usize) -> Result<String, Violation> {
-    // `nth(max)` stops after max + 1 characters, so a huge input costs no more than a short one.
-    if value.chars().nth(max).is_some() {
-        Err(Violation::TooLong { field, max })
-    } else {
-        Ok(value.to_owned())
-    }
+/// Whether `raw` holds more than `max` characters, counted as sent: before trimming, as the
+/// API's schema counts them, so no request the schema refuses is taken.
+///
+/// `nth(max)` stops after max + 1 characters, so a huge input costs no more than a short one.
+pub(crate) fn longer_than(raw: &str, max: usize) -> bool {
+    raw.chars().nth(max).is_some()
 }
 
-/// A required, bounded text field (title or message) after trimming.
+fn bounded(field: Field, raw: &str, max: usize) -> Result<&str, Violation> {
+    if longer_than(raw, max) { Err(Violation::TooLong { field, max }) } else { Ok(raw) }
+}
+
+/// A required, bounded text field (title or message), trimmed.
 pub(crate) fn required(field: Field, raw: &str, max: usize) -> Result<String, Violation> {
-    let value = trimmed(raw).ok_or(Violation::Missing(field))?;
-    bounded(field, value, max)
+    let raw = bounded(field, raw, max)?;
+    trimmed(raw).map(str::to_owned).ok_or(Violation::Missing(field))
 }
 
-/// An optional name after trimming: blank becomes `None`.
+/// An optional name, trimmed: blank becomes `None`.
 pub(crate) fn optional_name(field: Field, raw: Option<&str>) -> Result<Option<String>, Violation> {
-    match raw.and_then(trimmed) {
-        None => Ok(None),
-        Some(value) => bounded(field, value, NAME_MAX).map(Some),
-    }
+    let Some(raw) = raw else { return Ok(None) };
+    Ok(trimmed(bounded(field, raw, NAME_MAX)?).map(str::to_owned))
 }
 
 #[cfg(test)]
@@ -218,6 +225,58 @@ mod tests {
             required(Field::Title, &too_many, TITLE_MAX),
             Err(Violation::TooLong { field: Field::Title, max: TITLE_MAX })
         );
+    }
+
+    #[test]
+    fn lengths_count_the_text_as_sent_blanks_around_it_included() {
+        let full = "a".repeat(NAME_MAX);
+        assert_eq!(optional_name(Field::SenderName, Some(&full)), Ok(Some(full.clone())));
+        for padded in [format!(" {full}"), format!("{full}\u{85}"), format!("\n{full}")] {
+            assert_eq!(
+                optional_name(Field::SenderName, Some(&padded)),
+                Err(Violation::TooLong { field: Field::SenderName, max: NAME_MAX })
+            );
+        }
+        assert_eq!(
+            required(Field::Title, &format!("\u{85}{}", "*".repeat(TITLE_MAX)), TITLE_MAX),
+            Err(Violation::TooLong { field: Field::Title, max: TITLE_MAX })
+        );
+    }
+
+    #[test]
+    fn the_non_blank_pattern_names_exactly_the_characters_trim_removes() {
+        let class = NON_BLANK_PATTERN.trim_start_matches("[^").trim_end_matches(']');
+        let mut blanks = Vec::new();
+        let mut rest = class;
+        while !rest.is_empty() {
+            let (c, tail) = escaped(rest);
+            if let Some(after_dash) = tail.strip_prefix('-') {
+                let (last, tail) = escaped(after_dash);
+                blanks.extend(c..=last);
+                rest = tail;
+            } else {
+                blanks.push(c);
+                rest = tail;
+            }
+        }
+        let trimmed: Vec<char> =
+            (char::MIN..=char::MAX).filter(|c| c.to_string().trim().is_empty()).collect();
+        assert_eq!(blanks, trimmed);
+    }
+
+    /// The first character of a regex class body and what follows it.
+    fn escaped(s: &str) -> (char, &str) {
+        match s.strip_prefix('\\') {
+            Some(r) if r.starts_with('u') => {
+                (char::from_u32(u32::from_str_radix(&r[1..5], 16).unwrap()).unwrap(), &r[5..])
+            }
+            Some(r) if r.starts_with('t') => ('\t', &r[1..]),
+            Some(r) if r.starts_with('r') => ('\r', &r[1..]),
+            _ => {
+                let c = s.chars().next().unwrap();
+                (c, &s[c.len_utf8()..])
+            }
+        }
     }
 
     #[test]

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::content::longer_than;
+
 /// The most reports one page's life records; more add nothing a moderator needs.
 pub const REPORTS_MAX: u32 = 50;
 
@@ -61,26 +63,26 @@ impl ReportReason {
 /// A reporter's note, trimmed; blank is none.
 ///
 /// # Errors
-/// When it is longer than [`NOTE_MAX`] characters.
+/// When it is longer than [`NOTE_MAX`] characters as sent (blanks around it count).
 pub fn note(raw: Option<&str>) -> Result<Option<String>, &'static str> {
-    let Some(trimmed) = raw.map(str::trim).filter(|n| !n.is_empty()) else { return Ok(None) };
-    if trimmed.chars().count() > NOTE_MAX {
+    let Some(raw) = raw else { return Ok(None) };
+    if longer_than(raw, NOTE_MAX) {
         return Err("note must be at most 500 characters");
     }
-    Ok(Some(trimmed.to_owned()))
+    Ok(Some(raw.trim()).filter(|n| !n.is_empty()).map(str::to_owned))
 }
 
 /// A moderator's reason, trimmed.
 ///
 /// # Errors
-/// When it is blank or longer than [`MODERATION_REASON_MAX`] characters.
+/// When it is blank, or longer than [`MODERATION_REASON_MAX`] characters as sent.
 pub fn moderation_reason(raw: &str) -> Result<String, &'static str> {
+    if longer_than(raw, MODERATION_REASON_MAX) {
+        return Err("reason must be at most 500 characters");
+    }
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return Err("reason is required");
-    }
-    if trimmed.chars().count() > MODERATION_REASON_MAX {
-        return Err("reason must be at most 500 characters");
     }
     Ok(trimmed.to_owned())
 }
@@ -99,6 +101,8 @@ mod tests {
             Ok(Some(NOTE_MAX))
         );
         assert!(note(Some(&"a".repeat(NOTE_MAX + 1))).is_err());
+        // Counted as sent, as the schema counts: blanks around the text are characters too.
+        assert!(note(Some(&format!("\u{85}\u{ec}{}", "*".repeat(NOTE_MAX - 1)))).is_err());
     }
 
     #[test]
@@ -106,6 +110,7 @@ mod tests {
         assert!(moderation_reason(" \n ").is_err());
         assert_eq!(moderation_reason(" ticket 9 "), Ok("ticket 9".to_owned()));
         assert!(moderation_reason(&"a".repeat(MODERATION_REASON_MAX + 1)).is_err());
+        assert!(moderation_reason(&format!(" {}", "a".repeat(MODERATION_REASON_MAX))).is_err());
     }
 
     #[test]

@@ -195,13 +195,20 @@ fn create_enforces_every_length_limit_in_characters_at_its_boundary() {
 }
 
 #[test]
-fn limits_apply_after_trimming() {
-    let padded = CreatePage { title: format!("  {}  ", "t".repeat(TITLE_MAX)), ..create("alice") };
+fn limits_count_the_text_as_sent_and_what_is_kept_is_trimmed() {
+    let padded = CreatePage { title: format!("  {}  ", "t".repeat(TITLE_MAX - 4)), ..create("alice") };
     let events = PageTest::with(PageRules::default())
         .given_no_previous_events()
         .when(PageCommand::Create(padded))
         .inspect_result();
     assert!(events.is_ok(), "{events:?}");
+    // The OpenAPI document's maxLength counts the blanks around the text; so does the rule.
+    let over = CreatePage { title: format!(" {}", "t".repeat(TITLE_MAX)), ..create("alice") };
+    let refused = PageTest::with(PageRules::default())
+        .given_no_previous_events()
+        .when(PageCommand::Create(over))
+        .inspect_result();
+    assert!(refused.is_err(), "{refused:?}");
 }
 
 #[test]

@@ -32,7 +32,11 @@ pub(crate) struct ReportResponse {
 #[serde(deny_unknown_fields)]
 pub(crate) struct ModerationRequest {
     /// Why, 1–500 characters, not all blank; kept in the page's events.
-    #[schema(min_length = 1, max_length = 500, pattern = r"[^\s\u0085]")]
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub reason: String,
 }
 

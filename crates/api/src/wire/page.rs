@@ -4,6 +4,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
+use valentine_domain::content::NON_BLANK_PATTERN;
 use valentine_domain::page::timeline::FieldChange;
 use valentine_domain::{TEMPLATES, pin, reveal, song};
 use valentine_projections::{HistoryRow, PageRow};
@@ -197,10 +198,10 @@ impl PageResponse {
 
 /// `POST /api/pages` body. Text is trimmed; blank counts as missing.
 ///
-/// The schema states the rules as far as JSON Schema can: "a non-blank character" stands for
-/// "not blank after trimming", and lengths are counted before trimming, so the schema is never
-/// looser than the API. Non-blank is `[^\s\u0085]`: a character that is whitespace by no
-/// one's count, neither JSON Schema's `\s` nor U+0085, which `str::trim` removes as well.
+/// The schema states the rules as JSON Schema can, and the API keeps them to the character:
+/// "a non-blank character" ([`NON_BLANK_PATTERN`], whitespace spelled out as `str::trim`
+/// knows it) stands for "not blank after trimming", and lengths count the text as sent,
+/// blanks around it included, as the schema counts them.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub(crate) struct CreatePageRequest {
     /// 3–50 letters, digits and inner hyphens; unique in any casing.
@@ -209,11 +210,11 @@ pub(crate) struct CreatePageRequest {
     pub slug: Option<String>,
     /// Required, 1–100 characters.
     #[serde(default)]
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, pattern = r"[^\s\u0085]")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")]
     pub title: Option<String>,
     /// Required, 1–2000 characters.
     #[serde(default)]
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 2000, pattern = r"[^\s\u0085]")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 2000, pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")]
     pub message: Option<String>,
     /// Optional, at most 50 characters.
     #[serde(default)]
@@ -232,7 +233,7 @@ pub(crate) struct CreatePageRequest {
     #[serde(default)]
     #[schema(
         max_length = 254,
-        pattern = r#"^[ \t\r\n]*([^\s@<>,;"\\()\x00-\x1f\x7f-\x9f]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+)?[ \t\r\n]*$"#
+        pattern = r#"^[ \t\r\n]*([^ @<>,;"\\()\x00-\x1f\x7f-\x9f\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+)?[ \t\r\n]*$"#
     )]
     pub notify_email: Option<String>,
     /// Optional: a link to the page's song on Spotify, YouTube, Apple Music or SoundCloud (at
@@ -290,7 +291,7 @@ fn pin_schema() -> Object {
         "A PIN or passphrase of 4–64 characters, not all blank; `null` is none.",
         Some(pin::PIN_MIN),
         pin::PIN_MAX,
-        r"[^\s\u0085]",
+        NON_BLANK_PATTERN,
     )
 }
 
@@ -336,11 +337,19 @@ pub(crate) struct QueuedResponse {
 pub(crate) struct UpdatePageRequest {
     /// New title, 1–100 characters.
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\u0085]")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub title: Option<String>,
     /// New message, 1–2000 characters.
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 2000, pattern = r"[^\s\u0085]")]
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub message: Option<String>,
     /// New sender name; blank or `null` removes it.
     #[serde(default, deserialize_with = "present")]
@@ -356,7 +365,7 @@ pub(crate) struct UpdatePageRequest {
     pub template_id: Option<String>,
     /// A new address for mails about the page; blank or `null` removes it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 254, pattern = r#"^[ \t\r\n]*([^\s@<>,;"\\()\x00-\x1f\x7f-\x9f]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+)?[ \t\r\n]*$"#)]
+    #[schema(value_type = Option<String>, max_length = 254, pattern = r#"^[ \t\r\n]*([^ @<>,;"\\()\x00-\x1f\x7f-\x9f\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+)?[ \t\r\n]*$"#)]
     pub notify_email: Option<Option<String>>,
     /// A new song link; blank or `null` removes it.
     #[serde(default, deserialize_with = "present")]
