@@ -3,7 +3,10 @@
 //! event it sealed (see [`crate::sealing`]).
 //!
 //! A key is written before the first event it seals is appended, so a reader of that event
-//! always finds it, or its tombstone once it is destroyed. Destroying one erases its message
+//! always finds it, or its tombstone once it is destroyed. Keys are stored ahead, many in one
+//! atomic batch (one synced write for all of them where each alone would cost its own): a
+//! page life takes one already stored. A process that stops leaves the keys it stored and did
+//! not hand out; they seal nothing, and are 32 random bytes each. Destroying one erases its message
 //! with JetStream's secure delete (the bytes on disk are overwritten) and then leaves a purge
 //! marker, so a reader tells "destroyed" from "never there".
 
@@ -11,10 +14,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use async_nats::HeaderMap;
+use async_nats::header::{NATS_BATCH_COMMIT, NATS_BATCH_ID, NATS_BATCH_SEQUENCE};
 use async_nats::jetstream::kv::{self, Operation};
 use async_nats::jetstream::{self, stream::Stream};
 use futures::{StreamExt, TryStreamExt};
 use tracing::{debug, instrument, warn};
+use ulid::Ulid;
 
 use crate::envelope::StoredCommit;
 use crate::error::EventStoreError;
@@ -32,6 +38,10 @@ const LOOKUPS_AT_ONCE: usize = 64;
 /// rebuild meets each page life's key again with each of its events, spread over the
 /// stream: a small memory would look most of them up again.
 const CACHE_LIMIT: usize = 200_000;
+
+/// Keys stored ahead in one atomic batch. A create that finds none left stores the next batch,
+/// and the creates behind it wait for that one write rather than each making its own.
+pub const STORED_AHEAD: usize = 64;
 
 /// How long a reader waits for a key it does not find (a replica that has not caught up
 /// with a write acknowledged elsewhere) before reporting it missing.
@@ -53,7 +63,12 @@ pub enum KeyLookup {
 pub struct DataKeys {
     store: kv::Store,
     stream: Stream,
+    js: jetstream::Context,
+    /// The subject of the key `id` is this followed by `id`.
+    subject_prefix: String,
     cache: Arc<Mutex<HashMap<String, (DataKey, Instant)>>>,
+    /// Keys stored and not handed out yet.
+    ahead: Arc<tokio::sync::Mutex<Vec<DataKey>>>,
 }
 
 /// The bucket's name beside the event stream `events`.
@@ -86,6 +101,7 @@ impl DataKeys {
             deny_delete: false,
             deny_purge: false,
             allow_direct: true,
+            allow_atomic_publish: true,
             discard: jetstream::stream::DiscardPolicy::New,
             storage: jetstream::stream::StorageType::File,
             num_replicas: events.replicas.unwrap_or(1),
@@ -95,7 +111,14 @@ impl DataKeys {
         .map_err(|e| setup(e.into()))?;
         let store = js.get_key_value(&bucket).await.map_err(|e| setup(e.into()))?;
         let stream = js.get_stream(stream_name).await.map_err(|e| setup(e.into()))?;
-        Ok(Self { store, stream, cache: Arc::default() })
+        Ok(Self {
+            store,
+            stream,
+            js: js.clone(),
+            subject_prefix: format!("$KV.{bucket}."),
+            cache: Arc::default(),
+            ahead: Arc::default(),
+        })
     }
 
     /// The bucket's stream, for backups.
@@ -103,17 +126,67 @@ impl DataKeys {
         &self.stream
     }
 
-    /// Stores a fresh key and returns it.
+    /// A fresh key, stored: one of those stored ahead, or the first of a new batch.
     ///
     /// # Errors
-    /// When JetStream does not take it.
+    /// When JetStream does not take the batch.
     #[instrument(level = "debug", skip(self), fields(key_id))]
     pub async fn create(&self) -> Result<DataKey, EventStoreError> {
-        let key = DataKey::generate();
+        let mut ahead = self.ahead.lock().await;
+        if ahead.is_empty() {
+            *ahead = self.store_batch(STORED_AHEAD).await?;
+        }
+        let key = ahead.pop().ok_or_else(|| EventStoreError::unavailable("no data key was stored"))?;
+        drop(ahead);
         tracing::Span::current().record("key_id", key.id());
-        self.store.create(key.id(), key.bytes()).await.map_err(EventStoreError::unavailable)?;
         self.remember(&key);
         Ok(key)
+    }
+
+    /// Takes back a key from [`DataKeys::create`] that sealed nothing now stored (its commit
+    /// was refused, or an earlier attempt of the command is what the stream holds): the next
+    /// create hands it out again, and no write removes it.
+    pub async fn put_back(&self, key: DataKey) {
+        self.ahead.lock().await.push(key);
+    }
+
+    /// Stores `count` fresh keys in one atomic batch: all of them or none, acknowledged once
+    /// the last is stored (and, with `sync_interval: always`, synced once for all).
+    async fn store_batch(&self, count: usize) -> Result<Vec<DataKey>, EventStoreError> {
+        let keys: Vec<DataKey> = (0..count).map(|_| DataKey::generate()).collect();
+        let batch = Ulid::new().to_string();
+        let client = self.js.client();
+        for (at, key) in keys.iter().enumerate() {
+            let sequence = at + 1;
+            let mut headers = HeaderMap::new();
+            headers.insert(NATS_BATCH_ID, batch.as_str());
+            headers.insert(NATS_BATCH_SEQUENCE, sequence.to_string().as_str());
+            let subject = format!("{}{}", self.subject_prefix, key.id());
+            if sequence < count {
+                // Taken or refused with the batch as a whole, when its last message commits it.
+                client
+                    .publish_with_headers(subject, headers, key.bytes())
+                    .await
+                    .map_err(EventStoreError::unavailable)?;
+                continue;
+            }
+            headers.insert(NATS_BATCH_COMMIT, "1");
+            let ack = self
+                .js
+                .publish_with_headers(subject, headers, key.bytes())
+                .await
+                .map_err(EventStoreError::unavailable)?
+                .await
+                .map_err(EventStoreError::unavailable)?;
+            if ack.batch_size != u64::try_from(count).ok() {
+                return Err(EventStoreError::unavailable(format!(
+                    "the key store took {:?} of a batch of {count} keys",
+                    ack.batch_size
+                )));
+            }
+        }
+        debug!(count, "data keys stored ahead");
+        Ok(keys)
     }
 
     /// The key `id`, waiting briefly for one not found (a lagging replica).

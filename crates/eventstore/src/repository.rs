@@ -832,16 +832,15 @@ impl PersistedEventRepository for JetStreamEventRepository {
                 let appended =
                     self.append(&subject, &commit, expected, load_from, &erased_keys, life_key).await;
                 // Nothing was stored under the key made for this commit when the append was
-                // refused, or an earlier attempt of the command is what the stream holds: drop
-                // it. Not after a failure the commit may have outlived: it may need the key.
+                // refused, or an earlier attempt of the command is what the stream holds: the
+                // next new life takes it. Not after a failure the commit may have outlived: it
+                // may need the key.
                 let unused = match &appended {
                     Ok(receipt) => receipt.duplicate,
                     Err(failure) => !failure.may_have_landed,
                 };
-                if let (true, Some((key, true)), Some(keys)) = (unused, &key, self.keys())
-                    && let Err(e) = keys.destroy(key.id()).await
-                {
-                    warn!(error = %e, "an unused data key stays in the key store");
+                if let (true, Some((key, true)), Some(keys)) = (unused, key, self.keys()) {
+                    keys.put_back(key).await;
                 }
                 let receipt = appended.map_err(|failure| failure.error)?;
                 AppendReceipt { timestamp: (!receipt.duplicate).then_some(at), ..receipt }

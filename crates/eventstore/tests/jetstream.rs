@@ -541,6 +541,9 @@ async fn the_tally_stream_forgets_batches_older_than_its_age_and_keeps_their_seq
     assert_eq!(tallies::publish(&js, &short, &batch, "d").await.expect("published"), 4);
 }
 
+/// One batch of keys stored ahead: what the key store holds after the first new life.
+const ONE_BATCH: usize = valentine_eventstore::data_keys::STORED_AHEAD;
+
 /// Data keys in the key store that were not destroyed.
 async fn keys_stored(js: &async_nats::jetstream::Context, config: &StreamConfig) -> usize {
     use futures::TryStreamExt;
@@ -578,34 +581,37 @@ async fn a_create_appended_without_reading_lands_first_and_a_slug_with_a_history
     let rules = PageRules::default();
     let with_id = |id: &str| HashMap::from([(meta::COMMAND_ID.to_owned(), id.to_owned())]);
 
-    // A new slug: stored as its first event, under a fresh key, readable the usual way.
+    // A new slug: stored as its first event, under a fresh key (one of a batch stored ahead),
+    // readable the usual way.
     let (result, stored) =
         execute_new_with_receipt(&fresh, &rules, "cleo", create("cleo"), with_id("c-1")).await;
     result.expect("created");
     let stored = stored.expect("a receipt");
     assert!(!stored.duplicate);
-    assert_eq!((messages_on(&repo, "cleo").await, keys_stored(&js, &config).await), (1, 1));
+    assert_eq!((messages_on(&repo, "cleo").await, keys_stored(&js, &config).await), (1, ONE_BATCH));
     let events = fresh.load_events("cleo").await.expect("loads");
     assert_eq!(
         events.iter().map(|e| (e.sequence, e.payload.event_type())).collect::<Vec<_>>(),
         [(1, "PageCreated".to_owned())]
     );
 
-    // The same command again (a lost answer resent): the stored event, and no new key left.
+    // The same command again (a lost answer resent): the stored event, and no key written or
+    // removed (the attempt's key goes back to those stored ahead).
     let (result, again) =
         execute_new_with_receipt(&fresh, &rules, "cleo", create("cleo"), with_id("c-1")).await;
     result.expect("the earlier attempt");
     let again = again.expect("a receipt");
     assert!(again.duplicate);
     assert_eq!(again.stream_sequence, stored.stream_sequence);
-    assert_eq!((messages_on(&repo, "cleo").await, keys_stored(&js, &config).await), (1, 1));
+    assert_eq!((messages_on(&repo, "cleo").await, keys_stored(&js, &config).await), (1, ONE_BATCH));
 
-    // Another create at the taken slug: refused as a conflict, nothing stored, its key dropped.
+    // Another create at the taken slug: refused as a conflict, nothing stored, its key kept
+    // for the next.
     let (result, none) =
         execute_new_with_receipt(&fresh, &rules, "cleo", create("cleo"), with_id("c-2")).await;
     assert!(matches!(result, Err(AggregateError::AggregateConflict)), "{result:?}");
     assert!(none.is_none());
-    assert_eq!((messages_on(&repo, "cleo").await, keys_stored(&js, &config).await), (1, 1));
+    assert_eq!((messages_on(&repo, "cleo").await, keys_stored(&js, &config).await), (1, ONE_BATCH));
 
     // Deleted, the slug has a history: the fast path still refuses, the usual path creates anew.
     let delete = PageCommand::Delete(DeletePage { edit_token: token(), erasing: Vec::new() });
@@ -638,7 +644,7 @@ async fn a_commit_whose_acknowledgement_was_lost_is_resent_and_keeps_its_data_ke
     let stored = stored.expect("a receipt");
     assert!(!stored.duplicate, "the resend met this very commit: it is the create's, not an earlier one's");
     assert!(stored.timestamp.is_some());
-    assert_eq!((messages_on(&repo, "dora").await, keys_stored(&js, &config).await), (1, 1));
+    assert_eq!((messages_on(&repo, "dora").await, keys_stored(&js, &config).await), (1, ONE_BATCH));
 
     // The page opens with its key, and the next change is sealed with it too.
     let (result, _) =
@@ -658,5 +664,42 @@ async fn a_commit_whose_acknowledgement_was_lost_is_resent_and_keeps_its_data_ke
     assert_eq!(link.times_severed(), 2);
     assert!(!updated.expect("a receipt").duplicate);
     assert_eq!(fresh.load_events("dora").await.expect("readable").len(), 3);
-    assert_eq!(keys_stored(&js, &config).await, 1);
+    assert_eq!(keys_stored(&js, &config).await, ONE_BATCH);
+}
+
+#[tokio::test]
+async fn data_keys_are_stored_ahead_in_batches_and_each_is_handed_out_once() {
+    use valentine_eventstore::data_keys::KeyLookup;
+    let server = NatsServer::start().await;
+    let js = server.jetstream().await;
+    let config = StreamConfig::default();
+    let keys = DataKeys::open(&js, &config).await.expect("key store");
+
+    // Creates at once, more than two batches: each gets its own key, and only whole batches
+    // were written.
+    let wanted = 2 * ONE_BATCH + 7;
+    let made = join_all((0..wanted).map(|_| keys.create())).await;
+    let ids: Vec<String> = made.into_iter().map(|k| k.expect("a key").id().to_owned()).collect();
+    let distinct: std::collections::BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), wanted);
+    assert_eq!(keys_stored(&js, &config).await, 3 * ONE_BATCH);
+
+    // Every key handed out is stored: another process finds each of them.
+    let other = DataKeys::open(&js, &config).await.expect("key store");
+    let found = other.lookup_all(ids.iter().cloned()).await.expect("looked up");
+    assert!(ids.iter().all(|id| matches!(found.get(id), Some(KeyLookup::Found(k)) if k.id() == id)));
+
+    // A key put back is the next one handed out, and nothing is written for it.
+    let spare = keys.create().await.expect("a key");
+    let spare_id = spare.id().to_owned();
+    keys.put_back(spare).await;
+    assert_eq!(keys.create().await.expect("a key").id(), spare_id);
+    assert_eq!(keys_stored(&js, &config).await, 3 * ONE_BATCH);
+
+    // Destroying one leaves the others of its batch (read by a process that keeps none).
+    assert!(keys.destroy(&ids[0]).await.expect("destroyed"));
+    let third = DataKeys::open(&js, &config).await.expect("key store");
+    assert!(matches!(third.lookup(&ids[0]).await.expect("read"), KeyLookup::Destroyed));
+    assert!(matches!(third.lookup(&ids[1]).await.expect("read"), KeyLookup::Found(_)));
+    assert_eq!(keys_stored(&js, &config).await, 3 * ONE_BATCH - 1);
 }

@@ -391,8 +391,10 @@ async fn publish_all(
         }
         let mut headers = HeaderMap::new();
         for (name, values) in &message.headers {
-            // The concurrency expectations were checked when the message was first stored.
-            if name.starts_with("Nats-Expected") {
+            // The concurrency expectations were checked when the message was first stored, and
+            // the atomic batch it came in (data keys are stored in batches) was committed then:
+            // published again, one by one, it is a message of its own.
+            if name.starts_with("Nats-Expected") || name.starts_with("Nats-Batch-") {
                 continue;
             }
             for value in values {
