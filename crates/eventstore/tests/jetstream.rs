@@ -221,6 +221,65 @@ async fn an_append_resent_with_the_same_command_id_is_stored_once() {
 }
 
 #[tokio::test]
+async fn appends_made_at_once_share_batches_and_a_refusal_reaches_only_its_own_append() {
+    let server = NatsServer::start().await;
+    let repo = repository(&server).await;
+    // Slugs already stored: a resend of the same command, and a rival command creating one.
+    let stored: Vec<_> = (0..10)
+        .map(|i| [serialized(&format!("held{i}"), 1, &created_event("held"), &format!("h{i}"))])
+        .collect();
+    let mut first_receipts = Vec::new();
+    for commit in &stored {
+        let (result, receipt) = receipt::capture(repo.persist::<Page>(commit, None)).await;
+        result.expect("stored");
+        first_receipts.push(receipt.expect("a receipt").stream_sequence);
+    }
+
+    let fresh = 300;
+    let appends = (0..fresh)
+        .map(|i| (format!("fresh{i}"), format!("f{i}")))
+        .chain((0..10).map(|i| (format!("held{i}"), format!("h{i}"))))
+        .chain((0..10).map(|i| (format!("held{i}"), format!("rival{i}"))));
+    let results = join_all(appends.map(|(slug, command)| {
+        let repo = repo.clone();
+        tokio::spawn(async move {
+            let commit = [serialized(&slug, 1, &created_event(&slug), &command)];
+            let (result, receipt) = receipt::capture(repo.persist::<Page>(&commit, None)).await;
+            (slug, command, result, receipt)
+        })
+    }))
+    .await;
+
+    let (mut created, mut resent, mut refused, mut batched) = (0, 0, 0, 0);
+    for outcome in results {
+        let (slug, command, result, receipt) = outcome.expect("task ran");
+        if command.starts_with("rival") {
+            assert!(matches!(result, Err(PersistenceError::OptimisticLockError)), "{slug}: {result:?}");
+            refused += 1;
+            continue;
+        }
+        result.unwrap_or_else(|e| panic!("{slug} by {command}: {e:?}"));
+        let receipt = receipt.expect("a receipt");
+        let message = repo.stream().get_raw_message(receipt.stream_sequence).await.expect("stored");
+        assert_eq!(message.subject.as_str(), subjects::aggregate("events", Page::TYPE, &slug));
+        assert_eq!(message.headers.get(header::MSG_ID).map(|v| v.as_str()), Some(command.as_str()));
+        if let Some(index) = command.strip_prefix('h') {
+            let index: usize = index.parse().expect("an index");
+            assert!(receipt.duplicate);
+            assert_eq!(receipt.stream_sequence, first_receipts[index]);
+            resent += 1;
+        } else {
+            assert!(!receipt.duplicate, "{slug}");
+            created += 1;
+            batched += usize::from(message.headers.get("Nats-Batch-Id").is_some());
+        }
+    }
+    assert_eq!((created, resent, refused), (fresh, 10, 10));
+    assert_eq!(stream_messages(&repo).await, (fresh + 10) as u64);
+    assert!(batched > 0, "no append was stored in a batch with others");
+}
+
+#[tokio::test]
 async fn a_commands_events_are_one_message_and_a_refused_commit_stores_none_of_them() {
     let server = NatsServer::start().await;
     let repo = repository(&server).await;
