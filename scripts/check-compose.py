@@ -286,8 +286,8 @@ def check_nats(stack: Stack) -> dict[str, int]:
     for name, service in nats.items():
         here = f"{where}: {name}"
         match = re.match(r"nats:(\d+)\.(\d+)", str(service.get("image", "")))
-        if not match or (int(match.group(1)), int(match.group(2))) < (2, 11):
-            problem(f"{here}: image {service.get('image')} is older than nats-server 2.11")
+        if not match or (int(match.group(1)), int(match.group(2))) < (2, 12):
+            problem(f"{here}: image {service.get('image')} is older than nats-server 2.12, whose atomic batches the event store uses")
         args = [str(a) for a in service.get("command", [])]
         if any(a == "--cluster" or a.startswith("--cluster=") for a in args):
             problem(f"{here}: sets the cluster on its command line, which drops the routes' authorization")

@@ -40,7 +40,7 @@ pub struct Settings {
     /// Log lines: text or json. Verbosity comes from RUST_LOG.
     #[arg(long, env = "LOG_FORMAT", default_value = "text", value_parser = log_format)]
     pub log_format: LogFormat,
-    /// NATS server with JetStream (2.11 or later); for a cluster, its nodes comma separated.
+    /// NATS server with JetStream (2.12 or later); for a cluster, its nodes comma separated.
     /// No credentials here: NATS_USER and NATS_PASSWORD. `tls://` URLs require TLS.
     #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222", value_parser = nats)]
     pub nats_url: NatsSettings,

@@ -39,8 +39,10 @@ const PATIENCE: Duration = Duration::from_millis(100);
 /// Most stores under way at once.
 const MOST_IN_FLIGHT: usize = 16;
 
-/// JetStream's error code for a batch sent to a stream that does not allow them.
-const BATCHES_NOT_ALLOWED: ErrorCode = ErrorCode(10174);
+/// JetStream's error codes for batches this stream or server cannot take as they are sent:
+/// the stream does not allow them (10174), or the server (an older one) takes no message id in
+/// one (10177).
+const BATCHES_NOT_TAKEN: [ErrorCode; 2] = [ErrorCode(10174), ErrorCode(10177)];
 
 /// One message to append: its subject, headers (message id and expectation included) and
 /// payload.
@@ -137,8 +139,8 @@ async fn store(js: &jetstream::Context, group: Vec<Queued>, batches_allowed: &At
             }
         }
         Err(Failure::NotStored(reason)) => {
-            if reason.as_ref().is_some_and(|e| server_code(e) == Some(BATCHES_NOT_ALLOWED)) {
-                warn!("the event stream takes no atomic batches; appends are stored one by one");
+            if reason.as_ref().and_then(server_code).is_some_and(|code| BATCHES_NOT_TAKEN.contains(&code)) {
+                warn!(error = ?reason, "the event stream takes no batches of appends; they are stored one by one");
                 batches_allowed.store(false, Ordering::Relaxed);
             }
             debug!(count = group.len(), error = ?reason, "batch not stored; its appends go one by one");

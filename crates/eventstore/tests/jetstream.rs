@@ -280,6 +280,34 @@ async fn appends_made_at_once_share_batches_and_a_refusal_reaches_only_its_own_a
 }
 
 #[tokio::test]
+async fn appends_to_a_stream_that_takes_no_batches_are_stored_one_by_one() {
+    let server = NatsServer::start().await;
+    let repo = repository(&server).await;
+    let js = server.jetstream().await;
+    let mut config = repo.stream().clone().info().await.expect("stream info").config.clone();
+    config.allow_atomic_publish = false;
+    js.update_stream(config).await.expect("batches disallowed");
+
+    let results = join_all((0..100).map(|i| {
+        let repo = repo.clone();
+        tokio::spawn(async move {
+            let slug = format!("alone{i}");
+            let commit = [serialized(&slug, 1, &created_event(&slug), &format!("a{i}"))];
+            receipt::capture(repo.persist::<Page>(&commit, None)).await
+        })
+    }))
+    .await;
+    for outcome in results {
+        let (result, receipt) = outcome.expect("task ran");
+        result.expect("stored");
+        let message =
+            repo.stream().get_raw_message(receipt.expect("a receipt").stream_sequence).await.expect("stored");
+        assert!(message.headers.get("Nats-Batch-Id").is_none());
+    }
+    assert_eq!(stream_messages(&repo).await, 100);
+}
+
+#[tokio::test]
 async fn a_commands_events_are_one_message_and_a_refused_commit_stores_none_of_them() {
     let server = NatsServer::start().await;
     let repo = repository(&server).await;
