@@ -6,8 +6,7 @@
 //! together or not at all. Knows no aggregate of its own: only cqrs-es's `Aggregate`.
 //!
 //! # Layout
-//! - [`repository`]: [`JetStreamEventRepository`], the cqrs-es adapter; appends made at once
-//!   are stored in one atomic batch (`group_commit`).
+//! - [`repository`]: [`JetStreamEventRepository`], the cqrs-es adapter.
 //! - [`connection`]: [`NatsSettings`], where NATS is and who connects (credentials, TLS files:
 //!   [`NatsTls`]); [`Password`]; [`NatsConnectError`], naming the settings to check.
 //! - [`stream`]: the stream's configuration, ensured idempotently at start.
@@ -26,7 +25,6 @@ pub mod cqrs;
 pub mod data_keys;
 pub mod envelope;
 pub mod error;
-mod group_commit;
 pub mod photos;
 pub mod receipt;
 pub mod repository;

@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use async_nats::header::{NATS_EXPECTED_LAST_SUBJECT_SEQUENCE, NATS_MESSAGE_ID};
 use async_nats::jetstream;
 use async_nats::jetstream::consumer::{DeliverPolicy, pull};
-use async_nats::jetstream::message::StreamMessage;
+use async_nats::jetstream::context::PublishError;
+use async_nats::jetstream::message::{PublishMessage, StreamMessage};
 use async_nats::jetstream::stream::{DirectGetErrorKind, LastRawMessageErrorKind, Stream};
 use cqrs_es::Aggregate;
 use cqrs_es::persist::{
@@ -19,7 +19,6 @@ use tracing::{Instrument, debug, instrument, warn};
 use crate::data_keys::{DataKeys, KeyLookup};
 use crate::envelope::{self, Commit, MalformedCommit, StoredCommit, header};
 use crate::error::{EventStoreError, PublishFailure, classify};
-use crate::group_commit::{Append, GroupCommit};
 use crate::receipt::{self, AppendReceipt};
 use crate::sealing::{self, Binding, DataKey};
 use crate::stream::{StreamConfig, ensure_stream};
@@ -42,18 +41,16 @@ const REPLAY_QUEUE: usize = 1024;
 /// commands racing on one aggregate cannot both land; the loser gets
 /// [`PersistenceError::OptimisticLockError`], which cqrs-es reports as `AggregateConflict`.
 /// They also carry `Nats-Msg-Id` = the command id, so resending an append is harmless.
-/// Appends made while another is being stored are stored with it, in one atomic batch
-/// ([`crate::group_commit`]).
 ///
 /// Snapshots are not stored: pages have short histories, and the store runs in cqrs-es's
 /// pure event-sourcing mode (`PersistedEventStore::new_event_store`).
 #[derive(Debug, Clone)]
 pub struct JetStreamEventRepository {
+    js: jetstream::Context,
     stream: Stream,
     config: StreamConfig,
     restarts: &'static [&'static str],
     sealing: Option<(DataKeys, Sealing)>,
-    appends: GroupCommit,
 }
 
 /// Which events carry personal data, and where a page life's key starts and ends.
@@ -88,8 +85,7 @@ impl JetStreamEventRepository {
     /// When the stream cannot be set up.
     pub async fn new(js: jetstream::Context, config: StreamConfig) -> Result<Self, EventStoreError> {
         let stream = ensure_stream(&js, &config).await?;
-        let appends = GroupCommit::start(js);
-        Ok(Self { stream, config, restarts: &[], sealing: None, appends })
+        Ok(Self { js, stream, config, restarts: &[], sealing: None })
     }
 
     /// Seals personal events with their page life's data key from `keys`, opens them on
@@ -574,16 +570,18 @@ impl JetStreamEventRepository {
         if let Some(from) = load_from {
             headers.insert(header::LOAD_FROM, from.to_string().as_str());
         }
-        headers.insert(NATS_MESSAGE_ID, commit.command_id.as_str());
-        headers.insert(NATS_EXPECTED_LAST_SUBJECT_SEQUENCE, expected.to_string().as_str());
-        let message = Append { subject: subject.to_owned(), headers, payload: payload.clone() };
         let mut attempt = 0;
         // Whether a send went out whose fate is unknown (its answer never came).
         let mut unanswered = false;
         let failed = |error, unanswered| AppendFailure { error, may_have_landed: unanswered };
         loop {
             attempt += 1;
-            match self.appends.publish(message.clone()).await {
+            let message = PublishMessage::build()
+                .headers(headers.clone())
+                .payload(payload.clone())
+                .message_id(&commit.command_id)
+                .expected_last_subject_sequence(expected);
+            match self.publish(subject, message).await {
                 Ok(ack) => {
                     tracing::Span::current().record("stream_sequence", ack.sequence);
                     // A duplicate after a lost answer may be this very commit.
@@ -643,6 +641,14 @@ impl JetStreamEventRepository {
             Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
             Err(e) => Err(EventStoreError::unavailable(e)),
         }
+    }
+
+    async fn publish(
+        &self,
+        subject: &str,
+        message: PublishMessage,
+    ) -> Result<jetstream::publish::PublishAck, PublishError> {
+        self.js.send_publish(subject.to_owned(), message).await?.await
     }
 
     /// Streams every commit matching `filter` up to the stream's current end into `feed`.

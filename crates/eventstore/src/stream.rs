@@ -95,8 +95,6 @@ impl StreamConfig {
         };
         // Direct get lets any replica answer "last message of this page" cheaply.
         config.allow_direct = true;
-        // Appends made at once are stored in one atomic batch (`crate::group_commit`).
-        config.allow_atomic_publish = true;
         if let Some(replicas) = self.replicas {
             config.num_replicas = replicas;
         }
