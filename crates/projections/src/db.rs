@@ -25,8 +25,12 @@ const KEEP_PREVIOUS: usize = 1;
 /// How a connection will be used; decides its durability settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// A live projector: every commit is fsynced before events are acknowledged.
+    /// A projector's setup and chores (schema, checkpoint claims): every commit is fsynced.
     Projector,
+    /// A live projector's batches: commits are not fsynced one by one. The projector syncs the
+    /// write-ahead log with [`sync_log`] before it acknowledges what they applied, so a commit
+    /// a power cut takes back is applied again from its unacknowledged messages.
+    Batches,
     /// A rebuild writing a fresh generation nobody reads yet: no syncing until the end.
     Build,
     /// Queries only.
@@ -56,7 +60,7 @@ fn options(path: &Path, mode: Mode) -> SqliteConnectOptions {
         .pragma("cache_size", "-32768") // 32 MiB
         .pragma("temp_store", "memory");
     match mode {
-        Mode::Projector => options
+        Mode::Projector | Mode::Batches => options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
@@ -223,7 +227,7 @@ pub fn open_sync(file: &Path, mode: Mode) -> Result<rusqlite::Connection, Projec
     use rusqlite::OpenFlags;
     let flags = match mode {
         Mode::Reader => OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        Mode::Projector | Mode::Build => {
+        Mode::Projector | Mode::Batches | Mode::Build => {
             OpenFlags::SQLITE_OPEN_READ_WRITE
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX
@@ -232,7 +236,7 @@ pub fn open_sync(file: &Path, mode: Mode) -> Result<rusqlite::Connection, Projec
     let conn = rusqlite::Connection::open_with_flags(file, flags)?;
     match mode {
         Mode::Reader => conn.busy_timeout(BUSY_TIMEOUT)?,
-        Mode::Projector | Mode::Build => conn.busy_handler(Some(wait_for_writer))?,
+        Mode::Projector | Mode::Batches | Mode::Build => conn.busy_handler(Some(wait_for_writer))?,
     }
     conn.set_prepared_statement_cache_capacity(32);
     if mode != Mode::Reader {
@@ -240,11 +244,12 @@ pub fn open_sync(file: &Path, mode: Mode) -> Result<rusqlite::Connection, Projec
         conn.pragma_update(None, "secure_delete", "on")?;
     }
     match mode {
-        Mode::Projector => {
+        Mode::Projector | Mode::Batches => {
             conn.pragma_update(None, "cache_size", -32768)?; // 32 MiB
             conn.pragma_update(None, "temp_store", "memory")?;
             conn.pragma_update(None, "journal_mode", "wal")?;
-            conn.pragma_update(None, "synchronous", "full")?;
+            let synchronous = if mode == Mode::Batches { "normal" } else { "full" };
+            conn.pragma_update(None, "synchronous", synchronous)?;
         }
         Mode::Build => {
             conn.pragma_update(None, "cache_size", -BUILD_CACHE_KIB)?;
@@ -261,6 +266,23 @@ pub fn open_sync(file: &Path, mode: Mode) -> Result<rusqlite::Connection, Projec
         }
     }
     Ok(conn)
+}
+
+/// Puts on disk every commit made so far to the generation `file` (of any connection): the
+/// write-ahead log is synced, and what a checkpoint already moved out of it was synced by that
+/// checkpoint. Without a log (none written since the last connection closed) there is
+/// nothing to sync.
+///
+/// # Errors
+/// When the log cannot be opened or synced.
+pub fn sync_log(file: &Path) -> Result<(), ProjectionError> {
+    let mut log = file.as_os_str().to_owned();
+    log.push("-wal");
+    match std::fs::File::open(&log) {
+        Ok(log) => Ok(log.sync_data()?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Moves everything in the write-ahead log into the database file and truncates the log to
@@ -314,6 +336,16 @@ where
 pub fn projector_connection(link: &Path) -> Result<(rusqlite::Connection, PathBuf), ProjectionError> {
     let file = std::fs::canonicalize(link)?;
     Ok((open_sync(&file, Mode::Projector)?, file))
+}
+
+/// A writer connection for a projector's batches, on the generation `link` points to now,
+/// and that generation's file: its commits are not synced one by one (see [`Mode::Batches`]).
+///
+/// # Errors
+/// When the database cannot be opened.
+pub fn batch_connection(link: &Path) -> Result<(rusqlite::Connection, PathBuf), ProjectionError> {
+    let file = std::fs::canonicalize(link)?;
+    Ok((open_sync(&file, Mode::Batches)?, file))
 }
 
 /// A read-only connection to the generation `link` points to now, for hashing.

@@ -363,3 +363,33 @@ async fn point_lookups_read_the_generation_the_link_names_and_follow_a_swap() {
     assert_eq!(taken(&["fay", "gus"]).into_iter().collect::<Vec<_>>(), ["gus"]);
     assert!(points.read(|c| pages::live_page(c, "fay")).expect("read").is_none());
 }
+
+#[tokio::test]
+async fn batch_writers_leave_syncing_to_sync_log_which_syncs_the_generation_log() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let link = dir.path().join("valentine.db");
+    let file = db::prepare(&link).await.expect("prepared");
+    let synchronous = |conn: &rusqlite::Connection| -> i64 {
+        conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).expect("a pragma")
+    };
+    // 1 is NORMAL: no fsync per commit in WAL mode. 2 is FULL.
+    let (mut batches, generation) = db::batch_connection(&link).expect("opened");
+    assert_eq!(generation, file);
+    assert_eq!(synchronous(&batches), 1);
+    let (chores, _) = db::projector_connection(&link).expect("opened");
+    assert_eq!(synchronous(&chores), 2);
+
+    let outcome =
+        project_batch(&mut batches, vec![commit("ivy", 1, 1, created("Ivy", "one"))]).expect("projected");
+    assert_eq!(outcome.verdicts, [Verdict::Applied]);
+    let mut log = generation.clone().into_os_string();
+    log.push("-wal");
+    assert!(std::fs::metadata(&log).expect("a write-ahead log").len() > 0);
+    db::sync_log(&generation).expect("synced");
+
+    // Once the last connection has closed, the log is gone with everything checkpointed.
+    drop((batches, chores));
+    assert!(std::fs::metadata(&log).is_err());
+    db::sync_log(&generation).expect("nothing to sync");
+    assert!(db::sync_log(&dir.path().join("missing").join("valentine.db")).is_ok());
+}

@@ -10,7 +10,7 @@ use async_nats::jetstream::stream::Stream;
 use async_nats::jetstream::{self, AckKind, Message};
 use futures::{StreamExt, TryStreamExt};
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, debug, error, info, info_span, warn};
+use tracing::{Instrument, debug, debug_span, error, info, info_span, warn};
 use valentine_domain::Page;
 use valentine_eventstore::{DataKeys, JetStreamEventRepository, ensure_stream, subjects};
 use valentine_projections::cache_keys::CacheKeys;
@@ -39,6 +39,12 @@ const RETRY_DELAY: Duration = Duration::from_secs(1);
 /// How often cache invalidations that failed (Redis away) are retried while no batch comes:
 /// a cache that comes back with stale answers is cleaned even if nothing new is projected.
 const INVALIDATION_RETRY: Duration = Duration::from_secs(1);
+
+/// The longest a committed batch's messages wait for their acknowledgement: the write-ahead
+/// log is synced (and they are acknowledged) at most this long after the first commit not yet
+/// synced, so the batches committed in between share one fsync. Well within
+/// [`consumers::ACK_WAIT`], after which JetStream would offer them again.
+const SYNC_EVERY: Duration = Duration::from_millis(100);
 
 /// One projector process: events and view tallies, each on its own writer connection.
 #[derive(Debug)]
@@ -203,19 +209,26 @@ impl Projector {
                     position::announce(&self.client, &self.announcements, &[], through).await;
                 }
             }
-            let messages = match batches.next(&shutdown).await? {
+            let idle_after = writer.sync_due_in().unwrap_or(INVALIDATION_RETRY);
+            let messages = match batches.next(&shutdown, idle_after).await? {
                 Next::Batch(messages) => messages,
                 Next::Idle => {
+                    writer.sync().await;
                     cache.retry().await;
                     continue;
                 }
                 Next::Stopped => break,
             };
-            if self.project_messages(&feed, messages, &mut writer, &mut cache).await.is_err() {
+            let projected = self.project_messages(&feed, messages, &mut writer, &mut cache).await;
+            if projected.is_err() || writer.sync_due_in().is_some_and(|wait| wait.is_zero()) {
+                writer.sync().await;
+            }
+            if projected.is_err() {
                 // Logged and offered again; give the read model a moment first.
                 tokio::time::sleep(RETRY_DELAY).await;
             }
         }
+        writer.sync().await;
         Ok(())
     }
 
@@ -290,8 +303,10 @@ impl Projector {
                 // come back, or to be acknowledged.
                 messages = fetch(consumer, self.config.batch_size, Some(DEFER_DELAY)).await?;
             }
-            for (sequence, verdict) in self.project_messages(&feed, messages, &mut writer, &mut cache).await?
-            {
+            let projected = self.project_messages(&feed, messages, &mut writer, &mut cache).await?;
+            // Acknowledged before the consumer's progress is looked at again.
+            writer.sync().await;
+            for (sequence, verdict) in projected {
                 if verdict == Verdict::Deferred {
                     deferred.insert(sequence);
                 } else {
@@ -304,9 +319,10 @@ impl Projector {
         Ok(Drained { applied, deferred: deferred.len() as u64 })
     }
 
-    /// Decodes, projects and acknowledges one batch of `feed`, and after its commit
-    /// invalidates the cached answers it made stale and announces what it applied. Returns
-    /// each projected message's stream sequence and verdict.
+    /// Decodes and projects one batch of `feed`, and after its commit invalidates the cached
+    /// answers it made stale and announces what it applied. What it applied is acknowledged
+    /// once the commit is on disk ([`Writer::sync`]); the rest is offered again or parked at
+    /// once. Returns each projected message's stream sequence and verdict.
     ///
     /// # Errors
     /// When the read model refuses the batch; its messages are offered again after
@@ -332,19 +348,19 @@ impl Projector {
                 return Err(e);
             }
         };
-        for (message, verdict) in messages.iter().zip(&projected.verdicts) {
+        let verdicts = sequences.into_iter().zip(projected.verdicts.iter().copied()).collect();
+        for (message, verdict) in messages.into_iter().zip(&projected.verdicts) {
             match (verdict, F::ORDER) {
-                (Verdict::Applied | Verdict::AlreadyApplied, _) => acknowledge(message, AckKind::Ack).await,
+                (Verdict::Applied | Verdict::AlreadyApplied, _) => writer.hold(message),
                 (Verdict::Deferred, Order::History) => {
                     let why = "its predecessor in the page's history was never applied";
-                    self.not_applied(message, why.to_owned()).await;
+                    self.not_applied(&message, why.to_owned()).await;
                 }
                 (Verdict::Deferred, Order::Counts) => {
-                    acknowledge(message, AckKind::Nak(Some(tally_deferral(message)))).await;
+                    acknowledge(&message, AckKind::Nak(Some(tally_deferral(&message)))).await;
                 }
             }
         }
-        let verdicts = sequences.into_iter().zip(projected.verdicts.iter().copied()).collect();
         self.follow_up(projected, writer, cache).await;
         Ok(verdicts)
     }
@@ -362,6 +378,7 @@ impl Projector {
         let span = info_span!("batch", size = items.len(), first);
         match writer.with(move |conn| F::project(conn, items)).instrument(span).await {
             Ok(projected) => {
+                writer.committed();
                 self.health.committed(F::HEALTH);
                 debug!(
                     applied = projected.applied.len(),
@@ -391,7 +408,18 @@ impl Projector {
         if let Some(through) = projected.through {
             position::announce(&self.client, &self.announcements, &projected.applied, through).await;
         }
-        self.finish_erasures(&projected.erased).await;
+        if projected.erased.is_empty() {
+            return;
+        }
+        // The events and keys go only once the deletion is on disk: a power cut cannot bring
+        // back content whose stream could no longer correct it.
+        if writer.sync().await {
+            self.finish_erasures(&projected.erased).await;
+        } else {
+            for (slug, _) in &projected.erased {
+                error!(slug, "erasure not finished; run `valentine erase --again`");
+            }
+        }
     }
 
     /// Decodes each message of `feed`. An event message that cannot be is offered again
@@ -618,6 +646,9 @@ impl Projector {
         let projected = self.commit::<Events>(vec![item], writer).await.map_err(|e| e.to_string())?;
         let verdict = projected.verdicts.first().copied();
         self.follow_up(projected, writer, cache).await;
+        if !writer.sync().await {
+            return Err("the read model could not be synced to disk".to_owned());
+        }
         match verdict {
             Some(Verdict::Applied | Verdict::AlreadyApplied) => Ok(()),
             _ => Err("its predecessor in the page's history is still not applied".to_owned()),
@@ -720,12 +751,18 @@ impl Batches {
         Ok(Self { what, consumer: consumer.clone(), size, messages })
     }
 
-    /// The next batch; [`Next::Idle`] when none came for [`INVALIDATION_RETRY`].
-    async fn next(&mut self, shutdown: &CancellationToken) -> Result<Next, ProjectorError> {
+    /// The next batch; [`Next::Idle`] when none came within `idle_after`.
+    async fn next(
+        &mut self,
+        shutdown: &CancellationToken,
+        idle_after: Duration,
+    ) -> Result<Next, ProjectorError> {
+        let idle = tokio::time::sleep(idle_after);
+        tokio::pin!(idle);
         loop {
             let batch = tokio::select! {
                 () = shutdown.cancelled() => return Ok(Next::Stopped),
-                () = tokio::time::sleep(INVALIDATION_RETRY) => return Ok(Next::Idle),
+                () = &mut idle => return Ok(Next::Idle),
                 batch = self.messages.next() => batch,
             };
             let Some(batch) = batch else {
@@ -784,7 +821,7 @@ async fn pull(
 /// What waiting for a batch brought.
 enum Next {
     Batch(Vec<Message>),
-    /// Nothing for a while: time for deferred chores.
+    /// Nothing for a while: time for deferred chores (a sync, cache invalidations).
     Idle,
     /// `shutdown` was cancelled.
     Stopped,
@@ -815,6 +852,11 @@ async fn acknowledge(message: &Message, kind: AckKind) {
 
 /// A writer connection that follows the read model link across rebuild swaps, used from a
 /// blocking thread.
+///
+/// Its commits are not synced one by one (`synchronous=NORMAL`): the messages a batch applied
+/// are held, and acknowledged once [`Writer::sync`] has put the write-ahead log on disk. A
+/// power cut may take back the last commits, never an acknowledged one: their messages come
+/// again and are applied again.
 struct Writer {
     link: PathBuf,
     current: Option<(rusqlite::Connection, PathBuf)>,
@@ -822,16 +864,81 @@ struct Writer {
     log_to_truncate: bool,
     /// Pages were erased, and a generation a rebuild replaced may still hold what they said.
     older_generations_to_remove: bool,
+    /// Messages applied by commits not yet synced, acknowledged after the sync.
+    held: Vec<Message>,
+    /// The generations committed to since the last sync (one, but for a swap in between).
+    unsynced: Vec<PathBuf>,
+    /// When the first commit not yet synced was made.
+    unsynced_since: Option<tokio::time::Instant>,
 }
 
 impl Writer {
     fn open(link: &Path) -> Result<Self, ProjectorError> {
         Ok(Self {
             link: link.to_owned(),
-            current: Some(db::projector_connection(link)?),
+            current: Some(db::batch_connection(link)?),
             log_to_truncate: false,
             older_generations_to_remove: false,
+            held: Vec::new(),
+            unsynced: Vec::new(),
+            unsynced_since: None,
         })
+    }
+
+    /// Records that a batch was committed on the current connection.
+    fn committed(&mut self) {
+        if let Some((_, file)) = &self.current
+            && !self.unsynced.contains(file)
+        {
+            self.unsynced.push(file.clone());
+        }
+        self.unsynced_since.get_or_insert_with(tokio::time::Instant::now);
+    }
+
+    /// Holds `message`, applied by a commit, until the next [`Writer::sync`].
+    fn hold(&mut self, message: Message) {
+        self.held.push(message);
+    }
+
+    /// How long until the commits not yet synced are due to be; `None` without any.
+    fn sync_due_in(&self) -> Option<Duration> {
+        self.unsynced_since.map(|since| SYNC_EVERY.saturating_sub(since.elapsed()))
+    }
+
+    /// Syncs the write-ahead log of every generation committed to since the last sync, then
+    /// acknowledges the messages held. Whether the commits are on disk. When the sync fails
+    /// they are offered again instead (and found applied, or applied again) after
+    /// [`RETRY_DELAY`], and the connection is reopened.
+    async fn sync(&mut self) -> bool {
+        if self.unsynced.is_empty() && self.held.is_empty() {
+            return true;
+        }
+        let files = std::mem::take(&mut self.unsynced);
+        self.unsynced_since = None;
+        let held = std::mem::take(&mut self.held);
+        let span = debug_span!("sync", generations = files.len(), messages = held.len());
+        let synced =
+            tokio::task::spawn_blocking(move || files.iter().try_for_each(|file| db::sync_log(file)))
+                .instrument(span)
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|synced| synced.map_err(|e| e.to_string()));
+        match synced {
+            Ok(()) => {
+                for message in &held {
+                    acknowledge(message, AckKind::Ack).await;
+                }
+                true
+            }
+            Err(e) => {
+                error!(error = %e, messages = held.len(), "the read model was not synced; its messages will be offered again");
+                for message in &held {
+                    acknowledge(message, AckKind::Nak(Some(RETRY_DELAY))).await;
+                }
+                self.reset();
+                false
+            }
+        }
     }
 
     /// Truncates the write-ahead log if an erasure left content in it (trying a few times
@@ -878,7 +985,7 @@ impl Writer {
                 if previous.is_some() {
                     info!(generation = %target.display(), "read model swapped; reconnecting");
                 }
-                db::projector_connection(&self.link)?
+                db::batch_connection(&self.link)?
             }
         };
         let (conn, result) = db::blocking(conn, f).await;

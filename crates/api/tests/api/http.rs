@@ -142,8 +142,13 @@ async fn liveness_readiness_and_metrics_report_the_dependencies() {
 
     let slug = unique_slug("m");
     let created = app.create(&slug).await;
-    // The first read is the page's first open: projected before the lag is looked at.
+    // The first read is the page's first open: projected before the lag is looked at, and
+    // acknowledged once its commit is synced, a moment later.
     app.opened(&slug, created["edit_token"].as_str().expect("a token")).await;
+    app.eventually("the projectors to acknowledge the open", || async {
+        answer(app.get("/ready").await).await.1["projection"]["lag"] == 0
+    })
+    .await;
     let (status, ready) = answer(app.get("/ready").await).await;
     assert_eq!(status, StatusCode::OK, "{ready}");
     assert_eq!(ready["status"], "ready");
