@@ -220,6 +220,36 @@ async fn cached_answers_are_gone_once_the_change_is_projected() {
 }
 
 #[tokio::test]
+async fn what_a_projector_applied_is_acknowledged_after_its_sync_without_another_batch_or_a_redelivery() {
+    let servers = Servers::start().await;
+    let config = servers.config("held");
+    let (watch, cqrs) = commands(&servers.nats, &config).await;
+    let running = run_projectors(&config, 1).await;
+
+    // One create and then nothing: its acknowledgement waits for the log's sync, which must
+    // come on its own, long before JetStream's ack wait would offer the message again.
+    let (created, at) = receipt::capture(cqrs.execute("hal", create("Hal"))).await;
+    created.expect("created");
+    let sequence = at.expect("receipt").stream_sequence;
+    assert!(watch.wait_for(sequence, WAIT).await, "create projected");
+    let conn = db::reader_connection(&config.read_model.database_path).expect("opens");
+    assert!(pages::live_page(&conn, "hal").expect("query").is_some());
+
+    let js = jetstream::new(servers.nats.client().await);
+    let stream = js.get_stream(&config.events.stream_name).await.expect("stream");
+    let consumer = config.read_model.events_consumer();
+    eventually("the create acknowledged", WAIT, || async {
+        let progress = position::progress(&stream, &consumer).await.expect("progress").expect("bound");
+        progress.acknowledged >= sequence && progress.unacknowledged == 0
+    })
+    .await;
+    // Each delivery, redeliveries too, takes a consumer sequence: one means delivered once.
+    let info = stream.clone().consumer_info(&consumer).await.expect("consumer info");
+    assert_eq!(info.delivered.consumer_sequence, 1, "acknowledged only after a redelivery: {info:?}");
+    running.stop().await;
+}
+
+#[tokio::test]
 async fn stale_answers_a_returning_redis_brings_back_are_deleted_without_new_events() {
     // A Redis with an append-only file comes back with what it held when it went away.
     let mut servers = Servers::with_redis(RedisServer::start_persistent().await).await;
